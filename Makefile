@@ -1,0 +1,43 @@
+# Candor: `make run` starts the embedded app (web + worker); `make test` runs the suite. Both set everything up.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+DATA_DIR ?= var
+
+.PHONY: install run test migrate demo clean system-deps
+
+$(STAMP): pyproject.toml
+	@$(MAKE) --no-print-directory system-deps
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	# The CPU build of torch first: otherwise invisible-watermark pulls a multi-GB CUDA build.
+	$(PY) -m pip install --quiet "torch==2.13.0+cpu"
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# OpenCV needs libGL and GLib at import; install them from Debian only where they are missing.
+system-deps:
+	@if ! ldconfig -p | grep -q 'libGL.so.1' || ! ldconfig -p | grep -q 'libgthread-2.0.so.0'; then \
+		echo "Installing libgl1 and libglib2.0-0 for OpenCV"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libgl1 libglib2.0-0; \
+	fi
+
+migrate: install
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py collectstatic --noinput --verbosity 0
+
+demo: migrate
+	@echo "Demo creator: username 'demo', password 'candor-demo'. API token:"
+	@$(PY) manage.py issue_token demo --create --email demo@candor.localhost --password candor-demo | tail -n 1
+
+run: demo
+	CANDOR_LOCAL_HTTP=$${CANDOR_LOCAL_HTTP:-1} exec $(PY) -m studio.launcher
+
+test: install
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) $(DATA_DIR)/test

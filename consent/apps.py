@@ -1,0 +1,8 @@
+"""Django app config for consent records and the person pictured."""
+
+from django.apps import AppConfig
+
+
+class ConsentConfig(AppConfig):
+    name = "consent"
+    default_auto_field = "django.db.models.BigAutoField"

@@ -1,0 +1,208 @@
+"""File and stream I/O for the engine: images, audio and MP4 (H.264 + AAC) through Pillow and PyAV."""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from .errors import InferenceError
+
+# Decompression bombs: a JPEG of a few MB can decode to gigabytes.
+MAX_IMAGE_PIXELS = 40_000_000
+IMAGE_FORMATS = {"JPEG", "PNG", "WEBP"}
+AUDIO_SAMPLE_RATE = 16_000
+AAC_SAMPLE_RATE = 48_000
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    width: int
+    height: int
+    fps: float
+    frame_count: int
+    duration_s: float
+    has_audio: bool
+    audio_duration_s: float
+
+
+def image_decode(data: bytes, *, max_side: int = 2048) -> np.ndarray:
+    """RGB uint8 (H, W, 3) from JPEG/PNG/WebP bytes, EXIF-rotated, longest side capped."""
+    if not data:
+        raise InferenceError("unsupported_image", "the image file is empty")
+    Image.MAX_IMAGE_PIXELS = None  # checked below with our own, clearer limit
+    try:
+        with Image.open(io.BytesIO(data)) as probe:
+            if probe.format not in IMAGE_FORMATS:
+                raise InferenceError("unsupported_image", f"{probe.format} images are not supported; use JPEG, PNG or WebP")
+            width, height = probe.size
+            if width * height > MAX_IMAGE_PIXELS:
+                raise InferenceError(
+                    "too_large",
+                    f"the image has {width * height / 1e6:.0f} megapixels; at most {MAX_IMAGE_PIXELS / 1e6:.0f} are accepted",
+                )
+            image = ImageOps.exif_transpose(probe).convert("RGB")
+    except (UnidentifiedImageError, OSError, SyntaxError) as error:
+        raise InferenceError("unsupported_image", "the file is not a readable JPEG, PNG or WebP image") from error
+    if max(image.size) > max_side:
+        image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+    return np.asarray(image, dtype=np.uint8).copy()
+
+
+def image_encode_jpeg(image: np.ndarray, *, quality: int = 92) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, format="JPEG", quality=quality)
+    return buffer.getvalue()
+
+
+def audio_decode(source: str | Path | bytes, *, sample_rate: int = AUDIO_SAMPLE_RATE, max_seconds: float = 600.0) -> np.ndarray:
+    """Mono float32 samples at `sample_rate` from any audio file FFmpeg reads (WAV, MP3, OGG, FLAC, M4A, ...)."""
+    stream_source = io.BytesIO(source) if isinstance(source, bytes) else str(source)
+    chunks: list[np.ndarray] = []
+    total = 0
+    limit = int(max_seconds * sample_rate)
+    try:
+        with av.open(stream_source, mode="r") as container:
+            if not container.streams.audio:
+                raise InferenceError("invalid_audio", "the file has no audio track")
+            resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
+            for frame in container.decode(audio=0):
+                for out in resampler.resample(frame):
+                    samples = out.to_ndarray().reshape(-1)
+                    chunks.append(samples)
+                    total += samples.size
+                if total > limit:
+                    raise InferenceError("audio_too_long", f"the audio is longer than {max_seconds:.0f} seconds")
+            for out in resampler.resample(None):
+                chunks.append(out.to_ndarray().reshape(-1))
+    except av.FFmpegError as error:
+        raise InferenceError("invalid_audio", "the file is not a readable audio file (WAV, MP3, OGG, FLAC or M4A)") from error
+    audio = np.concatenate(chunks).astype(np.float32) if chunks else np.zeros(0, np.float32)
+    audio_check_speech(audio, sample_rate)
+    return audio
+
+
+def audio_check_speech(audio: np.ndarray, sample_rate: int) -> None:
+    """Refuse audio that is empty, too short or silent: it would render a still face."""
+    if audio.size < sample_rate * 0.2:
+        raise InferenceError("invalid_audio", "the audio is empty or shorter than 0.2 seconds")
+    if not np.isfinite(audio).all() or float(np.sqrt(np.mean(audio.astype(np.float64) ** 2))) < 1e-3:
+        raise InferenceError("silent_audio", "the audio is silent; upload a recording with speech")
+
+
+def audio_resample(audio: np.ndarray, source_rate: int, target_rate: int) -> np.ndarray:
+    if source_rate == target_rate:
+        return audio.astype(np.float32)
+    duration = audio.size / source_rate
+    target_times = np.arange(int(round(duration * target_rate))) / target_rate
+    source_times = np.arange(audio.size) / source_rate
+    return np.interp(target_times, source_times, audio).astype(np.float32)
+
+
+def mp4_write(
+    path: str | Path,
+    frames: Iterable[np.ndarray],
+    audio: np.ndarray,
+    sample_rate: int,
+    *,
+    fps: int = 25,
+    crf: int = 20,
+    on_frame: Callable[[int], None] | None = None,
+) -> None:
+    """Encode RGB frames + mono float32 audio as H.264/AAC MP4, written to a temp file and renamed atomically.
+
+    `on_frame(i)` is called after each encoded frame (progress, cancellation by raising).
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp_name = tempfile.mkstemp(suffix=".mp4", dir=path.parent, prefix=".partial-")
+    os.close(handle)
+    try:
+        _mp4_encode(temp_name, frames, audio_resample(audio, sample_rate, AAC_SAMPLE_RATE), fps=fps, crf=crf, on_frame=on_frame)
+        os.replace(temp_name, path)
+    finally:
+        if os.path.exists(temp_name):
+            os.unlink(temp_name)
+
+
+def _mp4_encode(path, frames, audio_48k, *, fps, crf, on_frame):
+    with av.open(path, mode="w", format="mp4", options={"movflags": "+faststart"}) as container:
+        video = None
+        audio_stream = container.add_stream("aac", rate=AAC_SAMPLE_RATE, layout="mono")
+        audio_stream.bit_rate = 96_000
+        for index, frame in enumerate(frames):
+            if video is None:
+                video = container.add_stream("libx264", rate=fps, options={"crf": str(crf), "preset": "veryfast"})
+                video.height, video.width = frame.shape[:2]
+                video.pix_fmt = "yuv420p"
+                video.time_base = Fraction(1, fps)
+            video_frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")
+            video_frame.pts = index
+            container.mux(video.encode(video_frame))
+            if on_frame is not None:
+                on_frame(index)
+        if video is None:
+            raise InferenceError("no_frames", "nothing to encode: the animation produced no frames")
+        container.mux(video.encode(None))
+        frame_size = 1024
+        for start in range(0, audio_48k.size, frame_size):
+            chunk = np.clip(audio_48k[start : start + frame_size], -1.0, 1.0).reshape(1, -1)
+            audio_frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(chunk, dtype=np.float32), format="flt", layout="mono")
+            audio_frame.sample_rate = AAC_SAMPLE_RATE
+            audio_frame.pts = start
+            container.mux(audio_stream.encode(audio_frame))
+        container.mux(audio_stream.encode(None))
+
+
+def video_probe(path: str | Path) -> VideoInfo:
+    """Decode a whole video file to count its frames and audio (InferenceError when unreadable)."""
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.video:
+                raise InferenceError("invalid_video", "the file has no video track")
+            stream = container.streams.video[0]
+            frame_count = sum(1 for _ in container.decode(stream))
+            fps = float(stream.average_rate or 0)
+        audio_seconds = 0.0
+        has_audio = False
+        with av.open(str(path)) as container:
+            if container.streams.audio:
+                has_audio = True
+                audio_stream = container.streams.audio[0]
+                samples = sum(frame.samples for frame in container.decode(audio_stream))
+                audio_seconds = samples / audio_stream.rate
+    except av.FFmpegError as error:
+        raise InferenceError("invalid_video", "the file is not a readable video") from error
+    return VideoInfo(
+        width=stream.width, height=stream.height, fps=fps, frame_count=frame_count,
+        duration_s=frame_count / fps if fps else 0.0, has_audio=has_audio, audio_duration_s=audio_seconds,
+    )
+
+
+def video_frames(source: str | Path, *, max_frames: int | None = None, step: int = 1) -> Iterator[np.ndarray]:
+    """RGB uint8 frames of a video file, every `step`-th, at most `max_frames`; InferenceError when unreadable."""
+    yielded = 0
+    try:
+        with av.open(str(source)) as container:
+            if not container.streams.video:
+                raise InferenceError("invalid_video", "the file has no video track")
+            stream = container.streams.video[0]
+            stream.thread_type = "AUTO"
+            for index, frame in enumerate(container.decode(stream)):
+                if index % step:
+                    continue
+                yield frame.to_ndarray(format="rgb24")
+                yielded += 1
+                if max_frames is not None and yielded >= max_frames:
+                    return
+    except av.FFmpegError as error:
+        if yielded == 0:
+            raise InferenceError("invalid_video", "the file is not a readable video (MP4, MOV or WebM)") from error

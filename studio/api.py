@@ -1,0 +1,161 @@
+"""REST API for creators: portraits, consent requests and renders (token or session auth)."""
+
+from __future__ import annotations
+
+from django.http import FileResponse
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from consent.selectors import portrait_consent_state
+from consent.services import consent_request_create, consent_status_now
+from consent.models import PURPOSES
+
+from . import selectors, services
+from .exceptions import ApplicationError
+from .models import Portrait, Render
+
+
+def _paginated(request, view, queryset, output_class) -> Response:
+    paginator = PageNumberPagination()
+    page = paginator.paginate_queryset(queryset, request, view=view)
+    return paginator.get_paginated_response(output_class(page, many=True, context={"request": request}).data)
+
+
+def _validated(serializer_class, data):
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+class PortraitOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    status = serializers.SerializerMethodField()
+    subject_name = serializers.CharField()
+    face = serializers.SerializerMethodField()
+    width = serializers.IntegerField()
+    height = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+
+    def get_status(self, portrait: Portrait) -> str:
+        return portrait_consent_state(portrait)
+
+    def get_face(self, portrait: Portrait) -> dict:
+        return {"box": portrait.face_box}
+
+
+class PortraitsApi(APIView):
+    class CreateInput(serializers.Serializer):
+        image = serializers.FileField(allow_empty_file=True)
+        subject_name = serializers.CharField(max_length=200)
+        subject_email = serializers.EmailField()
+
+    @extend_schema(responses=PortraitOutput(many=True))
+    def get(self, request):
+        return _paginated(request, self, selectors.portraits_of(owner=request.user), PortraitOutput)
+
+    @extend_schema(request=CreateInput, responses={201: PortraitOutput})
+    def post(self, request):
+        data = _validated(self.CreateInput, request.data)
+        portrait = services.portrait_create(
+            owner=request.user, image=data["image"], subject_name=data["subject_name"], subject_email=data["subject_email"]
+        )
+        return Response(PortraitOutput(portrait).data, status=status.HTTP_201_CREATED)
+
+
+class PortraitDetailApi(APIView):
+    @extend_schema(responses=PortraitOutput)
+    def get(self, request, portrait_id):
+        return Response(PortraitOutput(selectors.portrait_of(owner=request.user, portrait_id=portrait_id)).data)
+
+
+class ConsentRequestCreateApi(APIView):
+    class Input(serializers.Serializer):
+        purposes = serializers.ListField(child=serializers.ChoiceField(choices=PURPOSES), required=False)
+        languages = serializers.ListField(child=serializers.CharField(max_length=16), required=False)
+        expires_at = serializers.DateTimeField(required=False)
+        max_renders = serializers.IntegerField(required=False, min_value=1)
+
+    class Output(serializers.Serializer):
+        id = serializers.UUIDField()
+        status = serializers.CharField()
+        requested_purposes = serializers.ListField()
+        requested_languages = serializers.ListField()
+        requested_expires_at = serializers.DateTimeField()
+        requested_max_renders = serializers.IntegerField(allow_null=True)
+        link_expires_at = serializers.DateTimeField()
+
+    @extend_schema(request=Input, responses={201: Output})
+    def post(self, request, portrait_id):
+        portrait = selectors.portrait_of(owner=request.user, portrait_id=portrait_id)
+        data = _validated(self.Input, request.data)
+        consent = consent_request_create(portrait=portrait, requested_by=request.user, **data)
+        return Response(self.Output(consent).data, status=status.HTTP_201_CREATED)
+
+
+class RenderOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    portrait = serializers.UUIDField(source="portrait_id")
+    purpose = serializers.CharField()
+    language = serializers.CharField()
+    status = serializers.CharField()
+    progress = serializers.FloatField()
+    video_url = serializers.SerializerMethodField()
+    error = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    duration_s = serializers.FloatField(allow_null=True)
+
+    def get_video_url(self, render: Render) -> str | None:
+        if render.status != Render.Status.DONE or not render.video:
+            return None
+        return self.context["request"].build_absolute_uri(f"/api/renders/{render.id}/video/")
+
+
+class RendersApi(APIView):
+    class CreateInput(serializers.Serializer):
+        portrait = serializers.UUIDField()
+        purpose = serializers.ChoiceField(choices=Render.Purpose.choices)
+        text = serializers.CharField(required=False, allow_blank=True, max_length=5000, trim_whitespace=True)
+        language = serializers.CharField(required=False, allow_blank=True, max_length=16)
+        audio = serializers.FileField(required=False, allow_empty_file=True)
+        label = serializers.BooleanField(required=False, default=True)
+
+    @extend_schema(responses=RenderOutput(many=True))
+    def get(self, request):
+        return _paginated(request, self, selectors.renders_of(owner=request.user), RenderOutput)
+
+    @extend_schema(request=CreateInput, responses={202: RenderOutput})
+    def post(self, request):
+        data = _validated(self.CreateInput, request.data)
+        portrait = selectors.portrait_of(owner=request.user, portrait_id=data["portrait"])
+        render = services.render_enqueue(
+            owner=request.user, portrait=portrait, purpose=data["purpose"], text=data.get("text", ""),
+            language=data.get("language", ""), audio=data.get("audio"), label=data["label"],
+        )
+        return Response(RenderOutput(render, context={"request": request}).data, status=status.HTTP_202_ACCEPTED)
+
+
+class RenderDetailApi(APIView):
+    @extend_schema(responses=RenderOutput)
+    def get(self, request, render_id):
+        render = selectors.render_of(owner=request.user, render_id=render_id)
+        return Response(RenderOutput(render, context={"request": request}).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, render_id):
+        services.render_delete(render=selectors.render_of(owner=request.user, render_id=render_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class RenderVideoApi(APIView):
+    @extend_schema(responses={(200, "video/mp4"): bytes})
+    def get(self, request, render_id):
+        render = selectors.render_of(owner=request.user, render_id=render_id)
+        if render.status != Render.Status.DONE or not render.video:
+            raise ApplicationError("not_ready", f"the render is {render.status}", status_code=409)
+        consent_now = consent_status_now(render.consent)
+        if consent_now != "active":
+            raise ApplicationError("consent_withdrawn", f"the person pictured's consent is {consent_now}; the video is no longer served", status_code=403)
+        return FileResponse(render.video.open("rb"), content_type="video/mp4", as_attachment=False, filename=f"candor-{render.id}.mp4")

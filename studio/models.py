@@ -1,0 +1,74 @@
+"""Portraits a creator uploaded and the renders made from them."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+
+class Portrait(models.Model):
+    """A normalized portrait photo with its detected face; the descriptor is what consent identity is matched against."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="portraits")
+    image = models.FileField(upload_to="portraits/", blank=True)
+    subject_name = models.CharField(max_length=200)
+    subject_email = models.EmailField()
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    face_box = models.JSONField()
+    landmarks = models.JSONField()
+    descriptor = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    erased_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.subject_name} ({self.id})"
+
+
+class Render(models.Model):
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        DONE = "done"
+        FAILED = "failed"
+        CANCELLED = "cancelled"
+
+    class Purpose(models.TextChoices):
+        MARKETING = "marketing"
+        EDUCATION = "education"
+        SUPPORT = "support"
+        ENTERTAINMENT = "entertainment"
+        PERSONAL = "personal"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="renders")
+    portrait = models.ForeignKey(Portrait, on_delete=models.PROTECT, related_name="renders")
+    consent = models.ForeignKey("consent.Consent", on_delete=models.PROTECT, related_name="renders")
+    purpose = models.CharField(max_length=20, choices=Purpose.choices)
+    language = models.CharField(max_length=16, blank=True)
+    text = models.TextField(blank=True)
+    audio = models.FileField(upload_to="audio/", blank=True)
+    label = models.BooleanField(default=True)
+    # Compact id carried by the invisible watermark; random so it reveals no counts.
+    watermark_serial = models.PositiveBigIntegerField(unique=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
+    progress = models.FloatField(default=0.0)
+    error = models.TextField(blank=True)
+    video = models.FileField(upload_to="videos/", blank=True)
+    duration_s = models.FloatField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["owner", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"render {self.id} ({self.status})"

@@ -1,0 +1,25 @@
+"""Creator-side queries: every one is scoped to its owner."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+
+from .models import Portrait, Render
+
+
+def portraits_of(*, owner) -> QuerySet[Portrait]:
+    return Portrait.objects.filter(owner=owner, erased_at__isnull=True).order_by("-created_at")
+
+
+def portrait_of(*, owner, portrait_id) -> Portrait:
+    """The owner's portrait, or 404 (another creator's portrait is indistinguishable from a missing one)."""
+    return get_object_or_404(portraits_of(owner=owner), id=portrait_id)
+
+
+def renders_of(*, owner) -> QuerySet[Render]:
+    return Render.objects.filter(owner=owner).select_related("portrait").order_by("-created_at")
+
+
+def render_of(*, owner, render_id) -> Render:
+    return get_object_or_404(renders_of(owner=owner).select_related("consent__portrait"), id=render_id)

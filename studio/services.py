@@ -1,0 +1,249 @@
+"""Creator actions: upload portraits, enqueue renders, run the gated render pipeline, cancel."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.utils import timezone
+
+from consent.models import Consent
+from consent.services import consent_event_append, consent_gate, consent_status_now
+from inference import faces, media
+from inference.errors import InferenceError
+
+from .exceptions import ApplicationError
+from .models import Portrait, Render
+
+logger = logging.getLogger(__name__)
+
+PORTRAIT_MAX_SIDE = 1600
+PROGRESS_WRITE_INTERVAL_S = 0.5
+
+
+class RenderCancelled(Exception):
+    """Raised inside the pipeline when the render or its consent was withdrawn."""
+
+
+def _read_upload(upload, *, max_bytes: int, what: str) -> bytes:
+    if upload is None:
+        raise ApplicationError("invalid", f"the {what} file is missing")
+    if upload.size > max_bytes:
+        raise ApplicationError("too_large", f"the {what} is {upload.size / 1e6:.1f} MB; at most {max_bytes / 1e6:.0f} MB is accepted", status_code=413)
+    data = upload.read()
+    if not data:
+        raise ApplicationError(f"unsupported_{what}" if what == "image" else "invalid_audio", f"the {what} file is empty")
+    return data
+
+
+def _as_application_error(error: InferenceError) -> ApplicationError:
+    return ApplicationError(error.code, error.detail, status_code=400 if error.code != "too_large" else 413)
+
+
+def portrait_create(*, owner, image, subject_name: str, subject_email: str) -> Portrait:
+    """Store a normalized portrait with exactly one detected face and its identity descriptor."""
+    data = _read_upload(image, max_bytes=settings.CANDOR_MAX_IMAGE_BYTES, what="image")
+    try:
+        pixels = media.image_decode(data, max_side=PORTRAIT_MAX_SIDE)
+        face = faces.face_single(pixels)
+        descriptor = faces.face_descriptor(pixels, face)
+    except InferenceError as error:
+        raise _as_application_error(error) from error
+    portrait = Portrait(
+        owner=owner,
+        subject_name=subject_name.strip(),
+        subject_email=subject_email.strip().lower(),
+        width=pixels.shape[1],
+        height=pixels.shape[0],
+        face_box=list(face.box),
+        landmarks=face.landmarks.round(1).tolist(),
+        descriptor=descriptor.tolist(),
+    )
+    with transaction.atomic():
+        portrait.image.save(f"{portrait.id}.jpg", ContentFile(media.image_encode_jpeg(pixels)), save=False)
+        portrait.save()
+    return portrait
+
+
+def _watermark_serial_new() -> int:
+    while True:
+        serial = secrets.randbelow(2**32 - 1) + 1
+        if not Render.objects.filter(watermark_serial=serial).exists():
+            return serial
+
+
+def render_enqueue(*, owner, portrait: Portrait, purpose: str, text: str = "", language: str = "", audio=None, label: bool = True, dispatch: bool = True) -> Render:
+    """Check consent and input, store the render request and (unless `dispatch` is off) queue it for a render worker."""
+    from inference import speech
+
+    if purpose not in Render.Purpose.values:
+        raise ApplicationError("invalid", f"purpose must be one of {Render.Purpose.values}")
+    if bool(text.strip()) == bool(audio):
+        raise ApplicationError("invalid", "send either an audio file or text with a language, not both")
+    audio_bytes = None
+    if audio:
+        audio_bytes = _read_upload(audio, max_bytes=settings.CANDOR_MAX_AUDIO_BYTES, what="audio")
+        try:
+            media.audio_decode(audio_bytes)
+        except InferenceError as error:
+            raise _as_application_error(error) from error
+        language = language.strip().lower()
+    else:
+        language = language.strip().lower()
+        if not language:
+            raise ApplicationError("invalid", "language is required with text (e.g. en, de, fr, es, hi, zh)")
+        if language not in speech.languages():
+            raise ApplicationError("unknown_language", f"unknown language '{language}'; supported: {sorted(speech.languages())}")
+        if len(text) > speech.MAX_TEXT_CHARS:
+            raise ApplicationError("text_too_long", f"text is limited to {speech.MAX_TEXT_CHARS} characters")
+    with transaction.atomic():
+        consent = consent_gate(portrait=portrait, purpose=purpose, language=language or "any")
+        render = Render(
+            owner=owner, portrait=portrait, consent=consent, purpose=purpose, language=language,
+            text=text.strip(), label=label, watermark_serial=_watermark_serial_new(),
+        )
+        if audio_bytes is not None:
+            suffix = Path(audio.name or "audio").suffix.lower()[:8] or ".bin"
+            render.audio.save(f"{render.id}{suffix}", ContentFile(audio_bytes), save=False)
+        render.save()
+        consent_event_append(consent=consent, kind="render_allowed", details={"render": str(render.id), "purpose": purpose, "language": language})
+        if dispatch:
+            transaction.on_commit(lambda: _render_dispatch(render.id))
+    return render
+
+
+def _render_dispatch(render_id) -> None:
+    from .tasks import render_run_task
+
+    render_run_task.delay(str(render_id))
+
+
+def renders_cancel_for_consent(*, consent: Consent) -> int:
+    """Cancel queued and running renders made under this consent; running ones stop at their next frame."""
+    return Render.objects.filter(consent=consent, status__in=[Render.Status.QUEUED, Render.Status.RUNNING]).update(
+        status=Render.Status.CANCELLED, error="consent was revoked", finished_at=timezone.now()
+    )
+
+
+def render_delete(*, render: Render) -> None:
+    if render.status in (Render.Status.QUEUED, Render.Status.RUNNING):
+        Render.objects.filter(id=render.id).update(status=Render.Status.CANCELLED, error="deleted by the creator")
+    if render.video:
+        render.video.delete(save=False)
+    if render.audio:
+        render.audio.delete(save=False)
+    Render.objects.filter(id=render.id).update(video="", audio="")
+
+
+class _ProgressReporter:
+    """Writes progress at most every half second and stops the pipeline when the render is withdrawn."""
+
+    def __init__(self, render: Render, total_frames: int, on_progress):
+        self.render = render
+        self.total_frames = max(total_frames, 1)
+        self.on_progress = on_progress
+        self.last_write = 0.0
+
+    def stage(self, progress: float) -> None:
+        self._write(progress, force=True)
+
+    def frame(self, index: int) -> None:
+        self._write(0.05 + 0.85 * (index + 1) / self.total_frames)
+
+    def _write(self, progress: float, *, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self.last_write < PROGRESS_WRITE_INTERVAL_S:
+            return
+        self.last_write = now
+        updated = Render.objects.filter(id=self.render.id, status=Render.Status.RUNNING).update(progress=round(progress, 4))
+        consent = Consent.objects.select_related("portrait").get(id=self.render.consent_id)
+        if not updated or consent_status_now(consent) != "active":
+            raise RenderCancelled()
+        if self.on_progress is not None:
+            self.on_progress(progress)
+
+
+def render_run(*, render_id, on_progress=None) -> Render:
+    """Run one render end to end (idempotent: a finished, failed or cancelled render is left as it is).
+
+    The consent gate is checked again here: consent may have been revoked since the render was queued.
+    """
+    from inference import speech
+    from inference.animate import animate, frame_count
+    from provenance.services import provenance_frames, video_sign
+
+    render = Render.objects.select_related("portrait", "consent").get(id=render_id)
+    if render.status not in (Render.Status.QUEUED, Render.Status.RUNNING):
+        return render
+    try:
+        consent_gate(portrait=render.portrait, purpose=render.purpose, language=render.language or "any")
+    except ApplicationError as error:
+        _render_finish(render, Render.Status.CANCELLED, error=error.detail)
+        return render
+    Render.objects.filter(id=render.id).update(status=Render.Status.RUNNING, started_at=timezone.now(), progress=0.0, error="")
+    render.status = Render.Status.RUNNING
+    consent_event_append(consent=render.consent, kind="render_started", details={"render": str(render.id)})
+    try:
+        if render.text:
+            spoken = speech.synthesize(render.text, render.language)
+            audio, sample_rate, phonemes = spoken.audio, spoken.sample_rate, list(spoken.phonemes)
+        else:
+            with render.audio.open("rb") as handle:
+                audio = media.audio_decode(handle.read())
+            sample_rate, phonemes = media.AUDIO_SAMPLE_RATE, None
+        with render.portrait.image.open("rb") as handle:
+            portrait = media.image_decode(handle.read(), max_side=PORTRAIT_MAX_SIDE)
+        reporter = _ProgressReporter(render, frame_count(audio.size, sample_rate, settings.CANDOR_RENDER_FPS), on_progress)
+        reporter.stage(0.05)
+        frames = animate(
+            portrait, audio, sample_rate, fps=settings.CANDOR_RENDER_FPS, phonemes=phonemes,
+            seed=render.watermark_serial, max_side=settings.CANDOR_RENDER_MAX_SIDE,
+        )
+        destination = Path(settings.MEDIA_ROOT) / "videos" / f"{render.id}.mp4"
+        unsigned = destination.with_name(f".unsigned-{render.id}.mp4")
+        try:
+            media.mp4_write(
+                unsigned, provenance_frames(frames, serial=render.watermark_serial, label=render.label),
+                audio, sample_rate, fps=settings.CANDOR_RENDER_FPS, on_frame=reporter.frame,
+            )
+            reporter.stage(0.92)
+            video_sign(source=unsigned, destination=destination, render=render)
+        finally:
+            unsigned.unlink(missing_ok=True)
+        render.video.name = f"videos/{render.id}.mp4"
+        render.duration_s = audio.size / sample_rate
+        _render_finish(render, Render.Status.DONE)
+    except RenderCancelled:
+        current = Render.objects.get(id=render.id)
+        _render_finish(render, Render.Status.CANCELLED, error=current.error or "consent is no longer active")
+    except InferenceError as error:
+        _render_finish(render, Render.Status.FAILED, error=error.detail)
+    return render
+
+
+def _render_finish(render: Render, status: str, *, error: str = "") -> None:
+    render.status = status
+    render.error = error
+    render.finished_at = timezone.now()
+    fields = {"status": status, "error": error, "finished_at": render.finished_at}
+    if status == Render.Status.DONE:
+        render.progress = 1.0
+        fields.update(progress=1.0, video=render.video.name, duration_s=render.duration_s)
+    if status != Render.Status.DONE:
+        # A render cancelled meanwhile (revocation, deletion) keeps that state.
+        Render.objects.filter(id=render.id).exclude(status=Render.Status.CANCELLED).update(**fields)
+    else:
+        Render.objects.filter(id=render.id, status=Render.Status.RUNNING).update(**fields)
+    logger.info("render %s finished: %s %s", render.id, status, error)
+
+
+def render_mark_failed(*, render_id, reason: str) -> None:
+    """Used by the task base class when the pipeline crashed unexpectedly."""
+    Render.objects.filter(id=render_id, status__in=[Render.Status.QUEUED, Render.Status.RUNNING]).update(
+        status=Render.Status.FAILED, error=reason, finished_at=timezone.now()
+    )
