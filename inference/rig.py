@@ -26,10 +26,10 @@ _UPPER_INNER = (61, 62, 63)
 _LOWER_INNER = (67, 66, 65)  # each directly below its _UPPER_INNER partner
 _LOWER_LIP = (55, 56, 57, 58, 59, 65, 66, 67)
 _CORNERS = ((48, 60), (54, 64))  # (outer, inner) corner on the image's left, right
-# (upper lid, lower lid below it) pairs and the two corners of each eye.
+# (upper lid, lower lid below it) pairs of each eye.
 _EYES = {
-    "blink_right": (((37, 41), (38, 40)), (36, 39)),
-    "blink_left": (((43, 47), (44, 46)), (42, 45)),
+    "blink_right": ((37, 41), (38, 40)),
+    "blink_left": ((43, 47), (44, 46)),
 }
 
 # Drop of the lower lip's centre at jaw_open = 1, in mouth widths: a wide "ah".
@@ -97,10 +97,10 @@ def _rig(image: np.ndarray, landmarks: np.ndarray) -> PortraitRig:
     mouth_width = float(np.linalg.norm(landmarks[54] - landmarks[48]))
     mesh.set_motion("jaw_open", _jaw_motion(landmarks, mouth_width))
     cavity = mesh.separate_lips()
-    for name, (lids, corners) in _EYES.items():
-        mesh.add_blink(name, lids, corners)
-    roi = mesh.add_anchors(image.shape[:2])
-    fields = mesh.dense_fields(image.shape[:2], roi)
+    for name, lids in _EYES.items():
+        mesh.add_blink(name, lids)
+    mesh.add_anchors(image.shape[:2])
+    roi, fields = mesh.dense_fields(image.shape[:2])
     cavity_motion = {name: motion[cavity] for name, motion in mesh.motions.items()}
     return PortraitRig(
         image=_frozen(image),
@@ -166,11 +166,11 @@ class _Mesh:
                 # stays with the upper jaw; the new gap opens above the lower lip.
                 still.append(self.add(self.points[lower] - (0.0, _LIP_SEPARATION_PX)))
             else:
-                self.points[lower, 1] = self.points[upper, 1] + _LIP_SEPARATION_PX
+                self.points[lower, 1] = max(self.points[lower, 1], self.points[upper, 1] + _LIP_SEPARATION_PX)
                 still.append(upper)
         return [60, *still, 64, *reversed(_LOWER_INNER)]
 
-    def add_blink(self, name: str, lids, corners) -> None:
+    def add_blink(self, name: str, lids) -> None:
         """Upper lid points travel to the lower lid; the eye opening slides with them."""
         motion = self.motions[name]
         for upper, lower in lids:
@@ -179,10 +179,9 @@ class _Mesh:
             height = float(np.linalg.norm(travel))
             if height > 2 * _LID_ROW_PX:
                 self.add(self.landmarks[lower] - travel * (_LID_ROW_PX / height), {name: travel})
-        motion[list(corners)] = 0.0
 
-    def add_anchors(self, shape: tuple[int, int]) -> tuple[int, int, int, int]:
-        """Fix a ring around face and neck plus the image border; returns the ring's bounding box."""
+    def add_anchors(self, shape: tuple[int, int]) -> None:
+        """Fix a ring around face and neck, and the image border: nothing outside the ring moves."""
         height, width = shape
         jaw = self.landmarks[:17]
         top = self.landmarks[list(_BROW_TOP), 1].min()
@@ -203,15 +202,20 @@ class _Mesh:
             for y in (-1.0, height / 2, float(height)):
                 if (x, y) != (width / 2, height / 2):
                     self.add((x, y))
-        x0, y0 = np.clip(np.floor(ring.min(axis=0)), 0, None).astype(int)
-        x1 = int(np.clip(np.ceil(ring[:, 0].max()) + 1, 0, width))
-        y1 = int(np.clip(np.ceil(ring[:, 1].max()) + 1, 0, height))
-        return int(x0), int(y0), max(x1 - int(x0), 0), max(y1 - int(y0), 0)
 
-    def dense_fields(self, shape: tuple[int, int], roi: tuple[int, int, int, int]) -> dict[str, np.ndarray]:
-        """Piecewise-linear interpolation of every parameter's vertex motion: name -> (H, W, 2) float32."""
-        x, y, w, h = roi
+    def dense_fields(self, shape: tuple[int, int]) -> tuple[tuple[int, int, int, int], dict[str, np.ndarray]]:
+        """Piecewise-linear interpolation of every parameter's vertex motion.
+
+        Returns the region (x, y, w, h) outside which every field is zero, and
+        name -> (H, W, 2) float32 field.
+        """
         triangles = Delaunay(self.points)
+        moving = np.any([np.any(motion != 0, axis=1) for motion in self.motions.values()], axis=0)
+        touched = self.points[triangles.simplices[moving[triangles.simplices].any(axis=1)].ravel()]
+        x0, y0 = np.clip(np.floor(touched.min(axis=0)).astype(int), 0, None)
+        x1 = int(np.clip(np.ceil(touched[:, 0].max()) + 1, 0, shape[1]))
+        y1 = int(np.clip(np.ceil(touched[:, 1].max()) + 1, 0, shape[0]))
+        x, y, w, h = int(x0), int(y0), x1 - int(x0), y1 - int(y0)
         ys, xs = np.mgrid[y : y + h, x : x + w]
         pixels = np.stack([xs.ravel(), ys.ravel()], axis=1).astype(np.float64)
         simplex = triangles.find_simplex(pixels)
@@ -224,7 +228,7 @@ class _Mesh:
             field = np.zeros((*shape, 2), np.float32)
             field[y : y + h, x : x + w] = np.einsum("nk,nkc->nc", weights, motion[corners]).reshape(h, w, 2)
             fields[name] = field
-        return fields
+        return (x, y, w, h), fields
 
 
 def _lip_colour(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:

@@ -102,7 +102,8 @@ class Speech:
     words: tuple[tuple[float, float, str], ...]  # (start_s, end_s, word as written, punctuation kept)
 
 
-# libespeak-ng keeps its synthesizer in process globals: every use holds this lock.
+# libespeak-ng keeps its synthesizer in process globals and was never built for
+# two instances at once: every use, each on its own copy, holds this lock.
 _lock = threading.Lock()
 
 
@@ -114,7 +115,7 @@ def _espeak() -> Iterator[tuple[ctypes.CDLL, int]]:
     that survives espeak_Terminate and that no API resets, so one long-lived
     instance speaks the same text slightly differently on every call. A private
     copy of the library, loaded per call and unloaded after, starts from the same
-    state each time; loading and initializing costs about 2 ms.
+    state each time, for a few milliseconds of loading per call.
     """
     with _lock, tempfile.TemporaryDirectory(prefix="candor-espeak-") as tmp:
         source = Path(espeakng_loader.get_library_path())
@@ -344,7 +345,7 @@ def _timings(
         if spans:
             words.append((spans[0][0], spans[-1][1], written))
         elif words and written:
-            # Silent tokens (a lone dash, an emoji) join the word before them.
+            # Tokens espeak skips (a lone dash, a bullet) join the word before them.
             start, end, previous = words[-1]
             words[-1] = (start, end, f"{previous} {written}")
     return tuple(phonemes), tuple(words)

@@ -1,0 +1,136 @@
+"""Shared fixtures: real photos shipped by installed packages, creators with API tokens, the email outbox."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from django.conf import settings
+
+from inference import media
+
+
+def pytest_sessionstart(session):
+    # Every run starts from an empty outbox, media store and queue (keys are kept: they are slow to make).
+    for folder in ("mail", "media", "queue"):
+        shutil.rmtree(Path(settings.DATA_DIR) / folder, ignore_errors=True)
+    for folder in ("queue/in", "queue/processed"):
+        (Path(settings.DATA_DIR) / folder).mkdir(parents=True, exist_ok=True)
+
+
+def _jpeg(image: np.ndarray, quality: int = 92) -> bytes:
+    return media.image_encode_jpeg(image, quality=quality)
+
+
+@pytest.fixture(scope="session")
+def astronaut() -> np.ndarray:
+    import skimage.data
+
+    return skimage.data.astronaut()
+
+
+@pytest.fixture(scope="session")
+def grace_hopper() -> np.ndarray:
+    from matplotlib import cbook
+
+    path = cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)
+    return cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
+
+
+@pytest.fixture(scope="session")
+def portrait_jpeg(astronaut) -> bytes:
+    return _jpeg(astronaut)
+
+
+@pytest.fixture(scope="session")
+def capture_jpeg(astronaut) -> bytes:
+    """A 'selfie' of the same person: the photo rotated, scaled, cropped and recompressed."""
+    matrix = cv2.getRotationMatrix2D((256, 256), 4, 1.1)
+    changed = cv2.warpAffine(astronaut, matrix, (512, 512), borderMode=cv2.BORDER_REFLECT)[30:480, 20:490]
+    return _jpeg(np.ascontiguousarray(changed), quality=70)
+
+
+@pytest.fixture(scope="session")
+def other_person_jpeg(grace_hopper) -> bytes:
+    return _jpeg(grace_hopper)
+
+
+@pytest.fixture(scope="session")
+def no_face_jpeg() -> bytes:
+    import skimage.data
+
+    return _jpeg(skimage.data.coffee())
+
+
+@pytest.fixture
+def creator(db):
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.create_user(username="ada", email="ada@example.com", password="x-secret-1")
+
+
+@pytest.fixture
+def other_creator(db):
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.create_user(username="bob", email="bob@example.com", password="x-secret-2")
+
+
+def _client_for(user):
+    from rest_framework.authtoken.models import Token
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
+    return client
+
+
+@pytest.fixture
+def api(creator):
+    return _client_for(creator)
+
+
+@pytest.fixture
+def other_api(other_creator):
+    return _client_for(other_creator)
+
+
+@pytest.fixture
+def public_api():
+    from rest_framework.test import APIClient
+
+    return APIClient()
+
+
+class Outbox:
+    """Reads the emails Django's file backend wrote into <CANDOR_DATA_DIR>/mail/."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+
+    def messages(self) -> list[str]:
+        if not self.folder.exists():
+            return []
+        return [path.read_text() for path in sorted(self.folder.glob("*.log"), key=lambda p: p.stat().st_mtime)]
+
+    def links(self, pattern: str) -> list[str]:
+        return [match for message in self.messages() for match in re.findall(pattern, message)]
+
+
+@pytest.fixture(autouse=True)
+def file_email_backend(settings):
+    """Django's test runner swaps in an in-memory mailbox; Candor's embedded mode writes real files."""
+    settings.EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+
+
+@pytest.fixture
+def outbox(transactional_db) -> Outbox:
+    """Emails are sent once the transaction commits, so tests that read them run with real commits."""
+
+    folder = Path(settings.EMAIL_FILE_PATH)
+    shutil.rmtree(folder, ignore_errors=True)
+    return Outbox(folder)

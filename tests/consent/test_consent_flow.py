@@ -1,0 +1,149 @@
+"""The person pictured decides through their own link; renders are refused outside what they approved."""
+
+from __future__ import annotations
+
+import pytest
+
+from consent.models import Consent, ConsentEvent
+from studio.models import Render
+from tests.helpers import active_portrait, consent_token_from, decide, upload_portrait
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _render(api, portrait_id, **fields):
+    data = {"portrait": portrait_id, "purpose": "marketing", "text": "Hello there.", "language": "en", **fields}
+    return api.post("/api/renders/", data, format="multipart")
+
+
+def test_consent_request_emails_a_link_and_viewing_decides_nothing(api, public_api, outbox, portrait_jpeg):
+    portrait_id = upload_portrait(api, portrait_jpeg).json()["id"]
+    response = api.post(f"/api/portraits/{portrait_id}/consent-request/", {"languages": ["en", "de"]}, format="json")
+    assert response.status_code == 201
+    token = consent_token_from(outbox)
+    assert "eileen@example.com" in outbox.messages()[-1]
+    first = public_api.get(f"/api/consent/{token}/").json()
+    second = public_api.get(f"/api/consent/{token}/").json()
+    assert first["requester"] == "ada"
+    assert first["requested_scope"]["languages"] == ["de", "en"]
+    assert first["requested_scope"]["purposes"] == ["education", "entertainment", "marketing", "personal", "support"]
+    assert set(first["challenge"]) >= {"id", "instructions", "turns", "digits"}
+    assert first["challenge"]["id"] != second["challenge"]["id"]
+    assert public_api.get(f"/consent/{token}/").status_code == 200
+    assert Consent.objects.get().status == "pending"
+    assert api.get(f"/api/portraits/{portrait_id}/").json()["status"] == "pending"
+
+
+def test_a_matching_capture_approves_and_the_confirmation_carries_a_revoke_link(api, public_api, outbox, portrait_jpeg, capture_jpeg):
+    portrait_id = upload_portrait(api, portrait_jpeg).json()["id"]
+    api.post(f"/api/portraits/{portrait_id}/consent-request/", {}, format="json")
+    response = decide(public_api, consent_token_from(outbox), capture=capture_jpeg, purposes=["education"], languages=["fr"])
+    assert response.status_code == 200, response.json()
+    assert response.json() == {"status": "active"}
+    consent = Consent.objects.get()
+    assert consent.purposes == ["education"] and consent.languages == ["fr"]
+    assert consent.match_distance < 0.3
+    assert outbox.links(r"/consent/revoke/([A-Za-z0-9_\-]+)/") == [consent.revoke_token]
+    assert api.get(f"/api/portraits/{portrait_id}/").json()["status"] == "active"
+
+
+def test_a_capture_of_a_different_person_is_refused_and_the_link_locks_after_five_tries(
+    api, public_api, outbox, portrait_jpeg, other_person_jpeg, capture_jpeg
+):
+    portrait_id = upload_portrait(api, portrait_jpeg).json()["id"]
+    api.post(f"/api/portraits/{portrait_id}/consent-request/", {}, format="json")
+    token = consent_token_from(outbox)
+    for attempt in range(5):
+        response = decide(public_api, token, capture=other_person_jpeg)
+        assert response.status_code == 403
+        assert response.json()["error"] == "identity_mismatch"
+    assert Consent.objects.get().status == "locked"
+    response = decide(public_api, token, capture=capture_jpeg)
+    assert response.status_code == 403 and response.json()["error"] == "link_locked"
+    assert _render(api, portrait_id).status_code == 403
+
+
+def test_a_link_decides_only_once(api, public_api, outbox, portrait_jpeg, capture_jpeg):
+    portrait_id = active_portrait(api, public_api, outbox, portrait_jpeg, capture_jpeg)
+    token = Consent.objects.get(portrait_id=portrait_id).token
+    response = decide(public_api, token, capture=capture_jpeg, decision="decline")
+    assert response.status_code == 409 and response.json()["error"] == "link_used"
+    assert Consent.objects.get().status == "active"
+
+
+def test_renders_are_refused_before_consent(api, portrait_jpeg):
+    portrait_id = upload_portrait(api, portrait_jpeg).json()["id"]
+    response = _render(api, portrait_id)
+    assert response.status_code == 403 and response.json()["error"] == "consent_required"
+    assert Render.objects.count() == 0
+
+
+def test_renders_are_refused_after_decline(api, public_api, outbox, portrait_jpeg):
+    portrait_id = upload_portrait(api, portrait_jpeg).json()["id"]
+    api.post(f"/api/portraits/{portrait_id}/consent-request/", {}, format="json")
+    assert decide(public_api, consent_token_from(outbox), capture=None, decision="decline").json() == {"status": "declined"}
+    assert _render(api, portrait_id).json()["error"] == "consent_required"
+    assert api.get(f"/api/portraits/{portrait_id}/").json()["status"] == "declined"
+
+
+def test_renders_are_refused_outside_the_approved_language_or_purpose(api, public_api, outbox, portrait_jpeg, capture_jpeg):
+    portrait_id = active_portrait(
+        api, public_api, outbox, portrait_jpeg, capture_jpeg, purposes=["education"], languages=["en", "de"]
+    )
+    wrong_language = _render(api, portrait_id, purpose="education", language="fr", text="Bonjour.")
+    assert wrong_language.status_code == 403 and "'fr'" in wrong_language.json()["detail"]
+    wrong_purpose = _render(api, portrait_id, purpose="marketing")
+    assert wrong_purpose.status_code == 403 and "'marketing'" in wrong_purpose.json()["detail"]
+    allowed = _render(api, portrait_id, purpose="education", language="de", text="Guten Tag.")
+    assert allowed.status_code == 202 and allowed.json()["status"] == "queued"
+    assert Render.objects.count() == 1
+
+
+def test_revocation_refuses_new_renders_and_cancels_queued_ones(api, public_api, outbox, portrait_jpeg, capture_jpeg):
+    portrait_id = active_portrait(api, public_api, outbox, portrait_jpeg, capture_jpeg)
+    queued = _render(api, portrait_id).json()
+    revoke_token = Consent.objects.get().revoke_token
+    response = public_api.post(f"/api/consent/revoke/{revoke_token}/")
+    assert response.status_code == 200 and response.json() == {"status": "revoked"}
+    assert api.get(f"/api/renders/{queued['id']}/").json()["status"] == "cancelled"
+    assert _render(api, portrait_id).json()["error"] == "consent_required"
+    assert api.get(f"/api/portraits/{portrait_id}/").json()["status"] == "revoked"
+
+
+def test_a_render_queued_before_revocation_never_runs(api, public_api, outbox, portrait_jpeg, capture_jpeg):
+    from studio.services import render_run
+
+    portrait_id = active_portrait(api, public_api, outbox, portrait_jpeg, capture_jpeg)
+    render_id = _render(api, portrait_id).json()["id"]
+    Consent.objects.update(status="revoked")  # revoked behind the API's back: the worker must check again
+    render_run(render_id=render_id)
+    render = Render.objects.get(id=render_id)
+    assert render.status == "cancelled" and not render.video
+
+
+def test_another_creators_portrait_cannot_be_rendered(api, other_api, public_api, outbox, portrait_jpeg, capture_jpeg):
+    portrait_id = active_portrait(api, public_api, outbox, portrait_jpeg, capture_jpeg)
+    response = _render(other_api, portrait_id)
+    assert response.status_code == 404
+
+
+def test_every_consent_event_is_chained_in_the_log(api, public_api, outbox, portrait_jpeg, capture_jpeg):
+    portrait_id = active_portrait(api, public_api, outbox, portrait_jpeg, capture_jpeg)
+    _render(api, portrait_id)
+    events = list(ConsentEvent.objects.order_by("id"))
+    assert [e.kind for e in events] == ["requested", "viewed", "approved", "render_allowed"]
+    for previous, current in zip(events, events[1:]):
+        assert current.previous_hash == previous.entry_hash
+
+
+def test_expired_and_unknown_links_are_refused(api, public_api, outbox, portrait_jpeg, capture_jpeg):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    portrait_id = upload_portrait(api, portrait_jpeg).json()["id"]
+    api.post(f"/api/portraits/{portrait_id}/consent-request/", {}, format="json")
+    Consent.objects.update(link_expires_at=timezone.now() - timedelta(minutes=1))
+    response = decide(public_api, consent_token_from(outbox), capture=capture_jpeg)
+    assert response.status_code == 410 and response.json()["error"] == "link_expired"
+    assert public_api.get("/api/consent/not-a-real-token/").status_code == 404

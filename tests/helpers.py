@@ -1,0 +1,42 @@
+"""Steps that many tests take through the HTTP API: upload, request consent, approve."""
+
+from __future__ import annotations
+
+import io
+
+
+def upload_portrait(client, jpeg: bytes, *, name="Eileen Collins", email="eileen@example.com"):
+    return client.post(
+        "/api/portraits/",
+        {"image": _named(jpeg, "portrait.jpg"), "subject_name": name, "subject_email": email},
+        format="multipart",
+    )
+
+
+def consent_token_from(outbox) -> str:
+    tokens = outbox.links(r"/consent/([A-Za-z0-9_\-]+)/")
+    assert tokens, "no consent link was emailed"
+    return tokens[-1]
+
+
+def decide(public_client, token: str, *, capture: bytes | None, decision="approve", **scope):
+    challenge = public_client.get(f"/api/consent/{token}/").json()["challenge"]
+    data = {"challenge_id": challenge["id"], "full_name": "Eileen Collins", "decision": decision, **scope}
+    if capture is not None:
+        data["capture"] = _named(capture, "selfie.jpg")
+    return public_client.post(f"/api/consent/{token}/", data, format="multipart")
+
+
+def active_portrait(api, public_api, outbox, portrait_jpeg, capture_jpeg, **scope) -> str:
+    """Upload a portrait and have the person pictured approve it; returns the portrait id."""
+    portrait_id = upload_portrait(api, portrait_jpeg).json()["id"]
+    assert api.post(f"/api/portraits/{portrait_id}/consent-request/", scope, format="json").status_code == 201
+    response = decide(public_api, consent_token_from(outbox), capture=capture_jpeg)
+    assert response.status_code == 200, response.json()
+    return portrait_id
+
+
+def _named(data: bytes, name: str) -> io.BytesIO:
+    handle = io.BytesIO(data)
+    handle.name = name
+    return handle
