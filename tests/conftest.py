@@ -134,3 +134,44 @@ def outbox(transactional_db) -> Outbox:
     folder = Path(settings.EMAIL_FILE_PATH)
     shutil.rmtree(folder, ignore_errors=True)
     return Outbox(folder)
+
+
+@pytest.fixture
+def celery_worker(transactional_db):
+    """A real Celery worker process (`celery -A studio worker`) on the test database and the filesystem queue."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from django.db import connection
+
+    queue = Path(settings.DATA_DIR) / "queue"
+    for folder in ("in", "processed"):
+        shutil.rmtree(queue / folder, ignore_errors=True)
+        (queue / folder).mkdir(parents=True)
+    log_path = Path(settings.DATA_DIR) / "worker.log"
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "studio.settings",
+        "CANDOR_DATA_DIR": str(settings.DATA_DIR),
+        "DATABASE_URL": f"sqlite:///{connection.settings_dict['NAME']}",
+    }
+    with open(log_path, "w") as log:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "studio", "worker", "--queues", "default,render",
+             "--concurrency", "1", "--without-gossip", "--without-mingle", "--loglevel", "INFO"],
+            env=env, stdout=log, stderr=subprocess.STDOUT, cwd=settings.BASE_DIR,
+        )
+    deadline = time.monotonic() + 90
+    while "ready." not in log_path.read_text():
+        if worker.poll() is not None or time.monotonic() > deadline:
+            worker.kill()
+            pytest.fail(f"the Celery worker did not start:\n{log_path.read_text()[-3000:]}")
+        time.sleep(0.3)
+    yield worker
+    worker.terminate()
+    try:
+        worker.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        worker.kill()
