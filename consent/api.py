@@ -20,8 +20,29 @@ class _SubjectApi(APIView):
     throttle_scope = "consent_subject"
 
 
+class ConsentStatusOutput(serializers.Serializer):
+    status = serializers.CharField()
+
+
+class ChallengeOutput(serializers.Serializer):
+    id = serializers.CharField()
+    instructions = serializers.CharField()
+    turns = serializers.ListField(child=serializers.CharField())
+    digits = serializers.CharField()
+
+
+class ConsentRequestViewOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    status = serializers.CharField()
+    requester = serializers.CharField()
+    portrait = serializers.DictField()
+    requested_scope = serializers.DictField()
+    link_expires_at = serializers.DateTimeField()
+    challenge = ChallengeOutput()
+
+
 class ConsentSubjectApi(_SubjectApi):
-    class DecisionInput(serializers.Serializer):
+    class ConsentDecisionInput(serializers.Serializer):
         capture = serializers.FileField(required=False, allow_empty_file=True)
         challenge_id = serializers.CharField(max_length=64)
         full_name = serializers.CharField(max_length=200)
@@ -30,6 +51,7 @@ class ConsentSubjectApi(_SubjectApi):
         languages = serializers.ListField(child=serializers.CharField(max_length=16), required=False)
         expires_at = serializers.DateTimeField(required=False)
 
+    @extend_schema(responses=ConsentRequestViewOutput)
     def get(self, request, token):
         consent = consent_for_token(token=token)
         challenge = consent_challenge_issue(consent=consent)
@@ -50,10 +72,10 @@ class ConsentSubjectApi(_SubjectApi):
             }
         )
 
-    @extend_schema(request=DecisionInput)
+    @extend_schema(request=ConsentDecisionInput, responses=ConsentStatusOutput)
     def post(self, request, token):
         consent = consent_for_token(token=token)
-        serializer = self.DecisionInput(data=request.data)
+        serializer = self.ConsentDecisionInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         capture = data.get("capture")
@@ -71,6 +93,7 @@ class ConsentSubjectApi(_SubjectApi):
 
 
 class ConsentRevokeApi(_SubjectApi):
+    @extend_schema(request=None, responses=ConsentStatusOutput)
     def post(self, request, revoke_token):
         consent = consent_revoke(revoke_token=revoke_token)
         return Response({"status": consent.status})

@@ -12,17 +12,24 @@ from .services import report_as_dict, upload_verify
 from .throttling import VerifyRateThrottle
 
 
+class VerifyOutput(serializers.Serializer):
+    verdict = serializers.ChoiceField(choices=["candor_generated", "not_recognized"])
+    c2pa = serializers.DictField()
+    watermark = serializers.DictField()
+    render = serializers.DictField(allow_null=True)
+
+
 class VerifyApi(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
     throttle_classes = [VerifyRateThrottle]
 
-    class Input(serializers.Serializer):
+    class VerifyInput(serializers.Serializer):
         video = serializers.FileField(allow_empty_file=True)
 
-    @extend_schema(request=Input)
+    @extend_schema(request=VerifyInput, responses=VerifyOutput)
     def post(self, request):
-        serializer = self.Input(data=request.data)
+        serializer = self.VerifyInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         report = upload_verify(upload=serializer.validated_data["video"])
         return Response(report_as_dict(report))

@@ -47,7 +47,7 @@ class PortraitOutput(serializers.Serializer):
 
 
 class PortraitsApi(APIView):
-    class CreateInput(serializers.Serializer):
+    class PortraitCreateInput(serializers.Serializer):
         image = serializers.FileField(allow_empty_file=True)
         subject_name = serializers.CharField(max_length=200)
         subject_email = serializers.EmailField()
@@ -56,9 +56,9 @@ class PortraitsApi(APIView):
     def get(self, request):
         return _paginated(request, self, selectors.portraits_of(owner=request.user), PortraitOutput)
 
-    @extend_schema(request=CreateInput, responses={201: PortraitOutput})
+    @extend_schema(request=PortraitCreateInput, responses={201: PortraitOutput})
     def post(self, request):
-        data = _validated(self.CreateInput, request.data)
+        data = _validated(self.PortraitCreateInput, request.data)
         portrait = services.portrait_create(
             owner=request.user, image=data["image"], subject_name=data["subject_name"], subject_email=data["subject_email"]
         )
@@ -72,13 +72,13 @@ class PortraitDetailApi(APIView):
 
 
 class ConsentRequestCreateApi(APIView):
-    class Input(serializers.Serializer):
+    class ConsentRequestInput(serializers.Serializer):
         purposes = serializers.ListField(child=serializers.ChoiceField(choices=PURPOSES), required=False)
         languages = serializers.ListField(child=serializers.CharField(max_length=16), required=False)
         expires_at = serializers.DateTimeField(required=False)
         max_renders = serializers.IntegerField(required=False, min_value=1)
 
-    class Output(serializers.Serializer):
+    class ConsentRequestOutput(serializers.Serializer):
         id = serializers.UUIDField()
         status = serializers.CharField()
         requested_purposes = serializers.ListField()
@@ -87,12 +87,12 @@ class ConsentRequestCreateApi(APIView):
         requested_max_renders = serializers.IntegerField(allow_null=True)
         link_expires_at = serializers.DateTimeField()
 
-    @extend_schema(request=Input, responses={201: Output})
+    @extend_schema(request=ConsentRequestInput, responses={201: ConsentRequestOutput})
     def post(self, request, portrait_id):
         portrait = selectors.portrait_of(owner=request.user, portrait_id=portrait_id)
-        data = _validated(self.Input, request.data)
+        data = _validated(self.ConsentRequestInput, request.data)
         consent = consent_request_create(portrait=portrait, requested_by=request.user, **data)
-        return Response(self.Output(consent).data, status=status.HTTP_201_CREATED)
+        return Response(self.ConsentRequestOutput(consent).data, status=status.HTTP_201_CREATED)
 
 
 class RenderOutput(serializers.Serializer):
@@ -114,7 +114,7 @@ class RenderOutput(serializers.Serializer):
 
 
 class RendersApi(APIView):
-    class CreateInput(serializers.Serializer):
+    class RenderCreateInput(serializers.Serializer):
         portrait = serializers.UUIDField()
         purpose = serializers.ChoiceField(choices=Render.Purpose.choices)
         text = serializers.CharField(required=False, allow_blank=True, max_length=5000, trim_whitespace=True)
@@ -126,9 +126,9 @@ class RendersApi(APIView):
     def get(self, request):
         return _paginated(request, self, selectors.renders_of(owner=request.user), RenderOutput)
 
-    @extend_schema(request=CreateInput, responses={202: RenderOutput})
+    @extend_schema(request=RenderCreateInput, responses={202: RenderOutput})
     def post(self, request):
-        data = _validated(self.CreateInput, request.data)
+        data = _validated(self.RenderCreateInput, request.data)
         portrait = selectors.portrait_of(owner=request.user, portrait_id=data["portrait"])
         render = services.render_enqueue(
             owner=request.user, portrait=portrait, purpose=data["purpose"], text=data.get("text", ""),

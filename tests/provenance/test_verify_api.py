@@ -1,0 +1,56 @@
+"""The public verifier refuses bad input with 4xx and is rate-limited per client."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+pytestmark = pytest.mark.django_db
+
+
+def _post(client, data: bytes, name="clip.mp4", **extra):
+    handle = io.BytesIO(data)
+    handle.name = name
+    return client.post("/api/verify/", {"video": handle}, format="multipart", **extra)
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [b"", b"not a video at all", b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 200],
+    ids=["empty", "text", "truncated-mp4"],
+)
+def test_garbage_gets_a_400_with_a_reason(public_api, payload):
+    response = _post(public_api, payload)
+    assert response.status_code == 400
+    assert response.json()["error"] in {"invalid_video"} and response.json()["detail"]
+
+
+def test_a_missing_file_field_is_a_400(public_api):
+    response = public_api.post("/api/verify/", {}, format="multipart")
+    assert response.status_code == 400 and response.json()["error"] == "invalid"
+
+
+def test_over_the_rate_a_client_gets_429_with_retry_after(public_api, settings):
+    from django.core.cache import cache
+
+    cache.clear()
+    settings.CANDOR_VERIFY_RATE = "3/minute"
+    statuses = [_post(public_api, b"junk").status_code for _ in range(3)]
+    assert statuses == [400, 400, 400]
+    limited = _post(public_api, b"junk")
+    assert limited.status_code == 429
+    assert limited.json()["error"] == "throttled"
+    assert 0 < int(limited["Retry-After"]) <= 60
+    other_client = _post(public_api, b"junk", REMOTE_ADDR="10.9.8.7")
+    assert other_client.status_code == 400, "another client keeps its own allowance"
+    cache.clear()
+
+
+def test_the_verify_page_renders_and_explains_unknown_files(client):
+    page = client.get("/verify/")
+    assert page.status_code == 200 and b"Was this video made with Candor?" in page.content
+    handle = io.BytesIO(b"junk")
+    handle.name = "x.mp4"
+    response = client.post("/verify/", {"video": handle})
+    assert response.status_code == 400 and b"not a readable video" in response.content
