@@ -9,16 +9,20 @@ import numpy as np
 
 from .errors import InferenceError
 from .motion import Phoneme, blink_track, mouth_open_track
-from .rig import PortraitRig, portrait_rig
+from .rig import PARAMETERS, Eyelid, PortraitRig, portrait_rig
 
 # Oral cavity shades as fractions of the lip colour: lit near the lips, dark inside.
-_CAVITY_EDGE = 0.38
-_CAVITY_DEPTH = 0.1
+_CAVITY_EDGE = 0.55
+_CAVITY_DEPTH = 0.25
 # Lips parted less than this (px) fade the cavity in rather than drawing a hard line.
 _CAVITY_FADE_PX = 2.0
 # Soft cavity edge (Gaussian sigma, px): anti-aliases without eating into the lips.
 _CAVITY_FEATHER = 0.6
 _SUBPIXEL_BITS = 2
+# A closing lid starts this far (px) above the open lid's margin to cover its
+# lashes, and blends into the skin above over the feather.
+_LID_OVERLAP_PX = 2.0
+_LID_FEATHER_PX = 1.5
 
 
 def frame_count(n_samples: int, sample_rate: int, fps: int) -> int:
@@ -60,21 +64,53 @@ def _frames(rig: PortraitRig, mouth: np.ndarray, blink: np.ndarray) -> Iterator[
 
 def render_frame(rig: PortraitRig, params: Mapping[str, float]) -> np.ndarray:
     """(H, W, 3) uint8 RGB frame of the rig posed by parameters name -> 0..1 (absent ones are 0)."""
-    unknown = set(params) - set(rig.fields)
+    unknown = set(params) - set(PARAMETERS)
     if unknown:
         raise ValueError(f"unknown animation parameters: {sorted(unknown)}")
     active = {name: float(value) for name, value in params.items() if value}
     frame = rig.image.copy()
-    if not active:
-        return frame
-    x, y, w, h = rig.roi
-    displacement = sum(value * rig.fields[name][y : y + h, x : x + w] for name, value in active.items())
-    columns, rows = np.meshgrid(np.arange(x, x + w, dtype=np.float32), np.arange(y, y + h, dtype=np.float32))
-    # Backward mapping: each output pixel samples the photo where its content came from.
-    source = np.stack([columns, rows], axis=-1) - displacement
-    frame[y : y + h, x : x + w] = cv2.remap(rig.image, source, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
-    _paint_cavity(frame, rig, active)
+    warps = {name: value for name, value in active.items() if name in rig.fields}
+    if warps:
+        x, y, w, h = rig.roi
+        displacement = sum(value * rig.fields[name][y : y + h, x : x + w] for name, value in warps.items())
+        columns, rows = np.meshgrid(np.arange(x, x + w, dtype=np.float32), np.arange(y, y + h, dtype=np.float32))
+        # Backward mapping: each output pixel samples the photo where its content came from.
+        source = np.stack([columns, rows], axis=-1) - displacement
+        frame[y : y + h, x : x + w] = _sample(rig.image, source)
+        _paint_cavity(frame, rig, warps)
+    for name, eyelid in rig.eyelids.items():
+        if active.get(name):
+            _close_eyelid(frame, rig.image, eyelid, active[name])
     return frame
+
+
+def _sample(image: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """(h, w, 3) uint8 image values at (h, w, 2) float32 (x, y) points, bilinear."""
+    return cv2.remap(image, points, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+
+
+def _close_eyelid(frame: np.ndarray, image: np.ndarray, eyelid: Eyelid, closure: float) -> None:
+    """Draw the upper lid lowered by closure 0..1 over frame (H, W, 3) uint8, in place.
+
+    The lid margin (the lash line) moves down over the eye, which stays where it
+    is; the skin above the margin is stretched to cover the lid's new extent.
+    """
+    margin = eyelid.lid + closure * eyelid.travel
+    # Height of the covering lid: from a little above the open margin (so its
+    # lashes are covered too) down to the lowered margin.
+    span = margin - eyelid.lid + _LID_OVERLAP_PX
+    above = margin - eyelid.depth  # each pixel's height above the lowered margin
+    band = np.minimum(eyelid.skin, span)
+    half = band / 2
+    # The margin and lashes keep their scale; only the skin above them stretches.
+    lifted = np.where(above <= half, above, half + (above - half) * half / np.maximum(span - half, 1e-6))
+    source = eyelid.foot + (eyelid.lid - lifted)[..., None] * eyelid.down
+    coverage = np.clip(above + 0.5, 0.0, 1.0) * np.clip((span - above) / _LID_FEATHER_PX, 0.0, 1.0)
+    coverage *= eyelid.travel > 0
+    x, y, w, h = eyelid.box
+    region = frame[y : y + h, x : x + w]
+    alpha = coverage[..., None]
+    region[:] = np.clip(region * (1 - alpha) + _sample(image, source.astype(np.float32)) * alpha + 0.5, 0, 255)
 
 
 def _paint_cavity(frame: np.ndarray, rig: PortraitRig, params: Mapping[str, float]) -> None:
@@ -84,8 +120,9 @@ def _paint_cavity(frame: np.ndarray, rig: PortraitRig, params: Mapping[str, floa
     shaded deeper towards its middle replaces it.
     """
     polygon = rig.cavity_rest + sum(value * rig.cavity_motion[name] for name, value in params.items())
-    # Cavity vertex 2 is the still middle of the gap, vertex 6 the lower lip below it.
-    opened = sum(value * rig.cavity_motion[name][6, 1] for name, value in params.items())
+    still, moving = rig.cavity_gap
+    opened = sum(value * (rig.cavity_motion[name][moving, 1] - rig.cavity_motion[name][still, 1])
+                 for name, value in params.items())
     strength = min(max(opened / _CAVITY_FADE_PX, 0.0), 1.0)
     if strength == 0.0:
         return
@@ -101,7 +138,7 @@ def _paint_cavity(frame: np.ndarray, rig: PortraitRig, params: Mapping[str, floa
     cv2.fillPoly(mask, [vertices], 255, cv2.LINE_AA, shift=_SUBPIXEL_BITS)
     coverage = cv2.GaussianBlur(mask.astype(np.float32) / 255, (0, 0), _CAVITY_FEATHER)
     # Depth: how far inside the gap a pixel lies, relative to the gap's own size.
-    gap = max(float(polygon[6, 1] - polygon[2, 1]), 1.0)
+    gap = max(float(np.linalg.norm(polygon[moving] - polygon[still])), 1.0)
     depth = cv2.GaussianBlur(coverage, (0, 0), max(gap / 4, 1.0))
     depth /= max(float(depth.max()), 1e-6)
     shade = _CAVITY_EDGE + (_CAVITY_DEPTH - _CAVITY_EDGE) * depth

@@ -36,7 +36,7 @@ def video_like(image: np.ndarray, count: int) -> list[np.ndarray]:
 
 @pytest.fixture(scope="module")
 def frames() -> list[np.ndarray]:
-    return video_like(astronaut(), 8)
+    return video_like(astronaut(), 10)
 
 
 @pytest.fixture(scope="module")
@@ -79,6 +79,14 @@ def test_marked_frames_read_back_their_serial(marked):
 def test_marking_keeps_the_frame_shape_and_psnr_at_least_35_db(frames, marked):
     assert all(m.shape == f.shape and m.dtype == np.uint8 for f, m in zip(frames, marked))
     assert min(psnr(f, m) for f, m in zip(frames, marked)) >= 35.0
+
+
+def test_saturated_reds_keep_their_colour(frames):
+    frame = frames[0].copy()
+    frame[:128, :128] = (255, 0, 0)  # outside the gamut of imwatermark's uint8 YUV round trip
+    marked = FrameWatermarker(SERIAL, KEY).mark(frame)
+    mean_colour = marked[:128, :128].reshape(-1, 3).mean(axis=0)
+    assert np.abs(mean_colour - (255, 0, 0)).max() <= 8
 
 
 def test_a_different_key_does_not_find_the_payload(marked):
