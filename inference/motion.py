@@ -9,8 +9,10 @@ import numpy as np
 
 # Frames quieter than this are silence whatever the recording's level (-50 dBFS).
 SILENCE_DB = -50.0
-# Loudness range mapped onto closed..open: speech spans about 25 dB above its floor.
+# Loudness range (dB below the peak) mapped onto closed..open: speech spans
+# about 25 dB; syllables stand at least 10 dB above the consonants between them.
 _DYNAMIC_RANGE_DB = 25.0
+_MIN_RANGE_DB = 10.0
 # The loudness window spans two frames, centred half a frame ahead: lips move
 # slightly before the sound they make.
 _WINDOW_FRAMES = 2.0
@@ -103,9 +105,10 @@ def _loudness(audio: np.ndarray, sample_rate: int, n_frames: int, fps: int) -> n
     peak = np.percentile(db, 95)
     if peak <= SILENCE_DB:
         return np.zeros(n_frames)
-    # Pauses between words set the floor; a recording without pauses still gets
-    # the full range below its peak.
-    floor = max(SILENCE_DB, min(np.percentile(db, 10) + 6.0, peak - _DYNAMIC_RANGE_DB))
+    # The quietest frames (pauses, background noise) set the floor; the range
+    # above it is kept between what separates syllables and what speech spans.
+    floor = max(np.percentile(db, 10) + 6.0, peak - _DYNAMIC_RANGE_DB, SILENCE_DB)
+    floor = min(floor, peak - _MIN_RANGE_DB)
     return np.clip((db - floor) / (peak - floor), 0.0, 1.0)
 
 

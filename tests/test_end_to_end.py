@@ -82,6 +82,7 @@ def test_a_portrait_travels_from_upload_to_verified_video(
     spoken = speech.synthesize("Thank you for watching. See you soon.", "en")
     wav = io.BytesIO()
     soundfile.write(wav, spoken.audio, spoken.sample_rate, format="WAV", subtype="PCM_16")
+    wav.seek(0)
     wav.name = "message.wav"
     wav_seconds = spoken.audio.size / spoken.sample_rate
 
