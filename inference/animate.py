@@ -19,10 +19,6 @@ _CAVITY_FADE_PX = 2.0
 # Soft cavity edge (Gaussian sigma, px): anti-aliases without eating into the lips.
 _CAVITY_FEATHER = 0.6
 _SUBPIXEL_BITS = 2
-# A closing lid starts this far (px) above the open lid's margin to cover its
-# lashes, and blends into the skin above over the feather.
-_LID_OVERLAP_PX = 2.0
-_LID_FEATHER_PX = 1.5
 
 
 def frame_count(n_samples: int, sample_rate: int, fps: int) -> int:
@@ -92,25 +88,24 @@ def _sample(image: np.ndarray, points: np.ndarray) -> np.ndarray:
 def _close_eyelid(frame: np.ndarray, image: np.ndarray, eyelid: Eyelid, closure: float) -> None:
     """Draw the upper lid lowered by closure 0..1 over frame (H, W, 3) uint8, in place.
 
-    The lid margin (the lash line) moves down over the eye, which stays where it
-    is; the skin above the margin is stretched to cover the lid's new extent.
+    The lid margin and its lashes move down over the eye, which stays where it
+    is; above them the lid shows the skin over the lashes, mirrored so that it
+    joins the unchanged skin above without a seam.
     """
     margin = eyelid.lid + closure * eyelid.travel
-    # Height of the covering lid: from a little above the open margin (so its
-    # lashes are covered too) down to the lowered margin.
-    span = margin - eyelid.lid + _LID_OVERLAP_PX
+    span = margin - eyelid.lid + eyelid.overlap  # the lid's visible height now
     above = margin - eyelid.depth  # each pixel's height above the lowered margin
-    band = np.minimum(eyelid.skin, span)
-    half = band / 2
-    # The margin and lashes keep their scale; only the skin above them stretches.
-    lifted = np.where(above <= half, above, half + (above - half) * half / np.maximum(span - half, 1e-6))
-    source = eyelid.foot + (eyelid.lid - lifted)[..., None] * eyelid.down
-    coverage = np.clip(above + 0.5, 0.0, 1.0) * np.clip((span - above) / _LID_FEATHER_PX, 0.0, 1.0)
+    stretch = np.minimum(1.0, eyelid.skin / np.maximum(span - eyelid.overlap, 1e-6))
+    skin = eyelid.lid - eyelid.overlap - (span - above) * stretch
+    source_depth = np.where(above <= eyelid.overlap, eyelid.lid - above, skin)
+    source = eyelid.foot + source_depth[..., None] * eyelid.down
+    coverage = np.clip(above + 0.5, 0.0, 1.0) * np.clip(span - above + 0.5, 0.0, 1.0)
     coverage *= eyelid.travel > 0
     x, y, w, h = eyelid.box
     region = frame[y : y + h, x : x + w]
     alpha = coverage[..., None]
-    region[:] = np.clip(region * (1 - alpha) + _sample(image, source.astype(np.float32)) * alpha + 0.5, 0, 255)
+    lid = _sample(image, source.astype(np.float32))
+    region[:] = np.clip(region * (1 - alpha) + lid * alpha + 0.5, 0, 255).astype(np.uint8)
 
 
 def _paint_cavity(frame: np.ndarray, rig: PortraitRig, params: Mapping[str, float]) -> None:
@@ -121,16 +116,16 @@ def _paint_cavity(frame: np.ndarray, rig: PortraitRig, params: Mapping[str, floa
     """
     polygon = rig.cavity_rest + sum(value * rig.cavity_motion[name] for name, value in params.items())
     still, moving = rig.cavity_gap
-    opened = sum(value * (rig.cavity_motion[name][moving, 1] - rig.cavity_motion[name][still, 1])
-                 for name, value in params.items())
-    strength = min(max(opened / _CAVITY_FADE_PX, 0.0), 1.0)
+    parting = sum(value * (rig.cavity_motion[name][moving] - rig.cavity_motion[name][still])
+                  for name, value in params.items())
+    strength = min(float(np.linalg.norm(parting)) / _CAVITY_FADE_PX, 1.0)
     if strength == 0.0:
         return
     height, width = frame.shape[:2]
-    margin = 3
-    x0, y0 = np.maximum(np.floor(polygon.min(axis=0)).astype(int) - margin, 0)
-    x1 = min(int(np.ceil(polygon[:, 0].max())) + margin + 1, width)
-    y1 = min(int(np.ceil(polygon[:, 1].max())) + margin + 1, height)
+    pad = 3  # room for the feathered edge
+    x0, y0 = np.maximum(np.floor(polygon.min(axis=0)).astype(int) - pad, 0)
+    x1 = min(int(np.ceil(polygon[:, 0].max())) + pad + 1, width)
+    y1 = min(int(np.ceil(polygon[:, 1].max())) + pad + 1, height)
     if x1 <= x0 or y1 <= y0:
         return
     mask = np.zeros((y1 - y0, x1 - x0), np.uint8)

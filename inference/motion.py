@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 
 # Frames quieter than this are silence whatever the recording's level (-50 dBFS).
-SILENCE_DB = -50.0
+_SILENCE_DB = -50.0
 # Loudness range (dB below the peak) mapped onto closed..open: speech spans
 # about 25 dB; syllables stand at least 10 dB above the consonants between them.
 _DYNAMIC_RANGE_DB = 25.0
@@ -24,7 +24,7 @@ _CLOSED_BELOW = 0.03
 
 # Openness by the first letter of a phoneme (IPA); anything else is a consonant.
 _OPENNESS = {
-    **dict.fromkeys("aɑæɐɒɶä", 1.0),  # open vowels
+    **dict.fromkeys("aɑæɐɒɶ", 1.0),  # open vowels
     **dict.fromkeys("ɔʌɛœɜɞ", 0.8),  # open-mid
     **dict.fromkeys("eoəøɘɵɤɚɝ", 0.6),  # close-mid and central
     **dict.fromkeys("iyɨʉɯuɪʏʊ", 0.4),  # close
@@ -40,7 +40,7 @@ _LOUDNESS_SHARE = 0.4
 
 # Blinks: 2-6 s apart, first one within the first 3 s; eyelids close in 80 ms
 # and reopen in 120 ms (about 3 frames each side at 25 fps).
-BLINK_INTERVAL_S = (2.0, 6.0)
+_BLINK_INTERVAL_S = (2.0, 6.0)
 _FIRST_BLINK_S = (0.5, 3.0)
 _BLINK_CLOSE_S = 0.08
 _BLINK_OPEN_S = 0.12
@@ -76,7 +76,7 @@ def blink_track(n_frames: int, fps: int, seed: int) -> np.ndarray:
     track = np.zeros(n_frames, np.float64)
     # Peaks on whole frames so every blink reaches a fully closed frame.
     peak = round(rng.uniform(*_FIRST_BLINK_S) * fps)
-    low, high = (round(s * fps) for s in BLINK_INTERVAL_S)
+    low, high = (round(s * fps) for s in _BLINK_INTERVAL_S)
     while peak < n_frames + _BLINK_CLOSE_S * fps:
         offset = times - peak / fps
         closing = (offset <= 0) & (offset > -_BLINK_CLOSE_S)
@@ -103,11 +103,11 @@ def _loudness(audio: np.ndarray, sample_rate: int, n_frames: int, fps: int) -> n
     mean_square = (energy[ends] - energy[starts]) / np.maximum(ends - starts, 1)
     db = 10 * np.log10(np.maximum(mean_square, 1e-12))
     peak = np.percentile(db, 95)
-    if peak <= SILENCE_DB:
+    if peak <= _SILENCE_DB:
         return np.zeros(n_frames)
     # The quietest frames (pauses, background noise) set the floor; the range
     # above it is kept between what separates syllables and what speech spans.
-    floor = max(np.percentile(db, 10) + 6.0, peak - _DYNAMIC_RANGE_DB, SILENCE_DB)
+    floor = max(np.percentile(db, 10) + 6.0, peak - _DYNAMIC_RANGE_DB, _SILENCE_DB)
     floor = min(floor, peak - _MIN_RANGE_DB)
     return np.clip((db - floor) / (peak - floor), 0.0, 1.0)
 
@@ -130,8 +130,9 @@ def _phoneme_track(phonemes: Sequence[Phoneme], n_frames: int, fps: int, level: 
     for start, end, symbol in phonemes:
         base = _base_letter(symbol)
         covered = (times >= start) & (times < end)
-        if base in _BILABIAL:
-            closures.append(min(int((start + end) / 2 * fps), n_frames - 1))
+        centre = int((start + end) / 2 * fps)
+        if base in _BILABIAL and 0 <= centre < n_frames:
+            closures.append(centre)
         elif base:
             target[covered] = _OPENNESS.get(base, _CONSONANT_OPENNESS)
     # Coarticulation: each frame leans towards its neighbours.

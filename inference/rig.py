@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Mapping
 
 import cv2
 import numpy as np
@@ -37,7 +37,7 @@ _EYES = {
 }
 
 # Drop of the lower lip's centre at jaw_open = 1, in mouth widths: a wide "ah".
-JAW_DROP = 0.3
+_JAW_DROP = 0.3
 # The chin swings further from the jaw hinge than the lip does.
 _CHIN_GAIN = 1.05
 # Mouth corners follow the jaw a little and pull inward (share of the mouth
@@ -60,9 +60,13 @@ _RING_POINTS = 40
 # displacement (px) below which a pixel counts as still.
 _FIELD_SMOOTHING = 0.05
 _STILL_BELOW_PX = 0.01
-# A closing lid is drawn from the skin just above it: this share of the way to
-# the brow, never reaching the lid crease or the brow.
+# A closing lid is drawn from the skin above its lashes, up to this share of
+# the way to the brow: short of the brow and mostly of the lid crease.
 _LID_SKIN_SHARE = 0.4
+# The closing lid starts above the open lid's margin to cover its lashes: by
+# this share of the eye's height, at least the minimum (px).
+_LID_OVERLAP = 0.3
+_LID_OVERLAP_MIN_PX = 2.0
 
 
 @dataclass(frozen=True, eq=False)
@@ -79,7 +83,8 @@ class Eyelid:
     depth: np.ndarray  # (h, w) float32 each pixel's own depth
     lid: np.ndarray  # (h, w) float32 depth of the open upper lid's margin in the pixel's column
     travel: np.ndarray  # (h, w) float32 distance the margin travels to the lower lid (0 beyond the corners)
-    skin: np.ndarray  # (h, w) float32 height of the skin above the margin that covers the eye
+    skin: np.ndarray  # (h, w) float32 height of the skin above the lashes that the closing lid shows
+    overlap: float  # px above the open margin where the closing lid starts (covering the lashes)
 
 
 @dataclass(frozen=True, eq=False)
@@ -100,11 +105,6 @@ class PortraitRig:
     cavity_motion: Mapping[str, np.ndarray]  # warp parameter -> (K, 2) float32 motion of cavity_rest at 1
     cavity_gap: tuple[int, int]  # cavity vertices facing each other across the gap's middle: still, moving
     lip_colour: np.ndarray  # (3,) float32 mean RGB of the lips
-
-    @property
-    def size(self) -> tuple[int, int]:
-        """(width, height) of the frames."""
-        return self.image.shape[1], self.image.shape[0]
 
 
 def portrait_rig(image: np.ndarray, *, max_side: int = 512) -> PortraitRig:
@@ -177,7 +177,7 @@ class _JawMesh:
     def __init__(self, local: np.ndarray):
         self.local = local
         self.width = float(local[54, 0] - local[48, 0])  # of the mouth
-        self.drop = JAW_DROP * self.width
+        self.drop = _JAW_DROP * self.width
         self.points = local[list(_MESH_LANDMARKS)].copy()
         self.motion = np.array([self._landmark_motion(index) for index in _MESH_LANDMARKS])
         self._add_lips()
@@ -317,15 +317,18 @@ def _eyelid(shape: tuple[int, int], landmarks: np.ndarray, corners, upper_lid, l
         curves.append(PchipInterpolator([0.0, *s, 1.0], [0.0, *r, 0.0]))
     upper, lower = curves
     samples = np.linspace(0, 1, 33)
-    if np.max(lower(samples) - upper(samples)) < 1.0:
+    height = float(np.max(lower(samples) - upper(samples)))
+    if height < 1.0:
         return None  # closed in the photo already
+    overlap = max(_LID_OVERLAP * height, _LID_OVERLAP_MIN_PX)
     brow_s, brow_r = local(landmarks[list(brow)])
     order = np.argsort(brow_s)
 
     def skin(s: np.ndarray) -> np.ndarray:
-        return _LID_SKIN_SHARE * np.maximum(upper(s) - np.interp(s, brow_s[order], brow_r[order]), 0.0)
+        to_brow = upper(s) - np.interp(s, brow_s[order], brow_r[order])
+        return np.maximum(_LID_SKIN_SHARE * to_brow - overlap, 1.0)
 
-    top = float(np.min(upper(samples) - skin(samples))) - 1
+    top = float(np.min(upper(samples))) - overlap - 1
     bottom = float(np.max(lower(samples))) + 1
     box = _box(np.array([start + top * down, start + bottom * down, end + top * down, end + bottom * down]), shape)
     x, y, w, h = box
@@ -344,6 +347,7 @@ def _eyelid(shape: tuple[int, int], landmarks: np.ndarray, corners, upper_lid, l
         lid=_frozen(lid.astype(np.float32)),
         travel=_frozen(np.where(within, np.maximum(lower(s) - lid, 0.0), 0.0).astype(np.float32)),
         skin=_frozen(skin(s).astype(np.float32)),
+        overlap=overlap,
     )
 
 
