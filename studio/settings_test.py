@@ -1,9 +1,13 @@
 """Test override of the settings: its own data directory, fast password hashing, a generous verifier rate."""
 
 import os
+import tempfile
 from pathlib import Path
 
-os.environ.setdefault("CANDOR_DATA_DIR", str(Path(__file__).resolve().parent.parent / "var" / "test"))
+# A fresh data directory per test run, so that concurrent runs never share a database or queue.
+_runs = Path(__file__).resolve().parent.parent / "var" / "test-runs"
+_runs.mkdir(parents=True, exist_ok=True)
+os.environ.setdefault("CANDOR_DATA_DIR", tempfile.mkdtemp(prefix="run-", dir=_runs))
 
 from .settings import *  # noqa: E402,F403
 

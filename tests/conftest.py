@@ -14,12 +14,10 @@ from django.conf import settings
 from inference import media
 
 
-def pytest_sessionstart(session):
-    # Every run starts from an empty outbox, media store and queue (keys are kept: they are slow to make).
-    for folder in ("mail", "media", "queue"):
-        shutil.rmtree(Path(settings.DATA_DIR) / folder, ignore_errors=True)
-    for folder in ("queue/in", "queue/processed"):
-        (Path(settings.DATA_DIR) / folder).mkdir(parents=True, exist_ok=True)
+def pytest_sessionfinish(session, exitstatus):
+    # The run's own data directory (see studio/settings_test.py) is kept only when something failed.
+    if exitstatus == 0 and Path(settings.DATA_DIR).parent.name == "test-runs":
+        shutil.rmtree(settings.DATA_DIR, ignore_errors=True)
 
 
 def _jpeg(image: np.ndarray, quality: int = 92) -> bytes:
@@ -175,3 +173,18 @@ def celery_worker(transactional_db):
         worker.wait(timeout=30)
     except subprocess.TimeoutExpired:
         worker.kill()
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """Say loudly which test groups did not run, and why (a missing service or browser)."""
+    skipped = terminalreporter.stats.get("skipped", [])
+    if not skipped:
+        return
+    reasons: dict[str, int] = {}
+    for report in skipped:
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        reason = reason.removeprefix("Skipped: ")
+        reasons[reason] = reasons.get(reason, 0) + 1
+    terminalreporter.section("SKIPPED TEST GROUPS: these did not run", sep="!", red=True, bold=True)
+    for reason, count in sorted(reasons.items()):
+        terminalreporter.write_line(f"  {count:4d} skipped: {reason}", red=True, bold=True)
