@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 DATA_DIR ?= var
 
-.PHONY: install run test migrate demo clean system-deps
+.PHONY: install run test test-production migrate demo clean system-deps
 
 $(STAMP): pyproject.toml
 	@$(MAKE) --no-print-directory system-deps
@@ -38,6 +38,12 @@ run: demo
 
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Production mode: PostgreSQL, Redis and two workers (README "Production"); refuses to run without both servers.
+test-production: install
+	@case "$${DATABASE_URL:-}" in postgres://*|postgresql://*) ;; *) echo "test-production needs DATABASE_URL=postgres://..." >&2; exit 2;; esac
+	@case "$${CELERY_BROKER_URL:-}" in redis://*) ;; *) echo "test-production needs CELERY_BROKER_URL=redis://..." >&2; exit 2;; esac
+	CANDOR_REQUIRE_SERVICES=1 CANDOR_TEST_WORKERS=2 $(PY) -m pytest -m "e2e or production" $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) $(DATA_DIR)/test

@@ -1,16 +1,34 @@
-"""API for the person pictured: the token in their link is the capability; no account needed."""
+"""API for the person pictured and the do-not-generate registry: tokens in emailed links are the capabilities; no account."""
 
 from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers
+from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from studio import selectors as studio_selectors
+
+from . import selectors, signing
 from .models import PURPOSES
-from .services import consent_challenge_issue, consent_decide, consent_for_token, consent_revoke
+from .services import (
+    consent_challenge_issue,
+    consent_decide,
+    consent_erase,
+    consent_for_token,
+    consent_receipt,
+    consent_revoke,
+    consent_text,
+    registry_capture_submit,
+    registry_challenge_issue,
+    registry_confirm,
+    registry_entry_for_removal,
+    registry_entry_get,
+    registry_entry_start,
+    registry_remove,
+)
 
 
 class _SubjectApi(APIView):
@@ -31,6 +49,12 @@ class ChallengeOutput(serializers.Serializer):
     digits = serializers.CharField()
 
 
+class ConsentTextOutput(serializers.Serializer):
+    version = serializers.CharField()
+    text = serializers.CharField()
+    sha256 = serializers.CharField()
+
+
 class ConsentRequestViewOutput(serializers.Serializer):
     id = serializers.UUIDField()
     status = serializers.CharField()
@@ -38,7 +62,17 @@ class ConsentRequestViewOutput(serializers.Serializer):
     portrait = serializers.DictField()
     requested_scope = serializers.DictField()
     link_expires_at = serializers.DateTimeField()
+    consent_text = ConsentTextOutput()
     challenge = ChallengeOutput()
+
+
+class ConsentEventOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.CharField()
+    details = serializers.DictField()
+    created_at = serializers.DateTimeField()
+    entry_hash = serializers.CharField()
+    signature = serializers.CharField()
 
 
 class ConsentSubjectApi(_SubjectApi):
@@ -50,11 +84,13 @@ class ConsentSubjectApi(_SubjectApi):
         purposes = serializers.ListField(child=serializers.ChoiceField(choices=PURPOSES), required=False)
         languages = serializers.ListField(child=serializers.CharField(max_length=16), required=False)
         expires_at = serializers.DateTimeField(required=False)
+        consent_text_sha256 = serializers.CharField(max_length=64, required=False)
 
     @extend_schema(responses=ConsentRequestViewOutput)
     def get(self, request, token):
         consent = consent_for_token(token=token)
         challenge = consent_challenge_issue(consent=consent)
+        text = consent_text(consent)
         return Response(
             {
                 "id": str(consent.id),
@@ -68,6 +104,7 @@ class ConsentSubjectApi(_SubjectApi):
                     "max_renders": consent.requested_max_renders,
                 },
                 "link_expires_at": consent.link_expires_at,
+                "consent_text": {"version": text.version, "text": text.text, "sha256": text.sha256},
                 "challenge": challenge,
             }
         )
@@ -88,8 +125,33 @@ class ConsentSubjectApi(_SubjectApi):
             purposes=data.get("purposes"),
             languages=data.get("languages"),
             expires_at=data.get("expires_at"),
+            consent_text_sha256=data.get("consent_text_sha256"),
         )
         return Response({"status": consent.status})
+
+
+class ConsentReceiptApi(_SubjectApi):
+    @extend_schema(responses=dict)
+    def get(self, request, token):
+        return Response(consent_receipt(consent=consent_for_token(token=token)))
+
+
+class ConsentEventsApi(_SubjectApi):
+    @extend_schema(responses=ConsentEventOutput(many=True))
+    def get(self, request, token):
+        events = selectors.events_for_consent(consent=consent_for_token(token=token))
+        return Response(ConsentEventOutput(events, many=True).data)
+
+
+class ConsentPublicKeyApi(_SubjectApi):
+    class PublicKeyOutput(serializers.Serializer):
+        algorithm = serializers.CharField()
+        key_id = serializers.CharField()
+        public_key_pem = serializers.CharField()
+
+    @extend_schema(responses=PublicKeyOutput)
+    def get(self, request):
+        return Response({"algorithm": signing.ALGORITHM, "key_id": signing.key_id(), "public_key_pem": signing.public_key_pem()})
 
 
 class ConsentRevokeApi(_SubjectApi):
@@ -97,3 +159,82 @@ class ConsentRevokeApi(_SubjectApi):
     def post(self, request, revoke_token):
         consent = consent_revoke(revoke_token=revoke_token)
         return Response({"status": consent.status})
+
+
+class ConsentEraseApi(_SubjectApi):
+    @extend_schema(request=None, responses=ConsentStatusOutput)
+    def post(self, request, revoke_token):
+        consent_erase(revoke_token=revoke_token)
+        return Response({"status": "erased"})
+
+
+class PortraitConsentEventsApi(APIView):
+    """The creator's view of what happened with consent for one of their portraits."""
+
+    @extend_schema(responses=ConsentEventOutput(many=True))
+    def get(self, request, portrait_id):
+        portrait = studio_selectors.portrait_of(owner=request.user, portrait_id=portrait_id)
+        return Response(ConsentEventOutput(selectors.events_for_portrait(portrait=portrait), many=True).data)
+
+
+class RegistryOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    status = serializers.CharField()
+    challenge = ChallengeOutput(required=False)
+
+
+class _CaptureInput(serializers.Serializer):
+    capture = serializers.FileField(required=False, allow_empty_file=True)
+    challenge_id = serializers.CharField(max_length=64)
+
+
+def _capture_data(request) -> dict:
+    serializer = _CaptureInput(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    capture = serializer.validated_data.get("capture")
+    return {"capture": capture.read() if capture is not None else None, "challenge_id": serializer.validated_data["challenge_id"]}
+
+
+class RegistryStartApi(_SubjectApi):
+    class RegistryStartInput(serializers.Serializer):
+        email = serializers.EmailField()
+
+    @extend_schema(request=RegistryStartInput, responses={201: RegistryOutput})
+    def post(self, request):
+        serializer = self.RegistryStartInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        entry = registry_entry_start(email=serializer.validated_data["email"])
+        return Response({"id": str(entry.id), "status": entry.status, "challenge": entry.challenge}, status=status.HTTP_201_CREATED)
+
+
+class RegistryEntryApi(_SubjectApi):
+    @extend_schema(responses=RegistryOutput)
+    def get(self, request, entry_id):
+        entry = registry_entry_get(entry_id=entry_id)
+        return Response({"id": str(entry.id), "status": entry.status, "challenge": registry_challenge_issue(entry=entry)})
+
+
+class RegistryCaptureApi(_SubjectApi):
+    @extend_schema(request=_CaptureInput, responses=RegistryOutput)
+    def post(self, request, entry_id):
+        entry = registry_capture_submit(entry=registry_entry_get(entry_id=entry_id), **_capture_data(request))
+        return Response({"id": str(entry.id), "status": entry.status})
+
+
+class RegistryConfirmApi(_SubjectApi):
+    @extend_schema(request=None, responses=RegistryOutput)
+    def post(self, request, confirm_token):
+        entry = registry_confirm(confirm_token=confirm_token)
+        return Response({"id": str(entry.id), "status": entry.status})
+
+
+class RegistryRemoveApi(_SubjectApi):
+    @extend_schema(responses=RegistryOutput)
+    def get(self, request, remove_token):
+        entry = registry_entry_for_removal(remove_token=remove_token)
+        return Response({"id": str(entry.id), "status": entry.status, "challenge": registry_challenge_issue(entry=entry)})
+
+    @extend_schema(request=_CaptureInput, responses=RegistryOutput)
+    def post(self, request, remove_token):
+        entry = registry_remove(entry=registry_entry_for_removal(remove_token=remove_token), **_capture_data(request))
+        return Response({"id": str(entry.id), "status": entry.status})

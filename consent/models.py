@@ -1,4 +1,4 @@
-"""Consent records of the person pictured, and the log of every consent event."""
+"""Consent records of the person pictured, the do-not-generate registry, and the signed log of every consent event."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 PURPOSES = ["marketing", "education", "support", "entertainment", "personal"]
 
@@ -44,6 +45,11 @@ class Consent(models.Model):
     failed_attempts = models.PositiveSmallIntegerField(default=0)
     full_name = models.CharField(max_length=200, blank=True)
     match_distance = models.FloatField(null=True, blank=True)
+    # What the live capture showed (turns seen, lip sync, frames), kept with the decision.
+    liveness = models.JSONField(default=dict, blank=True)
+    # The consent text shown to the person: its version and the SHA-256 of its exact wording.
+    consent_text_version = models.CharField(max_length=32, blank=True)
+    consent_text_sha256 = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     decided_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
@@ -55,15 +61,75 @@ class Consent(models.Model):
         return f"consent {self.id} ({self.status})"
 
 
-class ConsentEvent(models.Model):
-    """Append-only log of consent events; each row's hash covers the previous row's hash."""
+class RegistryEntry(models.Model):
+    """A face its owner asked never to be animated: live capture, then confirmation by email; no account."""
 
-    consent = models.ForeignKey(Consent, on_delete=models.CASCADE, related_name="events")
+    class Status(models.TextChoices):
+        CAPTURE_PENDING = "capture_pending"
+        EMAIL_PENDING = "email_pending"
+        ACTIVE = "active"
+        REMOVED = "removed"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    email = models.EmailField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.CAPTURE_PENDING)
+    challenge = models.JSONField(default=dict)
+    descriptor = models.JSONField(null=True, blank=True)
+    liveness = models.JSONField(default=dict, blank=True)
+    confirm_token = models.CharField(max_length=64, unique=True)
+    # Sent only once the email is confirmed; removal also needs a live capture of the same face.
+    remove_token = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    failed_attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    removed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "registry entries"
+
+    def __str__(self) -> str:
+        return f"registry entry {self.id} ({self.status})"
+
+
+class RegistryHold(models.Model):
+    """A portrait upload that resembles a registered face without matching it surely: held for a person to review."""
+
+    class Status(models.TextChoices):
+        HELD = "held"
+        RELEASED = "released"
+        REFUSED = "refused"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="registry_holds")
+    entry = models.ForeignKey(RegistryEntry, on_delete=models.CASCADE, related_name="holds")
+    distance = models.FloatField()
+    image = models.FileField(upload_to="registry_holds/")
+    subject_name = models.CharField(max_length=200)
+    subject_email = models.EmailField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.HELD)
+    created_at = models.DateTimeField(auto_now_add=True)
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+
+class ConsentEvent(models.Model):
+    """Append-only log of consent and registry events: each row's hash covers the previous one's, and is signed.
+
+    `previous_hash` is unique, so two writers racing to append after the same entry cannot fork the chain.
+    """
+
+    consent = models.ForeignKey(Consent, on_delete=models.CASCADE, null=True, blank=True, related_name="events")
+    registration = models.ForeignKey(RegistryEntry, on_delete=models.CASCADE, null=True, blank=True, related_name="events")
     kind = models.CharField(max_length=32)
     details = models.JSONField(default=dict)
-    created_at = models.DateTimeField(auto_now_add=True)
-    previous_hash = models.CharField(max_length=64)
+    # Set by the appender before hashing (auto_now_add would overwrite the hashed time on save).
+    created_at = models.DateTimeField(default=timezone.now)
+    previous_hash = models.CharField(max_length=64, unique=True)
     entry_hash = models.CharField(max_length=64, unique=True)
+    signature = models.CharField(max_length=128, blank=True)
 
     class Meta:
         ordering = ["id"]

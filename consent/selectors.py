@@ -1,10 +1,14 @@
-"""Consent queries."""
+"""Consent queries: active consent, events the creator and the person may see, and the audit-log check."""
 
 from __future__ import annotations
 
+import hashlib
+from dataclasses import dataclass
+
+from django.db.models import QuerySet
 from django.utils import timezone
 
-from .models import Consent
+from .models import Consent, ConsentEvent
 
 
 def consent_active_for_portrait(*, portrait) -> Consent | None:
@@ -29,3 +33,41 @@ def portrait_consent_state(portrait) -> str:
     if latest.status == Consent.Status.ACTIVE:
         return "expired"
     return latest.status
+
+
+def events_for_consent(*, consent: Consent) -> QuerySet[ConsentEvent]:
+    """What the person pictured sees through their own link: every event of this consent."""
+    return ConsentEvent.objects.filter(consent=consent).order_by("id")
+
+
+def events_for_portrait(*, portrait) -> QuerySet[ConsentEvent]:
+    """What the creator sees: the events of every consent asked for their portrait."""
+    return ConsentEvent.objects.filter(consent__portrait=portrait).order_by("id")
+
+
+@dataclass(frozen=True)
+class AuditFault:
+    entry_id: int
+    reason: str
+
+
+def audit_log_first_fault() -> AuditFault | None:
+    """Walk the log in order: each entry's hash must match its content, chain onto the previous, and carry a valid signature."""
+    from .services import GENESIS_HASH, event_body
+    from .signing import signature_valid
+
+    previous = GENESIS_HASH
+    for event in ConsentEvent.objects.order_by("id").iterator():
+        body = event_body(
+            consent_id=str(event.consent_id) if event.consent_id else None,
+            registration_id=str(event.registration_id) if event.registration_id else None,
+            kind=event.kind, details=event.details, at=event.created_at.isoformat(), previous=event.previous_hash,
+        )
+        if event.previous_hash != previous:
+            return AuditFault(event.id, "does not chain onto the entry before it (an entry was removed, inserted or reordered)")
+        if hashlib.sha256(body).hexdigest() != event.entry_hash:
+            return AuditFault(event.id, "its content does not match its hash (the entry was edited)")
+        if not event.signature or not signature_valid(event.entry_hash.encode(), event.signature):
+            return AuditFault(event.id, "its signature is missing or does not verify with Candor's consent key")
+        previous = event.entry_hash
+    return None

@@ -1,4 +1,4 @@
-"""Consent actions: request, show to the person pictured, decide with identity match, revoke; and the render gate."""
+"""Consent actions (request, live identity-matched decision, receipt, revoke, erase, expire), the render gate, the registry, the signed log."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from datetime import datetime, timedelta
 
 import numpy as np
 from django.conf import settings
-from django.core.mail import send_mail
-from django.db import transaction
+from django.core.mail import EmailMessage, send_mail
+from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 from rest_framework import status
@@ -21,10 +21,24 @@ from inference import faces, media
 from inference.errors import InferenceError
 from studio.exceptions import ApplicationError
 
-from .models import PURPOSES, Consent, ConsentEvent
+from . import liveness, signing
+from .models import PURPOSES, Consent, ConsentEvent, RegistryEntry, RegistryHold
 
 TURNS = ["left", "right", "up", "down"]
-CAPTURE_FRAMES = 12
+GENESIS_HASH = "0" * 64
+EVENT_APPEND_TRIES = 5
+# The consent text the person reads; a new wording gets a new version (template consent/consent_text_v<N>.txt).
+CONSENT_TEXT_VERSION = "1"
+RECEIPT_TYPE = "candor.consent-receipt.v1"
+# Do-not-generate registry: a wrong match blocks an innocent creator, so refusing needs a closer match than
+# consent's 0.5 (changed copies of one photo measure 0.07-0.13, different people 0.70 on the photos here);
+# between the two thresholds the upload is held for a person to review instead of being refused.
+REGISTRY_REFUSE_DISTANCE = 0.4
+REGISTRY_REVIEW_DISTANCE = 0.55
+# Frames read for Candor's own watermark in a capture (a Candor render carries it in every frame).
+WATERMARK_FRAMES = 10
+# Refusals that show an attempt to pass someone else's face or a replay count towards locking the link.
+COUNTED_REFUSALS = {"identity_mismatch", "challenge_not_answered", "lip_sync_failed", "candor_generated_capture", "liveness_no_face"}
 
 
 @dataclass(frozen=True)
@@ -35,18 +49,42 @@ class Scope:
     max_renders: int | None
 
 
-def consent_event_append(*, consent: Consent, kind: str, details: dict | None = None) -> ConsentEvent:
-    """Append to the hash-chained consent log (the chain makes silent edits detectable)."""
+def event_body(*, consent_id: str | None, registration_id: str | None, kind: str, details: dict, at: str, previous: str) -> bytes:
+    """The canonical bytes an entry's hash covers (entries without a registry entry keep the original shape)."""
+    body = {"consent": consent_id, "kind": kind, "details": details, "at": at, "prev": previous}
+    if registration_id is not None:
+        body["registration"] = registration_id
+    return json.dumps(body, sort_keys=True).encode()
+
+
+def consent_event_append(
+    *, consent: Consent | None = None, registration: RegistryEntry | None = None, kind: str, details: dict | None = None
+) -> ConsentEvent:
+    """Append to the hash-chained log and sign the entry (the chain makes silent edits detectable, the signature forgery)."""
     details = details or {}
-    previous = ConsentEvent.objects.order_by("-id").values_list("entry_hash", flat=True).first() or "0" * 64
+    tries = 1
+    while True:
+        try:
+            with transaction.atomic():
+                return _event_create(consent=consent, registration=registration, kind=kind, details=details)
+        except IntegrityError:
+            # Another process appended after the same entry first (previous_hash is unique): chain onto theirs.
+            if tries >= EVENT_APPEND_TRIES:
+                raise
+            tries += 1
+
+
+def _event_create(*, consent, registration, kind: str, details: dict) -> ConsentEvent:
+    previous = ConsentEvent.objects.order_by("-id").values_list("entry_hash", flat=True).first() or GENESIS_HASH
     created_at = timezone.now()
-    body = json.dumps(
-        {"consent": str(consent.id), "kind": kind, "details": details, "at": created_at.isoformat(), "prev": previous},
-        sort_keys=True,
+    body = event_body(
+        consent_id=str(consent.id) if consent else None, registration_id=str(registration.id) if registration else None,
+        kind=kind, details=details, at=created_at.isoformat(), previous=previous,
     )
+    entry_hash = hashlib.sha256(body).hexdigest()
     return ConsentEvent.objects.create(
-        consent=consent, kind=kind, details=details, created_at=created_at,
-        previous_hash=previous, entry_hash=hashlib.sha256(body.encode()).hexdigest(),
+        consent=consent, registration=registration, kind=kind, details=details, created_at=created_at,
+        previous_hash=previous, entry_hash=entry_hash, signature=signing.sign(entry_hash.encode()),
     )
 
 
@@ -144,6 +182,22 @@ def consent_for_token(*, token: str) -> Consent:
     return consent
 
 
+@dataclass(frozen=True)
+class ConsentText:
+    version: str
+    text: str
+    sha256: str
+
+
+def consent_text(consent: Consent) -> ConsentText:
+    """The exact consent text shown for this request (the same bytes on the page, in the API and in the receipt)."""
+    text = render_to_string(
+        f"consent/consent_text_v{CONSENT_TEXT_VERSION}.txt",
+        {"consent": consent, "portrait": consent.portrait, "requester": consent.requested_by},
+    ).strip()
+    return ConsentText(version=CONSENT_TEXT_VERSION, text=text, sha256=hashlib.sha256(text.encode()).hexdigest())
+
+
 def consent_challenge_issue(*, consent: Consent) -> dict:
     """A fresh random challenge for this viewing; viewing never decides anything."""
     if consent.status == Consent.Status.PENDING:
@@ -162,103 +216,204 @@ def _link_check_open(consent: Consent) -> None:
         raise ApplicationError("link_expired", "this consent link has expired; ask the requester for a new one", status_code=410)
 
 
-def capture_distance(*, capture: bytes, descriptor: list[float]) -> float:
-    """Identity distance between a still or video capture and a portrait descriptor (median over video frames)."""
-    reference = np.asarray(descriptor)
+@dataclass(frozen=True)
+class CaptureCheck:
+    """A live capture that answered its challenge: the face's median descriptor, and what the clip showed."""
+
+    descriptor: np.ndarray
+    liveness: dict
+
+
+def capture_check(*, capture: bytes, challenge: dict) -> CaptureCheck:
+    """Refuse a still, a Candor-generated clip, or a clip that does not answer the challenge live; else the face's descriptor.
+
+    Digits are not recognized (no speech recognizer ships offline); the lips must move with the recorded speech.
+    """
+    from provenance.keys import secret_load_or_create
+    from provenance.watermark import watermark_read
+
     try:
-        image = media.image_decode(capture, max_side=1280)
-        frames = [image]
+        media.image_decode(capture, max_side=64)
     except InferenceError:
-        frames = _video_capture_frames(capture)
-    distances = []
-    for frame in frames:
-        found = faces.faces_detect(frame)
+        pass
+    else:
+        raise ApplicationError(
+            "liveness_required",
+            "a photo cannot prove that you are present; record a short video answering the challenge (camera, or a video file)",
+        )
+    try:
+        clip = liveness.clip_decode(capture)
+    except InferenceError as error:
+        if error.code in ("invalid_audio", "silent_audio"):
+            raise ApplicationError("liveness_required", "the video must have sound: read the digits aloud while you record") from error
+        raise ApplicationError("liveness_required", f"the capture must be a short video answering the challenge: {error.detail}") from error
+    reading = watermark_read(
+        iter(clip.frames), secret_load_or_create(settings.KEYS_DIR, "watermark"), max_frames=WATERMARK_FRAMES
+    )
+    if reading.found:
+        raise ApplicationError(
+            "candor_generated_capture", "this video was generated by Candor; only a live recording of yourself is accepted", status_code=403
+        )
+    result = liveness.clip_liveness(clip, turns=list(challenge.get("turns", [])))
+    if result.failure is not None:
+        raise ApplicationError(result.failure, result.detail, status_code=403)
+    descriptors = []
+    for index in result.identity_frames:
+        found = faces.faces_detect(clip.frames[index])
         if found:
-            distances.append(faces.descriptor_distance(faces.face_descriptor(frame, found[0]), reference))
-    if not distances:
-        raise ApplicationError("no_face", "no face was found in the capture; face the camera in good light")
-    return float(np.median(distances))
-
-
-def _video_capture_frames(capture: bytes) -> list[np.ndarray]:
-    import tempfile
-
-    with tempfile.NamedTemporaryFile(suffix=".capture") as handle:
-        handle.write(capture)
-        handle.flush()
-        try:
-            info = media.video_probe(handle.name)
-            step = max(1, info.frame_count // CAPTURE_FRAMES)
-            return list(media.video_frames(handle.name, max_frames=CAPTURE_FRAMES, step=step))
-        except InferenceError as error:
-            raise ApplicationError(
-                "unsupported_capture", "the capture must be a photo (JPEG, PNG, WebP) or a short video (MP4, WebM)"
-            ) from error
+            descriptors.append(faces.face_descriptor(clip.frames[index], found[0]))
+    if not descriptors:
+        raise ApplicationError("liveness_no_face", "no face could be measured in the capture; face the camera in good light", status_code=403)
+    record = {**result.as_record(), "challenge": challenge.get("id"), "digits_checked": False, "watermark_checked": True}
+    return CaptureCheck(descriptor=np.median(np.stack(descriptors), axis=0), liveness=record)
 
 
 def consent_decide(
     *, consent: Consent, decision: str, challenge_id: str, full_name: str,
-    capture: bytes | None, purposes=None, languages=None, expires_at=None,
+    capture: bytes | None, purposes=None, languages=None, expires_at=None, consent_text_sha256: str | None = None,
 ) -> Consent:
-    """The person pictured approves (identity-matched, scope no wider than asked) or declines."""
+    """The person pictured approves (live, identity-matched, scope no wider than asked) or declines; a signed receipt follows."""
     _link_check_open(consent)
     if challenge_id != consent.challenge.get("id"):
         raise ApplicationError("challenge_mismatch", "the challenge has changed; reload the page and try again")
     if not full_name.strip():
         raise ApplicationError("invalid", "full_name is required")
+    text = consent_text(consent)
+    if consent_text_sha256 and consent_text_sha256 != text.sha256:
+        raise ApplicationError("consent_text_changed", "the consent text changed since you read it; reload the page and read it again", status_code=409)
     if decision == "decline":
         with transaction.atomic():
-            consent.status = Consent.Status.DECLINED
-            consent.full_name = full_name.strip()
-            consent.decided_at = timezone.now()
-            consent.save()
-            consent_event_append(consent=consent, kind="declined")
+            _decision_record(consent, Consent.Status.DECLINED, full_name=full_name, text=text)
+            consent_event_append(consent=consent, kind="declined", details=_text_json(text))
+            _receipt_email(consent)
         return consent
     if decision != "approve":
         raise ApplicationError("invalid", "decision must be 'approve' or 'decline'")
     if not capture:
-        raise ApplicationError("capture_required", "approving needs a capture of your face")
+        raise ApplicationError("liveness_required", "approving needs a short live video of you answering the challenge")
     scope = _scope_granted(consent, purposes=purposes, languages=languages, expires_at=expires_at)
-    distance = capture_distance(capture=capture, descriptor=consent.portrait.descriptor)
-    if distance > faces.IDENTITY_THRESHOLD:
-        _attempt_failed(consent, distance)
+    try:
+        check = capture_check(capture=capture, challenge=consent.challenge)
+        distance = faces.descriptor_distance(check.descriptor, np.asarray(consent.portrait.descriptor))
+        if distance > faces.IDENTITY_THRESHOLD:
+            raise ApplicationError("identity_mismatch", "the capture does not match the person in the portrait", status_code=403)
+    except ApplicationError as refusal:
+        if refusal.code in COUNTED_REFUSALS:
+            _attempt_failed(consent, refusal)
+        raise
     with transaction.atomic():
-        consent.status = Consent.Status.ACTIVE
-        consent.full_name = full_name.strip()
         consent.purposes = scope.purposes
         consent.languages = scope.languages
         consent.expires_at = scope.expires_at
         consent.max_renders = scope.max_renders
         consent.match_distance = distance
-        consent.decided_at = timezone.now()
-        consent.revoke_token = secrets.token_urlsafe(32)
-        consent.save()
-        consent_event_append(consent=consent, kind="approved", details={**_scope_json(scope), "match_distance": round(distance, 4)})
-        context = {"consent": consent, "revoke_link": f"{settings.CANDOR_PUBLIC_URL}/consent/revoke/{consent.revoke_token}/"}
-        transaction.on_commit(
-            lambda: send_mail(
-                subject="You approved a Candor consent: keep this email to revoke it",
-                message=render_to_string("consent/email_approved.txt", context),
-                from_email=None,
-                recipient_list=[consent.portrait.subject_email],
-            )
+        consent.liveness = check.liveness
+        _decision_record(consent, Consent.Status.ACTIVE, full_name=full_name, text=text)
+        consent_event_append(
+            consent=consent, kind="approved",
+            details={**_scope_json(scope), "match_distance": round(distance, 4), "liveness": check.liveness, **_text_json(text)},
         )
+        _receipt_email(consent)
     return consent
 
 
-def _attempt_failed(consent: Consent, distance: float) -> None:
+def _decision_record(consent: Consent, status_: str, *, full_name: str, text: ConsentText) -> None:
+    consent.status = status_
+    consent.full_name = full_name.strip()
+    consent.decided_at = timezone.now()
+    consent.consent_text_version = text.version
+    consent.consent_text_sha256 = text.sha256
+    # The same private link revokes an approval and erases the portrait, whichever the decision was.
+    consent.revoke_token = secrets.token_urlsafe(32)
+    consent.save()
+
+
+def _text_json(text: ConsentText) -> dict:
+    return {"consent_text_version": text.version, "consent_text_sha256": text.sha256}
+
+
+def _receipt_email(consent: Consent) -> None:
+    base = settings.CANDOR_PUBLIC_URL
+    context = {
+        "consent": consent,
+        "revoke_link": f"{base}/consent/revoke/{consent.revoke_token}/",
+        "receipt_link": f"{base}/api/consent/{consent.token}/receipt/",
+        "events_link": f"{base}/api/consent/{consent.token}/events/",
+        "public_key_link": f"{base}/api/consent/public-key/",
+    }
+    approved = consent.status == Consent.Status.ACTIVE
+    message = EmailMessage(
+        subject="You approved a Candor consent: keep this email to revoke it" if approved else "You declined a Candor consent request",
+        body=render_to_string("consent/email_approved.txt" if approved else "consent/email_declined.txt", context),
+        to=[consent.portrait.subject_email],
+    )
+
+    def send() -> None:
+        # Signed once committed, so the receipt attached is the decision as stored.
+        receipt = json.dumps(consent_receipt(consent=Consent.objects.select_related("portrait", "requested_by").get(id=consent.id)), indent=2)
+        message.attach("candor-consent-receipt.json", receipt, "application/json")
+        message.send()
+
+    transaction.on_commit(send)
+
+
+def consent_receipt(*, consent: Consent) -> dict:
+    """The signed receipt of a decision: what was asked, what was decided, the text shown, and how it was checked.
+
+    `signature` is Ed25519 over the canonical JSON of `receipt` (sorted keys, no spaces, UTF-8), verifiable with
+    the key published at /api/consent/public-key/.
+    """
+    if consent.decided_at is None:
+        raise ApplicationError("not_decided", "there is no decision on this request yet", status_code=409)
+    text = consent_text(consent)
+    receipt = {
+        "type": RECEIPT_TYPE,
+        "consent_id": str(consent.id),
+        "portrait_id": str(consent.portrait_id),
+        "requester": consent.requested_by.username,
+        "person": consent.full_name,
+        "decision": "declined" if consent.status == Consent.Status.DECLINED else "approved",
+        "decided_at": consent.decided_at.isoformat(),
+        "requested_scope": {
+            "purposes": consent.requested_purposes,
+            "languages": consent.requested_languages,
+            "expires_at": consent.requested_expires_at.isoformat(),
+            "max_renders": consent.requested_max_renders,
+        },
+        "granted_scope": None if consent.expires_at is None else {
+            "purposes": consent.purposes,
+            "languages": consent.languages,
+            "expires_at": consent.expires_at.isoformat(),
+            "max_renders": consent.max_renders,
+        },
+        "consent_text": {
+            "version": consent.consent_text_version,
+            "sha256": consent.consent_text_sha256,
+            # The wording is included only while it still renders to the hashed text (a changed template would not).
+            "text": text.text if text.sha256 == consent.consent_text_sha256 else None,
+        },
+        "identity": None if consent.match_distance is None else {
+            "match_distance": consent.match_distance, "threshold": faces.IDENTITY_THRESHOLD,
+        },
+        "liveness": consent.liveness or None,
+        "revoke_url": f"{settings.CANDOR_PUBLIC_URL}/consent/revoke/{consent.revoke_token}/",
+    }
+    return {"receipt": receipt, "algorithm": signing.ALGORITHM, "key_id": signing.key_id(), "signature": signing.sign(receipt_bytes(receipt))}
+
+
+def receipt_bytes(receipt: dict) -> bytes:
+    return json.dumps(receipt, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _attempt_failed(consent: Consent, refusal: ApplicationError) -> None:
     with transaction.atomic():
         consent.failed_attempts += 1
         if consent.failed_attempts >= settings.CANDOR_CONSENT_MAX_ATTEMPTS:
             consent.status = Consent.Status.LOCKED
         consent.save(update_fields=["failed_attempts", "status"])
-        consent_event_append(consent=consent, kind="identity_mismatch", details={"match_distance": round(distance, 4)})
+        consent_event_append(consent=consent, kind="capture_refused", details={"reason": refusal.code})
     remaining = settings.CANDOR_CONSENT_MAX_ATTEMPTS - consent.failed_attempts
-    raise ApplicationError(
-        "identity_mismatch",
-        f"the capture does not match the person in the portrait ({remaining} attempts left)",
-        status_code=403,
-    )
+    refusal.detail = f"{refusal.detail} ({remaining} attempts left)"
 
 
 def _scope_granted(consent: Consent, *, purposes, languages, expires_at) -> Scope:
@@ -275,15 +430,20 @@ def _scope_granted(consent: Consent, *, purposes, languages, expires_at) -> Scop
     return Scope(purposes=purposes, languages=languages, expires_at=expires_at, max_renders=consent.requested_max_renders)
 
 
-def consent_revoke(*, revoke_token: str) -> Consent:
-    """Revoke by the link from the confirmation email; pending renders of this consent are cancelled."""
-    from studio.services import renders_cancel_for_consent
-
-    consent = Consent.objects.filter(revoke_token=revoke_token).first()
+def _consent_for_revoke_token(revoke_token: str) -> Consent:
+    consent = Consent.objects.select_related("portrait").filter(revoke_token=revoke_token).first()
     if consent is None:
         raise ApplicationError("not_found", "this revoke link does not exist", status_code=404)
+    return consent
+
+
+def consent_revoke(*, revoke_token: str) -> Consent:
+    """Revoke by the link from the confirmation email; queued and running renders of this consent are cancelled."""
+    from studio.services import renders_cancel_for_consent
+
+    consent = _consent_for_revoke_token(revoke_token)
     with transaction.atomic():
-        if consent.status != Consent.Status.REVOKED:
+        if consent.status == Consent.Status.ACTIVE:
             consent.status = Consent.Status.REVOKED
             consent.revoked_at = timezone.now()
             consent.save(update_fields=["status", "revoked_at"])
@@ -292,21 +452,76 @@ def consent_revoke(*, revoke_token: str) -> Consent:
     return consent
 
 
-def consent_gate(*, portrait, purpose: str, language: str) -> Consent:
-    """The active consent that covers this render, or a 403 saying what is missing."""
-    from .selectors import consent_active_for_portrait
+def consent_erase(*, revoke_token: str) -> Consent:
+    """The person pictured has their portrait erased: consent revoked, photo, descriptor and rendered videos deleted.
 
+    The rows stay, stripped to ids, dates and scope, so the verifier can still say a video's consent was erased.
+    """
+    from studio.models import Portrait, Render
+
+    consent = consent_revoke(revoke_token=revoke_token)
+    portrait = consent.portrait
+    if portrait.erased_at is not None:
+        return consent
+    renders = Render.objects.filter(portrait=portrait)
+    with transaction.atomic():
+        for render in renders.exclude(video=""):
+            render.video.delete(save=False)
+        for render in renders.exclude(audio=""):
+            render.audio.delete(save=False)
+        renders.update(video="", audio="", text="")
+        if portrait.image:
+            portrait.image.delete(save=False)
+        Portrait.objects.filter(id=portrait.id).update(
+            image="", descriptor=[], landmarks=[], subject_name="", subject_email="", erased_at=timezone.now()
+        )
+        Consent.objects.filter(portrait=portrait).update(full_name="")
+        consent_event_append(consent=consent, kind="erased", details={"portrait": str(portrait.id)})
+    consent.refresh_from_db()
+    return consent
+
+
+def consents_expire_due(*, portrait=None) -> int:
+    """Mark active consents past their end date expired, cancelling their queued and running renders; returns how many."""
+    from studio.services import renders_cancel_for_consent
+
+    due = Consent.objects.filter(status=Consent.Status.ACTIVE, expires_at__lte=timezone.now())
+    if portrait is not None:
+        due = due.filter(portrait=portrait)
+    count = 0
+    for consent in due:
+        with transaction.atomic():
+            updated = Consent.objects.filter(id=consent.id, status=Consent.Status.ACTIVE).update(status=Consent.Status.EXPIRED)
+            if updated:
+                cancelled = renders_cancel_for_consent(consent=consent, reason="consent expired")
+                consent_event_append(consent=consent, kind="expired", details={"renders_cancelled": cancelled})
+                count += 1
+    return count
+
+
+def consent_gate(*, portrait, purpose: str, language: str) -> Consent:
+    """The active consent that covers this render, or a 403 saying what is missing (the refusal is logged)."""
+    from .selectors import consent_active_for_portrait, consent_latest_for_portrait
+
+    consents_expire_due(portrait=portrait)
     consent = consent_active_for_portrait(portrait=portrait)
+    reason = None
     if consent is None:
-        raise ApplicationError("consent_required", "the person pictured has not given active consent for this portrait", status_code=403)
-    if purpose not in consent.purposes:
-        raise ApplicationError("consent_required", f"the consent does not cover the purpose '{purpose}' (covers {consent.purposes})", status_code=403)
-    if consent.languages != ["any"] and language not in consent.languages:
-        raise ApplicationError("consent_required", f"the consent does not cover the language '{language}' (covers {consent.languages})", status_code=403)
-    if consent.max_renders is not None:
+        reason = "the person pictured has not given active consent for this portrait"
+    elif purpose not in consent.purposes:
+        reason = f"the consent does not cover the purpose '{purpose}' (covers {consent.purposes})"
+    elif consent.languages != ["any"] and language not in consent.languages:
+        reason = f"the consent does not cover the language '{language}' (covers {consent.languages})"
+    elif consent.max_renders is not None:
         used = consent.renders.exclude(status__in=["failed", "cancelled"]).count()
         if used >= consent.max_renders:
-            raise ApplicationError("consent_required", f"the consent allows {consent.max_renders} videos and all are used", status_code=403)
+            reason = f"the consent allows {consent.max_renders} videos and all are used"
+    if reason is not None:
+        consent_event_append(
+            consent=consent or consent_latest_for_portrait(portrait=portrait), kind="render_refused",
+            details={"portrait": str(portrait.id), "purpose": purpose, "language": language, "reason": reason},
+        )
+        raise ApplicationError("consent_required", reason, status_code=403)
     return consent
 
 
@@ -323,3 +538,140 @@ def consent_status_now(consent: Consent) -> str:
     return "expired"
 
 
+def registry_entry_start(*, email: str) -> RegistryEntry:
+    """Begin registering a face as not to be animated: a challenge to answer with a live capture."""
+    entry = RegistryEntry.objects.create(email=email.strip().lower(), challenge=_challenge_new(), confirm_token=secrets.token_urlsafe(32))
+    consent_event_append(registration=entry, kind="registry_started")
+    return entry
+
+
+def registry_entry_get(*, entry_id) -> RegistryEntry:
+    entry = RegistryEntry.objects.filter(id=entry_id).first()
+    if entry is None:
+        raise ApplicationError("not_found", "this registration does not exist", status_code=404)
+    return entry
+
+
+def registry_challenge_issue(*, entry: RegistryEntry) -> dict:
+    """A fresh challenge for the next live capture (registration, or removal of an active entry)."""
+    if entry.status in (RegistryEntry.Status.CAPTURE_PENDING, RegistryEntry.Status.ACTIVE):
+        entry.challenge = _challenge_new()
+        entry.save(update_fields=["challenge"])
+    return entry.challenge
+
+
+def _registry_capture(entry: RegistryEntry, *, capture: bytes | None, challenge_id: str) -> CaptureCheck:
+    if challenge_id != entry.challenge.get("id"):
+        raise ApplicationError("challenge_mismatch", "the challenge has changed; reload and try again")
+    if entry.failed_attempts >= settings.CANDOR_CONSENT_MAX_ATTEMPTS:
+        raise ApplicationError("link_locked", "too many failed captures; start a new registration", status_code=403)
+    if not capture:
+        raise ApplicationError("liveness_required", "a short live video of you answering the challenge is needed")
+    try:
+        return capture_check(capture=capture, challenge=entry.challenge)
+    except ApplicationError as refusal:
+        if refusal.code in COUNTED_REFUSALS:
+            RegistryEntry.objects.filter(id=entry.id).update(failed_attempts=entry.failed_attempts + 1)
+            consent_event_append(registration=entry, kind="capture_refused", details={"reason": refusal.code})
+        raise
+
+
+def registry_capture_submit(*, entry: RegistryEntry, capture: bytes | None, challenge_id: str) -> RegistryEntry:
+    """Store the live face's descriptor and email a confirmation link; the entry blocks nothing until confirmed."""
+    if entry.status != RegistryEntry.Status.CAPTURE_PENDING:
+        raise ApplicationError("link_used", f"this registration is {entry.status}", status_code=409)
+    check = _registry_capture(entry, capture=capture, challenge_id=challenge_id)
+    with transaction.atomic():
+        entry.descriptor = check.descriptor.tolist()
+        entry.liveness = check.liveness
+        entry.status = RegistryEntry.Status.EMAIL_PENDING
+        entry.save(update_fields=["descriptor", "liveness", "status"])
+        consent_event_append(registration=entry, kind="registry_captured", details={"liveness": check.liveness})
+        link = f"{settings.CANDOR_PUBLIC_URL}/registry/confirm/{entry.confirm_token}/"
+        transaction.on_commit(
+            lambda: send_mail(
+                subject="Confirm: never animate my face with Candor",
+                message=render_to_string("consent/email_registry_confirm.txt", {"link": link}),
+                from_email=None,
+                recipient_list=[entry.email],
+            )
+        )
+    return entry
+
+
+def registry_confirm(*, confirm_token: str) -> RegistryEntry:
+    """The emailed link confirms the registration; from now on uploads of this face are refused."""
+    entry = RegistryEntry.objects.filter(confirm_token=confirm_token).first()
+    if entry is None:
+        raise ApplicationError("not_found", "this confirmation link does not exist", status_code=404)
+    if entry.status != RegistryEntry.Status.EMAIL_PENDING:
+        raise ApplicationError("link_used", f"this registration is {entry.status}", status_code=409)
+    with transaction.atomic():
+        entry.status = RegistryEntry.Status.ACTIVE
+        entry.confirmed_at = timezone.now()
+        entry.remove_token = secrets.token_urlsafe(32)
+        entry.challenge = _challenge_new()
+        entry.save(update_fields=["status", "confirmed_at", "remove_token", "challenge"])
+        consent_event_append(registration=entry, kind="registry_confirmed")
+        link = f"{settings.CANDOR_PUBLIC_URL}/registry/remove/{entry.remove_token}/"
+        transaction.on_commit(
+            lambda: send_mail(
+                subject="Your face is in Candor's do-not-generate registry",
+                message=render_to_string("consent/email_registry_active.txt", {"link": link}),
+                from_email=None,
+                recipient_list=[entry.email],
+            )
+        )
+    return entry
+
+
+def registry_entry_for_removal(*, remove_token: str) -> RegistryEntry:
+    entry = RegistryEntry.objects.filter(remove_token=remove_token).first()
+    if entry is None:
+        raise ApplicationError("not_found", "this removal link does not exist", status_code=404)
+    return entry
+
+
+def registry_remove(*, entry: RegistryEntry, capture: bytes | None, challenge_id: str) -> RegistryEntry:
+    """Removal needs the emailed link and a live capture of the same face: nobody else can lift someone's opt-out."""
+    if entry.status != RegistryEntry.Status.ACTIVE:
+        raise ApplicationError("link_used", f"this registration is {entry.status}", status_code=409)
+    check = _registry_capture(entry, capture=capture, challenge_id=challenge_id)
+    distance = faces.descriptor_distance(check.descriptor, np.asarray(entry.descriptor))
+    if distance > faces.IDENTITY_THRESHOLD:
+        RegistryEntry.objects.filter(id=entry.id).update(failed_attempts=entry.failed_attempts + 1)
+        consent_event_append(registration=entry, kind="capture_refused", details={"reason": "identity_mismatch"})
+        raise ApplicationError("identity_mismatch", "only the person whose face is registered can remove it", status_code=403)
+    with transaction.atomic():
+        entry.status = RegistryEntry.Status.REMOVED
+        entry.removed_at = timezone.now()
+        entry.descriptor = None
+        entry.save(update_fields=["status", "removed_at", "descriptor"])
+        consent_event_append(registration=entry, kind="registry_removed", details={"match_distance": round(distance, 4)})
+    return entry
+
+
+def registry_screen(*, owner, descriptor: np.ndarray, image_jpeg: bytes, subject_name: str, subject_email: str) -> None:
+    """Refuse a portrait upload whose face is in the registry; hold a borderline match for review instead of refusing it."""
+    from django.core.files.base import ContentFile
+
+    nearest, distance = None, float("inf")
+    for entry in RegistryEntry.objects.filter(status=RegistryEntry.Status.ACTIVE).only("id", "descriptor"):
+        candidate = faces.descriptor_distance(descriptor, np.asarray(entry.descriptor))
+        if candidate < distance:
+            nearest, distance = entry, candidate
+    if nearest is None or distance > REGISTRY_REVIEW_DISTANCE:
+        return
+    if distance <= REGISTRY_REFUSE_DISTANCE:
+        consent_event_append(registration=nearest, kind="upload_refused", details={"owner": owner.username, "distance": round(distance, 4)})
+        raise ApplicationError("face_opted_out", "the person in this photo asked that their face never be animated", status_code=403)
+    with transaction.atomic():
+        hold = RegistryHold(owner=owner, entry=nearest, distance=distance, subject_name=subject_name, subject_email=subject_email)
+        hold.image.save(f"{hold.id}.jpg", ContentFile(image_jpeg), save=False)
+        hold.save()
+        consent_event_append(registration=nearest, kind="upload_held", details={"hold": str(hold.id), "distance": round(distance, 4)})
+    raise ApplicationError(
+        "face_held_for_review",
+        f"this face resembles one whose owner opted out; the upload is held for review (reference {hold.id})",
+        status_code=409,
+    )

@@ -1,4 +1,4 @@
-"""Talking-portrait frames: the photo's own pixels warped by the rig, driven by speech and blinks."""
+"""Talking-portrait frames: the photo's own pixels warped by the rig, driven by speech, blinks and head motion."""
 
 from __future__ import annotations
 
@@ -7,18 +7,34 @@ from collections.abc import Iterator, Mapping, Sequence
 import cv2
 import numpy as np
 
+from .articulation import CLOSE, DENTAL, JAW, ROUND, SPREAD, acoustic_track, viseme_track
 from .errors import InferenceError
-from .motion import Phoneme, blink_track, mouth_open_track
-from .rig import PARAMETERS, Eyelid, PortraitRig, portrait_rig
+from .motion import Phoneme, blink_track, brow_track, head_track, speech_level
+from .rig import FACE_PARAMETERS, HEAD_PARAMETERS, PARAMETERS, Eyelid, InnerMouth, PortraitRig, portrait_rig
 
-# Oral cavity shades as fractions of the lip colour: lit near the lips, dark inside.
-_CAVITY_EDGE = 0.55
-_CAVITY_DEPTH = 0.25
-# Lips parted less than this (px) fade the cavity in rather than drawing a hard line.
+EXPRESSIONS = ("neutral", "friendly", "serious")
+
+# Inner mouth shading, as fractions of its colours: lit just inside the lips,
+# dark at the back, darker towards the corners.
+_CAVITY_EDGE, _CAVITY_DEPTH = 1.0, 0.45
+_CORNER_SHADE = 0.6
+# Lips parted less than this (px) beyond their resting separation fade the
+# inside in rather than drawing a hard line.
 _CAVITY_FADE_PX = 2.0
-# Soft cavity edge (Gaussian sigma, px): anti-aliases without eating into the lips.
-_CAVITY_FEATHER = 0.6
+_LIP_SEPARATION_PX = 1.0
+_CAVITY_FEATHER = 0.6  # Gaussian sigma (px) of the cavity's edge
 _SUBPIXEL_BITS = 2
+# Teeth, in mouth widths: the upper incisors' edge sits this far below the
+# resting lip line (they show as the lip lifts or the jaw drops); the lower
+# teeth and the tongue show only on wide openings.
+_TEETH_BELOW_LIP = 0.09
+_TOOTH_WIDTH = 0.13
+_TOOTH_GAP_SHADE = 0.88
+_TEETH_TOP_SHADE = 0.85  # under the upper lip's shadow
+_LOWER_TEETH_FROM, _LOWER_TEETH_HEIGHT, _LOWER_TEETH_SHADE = 0.24, 0.035, 0.6
+_TONGUE_FROM, _TONGUE_WIDTH, _TONGUE_HEIGHT = 0.2, 0.3, 0.1
+# Expressions reduce to steady face parameters scaled by their intensity.
+_EXPRESSION_POSE = {"neutral": {}, "friendly": {"smile": 0.8}, "serious": {"serious": 1.0}}
 
 
 def frame_count(n_samples: int, sample_rate: int, fps: int) -> int:
@@ -36,48 +52,114 @@ def animate(
     seed: int = 0,
     max_side: int = 512,
     rig: PortraitRig | None = None,
+    expression: str = "neutral",
+    intensity: float = 0.5,
 ) -> Iterator[np.ndarray]:
     """Lazily rendered (H, W, 3) uint8 RGB frames of the portrait speaking mono float audio (N,).
 
     image: RGB uint8 (h, w, 3) of one person, any size (ignored when a prebuilt rig
-    is given). Yields exactly frame_count(len(audio), sample_rate, fps) frames at
-    the rig's size. Inputs are checked before the first frame is asked for.
+    is given). phonemes: (start s, end s, IPA) from the synthesizer, or None to
+    read the mouth from the audio alone. expression: one of EXPRESSIONS, held at
+    intensity 0..1. Yields exactly frame_count(len(audio), sample_rate, fps)
+    frames at the rig's size; the same inputs and seed give the same frames.
+    Inputs are checked before the first frame is asked for.
     """
     _check_audio(audio, sample_rate)
     if fps <= 0:
         raise ValueError("fps must be positive")
+    if expression not in EXPRESSIONS:
+        raise InferenceError("invalid_expression", f"expression must be one of {', '.join(EXPRESSIONS)}, not {expression!r}")
+    if not 0.0 <= intensity <= 1.0:
+        raise InferenceError("invalid_expression", f"expression intensity must be between 0 and 1, not {intensity}")
     rig = rig if rig is not None else portrait_rig(image, max_side=max_side)
-    n_frames = frame_count(len(audio), sample_rate, fps)
-    mouth = mouth_open_track(audio, sample_rate, n_frames, fps, phonemes)
+    track = animation_track(audio, sample_rate, frame_count(len(audio), sample_rate, fps), fps,
+                            phonemes=phonemes, seed=seed, expression=expression, intensity=intensity)
+    return (render_frame(rig, dict(zip(PARAMETERS, pose))) for pose in track)
+
+
+def animation_track(
+    audio: np.ndarray,
+    sample_rate: int,
+    n_frames: int,
+    fps: int,
+    *,
+    phonemes: Sequence[Phoneme] | None = None,
+    seed: int = 0,
+    expression: str = "neutral",
+    intensity: float = 0.5,
+) -> np.ndarray:
+    """(n_frames, len(PARAMETERS)) float32 pose per frame for mono float audio (N,), in PARAMETERS order."""
+    audio = np.asarray(audio, np.float64)
+    level = speech_level(audio, sample_rate, n_frames, fps)
+    if phonemes is None:
+        mouth = acoustic_track(audio, sample_rate, n_frames, fps)
+    else:
+        mouth = viseme_track(phonemes, n_frames, fps, level)
+    track = np.zeros((n_frames, len(PARAMETERS)), np.float32)
+    column = {name: i for i, name in enumerate(PARAMETERS)}
+    for name, channel in (("jaw_open", JAW), ("lip_spread", SPREAD), ("lip_round", ROUND),
+                          ("lip_close", CLOSE), ("lip_dental", DENTAL)):
+        track[:, column[name]] = mouth[:, channel]
+    for name, value in _EXPRESSION_POSE[expression].items():
+        track[:, column[name]] = value * intensity
+    # A smile relaxes where the lips round.
+    track[:, column["smile"]] *= 1 - 0.6 * mouth[:, ROUND]
+    track[:, column["brow_raise"]] = brow_track(level, fps) * (1 - 0.6 * track[:, column["serious"]])
     blink = blink_track(n_frames, fps, seed)
-    return _frames(rig, mouth, blink)
-
-
-def _frames(rig: PortraitRig, mouth: np.ndarray, blink: np.ndarray) -> Iterator[np.ndarray]:
-    for jaw_open, closure in zip(mouth, blink):
-        yield render_frame(rig, {"jaw_open": jaw_open, "blink_left": closure, "blink_right": closure})
+    track[:, column["blink_left"]] = track[:, column["blink_right"]] = blink
+    track[:, [column[name] for name in HEAD_PARAMETERS]] = head_track(level, fps, seed)
+    return track
 
 
 def render_frame(rig: PortraitRig, params: Mapping[str, float]) -> np.ndarray:
-    """(H, W, 3) uint8 RGB frame of the rig posed by parameters name -> 0..1 (absent ones are 0)."""
+    """(H, W, 3) uint8 RGB frame of the rig posed by parameters name -> value (absent ones are 0).
+
+    Face and blink parameters run 0..1, head parameters are degrees. All zero
+    reproduces the portrait (with the inside of the mouth redrawn when its lips
+    are parted).
+    """
     unknown = set(params) - set(PARAMETERS)
     if unknown:
         raise ValueError(f"unknown animation parameters: {sorted(unknown)}")
-    active = {name: float(value) for name, value in params.items() if value}
+    face = np.array([params.get(name, 0.0) for name in FACE_PARAMETERS], np.float32)
     frame = rig.image.copy()
-    warps = {name: value for name, value in active.items() if name in rig.fields}
-    if warps:
+    if face.any() or rig.lips_parted:
         x, y, w, h = rig.roi
-        displacement = sum(value * rig.fields[name][y : y + h, x : x + w] for name, value in warps.items())
-        columns, rows = np.meshgrid(np.arange(x, x + w, dtype=np.float32), np.arange(y, y + h, dtype=np.float32))
-        # Backward mapping: each output pixel samples the photo where its content came from.
-        source = np.stack([columns, rows], axis=-1) - displacement
-        frame[y : y + h, x : x + w] = _sample(rig.image, source)
-        _paint_cavity(frame, rig, warps)
+        displacement = _combine(face, rig.fields, rig.rest)
+        frame[y : y + h, x : x + w] = _warp(rig.base, displacement, x, y)
+        _paint_inner_mouth(frame, rig.mouth, face, rig.image)
     for name, eyelid in rig.eyelids.items():
-        if active.get(name):
-            _close_eyelid(frame, rig.image, eyelid, active[name])
+        if params.get(name):
+            _close_eyelid(frame, rig.image, eyelid, float(params[name]))
+    head = np.array([params.get(name, 0.0) for name in HEAD_PARAMETERS], np.float32)
+    if head.any():
+        x, y, w, h = rig.head_roi
+        moved = _warp(frame, _combine(head, rig.head_fields), x, y)
+        frame[y : y + h, x : x + w] = moved
     return frame
+
+
+def _combine(values: np.ndarray, fields: np.ndarray, start: np.ndarray | None = None) -> np.ndarray:
+    """start (...) plus the sum of values (K,) times fields (K, ...), as float32.
+
+    Element-wise over the non-zero values only: a BLAS product would spin up
+    threads that stall on a busy machine.
+    """
+    total = np.zeros(fields.shape[1:], np.float32) if start is None else start.astype(np.float32)
+    for index in np.flatnonzero(values):
+        total += values[index] * fields[index]
+    return total
+
+
+def _warp(image: np.ndarray, displacement: np.ndarray, x: int, y: int) -> np.ndarray:
+    """(h, w, 3) uint8 of image (H, W, 3) resampled by backward mapping over the box at (x, y) of displacement (h, w, 2).
+
+    Each output pixel samples the image where its content came from.
+    """
+    h, w = displacement.shape[:2]
+    columns, rows = np.meshgrid(np.arange(x, x + w, dtype=np.float32), np.arange(y, y + h, dtype=np.float32))
+    source = np.stack([columns, rows], axis=-1) - displacement
+    return cv2.remap(image, source, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
 
 
 def _sample(image: np.ndarray, points: np.ndarray) -> np.ndarray:
@@ -108,17 +190,20 @@ def _close_eyelid(frame: np.ndarray, image: np.ndarray, eyelid: Eyelid, closure:
     region[:] = np.clip(region * (1 - alpha) + lid * alpha + 0.5, 0, 255).astype(np.uint8)
 
 
-def _paint_cavity(frame: np.ndarray, rig: PortraitRig, params: Mapping[str, float]) -> None:
-    """Paint the mouth's inside where the lips parted, in place on frame (H, W, 3) uint8.
+def _paint_inner_mouth(frame: np.ndarray, mouth: InnerMouth, face: np.ndarray, photo: np.ndarray) -> None:
+    """Paint the inside of the mouth where the lips parted, in place on frame (H, W, 3) uint8.
 
-    The warp fills that gap with stretched lip texture; a dark, feathered cavity
-    shaded deeper towards its middle replaces it.
+    face: (len(FACE_PARAMETERS),) values; photo: the portrait (H, W, 3). The
+    warp fills the gap with stretched lip texture; a shaded cavity replaces it,
+    with the upper teeth hanging from the still upper jaw (the photo's own where
+    it shows them, else drawn thin, shaded towards the corners and lit like the
+    face), and the lower teeth and tongue showing on wide openings.
     """
-    polygon = rig.cavity_rest + sum(value * rig.cavity_motion[name] for name, value in params.items())
-    still, moving = rig.cavity_gap
-    parting = sum(value * (rig.cavity_motion[name][moving] - rig.cavity_motion[name][still])
-                  for name, value in params.items())
-    strength = min(float(np.linalg.norm(parting)) / _CAVITY_FADE_PX, 1.0)
+    polygon = _combine(face, mouth.polygon_motion, mouth.polygon_rest)
+    upper, lower = polygon[mouth.upper], polygon[mouth.lower]
+    middle = len(upper) // 2
+    parting = float(np.linalg.norm(lower[middle] - upper[middle])) - _LIP_SEPARATION_PX
+    strength = min(max(parting / _CAVITY_FADE_PX, 0.0), 1.0)
     if strength == 0.0:
         return
     height, width = frame.shape[:2]
@@ -132,15 +217,58 @@ def _paint_cavity(frame: np.ndarray, rig: PortraitRig, params: Mapping[str, floa
     vertices = np.round((polygon - (x0, y0)) * (1 << _SUBPIXEL_BITS)).astype(np.int32)
     cv2.fillPoly(mask, [vertices], 255, cv2.LINE_AA, shift=_SUBPIXEL_BITS)
     coverage = cv2.GaussianBlur(mask.astype(np.float32) / 255, (0, 0), _CAVITY_FEATHER)
+    xs = np.arange(x0, x1, dtype=np.float32)
+    ys = np.arange(y0, y1, dtype=np.float32)[:, None]
+    top = np.interp(xs, upper[:, 0], upper[:, 1])
+    bottom = np.interp(xs, lower[:, 0], lower[:, 1])
+    teeth_edge = np.interp(xs, upper[:, 0], mouth.teeth_line) + _TEETH_BELOW_LIP * mouth.width
+    gap = np.maximum(bottom - top, 1e-3)
+    centre = (upper[0, 0] + upper[-1, 0]) / 2
+    half = max((upper[-1, 0] - upper[0, 0]) / 2, 1.0)
+    corner = np.clip(np.abs(xs - centre) / half, 0.0, 1.0)
+    corner_shade = 1 - _CORNER_SHADE * corner**2
     # Depth: how far inside the gap a pixel lies, relative to the gap's own size.
-    gap = max(float(np.linalg.norm(polygon[moving] - polygon[still])), 1.0)
-    depth = cv2.GaussianBlur(coverage, (0, 0), max(gap / 4, 1.0))
-    depth /= max(float(depth.max()), 1e-6)
-    shade = _CAVITY_EDGE + (_CAVITY_DEPTH - _CAVITY_EDGE) * depth
-    colour = shade[..., None] * rig.lip_colour
+    inside = np.clip(np.minimum(ys - top, bottom - ys) / np.maximum(gap / 2, 1.0), 0.0, 1.0)
+    shade = (_CAVITY_EDGE + (_CAVITY_DEPTH - _CAVITY_EDGE) * inside) * corner_shade
+    colour = shade[..., None] * mouth.cavity
+    wide = gap / mouth.width
+    # Tongue: a soft mound over the lower lip on wide openings.
+    tongue_show = np.clip((wide - _TONGUE_FROM) / 0.08, 0.0, 1.0)
+    tongue_top = bottom - _TONGUE_HEIGHT * mouth.width * tongue_show
+    across = (xs - centre) / (_TONGUE_WIDTH * mouth.width)
+    mound = np.clip(1 - across**2, 0.0, 1.0) * tongue_show
+    tongue = np.clip(ys - (bottom - (bottom - tongue_top) * mound), 0.0, 1.0) * (mound > 0)
+    colour = _over(colour, (corner_shade * (0.75 + 0.25 * mound))[..., None] * mouth.tongue, tongue)
+    # Lower teeth: a shadowed band just above the lower lip.
+    lower_show = np.clip((wide - _LOWER_TEETH_FROM) / 0.06, 0.0, 1.0) * _LOWER_TEETH_HEIGHT * mouth.width
+    lower_teeth = np.clip(ys - (bottom - lower_show), 0.0, 1.0) * (lower_show > 0.3) * np.clip((0.6 - corner) / 0.2, 0.0, 1.0)
+    # In the mouth's shadow the lower teeth pick up the tongue's and cavity's warmth.
+    lower_colour = _LOWER_TEETH_SHADE * mouth.teeth + (1 - _LOWER_TEETH_SHADE) * mouth.tongue
+    colour = _over(colour, corner_shade[..., None] * lower_colour, lower_teeth)
+    # Upper teeth: from under the lip down to their edge, darker under the lip and between incisors.
+    teeth = np.clip(teeth_edge - ys + 0.5, 0.0, 1.0) * np.clip((1 - corner) / 0.2, 0.0, 1.0)
+    vertical = np.clip((ys - top) / np.maximum(teeth_edge - top, 1.0), 0.0, 1.0)
+    tooth_phase = (xs - centre) / (_TOOTH_WIDTH * mouth.width)
+    separation = 1 - (1 - _TOOTH_GAP_SHADE) * np.exp(-((tooth_phase - np.round(tooth_phase)) * _TOOTH_WIDTH * mouth.width) ** 2)
+    tooth_shade = (_TEETH_TOP_SHADE + (1 - _TEETH_TOP_SHADE) * vertical) * separation * (1 - 0.5 * corner**2)
+    if mouth.photo_inside is None:
+        colour = _over(colour, tooth_shade[..., None] * mouth.teeth, teeth)
+    else:
+        # The photo's own teeth stay where they are (they belong to the skull);
+        # the lips move over them, so closing never squeezes them.
+        # As the lower lip leaves, the sliver of it inside the photo's contour goes too.
+        leaving = min(max((parting + _LIP_SEPARATION_PX - mouth.rest_parting) / _CAVITY_FADE_PX, 0.0), 1.0)
+        inside, teeth_only = mouth.photo_inside[y0:y1, x0:x1], mouth.photo_teeth[y0:y1, x0:x1]
+        colour = _over(colour, photo[y0:y1, x0:x1], inside - leaving * (inside - teeth_only))
     alpha = (coverage * strength)[..., None]
     region = frame[y0:y1, x0:x1]
     region[:] = np.clip(region * (1 - alpha) + colour * alpha + 0.5, 0, 255).astype(np.uint8)
+
+
+def _over(below: np.ndarray, above: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """(h, w, 3) of colour above (h, w, 3) laid over below (h, w, 3) with coverage alpha (h, w) 0..1."""
+    alpha = alpha[..., None]
+    return below * (1 - alpha) + above * alpha
 
 
 def _check_audio(audio: np.ndarray, sample_rate: int) -> None:

@@ -45,6 +45,11 @@ def _models_dir() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "models"
 
 
+def model_path(filename: str) -> Path:
+    """Path of one of the dlib model files shipped in face-recognition-models."""
+    return _models_dir() / filename
+
+
 @lru_cache(maxsize=1)
 def _detector():
     return dlib.get_frontal_face_detector()

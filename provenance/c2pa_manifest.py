@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
+import base64
 import datetime
 import json
 import os
 import stat
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import c2pa
 
-from provenance.keys import SigningMaterial
+from .signer import ContentSigner
 
 MP4_MIME = "video/mp4"
 GENERATOR_NAME = "Candor"
+MOV_MIME = "video/quicktime"
 RENDER_ASSERTION_LABEL = "org.candor.render"
+CONSENT_ASSERTION_LABEL = "org.candor.consent"
+SOFT_BINDING_LABEL = "c2pa.soft-binding"
+# Validation codes meaning the bytes changed after signing (bmffHash for MP4, dataHash elsewhere).
+HASH_MISMATCH_PREFIXES = ("assertion.bmffHash.mismatch", "assertion.dataHash.mismatch", "assertion.boxesHash.mismatch")
 TRAINED_ALGORITHMIC_MEDIA = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
 
 # c2pa's summary of a manifest store: "Invalid", "Valid" (signature and hash
@@ -38,16 +44,41 @@ DAMAGED_MANIFEST_ERRORS = (
 
 
 @dataclass(frozen=True)
+class SoftBinding:
+    """What the manifest says the invisible watermark carries, so a stripped copy can be linked back."""
+
+    algorithm: str
+    payload_hex: str
+
+
+@dataclass(frozen=True)
+class Ingredient:
+    """The source portrait, named only by the hash of its pixels (no image data in the public manifest)."""
+
+    title: str
+    relationship: str
+    sha256: str
+
+
+@dataclass(frozen=True)
 class ManifestReport:
     present: bool
     valid: bool
     trusted: bool
+    # False when the video's bytes no longer match the hash the manifest signed.
+    hash_binding_intact: bool | None
+    hash_binding: str | None
     digital_source_type: str | None
     claim_generator: str | None
+    actions: tuple[str, ...]
+    ingredients: tuple[dict, ...]
+    soft_binding: dict | None
+    consent: dict | None
     render_id: str | None
     # The signature's timestamp when there is one; Candor signs without a
     # timestamp authority, so otherwise the signed `when` of the c2pa.created action.
     signed_at: str | None
+    signer: str | None
     issues: tuple[str, ...]
 
 
@@ -55,57 +86,70 @@ def mp4_sign(
     *,
     source: Path,
     destination: Path,
-    material: SigningMaterial,
+    signer: ContentSigner,
+    trust_anchor_pem: bytes,
     render_id: str,
     title: str,
     generator_version: str,
     consent_summary: dict | None = None,
+    ingredient: Ingredient | None = None,
+    soft_binding: SoftBinding | None = None,
+    edits: tuple[str, ...] = (),
 ) -> None:
-    """Embed a signed C2PA manifest declaring source as AI-generated, writing destination atomically."""
+    """Embed a signed C2PA manifest declaring source as AI-generated, writing destination atomically.
+
+    ``edits`` are c2pa action names Candor applied after generating (e.g. the visible label).
+    """
     consent_fields = dict(consent_summary or {})
     if "render_id" in consent_fields:
         raise ValueError("consent_summary must not carry its own render_id")
+    when = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    actions = [{"action": "c2pa.created", "digitalSourceType": TRAINED_ALGORITHMIC_MEDIA, "when": when}]
+    actions += [{"action": name, "when": when} for name in edits]
+    assertions = [{"label": RENDER_ASSERTION_LABEL, "data": {"render_id": render_id}}]
+    if consent_fields:
+        assertions.append({"label": CONSENT_ASSERTION_LABEL, "data": consent_fields})
+    if soft_binding is not None:
+        # c2pa accepts c2pa.watermarked only beside a soft-binding assertion naming the watermark.
+        actions.append({"action": "c2pa.watermarked", "when": when, "parameters": {"description": soft_binding.algorithm}})
+        assertions.append(
+            {
+                "label": SOFT_BINDING_LABEL,
+                "data": {
+                    "alg": soft_binding.algorithm,
+                    "blocks": [{"scope": {}, "value": base64.b64encode(bytes.fromhex(soft_binding.payload_hex)).decode("ascii")}],
+                },
+            }
+        )
     manifest = {
         "claim_generator_info": [{"name": GENERATOR_NAME, "version": generator_version}],
         "title": title,
         "format": MP4_MIME,
-        "assertions": [
-            {
-                "label": "c2pa.actions.v2",
-                "data": {
-                    # No c2pa.watermarked action: c2pa rejects it unless a
-                    # registered soft-binding assertion accompanies it, and
-                    # Candor's watermark is not a registered algorithm.
-                    "actions": [
-                        {
-                            "action": "c2pa.created",
-                            "digitalSourceType": TRAINED_ALGORITHMIC_MEDIA,
-                            "when": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-                        }
-                    ]
-                },
-            },
-            {"label": RENDER_ASSERTION_LABEL, "data": {"render_id": render_id, **consent_fields}},
-        ],
+        "assertions": [{"label": "c2pa.actions.v2", "data": {"actions": actions}}, *assertions],
     }
+    if ingredient is not None:
+        manifest["ingredients"] = [
+            {
+                "title": ingredient.title,
+                "format": "image/jpeg",
+                "relationship": ingredient.relationship,
+                "instance_id": f"sha256:{ingredient.sha256}",
+            }
+        ]
     destination = Path(destination)
     fd, tmp_name = tempfile.mkstemp(dir=destination.parent, prefix=f".{destination.name}.", suffix=".tmp")
     try:
         with (
             os.fdopen(fd, "w+b") as destination_file,
             open(source, "rb") as source_file,
-            _context_create(root_certificate_pem=material.root_certificate_pem) as context,
-            c2pa.Signer.from_info(
-                c2pa.C2paSignerInfo(
-                    c2pa.C2paSigningAlg.ES256,
-                    material.certificate_chain_pem,
-                    material.private_key_pem,
-                    None,
-                )
-            ) as signer,
+            _context_create(root_certificate_pem=trust_anchor_pem) as context,
+            # A callback signer keeps the private key wherever the ContentSigner keeps it.
+            c2pa.Signer.from_callback(
+                signer.sign, c2pa.C2paSigningAlg.ES256, signer.certificate_chain_pem.decode("ascii"), None
+            ) as c2pa_signer,
             c2pa.Builder(manifest, context=context) as builder,
         ):
-            builder.sign(signer, MP4_MIME, source_file, destination_file)
+            builder.sign(c2pa_signer, MP4_MIME, source_file, destination_file)
             destination_file.flush()
             os.fsync(destination_file.fileno())
         # mkstemp makes the file 0600; signing should not change who may read the video.
@@ -116,46 +160,67 @@ def mp4_sign(
         raise
 
 
-def mp4_read_manifest(*, path: Path, root_certificate_pem: bytes) -> ManifestReport:
+def mp4_read_manifest(*, path: Path, root_certificate_pem: bytes, mime: str = MP4_MIME) -> ManifestReport:
     """Report whether path carries a valid C2PA manifest trusted to root_certificate_pem; never raises on bad input."""
     try:
         with (
             _context_create(root_certificate_pem=root_certificate_pem) as context,
             open(path, "rb") as asset,
-            c2pa.Reader(MP4_MIME, asset, context=context) as reader,
+            c2pa.Reader(mime, asset, context=context) as reader,
         ):
             store = json.loads(reader.json())
     except c2pa.C2paError.ManifestNotFound:
-        return _report_absent(issues=())
+        return report_absent(issues=())
     except DAMAGED_MANIFEST_ERRORS as error:
-        return ManifestReport(
-            present=True,
-            valid=False,
-            trusted=False,
-            digital_source_type=None,
-            claim_generator=None,
-            render_id=None,
-            signed_at=None,
-            issues=(str(error),),
-        )
+        return replace(report_absent(issues=(str(error),)), present=True)
     except c2pa.C2paError as error:
         # Not parseable as an MP4 at all (text, truncated, empty): no claim to judge.
-        return _report_absent(issues=(str(error),))
+        return report_absent(issues=(str(error),))
 
     manifest = store.get("manifests", {}).get(store.get("active_manifest"), {})
     state = store.get("validation_state")
     created = _created_action(manifest=manifest)
     render = _assertion_data(manifest=manifest, label=RENDER_ASSERTION_LABEL)
+    issues = _issues(store=store)
+    hash_label = next(
+        (a.get("label") for a in manifest.get("assertions", []) if str(a.get("label", "")).startswith("c2pa.hash.")),
+        None,
+    )
+    soft_binding = _assertion_data(manifest=manifest, label=SOFT_BINDING_LABEL)
+    signature = manifest.get("signature_info", {})
     return ManifestReport(
         present=True,
         valid=state in VALID_STATES,
         trusted=state == TRUSTED_STATE,
+        hash_binding_intact=not any(code.startswith(HASH_MISMATCH_PREFIXES) for code in issues),
+        hash_binding=hash_label,
         digital_source_type=created.get("digitalSourceType"),
         claim_generator=_claim_generator(manifest=manifest),
+        actions=tuple(action.get("action", "") for action in _actions(manifest=manifest)),
+        ingredients=tuple(
+            {
+                "title": ingredient.get("title"),
+                "relationship": ingredient.get("relationship"),
+                "instance_id": ingredient.get("instance_id"),
+            }
+            for ingredient in manifest.get("ingredients", [])
+        ),
+        soft_binding=_soft_binding_summary(data=soft_binding) if soft_binding else None,
+        consent=_assertion_data(manifest=manifest, label=CONSENT_ASSERTION_LABEL) or None,
         render_id=render.get("render_id"),
-        signed_at=manifest.get("signature_info", {}).get("time") or created.get("when"),
-        issues=_issues(store=store),
+        signed_at=signature.get("time") or created.get("when"),
+        signer=signature.get("common_name") or signature.get("issuer"),
+        issues=issues,
     )
+
+
+def _soft_binding_summary(*, data: dict) -> dict:
+    blocks = data.get("blocks") or [{}]
+    try:
+        payload = base64.b64decode(blocks[0].get("value", ""), validate=True).hex()
+    except (ValueError, TypeError):
+        payload = None
+    return {"algorithm": data.get("alg"), "payload_hex": payload}
 
 
 def _context_create(*, root_certificate_pem: bytes) -> c2pa.Context:
@@ -172,15 +237,22 @@ def _context_create(*, root_certificate_pem: bytes) -> c2pa.Context:
         return c2pa.Context(settings=settings)
 
 
-def _report_absent(*, issues: tuple[str, ...]) -> ManifestReport:
+def report_absent(*, issues: tuple[str, ...]) -> ManifestReport:
     return ManifestReport(
         present=False,
         valid=False,
         trusted=False,
+        hash_binding_intact=None,
+        hash_binding=None,
         digital_source_type=None,
         claim_generator=None,
+        actions=(),
+        ingredients=(),
+        soft_binding=None,
+        consent=None,
         render_id=None,
         signed_at=None,
+        signer=None,
         issues=issues,
     )
 
@@ -192,12 +264,16 @@ def _assertion_data(*, manifest: dict, label: str) -> dict:
     return {}
 
 
-def _created_action(*, manifest: dict) -> dict:
+def _actions(*, manifest: dict) -> list[dict]:
     for label in ("c2pa.actions.v2", "c2pa.actions"):
-        for action in _assertion_data(manifest=manifest, label=label).get("actions", []):
-            if action.get("action") == "c2pa.created":
-                return action
-    return {}
+        actions = _assertion_data(manifest=manifest, label=label).get("actions")
+        if actions:
+            return list(actions)
+    return []
+
+
+def _created_action(*, manifest: dict) -> dict:
+    return next((action for action in _actions(manifest=manifest) if action.get("action") == "c2pa.created"), {})
 
 
 def _claim_generator(*, manifest: dict) -> str | None:

@@ -24,13 +24,27 @@ SIGNING_KEY_FILE = "signing.key.pem"
 SIGNING_CERT_FILE = "signing.cert.pem"
 LOCK_FILE = ".lock"
 
-ROOT_LIFETIME = datetime.timedelta(days=365 * 20)
-SIGNING_LIFETIME = datetime.timedelta(days=365 * 3)
+RETIRED_DIR = "retired"
+
+# Candor signs without a timestamp authority, and a C2PA manifest stops
+# validating once its signing certificate expires. So a signing certificate
+# lives ten years (how long a video's manifest keeps validating), while its key
+# is used for new videos only until the next rotation (yearly in production,
+# `signing_material_rotate`). The root outlives every signing certificate it
+# issues. Past ten years a video is still recognized through its watermark.
+ROOT_LIFETIME = datetime.timedelta(days=365 * 25)
+SIGNING_LIFETIME = datetime.timedelta(days=365 * 10)
 # Backdating absorbs clock skew between the signing host and verifiers.
 BACKDATE = datetime.timedelta(hours=1)
 
 # id-kp-documentSigning (RFC 9336); cryptography has no named constant for it.
 DOCUMENT_SIGNING_OID = x509.ObjectIdentifier("1.3.6.1.5.5.7.3.36")
+ROOT_NAME = x509.Name(
+    [
+        x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Candor"),
+        x509.NameAttribute(NameOID.COMMON_NAME, "Candor Root CA"),
+    ]
+)
 
 PRIVATE_MODE = 0o600
 PUBLIC_MODE = 0o644
@@ -48,7 +62,7 @@ class SigningMaterial:
     root_certificate_pem: bytes
 
 
-_cache: dict[Path, SigningMaterial] = {}
+_cache: dict[Path, tuple[int | None, SigningMaterial]] = {}
 _lock = threading.Lock()
 
 
@@ -57,15 +71,24 @@ def signing_material_load_or_create(keys_dir: Path) -> SigningMaterial:
     directory = Path(keys_dir).resolve()
     with _lock:
         cached = _cache.get(directory)
-        if cached is not None:
-            return cached
+        # A rotation in another process replaces the certificate file; its
+        # modification time tells this process to load the new key.
+        if cached is not None and cached[0] == _certificate_stamp(directory=directory):
+            return cached[1]
         _directory_ensure(directory=directory)
         with _directory_lock(directory=directory):
             if not (directory / SIGNING_CERT_FILE).exists():
                 _material_create(directory=directory)
             material = _material_load(directory=directory)
-        _cache[directory] = material
+            _cache[directory] = (_certificate_stamp(directory=directory), material)
         return material
+
+
+def _certificate_stamp(*, directory: Path) -> int | None:
+    try:
+        return (directory / SIGNING_CERT_FILE).stat().st_mtime_ns
+    except FileNotFoundError:
+        return None
 
 
 def secret_load_or_create(keys_dir: Path, name: str, *, n_bytes: int = 32) -> bytes:
@@ -101,16 +124,10 @@ def _directory_lock(*, directory: Path) -> Iterator[None]:
 def _material_create(*, directory: Path) -> None:
     now = datetime.datetime.now(datetime.timezone.utc) - BACKDATE
     root_key = ec.generate_private_key(ec.SECP256R1())
-    root_name = x509.Name(
-        [
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Candor"),
-            x509.NameAttribute(NameOID.COMMON_NAME, "Candor Root CA"),
-        ]
-    )
     root_cert = (
         x509.CertificateBuilder()
-        .subject_name(root_name)
-        .issuer_name(root_name)
+        .subject_name(ROOT_NAME)
+        .issuer_name(ROOT_NAME)
         .public_key(root_key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now)
@@ -133,7 +150,15 @@ def _material_create(*, directory: Path) -> None:
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(root_key.public_key()), critical=False)
         .sign(root_key, hashes.SHA256())
     )
+    _file_write_atomic(path=directory / ROOT_KEY_FILE, data=_private_key_pem(key=root_key), mode=PRIVATE_MODE)
+    _file_write_atomic(
+        path=directory / ROOT_CERT_FILE, data=root_cert.public_bytes(serialization.Encoding.PEM), mode=PUBLIC_MODE
+    )
+    _signing_create(directory=directory, root_key=root_key)
 
+
+def _signing_create(*, directory: Path, root_key: ec.EllipticCurvePrivateKey) -> None:
+    now = datetime.datetime.now(datetime.timezone.utc) - BACKDATE
     signing_key = ec.generate_private_key(ec.SECP256R1())
     signing_cert = (
         x509.CertificateBuilder()
@@ -145,7 +170,7 @@ def _material_create(*, directory: Path) -> None:
                 ]
             )
         )
-        .issuer_name(root_name)
+        .issuer_name(ROOT_NAME)
         .public_key(signing_key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now)
@@ -178,19 +203,45 @@ def _material_create(*, directory: Path) -> None:
         )
         .sign(root_key, hashes.SHA256())
     )
-
-    # Keys first and the signing certificate last: its presence is what marks
+    # The key first and the signing certificate last: its presence is what marks
     # the material as complete, so a crash part-way leads to a clean redo.
-    _file_write_atomic(path=directory / ROOT_KEY_FILE, data=_private_key_pem(key=root_key), mode=PRIVATE_MODE)
     _file_write_atomic(path=directory / SIGNING_KEY_FILE, data=_private_key_pem(key=signing_key), mode=PRIVATE_MODE)
-    _file_write_atomic(
-        path=directory / ROOT_CERT_FILE, data=root_cert.public_bytes(serialization.Encoding.PEM), mode=PUBLIC_MODE
-    )
     _file_write_atomic(
         path=directory / SIGNING_CERT_FILE,
         data=signing_cert.public_bytes(serialization.Encoding.PEM),
         mode=PUBLIC_MODE,
     )
+
+
+def signing_material_rotate(keys_dir: Path) -> SigningMaterial:
+    """Retire the current signing key (its certificate is kept under retired/) and issue a new one from the same root.
+
+    Videos signed before keep validating: their manifests carry the old certificate,
+    which chains to the unchanged root until it expires (see SIGNING_LIFETIME).
+    """
+    directory = Path(keys_dir).resolve()
+    signing_material_load_or_create(directory)
+    with _lock:
+        with _directory_lock(directory=directory):
+            retiring = _material_load(directory=directory)
+            retired = directory / RETIRED_DIR
+            retired.mkdir(mode=DIR_MODE, exist_ok=True)
+            _file_write_atomic(
+                path=retired / f"{retiring.key_id}.cert.pem", data=retiring.certificate_chain_pem, mode=PUBLIC_MODE
+            )
+            root_key = serialization.load_pem_private_key((directory / ROOT_KEY_FILE).read_bytes(), None)
+            _signing_create(directory=directory, root_key=root_key)
+            material = _material_load(directory=directory)
+            _cache[directory] = (_certificate_stamp(directory=directory), material)
+        return material
+
+
+def retired_certificates(keys_dir: Path) -> dict[str, bytes]:
+    """Certificates of rotated-out signing keys, by key id."""
+    retired = Path(keys_dir).resolve() / RETIRED_DIR
+    if not retired.is_dir():
+        return {}
+    return {path.name.removesuffix(".cert.pem"): path.read_bytes() for path in sorted(retired.glob("*.cert.pem"))}
 
 
 def _material_load(*, directory: Path) -> SigningMaterial:

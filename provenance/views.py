@@ -21,7 +21,7 @@ def verify_page(request):
         response["Retry-After"] = str(int(throttle.wait() or 60))
         return response
     try:
-        report = report_as_dict(upload_verify(upload=request.FILES.get("video")))
+        report = report_as_dict(upload_verify(upload=request.FILES.get("video"), url=request.POST.get("url", "").strip()))
     except ApplicationError as error:
-        return render(request, "provenance/verify.html", {"error": error.detail}, status=400)
+        return render(request, "provenance/verify.html", {"error": error.detail}, status=error.status_code)
     return render(request, "provenance/verify.html", {"report": report})

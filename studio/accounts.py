@@ -20,3 +20,15 @@ def creator_token(*, username: str, create: bool, email: str = "", password: str
         created = True
     token, _ = Token.objects.get_or_create(user=user)
     return token.key, created
+
+
+def creator_token_rotate(*, user) -> str:
+    """Replace the creator's API token (the old one stops working at once) and return the new key."""
+    with transaction.atomic():
+        Token.objects.filter(user=user).delete()
+        return Token.objects.create(user=user).key
+
+
+def creator_token_get(*, user) -> str:
+    """The creator's API token, made on first use."""
+    return Token.objects.get_or_create(user=user)[0].key

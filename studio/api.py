@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.http import FileResponse
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
@@ -22,6 +22,19 @@ def _paginated(request, view, queryset, output_class) -> Response:
     paginator = PageNumberPagination()
     page = paginator.paginate_queryset(queryset, request, view=view)
     return paginator.get_paginated_response(output_class(page, many=True, context={"request": request}).data)
+
+
+def page_of(output_class) -> serializers.Serializer:
+    """The schema of one page of `output_class` items, as `_paginated` answers."""
+    return inline_serializer(
+        name=f"Paginated{output_class.__name__}List",
+        fields={
+            "count": serializers.IntegerField(),
+            "next": serializers.URLField(allow_null=True),
+            "previous": serializers.URLField(allow_null=True),
+            "results": output_class(many=True),
+        },
+    )
 
 
 def _validated(serializer_class, data):
@@ -52,7 +65,7 @@ class PortraitsApi(APIView):
         subject_name = serializers.CharField(max_length=200)
         subject_email = serializers.EmailField()
 
-    @extend_schema(responses=PortraitOutput(many=True))
+    @extend_schema(operation_id="portraits_list", responses=page_of(PortraitOutput))
     def get(self, request):
         return _paginated(request, self, selectors.portraits_of(owner=request.user), PortraitOutput)
 
@@ -122,17 +135,25 @@ class RendersApi(APIView):
         audio = serializers.FileField(required=False, allow_empty_file=True)
         label = serializers.BooleanField(required=False, default=True)
 
-    @extend_schema(responses=RenderOutput(many=True))
+    @extend_schema(operation_id="renders_list", responses=page_of(RenderOutput))
     def get(self, request):
         return _paginated(request, self, selectors.renders_of(owner=request.user), RenderOutput)
 
-    @extend_schema(request=RenderCreateInput, responses={202: RenderOutput})
+    @extend_schema(
+        request=RenderCreateInput,
+        responses={202: RenderOutput},
+        parameters=[OpenApiParameter(
+            "Idempotency-Key", str, OpenApiParameter.HEADER, required=False,
+            description="a client-chosen key (at most 100 characters): a retry with the same key returns the first render",
+        )],
+    )
     def post(self, request):
         data = _validated(self.RenderCreateInput, request.data)
         portrait = selectors.portrait_of(owner=request.user, portrait_id=data["portrait"])
         render = services.render_enqueue(
             owner=request.user, portrait=portrait, purpose=data["purpose"], text=data.get("text", ""),
             language=data.get("language", ""), audio=data.get("audio"), label=data["label"],
+            idempotency_key=request.headers.get("Idempotency-Key", "").strip(),
         )
         return Response(RenderOutput(render, context={"request": request}).data, status=status.HTTP_202_ACCEPTED)
 

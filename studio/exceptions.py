@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -42,6 +42,11 @@ def _flatten(detail) -> str:
 
 
 def api_exception_handler(exc, context):
+    # Django refuses oversized bodies while DRF parses them; answer in the API's shape, not Django's HTML 400.
+    if isinstance(exc, RequestDataTooBig):
+        exc = ApplicationError("too_large", "the request body is larger than the server accepts", status_code=413)
+    elif isinstance(exc, (TooManyFieldsSent, TooManyFilesSent)):
+        exc = ApplicationError("invalid", "the request has too many fields or files")
     if isinstance(exc, ApplicationError):
         return Response({"error": exc.code, "detail": exc.detail}, status=exc.status_code)
     if isinstance(exc, Http404):

@@ -65,10 +65,19 @@ class Render(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # The client's Idempotency-Key header: a retried submission finds its first render instead of making another.
+    idempotency_key = models.CharField(max_length=100, blank=True, default="")
+    # How often a worker started this render; more than one means earlier workers died mid-render.
+    attempts = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["owner", "-created_at"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["owner", "idempotency_key"], condition=~models.Q(idempotency_key=""), name="render_idempotency_key_unique"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"render {self.id} ({self.status})"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
 from .models import Portrait, Render
 
@@ -23,3 +24,12 @@ def renders_of(*, owner) -> QuerySet[Render]:
 
 def render_of(*, owner, render_id) -> Render:
     return get_object_or_404(renders_of(owner=owner).select_related("consent__portrait"), id=render_id)
+
+
+def portraits_with_active_consent(*, owner) -> QuerySet[Portrait]:
+    """The owner's portraits that a render can use now (an active, unexpired consent)."""
+    return portraits_of(owner=owner).filter(consents__status="active", consents__expires_at__gt=timezone.now()).distinct()
+
+
+def renders_by_ids(*, owner, render_ids) -> QuerySet[Render]:
+    return renders_of(owner=owner).filter(id__in=render_ids)

@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 import logging
+import os
 import secrets
 import time
+from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
-from django.core.files.base import ContentFile
-from django.db import transaction
+from django.core.files.base import ContentFile, File
+from django.core.files.storage import FileSystemStorage, default_storage
+from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from consent.models import Consent
-from consent.services import consent_event_append, consent_gate, consent_status_now
+from consent.services import consent_event_append, consent_gate, consent_status_now, registry_screen
 from inference import faces, media
 from inference.errors import InferenceError
 
+from .captions import captions_delete, captions_embed, captions_save
 from .exceptions import ApplicationError
 from .models import Portrait, Render
 
@@ -24,10 +29,24 @@ logger = logging.getLogger(__name__)
 
 PORTRAIT_MAX_SIDE = 1600
 PROGRESS_WRITE_INTERVAL_S = 0.5
+IDEMPOTENCY_KEY_MAX_CHARS = 100
+MEDIA_FOLDERS = ("portraits", "audio", "videos")
 
 
 class RenderCancelled(Exception):
     """Raised inside the pipeline when the render or its consent was withdrawn."""
+
+
+class RenderOverBudget(Exception):
+    """Raised inside the pipeline when the render process holds more memory than CANDOR_RENDER_MEMORY_LIMIT_MB."""
+
+
+def _resident_mb() -> float | None:
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+    except OSError:
+        return None
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 def _read_upload(upload, *, max_bytes: int, what: str) -> bytes:
@@ -54,6 +73,10 @@ def portrait_create(*, owner, image, subject_name: str, subject_email: str) -> P
         descriptor = faces.face_descriptor(pixels, face)
     except InferenceError as error:
         raise _as_application_error(error) from error
+    registry_screen(
+        owner=owner, descriptor=descriptor, image_jpeg=media.image_encode_jpeg(pixels),
+        subject_name=subject_name.strip(), subject_email=subject_email.strip().lower(),
+    )
     portrait = Portrait(
         owner=owner,
         subject_name=subject_name.strip(),
@@ -77,10 +100,22 @@ def _watermark_serial_new() -> int:
             return serial
 
 
-def render_enqueue(*, owner, portrait: Portrait, purpose: str, text: str = "", language: str = "", audio=None, label: bool = True, dispatch: bool = True) -> Render:
-    """Check consent and input, store the render request and (unless `dispatch` is off) queue it for a render worker."""
+def render_enqueue(
+    *, owner, portrait: Portrait, purpose: str, text: str = "", language: str = "", audio=None, label: bool = True,
+    dispatch: bool = True, idempotency_key: str = "",
+) -> Render:
+    """Check consent and input, store the render request and (unless `dispatch` is off) queue it for a render worker.
+
+    A repeated `idempotency_key` of the same creator returns the render it first made instead of a new one.
+    """
     from inference import speech
 
+    if len(idempotency_key) > IDEMPOTENCY_KEY_MAX_CHARS:
+        raise ApplicationError("invalid", f"the Idempotency-Key header is limited to {IDEMPOTENCY_KEY_MAX_CHARS} characters")
+    if idempotency_key:
+        earlier = Render.objects.filter(owner=owner, idempotency_key=idempotency_key).first()
+        if earlier is not None:
+            return earlier
     if purpose not in Render.Purpose.values:
         raise ApplicationError("invalid", f"purpose must be one of {Render.Purpose.values}")
     if bool(text.strip()) == bool(audio):
@@ -101,20 +136,46 @@ def render_enqueue(*, owner, portrait: Portrait, purpose: str, text: str = "", l
             raise ApplicationError("unknown_language", f"unknown language '{language}'; supported: {sorted(speech.languages())}")
         if len(text) > speech.MAX_TEXT_CHARS:
             raise ApplicationError("text_too_long", f"text is limited to {speech.MAX_TEXT_CHARS} characters")
-    with transaction.atomic():
-        consent = consent_gate(portrait=portrait, purpose=purpose, language=language or "any")
-        render = Render(
-            owner=owner, portrait=portrait, consent=consent, purpose=purpose, language=language,
-            text=text.strip(), label=label, watermark_serial=_watermark_serial_new(),
-        )
-        if audio_bytes is not None:
-            suffix = Path(audio.name or "audio").suffix.lower()[:8] or ".bin"
-            render.audio.save(f"{render.id}{suffix}", ContentFile(audio_bytes), save=False)
-        render.save()
-        consent_event_append(consent=consent, kind="render_allowed", details={"render": str(render.id), "purpose": purpose, "language": language})
-        if dispatch:
-            transaction.on_commit(lambda: _render_dispatch(render.id))
+    # Checked once outside the transaction too, so that a refusal's audit-log entry is not rolled back with it.
+    consent_gate(portrait=portrait, purpose=purpose, language=language or "any")
+    render = None
+    try:
+        with transaction.atomic():
+            consent = consent_gate(portrait=portrait, purpose=purpose, language=language or "any")
+            render = Render(
+                owner=owner, portrait=portrait, consent=consent, purpose=purpose, language=language,
+                text=text.strip(), label=label, watermark_serial=_watermark_serial_new(), idempotency_key=idempotency_key,
+            )
+            if audio_bytes is not None:
+                suffix = Path(audio.name or "audio").suffix.lower()[:8] or ".bin"
+                render.audio.save(f"{render.id}{suffix}", ContentFile(audio_bytes), save=False)
+            render.save()
+            consent_event_append(consent=consent, kind="render_allowed", details={"render": str(render.id), "purpose": purpose, "language": language})
+            if dispatch:
+                transaction.on_commit(lambda: _render_dispatch(render.id))
+    except IntegrityError:
+        # A concurrent duplicate with the same key won the unique constraint: answer with its render.
+        earlier = Render.objects.filter(owner=owner, idempotency_key=idempotency_key).first() if idempotency_key else None
+        if earlier is None:
+            raise
+        if render is not None and render.audio:
+            render.audio.delete(save=False)
+        return earlier
     return render
+
+
+def renders_localize(*, owner, portrait: Portrait, purpose: str, texts: dict[str, str], label: bool = True) -> list[Render]:
+    """Queue one text render per language (language code -> text), all or none: one refusal leaves nothing queued."""
+    if not texts:
+        raise ApplicationError("invalid", "enter a text for at least one language")
+    renders = []
+    with transaction.atomic():
+        for language, text in texts.items():
+            try:
+                renders.append(render_enqueue(owner=owner, portrait=portrait, purpose=purpose, text=text, language=language, label=label))
+            except ApplicationError as error:
+                raise ApplicationError(error.code, f"{language}: {error.detail}", status_code=error.status_code) from error
+    return renders
 
 
 def _render_dispatch(render_id) -> None:
@@ -123,10 +184,10 @@ def _render_dispatch(render_id) -> None:
     render_run_task.delay(str(render_id))
 
 
-def renders_cancel_for_consent(*, consent: Consent) -> int:
+def renders_cancel_for_consent(*, consent: Consent, reason: str = "consent was revoked") -> int:
     """Cancel queued and running renders made under this consent; running ones stop at their next frame."""
     return Render.objects.filter(consent=consent, status__in=[Render.Status.QUEUED, Render.Status.RUNNING]).update(
-        status=Render.Status.CANCELLED, error="consent was revoked", finished_at=timezone.now()
+        status=Render.Status.CANCELLED, error=reason, finished_at=timezone.now()
     )
 
 
@@ -137,6 +198,7 @@ def render_delete(*, render: Render) -> None:
         render.video.delete(save=False)
     if render.audio:
         render.audio.delete(save=False)
+    captions_delete(render_id=render.id)
     Render.objects.filter(id=render.id).update(video="", audio="")
 
 
@@ -164,6 +226,9 @@ class _ProgressReporter:
         consent = Consent.objects.select_related("portrait").get(id=self.render.consent_id)
         if not updated or consent_status_now(consent) != "active":
             raise RenderCancelled()
+        limit = settings.CANDOR_RENDER_MEMORY_LIMIT_MB
+        if limit and (resident := _resident_mb()) is not None and resident > limit:
+            raise RenderOverBudget(f"the render exceeded its memory budget of {limit} MB ({resident:.0f} MB in use) and was stopped")
         if self.on_progress is not None:
             self.on_progress(progress)
 
@@ -180,12 +245,21 @@ def render_run(*, render_id, on_progress=None) -> Render:
     render = Render.objects.select_related("portrait", "consent").get(id=render_id)
     if render.status not in (Render.Status.QUEUED, Render.Status.RUNNING):
         return render
+    if render.attempts >= settings.CANDOR_RENDER_MAX_ATTEMPTS:
+        # Each re-delivery follows a worker process that died mid-render (killed, out of memory): stop the loop.
+        _render_finish(render, Render.Status.FAILED, error=(
+            f"the render was interrupted {render.attempts} times (its worker process was killed, e.g. out of memory); "
+            "it is not tried again"
+        ))
+        return render
     try:
         consent_gate(portrait=render.portrait, purpose=render.purpose, language=render.language or "any")
     except ApplicationError as error:
         _render_finish(render, Render.Status.CANCELLED, error=error.detail)
         return render
-    Render.objects.filter(id=render.id).update(status=Render.Status.RUNNING, started_at=timezone.now(), progress=0.0, error="")
+    Render.objects.filter(id=render.id).update(
+        status=Render.Status.RUNNING, started_at=timezone.now(), progress=0.0, error="", attempts=F("attempts") + 1
+    )
     render.status = Render.Status.RUNNING
     consent_event_append(consent=render.consent, kind="render_started", details={"render": str(render.id)})
     try:
@@ -208,22 +282,44 @@ def render_run(*, render_id, on_progress=None) -> Render:
         unsigned = destination.with_name(f".unsigned-{render.id}.mp4")
         try:
             media.mp4_write(
-                unsigned, provenance_frames(frames, serial=render.watermark_serial, label=render.label),
+                unsigned, provenance_frames(frames, render=render),
                 audio, sample_rate, fps=settings.CANDOR_RENDER_FPS, on_frame=reporter.frame,
             )
             reporter.stage(0.92)
+            if render.text:
+                # Captions go into the file before signing, so that the manifest covers them too.
+                captions_embed(path=unsigned, words=spoken.words)
             video_sign(source=unsigned, destination=destination, render=render)
         finally:
             unsigned.unlink(missing_ok=True)
-        render.video.name = f"videos/{render.id}.mp4"
+        render.video.name = _video_store(signed=destination, name=f"videos/{render.id}.mp4")
         render.duration_s = audio.size / sample_rate
+        if render.text:
+            # The synthesizer knows when each word is spoken, so text renders get exact captions for free.
+            captions_save(render_id=render.id, words=spoken.words)
         _render_finish(render, Render.Status.DONE)
     except RenderCancelled:
         current = Render.objects.get(id=render.id)
         _render_finish(render, Render.Status.CANCELLED, error=current.error or "consent is no longer active")
     except InferenceError as error:
         _render_finish(render, Render.Status.FAILED, error=error.detail)
+    except RenderOverBudget as error:
+        _render_finish(render, Render.Status.FAILED, error=str(error))
+    except OSError as error:
+        # Disk full or an unwritable data directory: say so; the temp files are gone and nothing else was touched.
+        logger.exception("render %s could not use its files", render.id)
+        _render_finish(render, Render.Status.FAILED, error=f"the video could not be stored: {error.strerror or error}")
     return render
+
+
+def _video_store(*, signed: Path, name: str) -> str:
+    """Put the signed MP4 where media lives: on local disk it is already in place; other storage (S3) gets a copy."""
+    if isinstance(default_storage, FileSystemStorage) and Path(default_storage.location) == Path(settings.MEDIA_ROOT):
+        return name
+    with signed.open("rb") as handle:
+        stored = default_storage.save(name, File(handle))
+    signed.unlink()
+    return stored
 
 
 def _render_finish(render: Render, status: str, *, error: str = "") -> None:
@@ -247,3 +343,26 @@ def render_mark_failed(*, render_id, reason: str) -> None:
     Render.objects.filter(id=render_id, status__in=[Render.Status.QUEUED, Render.Status.RUNNING]).update(
         status=Render.Status.FAILED, error=reason, finished_at=timezone.now()
     )
+
+
+def uploads_abandoned_delete(*, older_than_hours: int | None = None) -> int:
+    """Periodic: delete media files no row refers to (uploads of rolled-back requests, temp files of killed renders)."""
+    hours = settings.CANDOR_ABANDONED_UPLOAD_HOURS if older_than_hours is None else older_than_hours
+    cutoff = timezone.now() - timedelta(hours=hours)
+    referenced = set(Portrait.objects.exclude(image="").values_list("image", flat=True))
+    for audio, video in Render.objects.values_list("audio", "video"):
+        referenced.update(name for name in (audio, video) if name)
+    deleted = 0
+    for folder in MEDIA_FOLDERS:
+        if not default_storage.exists(folder):
+            continue
+        for file_name in default_storage.listdir(folder)[1]:
+            name = f"{folder}/{file_name}"
+            # Recent files may belong to a request or render still in flight.
+            if name in referenced or default_storage.get_modified_time(name) > cutoff:
+                continue
+            default_storage.delete(name)
+            deleted += 1
+    if deleted:
+        logger.info("deleted %d abandoned media files", deleted)
+    return deleted

@@ -58,6 +58,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "studio.middleware.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "studio.urls"
@@ -90,6 +91,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
     }
     DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test.sqlite3")}
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A database that is down answers fast (the API then says 503) instead of hanging a web process.
+    DATABASES["default"]["OPTIONS"] = {"connect_timeout": env_int("DB_CONNECT_TIMEOUT_S", 5)}
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+CANDOR_DB_RETRY_AFTER_S = env_int("CANDOR_DB_RETRY_AFTER_S", 5)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -111,6 +117,28 @@ STATIC_ROOT = DATA_DIR / "static"
 STATIC_ROOT.mkdir(exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_ROOT = DATA_DIR / "media"
+# Media on local disk by default; CANDOR_S3_BUCKET switches to S3-compatible storage (pip install "candor[s3]").
+CANDOR_S3_BUCKET = env_str("CANDOR_S3_BUCKET", "")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+if CANDOR_S3_BUCKET:
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": CANDOR_S3_BUCKET,
+            "endpoint_url": env_str("CANDOR_S3_ENDPOINT_URL", "") or None,
+            "region_name": env_str("CANDOR_S3_REGION", "") or None,
+            "access_key": env_secret("CANDOR_S3_ACCESS_KEY_ID"),
+            "secret_key": env_secret("CANDOR_S3_SECRET_ACCESS_KEY"),
+            "location": env_str("CANDOR_S3_PREFIX", ""),
+            # Media is private: served only through the API after the consent check, never by public URL.
+            "default_acl": "private",
+            "querystring_auth": True,
+            "file_overwrite": False,
+        },
+    }
 KEYS_DIR = Path(env_str("CANDOR_KEYS_DIR", str(DATA_DIR / "keys")))
 
 # Uploads: checked by content in services; these caps stop oversized bodies early.
@@ -133,7 +161,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
+        "studio.parsers.SafeJSONParser",
         "rest_framework.parsers.MultiPartParser",
         "rest_framework.parsers.FormParser",
     ],
@@ -166,6 +194,22 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "store_processed": False,
         "polling_interval": 0.2,
     }
+# A render may not run longer than this: Celery raises in the task at the soft limit and kills it 30 s later.
+CANDOR_RENDER_TIME_LIMIT_S = env_int("CANDOR_RENDER_TIME_LIMIT_S", 900)
+# Memory of the render process (models included), checked between frames; 0 turns the check off.
+CANDOR_RENDER_MEMORY_LIMIT_MB = env_int("CANDOR_RENDER_MEMORY_LIMIT_MB", 4096)
+# A render whose worker process died this often (SIGKILL, OOM killer) is failed instead of re-delivered again.
+CANDOR_RENDER_MAX_ATTEMPTS = env_int("CANDOR_RENDER_MAX_ATTEMPTS", 3)
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # A message taken by a worker that then vanished whole (not just its pool child) comes back after this long;
+    # longer than any render, so a render still running is never handed out twice.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": env_int("CANDOR_BROKER_VISIBILITY_TIMEOUT_S", 2 * CANDOR_RENDER_TIME_LIMIT_S + 60),
+    }
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# The broker restarting must not stop a render: its late ack fails and the message comes back to a no-op.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 5, "interval_start": 0.5, "interval_step": 1, "interval_max": 3}
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -173,6 +217,12 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ROUTES = {"studio.tasks.render_run_task": {"queue": "render"}}
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
+CELERY_BEAT_SCHEDULE = {
+    "consents-expire": {"task": "studio.tasks.consents_expire_task", "schedule": 300.0},
+    "uploads-abandoned-delete": {"task": "studio.tasks.uploads_abandoned_delete_task", "schedule": 3600.0},
+}
+CANDOR_ABANDONED_UPLOAD_HOURS = env_int("CANDOR_ABANDONED_UPLOAD_HOURS", 24)
 
 CANDOR_RENDER_FPS = 25
 CANDOR_RENDER_MAX_SIDE = env_int("CANDOR_RENDER_MAX_SIDE", 512)

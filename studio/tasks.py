@@ -5,22 +5,48 @@ from __future__ import annotations
 import logging
 
 from celery import Task, shared_task
+from celery.exceptions import SoftTimeLimitExceeded, TimeLimitExceeded
+from django.conf import settings
 
 logger = logging.getLogger(__name__)
 
 
 class RenderTask(Task):
-    """Marks the render failed (with a reason a user can read) when the task crashes."""
+    """Marks the render failed (with a reason a user can read) when the task crashes or runs out of time."""
 
     def on_failure(self, exc, task_id, args, kwargs, einfo):
         from .services import render_mark_failed
 
-        logger.error("render task %s crashed: %s", task_id, exc, exc_info=einfo.exc_info)
-        render_mark_failed(render_id=args[0], reason="the render failed unexpectedly; please try again")
+        if isinstance(exc, (SoftTimeLimitExceeded, TimeLimitExceeded)):
+            reason = f"the render exceeded its time budget of {settings.CANDOR_RENDER_TIME_LIMIT_S} s and was stopped"
+        else:
+            reason = "the render failed unexpectedly; please try again"
+        logger.error("render task %s failed: %r", task_id, exc, exc_info=einfo.exc_info if einfo else None)
+        render_mark_failed(render_id=args[0], reason=reason)
 
 
-@shared_task(base=RenderTask, acks_late=True)
+@shared_task(
+    base=RenderTask,
+    acks_late=True,
+    soft_time_limit=settings.CANDOR_RENDER_TIME_LIMIT_S,
+    # Native code (encoder, face model) may not return to Python in time for the soft limit.
+    time_limit=settings.CANDOR_RENDER_TIME_LIMIT_S + 30,
+)
 def render_run_task(render_id: str) -> None:
     from .services import render_run
 
     render_run(render_id=render_id)
+
+
+@shared_task
+def consents_expire_task() -> None:
+    from consent.services import consents_expire_due
+
+    consents_expire_due()
+
+
+@shared_task
+def uploads_abandoned_delete_task() -> None:
+    from .services import uploads_abandoned_delete
+
+    uploads_abandoned_delete()

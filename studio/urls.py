@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from consent import api as consent_api
@@ -27,11 +27,32 @@ api_patterns = [
 ]
 
 urlpatterns = [
+    # First: its fixed paths (api/consent/public-key/) would otherwise be taken for consent tokens below.
+    path("", include("consent.urls")),
     *api_patterns,
     path("", views.dashboard, name="dashboard"),
+    path("signup/", views.signup, name="signup"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("password-reset/", auth_views.PasswordResetView.as_view(), name="password_reset"),
+    path("password-reset/sent/", auth_views.PasswordResetDoneView.as_view(), name="password_reset_done"),
+    path("password-reset/<uidb64>/<token>/", auth_views.PasswordResetConfirmView.as_view(), name="password_reset_confirm"),
+    path("password-reset/done/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
+    path("account/token/", views.api_token, name="api-token"),
+    path("portraits/new/", views.portrait_new, name="portrait-new"),
+    path("portraits/<uuid:portrait_id>/", views.portrait_detail, name="portrait"),
+    path("portraits/<uuid:portrait_id>/image/", views.portrait_image, name="portrait-image"),
+    path("portraits/<uuid:portrait_id>/consent-request/", views.consent_request, name="portrait-consent-request"),
+    path("renders/new/", views.render_new, name="render-new"),
+    path("renders/localize/", views.localize, name="renders-localize"),
+    path("renders/compare/", views.renders_compare, name="renders-compare"),
+    path("renders/<uuid:render_id>/", views.render_detail, name="render"),
+    path("renders/<uuid:render_id>/status/", views.render_status, name="render-status"),
     path("renders/<uuid:render_id>/video/", views.render_video, name="render-video"),
+    path("renders/<uuid:render_id>/captions.vtt", views.render_captions, name="render-captions"),
+    path("renders/<uuid:render_id>/delete/", views.render_delete, name="render-delete"),
+    path("voices/<str:language>/", views.voices, name="voices"),
+    path("how-candor-works/", views.how_it_works, name="how-it-works"),
     path("consent/revoke/<str:revoke_token>/", consent_views.revoke_page, name="consent-revoke"),
     path("consent/<str:token>/", consent_views.consent_page, name="consent"),
     path("verify/", provenance_views.verify_page, name="verify"),

@@ -1,31 +1,265 @@
-"""Creator pages: the dashboard (portraits, consents, renders)."""
+"""Creator pages (account, portraits, consent requests, videos, localization) and the public page on how Candor works."""
 
 from __future__ import annotations
 
+from django.contrib import messages
+from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, HttpResponseForbidden
-from django.shortcuts import render
+from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
+from django.http import FileResponse, Http404, HttpResponseForbidden, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from consent.selectors import consent_latest_for_portrait, portrait_consent_state
-from consent.services import consent_status_now
+from consent.services import consent_request_create, consent_status_now
 
-from . import selectors
+from . import accounts, captions, selectors, services
+from .exceptions import ApplicationError
+from .forms import (
+    ConsentRequestForm,
+    LocalizationRowFormSet,
+    LocalizeForm,
+    PortraitUploadForm,
+    RenderForm,
+    SignupForm,
+    language_choices,
+    voice_choices,
+)
+from .http import file_response_ranged
 from .models import Render
+
+FINISHED = (Render.Status.DONE, Render.Status.FAILED, Render.Status.CANCELLED)
+
+
+def _portrait_row(portrait) -> dict:
+    return {"portrait": portrait, "consent_state": portrait_consent_state(portrait), "consent": consent_latest_for_portrait(portrait=portrait)}
+
+
+def _refusal(form, error: ApplicationError) -> None:
+    """A service's refusal becomes a form error the creator reads next to the form, never a server error."""
+    form.add_error(None, error.detail)
 
 
 @login_required
 def dashboard(request):
-    portraits = [
-        {"portrait": p, "consent_state": portrait_consent_state(p), "consent": consent_latest_for_portrait(portrait=p)}
-        for p in selectors.portraits_of(owner=request.user)[:50]
-    ]
+    portraits = [_portrait_row(p) for p in selectors.portraits_of(owner=request.user)[:50]]
     renders = selectors.renders_of(owner=request.user)[:50]
-    return render(request, "studio/dashboard.html", {"portraits": portraits, "renders": renders})
+    return render(request, "studio/dashboard.html", {
+        "portraits": portraits, "renders": renders, "watching": any(r.status not in FINISHED for r in renders),
+    })
+
+
+@require_http_methods(["GET", "POST"])
+def signup(request):
+    if request.user.is_authenticated:
+        return redirect("dashboard")
+    form = SignupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        login(request, form.save())
+        messages.success(request, "Welcome to Candor. Start by uploading a portrait.")
+        return redirect("dashboard")
+    return render(request, "registration/signup.html", {"form": form}, status=400 if form.errors else 200)
 
 
 @login_required
+@require_http_methods(["GET", "POST"])
+def api_token(request):
+    if request.method == "POST":
+        accounts.creator_token_rotate(user=request.user)
+        messages.success(request, "A new token was made; the old one no longer works.")
+        return redirect("api-token")
+    return render(request, "studio/token.html", {"token": accounts.creator_token_get(user=request.user)})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def portrait_new(request):
+    form = PortraitUploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            portrait = services.portrait_create(owner=request.user, **form.cleaned_data)
+        except ApplicationError as error:
+            _refusal(form, error)
+        else:
+            messages.success(request, "Portrait uploaded. Check the detected face, then ask the person pictured for consent.")
+            return redirect("portrait", portrait_id=portrait.id)
+    return render(request, "studio/portrait_new.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@login_required
+@require_GET
+def portrait_detail(request, portrait_id):
+    portrait = selectors.portrait_of(owner=request.user, portrait_id=portrait_id)
+    return _portrait_page(request, portrait, ConsentRequestForm())
+
+
+def _portrait_page(request, portrait, consent_form, *, status=200):
+    return render(request, "studio/portrait_detail.html", {
+        **_portrait_row(portrait), "consent_form": consent_form,
+        "renders": selectors.renders_of(owner=request.user).filter(portrait=portrait)[:20],
+        # Landmark dots scale with the photo so that they read the same at any size.
+        "dot_radius": round(max(portrait.width, portrait.height) / 160, 1),
+    }, status=status)
+
+
+@login_required
+@require_GET
+def portrait_image(request, portrait_id):
+    portrait = selectors.portrait_of(owner=request.user, portrait_id=portrait_id)
+    if not portrait.image:
+        raise Http404("this portrait has no image")
+    return FileResponse(portrait.image.open("rb"), content_type="image/jpeg")
+
+
+@login_required
+@require_POST
+def consent_request(request, portrait_id):
+    portrait = selectors.portrait_of(owner=request.user, portrait_id=portrait_id)
+    form = ConsentRequestForm(request.POST)
+    if form.is_valid():
+        try:
+            consent_request_create(portrait=portrait, requested_by=request.user, **form.scope())
+        except ApplicationError as error:
+            _refusal(form, error)
+        else:
+            messages.success(request, f"Consent request sent to {portrait.subject_email}.")
+            return redirect("portrait", portrait_id=portrait.id)
+    return _portrait_page(request, portrait, form, status=400)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def render_new(request):
+    portraits = selectors.portraits_with_active_consent(owner=request.user)
+    form = RenderForm(request.POST or None, request.FILES or None, portraits=portraits,
+                      initial={"portrait": request.GET.get("portrait")})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            item = services.render_enqueue(
+                owner=request.user, portrait=data["portrait"], purpose=data["purpose"], text=data["text"],
+                language=data["language"], audio=data["audio"], label=data["label"],
+            )
+        except ApplicationError as error:
+            _refusal(form, error)
+        else:
+            return redirect("render", render_id=item.id)
+    return render(request, "studio/render_new.html", {"form": form, "has_portraits": portraits.exists()},
+                  status=400 if form.errors else 200)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def localize(request):
+    portraits = selectors.portraits_with_active_consent(owner=request.user)
+    form = LocalizeForm(request.POST or None, portraits=portraits, initial={"portrait": request.GET.get("portrait")})
+    rows = LocalizationRowFormSet(request.POST or None, prefix="rows")
+    if request.method == "POST" and form.is_valid() and rows.is_valid():
+        data = form.cleaned_data
+        try:
+            made = services.renders_localize(
+                owner=request.user, portrait=data["portrait"], purpose=data["purpose"], texts=rows.texts(), label=data["label"],
+            )
+        except ApplicationError as error:
+            _refusal(form, error)
+        else:
+            return redirect(f"{reverse('renders-compare')}?" + "&".join(f"id={item.id}" for item in made))
+    return render(request, "studio/localize.html", {"form": form, "rows": rows, "has_portraits": portraits.exists()},
+                  status=400 if (form.errors or rows.total_error_count()) else 200)
+
+
+@login_required
+@require_GET
+def renders_compare(request):
+    try:
+        items = list(selectors.renders_by_ids(owner=request.user, render_ids=request.GET.getlist("id")).order_by("language"))
+    except ValidationError as error:
+        raise Http404("unknown render") from error
+    return render(request, "studio/renders_compare.html", {
+        "videos": [_video_context(item) for item in items], "watching": any(r.status not in FINISHED for r in items),
+    })
+
+
+@login_required
+@require_GET
+def render_detail(request, render_id):
+    item = selectors.render_of(owner=request.user, render_id=render_id)
+    return render(request, "studio/render_detail.html", {**_video_context(item), "watching": item.status not in FINISHED})
+
+
+def _video_context(item: Render) -> dict:
+    return {"r": item, "unavailable": _video_unavailable(item), "has_captions": _captions_exist(item)}
+
+
+@login_required
+@require_GET
+def render_status(request, render_id):
+    """The small JSON the pages poll every second while a render is queued or running."""
+    item = selectors.render_of(owner=request.user, render_id=render_id)
+    return JsonResponse({
+        "status": item.status, "progress": item.progress, "percent": round(item.progress * 100),
+        "error": item.error, "finished": item.status in FINISHED,
+    })
+
+
+def _video_unavailable(item: Render) -> str:
+    """Why the video cannot be shown, or "" when it can."""
+    if item.status != Render.Status.DONE:
+        return f"The video is {item.status}."
+    if not item.video:
+        return "The video was deleted."
+    consent_now = consent_status_now(item.consent)
+    if consent_now != "active":
+        return f"The person pictured's consent is {consent_now}; the video is no longer available."
+    return ""
+
+
+def _captions_exist(item: Render) -> bool:
+    return bool(item.text) and default_storage.exists(captions.captions_name(item.id))
+
+
+@login_required
+@require_GET
 def render_video(request, render_id):
     item = selectors.render_of(owner=request.user, render_id=render_id)
-    if item.status != Render.Status.DONE or not item.video or consent_status_now(item.consent) != "active":
-        return HttpResponseForbidden("This video is not available (not finished, or the person pictured withdrew consent).")
-    return FileResponse(item.video.open("rb"), content_type="video/mp4")
+    unavailable = _video_unavailable(item)
+    if unavailable:
+        return HttpResponseForbidden(unavailable)
+    return file_response_ranged(request, item.video, content_type="video/mp4", as_attachment="download" in request.GET,
+                                filename=f"candor-{item.id}.mp4")
+
+
+@login_required
+@require_GET
+def render_captions(request, render_id):
+    item = selectors.render_of(owner=request.user, render_id=render_id)
+    unavailable = _video_unavailable(item)
+    if unavailable:
+        return HttpResponseForbidden(unavailable)
+    if not _captions_exist(item):
+        raise Http404("this video has no captions")
+    return FileResponse(default_storage.open(captions.captions_name(item.id), "rb"), content_type="text/vtt; charset=utf-8",
+                        as_attachment="download" in request.GET, filename=f"candor-{item.id}.vtt")
+
+
+@login_required
+@require_POST
+def render_delete(request, render_id):
+    services.render_delete(render=selectors.render_of(owner=request.user, render_id=render_id))
+    messages.success(request, "The video and its files were deleted.")
+    return redirect("dashboard")
+
+
+@login_required
+@require_GET
+def voices(request, language):
+    if language not in dict(language_choices()):
+        raise Http404("unknown language")
+    return JsonResponse({"language": language, "voices": [name for name, _ in voice_choices(language)]})
+
+
+@require_GET
+def how_it_works(request):
+    return render(request, "pages/how_it_works.html")

@@ -53,6 +53,22 @@ def capture_jpeg(astronaut) -> bytes:
 
 
 @pytest.fixture(scope="session")
+def live_capture(astronaut):
+    """challenge -> MP4 bytes of the portrait's person answering it live (head turns, lips moving with the digits read aloud)."""
+    from tests.clips import LiveClips
+
+    return LiveClips(astronaut)
+
+
+@pytest.fixture(scope="session")
+def other_person_live_capture(grace_hopper):
+    """challenge -> a live answer by someone else (Grace Hopper)."""
+    from tests.clips import LiveClips
+
+    return LiveClips(grace_hopper)
+
+
+@pytest.fixture(scope="session")
 def other_person_jpeg(grace_hopper) -> bytes:
     return _jpeg(grace_hopper)
 
@@ -136,43 +152,16 @@ def outbox(transactional_db) -> Outbox:
 
 @pytest.fixture
 def celery_worker(transactional_db):
-    """A real Celery worker process (`celery -A studio worker`) on the test database and the filesystem queue."""
+    """Real Celery workers (`celery -A studio worker`) on the test database and the configured broker.
+
+    One by default; CANDOR_TEST_WORKERS=2 (set by `make test-production`) runs two, as production does.
+    """
     import os
-    import subprocess
-    import sys
-    import time
 
-    from django.db import connection
+    from tests.production.workers import Workers
 
-    queue = Path(settings.DATA_DIR) / "queue"
-    for folder in ("in", "processed"):
-        shutil.rmtree(queue / folder, ignore_errors=True)
-        (queue / folder).mkdir(parents=True)
-    log_path = Path(settings.DATA_DIR) / "worker.log"
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "studio.settings",
-        "CANDOR_DATA_DIR": str(settings.DATA_DIR),
-        "DATABASE_URL": f"sqlite:///{connection.settings_dict['NAME']}",
-    }
-    with open(log_path, "w") as log:
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "studio", "worker", "--queues", "default,render",
-             "--concurrency", "1", "--without-gossip", "--without-mingle", "--loglevel", "INFO"],
-            env=env, stdout=log, stderr=subprocess.STDOUT, cwd=settings.BASE_DIR,
-        )
-    deadline = time.monotonic() + 90
-    while "ready." not in log_path.read_text():
-        if worker.poll() is not None or time.monotonic() > deadline:
-            worker.kill()
-            pytest.fail(f"the Celery worker did not start:\n{log_path.read_text()[-3000:]}")
-        time.sleep(0.3)
-    yield worker
-    worker.terminate()
-    try:
-        worker.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        worker.kill()
+    with Workers(count=int(os.environ.get("CANDOR_TEST_WORKERS", "1"))) as workers:
+        yield workers
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
@@ -188,3 +177,11 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     terminalreporter.section("SKIPPED TEST GROUPS: these did not run", sep="!", red=True, bold=True)
     for reason, count in sorted(reasons.items()):
         terminalreporter.write_line(f"  {count:4d} skipped: {reason}", red=True, bold=True)
+
+
+@pytest.fixture(autouse=True)
+def throttle_counters_cleared():
+    """Rate limits count per client address in the cache; every test starts with fresh counters."""
+    from django.core.cache import cache
+
+    cache.clear()

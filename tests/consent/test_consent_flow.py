@@ -34,10 +34,10 @@ def test_consent_request_emails_a_link_and_viewing_decides_nothing(api, public_a
     assert api.get(f"/api/portraits/{portrait_id}/").json()["status"] == "pending"
 
 
-def test_a_matching_capture_approves_and_the_confirmation_carries_a_revoke_link(api, public_api, outbox, portrait_jpeg, capture_jpeg):
+def test_a_matching_live_capture_approves_and_the_confirmation_carries_a_revoke_link(api, public_api, outbox, portrait_jpeg, live_capture):
     portrait_id = upload_portrait(api, portrait_jpeg).json()["id"]
     api.post(f"/api/portraits/{portrait_id}/consent-request/", {}, format="json")
-    response = decide(public_api, consent_token_from(outbox), capture=capture_jpeg, purposes=["education"], languages=["fr"])
+    response = decide(public_api, consent_token_from(outbox), capture=live_capture, purposes=["education"], languages=["fr"])
     assert response.status_code == 200, response.json()
     assert response.json() == {"status": "active"}
     consent = Consent.objects.get()
@@ -48,25 +48,25 @@ def test_a_matching_capture_approves_and_the_confirmation_carries_a_revoke_link(
 
 
 def test_a_capture_of_a_different_person_is_refused_and_the_link_locks_after_five_tries(
-    api, public_api, outbox, portrait_jpeg, other_person_jpeg, capture_jpeg
+    api, public_api, outbox, portrait_jpeg, other_person_live_capture, live_capture
 ):
     portrait_id = upload_portrait(api, portrait_jpeg).json()["id"]
     api.post(f"/api/portraits/{portrait_id}/consent-request/", {}, format="json")
     token = consent_token_from(outbox)
     for attempt in range(5):
-        response = decide(public_api, token, capture=other_person_jpeg)
+        response = decide(public_api, token, capture=other_person_live_capture)
         assert response.status_code == 403
         assert response.json()["error"] == "identity_mismatch"
     assert Consent.objects.get().status == "locked"
-    response = decide(public_api, token, capture=capture_jpeg)
+    response = decide(public_api, token, capture=live_capture)
     assert response.status_code == 403 and response.json()["error"] == "link_locked"
     assert _render(api, portrait_id).status_code == 403
 
 
-def test_a_link_decides_only_once(api, public_api, outbox, portrait_jpeg, capture_jpeg):
-    portrait_id = active_portrait(api, public_api, outbox, portrait_jpeg, capture_jpeg)
+def test_a_link_decides_only_once(api, public_api, outbox, portrait_jpeg, live_capture):
+    portrait_id = active_portrait(api, public_api, outbox, portrait_jpeg, live_capture)
     token = Consent.objects.get(portrait_id=portrait_id).token
-    response = decide(public_api, token, capture=capture_jpeg, decision="decline")
+    response = decide(public_api, token, capture=live_capture, decision="decline")
     assert response.status_code == 409 and response.json()["error"] == "link_used"
     assert Consent.objects.get().status == "active"
 
@@ -86,9 +86,9 @@ def test_renders_are_refused_after_decline(api, public_api, outbox, portrait_jpe
     assert api.get(f"/api/portraits/{portrait_id}/").json()["status"] == "declined"
 
 
-def test_renders_are_refused_outside_the_approved_language_or_purpose(api, public_api, outbox, portrait_jpeg, capture_jpeg):
+def test_renders_are_refused_outside_the_approved_language_or_purpose(api, public_api, outbox, portrait_jpeg, live_capture):
     portrait_id = active_portrait(
-        api, public_api, outbox, portrait_jpeg, capture_jpeg, purposes=["education"], languages=["en", "de"]
+        api, public_api, outbox, portrait_jpeg, live_capture, purposes=["education"], languages=["en", "de"]
     )
     wrong_language = _render(api, portrait_id, purpose="education", language="fr", text="Bonjour.")
     assert wrong_language.status_code == 403 and "'fr'" in wrong_language.json()["detail"]
@@ -99,8 +99,8 @@ def test_renders_are_refused_outside_the_approved_language_or_purpose(api, publi
     assert Render.objects.count() == 1
 
 
-def test_revocation_refuses_new_renders_and_cancels_queued_ones(api, public_api, outbox, portrait_jpeg, capture_jpeg):
-    portrait_id = active_portrait(api, public_api, outbox, portrait_jpeg, capture_jpeg)
+def test_revocation_refuses_new_renders_and_cancels_queued_ones(api, public_api, outbox, portrait_jpeg, live_capture):
+    portrait_id = active_portrait(api, public_api, outbox, portrait_jpeg, live_capture)
     queued = _render(api, portrait_id).json()
     revoke_token = Consent.objects.get().revoke_token
     response = public_api.post(f"/api/consent/revoke/{revoke_token}/")
@@ -110,10 +110,10 @@ def test_revocation_refuses_new_renders_and_cancels_queued_ones(api, public_api,
     assert api.get(f"/api/portraits/{portrait_id}/").json()["status"] == "revoked"
 
 
-def test_a_render_queued_before_revocation_never_runs(api, public_api, outbox, portrait_jpeg, capture_jpeg):
+def test_a_render_queued_before_revocation_never_runs(api, public_api, outbox, portrait_jpeg, live_capture):
     from studio.services import render_run
 
-    portrait_id = active_portrait(api, public_api, outbox, portrait_jpeg, capture_jpeg)
+    portrait_id = active_portrait(api, public_api, outbox, portrait_jpeg, live_capture)
     render_id = _render(api, portrait_id).json()["id"]
     Consent.objects.update(status="revoked")  # revoked behind the API's back: the worker must check again
     render_run(render_id=render_id)
@@ -121,14 +121,14 @@ def test_a_render_queued_before_revocation_never_runs(api, public_api, outbox, p
     assert render.status == "cancelled" and not render.video
 
 
-def test_another_creators_portrait_cannot_be_rendered(api, other_api, public_api, outbox, portrait_jpeg, capture_jpeg):
-    portrait_id = active_portrait(api, public_api, outbox, portrait_jpeg, capture_jpeg)
+def test_another_creators_portrait_cannot_be_rendered(api, other_api, public_api, outbox, portrait_jpeg, live_capture):
+    portrait_id = active_portrait(api, public_api, outbox, portrait_jpeg, live_capture)
     response = _render(other_api, portrait_id)
     assert response.status_code == 404
 
 
-def test_every_consent_event_is_chained_in_the_log(api, public_api, outbox, portrait_jpeg, capture_jpeg):
-    portrait_id = active_portrait(api, public_api, outbox, portrait_jpeg, capture_jpeg)
+def test_every_consent_event_is_chained_in_the_log(api, public_api, outbox, portrait_jpeg, live_capture):
+    portrait_id = active_portrait(api, public_api, outbox, portrait_jpeg, live_capture)
     _render(api, portrait_id)
     events = list(ConsentEvent.objects.order_by("id"))
     assert [e.kind for e in events] == ["requested", "viewed", "approved", "render_allowed"]
@@ -136,7 +136,7 @@ def test_every_consent_event_is_chained_in_the_log(api, public_api, outbox, port
         assert current.previous_hash == previous.entry_hash
 
 
-def test_expired_and_unknown_links_are_refused(api, public_api, outbox, portrait_jpeg, capture_jpeg):
+def test_expired_and_unknown_links_are_refused(api, public_api, outbox, portrait_jpeg, live_capture):
     from datetime import timedelta
 
     from django.utils import timezone
@@ -144,6 +144,6 @@ def test_expired_and_unknown_links_are_refused(api, public_api, outbox, portrait
     portrait_id = upload_portrait(api, portrait_jpeg).json()["id"]
     api.post(f"/api/portraits/{portrait_id}/consent-request/", {}, format="json")
     Consent.objects.update(link_expires_at=timezone.now() - timedelta(minutes=1))
-    response = decide(public_api, consent_token_from(outbox), capture=capture_jpeg)
+    response = decide(public_api, consent_token_from(outbox), capture=live_capture)
     assert response.status_code == 410 and response.json()["error"] == "link_expired"
     assert public_api.get("/api/consent/not-a-real-token/").status_code == 404

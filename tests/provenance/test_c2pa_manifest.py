@@ -6,10 +6,34 @@ import stat
 
 import pytest
 
-from provenance.c2pa_manifest import TRAINED_ALGORITHMIC_MEDIA, mp4_read_manifest, mp4_sign
-from provenance.keys import signing_material_load_or_create
+from provenance.c2pa_manifest import TRAINED_ALGORITHMIC_MEDIA, Ingredient, SoftBinding, mp4_read_manifest, mp4_sign
+from provenance.keys import retired_certificates, signing_material_load_or_create, signing_material_rotate
+from provenance.signer import local_signer
 
 RENDER_ID = "render-0001"
+PORTRAIT_SHA256 = "ab" * 32
+PAYLOAD_HEX = "0123456789abcdef"
+
+
+def _sign(*, source, destination, material, **overrides):
+    arguments = {
+        "render_id": RENDER_ID,
+        "title": "Portrait greeting",
+        "generator_version": "0.1.0",
+        "consent_summary": {"consent_id": "c-1", "purposes": ["marketing"], "status_url": "https://candor.example/verify/"},
+        "ingredient": Ingredient(title="source portrait", relationship="parentOf", sha256=PORTRAIT_SHA256),
+        "soft_binding": SoftBinding(algorithm="org.candor.watermark.ss-tile.1", payload_hex=PAYLOAD_HEX),
+        "edits": ("c2pa.edited",),
+        **overrides,
+    }
+    mp4_sign(
+        source=source,
+        destination=destination,
+        signer=local_signer(material),
+        trust_anchor_pem=material.root_certificate_pem,
+        **arguments,
+    )
+    return destination
 
 
 def _top_level_box(data: bytes, box_type: bytes) -> tuple[int, int]:
@@ -29,17 +53,7 @@ def material(tmp_path):
 
 @pytest.fixture
 def signed_mp4(tmp_path, sample_mp4, material):
-    destination = tmp_path / "signed.mp4"
-    mp4_sign(
-        source=sample_mp4,
-        destination=destination,
-        material=material,
-        render_id=RENDER_ID,
-        title="Portrait greeting",
-        generator_version="0.1.0",
-        consent_summary={"consent_scope": "personal", "consent_version": 3},
-    )
-    return destination
+    return _sign(source=sample_mp4, destination=tmp_path / "signed.mp4", material=material)
 
 
 def test_signed_mp4_reads_back_valid_trusted_and_marked_as_ai_generated(signed_mp4, material):
@@ -48,11 +62,44 @@ def test_signed_mp4_reads_back_valid_trusted_and_marked_as_ai_generated(signed_m
     assert report.present
     assert report.valid
     assert report.trusted
+    assert report.hash_binding_intact
+    assert report.hash_binding.startswith("c2pa.hash.bmff.v")
+    assert int(report.hash_binding.rsplit(".v", 1)[1]) >= 2
     assert report.digital_source_type == TRAINED_ALGORITHMIC_MEDIA
     assert report.render_id == RENDER_ID
-    assert "Candor" in report.claim_generator
+    assert report.claim_generator == "Candor/0.1.0"
     assert report.signed_at
+    assert report.signer == "Candor Content Credentials"
     assert report.issues == ()
+
+
+def test_the_manifest_lists_actions_soft_binding_portrait_hash_and_consent_without_personal_data(signed_mp4, material):
+    report = mp4_read_manifest(path=signed_mp4, root_certificate_pem=material.root_certificate_pem)
+
+    assert report.actions == ("c2pa.created", "c2pa.edited", "c2pa.watermarked")
+    assert report.soft_binding == {"algorithm": "org.candor.watermark.ss-tile.1", "payload_hex": PAYLOAD_HEX}
+    assert report.ingredients == (
+        {"title": "source portrait", "relationship": "parentOf", "instance_id": f"sha256:{PORTRAIT_SHA256}"},
+    )
+    assert report.consent == {"consent_id": "c-1", "purposes": ["marketing"], "status_url": "https://candor.example/verify/"}
+    # Only the portrait's hash travels: no thumbnail or image data is embedded.
+    assert b"image/jpeg" not in signed_mp4.read_bytes() or b"c2pa.thumbnail.ingredient" not in signed_mp4.read_bytes()
+
+
+def test_after_key_rotation_old_and_new_videos_both_verify_and_the_old_certificate_is_kept(tmp_path, sample_mp4, material):
+    keys_dir = tmp_path / "keys"
+    old = _sign(source=sample_mp4, destination=tmp_path / "old.mp4", material=material)
+
+    rotated = signing_material_rotate(keys_dir)
+    new = _sign(source=sample_mp4, destination=tmp_path / "new.mp4", material=rotated)
+
+    assert rotated.key_id != material.key_id
+    assert rotated.root_certificate_pem == material.root_certificate_pem
+    assert retired_certificates(keys_dir) == {material.key_id: material.certificate_chain_pem}
+    assert signing_material_load_or_create(keys_dir) == rotated
+    for video in (old, new):
+        report = mp4_read_manifest(path=video, root_certificate_pem=rotated.root_certificate_pem)
+        assert report.trusted and report.hash_binding_intact, video.name
 
 
 def test_signing_leaves_no_temp_file_and_keeps_the_source_permissions(tmp_path, signed_mp4, sample_mp4):
@@ -81,6 +128,7 @@ def test_flipping_media_bytes_breaks_the_hash_binding(signed_mp4, material):
     assert report.present
     assert not report.valid
     assert not report.trusted
+    assert report.hash_binding_intact is False
     assert "assertion.bmffHash.mismatch" in report.issues
 
 
@@ -159,27 +207,12 @@ def test_a_file_truncated_after_its_manifest_reads_as_present_but_invalid(signed
 
 
 def test_signing_in_place_replaces_the_file_with_a_signed_one(sample_mp4, material):
-    mp4_sign(
-        source=sample_mp4,
-        destination=sample_mp4,
-        material=material,
-        render_id=RENDER_ID,
-        title="in place",
-        generator_version="0.1.0",
-    )
+    _sign(source=sample_mp4, destination=sample_mp4, material=material, consent_summary=None, ingredient=None, soft_binding=None, edits=())
 
     assert mp4_read_manifest(path=sample_mp4, root_certificate_pem=material.root_certificate_pem).trusted
 
 
 def test_consent_summary_cannot_override_the_render_id(tmp_path, sample_mp4, material):
     with pytest.raises(ValueError):
-        mp4_sign(
-            source=sample_mp4,
-            destination=tmp_path / "out.mp4",
-            material=material,
-            render_id=RENDER_ID,
-            title="t",
-            generator_version="0.1.0",
-            consent_summary={"render_id": "forged"},
-        )
+        _sign(source=sample_mp4, destination=tmp_path / "out.mp4", material=material, consent_summary={"render_id": "forged"})
     assert not (tmp_path / "out.mp4").exists()

@@ -1,0 +1,509 @@
+"""Quality judge for the talking-portrait engine, measuring its frames with landmarks the engine never uses.
+
+The engine rigs a portrait with dlib's HOG detector and 68-point predictor.
+This judge finds the face with dlib's CNN (MMOD) detector, follows it with
+dlib's separately trained 5-point predictor, and reads the mouth, the eyes and
+the background from pixels. No other landmark model ships offline here
+(OpenCV's facemark has no model file, MediaPipe is not installed), so the
+5-point predictor, trained on different data for alignment, is the most
+independent source available; the mouth's opening is a pixel measure (dark
+cavity and teeth between the lips), not a landmark.
+
+    python -m benchmarks.quality [--out var/quality] [--languages en,de,fr,es,hi,zh]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import cv2
+import dlib
+import numpy as np
+
+from inference import speech
+from inference.animate import animate, frame_count
+from inference.faces import model_path
+
+FPS = 25
+# Targets from the issue.
+TARGET_OFFSET_FRAMES = 1
+TARGET_CLOSURE = 0.9
+TARGET_CORRELATION = 0.75
+TARGET_IDENTITY_P90 = 0.4
+TARGET_BACKGROUND_SSIM = 0.97
+TARGET_BLINKS_PER_MINUTE = (8.0, 25.0)
+TARGET_HEAD_MOTION = 0.03  # mean bridge displacement, in eye distances
+SENTENCES = {
+    "en": "Maybe the big brown bear will come back by the time we open the map.",
+    "de": "Bitte bring mir morgen einen Apfel und eine Banane mit.",
+    "fr": "Mon petit frère aime beaucoup le pain et les pommes.",
+    "es": "Mi madre compra pan y manzanas para el bebé cada mañana.",
+    "hi": "मेरे पापा बाजार से पान और बादाम लाए।",
+    "zh": "爸爸妈妈明天不忙，我们一边吃苹果一边聊天。",
+    "ru": "Мама мыла раму, а папа купил большой батон.",
+    "it": "Il mio babbo porta il pane e la marmellata ogni mattina.",
+}
+DEFAULT_LANGUAGES = ("en", "de", "fr", "es", "hi", "zh")
+
+# A mouth column counts as closed when less than this share of an eye
+# distance of it shows the inside of the mouth (a closed lip line is ~1 px).
+CLOSED_APERTURE = 0.05
+# Mouth region relative to the nose base and the eye distance E: its centre
+# columns (half-width) and the rows from just under the nose to the chin.
+_MOUTH_HALF_WIDTH, _MOUTH_TOP, _MOUTH_BOTTOM = 0.3, 0.25, 1.05
+_UPPER_LIP_SKIN = 0.12  # rows of skin between the nose and the upper lip, in eye distances
+# Inside of the mouth: darker than most of the region (cavity), or bright and
+# nearly colourless against the skin (teeth).
+_CAVITY_DARKER = 0.5
+_TEETH_CHROMA, _TEETH_LIGHTER = 0.6, 0.7
+# Head (face and hair) around the eyes, in eye distances: excluded from the background.
+_HEAD_SIDE, _HEAD_UP, _HEAD_DOWN = 1.75, 2.3, 2.3
+# A blink: the eyes' dark pixels (iris, pupil, lashes) fall below this share of the portrait's.
+_BLINK_DARK_SHARE = 0.55
+# Expected openness by phoneme, the judge's own coarse table (first letter of the IPA).
+_EXPECTED = {
+    **dict.fromkeys("aɑæɐɒä", 1.0),
+    **dict.fromkeys("ɔʌɛœɜɞ", 0.8),
+    **dict.fromkeys("eoəøɘɵɤɚɝ", 0.6),
+    **dict.fromkeys("iyɨʉɯuɪʏʊ", 0.4),
+    **dict.fromkeys("pbm", 0.0),
+    **dict.fromkeys("fvɱʋw", 0.15),
+}
+_CONSONANT = 0.25
+_BILABIALS = frozenset("pbm")
+_OPEN_VOWELS = frozenset("aɑæɐɒä")
+
+
+@dataclass(frozen=True)
+class Reference:
+    """What the judge knows about a portrait before it sees any frame (all in image pixels)."""
+
+    image: np.ndarray  # (H, W, 3) uint8 RGB at the rendered size
+    box: dlib.rectangle  # from the CNN detector
+    points: np.ndarray  # (5, 2) float 5-point landmarks
+    eye_distance: float
+    descriptor: np.ndarray  # (128,)
+    background: np.ndarray  # (H, W) bool: outside face and hair
+    eye_dark: float  # dark pixels in the eye boxes
+    skin_lightness: float
+    skin_chroma: float
+
+
+@dataclass(frozen=True)
+class ClipScore:
+    """One rendered clip, measured."""
+
+    name: str
+    n_frames: int
+    offset: int  # frames the mouth lags the sound (negative: leads)
+    closure: float  # share of bilabials closed within ±1 frame
+    n_bilabials: int
+    open_ratio: float  # open-vowel aperture over bilabial aperture
+    correlation: float  # aperture vs expected openness
+    identity_p90: float
+    background_ssim: float  # mean over frames
+    background_ssim_min: float
+    blinks: int
+    seconds: float
+    head_motion: float  # mean bridge displacement, eye distances
+    head_acceleration: float  # RMS second difference of the bridge, px per frame²
+    aperture: np.ndarray  # (n_frames,) in eye distances
+
+
+@lru_cache(maxsize=1)
+def _cnn_detector():
+    return dlib.cnn_face_detection_model_v1(str(model_path("mmod_human_face_detector.dat")))
+
+
+@lru_cache(maxsize=1)
+def _predictor_5():
+    return dlib.shape_predictor(str(model_path("shape_predictor_5_face_landmarks.dat")))
+
+
+@lru_cache(maxsize=1)
+def _descriptor_model():
+    return dlib.face_recognition_model_v1(str(model_path("dlib_face_recognition_resnet_model_v1.dat")))
+
+
+def reference(image: np.ndarray) -> Reference:
+    """Measure a portrait (H, W, 3) uint8 RGB at the size frames will be rendered."""
+    image = np.ascontiguousarray(image)
+    detections = _cnn_detector()(image, 1)
+    if not detections:
+        raise ValueError("the judge's detector finds no face in the portrait")
+    box = max(detections, key=lambda d: d.confidence).rect
+    shape = _predictor_5()(image, box)
+    points = _points(shape)
+    eye_distance = _eye_distance(points)
+    centre = points[:4].mean(axis=0)
+    height, width = image.shape[:2]
+    ys, xs = np.mgrid[0:height, 0:width]
+    dx = (xs - centre[0]) / (_HEAD_SIDE * eye_distance)
+    dy = (ys - centre[1]) / (np.where(ys < centre[1], _HEAD_UP, _HEAD_DOWN) * eye_distance)
+    lab = cv2.cvtColor(image, cv2.COLOR_RGB2LAB).astype(np.float32)
+    rows, columns = _mouth_region(points)
+    skin_lab = lab[rows.start : rows.start + max(round(_UPPER_LIP_SKIN * eye_distance), 2), columns].reshape(-1, 3)
+    return Reference(
+        image=image,
+        box=box,
+        points=points,
+        eye_distance=eye_distance,
+        descriptor=np.asarray(_descriptor_model().compute_face_descriptor(image, shape), np.float64),
+        background=dx * dx + dy * dy > 1.0,
+        eye_dark=_eye_dark(image, points, eye_distance),
+        skin_lightness=float(np.median(skin_lab[:, 0])),
+        skin_chroma=float(np.median(np.hypot(skin_lab[:, 1] - 128, skin_lab[:, 2] - 128))),
+    )
+
+
+def frame_landmarks(frame: np.ndarray, ref: Reference):
+    """dlib's 5-point shape of the face in a frame (H, W, 3) uint8 RGB, searched in the portrait's face box."""
+    return _predictor_5()(np.ascontiguousarray(frame), ref.box)
+
+
+def _points(shape) -> np.ndarray:
+    return np.array([(p.x, p.y) for p in shape.parts()], np.float64)
+
+
+def _eye_distance(points: np.ndarray) -> float:
+    return float(np.linalg.norm(points[0:2].mean(axis=0) - points[2:4].mean(axis=0)))
+
+
+def _mouth_region(points: np.ndarray) -> tuple[slice, slice]:
+    """Rows from just under the nose to below a dropped lower lip, and the mouth's centre columns."""
+    eye_distance = _eye_distance(points)
+    nose = points[4]
+    top, bottom = int(nose[1] + _MOUTH_TOP * eye_distance), int(nose[1] + _MOUTH_BOTTOM * eye_distance)
+    half = _MOUTH_HALF_WIDTH * eye_distance
+    return slice(max(top, 0), bottom), slice(max(int(nose[0] - half), 0), int(nose[0] + half) + 1)
+
+
+def _eye_dark(image: np.ndarray, points: np.ndarray, eye_distance: float) -> float:
+    """Dark pixels (iris, pupil, lashes) in boxes around both eyes, as a count."""
+    gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    total = 0.0
+    for corners in (points[0:2], points[2:4]):
+        left, right = corners[:, 0].min(), corners[:, 0].max()
+        middle = corners[:, 1].mean()
+        half = 0.18 * eye_distance
+        box = gray[int(middle - half) : int(middle + half) + 1, int(left) : int(right) + 1]
+        if box.size:
+            total += float((box < 0.6 * np.percentile(box, 90)).sum())
+    return total
+
+
+def frame_aperture(frame: np.ndarray, ref: Reference) -> float:
+    """The mouth's opening in a frame (H, W, 3) uint8 RGB, in eye distances (see mouth_aperture)."""
+    return mouth_aperture(frame, _points(frame_landmarks(frame, ref)), ref)
+
+
+def mouth_aperture(frame: np.ndarray, points: np.ndarray, ref: Reference) -> float:
+    """Median height of the inside of the mouth over the mouth's centre columns, in eye distances.
+
+    frame: (H, W, 3) uint8 RGB; points: its (5, 2) landmarks. A pixel is inside
+    the mouth when much darker than the region (cavity) or light and nearly
+    colourless against the portrait's skin (teeth).
+    """
+    eye_distance = _eye_distance(points)
+    region = frame[_mouth_region(points)]
+    if not region.size:
+        return 0.0
+    lab = cv2.cvtColor(np.ascontiguousarray(region), cv2.COLOR_RGB2LAB).astype(np.float32)
+    lightness = lab[..., 0]
+    chroma = np.hypot(lab[..., 1] - 128, lab[..., 2] - 128)
+    cavity = lightness < _CAVITY_DARKER * ref.skin_lightness
+    teeth = (chroma < _TEETH_CHROMA * ref.skin_chroma) & (lightness > _TEETH_LIGHTER * ref.skin_lightness)
+    inside = (cavity | teeth).astype(np.float32)
+    # Only the mouth's own opening: the longest run of inside pixels in each
+    # column that starts above the chin (clothing below it can be dark too).
+    runs = np.array([_longest_run(column, int(0.75 * len(column))) for column in inside.T])
+    return float(np.median(runs)) / eye_distance
+
+
+def _longest_run(column: np.ndarray, start_before: int) -> int:
+    best = current = 0
+    for index, value in enumerate(column):
+        if value and (current or index < start_before):
+            current += 1
+            best = max(best, current)
+        else:
+            current = 0
+    return best
+
+
+def _ssim(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(H, W) SSIM map of two grey images (Wang et al. 2004: Gaussian window sigma 1.5, K1 0.01, K2 0.03)."""
+    a, b = a.astype(np.float64), b.astype(np.float64)
+    c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
+
+    def blur(x):
+        return cv2.GaussianBlur(x, (11, 11), 1.5)
+
+    mu_a, mu_b = blur(a), blur(b)
+    var_a = blur(a * a) - mu_a**2
+    var_b = blur(b * b) - mu_b**2
+    cov = blur(a * b) - mu_a * mu_b
+    return ((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / ((mu_a**2 + mu_b**2 + c1) * (var_a + var_b + c2))
+
+
+def _base(ipa: str) -> str:
+    for char in unicodedata.normalize("NFD", ipa):
+        if char.isalpha():
+            return char
+    return ""
+
+
+def expected_openness(phonemes: Sequence[tuple[float, float, str]], n_frames: int, fps: int) -> np.ndarray:
+    """(n_frames,) expected mouth openness from phoneme timings, lightly smoothed (the judge's own table)."""
+    times = (np.arange(n_frames) + 0.5) / fps
+    expected = np.zeros(n_frames)
+    for start, end, ipa in phonemes:
+        expected[(times >= start) & (times < end)] = _EXPECTED.get(_base(ipa), _CONSONANT)
+    return np.convolve(np.pad(expected, 1, mode="edge"), [0.25, 0.5, 0.25], mode="valid")
+
+
+def speech_envelope(audio: np.ndarray, sample_rate: int, n_frames: int, fps: int) -> np.ndarray:
+    """(n_frames,) RMS of the audio over each frame's interval."""
+    bounds = np.round(np.arange(n_frames + 1) * sample_rate / fps).astype(int)
+    energy = np.concatenate([[0.0], np.cumsum(np.asarray(audio, np.float64) ** 2)])
+    bounds = np.clip(bounds, 0, len(audio))
+    return np.sqrt((energy[bounds[1:]] - energy[bounds[:-1]]) / np.maximum(np.diff(bounds), 1))
+
+
+def best_lag(aperture: np.ndarray, envelope: np.ndarray, max_lag: int = 5) -> int:
+    """Lag (frames) maximizing the correlation of aperture with the envelope; positive: the mouth lags."""
+    scores = {}
+    for lag in range(-max_lag, max_lag + 1):
+        a = aperture[max(lag, 0) : len(aperture) + min(lag, 0)]
+        e = envelope[max(-lag, 0) : len(envelope) + min(-lag, 0)]
+        scores[lag] = np.corrcoef(a, e)[0, 1] if a.std() > 0 and e.std() > 0 else -1.0
+    return max(scores, key=lambda lag: (scores[lag], -abs(lag)))
+
+
+def judge_clip(
+    name: str,
+    ref: Reference,
+    frames: Iterable[np.ndarray],
+    audio: np.ndarray,
+    sample_rate: int,
+    phonemes: Sequence[tuple[float, float, str]],
+    *,
+    fps: int = FPS,
+    identity_every: int = 4,
+) -> ClipScore:
+    """Measure one clip's frames against its portrait, speech and known phoneme timings."""
+    apertures, bridges, distances, ssims, eye_dark = [], [], [], [], []
+    gray_ref = cv2.cvtColor(ref.image, cv2.COLOR_RGB2GRAY)
+    for index, frame in enumerate(frames):
+        frame = np.ascontiguousarray(frame)
+        shape = frame_landmarks(frame, ref)
+        points = _points(shape)
+        apertures.append(mouth_aperture(frame, points, ref))
+        bridges.append(points[:4].mean(axis=0))
+        eye_dark.append(_eye_dark(frame, points, ref.eye_distance))
+        ssim = _ssim(gray_ref, cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY))
+        ssims.append(float(ssim[ref.background].mean()))
+        if index % identity_every == 0:
+            descriptor = np.asarray(_descriptor_model().compute_face_descriptor(frame, shape), np.float64)
+            distances.append(float(np.linalg.norm(descriptor - ref.descriptor)))
+    aperture = np.array(apertures)
+    n_frames = len(aperture)
+    envelope = speech_envelope(audio, sample_rate, n_frames, fps)
+    closed, bilabial_apertures, open_apertures = [], [], []
+    for start, end, ipa in phonemes:
+        centre = int((start + end) / 2 * fps)
+        if not 0 <= centre < n_frames:
+            continue
+        base = _base(ipa)
+        if base in _BILABIALS:
+            near = aperture[max(centre - 1, 0) : centre + 2].min()
+            closed.append(near <= CLOSED_APERTURE)
+            bilabial_apertures.append(near)
+        elif base in _OPEN_VOWELS:
+            open_apertures.append(aperture[centre])
+    expected = expected_openness(phonemes, n_frames, fps)
+    correlation = float(np.corrcoef(aperture, expected)[0, 1]) if aperture.std() > 0 else 0.0
+    blinking = np.array(eye_dark) < _BLINK_DARK_SHARE * ref.eye_dark
+    blink_starts = np.flatnonzero(blinking & ~np.concatenate([[False], blinking[:-1]]))
+    bridge = np.array(bridges)
+    displacement = np.linalg.norm(bridge - ref.points[:4].mean(axis=0), axis=1) / ref.eye_distance
+    # Blinks move the eye corners the predictor sees: leave them out of the smoothness measure.
+    steady = ~np.convolve(blinking, np.ones(5), mode="same").astype(bool)
+    acceleration = bridge[2:] - 2 * bridge[1:-1] + bridge[:-2]
+    usable = steady[2:] & steady[1:-1] & steady[:-2]
+    return ClipScore(
+        name=name,
+        n_frames=n_frames,
+        offset=best_lag(aperture, envelope),
+        closure=float(np.mean(closed)) if closed else float("nan"),
+        n_bilabials=len(closed),
+        open_ratio=float(np.mean(open_apertures) / max(np.mean(bilabial_apertures), 0.01))
+        if open_apertures and bilabial_apertures else float("nan"),
+        correlation=correlation,
+        identity_p90=float(np.percentile(distances, 90)),
+        background_ssim=float(np.mean(ssims)),
+        background_ssim_min=float(np.min(ssims)),
+        blinks=len(blink_starts),
+        seconds=n_frames / fps,
+        head_motion=float(displacement.mean()),
+        head_acceleration=float(np.sqrt(np.mean(np.sum(acceleration[usable] ** 2, axis=1)))) if usable.any() else 0.0,
+        aperture=aperture,
+    )
+
+
+def still_head_noise(ref: Reference, n_frames: int = 50, seed: int = 0) -> float:
+    """RMS second difference (px/frame²) of the 5-point bridge on the still portrait with camera-like noise.
+
+    The landmark noise a perfectly still head shows: a smooth head motion
+    should add no more acceleration than this.
+    """
+    rng = np.random.default_rng(seed)
+    bridges = []
+    for _ in range(n_frames):
+        noisy = np.clip(ref.image + rng.normal(0, 2.0, ref.image.shape), 0, 255).astype(np.uint8)
+        bridges.append(_points(_predictor_5()(noisy, ref.box))[:4].mean(axis=0))
+    bridge = np.array(bridges)
+    acceleration = bridge[2:] - 2 * bridge[1:-1] + bridge[:-2]
+    return float(np.sqrt(np.mean(np.sum(acceleration**2, axis=1))))
+
+
+def portraits() -> dict[str, np.ndarray]:
+    """The real photos available offline: scikit-image's astronaut (smiling, lips parted) and Grace Hopper (closed)."""
+    import matplotlib.cbook
+    from skimage import data
+
+    path = matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)
+    return {"astronaut": data.astronaut(), "hopper": cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)}
+
+
+def render_clip(portrait: np.ndarray, spoken: speech.Speech, *, text_path: bool, seed: int) -> list[np.ndarray]:
+    """Frames from the public API: with the synthesizer's phonemes (text path) or from the audio alone."""
+    phonemes = list(spoken.phonemes) if text_path else None
+    return list(animate(portrait, spoken.audio, spoken.sample_rate, fps=FPS, phonemes=phonemes, seed=seed))
+
+
+def contact_sheet(rows: Sequence[tuple[str, list[np.ndarray], Sequence[tuple[float, float, str]], Reference]], path: Path) -> None:
+    """Write a PNG: per clip, face crops at phoneme centres (bilabials and open vowels first), labelled."""
+    from PIL import Image, ImageDraw, ImageFont
+    import matplotlib.font_manager
+
+    font = ImageFont.truetype(matplotlib.font_manager.findfont("DejaVu Sans"), 14)
+    tile, per_row = 128, 10
+    sheet = Image.new("RGB", (per_row * tile + 150, len(rows) * (tile + 20)), "white")
+    draw = ImageDraw.Draw(sheet)
+    for row, (name, frames, phonemes, ref) in enumerate(rows):
+        y = row * (tile + 20)
+        draw.text((4, y + tile // 2), name, fill="black", font=font)
+        centre = ref.points[4]
+        half = 1.3 * ref.eye_distance
+        chosen = sorted(phonemes, key=lambda p: (_base(p[2]) not in _BILABIALS, _base(p[2]) not in _OPEN_VOWELS))[:per_row]
+        for column, (start, end, ipa) in enumerate(sorted(chosen)):
+            index = min(int((start + end) / 2 * FPS), len(frames) - 1)
+            frame = frames[index]
+            x0, y0 = int(max(centre[0] - half, 0)), int(max(centre[1] - 1.2 * half, 0))
+            crop = frame[y0 : int(centre[1] + 0.9 * half), x0 : int(centre[0] + half)]
+            image = Image.fromarray(np.ascontiguousarray(crop)).resize((tile, tile))
+            sheet.paste(image, (150 + column * tile, y))
+            draw.text((150 + column * tile + 4, y + tile + 2), f"/{ipa}/ f{index}", fill="black", font=font)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sheet.save(path)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=Path("var/quality"), help="folder for the contact sheet")
+    parser.add_argument("--languages", default=",".join(DEFAULT_LANGUAGES), help="comma-separated language codes")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    languages = [code.strip() for code in args.languages.split(",") if code.strip()]
+    unknown = [code for code in languages if code not in SENTENCES]
+    if unknown:
+        parser.error(f"no test sentence for {unknown}; choose from {sorted(SENTENCES)}")
+    photos = portraits()
+    names = list(photos)
+    refs, noise = {}, {}
+    for name, photo in photos.items():
+        first = next(animate(photo, np.zeros(1600, np.float32), 16000, fps=FPS))
+        # The judge's reference is the portrait at the rendered size (the engine resizes it).
+        resized = cv2.resize(photo, (first.shape[1], first.shape[0]), interpolation=cv2.INTER_AREA)
+        refs[name] = reference(resized)
+        noise[name] = still_head_noise(refs[name])
+    scores: list[tuple[str, ClipScore]] = []
+    sheet_rows = []
+    started = time.perf_counter()
+    for number, language in enumerate(languages):
+        portrait = names[number % len(names)]
+        spoken = speech.synthesize(SENTENCES[language], language)
+        for text_path in (True, False):
+            frames = render_clip(photos[portrait], spoken, text_path=text_path, seed=args.seed + number)
+            assert len(frames) == frame_count(len(spoken.audio), spoken.sample_rate, FPS)
+            path = "text" if text_path else "audio"
+            name = f"{language}/{path}/{portrait}"
+            score = judge_clip(name, refs[portrait], frames, spoken.audio, spoken.sample_rate, spoken.phonemes)
+            scores.append((portrait, score))
+            if text_path:
+                sheet_rows.append((name, frames, spoken.phonemes, refs[portrait]))
+            _print_clip(score)
+    sheet = args.out / "contact_sheet.png"
+    contact_sheet(sheet_rows, sheet)
+    passed = _print_summary(scores, noise)
+    print(f"contact sheet: {sheet}  ({time.perf_counter() - started:.0f} s)")
+    return 0 if passed else 1
+
+
+def _print_clip(s: ClipScore) -> None:
+    print(
+        f"{s.name:24s} frames {s.n_frames:4d}  offset {s.offset:+d}  closure {s.closure:.0%} ({s.n_bilabials})"
+        f"  open/closed {s.open_ratio:5.1f}  corr {s.correlation:.2f}  identity p90 {s.identity_p90:.3f}"
+        f"  bg SSIM {s.background_ssim:.3f} (min {s.background_ssim_min:.3f})  blinks {s.blinks}"
+        f"  head {s.head_motion:.3f} E, accel {s.head_acceleration:.3f} px/f²",
+        flush=True,
+    )
+
+
+def _print_summary(scores: list[tuple[str, ClipScore]], noise: dict[str, float]) -> bool:
+    results = []
+    for path in ("text", "audio"):
+        chosen = [s for _, s in scores if f"/{path}/" in s.name]
+        offsets = [s.offset for s in chosen]
+        bilabials = sum(s.n_bilabials for s in chosen)
+        closure = sum(s.closure * s.n_bilabials for s in chosen) / max(bilabials, 1)
+        results += [
+            (f"{path}: offset (frames) worst", max(offsets, key=abs), all(abs(o) <= TARGET_OFFSET_FRAMES for o in offsets)),
+            (f"{path}: closure rate ({bilabials} bilabials)", f"{closure:.1%}", closure >= TARGET_CLOSURE),
+            (f"{path}: open-vowel / closure aperture", f"{np.nanmean([s.open_ratio for s in chosen]):.1f}", True),
+            (f"{path}: aperture-expected correlation (mean, min)",
+             f"{np.mean([s.correlation for s in chosen]):.2f}, {min(s.correlation for s in chosen):.2f}",
+             min(s.correlation for s in chosen) >= TARGET_CORRELATION),
+        ]
+    every = [s for _, s in scores]
+    identity = max(s.identity_p90 for s in every)
+    ssim = min(s.background_ssim for s in every)
+    minutes = sum(s.seconds for s in every) / 60
+    blink_rate = sum(s.blinks for s in every) / minutes
+    motion = np.mean([s.head_motion for s in every])
+    accel = {portrait: np.median([s.head_acceleration for p, s in scores if p == portrait]) for portrait in noise}
+    smooth = all(accel[p] <= noise[p] for p in accel)
+    results += [
+        ("identity p90 (worst clip)", f"{identity:.3f}", identity <= TARGET_IDENTITY_P90),
+        ("background SSIM (worst clip mean)", f"{ssim:.3f}", ssim >= TARGET_BACKGROUND_SSIM),
+        ("blinks per minute", f"{blink_rate:.1f}", TARGET_BLINKS_PER_MINUTE[0] <= blink_rate <= TARGET_BLINKS_PER_MINUTE[1]),
+        ("head motion (mean bridge displacement, eye distances)", f"{motion:.3f}", motion >= TARGET_HEAD_MOTION),
+        ("head acceleration vs still-head landmark noise (px/f²)",
+         ", ".join(f"{p} {accel[p]:.3f} vs {noise[p]:.3f}" for p in accel), smooth),
+    ]
+    print()
+    for label, value, ok in results:
+        print(f"{'PASS' if ok else 'FAIL'}  {label}: {value}")
+    return all(ok for _, _, ok in results)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,213 @@
+"""Liveness of a live capture: the challenge's head turns seen in the landmarks, and lips moving with the recorded speech."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+import av
+import numpy as np
+
+from inference import faces, media
+from inference.errors import InferenceError
+
+# Longest capture analysed; the challenge takes about 5 s to answer.
+MAX_CLIP_SECONDS = 20.0
+# Frames are analysed at no more than this rate: head turns and syllables are slower.
+ANALYSIS_FPS = 15.0
+# The person looks at the camera first: the pose over this share of the clip is their frontal pose.
+BASELINE_SHARE = 0.25
+# Yaw is the nose tip's position between the cheek contours (-1 .. 1); pitch the nose tip's depth
+# between the eye line and the chin (about 0.3-0.45 frontal). A head turned ~25 degrees moves yaw by
+# ~0.3 and pitch by ~0.07 (a 3-D face model projected); the thresholds sit well inside that and well
+# above dlib's landmark jitter on a still face (below 0.02 and 0.01 on the test photos).
+YAW_TURN = 0.12
+PITCH_TURN = 0.035
+# A turn must hold this long to count, so landmark jitter between frames cannot make one.
+MIN_TURN_S = 0.2
+# Lip sync: the mouth opening must correlate with the speech loudness at a lag of at most this much...
+SYNC_MAX_LAG_S = 0.25
+SYNC_MIN_CORRELATION = 0.4
+# Loudness is measured over about one syllable's nucleus; speech stands at least this far above the quiet parts.
+LOUDNESS_WINDOW_S = 0.08
+LOUDNESS_MIN_RANGE_DB = 10.0
+# ...and must actually vary: inner-lip gap as a share of the eye-chin distance.
+MOUTH_MIN_RANGE = 0.03
+# Frames compared with the portrait's descriptor (the most frontal ones).
+IDENTITY_FRAMES = 5
+# Most frames must show a face: a clip that loses it cannot prove anything.
+MIN_FACE_SHARE = 0.8
+
+
+@dataclass(frozen=True)
+class Clip:
+    """A decoded capture: RGB uint8 frames (H, W, 3) with their times in seconds, and mono float32 audio."""
+
+    frames: tuple[np.ndarray, ...]
+    times: np.ndarray  # (n,) float64 seconds
+    audio: np.ndarray  # (N,) float32 at sample_rate
+    sample_rate: int
+
+
+@dataclass(frozen=True)
+class Liveness:
+    """What the clip showed; `failure` is None when it proves a live answer to the challenge."""
+
+    failure: str | None  # liveness_no_face | challenge_not_answered | lip_sync_failed
+    detail: str
+    turns_seen: tuple[str, ...]
+    lip_sync: float  # best correlation of mouth opening with speech loudness
+    mouth_range: float
+    frames: int
+    identity_frames: tuple[int, ...]  # indices of the most frontal frames
+
+    def as_record(self) -> dict:
+        return {
+            "passed": self.failure is None,
+            "failure": self.failure,
+            "turns_seen": list(self.turns_seen),
+            "lip_sync": round(self.lip_sync, 3),
+            "mouth_range": round(self.mouth_range, 4),
+            "frames": self.frames,
+        }
+
+
+def clip_decode(data: bytes) -> Clip:
+    """Frames (at most ANALYSIS_FPS) with their presentation times, and the audio; InferenceError when unreadable.
+
+    Webcam recordings (WebM from a browser) have variable frame rates, so times come from the stream, not a nominal rate.
+    """
+    frames: list[np.ndarray] = []
+    times: list[float] = []
+    try:
+        with av.open(io.BytesIO(data)) as container:
+            if not container.streams.video:
+                raise InferenceError("invalid_video", "the capture has no video track")
+            stream = container.streams.video[0]
+            stream.thread_type = "AUTO"
+            next_time = -1.0
+            for frame in container.decode(stream):
+                at = float(frame.time) if frame.time is not None else len(times) / ANALYSIS_FPS
+                if at > MAX_CLIP_SECONDS:
+                    raise InferenceError("capture_too_long", f"the capture must be shorter than {MAX_CLIP_SECONDS:.0f} seconds")
+                if at + 1e-6 < next_time:
+                    continue
+                frames.append(frame.to_ndarray(format="rgb24"))
+                times.append(at)
+                next_time = at + 1.0 / ANALYSIS_FPS
+    except av.FFmpegError as error:
+        raise InferenceError("invalid_video", "the capture is not a readable video (MP4, WebM or MOV)") from error
+    if len(frames) < 2 * ANALYSIS_FPS * MIN_TURN_S:
+        raise InferenceError("invalid_video", "the capture is too short to answer the challenge")
+    audio = media.audio_decode(data, max_seconds=MAX_CLIP_SECONDS + 1)
+    return Clip(frames=tuple(frames), times=np.asarray(times) - times[0], audio=audio, sample_rate=media.AUDIO_SAMPLE_RATE)
+
+
+def head_pose(landmarks: np.ndarray) -> tuple[float, float]:
+    """(yaw, pitch) from 68 landmarks (68, 2): yaw > 0 when the person turns to their own left, pitch < 0 looking up.
+
+    Ratios of landmark positions rather than a fitted 3-D model: they need no camera intrinsics and
+    a turn changes them monotonically; only changes against the clip's own frontal pose are used.
+    """
+    left_cheek = landmarks[0:3, 0].mean()
+    right_cheek = landmarks[14:17, 0].mean()
+    nose_tip = landmarks[30]
+    yaw = 2 * (nose_tip[0] - left_cheek) / max(right_cheek - left_cheek, 1e-6) - 1
+    eye_line = landmarks[36:48, 1].mean()
+    pitch = (nose_tip[1] - eye_line) / max(landmarks[8, 1] - eye_line, 1e-6)
+    return float(yaw), float(pitch)
+
+
+def mouth_opening(landmarks: np.ndarray) -> float:
+    """Inner-lip gap (mean of three pairs) as a share of the eye-to-chin distance, from landmarks (68, 2)."""
+    gap = np.mean([np.linalg.norm(landmarks[a] - landmarks[b]) for a, b in ((61, 67), (62, 66), (63, 65))])
+    eyes = landmarks[36:48].mean(axis=0)
+    return float(gap / max(np.linalg.norm(landmarks[8] - eyes), 1e-6))
+
+
+def turns_seen(times: np.ndarray, yaw: np.ndarray, pitch: np.ndarray) -> tuple[str, ...]:
+    """The sequence of head turns held at least MIN_TURN_S, from pose series (n,) against the clip's frontal pose."""
+    baseline = times <= times[-1] * BASELINE_SHARE
+    yaw_change = (yaw - np.median(yaw[baseline])) / YAW_TURN
+    pitch_change = (pitch - np.median(pitch[baseline])) / PITCH_TURN
+    labels = []
+    for dy, dp in zip(yaw_change, pitch_change):
+        if max(abs(dy), abs(dp)) < 1:
+            labels.append("")
+        elif abs(dy) >= abs(dp):
+            labels.append("left" if dy > 0 else "right")
+        else:
+            labels.append("up" if dp < 0 else "down")
+    turns: list[str] = []
+    start = 0
+    for index in range(1, len(labels) + 1):
+        if index == len(labels) or labels[index] != labels[start]:
+            end_time = times[index] if index < len(times) else times[-1] + (times[-1] - times[-2])
+            if labels[start] and end_time - times[start] >= MIN_TURN_S and (not turns or turns[-1] != labels[start]):
+                turns.append(labels[start])
+            start = index
+    return tuple(turns)
+
+
+def speech_loudness(audio: np.ndarray, sample_rate: int, times: np.ndarray) -> np.ndarray:
+    """Loudness 0..1 of mono audio (N,) around each time (n,): RMS in dB between the clip's quiet floor and its speech peak.
+
+    Syllables are where the jaw opens, so this is what a speaking mouth's opening follows.
+    """
+    half = int(LOUDNESS_WINDOW_S * sample_rate / 2)
+    centres = np.round(np.asarray(times) * sample_rate).astype(int)
+    starts = np.clip(centres - half, 0, audio.size)
+    ends = np.clip(centres + half, 0, audio.size)
+    energy = np.concatenate([[0.0], np.cumsum(np.asarray(audio, np.float64) ** 2)])
+    mean_square = (energy[ends] - energy[starts]) / np.maximum(ends - starts, 1)
+    db = 10 * np.log10(np.maximum(mean_square, 1e-12))
+    floor, peak = np.percentile(db, 10), np.percentile(db, 98)
+    if peak - floor < LOUDNESS_MIN_RANGE_DB:
+        return np.zeros(len(centres))
+    return np.clip((db - floor) / (peak - floor), 0.0, 1.0)
+
+
+def lip_sync(times: np.ndarray, opening: np.ndarray, audio: np.ndarray, sample_rate: int) -> float:
+    """Best Pearson correlation (-1..1) between mouth opening (n,) at `times` and the speech loudness, over lags up to SYNC_MAX_LAG_S."""
+    if np.std(opening) < 1e-6:
+        return 0.0
+    best = -1.0
+    for lag in np.arange(-SYNC_MAX_LAG_S, SYNC_MAX_LAG_S + 1e-9, 0.02):
+        loudness = speech_loudness(audio, sample_rate, times + lag)
+        if np.std(loudness) < 1e-6:
+            continue
+        best = max(best, float(np.corrcoef(opening, loudness)[0, 1]))
+    return best
+
+
+def clip_liveness(clip: Clip, *, turns: list[str]) -> Liveness:
+    """Check that the clip answers the challenge's `turns` with a live, speaking face."""
+    poses, openings, present = [], [], []
+    for index, frame in enumerate(clip.frames):
+        found = faces.faces_detect(frame, upsample=0) or faces.faces_detect(frame)
+        if not found:
+            continue
+        present.append(index)
+        poses.append(head_pose(found[0].landmarks))
+        openings.append(mouth_opening(found[0].landmarks))
+    count = len(clip.frames)
+    if len(present) < MIN_FACE_SHARE * count:
+        return Liveness("liveness_no_face", "the face must stay in view for the whole capture; face the camera in good light",
+                        (), 0.0, 0.0, count, ())
+    times = clip.times[present]
+    yaw, pitch = (np.asarray(series) for series in zip(*poses))
+    opening = np.asarray(openings)
+    seen = turns_seen(times, yaw, pitch)
+    sync = lip_sync(times, opening, clip.audio, clip.sample_rate)
+    mouth_range = float(np.percentile(opening, 95) - np.percentile(opening, 5))
+    frontal = np.argsort(np.abs(yaw - np.median(yaw)) + np.abs(pitch - np.median(pitch)))[:IDENTITY_FRAMES]
+    identity_frames = tuple(int(present[i]) for i in sorted(frontal))
+    failure, detail = None, "live"
+    if list(seen) != list(turns):
+        failure = "challenge_not_answered"
+        shown = ", ".join(seen) or "none"
+        detail = f"the head turns in the capture ({shown}) do not answer the challenge ({', '.join(turns)}); reload and try again"
+    elif mouth_range < MOUTH_MIN_RANGE or sync < SYNC_MIN_CORRELATION:
+        failure = "lip_sync_failed"
+        detail = "the lips in the capture do not move with its speech; read the digits aloud while facing the camera"
+    return Liveness(failure, detail, seen, sync, mouth_range, count, identity_frames)

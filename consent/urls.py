@@ -1,0 +1,23 @@
+"""Routes of the consent app: the person pictured's API and pages, the public key, the registry, the creator's event view."""
+
+from django.urls import path
+
+from . import api, views
+
+urlpatterns = [
+    path("api/consent/public-key/", api.ConsentPublicKeyApi.as_view(), name="api-consent-public-key"),
+    path("api/consent/erase/<str:revoke_token>/", api.ConsentEraseApi.as_view(), name="api-consent-erase"),
+    path("api/consent/<str:token>/receipt/", api.ConsentReceiptApi.as_view(), name="api-consent-receipt"),
+    path("api/consent/<str:token>/events/", api.ConsentEventsApi.as_view(), name="api-consent-events"),
+    path("api/portraits/<uuid:portrait_id>/consent-events/", api.PortraitConsentEventsApi.as_view(), name="api-portrait-consent-events"),
+    path("api/registry/", api.RegistryStartApi.as_view(), name="api-registry"),
+    path("api/registry/<uuid:entry_id>/", api.RegistryEntryApi.as_view(), name="api-registry-entry"),
+    path("api/registry/<uuid:entry_id>/capture/", api.RegistryCaptureApi.as_view(), name="api-registry-capture"),
+    path("api/registry/confirm/<str:confirm_token>/", api.RegistryConfirmApi.as_view(), name="api-registry-confirm"),
+    path("api/registry/remove/<str:remove_token>/", api.RegistryRemoveApi.as_view(), name="api-registry-remove"),
+    path("consent/<str:token>/portrait.jpg", views.consent_portrait, name="consent-portrait"),
+    path("registry/", views.registry_page, name="registry"),
+    path("registry/<uuid:entry_id>/", views.registry_capture_page, name="registry-capture"),
+    path("registry/confirm/<str:confirm_token>/", views.registry_confirm_page, name="registry-confirm"),
+    path("registry/remove/<str:remove_token>/", views.registry_remove_page, name="registry-remove"),
+]

@@ -1,0 +1,24 @@
+"""What provenance keeps per render beyond the studio's own record: its content fingerprint."""
+
+from __future__ import annotations
+
+import numpy as np
+from django.db import models
+
+from .fingerprint import ContentFingerprint
+
+
+class RenderFingerprint(models.Model):
+    """A render's thumbnail-sized luma picture, kept after its video is deleted, to catch watermarks copied onto other videos."""
+
+    render = models.OneToOneField("studio.Render", on_delete=models.CASCADE, related_name="fingerprint")
+    frame_width = models.PositiveIntegerField()
+    frame_height = models.PositiveIntegerField()
+    thumbnail_width = models.PositiveSmallIntegerField()
+    thumbnail_height = models.PositiveSmallIntegerField()
+    thumbnail = models.BinaryField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def as_fingerprint(self) -> ContentFingerprint:
+        pixels = np.frombuffer(bytes(self.thumbnail), dtype=np.uint8).reshape(self.thumbnail_height, self.thumbnail_width)
+        return ContentFingerprint(pixels, self.frame_height, self.frame_width)

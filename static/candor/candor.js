@@ -1,0 +1,225 @@
+/* Candor's progressive enhancement: drag-and-drop, photo preview, upload progress, live render status, voice lists.
+   Every page works without it: forms post normally and pages with running renders refresh themselves. */
+"use strict";
+
+(function () {
+  const FINISHED = ["done", "failed", "cancelled"];
+  const POLL_MS = 1000;
+  let pollers = [];
+
+  function dropzones(root) {
+    const zones = root.querySelectorAll("[data-dropzone]");
+    zones.forEach(function (zone) {
+      const input = zone.querySelector("input[type=file]");
+      zone.addEventListener("dragover", function (event) {
+        event.preventDefault();
+        zone.classList.add("over");
+      });
+      zone.addEventListener("dragleave", function () {
+        zone.classList.remove("over");
+      });
+      zone.addEventListener("drop", function (event) {
+        event.preventDefault();
+        zone.classList.remove("over");
+        if (event.dataTransfer.files.length) {
+          input.files = event.dataTransfer.files;
+          input.dispatchEvent(new Event("change", { bubbles: true }));
+        }
+      });
+      const preview = zone.querySelector("[data-preview]");
+      if (preview) {
+        input.addEventListener("change", function () {
+          const file = input.files[0];
+          if (file && file.type.startsWith("image/")) {
+            preview.src = URL.createObjectURL(file);
+            preview.hidden = false;
+          } else {
+            preview.hidden = true;
+          }
+        });
+      }
+    });
+  }
+
+  // A file dropped beside a drop zone would make the browser leave the page to open it.
+  function guardWindowDrops() {
+    ["dragover", "drop"].forEach(function (name) {
+      window.addEventListener(name, function (event) {
+        if (!event.target.closest || !event.target.closest("[data-dropzone]")) {
+          event.preventDefault();
+        }
+      });
+    });
+  }
+
+  function uploadsWithProgress(root) {
+    root.querySelectorAll("form[data-upload]").forEach(function (form) {
+      form.addEventListener("submit", function (event) {
+        event.preventDefault();
+        const bar = form.querySelector("[data-upload-progress]");
+        const button = form.querySelector("button[type=submit]");
+        const request = new XMLHttpRequest();
+        request.open("POST", form.action);
+        request.responseType = "document";
+        request.upload.addEventListener("progress", function (progress) {
+          if (bar && progress.lengthComputable) {
+            bar.hidden = false;
+            bar.value = Math.round((100 * progress.loaded) / progress.total);
+          }
+        });
+        request.addEventListener("load", function () {
+          if (request.response && request.response.body) {
+            swapPage(request.response, request.responseURL);
+          } else {
+            failed(form, button, "The server answered " + request.status + "; please try again.");
+          }
+        });
+        request.addEventListener("error", function () {
+          failed(form, button, "The upload did not reach the server; check the connection and try again.");
+        });
+        if (button) {
+          button.disabled = true;
+        }
+        request.send(new FormData(form));
+      });
+    });
+  }
+
+  function failed(form, button, message) {
+    const note = document.createElement("p");
+    note.className = "error";
+    note.setAttribute("role", "alert");
+    note.textContent = message;
+    form.prepend(note);
+    if (button) {
+      button.disabled = false;
+    }
+  }
+
+  // The answer to an upload is a whole page (the next step, or the form with its errors): show it as if navigated to.
+  function swapPage(page, url) {
+    pollers.forEach(clearInterval);
+    pollers = [];
+    document.title = page.title;
+    document.body.replaceWith(document.adoptNode(page.body));
+    if (url && url !== window.location.href) {
+      window.history.pushState(null, "", url);
+    }
+    window.scrollTo(0, 0);
+    init(document);
+  }
+
+  function watchRenders(root) {
+    root.querySelectorAll("[data-status-url]").forEach(function (box) {
+      if (FINISHED.includes(box.dataset.status)) {
+        return;
+      }
+      const timer = setInterval(function () {
+        fetch(box.dataset.statusUrl, { headers: { Accept: "application/json" }, credentials: "same-origin" })
+          .then(function (response) {
+            return response.ok ? response.json() : null;
+          })
+          .then(function (state) {
+            if (!state) {
+              return;
+            }
+            showStatus(box, state);
+            if (state.finished) {
+              clearInterval(timer);
+              // The server renders the player, download links and reasons: fetch the page again once.
+              window.location.reload();
+            }
+          })
+          // A missed poll (a server restart, a dropped connection) is retried on the next tick.
+          .catch(function () {});
+      }, POLL_MS);
+      pollers.push(timer);
+    });
+  }
+
+  function showStatus(box, state) {
+    const badge = box.querySelector("[data-role=status]");
+    badge.textContent = state.status;
+    badge.className = "badge " + state.status;
+    const bar = box.querySelector("[data-role=progress]");
+    if (bar) {
+      bar.value = state.percent;
+      bar.textContent = state.percent + "%";
+    }
+    const percent = box.querySelector("[data-role=percent]");
+    if (percent) {
+      percent.textContent = state.percent + "%";
+    }
+  }
+
+  function speechSource(root) {
+    const radios = root.querySelectorAll("input[name=source]");
+    if (!radios.length) {
+      return;
+    }
+    function show() {
+      const chosen = root.querySelector("input[name=source]:checked");
+      root.querySelectorAll("[data-source]").forEach(function (section) {
+        section.hidden = chosen && section.dataset.source !== chosen.value;
+      });
+    }
+    radios.forEach(function (radio) {
+      radio.addEventListener("change", show);
+    });
+    show();
+  }
+
+  function voiceLists(root) {
+    const voice = root.querySelector("[data-voices-url]");
+    const language = root.querySelector("select[name=language]");
+    if (!voice || !language) {
+      return;
+    }
+    language.addEventListener("change", function () {
+      fetch(voice.dataset.voicesUrl.replace("/xx/", "/" + encodeURIComponent(language.value) + "/"), { credentials: "same-origin" })
+        .then(function (response) {
+          return response.ok ? response.json() : null;
+        })
+        .then(function (answer) {
+          if (!answer) {
+            return;
+          }
+          voice.replaceChildren.apply(voice, answer.voices.map(function (name) {
+            return new Option(name, name);
+          }));
+        })
+        // The list is informative only; the previous one stays if the request fails.
+        .catch(function () {});
+    });
+  }
+
+  function confirmations(root) {
+    root.querySelectorAll("form[data-confirm]").forEach(function (form) {
+      form.addEventListener("submit", function (event) {
+        if (!window.confirm(form.dataset.confirm)) {
+          event.preventDefault();
+        }
+      });
+    });
+    root.querySelectorAll("[data-select-on-focus]").forEach(function (field) {
+      field.addEventListener("focus", function () {
+        field.select();
+      });
+    });
+  }
+
+  function init(root) {
+    dropzones(root);
+    uploadsWithProgress(root);
+    watchRenders(root);
+    speechSource(root);
+    voiceLists(root);
+    confirmations(root);
+  }
+
+  window.addEventListener("popstate", function () {
+    window.location.reload();
+  });
+  guardWindowDrops();
+  init(document);
+})();

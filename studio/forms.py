@@ -1,0 +1,160 @@
+"""Forms of the creator pages: sign-up, portrait upload, consent request, new video and localization."""
+
+from __future__ import annotations
+
+import functools
+from datetime import timedelta
+
+from django import forms
+from django.conf.locale import LANG_INFO
+from django.contrib.auth import get_user_model
+from django.contrib.auth.forms import UserCreationForm
+from django.utils import timezone
+
+from consent.models import PURPOSES
+
+from .models import Render
+
+LOCALIZATION_ROWS = 4
+CONSENT_DEFAULT_DAYS = 365
+
+
+@functools.cache
+def language_choices() -> tuple[tuple[str, str], ...]:
+    """(code, "German (de)") for every language the speech synthesizer speaks, by name."""
+    from inference import speech
+
+    named = [(code, f"{LANG_INFO.get(code, {}).get('name', code)} ({code})") for code in speech.languages()]
+    return tuple(sorted(named, key=lambda choice: choice[1].lower()))
+
+
+def voice_choices(language: str) -> list[tuple[str, str]]:
+    from inference import speech
+
+    return [(voice, voice) for voice in speech.voices(language)]
+
+
+class SignupForm(UserCreationForm):
+    email = forms.EmailField(help_text="Used only for password resets.")
+
+    class Meta(UserCreationForm.Meta):
+        model = get_user_model()
+        fields = ("username", "email")
+
+
+class PortraitUploadForm(forms.Form):
+    image = forms.FileField(label="Portrait photo", help_text="A JPEG or PNG with exactly one face, looking at the camera.",
+                            widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}))
+    subject_name = forms.CharField(label="Name of the person pictured", max_length=200)
+    subject_email = forms.EmailField(label="Their email", help_text="They receive the consent request here; nothing is made until they approve.")
+
+
+class ConsentRequestForm(forms.Form):
+    """Every field is optional: an empty form asks for all purposes, any language, one year."""
+
+    purposes = forms.MultipleChoiceField(
+        choices=[(p, p.capitalize()) for p in PURPOSES], required=False, widget=forms.CheckboxSelectMultiple,
+        help_text="None ticked asks for all purposes.",
+    )
+    languages = forms.CharField(required=False, max_length=200, label="Languages",
+                                help_text="Comma-separated codes such as en, de, fr; empty asks for any language.")
+    valid_days = forms.IntegerField(required=False, min_value=1, max_value=3650, label="Valid for (days)", initial=CONSENT_DEFAULT_DAYS)
+    max_renders = forms.IntegerField(required=False, min_value=1, label="At most this many videos", help_text="Empty: no limit.")
+
+    def scope(self) -> dict:
+        """Keyword arguments for consent_request_create."""
+        data = self.cleaned_data
+        return {
+            "purposes": data["purposes"] or None,
+            "languages": [code.strip() for code in data["languages"].split(",") if code.strip()] or None,
+            "expires_at": timezone.now() + timedelta(days=data["valid_days"] or CONSENT_DEFAULT_DAYS),
+            "max_renders": data["max_renders"],
+        }
+
+
+class _VideoBaseForm(forms.Form):
+    portrait = forms.ModelChoiceField(queryset=None, empty_label=None, label="Portrait",
+                                      help_text="Only portraits whose person pictured has given active consent.")
+    purpose = forms.ChoiceField(choices=Render.Purpose.choices)
+    # The engine drives the mouth and blinks only; expression styles are planned, so the field shows what is coming.
+    expression = forms.ChoiceField(choices=[("neutral", "Neutral")], required=False, disabled=True,
+                                   help_text="Expression styles are not available yet.")
+    label = forms.BooleanField(required=False, initial=True, label='Show the visible "AI-generated" label',
+                               help_text="The invisible watermark and the signed manifest are always added.")
+
+    def __init__(self, *args, portraits, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["portrait"].queryset = portraits
+        self.fields["portrait"].label_from_instance = lambda portrait: portrait.subject_name
+
+
+class RenderForm(_VideoBaseForm):
+    SOURCES = [("text", "Type text"), ("audio", "Upload audio")]
+
+    source = forms.ChoiceField(choices=SOURCES, initial="text", widget=forms.RadioSelect, label="Speech")
+    text = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 4}), max_length=5000)
+    language = forms.ChoiceField(required=False, initial="en")
+    # Render has no voice field yet, so the default voice of the language is used; the list shows what exists.
+    voice = forms.ChoiceField(required=False, disabled=True, help_text="The first voice is used; choosing another is not available yet.")
+    audio = forms.FileField(required=False, label="Audio file", widget=forms.ClearableFileInput(attrs={"accept": "audio/*"}))
+
+    field_order = ["portrait", "purpose", "source", "text", "language", "voice", "audio", "expression", "label"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["language"].choices = language_choices()
+        language = self.data.get("language") or "en"
+        self.fields["voice"].choices = voice_choices(language if language in dict(language_choices()) else "en")
+
+    def clean(self):
+        data = super().clean()
+        if data.get("source") == "audio":
+            if not data.get("audio"):
+                self.add_error("audio", "Choose an audio file, or switch to typed text.")
+            data["text"], data["language"] = "", ""
+        elif data.get("source") == "text":
+            if not (data.get("text") or "").strip():
+                self.add_error("text", "Type what the portrait should say, or switch to an audio file.")
+            if not data.get("language"):
+                self.add_error("language", "Choose the language of the text.")
+            data["audio"] = None
+        return data
+
+
+class LocalizationRowForm(forms.Form):
+    language = forms.ChoiceField(required=False)
+    text = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}), max_length=5000)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["language"].choices = [("", "—")] + list(language_choices())
+
+    def clean(self):
+        data = super().clean()
+        if bool(data.get("language")) != bool((data.get("text") or "").strip()):
+            raise forms.ValidationError("Give both a language and its text, or leave both empty.")
+        return data
+
+
+class BaseLocalizationRowFormSet(forms.BaseFormSet):
+    def clean(self):
+        if any(self.errors):
+            return
+        languages = [row.cleaned_data["language"] for row in self.forms if row.cleaned_data.get("language")]
+        if not languages:
+            raise forms.ValidationError("Enter a text for at least one language.")
+        if len(set(languages)) != len(languages):
+            raise forms.ValidationError("Each language can appear once.")
+
+    def texts(self) -> dict[str, str]:
+        """Language code -> text of the filled rows."""
+        return {row.cleaned_data["language"]: row.cleaned_data["text"] for row in self.forms if row.cleaned_data.get("language")}
+
+
+LocalizationRowFormSet = forms.formset_factory(
+    LocalizationRowForm, formset=BaseLocalizationRowFormSet, extra=LOCALIZATION_ROWS, max_num=LOCALIZATION_ROWS
+)
+
+
+class LocalizeForm(_VideoBaseForm):
+    """Portrait, purpose and label, shared by every language version."""

@@ -1,0 +1,16 @@
+"""Request parsers that turn every malformed body into a 400, including JSON nested too deep to decode."""
+
+from __future__ import annotations
+
+from rest_framework.exceptions import ParseError
+from rest_framework.parsers import JSONParser
+
+
+class SafeJSONParser(JSONParser):
+    """DRF's JSON parser, except that `[[[[...` a hundred thousand deep is a parse error, not a crash (RecursionError)."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError as error:
+            raise ParseError("JSON parse error - nested too deeply") from error

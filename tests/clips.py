@@ -1,0 +1,157 @@
+"""Builds live-capture test clips from a real photo: landmark-driven head turns and jaw, mouth following the spoken digits."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from inference import faces, media, speech
+
+CLIP_SIDE = 320
+# Interior features moved sideways / vertically against the face outline, in face widths:
+# what a head turn of roughly 25 degrees looks like in the landmarks.
+YAW_SHIFT = 0.2
+PITCH_SHIFT = 0.10
+# Jaw drop at full opening, in mouth widths.
+MOUTH_DROP = 0.25
+_DIRECTIONS = {"left": (1.0, 0.0), "right": (-1.0, 0.0), "up": (0.0, -1.0), "down": (0.0, 1.0)}
+
+
+def face_crop(photo: np.ndarray) -> np.ndarray:
+    """A square around the photo's face, resized to CLIP_SIDE: a selfie framing."""
+    x, y, w, h = faces.face_single(photo).box
+    side = min(int(w * 3.4), *photo.shape[:2])
+    cx, cy = x + w // 2, y + h // 2
+    left = int(np.clip(cx - side // 2, 0, photo.shape[1] - side))
+    top = int(np.clip(cy - side // 2 + h // 6, 0, photo.shape[0] - side))
+    square = photo[top : top + side, left : left + side]
+    return cv2.resize(square, (CLIP_SIDE, CLIP_SIDE), interpolation=cv2.INTER_CUBIC)
+
+
+def head_turned(frame: np.ndarray, landmarks: np.ndarray, direction: str, amount: float) -> np.ndarray:
+    """The frame with the face's interior (nose, eyes, mouth) shifted against its outline, as a turned head looks.
+
+    amount 0..1; the shift falls off as a Gaussian around the nose tip so the outline and background stay put.
+    """
+    if amount <= 0:
+        return frame
+    dx, dy = _DIRECTIONS[direction]
+    width = landmarks[16, 0] - landmarks[0, 0]
+    shift = amount * width * np.array([dx * YAW_SHIFT, dy * PITCH_SHIFT])
+    rows, columns = np.mgrid[0 : frame.shape[0], 0 : frame.shape[1]].astype(np.float32)
+    cx, cy = landmarks[30]
+    bump = np.exp(-((columns - cx) ** 2 + (rows - cy) ** 2) / (2 * (0.33 * width) ** 2))
+    map_x = (columns - shift[0] * bump).astype(np.float32)
+    map_y = (rows - shift[1] * bump).astype(np.float32)
+    return cv2.remap(frame, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+
+
+def _turn_amount(t: float, start: float, end: float, ramp: float = 0.15) -> float:
+    if t <= start or t >= end:
+        return 0.0
+    return float(min(1.0, (t - start) / ramp, (end - t) / ramp))
+
+
+def mouth_opened(frame: np.ndarray, landmarks: np.ndarray, amount: float) -> np.ndarray:
+    """The frame with the jaw dropped by amount 0..1 (a quarter of the mouth's width at 1) and the gap between the lips dark.
+
+    The lower lip, chin and jaw move down as a Gaussian around the lower lip; the upper lip stays where it is.
+    """
+    if amount <= 0:
+        return frame
+    mouth_width = np.linalg.norm(landmarks[54] - landmarks[48])
+    drop = amount * MOUTH_DROP * mouth_width
+    rows, columns = np.mgrid[0 : frame.shape[0], 0 : frame.shape[1]].astype(np.float32)
+    cx, cy = landmarks[57]
+    lip_line = landmarks[[60, 61, 62, 63, 64], 1].max()
+    below = np.clip((rows - lip_line) / 2.0, 0.0, 1.0)
+    falloff = np.exp(-((columns - cx) ** 2) / (2 * (0.7 * mouth_width) ** 2) - ((rows - cy) ** 2) / (2 * (1.2 * mouth_width) ** 2))
+    moved = cv2.remap(
+        frame, columns, (rows - drop * below * falloff).astype(np.float32), cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT
+    )
+    upper = landmarks[[60, 61, 62, 63, 64]]
+    lower = landmarks[[64, 65, 66, 67, 60]] + np.array([0.0, drop]) * np.array([[0.2], [0.9], [1.0], [0.9], [0.2]])
+    cv2.fillPoly(moved, [np.round(np.vstack([upper, lower])).astype(np.int32)], (70, 25, 30), cv2.LINE_AA)
+    return moved
+
+
+def speech_envelope(audio: np.ndarray, sample_rate: int, n_frames: int, fps: int) -> np.ndarray:
+    """Jaw opening 0..1 per frame from the loudness of mono audio (N,): how far a speaker's mouth opens on each syllable."""
+    hop = sample_rate / fps
+    level = np.array([np.sqrt(np.mean(audio[int(i * hop) : int((i + 1) * hop)] ** 2) + 1e-12) for i in range(n_frames)])
+    db = 20 * np.log10(level)
+    peak = db.max()
+    return np.clip((db - (peak - 30.0)) / 30.0, 0.0, 1.0) ** 1.5
+
+
+def liveness_clip(
+    photo: np.ndarray, *, turns: list[str], digits: str = "4 7 2", language: str = "en",
+    fps: int = 15, seconds: float = 3.0, lips_follow: str = "speech",
+) -> bytes:
+    """MP4 bytes (H.264 + AAC) of the photo's person answering a challenge.
+
+    turns: head turns in order (left/right/up/down, the person's own left); digits: read aloud.
+    lips_follow: "speech" (live), "other" (mouth driven by a different utterance: dubbed), "still" (no motion).
+    """
+    face = face_crop(photo)
+    landmarks = faces.face_single(face).landmarks
+    sample_rate = media.AUDIO_SAMPLE_RATE
+    voice = _spoken(digits, language)
+    seconds = max(seconds, voice.size / sample_rate + 0.8)
+    n_frames = int(round(seconds * fps))
+    audio = np.zeros(int(seconds * sample_rate), np.float32)
+    start = int(0.4 * sample_rate)
+    audio[start : start + voice.size] = voice
+    if lips_follow == "other":
+        other = _spoken("nine, one, eight, three, five, six", language)[: audio.size]
+        mouth_audio = np.zeros_like(audio)
+        mouth_audio[audio.size - other.size :] = other
+        mouth = speech_envelope(mouth_audio, sample_rate, n_frames, fps)
+    elif lips_follow == "still":
+        mouth = np.zeros(n_frames)
+    else:
+        mouth = speech_envelope(audio, sample_rate, n_frames, fps)
+    # The first quarter stays frontal (the analysis takes the frontal pose from it); each turn then holds ~0.5 s.
+    windows = [(seconds * (0.3 + 0.33 * i), seconds * (0.3 + 0.33 * i) + min(0.75, seconds * 0.28)) for i in range(len(turns))]
+    posed = []
+    for index in range(n_frames):
+        frame = mouth_opened(face, landmarks, float(mouth[index]))
+        for direction, (begin, end) in zip(turns, windows):
+            frame = head_turned(frame, landmarks, direction, _turn_amount(index / fps, begin, end))
+        posed.append(frame)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "clip.mp4"
+        media.mp4_write(path, posed, audio, sample_rate, fps=fps, crf=23)
+        return path.read_bytes()
+
+
+def _spoken(text: str, language: str) -> np.ndarray:
+    spoken = speech.synthesize(text, language)
+    return media.audio_resample(spoken.audio, spoken.sample_rate, media.AUDIO_SAMPLE_RATE)
+
+
+def still_clip(photo: np.ndarray, *, fps: int = 15, seconds: float = 3.0, digits: str = "4 7 2") -> bytes:
+    """The photo itself filmed for a few seconds with the digits spoken over it: a replayed still."""
+    return liveness_clip(photo, turns=[], digits=digits, fps=fps, seconds=seconds, lips_follow="still")
+
+
+class LiveClips:
+    """Clips of one photo's person answering each possible challenge, built on first use and kept for the session.
+
+    A challenge's turns are random (12 ordered pairs), so clips are cached by turns; the digits spoken are fixed
+    because nothing recognizes them offline (only the lips' sync with the speech is checked).
+    """
+
+    def __init__(self, photo: np.ndarray, **options):
+        self.photo = photo
+        self.options = options
+        self._clips: dict[tuple[str, ...], bytes] = {}
+
+    def __call__(self, challenge: dict) -> bytes:
+        turns = tuple(challenge["turns"])
+        if turns not in self._clips:
+            self._clips[turns] = liveness_clip(self.photo, turns=list(turns), **self.options)
+        return self._clips[turns]

@@ -1,0 +1,101 @@
+"""The person pictured's pages: what is asked, the portrait and the consent text; approving with a clip; revoking and erasing."""
+
+from __future__ import annotations
+
+import io
+from datetime import date, timedelta
+
+import pytest
+
+from consent.models import Consent
+from studio.models import Portrait
+from tests.helpers import consent_token_from, upload_portrait
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_the_page_shows_the_request_and_approves_with_a_live_clip(client, api, outbox, portrait_jpeg, live_capture):
+    portrait_id = upload_portrait(api, portrait_jpeg).json()["id"]
+    api.post(f"/api/portraits/{portrait_id}/consent-request/", {"max_renders": 4, "purposes": ["education", "support"]}, format="json")
+    token = consent_token_from(outbox)
+    page = client.get(f"/consent/{token}/")
+    html = page.content.decode()
+    assert page.status_code == 200
+    consent = Consent.objects.get()
+    for shown in ("ada asks to animate your photo", "education, support", "Maximum number of videos: 4", "Consent text (version 1)",
+                  consent.challenge["instructions"], f"/consent/{token}/portrait.jpg", "candor/capture.js"):
+        assert shown in html, shown
+    photo = client.get(f"/consent/{token}/portrait.jpg")
+    assert photo.status_code == 200 and photo["Content-Type"] == "image/jpeg"
+
+    clip = io.BytesIO(live_capture(consent.challenge))
+    clip.name = "capture.webm"
+    text_hash = page.context["text"].sha256
+    until = (date.today() + timedelta(days=30)).isoformat()
+    decided = client.post(f"/consent/{token}/", {
+        "challenge_id": consent.challenge["id"], "consent_text_sha256": text_hash, "full_name": "Eileen Collins",
+        "decision": "approve", "purposes": ["support"], "expires_at": until, "capture": clip,
+    })
+    assert decided.status_code == 200, decided.content.decode().split("role=\"alert\">")[-1][:300]
+    consent.refresh_from_db()
+    assert consent.status == "active" and consent.purposes == ["support"] and consent.consent_text_sha256 == text_hash
+    assert consent.expires_at.date().isoformat() == until
+    assert client.get(f"/consent/{token}/portrait.jpg").status_code == 404, "the photo is shown only while the request is open"
+
+
+def test_a_still_photo_on_the_page_is_refused_with_the_reason(client, api, outbox, portrait_jpeg):
+    portrait_id = upload_portrait(api, portrait_jpeg).json()["id"]
+    api.post(f"/api/portraits/{portrait_id}/consent-request/", {}, format="json")
+    token = consent_token_from(outbox)
+    consent = Consent.objects.get()
+    client.get(f"/consent/{token}/")
+    consent.refresh_from_db()
+    photo = io.BytesIO(portrait_jpeg)
+    photo.name = "me.jpg"
+    page = client.post(f"/consent/{token}/", {"challenge_id": consent.challenge["id"], "full_name": "E", "decision": "approve", "capture": photo})
+    assert page.status_code == 400 and "a photo cannot prove that you are present" in page.content.decode()
+    assert Consent.objects.get().status == "pending"
+
+
+def test_the_revoke_page_revokes_and_erases(client, api, outbox, portrait_jpeg):
+    portrait_id = upload_portrait(api, portrait_jpeg).json()["id"]
+    api.post(f"/api/portraits/{portrait_id}/consent-request/", {}, format="json")
+    token = consent_token_from(outbox)
+    consent = Consent.objects.get()
+    client.get(f"/consent/{token}/")
+    consent.refresh_from_db()
+    client.post(f"/consent/{token}/", {"challenge_id": consent.challenge["id"], "full_name": "E", "decision": "decline"})
+    (revoke_token,) = outbox.links(r"/consent/revoke/([A-Za-z0-9_\-]+)/")
+    assert "Erase your photo" in client.get(f"/consent/revoke/{revoke_token}/").content.decode()
+    erased = client.post(f"/consent/revoke/{revoke_token}/", {"action": "erase"})
+    assert erased.status_code == 200 and "deleted" in erased.content.decode()
+    portrait = Portrait.objects.get(id=portrait_id)
+    assert portrait.erased_at is not None and not portrait.image and portrait.descriptor == []
+    assert Consent.objects.get().status == "declined"
+
+
+def test_the_registry_pages_register_and_remove_a_face_with_live_captures(client, api, outbox, portrait_jpeg, live_capture):
+    from consent.models import RegistryEntry
+
+    assert "Never animate my face" in client.get("/registry/").content.decode()
+    started = client.post("/registry/", {"email": "eileen@example.com"})
+    entry = RegistryEntry.objects.get()
+    assert started.status_code == 302 and started["Location"] == f"/registry/{entry.id}/"
+    page = client.get(f"/registry/{entry.id}/")
+    challenge = page.context["challenge"]
+    assert challenge["instructions"] in page.content.decode()
+    clip = io.BytesIO(live_capture(challenge))
+    clip.name = "capture.webm"
+    sent = client.post(f"/registry/{entry.id}/", {"challenge_id": challenge["id"], "capture": clip})
+    assert sent.status_code == 200 and "Check your email" in sent.content.decode()
+    (confirm_token,) = outbox.links(r"/registry/confirm/([A-Za-z0-9_\-]+)/")
+    assert client.post(f"/registry/confirm/{confirm_token}/").status_code == 200
+    assert upload_portrait(api, portrait_jpeg).json()["error"] == "face_opted_out"
+
+    (remove_token,) = outbox.links(r"/registry/remove/([A-Za-z0-9_\-]+)/")
+    challenge = client.get(f"/registry/remove/{remove_token}/").context["challenge"]
+    clip = io.BytesIO(live_capture(challenge))
+    clip.name = "capture.webm"
+    removed = client.post(f"/registry/remove/{remove_token}/", {"challenge_id": challenge["id"], "capture": clip})
+    assert removed.status_code == 200 and "no longer" in removed.content.decode()
+    assert upload_portrait(api, portrait_jpeg).status_code == 201

@@ -1,0 +1,124 @@
+"""Mouth tracks: coarticulated visemes from the synthesizer's timings, and acoustic estimates from audio alone."""
+
+import numpy as np
+import pytest
+
+from inference import speech
+from inference.articulation import CLOSE, DENTAL, JAW, ROUND, SPREAD, acoustic_track, viseme_track
+from inference.motion import blink_peaks, blink_track, brow_track, head_track, speech_level
+
+FPS = 25
+SENTENCES = {
+    "en": "Maybe the big brown bear will come back by the time we open the map.",
+    "es": "Mi madre compra pan y manzanas para el bebé cada mañana.",
+    "zh": "爸爸妈妈明天不忙，我们一边吃苹果一边聊天。",
+}
+
+
+@pytest.fixture(scope="module", params=sorted(SENTENCES))
+def spoken(request):
+    result = speech.synthesize(SENTENCES[request.param], request.param)
+    return result, round(len(result.audio) * FPS / result.sample_rate)
+
+
+def bilabial_frames(phonemes):
+    return [int((start + end) / 2 * FPS) for start, end, ipa in phonemes if ipa[0] in "pbm"]
+
+
+def test_every_bilabial_reaches_a_full_closure_at_its_middle(spoken):
+    result, n_frames = spoken
+    track = viseme_track(result.phonemes, n_frames, FPS)
+    frames = bilabial_frames(result.phonemes)
+    assert len(frames) >= 5
+    for frame in frames:
+        assert track[frame, CLOSE] == 1.0 and track[frame, JAW] == 0.0
+    assert track.min() >= 0.0 and track.max() <= 1.0
+
+
+def test_vowels_open_the_jaw_between_the_closures(spoken):
+    result, n_frames = spoken
+    track = viseme_track(result.phonemes, n_frames, FPS)
+    vowel_frames = [int((s + e) / 2 * FPS) for s, e, ipa in result.phonemes if ipa[0] in "aɑæɐ"]
+    assert np.mean(track[vowel_frames, JAW]) > 0.6
+
+
+def test_lips_anticipate_a_closure_and_blend_out_of_it():
+    # "a m a" with a 120 ms /m/: the lips start closing before it and open gradually after.
+    phonemes = [(0.0, 0.4, "a"), (0.4, 0.52, "m"), (0.52, 1.0, "a")]
+    track = viseme_track(phonemes, FPS, FPS)
+    assert track[11, CLOSE] == 1.0  # the /m/'s middle frame
+    assert 0.05 < track[9, CLOSE] < track[10, CLOSE] < 1.0
+    assert track[5, JAW] > 0.9 and track[20, JAW] > 0.9
+    assert 0.05 < track[12, JAW] < track[13, JAW]
+
+
+def test_lip_shapes_follow_the_phonemes():
+    phonemes = [(0.0, 0.3, "i"), (0.3, 0.6, "u"), (0.6, 0.9, "f"), (0.9, 1.2, "a")]
+    track = viseme_track(phonemes, 30, FPS)
+    assert track[3, SPREAD] > 0.8 and track[3, ROUND] < 0.1
+    assert track[11, ROUND] > 0.8 and track[11, SPREAD] < 0.1
+    assert track[19, DENTAL] > 0.8
+    assert track[27, JAW] > 0.9
+
+
+def test_pauses_and_silence_leave_the_mouth_closed_and_relaxed():
+    track = viseme_track([(0.5, 0.8, "a")], 50, FPS)
+    assert track[:8, JAW].max() < 0.05 and track[30:, JAW].max() < 0.01
+    assert (track[30:, CLOSE] > 0.99).all()
+    silent = acoustic_track(np.zeros(16000, np.float32), 16000, FPS, FPS)
+    assert not silent[:, [JAW, SPREAD, ROUND, DENTAL]].any()
+    assert (silent[:, CLOSE] == 1.0).all()
+    hiss = np.random.default_rng(0).normal(0, 1e-4, 16000).astype(np.float32)  # -80 dBFS
+    assert not acoustic_track(hiss, 16000, FPS, FPS)[:, JAW].any()
+
+
+def test_audio_alone_opens_on_vowels_and_closes_most_bilabials(spoken):
+    result, n_frames = spoken
+    track = acoustic_track(result.audio, result.sample_rate, n_frames, FPS)
+    from_text = viseme_track(result.phonemes, n_frames, FPS)
+    assert np.corrcoef(track[:, JAW], from_text[:, JAW])[0, 1] > 0.5
+    frames = bilabial_frames(result.phonemes)
+    closed = [track[max(frame - 1, 0) : frame + 2, JAW].min() < 0.15 for frame in frames]
+    assert np.mean(closed) >= 0.6
+    assert track.min() >= 0.0 and track.max() <= 1.0
+    assert np.array_equal(track, acoustic_track(result.audio, result.sample_rate, n_frames, FPS))
+
+
+def test_blinks_come_every_two_to_six_seconds_sometimes_twice_and_repeat_for_a_seed():
+    track = blink_track(120 * FPS, FPS, seed=7)
+    peaks = blink_peaks(track)
+    gaps = np.diff(peaks) / FPS
+    doubles = gaps[gaps < 0.5]
+    intervals = gaps[gaps >= 0.5]
+    assert len(doubles) >= 1  # an occasional double blink
+    assert (doubles >= 0.2).all()
+    assert intervals.min() >= 2.0 - 0.4 and intervals.max() <= 6.0
+    assert 8 <= len(intervals) / 2 <= 30  # blink events per minute
+    # Each blink closes and reopens within about 120-160 ms (3-5 frames at 25 fps).
+    blinking = np.flatnonzero(track > 0)
+    runs = np.split(blinking, np.flatnonzero(np.diff(blinking) > 1) + 1)
+    assert all(2 <= len(run) <= 5 for run in runs if len(run) <= 5)
+    assert track.min() == 0.0 and track.max() == 1.0
+    assert np.array_equal(track, blink_track(120 * FPS, FPS, seed=7))
+    assert not np.array_equal(track, blink_track(120 * FPS, FPS, seed=8))
+
+
+def test_head_motion_nods_with_stressed_syllables_and_sways_when_silent(spoken):
+    result, n_frames = spoken
+    level = speech_level(result.audio, result.sample_rate, n_frames, FPS)
+    speaking = head_track(level, FPS, seed=1)
+    silent = head_track(np.zeros(n_frames), FPS, seed=1)
+    assert np.abs(speaking).max() < 5.0 and np.abs(silent).max() < 3.5
+    assert silent.std(axis=0).min() > 0.05  # idle sway and breathing
+    assert speaking[:, 1].std() > silent[:, 1].std()  # nods on stressed syllables
+    assert np.abs(np.diff(speaking, 2, axis=0)).max() < 0.2  # smooth: degrees per frame²
+    assert not np.array_equal(speaking, head_track(level, FPS, seed=2))
+
+
+def test_brows_rise_on_stressed_syllables_only(spoken):
+    result, n_frames = spoken
+    level = speech_level(result.audio, result.sample_rate, n_frames, FPS)
+    brows = brow_track(level, FPS)
+    assert brows.max() > 0.3
+    assert (brows > 0.2).mean() < 0.5
+    assert not brow_track(np.zeros(n_frames), FPS).any()

@@ -1,0 +1,269 @@
+"""The verifier on real renders: full C2PA report, stripped and tampered copies, copied watermarks, share links, the command."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
+from django.utils import timezone
+
+from inference import media
+
+pytestmark = pytest.mark.django_db
+
+
+def _consented_portrait(creator, portrait_jpeg):
+    """A portrait of the astronaut with active consent (granted through the ORM: the approval flow has its own tests)."""
+    from consent.models import Consent
+    from consent.services import consent_request_create
+    from studio.services import portrait_create
+
+    portrait = portrait_create(
+        owner=creator, image=SimpleUploadedFile("portrait.jpg", portrait_jpeg, content_type="image/jpeg"),
+        subject_name="Eileen Collins", subject_email="eileen@example.com",
+    )
+    consent = consent_request_create(portrait=portrait, requested_by=creator)
+    Consent.objects.filter(id=consent.id).update(
+        status=Consent.Status.ACTIVE, purposes=consent.requested_purposes, languages=["any"],
+        expires_at=timezone.now() + timedelta(days=30), decided_at=timezone.now(),
+    )
+    return portrait
+
+
+@pytest.fixture(scope="module")
+def render(django_db_setup, django_db_blocker, portrait_jpeg):
+    """One finished render made by the real pipeline (labelled, watermarked, fingerprinted, signed), shared read-only by this module."""
+    from django.contrib.auth import get_user_model
+
+    from studio.models import Render
+    from studio.services import render_enqueue, render_run
+
+    with django_db_blocker.unblock():
+        owner = get_user_model().objects.create_user(username="verifier-owner", email="owner@example.com", password="x-secret-3")
+        portrait = _consented_portrait(owner, portrait_jpeg)
+        queued = render_enqueue(owner=owner, portrait=portrait, purpose="marketing", text="Hello there, nice to meet you.", language="en", dispatch=False)
+        render_run(render_id=queued.id)
+        done = Render.objects.get(id=queued.id)
+        assert done.status == Render.Status.DONE, done.error
+        yield done
+        # Committed outside the per-test transactions, so removed by hand.
+        Render.objects.filter(id=done.id).delete()
+        owner.delete()
+
+
+def _reencoded(source: Path, destination: Path, *, crf: int = 28, codec: str = "libx264", container: str = "mp4", mirror_frames=None) -> Path:
+    """Decode every frame and encode again: metadata (and so the manifest) does not survive."""
+    frames = list(media.video_frames(source))
+    if mirror_frames is not None:
+        frames = mirror_frames(frames)
+    with av.open(str(destination), "w", format=container) as output:
+        options = {"crf": str(crf)} if codec == "libx264" else {"crf": "30", "b:v": "0", "deadline": "realtime", "cpu-used": "8"}
+        stream = output.add_stream(codec, rate=25, options=options)
+        stream.height, stream.width = frames[0].shape[:2]
+        stream.pix_fmt = "yuv420p"
+        for frame in frames:
+            output.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
+        output.mux(stream.encode())
+    return destination
+
+
+def _top_level_box(data: bytes, box_type: bytes) -> tuple[int, int]:
+    offset = 0
+    while offset + 8 <= len(data):
+        size = int.from_bytes(data[offset : offset + 4], "big")
+        if data[offset + 4 : offset + 8] == box_type:
+            return offset, size
+        offset += size
+    raise LookupError(box_type)
+
+
+def test_a_render_verifies_with_a_complete_credential_and_says_why(render):
+    from provenance.services import report_as_dict, video_verify
+    from provenance.watermark import ALGORITHM
+
+    report = report_as_dict(video_verify(path=Path(render.video.path)))
+
+    assert report["verdict"] == "candor_generated"
+    assert report["content_match"] is True
+    c2pa = report["c2pa"]
+    assert c2pa["present"] and c2pa["valid"] and c2pa["trusted"] and c2pa["hash_binding_intact"]
+    assert c2pa["tampered"] is False
+    assert c2pa["hash_binding"].startswith("c2pa.hash.bmff.v")
+    assert c2pa["claim_generator"].startswith("Candor/")
+    assert c2pa["actions"] == ["c2pa.created", "c2pa.edited", "c2pa.watermarked"]
+    assert c2pa["digital_source_type"].endswith("trainedAlgorithmicMedia")
+    with render.portrait.image.open("rb") as handle:
+        portrait_hash = hashlib.sha256(handle.read()).hexdigest()
+    assert c2pa["ingredients"] == [{"title": "source portrait", "relationship": "parentOf", "instance_id": f"sha256:{portrait_hash}"}]
+    assert c2pa["soft_binding"]["algorithm"] == ALGORITHM
+    assert int(c2pa["soft_binding"]["payload_hex"][:8], 16) == render.watermark_serial
+    assert c2pa["consent"]["consent_id"] == str(render.consent_id)
+    assert "Eileen" not in json.dumps(c2pa), "no personal data in the public manifest"
+    assert c2pa["signed_at"]
+    assert report["watermark"]["found"] and report["watermark"]["render_id"] == str(render.id)
+    assert report["render"]["id"] == str(render.id) and report["render"]["consent_status"] == "active"
+    assert any("signed by Candor" in line for line in report["explanation"])
+    assert report["seconds"] < 2.0
+
+
+def test_the_pipeline_stored_a_compact_fingerprint(render):
+    from provenance.models import RenderFingerprint
+
+    fingerprint = RenderFingerprint.objects.get(render=render).as_fingerprint()
+    assert fingerprint.thumbnail.dtype == np.uint8 and max(fingerprint.thumbnail.shape) == 48
+    assert (fingerprint.frame_height, fingerprint.frame_width) == (512, 512)
+
+
+def test_the_fingerprint_is_kept_after_the_video_is_deleted(creator, portrait_jpeg, astronaut):
+    from provenance.fingerprint import frame_luma
+    from provenance.models import RenderFingerprint
+    from provenance.services import render_fingerprint_store
+    from studio.services import render_delete, render_enqueue
+
+    portrait = _consented_portrait(creator, portrait_jpeg)
+    queued = render_enqueue(owner=creator, portrait=portrait, purpose="marketing", text="Hi.", language="en", dispatch=False)
+    render_fingerprint_store(render=queued, mean_luma=frame_luma(astronaut))
+
+    render_delete(render=queued)
+
+    assert RenderFingerprint.objects.filter(render=queued).exists()
+
+
+def test_a_stripped_re_encoded_copy_is_recovered_through_the_watermark(render, tmp_path):
+    from provenance.services import report_as_dict, video_verify
+
+    copy = _reencoded(Path(render.video.path), tmp_path / "copy.mp4", crf=28)
+    report = report_as_dict(video_verify(path=copy))
+
+    assert report["c2pa"]["present"] is False
+    assert report["verdict"] == "candor_generated"
+    assert report["content_match"] is True
+    assert report["watermark"]["render_id"] == str(render.id)
+    assert any("No C2PA manifest" in line for line in report["explanation"])
+
+
+def test_a_webm_copy_is_recognized_by_its_watermark(render, tmp_path):
+    from provenance.services import report_as_dict, video_verify
+
+    copy = _reencoded(Path(render.video.path), tmp_path / "copy.webm", codec="libvpx", container="webm")
+    report = report_as_dict(video_verify(path=copy))
+
+    assert report["verdict"] == "candor_generated" and report["watermark"]["render_id"] == str(render.id)
+    assert any("WebM" in line for line in report["explanation"])
+
+
+def test_flipped_media_bytes_are_reported_as_tampered(render, tmp_path):
+    from provenance.services import report_as_dict, video_verify
+
+    data = bytearray(Path(render.video.path).read_bytes())
+    start, size = _top_level_box(bytes(data), b"mdat")
+    for offset in range(start + size - 64, start + size - 32):
+        data[offset] ^= 0xFF
+    tampered = tmp_path / "tampered.mp4"
+    tampered.write_bytes(bytes(data))
+
+    report = report_as_dict(video_verify(path=tampered))
+
+    assert report["c2pa"]["present"] and not report["c2pa"]["valid"]
+    assert report["c2pa"]["tampered"] and report["c2pa"]["hash_binding_intact"] is False
+    assert "assertion.bmffHash.mismatch" in report["c2pa"]["issues"]
+    assert any("tampered" in line for line in report["explanation"])
+    # The watermark still names the render, so the video is still recognized.
+    assert report["verdict"] == "candor_generated"
+
+
+def test_a_tampered_manifest_without_a_watermark_is_tampered_not_unknown(sample_mp4, tmp_path, settings):
+    from provenance import keys
+    from provenance.c2pa_manifest import mp4_sign
+    from provenance.services import video_verify
+    from provenance.signer import local_signer
+
+    material = keys.signing_material_load_or_create(settings.KEYS_DIR)
+    signed = tmp_path / "signed.mp4"
+    mp4_sign(source=sample_mp4, destination=signed, signer=local_signer(material), trust_anchor_pem=material.root_certificate_pem,
+             render_id="00000000-0000-0000-0000-000000000000", title="t", generator_version="0.1.0")
+    data = bytearray(signed.read_bytes())
+    start, size = _top_level_box(bytes(data), b"mdat")
+    data[start + size // 2] ^= 0xFF
+    signed.write_bytes(bytes(data))
+
+    report = video_verify(path=signed)
+
+    assert report.verdict == "tampered"
+    assert report.c2pa["tampered"] is True
+
+
+def test_a_watermark_copied_onto_someone_else_is_a_content_mismatch(render, grace_hopper, tmp_path):
+    import cv2
+
+    from provenance.services import _watermark_key, report_as_dict, video_verify
+    from provenance.watermark import FrameWatermarker
+
+    # The strongest copy attack: the real watermark (made with Candor's own key) on another person's video.
+    other = cv2.resize(grace_hopper, (512, 512), interpolation=cv2.INTER_AREA)
+    marker = FrameWatermarker(render.watermark_serial, _watermark_key())
+    fake = tmp_path / "fake.mp4"
+    media.mp4_write(fake, [marker.mark(other) for _ in range(20)], np.zeros(16000, np.float32), 16000)
+
+    report = report_as_dict(video_verify(path=fake))
+
+    assert report["watermark"]["found"] is True
+    assert report["verdict"] == "content_mismatch"
+    assert report["content_match"] is False
+    assert report["render"] is None and report["watermark"]["render_id"] is None
+    assert any("copied onto other content" in line for line in report["explanation"])
+
+
+def test_unrelated_video_is_not_recognized_with_the_caveat(tmp_path, sample_mp4):
+    from provenance.services import video_verify
+
+    report = video_verify(path=sample_mp4)
+
+    assert report.verdict == "not_recognized" and report.content_match is None
+    assert any("not proof" in line for line in report.explanation)
+
+
+def test_the_api_accepts_an_upload_and_a_share_link_to_this_site_only(render, public_api, settings):
+    with open(render.video.path, "rb") as handle:
+        upload = io.BytesIO(handle.read())
+    upload.name = "from-a-friend.mp4"
+    by_upload = public_api.post("/api/verify/", {"video": upload}, format="multipart")
+    assert by_upload.status_code == 200 and by_upload.json()["verdict"] == "candor_generated"
+
+    link = f"{settings.CANDOR_PUBLIC_URL}/renders/{render.id}/video/"
+    by_link = public_api.post("/api/verify/", {"url": link}, format="json")
+    assert by_link.status_code == 200, by_link.json()
+    assert by_link.json()["render"]["id"] == str(render.id)
+
+    foreign = public_api.post("/api/verify/", {"url": f"https://evil.example/renders/{render.id}/video/"}, format="json")
+    assert foreign.status_code == 400 and foreign.json()["error"] == "foreign_url"
+    not_a_video = public_api.post("/api/verify/", {"url": f"{settings.CANDOR_PUBLIC_URL}/admin/"}, format="json")
+    assert not_a_video.status_code == 400 and not_a_video.json()["error"] == "invalid_url"
+
+
+def test_the_verify_command_prints_the_same_report(render, capsys):
+    call_command("verify", render.video.path)
+
+    printed = capsys.readouterr().out
+    assert printed.splitlines()[0] == "verdict: candor_generated"
+    report = json.loads(printed[printed.index("{"):])
+    assert report["render"]["id"] == str(render.id) and report["c2pa"]["trusted"]
+
+
+def test_the_verify_command_refuses_a_missing_or_unreadable_file(tmp_path):
+    from django.core.management import CommandError
+
+    with pytest.raises(CommandError, match="is not a file"):
+        call_command("verify", str(tmp_path / "missing.mp4"))
+    garbage = tmp_path / "garbage.mp4"
+    garbage.write_bytes(b"not a video")
+    with pytest.raises(CommandError, match="invalid_video"):
+        call_command("verify", str(garbage))
