@@ -14,6 +14,7 @@ import io
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -40,6 +41,7 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--verify-rate", default="1000000/minute", help="CANDOR_VERIFY_RATE for the run (the default lifts the per-client throttle: all clients share 127.0.0.1)")
     parser.add_argument("--web-workers", type=int, default=2, help="gunicorn processes (4 threads each)")
     parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--keep-data", action="store_true", help="keep the run's data directory and server logs")
     args = parser.parse_args()
     if not 1 <= args.clients <= MAX_CLIENTS or not 1 <= args.duration <= MAX_DURATION_S:
         parser.error(f"--clients must be 1..{MAX_CLIENTS} and --duration 1..{MAX_DURATION_S}")
@@ -214,7 +216,9 @@ def _percentile(values: list[float], share: float) -> float:
 def _machine() -> str:
     model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")), platform.processor())
     memory_kb = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal"))
-    return f"{os.cpu_count()} CPU ({model}), {memory_kb / 1024 / 1024:.1f} GiB RAM, {platform.system()} {platform.release()}, Python {platform.python_version()}"
+    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+    return (f"{os.cpu_count()} CPU ({model}), {memory_kb / 1024 / 1024:.1f} GiB RAM, {platform.system()} {platform.release()}, "
+            f"Python {platform.python_version()}, load average at the end {load}")
 
 
 def main() -> int:
@@ -300,7 +304,10 @@ def main() -> int:
               f"p95 {_percentile(values, 0.95) * 1000:.0f} ms, p99 {_percentile(values, 0.99) * 1000:.0f} ms, "
               f"errors {errors}, throttled (429) {throttled}, codes {dict(codes[kind])}")
     print(f"'database is locked' in server logs: {locked}")
-    print(f"data and logs: {data_dir}")
+    if args.keep_data:
+        print(f"data and logs: {data_dir}")
+    else:
+        shutil.rmtree(data_dir, ignore_errors=True)
     return 1 if total_errors or locked else 0
 
 

@@ -43,7 +43,7 @@ TARGET_HEAD_MOTION = 0.03  # mean bridge displacement, in eye distances
 SENTENCES = {
     "en": "Maybe the big brown bear will come back by the time we open the map.",
     "de": "Bitte bring mir morgen einen Apfel und eine Banane mit.",
-    "fr": "Mon petit frère aime beaucoup le pain et les pommes.",
+    "fr": "Papa a mis le pain et les pommes dans mon grand panier.",
     "es": "Mi madre compra pan y manzanas para el bebé cada mañana.",
     "hi": "मेरे पापा बाजार से पान और बादाम लाए।",
     "zh": "爸爸妈妈明天不忙，我们一边吃苹果一边聊天。",
@@ -57,16 +57,21 @@ DEFAULT_LANGUAGES = ("en", "de", "fr", "es", "hi", "zh")
 CLOSED_APERTURE = 0.05
 # Mouth region relative to the nose base and the eye distance E: its centre
 # columns (half-width) and the rows from just under the nose to the chin.
-_MOUTH_HALF_WIDTH, _MOUTH_TOP, _MOUTH_BOTTOM = 0.3, 0.25, 1.05
-_UPPER_LIP_SKIN = 0.12  # rows of skin between the nose and the upper lip, in eye distances
+_MOUTH_HALF_WIDTH, _MOUTH_TOP, _MOUTH_BOTTOM = 0.3, 0.05, 1.05
+# Skin reference: the cheeks beside the nostrils (eye distances from the nose base: across, up).
+_CHEEK_ACROSS, _CHEEK_UP = (0.45, 0.75), (0.35, 0.05)
 # Inside of the mouth: darker than most of the region (cavity), or bright and
 # nearly colourless against the skin (teeth).
 _CAVITY_DARKER = 0.5
 _TEETH_CHROMA, _TEETH_LIGHTER = 0.6, 0.7
 # Head (face and hair) around the eyes, in eye distances: excluded from the background.
 _HEAD_SIDE, _HEAD_UP, _HEAD_DOWN = 1.75, 2.3, 2.3
-# A blink: the eyes' dark pixels (iris, pupil, lashes) fall below this share of the portrait's.
-_BLINK_DARK_SHARE = 0.55
+# A blink: the eyes' dark pixels (iris, pupil) fall below this share of the
+# portrait's. They are counted in a band above the eye's corner line (in eye
+# distances), inset from the corners, darker than this share of the eye's highlights.
+_BLINK_DARK_SHARE = 0.72
+_EYE_BAND_TOP, _EYE_BAND_BOTTOM, _EYE_INSET, _EYE_DARK = 0.12, 0.0, 0.2, 0.5
+_DRIFT_PX = 0.2  # per frame, for the landmark-noise reference
 # Expected openness by phoneme, the judge's own coarse table (first letter of the IPA).
 _EXPECTED = {
     **dict.fromkeys("aɑæɐɒä", 1.0),
@@ -148,8 +153,7 @@ def reference(image: np.ndarray) -> Reference:
     dx = (xs - centre[0]) / (_HEAD_SIDE * eye_distance)
     dy = (ys - centre[1]) / (np.where(ys < centre[1], _HEAD_UP, _HEAD_DOWN) * eye_distance)
     lab = cv2.cvtColor(image, cv2.COLOR_RGB2LAB).astype(np.float32)
-    rows, columns = _mouth_region(points)
-    skin_lab = lab[rows.start : rows.start + max(round(_UPPER_LIP_SKIN * eye_distance), 2), columns].reshape(-1, 3)
+    skin_lab = np.concatenate([lab[box].reshape(-1, 3) for box in _cheeks(points)])
     return Reference(
         image=image,
         box=box,
@@ -176,6 +180,18 @@ def _eye_distance(points: np.ndarray) -> float:
     return float(np.linalg.norm(points[0:2].mean(axis=0) - points[2:4].mean(axis=0)))
 
 
+def _cheeks(points: np.ndarray) -> list[tuple[slice, slice]]:
+    """Boxes of cheek skin on both sides of the nose base."""
+    eye_distance = _eye_distance(points)
+    nose = points[4]
+    rows = slice(int(nose[1] - _CHEEK_UP[0] * eye_distance), int(nose[1] - _CHEEK_UP[1] * eye_distance))
+    boxes = []
+    for side in (-1, 1):
+        near, far = (nose[0] + side * share * eye_distance for share in _CHEEK_ACROSS)
+        boxes.append((rows, slice(int(max(min(near, far), 0)), int(max(near, far)))))
+    return boxes
+
+
 def _mouth_region(points: np.ndarray) -> tuple[slice, slice]:
     """Rows from just under the nose to below a dropped lower lip, and the mouth's centre columns."""
     eye_distance = _eye_distance(points)
@@ -186,16 +202,23 @@ def _mouth_region(points: np.ndarray) -> tuple[slice, slice]:
 
 
 def _eye_dark(image: np.ndarray, points: np.ndarray, eye_distance: float) -> float:
-    """Dark pixels (iris, pupil, lashes) in boxes around both eyes, as a count."""
+    """Dark pixels (iris, pupil) just above the line through each eye's corners, counted over both eyes.
+
+    A closing lid covers exactly this band with skin; the lashes it brings
+    down settle on the corner line, below the band, and glasses' rims lie
+    above it.
+    """
     gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32)
     total = 0.0
     for corners in (points[0:2], points[2:4]):
         left, right = corners[:, 0].min(), corners[:, 0].max()
+        inset = _EYE_INSET * (right - left)
         middle = corners[:, 1].mean()
-        half = 0.18 * eye_distance
-        box = gray[int(middle - half) : int(middle + half) + 1, int(left) : int(right) + 1]
-        if box.size:
-            total += float((box < 0.6 * np.percentile(box, 90)).sum())
+        band = gray[int(middle - _EYE_BAND_TOP * eye_distance) : int(middle - _EYE_BAND_BOTTOM * eye_distance) + 1,
+                    int(left + inset) : int(right - inset) + 1]
+        if band.size:
+            total += float((band < _EYE_DARK * np.percentile(gray[int(middle - 0.3 * eye_distance) : int(middle + 0.3 * eye_distance),
+                                                                       int(left) : int(right) + 1], 95)).sum())
     return total
 
 
@@ -261,12 +284,23 @@ def _base(ipa: str) -> str:
 
 
 def expected_openness(phonemes: Sequence[tuple[float, float, str]], n_frames: int, fps: int) -> np.ndarray:
-    """(n_frames,) expected mouth openness from phoneme timings, lightly smoothed (the judge's own table)."""
-    times = (np.arange(n_frames) + 0.5) / fps
-    expected = np.zeros(n_frames)
+    """(n_frames,) expected mouth openness from phoneme timings (the judge's own table), lightly smoothed.
+
+    Each frame takes the time-weighted openness of the phonemes during its
+    exposure (1/fps), as a camera would; pauses count as closed. A bilabial
+    shorter than a frame still shuts the lips on the frame nearest its middle,
+    as the closure measure demands, so that frame expects them shut.
+    """
+    substeps = 8
+    times = (np.arange(n_frames * substeps) + 0.5) / (fps * substeps)
+    expected = np.zeros(len(times))
     for start, end, ipa in phonemes:
         expected[(times >= start) & (times < end)] = _EXPECTED.get(_base(ipa), _CONSONANT)
-    return np.convolve(np.pad(expected, 1, mode="edge"), [0.25, 0.5, 0.25], mode="valid")
+    per_frame = expected.reshape(n_frames, substeps).mean(axis=1)
+    for start, end, ipa in phonemes:
+        if _base(ipa) in _BILABIALS and 0 <= int((start + end) / 2 * fps) < n_frames:
+            per_frame[int((start + end) / 2 * fps)] = 0.0
+    return np.convolve(np.pad(per_frame, 1, mode="edge"), [0.25, 0.5, 0.25], mode="valid")
 
 
 def speech_envelope(audio: np.ndarray, sample_rate: int, n_frames: int, fps: int) -> np.ndarray:
@@ -359,16 +393,22 @@ def judge_clip(
 
 
 def still_head_noise(ref: Reference, n_frames: int = 50, seed: int = 0) -> float:
-    """RMS second difference (px/frame²) of the 5-point bridge on the still portrait with camera-like noise.
+    """RMS second difference (px/frame²) of the 5-point bridge on a head without acceleration.
 
-    The landmark noise a perfectly still head shows: a smooth head motion
-    should add no more acceleration than this.
+    The portrait glides at a constant 0.2 px per frame with camera-like noise:
+    its true acceleration is zero, so what the predictor reports is its own
+    noise, including the whole-pixel steps it makes as a moving face crosses
+    pixel boundaries (on a head that never moves those steps never happen).
+    A smooth head motion should add no more acceleration than this.
     """
     rng = np.random.default_rng(seed)
+    height, width = ref.image.shape[:2]
     bridges = []
-    for _ in range(n_frames):
-        noisy = np.clip(ref.image + rng.normal(0, 2.0, ref.image.shape), 0, 255).astype(np.uint8)
-        bridges.append(_points(_predictor_5()(noisy, ref.box))[:4].mean(axis=0))
+    for index in range(n_frames):
+        shift = np.float32([[1, 0, _DRIFT_PX * index], [0, 1, _DRIFT_PX * index / 2]])
+        moved = cv2.warpAffine(ref.image, shift, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+        noisy = np.clip(moved + rng.normal(0, 2.0, moved.shape), 0, 255).astype(np.uint8)
+        bridges.append(_points(frame_landmarks(noisy, ref))[:4].mean(axis=0))
     bridge = np.array(bridges)
     acceleration = bridge[2:] - 2 * bridge[1:-1] + bridge[:-2]
     return float(np.sqrt(np.mean(np.sum(acceleration**2, axis=1))))
@@ -403,8 +443,7 @@ def contact_sheet(rows: Sequence[tuple[str, list[np.ndarray], Sequence[tuple[flo
         draw.text((4, y + tile // 2), name, fill="black", font=font)
         centre = ref.points[4]
         half = 1.3 * ref.eye_distance
-        chosen = sorted(phonemes, key=lambda p: (_base(p[2]) not in _BILABIALS, _base(p[2]) not in _OPEN_VOWELS))[:per_row]
-        for column, (start, end, ipa) in enumerate(sorted(chosen)):
+        for column, (start, end, ipa) in enumerate(_sheet_phonemes(phonemes, per_row)):
             index = min(int((start + end) / 2 * FPS), len(frames) - 1)
             frame = frames[index]
             x0, y0 = int(max(centre[0] - half, 0)), int(max(centre[1] - 1.2 * half, 0))
@@ -414,6 +453,18 @@ def contact_sheet(rows: Sequence[tuple[str, list[np.ndarray], Sequence[tuple[flo
             draw.text((150 + column * tile + 4, y + tile + 2), f"/{ipa}/ f{index}", fill="black", font=font)
     path.parent.mkdir(parents=True, exist_ok=True)
     sheet.save(path)
+
+
+def _sheet_phonemes(phonemes: Sequence[tuple[float, float, str]], count: int) -> list[tuple[float, float, str]]:
+    """Up to count phonemes in time order: a few bilabials and open vowels, the rest spread over the clip."""
+    bilabials = [p for p in phonemes if _base(p[2]) in _BILABIALS]
+    vowels = [p for p in phonemes if _base(p[2]) in _OPEN_VOWELS]
+    chosen = set(bilabials[:: max(len(bilabials) // 3, 1)][:3]) | set(vowels[:: max(len(vowels) // 3, 1)][:3])
+    others = [p for p in phonemes if p not in chosen]
+    spare = count - len(chosen)
+    if spare > 0 and others:
+        chosen |= set(others[:: max(len(others) // spare, 1)][:spare])
+    return sorted(chosen)[:count]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -17,22 +17,23 @@ MAX_CLIP_SECONDS = 20.0
 ANALYSIS_FPS = 15.0
 # The person looks at the camera first: the pose over this share of the clip is their frontal pose.
 BASELINE_SHARE = 0.25
-# Yaw is the nose tip's position between the cheek contours (-1 .. 1); pitch the nose tip's depth
-# between the eye line and the chin (about 0.3-0.45 frontal). A head turned ~25 degrees moves yaw by
-# ~0.3 and pitch by ~0.07 (a 3-D face model projected); the thresholds sit well inside that and well
-# above dlib's landmark jitter on a still face (below 0.02 and 0.01 on the test photos).
+# Yaw is the nose tip's position between the cheek contours (-1 .. 1); pitch the nose tip's drop below
+# the eyes in eye-to-eye distances (about 0.8 frontal). On a rough 3-D face (nose tip 5 cm below the eyes
+# and 2.5-3 cm in front of them and of the cheek contours, eyes 6.3 cm apart) a 20-25 degree turn moves yaw
+# by ~0.3 and pitch by ~0.2; the thresholds sit well inside that and above what speaking without turning
+# moved them on the test clips (yaw 0.09, pitch 0.07 peak to peak).
 YAW_TURN = 0.12
-PITCH_TURN = 0.035
+PITCH_TURN = 0.08
 # A turn must hold this long to count, so landmark jitter between frames cannot make one.
 MIN_TURN_S = 0.2
 # Lip sync: the mouth opening must correlate with the speech loudness at a lag of at most this much...
 SYNC_MAX_LAG_S = 0.25
 SYNC_MIN_CORRELATION = 0.4
+# ...and must actually vary: inner-lip gap in eye-to-eye distances (speech opens it by 0.1-0.3).
+MOUTH_MIN_RANGE = 0.04
 # Loudness is measured over about one syllable's nucleus; speech stands at least this far above the quiet parts.
 LOUDNESS_WINDOW_S = 0.08
 LOUDNESS_MIN_RANGE_DB = 10.0
-# ...and must actually vary: inner-lip gap as a share of the eye-chin distance.
-MOUTH_MIN_RANGE = 0.03
 # Frames compared with the portrait's descriptor (the most frontal ones).
 IDENTITY_FRAMES = 5
 # Most frames must show a face: a clip that loses it cannot prove anything.
@@ -104,7 +105,7 @@ def clip_decode(data: bytes) -> Clip:
 
 
 def head_pose(landmarks: np.ndarray) -> tuple[float, float]:
-    """(yaw, pitch) from 68 landmarks (68, 2): yaw > 0 when the person turns to their own left, pitch < 0 looking up.
+    """(yaw, pitch) from 68 landmarks (68, 2): yaw > 0 when the person turns to their own left, pitch falls looking up.
 
     Ratios of landmark positions rather than a fitted 3-D model: they need no camera intrinsics and
     a turn changes them monotonically; only changes against the clip's own frontal pose are used.
@@ -113,16 +114,20 @@ def head_pose(landmarks: np.ndarray) -> tuple[float, float]:
     right_cheek = landmarks[14:17, 0].mean()
     nose_tip = landmarks[30]
     yaw = 2 * (nose_tip[0] - left_cheek) / max(right_cheek - left_cheek, 1e-6) - 1
-    eye_line = landmarks[36:48, 1].mean()
-    pitch = (nose_tip[1] - eye_line) / max(landmarks[8, 1] - eye_line, 1e-6)
+    # Against the eyes, not the chin: the chin drops with every syllable, the eyes and nose do not.
+    right_eye, left_eye = landmarks[36:42].mean(axis=0), landmarks[42:48].mean(axis=0)
+    pitch = (nose_tip[1] - (right_eye[1] + left_eye[1]) / 2) / max(float(np.linalg.norm(left_eye - right_eye)), 1e-6)
     return float(yaw), float(pitch)
 
 
 def mouth_opening(landmarks: np.ndarray) -> float:
-    """Inner-lip gap (mean of three pairs) as a share of the eye-to-chin distance, from landmarks (68, 2)."""
+    """Inner-lip gap (mean of three pairs) in eye-to-eye distances, from landmarks (68, 2).
+
+    The eyes' distance does not change as the jaw moves or the head nods, so nods do not read as speech.
+    """
     gap = np.mean([np.linalg.norm(landmarks[a] - landmarks[b]) for a, b in ((61, 67), (62, 66), (63, 65))])
-    eyes = landmarks[36:48].mean(axis=0)
-    return float(gap / max(np.linalg.norm(landmarks[8] - eyes), 1e-6))
+    eyes_apart = np.linalg.norm(landmarks[42:48].mean(axis=0) - landmarks[36:42].mean(axis=0))
+    return float(gap / max(eyes_apart, 1e-6))
 
 
 def turns_seen(times: np.ndarray, yaw: np.ndarray, pitch: np.ndarray) -> tuple[str, ...]:

@@ -18,6 +18,9 @@ from .errors import InferenceError
 
 # Decompression bombs: a JPEG of a few MB can decode to gigabytes.
 MAX_IMAGE_PIXELS = 40_000_000
+MIN_IMAGE_SIDE = 32
+# Hostile files carry tags that are not UTF-8; tags are never used here, so they must not stop decoding.
+METADATA_ERRORS = "replace"
 IMAGE_FORMATS = {"JPEG", "PNG", "WEBP"}
 AUDIO_SAMPLE_RATE = 16_000
 AAC_SAMPLE_RATE = 48_000
@@ -49,6 +52,9 @@ def image_decode(data: bytes, *, max_side: int = 2048) -> np.ndarray:
                     "too_large",
                     f"the image has {width * height / 1e6:.0f} megapixels; at most {MAX_IMAGE_PIXELS / 1e6:.0f} are accepted",
                 )
+            if min(width, height) < MIN_IMAGE_SIDE:
+                # A sliver (e.g. 1 x 10,000,000 pixels) cannot show a face and breaks resizing further on.
+                raise InferenceError("unsupported_image", f"the image is {width}x{height} pixels; at least {MIN_IMAGE_SIDE} on each side are needed")
             image = ImageOps.exif_transpose(probe).convert("RGB")
     except (UnidentifiedImageError, OSError, SyntaxError) as error:
         raise InferenceError("unsupported_image", "the file is not a readable JPEG, PNG or WebP image") from error
@@ -70,7 +76,7 @@ def audio_decode(source: str | Path | bytes, *, sample_rate: int = AUDIO_SAMPLE_
     total = 0
     limit = int(max_seconds * sample_rate)
     try:
-        with av.open(stream_source, mode="r") as container:
+        with av.open(stream_source, mode="r", metadata_errors=METADATA_ERRORS) as container:
             if not container.streams.audio:
                 raise InferenceError("invalid_audio", "the file has no audio track")
             resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
@@ -165,7 +171,7 @@ def _mp4_encode(path, frames, audio_48k, *, fps, crf, on_frame):
 def video_probe(path: str | Path) -> VideoInfo:
     """Decode a whole video file to count its frames and audio (InferenceError when unreadable)."""
     try:
-        with av.open(str(path)) as container:
+        with av.open(str(path), metadata_errors=METADATA_ERRORS) as container:
             if not container.streams.video:
                 raise InferenceError("invalid_video", "the file has no video track")
             stream = container.streams.video[0]
@@ -173,7 +179,7 @@ def video_probe(path: str | Path) -> VideoInfo:
             fps = float(stream.average_rate or 0)
         audio_seconds = 0.0
         has_audio = False
-        with av.open(str(path)) as container:
+        with av.open(str(path), metadata_errors=METADATA_ERRORS) as container:
             if container.streams.audio:
                 has_audio = True
                 audio_stream = container.streams.audio[0]
@@ -191,7 +197,7 @@ def video_frames(source: str | Path, *, max_frames: int | None = None, step: int
     """RGB uint8 frames of a video file, every `step`-th, at most `max_frames`; InferenceError when unreadable."""
     yielded = 0
     try:
-        with av.open(str(source)) as container:
+        with av.open(str(source), metadata_errors=METADATA_ERRORS) as container:
             if not container.streams.video:
                 raise InferenceError("invalid_video", "the file has no video track")
             stream = container.streams.video[0]

@@ -34,11 +34,11 @@ _SWAY_HZ = (0.06, 0.3)
 _BREATH_DEG, _BREATH_HZ = 0.3, (0.2, 0.28)
 _SPEECH_SWAY_GAIN = 0.5
 _ENERGY_SMOOTHING_S = 0.4
-_STRESS_NOD_DEG = 1.4
+_STRESS_NOD_DEG = 1.2
 _STRESS_TURN_DEG = 0.5
-_STRESS_WIDTH_S = 0.12
+_STRESS_WIDTH_S = 0.18
 _STRESS_LAG_S = 0.05  # the nod peaks just after the syllable's loudest moment
-_HEAD_SMOOTHING_S = 0.06
+_HEAD_SMOOTHING_S = 0.08
 # Syllable peaks: loudness maxima at least this high and this far above the
 # dips around them; stressed ones stand above most others.
 _SYLLABLE_LEVEL, _SYLLABLE_PROMINENCE = 0.45, 0.2

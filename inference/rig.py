@@ -102,10 +102,10 @@ _LID_SKIN_SHARE = 0.4
 _LID_OVERLAP = 0.3
 _LID_OVERLAP_MIN_PX = 2.0
 # Teeth and cavity colours: teeth take the light of the photo's eye whites
-# (or its own teeth), a little darker than the face's highlights.
-_TEETH_LIGHTNESS = 0.9
+# (or its own teeth), as light as the face's highlights.
+_TEETH_LIGHTNESS = 1.05
 _TEETH_WARMTH = 0.35
-_TEETH_MAX_TINT = 0.1
+_TEETH_MAX_TINT = 0.2
 
 
 @dataclass(frozen=True, eq=False)

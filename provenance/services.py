@@ -157,12 +157,16 @@ def video_verify(*, path: Path) -> VerificationReport:
     else:
         manifest = c2pa_manifest.mp4_read_manifest(path=path, root_certificate_pem=material.root_certificate_pem, mime=mime)
     luma_sums: list = []
-    reading = watermark.watermark_read(
-        _luma_recorded(media.video_frames(path, max_frames=VERIFY_SAMPLE_FRAMES), luma_sums),
-        [_watermark_key()],
-        max_frames=VERIFY_SAMPLE_FRAMES,
-        reference_side=settings.CANDOR_RENDER_MAX_SIDE,
-    )
+    try:
+        reading = watermark.watermark_read(
+            _luma_recorded(media.video_frames(path, max_frames=VERIFY_SAMPLE_FRAMES), luma_sums),
+            [_watermark_key()],
+            max_frames=VERIFY_SAMPLE_FRAMES,
+            reference_side=settings.CANDOR_RENDER_MAX_SIDE,
+        )
+    except UnicodeDecodeError as error:
+        # PyAV decodes container tags as UTF-8 when opening and raises this on corrupt ones.
+        raise InferenceError("invalid_video", "the file is not a readable video (MP4, MOV or WebM)") from error
     if reading.frames_examined == 0:
         raise InferenceError("invalid_video", "no picture could be decoded from the file")
 

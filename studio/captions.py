@@ -8,13 +8,18 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
+import numpy as np
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+
+from inference import media
 
 # A cue holds a few words so that captions stay readable and do not flicker word by word.
 CUE_MAX_WORDS = 7
 CUE_MAX_SECONDS = 3.5
 CAPTIONS_FOLDER = "captions"
+# Samples quieter than this share of the peak count as the silence before and after the speech.
+VOICED_LEVEL = 0.05
 _MILLISECOND = Fraction(1, 1000)
 # The mov_text encoder takes its one style from an ASS header: white sans-serif text at the bottom centre.
 _MOV_TEXT_HEADER = b"""[Script Info]
@@ -99,6 +104,30 @@ def captions_embed(*, path: Path, words: Iterable[tuple[float, float, str]]) -> 
         os.replace(partial, path)
     finally:
         partial.unlink(missing_ok=True)
+
+
+def transcript_timed(transcript: str, audio: np.ndarray, sample_rate: int) -> list[tuple[float, float, str]]:
+    """(start_s, end_s, word) of a pasted transcript, spread over the voiced part of the recording by word length.
+
+    Approximate: nothing here hears when each word is spoken, so a word may show a moment early or late; cues a few
+    words long keep that readable.
+    """
+    words = transcript.split()
+    if not words or audio.size == 0:
+        return []
+    level = np.abs(audio)
+    voiced = np.flatnonzero(level > VOICED_LEVEL * level.max()) if level.max() > 0 else np.arange(audio.size)
+    start, end = voiced[0] / sample_rate, (voiced[-1] + 1) / sample_rate
+    weights = np.array([len(word) + 1 for word in words], dtype=float)
+    edges = start + (end - start) * np.concatenate([[0.0], np.cumsum(weights)]) / weights.sum()
+    return [(float(edges[i]), float(edges[i + 1]), word) for i, word in enumerate(words)]
+
+
+def captions_from_transcript(*, render, transcript: str) -> None:
+    """Captions for an uploaded recording from the transcript its creator pasted."""
+    with render.audio.open("rb") as handle:
+        audio = media.audio_decode(handle.read())
+    captions_save(render_id=render.id, words=transcript_timed(transcript, audio, media.AUDIO_SAMPLE_RATE))
 
 
 def captions_name(render_id) -> str:

@@ -97,8 +97,11 @@ class RenderForm(_VideoBaseForm):
     # Render has no voice field yet, so the default voice of the language is used; the list shows what exists.
     voice = forms.ChoiceField(required=False, disabled=True, help_text="The first voice is used; choosing another is not available yet.")
     audio = forms.FileField(required=False, label="Audio file", widget=forms.ClearableFileInput(attrs={"accept": "audio/*"}))
+    transcript = forms.CharField(required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 3}),
+                                 label="Transcript (optional)",
+                                 help_text="Paste what is said to get captions; their timing is spread evenly over the speech, so it is approximate.")
 
-    field_order = ["portrait", "purpose", "source", "text", "language", "voice", "audio", "expression", "label"]
+    field_order = ["portrait", "purpose", "source", "text", "language", "voice", "audio", "transcript", "expression", "label"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -112,18 +115,20 @@ class RenderForm(_VideoBaseForm):
             if not data.get("audio"):
                 self.add_error("audio", "Choose an audio file, or switch to typed text.")
             data["text"], data["language"] = "", ""
+            data["transcript"] = (data.get("transcript") or "").strip()
         elif data.get("source") == "text":
             if not (data.get("text") or "").strip():
                 self.add_error("text", "Type what the portrait should say, or switch to an audio file.")
             if not data.get("language"):
                 self.add_error("language", "Choose the language of the text.")
-            data["audio"] = None
+            data["audio"], data["transcript"] = None, ""
         return data
 
 
 class LocalizationRowForm(forms.Form):
     language = forms.ChoiceField(required=False)
     text = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}), max_length=5000)
+    audio = forms.FileField(required=False, label="or audio", widget=forms.ClearableFileInput(attrs={"accept": "audio/*"}))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -131,8 +136,11 @@ class LocalizationRowForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        if bool(data.get("language")) != bool((data.get("text") or "").strip()):
-            raise forms.ValidationError("Give both a language and its text, or leave both empty.")
+        spoken = bool((data.get("text") or "").strip()) + bool(data.get("audio"))
+        if data.get("language") and spoken != 1:
+            raise forms.ValidationError("Give this language either a text or an audio file.")
+        if not data.get("language") and spoken:
+            raise forms.ValidationError("Choose the language of this text or audio.")
         return data
 
 
@@ -142,13 +150,16 @@ class BaseLocalizationRowFormSet(forms.BaseFormSet):
             return
         languages = [row.cleaned_data["language"] for row in self.forms if row.cleaned_data.get("language")]
         if not languages:
-            raise forms.ValidationError("Enter a text for at least one language.")
+            raise forms.ValidationError("Give a text or an audio file for at least one language.")
         if len(set(languages)) != len(languages):
             raise forms.ValidationError("Each language can appear once.")
 
-    def texts(self) -> dict[str, str]:
-        """Language code -> text of the filled rows."""
-        return {row.cleaned_data["language"]: row.cleaned_data["text"] for row in self.forms if row.cleaned_data.get("language")}
+    def versions(self) -> list[dict]:
+        """{"language", "text", "audio"} of each filled row, for renders_localize."""
+        return [
+            {"language": row.cleaned_data["language"], "text": row.cleaned_data["text"], "audio": row.cleaned_data["audio"]}
+            for row in self.forms if row.cleaned_data.get("language")
+        ]
 
 
 LocalizationRowFormSet = forms.formset_factory(

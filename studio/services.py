@@ -164,15 +164,22 @@ def render_enqueue(
     return render
 
 
-def renders_localize(*, owner, portrait: Portrait, purpose: str, texts: dict[str, str], label: bool = True) -> list[Render]:
-    """Queue one text render per language (language code -> text), all or none: one refusal leaves nothing queued."""
-    if not texts:
-        raise ApplicationError("invalid", "enter a text for at least one language")
+def renders_localize(*, owner, portrait: Portrait, purpose: str, versions: list[dict], label: bool = True) -> list[Render]:
+    """Queue one render per language version ({"language", "text"} or {"language", "audio"}), all or none.
+
+    Each is gated by the consent's language scope; one refusal leaves nothing queued and names its language.
+    """
+    if not versions:
+        raise ApplicationError("invalid", "give a text or an audio file for at least one language")
     renders = []
     with transaction.atomic():
-        for language, text in texts.items():
+        for version in versions:
+            language = version["language"]
             try:
-                renders.append(render_enqueue(owner=owner, portrait=portrait, purpose=purpose, text=text, language=language, label=label))
+                renders.append(render_enqueue(
+                    owner=owner, portrait=portrait, purpose=purpose, language=language, text=version.get("text", ""),
+                    audio=version.get("audio"), label=label,
+                ))
             except ApplicationError as error:
                 raise ApplicationError(error.code, f"{language}: {error.detail}", status_code=error.status_code) from error
     return renders
@@ -181,7 +188,8 @@ def renders_localize(*, owner, portrait: Portrait, purpose: str, texts: dict[str
 def _render_dispatch(render_id) -> None:
     from .tasks import render_run_task
 
-    render_run_task.delay(str(render_id))
+    # No limits stamped on the message: the render worker's own CANDOR_RENDER_TIME_LIMIT_S applies.
+    render_run_task.apply_async(args=[str(render_id)], time_limit=None, soft_time_limit=None)
 
 
 def renders_cancel_for_consent(*, consent: Consent, reason: str = "consent was revoked") -> int:
@@ -333,9 +341,12 @@ def _render_finish(render: Render, status: str, *, error: str = "") -> None:
     if status != Render.Status.DONE:
         # A render cancelled meanwhile (revocation, deletion) keeps that state.
         Render.objects.filter(id=render.id).exclude(status=Render.Status.CANCELLED).update(**fields)
-    else:
-        Render.objects.filter(id=render.id, status=Render.Status.RUNNING).update(**fields)
-    logger.info("render %s finished: %s %s", render.id, status, error)
+    elif not Render.objects.filter(id=render.id, status=Render.Status.RUNNING).update(**fields):
+        # Revoked or deleted while the file was being finished: the video must not outlive the cancellation.
+        default_storage.delete(render.video.name)
+        captions_delete(render_id=render.id)
+        render.status, render.video.name, render.progress = Render.Status.CANCELLED, "", 0.0
+    logger.info("render %s finished: %s %s", render.id, render.status, error)
 
 
 def render_mark_failed(*, render_id, reason: str) -> None:

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from consent.selectors import consent_latest_for_portrait, portrait_consent_state
 from consent.services import consent_request_create, consent_status_now
 
-from . import accounts, captions, selectors, services
+from . import accounts, captions, selectors, services, sharing
 from .exceptions import ApplicationError
 from .forms import (
     ConsentRequestForm,
@@ -145,6 +145,8 @@ def render_new(request):
         except ApplicationError as error:
             _refusal(form, error)
         else:
+            if data["transcript"]:
+                captions.captions_from_transcript(render=item, transcript=data["transcript"])
             return redirect("render", render_id=item.id)
     return render(request, "studio/render_new.html", {"form": form, "has_portraits": portraits.exists()},
                   status=400 if form.errors else 200)
@@ -155,12 +157,12 @@ def render_new(request):
 def localize(request):
     portraits = selectors.portraits_with_active_consent(owner=request.user)
     form = LocalizeForm(request.POST or None, portraits=portraits, initial={"portrait": request.GET.get("portrait")})
-    rows = LocalizationRowFormSet(request.POST or None, prefix="rows")
+    rows = LocalizationRowFormSet(request.POST or None, request.FILES or None, prefix="rows")
     if request.method == "POST" and form.is_valid() and rows.is_valid():
         data = form.cleaned_data
         try:
             made = services.renders_localize(
-                owner=request.user, portrait=data["portrait"], purpose=data["purpose"], texts=rows.texts(), label=data["label"],
+                owner=request.user, portrait=data["portrait"], purpose=data["purpose"], versions=rows.versions(), label=data["label"],
             )
         except ApplicationError as error:
             _refusal(form, error)
@@ -186,11 +188,17 @@ def renders_compare(request):
 @require_GET
 def render_detail(request, render_id):
     item = selectors.render_of(owner=request.user, render_id=render_id)
-    return render(request, "studio/render_detail.html", {**_video_context(item), "watching": item.status not in FINISHED})
+    context = {**_video_context(item), "watching": item.status not in FINISHED}
+    if not context["unavailable"]:
+        context["share_url"] = request.build_absolute_uri(reverse("shared", args=[sharing.share_token_make(render=item)]))
+    return render(request, "studio/render_detail.html", context)
 
 
 def _video_context(item: Render) -> dict:
-    return {"r": item, "unavailable": _video_unavailable(item), "has_captions": _captions_exist(item)}
+    return {
+        "r": item, "unavailable": _video_unavailable(item), "has_captions": _captions_exist(item),
+        "video_url": reverse("render-video", args=[item.id]), "captions_url": reverse("render-captions", args=[item.id]),
+    }
 
 
 @login_required
@@ -217,13 +225,22 @@ def _video_unavailable(item: Render) -> str:
 
 
 def _captions_exist(item: Render) -> bool:
-    return bool(item.text) and default_storage.exists(captions.captions_name(item.id))
+    return default_storage.exists(captions.captions_name(item.id))
 
 
 @login_required
 @require_GET
 def render_video(request, render_id):
-    item = selectors.render_of(owner=request.user, render_id=render_id)
+    return _video_file(request, selectors.render_of(owner=request.user, render_id=render_id))
+
+
+@login_required
+@require_GET
+def render_captions(request, render_id):
+    return _captions_file(request, selectors.render_of(owner=request.user, render_id=render_id))
+
+
+def _video_file(request, item: Render):
     unavailable = _video_unavailable(item)
     if unavailable:
         return HttpResponseForbidden(unavailable)
@@ -231,10 +248,7 @@ def render_video(request, render_id):
                                 filename=f"candor-{item.id}.mp4")
 
 
-@login_required
-@require_GET
-def render_captions(request, render_id):
-    item = selectors.render_of(owner=request.user, render_id=render_id)
+def _captions_file(request, item: Render):
     unavailable = _video_unavailable(item)
     if unavailable:
         return HttpResponseForbidden(unavailable)
@@ -258,6 +272,34 @@ def voices(request, language):
     if language not in dict(language_choices()):
         raise Http404("unknown language")
     return JsonResponse({"language": language, "voices": [name for name, _ in voice_choices(language)]})
+
+
+def _shared_render(token: str) -> Render:
+    try:
+        return sharing.render_for_share_token(token=token)
+    except ApplicationError as error:
+        raise Http404(error.detail) from error
+
+
+@require_GET
+def shared_page(request, token):
+    """The public page of a share link: the video, said to be AI-generated, with a way to verify it."""
+    item = _shared_render(token)
+    context = {
+        **_video_context(item), "token": token,
+        "video_url": reverse("shared-video", args=[token]), "captions_url": reverse("shared-captions", args=[token]),
+    }
+    return render(request, "studio/shared.html", context, status=403 if context["unavailable"] else 200)
+
+
+@require_GET
+def shared_video(request, token):
+    return _video_file(request, _shared_render(token))
+
+
+@require_GET
+def shared_captions(request, token):
+    return _captions_file(request, _shared_render(token))
 
 
 @require_GET

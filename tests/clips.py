@@ -14,7 +14,7 @@ CLIP_SIDE = 320
 # Interior features moved sideways / vertically against the face outline, in face widths:
 # what a head turn of roughly 25 degrees looks like in the landmarks.
 YAW_SHIFT = 0.2
-PITCH_SHIFT = 0.10
+PITCH_SHIFT = 0.2
 # Jaw drop at full opening, in mouth widths.
 MOUTH_DROP = 0.25
 _DIRECTIONS = {"left": (1.0, 0.0), "right": (-1.0, 0.0), "up": (0.0, -1.0), "down": (0.0, 1.0)}
@@ -43,9 +43,15 @@ def head_turned(frame: np.ndarray, landmarks: np.ndarray, direction: str, amount
     shift = amount * width * np.array([dx * YAW_SHIFT, dy * PITCH_SHIFT])
     rows, columns = np.mgrid[0 : frame.shape[0], 0 : frame.shape[1]].astype(np.float32)
     cx, cy = landmarks[30]
-    bump = np.exp(-((columns - cx) ** 2 + (rows - cy) ** 2) / (2 * (0.33 * width) ** 2))
+    # Below the nose the shift reaches far down for a nod, so both lips move together and the mouth stays as it is.
+    reach_below = (0.33 if dy == 0 else 0.9) * width
+    vertical = (rows - cy) / np.where(rows > cy, reach_below, 0.33 * width)
+    bump = np.exp(-(((columns - cx) / (0.33 * width)) ** 2 + vertical**2) / 2)
+    # A nod also moves the eyes against the nose, the other way: half as far, close around them.
+    ex, ey = landmarks[36:48].mean(axis=0)
+    eyes = np.exp(-((columns - ex) ** 2 / (0.4 * width) ** 2 + (rows - ey) ** 2 / (0.15 * width) ** 2) / 2)
     map_x = (columns - shift[0] * bump).astype(np.float32)
-    map_y = (rows - shift[1] * bump).astype(np.float32)
+    map_y = (rows - shift[1] * (bump - 0.5 * eyes)).astype(np.float32)
     return cv2.remap(frame, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
 
 

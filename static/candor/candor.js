@@ -6,6 +6,7 @@
   const FINISHED = ["done", "failed", "cancelled"];
   const POLL_MS = 1000;
   let pollers = [];
+  let swapped = false;
 
   function dropzones(root) {
     const zones = root.querySelectorAll("[data-dropzone]");
@@ -41,11 +42,12 @@
     });
   }
 
-  // A file dropped beside a drop zone would make the browser leave the page to open it.
+  // A file dropped beside a drop zone would make the browser leave the page (and the form) to open it.
   function guardWindowDrops() {
     ["dragover", "drop"].forEach(function (name) {
       window.addEventListener(name, function (event) {
-        if (!event.target.closest || !event.target.closest("[data-dropzone]")) {
+        const inside = event.target.closest && event.target.closest("[data-dropzone], input[type=file]");
+        if (document.querySelector("[data-dropzone]") && !inside) {
           event.preventDefault();
         }
       });
@@ -104,6 +106,7 @@
     document.body.replaceWith(document.adoptNode(page.body));
     if (url && url !== window.location.href) {
       window.history.pushState(null, "", url);
+      swapped = true;
     }
     window.scrollTo(0, 0);
     init(document);
@@ -217,8 +220,11 @@
     confirmations(root);
   }
 
+  // Pages shown by swapPage have no history entry of their own: going back loads the address afresh.
   window.addEventListener("popstate", function () {
-    window.location.reload();
+    if (swapped) {
+      window.location.reload();
+    }
   });
   guardWindowDrops();
   init(document);

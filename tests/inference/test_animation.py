@@ -273,10 +273,11 @@ def test_frames_are_rendered_lazily(rig, astronaut):
     assert next(frames).shape == rig.image.shape
 
 
-def test_fifty_frames_render_in_well_under_a_second(rig, astronaut):
+def test_fifty_frames_take_well_under_half_a_second_of_processor_time(rig, astronaut):
     audio = speech(0.0, 2.0)
-    start = time.perf_counter()
+    # Processor time, not wall time: the machine may be shared.
+    start = time.process_time()
     frames = sum(1 for _ in animate(astronaut, audio, RATE, rig=rig, seed=1))
-    elapsed = time.perf_counter() - start
+    elapsed = time.process_time() - start
     assert frames == 50
     assert elapsed < 0.5

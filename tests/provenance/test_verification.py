@@ -65,7 +65,7 @@ def _reencoded(source: Path, destination: Path, *, crf: int = 28, codec: str = "
     if mirror_frames is not None:
         frames = mirror_frames(frames)
     with av.open(str(destination), "w", format=container) as output:
-        options = {"crf": str(crf)} if codec == "libx264" else {"crf": "30", "b:v": "0", "deadline": "realtime", "cpu-used": "8"}
+        options = {"crf": str(crf)} if codec == "libx264" else {"b:v": "1M", "deadline": "realtime", "cpu-used": "8"}
         stream = output.add_stream(codec, rate=25, options=options)
         stream.height, stream.width = frames[0].shape[:2]
         stream.pix_fmt = "yuv420p"
@@ -158,6 +158,23 @@ def test_a_webm_copy_is_recognized_by_its_watermark(render, tmp_path):
 
     assert report["verdict"] == "candor_generated" and report["watermark"]["render_id"] == str(render.id)
     assert any("WebM" in line for line in report["explanation"])
+
+
+def test_a_mov_remux_is_accepted_and_recognized(render, tmp_path):
+    from provenance.services import video_verify
+
+    mov = tmp_path / "copy.mov"
+    with av.open(render.video.path) as reader, av.open(str(mov), "w", format="mov") as writer:
+        streams = {stream.index: writer.add_stream_from_template(stream) for stream in reader.streams}
+        for packet in reader.demux():
+            if packet.dts is None:
+                continue
+            packet.stream = streams[packet.stream.index]
+            writer.mux(packet)
+
+    report = video_verify(path=mov)
+
+    assert report.verdict == "candor_generated" and report.watermark["render_id"] == str(render.id)
 
 
 def test_flipped_media_bytes_are_reported_as_tampered(render, tmp_path):

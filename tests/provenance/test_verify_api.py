@@ -54,3 +54,16 @@ def test_the_verify_page_renders_and_explains_unknown_files(client):
     handle.name = "x.mp4"
     response = client.post("/verify/", {"video": handle})
     assert response.status_code == 400 and b"not a readable video" in response.content
+
+
+def test_an_upload_over_the_size_limit_is_refused_with_413(public_api, settings):
+    settings.CANDOR_MAX_VIDEO_BYTES = 1000
+    response = _post(public_api, b"\x00" * 1001)
+    assert response.status_code == 413 and response.json()["error"] == "too_large"
+
+
+def test_a_file_and_a_link_together_are_refused(public_api, settings):
+    handle = io.BytesIO(b"junk")
+    handle.name = "clip.mp4"
+    response = public_api.post("/api/verify/", {"video": handle, "url": f"{settings.CANDOR_PUBLIC_URL}/renders/x/video/"}, format="multipart")
+    assert response.status_code == 400 and response.json()["error"] == "invalid"

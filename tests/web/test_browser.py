@@ -117,6 +117,7 @@ def test_the_dashboard_shows_each_portraits_consent_state(browser, creator, api,
     browser.screenshot("05-dashboard-consent-active")
 
 
+@pytest.mark.e2e
 def test_a_two_language_localization_shows_live_progress_then_plays_and_verifies(
     browser, celery_worker, creator, api, portrait_jpeg
 ):
@@ -173,6 +174,12 @@ def test_a_two_language_localization_shows_live_progress_then_plays_and_verifies
     browser.wait_for(_visible("video.player"))
     browser.assert_clean_console()
     browser.screenshot("08-video-page")
+    share_link = _find(browser, "#share-link").get_attribute("value")
+    browser.driver.delete_all_cookies()
+    browser.driver.get(share_link)
+    browser.wait_for(lambda driver: driver.execute_script("const v = document.querySelector('video.player'); return v && v.readyState >= 1"))
+    browser.assert_clean_console()
+    browser.screenshot("08-shared-video-phone", size=PHONE)
 
     english = Render.objects.get(language="en")
     browser.open("/verify/")

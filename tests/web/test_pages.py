@@ -6,7 +6,9 @@ import io
 import re
 
 import av
+import numpy as np
 import pytest
+import soundfile
 from django.test import Client
 
 from studio.captions import captions_webvtt
@@ -128,6 +130,26 @@ def test_localization_queues_one_video_per_language_and_shows_them_side_by_side(
     assert all(f"/renders/{r.id}/status/" in html for r in renders.values())
 
 
+def test_localization_takes_a_recording_for_a_language_and_refuses_one_outside_the_consent(page, api, portrait_jpeg):
+    portrait_id = upload_portrait(api, portrait_jpeg).json()["id"]
+    consent_approved(portrait_id=portrait_id, languages=["en", "fr"])
+    seconds = np.arange(16_000) / 16_000
+    recording = io.BytesIO()
+    soundfile.write(recording, (0.3 * np.sin(2 * np.pi * 180 * seconds) * (0.5 + 0.5 * np.sin(2 * np.pi * 3 * seconds))).astype(np.float32), 16_000, format="WAV")
+    form = {
+        "portrait": portrait_id, "purpose": "marketing", "label": "on", "rows-TOTAL_FORMS": "2", "rows-INITIAL_FORMS": "0",
+        "rows-0-language": "en", "rows-0-text": "Welcome.", "rows-1-language": "de", "rows-1-text": "Willkommen.",
+    }
+    refused = page.post("/renders/localize/", form)
+    assert refused.status_code == 400 and b"de: the consent does not cover the language" in refused.content
+    assert not Render.objects.exists(), "one refused language queues none"
+
+    form.update({"rows-1-language": "fr", "rows-1-text": "", "rows-1-audio": _file(recording.getvalue(), "bonjour.wav")})
+    page.post("/renders/localize/", form)
+    renders = {r.language: r for r in Render.objects.all()}
+    assert set(renders) == {"en", "fr"} and renders["fr"].audio and not renders["fr"].text
+
+
 def test_a_text_video_gets_captions_from_the_word_timings(page, portrait_id):
     page.post("/renders/new/", {"portrait": portrait_id, "purpose": "marketing", "source": "text", "text": "Hello there, friends.", "language": "en", "label": "on"})
     item = Render.objects.get()
@@ -158,6 +180,41 @@ def test_a_text_video_gets_captions_from_the_word_timings(page, portrait_id):
     page.post(f"/renders/{item.id}/delete/")
     assert page.get(f"/renders/{item.id}/captions.vtt").status_code == 403
     assert b"The video was deleted." in page.get(f"/renders/{item.id}/").content
+
+
+def test_a_share_link_plays_for_anyone_until_consent_is_withdrawn(page, portrait_id, client):
+    page.post("/renders/new/", {"portrait": portrait_id, "purpose": "marketing", "source": "text", "text": "Hi there.", "language": "en", "label": "on"})
+    item = Render.objects.get()
+    render_run(render_id=item.id)
+    share_path = re.search(r'id="share-link"[^>]*value="https?://[^/]+(/watch/[^"]+/)"', page.get(f"/renders/{item.id}/").content.decode()).group(1)
+    visitor = Client()
+    shared = visitor.get(share_path)
+    assert shared.status_code == 200 and b"An AI-generated video made with Candor" in shared.content
+    assert b"Eileen" not in shared.content
+    assert visitor.get(f"{share_path}video.mp4").status_code == 200
+    assert visitor.get(f"{share_path}captions.vtt").status_code == 200
+    assert visitor.get(share_path.replace("/watch/", "/watch/x")).status_code == 404
+
+    item.consent.status = "revoked"
+    item.consent.save(update_fields=["status"])
+    withdrawn = visitor.get(share_path)
+    assert withdrawn.status_code == 403 and b"consent is revoked" in withdrawn.content
+    assert visitor.get(f"{share_path}video.mp4").status_code == 403
+
+
+def test_a_pasted_transcript_captions_an_uploaded_recording(page, portrait_id):
+    seconds = np.arange(32_000) / 16_000
+    speechlike = np.where(seconds >= 0.5, 0.3 * np.sin(2 * np.pi * 180 * seconds) * (0.5 + 0.5 * np.sin(2 * np.pi * 3 * seconds)), 0.0)
+    recording = io.BytesIO()
+    soundfile.write(recording, speechlike.astype(np.float32), 16_000, format="WAV")
+    page.post("/renders/new/", {"portrait": portrait_id, "purpose": "marketing", "source": "audio", "label": "on",
+                                "audio": _file(recording.getvalue(), "hello.wav"), "transcript": "Hello and welcome."})
+    item = Render.objects.get()
+    assert item.audio and not item.text
+    render_run(render_id=item.id)
+    text = b"".join(page.get(f"/renders/{item.id}/captions.vtt").streaming_content).decode()
+    # The cue covers the voiced second and a half, not the half second of silence before it.
+    assert "00:00:00.5" in text and "--> 00:00:02.000\nHello and welcome." in text
 
 
 def test_captions_group_words_into_cues_and_escape_markup():
