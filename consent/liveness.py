@@ -34,7 +34,7 @@ MOUTH_MIN_RANGE = 0.04
 # Loudness is measured over about one syllable's nucleus; speech stands at least this far above the quiet parts.
 LOUDNESS_WINDOW_S = 0.08
 LOUDNESS_MIN_RANGE_DB = 10.0
-# Frames compared with the portrait's descriptor (the most frontal ones).
+# Frames compared with the portrait's descriptor (the most frontal, least open-mouthed ones).
 IDENTITY_FRAMES = 5
 # Most frames must show a face: a clip that loses it cannot prove anything.
 MIN_FACE_SHARE = 0.8
@@ -205,7 +205,9 @@ def clip_liveness(clip: Clip, *, turns: list[str]) -> Liveness:
     seen = turns_seen(times, yaw, pitch)
     sync = lip_sync(times, opening, clip.audio, clip.sample_rate)
     mouth_range = float(np.percentile(opening, 95) - np.percentile(opening, 5))
-    frontal = np.argsort(np.abs(yaw - np.median(yaw)) + np.abs(pitch - np.median(pitch)))[:IDENTITY_FRAMES]
+    # Frontal and with the mouth closest to closed: the expression the portrait most likely has.
+    neutral = np.abs(yaw - np.median(yaw)) / YAW_TURN + np.abs(pitch - np.median(pitch)) / PITCH_TURN + opening / MOUTH_MIN_RANGE
+    frontal = np.argsort(neutral)[:IDENTITY_FRAMES]
     identity_frames = tuple(int(present[i]) for i in sorted(frontal))
     failure, detail = None, "live"
     if list(seen) != list(turns):

@@ -103,19 +103,13 @@ def _timed_segments(phonemes: Sequence[Phoneme], duration: float) -> list[tuple[
     return timed
 
 
-def _shut(track: np.ndarray, frames: Sequence[int], ease: bool = True) -> None:
-    """Close the lips fully on these frames of a (n, 5) track, in place, easing the frames beside them if asked."""
-    n_frames = len(track)
+def _shut(track: np.ndarray, frames: Sequence[int]) -> None:
+    """Close the lips fully on these frames of a (n, 5) track, in place; the blend already eases the frames beside them."""
     for frame in frames:
-        if not 0 <= frame < n_frames:
-            continue
-        for neighbour in (frame - 1, frame + 1) if ease else ():
-            if 0 <= neighbour < n_frames:
-                track[neighbour, CLOSE] = max(track[neighbour, CLOSE], 0.6)
-                track[neighbour, JAW] *= 0.6
-        track[frame, CLOSE] = 1.0
-        track[frame, JAW] = 0.0
-        track[frame, DENTAL] = 0.0
+        if 0 <= frame < len(track):
+            track[frame, CLOSE] = 1.0
+            track[frame, JAW] = 0.0
+            track[frame, DENTAL] = 0.0
 
 
 def acoustic_track(audio: np.ndarray, sample_rate: int, n_frames: int, fps: int) -> np.ndarray:
@@ -155,8 +149,7 @@ def acoustic_track(audio: np.ndarray, sample_rate: int, n_frames: int, fps: int)
     peaks = np.flatnonzero((closing > _CLOSURE_CANDIDATE) & (closing >= np.roll(closing, 1)) & (closing > np.roll(closing, -1)))
     steady = (voiced > 0.5) & (level > 0.4)
     labial = [frame for frame in peaks if _edge_f2(f2, steady, frame * _HOPS_PER_FRAME + _HOPS_PER_FRAME // 2) < _LABIAL_F2]
-    # The acoustic closure is already a smooth dip: shutting its middle frame suffices.
-    _shut(track, labial, ease=False)
+    _shut(track, labial)
     return np.clip(track, 0.0, 1.0).astype(np.float32)
 
 

@@ -13,7 +13,8 @@ def _commands(host: str, port: str) -> list[list[str]]:
     python = sys.executable
     return [
         [python, "-m", "gunicorn", "studio.wsgi:application", "--bind", f"{host}:{port}", "--workers", "2", "--threads", "4", "--timeout", "120"],
-        [python, "-m", "celery", "-A", "studio", "worker", "--queues", "default,render", "--concurrency", "1", "--loglevel", "INFO"],
+        # --beat: the one embedded worker also runs the periodic jobs (consent expiry, clean-up).
+        [python, "-m", "celery", "-A", "studio", "worker", "--beat", "--queues", "default,render", "--concurrency", "1", "--loglevel", "INFO"],
     ]
 
 

@@ -9,6 +9,7 @@ import zlib
 import numpy as np
 import pytest
 import soundfile
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from studio.models import Portrait, Render
@@ -16,6 +17,12 @@ from studio.models import Portrait, Render
 pytestmark = pytest.mark.django_db
 
 SEED = 7
+
+
+@pytest.fixture(autouse=True)
+def own_media_folder(settings, tmp_path):
+    """Only this test's files are counted (earlier tests' files outlive their rolled-back rows)."""
+    settings.MEDIA_ROOT = tmp_path / "media"
 
 
 def _mutants(base: bytes, count: int, rng: np.random.Generator, magics: list[bytes]) -> list[bytes]:
@@ -139,3 +146,7 @@ def test_three_hundred_hostile_media_files_get_clean_answers(api, public_api, im
     # Only accepted uploads left rows behind; every refused one left nothing.
     assert Portrait.objects.count() - portraits_before == answers["image"].count(201)
     assert Render.objects.count() == answers["audio"].count(202)
+    media = settings.MEDIA_ROOT
+    stored = {str(path.relative_to(media)) for path in media.rglob("*") if path.is_file()}
+    referenced = {portrait.image.name for portrait in Portrait.objects.all()} | {render.audio.name for render in Render.objects.all()}
+    assert stored == referenced, "a refused upload left a file behind"

@@ -40,19 +40,31 @@ def _visible(selector):
     return expected_conditions.visibility_of_element_located(_by_css(selector))
 
 
-def test_a_creator_logs_in_and_out(browser, creator):
+def test_a_creator_signs_up_logs_out_and_logs_in_again(browser):
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
+
+    browser.open("/how-candor-works/")
+    # Keyboard users reach the content first: the first Tab lands on the skip link.
+    ActionChains(browser.driver).send_keys(Keys.TAB).perform()
+    assert browser.driver.switch_to.active_element.get_attribute("textContent") == "Skip to content"
     browser.open("/")
     assert "/login/" in browser.driver.current_url
-    _find(browser, "#id_username").send_keys("ada")
-    _find(browser, "#id_password").send_keys("x-secret-1")
-    browser.screenshot("01-login")
+    _find(browser, "main a[href='/signup/']").click()
+    for field, value in (("username", "grace"), ("email", "grace@example.com"), ("password1", "a-long-passphrase-9"), ("password2", "a-long-passphrase-9")):
+        _find(browser, f"#id_{field}").send_keys(value)
+    browser.screenshot("01-signup")
     _find(browser, "main button[type=submit]").click()
     browser.wait_for(_visible(".title-row h1"))
-    assert _find(browser, "h1").text == "Your portraits"
+    assert _find(browser, "h1").text == "Your portraits" and "Welcome to Candor" in _find(browser, ".messages").text
     browser.assert_clean_console()
     browser.screenshot("02-dashboard-empty")
     _find(browser, "header form button").click()
     browser.wait_for(lambda driver: "/login/" in driver.current_url)
+    _find(browser, "#id_username").send_keys("grace")
+    _find(browser, "#id_password").send_keys("a-long-passphrase-9", Keys.ENTER)
+    browser.wait_for(_visible(".title-row h1"))
+    assert browser.driver.current_url == browser.base_url + "/"
     browser.assert_clean_console()
 
 
