@@ -1,1 +1,1 @@
-"""Benchmarks of the engine, each run as a module: python -m benchmarks.<name>."""
+"""Benchmarks and quality measurements, each run on its own: python -m benchmarks.<name>."""

@@ -86,16 +86,18 @@ def clip_decode(data: bytes) -> Clip:
                 raise InferenceError("invalid_video", "the capture has no video track")
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
-            next_time = -1.0
+            last_slot = -1
             for frame in container.decode(stream):
                 at = float(frame.time) if frame.time is not None else len(times) / ANALYSIS_FPS
                 if at > MAX_CLIP_SECONDS:
                     raise InferenceError("capture_too_long", f"the capture must be shorter than {MAX_CLIP_SECONDS:.0f} seconds")
-                if at + 1e-6 < next_time:
+                # One frame per 1/ANALYSIS_FPS slot, by its nearest slot: webcam timestamps jitter by a few ms.
+                slot = int(np.floor(at * ANALYSIS_FPS + 0.5))
+                if slot <= last_slot:
                     continue
                 frames.append(frame.to_ndarray(format="rgb24"))
                 times.append(at)
-                next_time = at + 1.0 / ANALYSIS_FPS
+                last_slot = slot
     except av.FFmpegError as error:
         raise InferenceError("invalid_video", "the capture is not a readable video (MP4, WebM or MOV)") from error
     if len(frames) < 2 * ANALYSIS_FPS * MIN_TURN_S:

@@ -138,6 +138,8 @@ def _luma(frame: np.ndarray) -> np.ndarray:
 
 
 def _whiten(luma: np.ndarray) -> np.ndarray:
+    # float32: OpenCV blurs it several times faster than float64.
+    luma = luma.astype(np.float32, copy=False)
     residual = luma - cv2.GaussianBlur(luma, (0, 0), WHITEN_SIGMA)
     limit = WHITEN_CLIP * float(np.mean(np.abs(residual))) + 1e-3
     return np.clip(residual, -limit, limit)

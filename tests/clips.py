@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import tempfile
+from fractions import Fraction
 from pathlib import Path
 
+import av
 import cv2
 import numpy as np
 
@@ -161,3 +164,37 @@ class LiveClips:
         if turns not in self._clips:
             self._clips[turns] = liveness_clip(self.photo, turns=list(turns), **self.options)
         return self._clips[turns]
+
+
+def as_browser_webm(clip: bytes, *, fps: int = 15, seed: int = 0) -> bytes:
+    """The clip re-encoded as a browser's MediaRecorder writes it: WebM, VP8 + Opus, millisecond timestamps with jitter."""
+    rng = np.random.default_rng(seed)
+    with tempfile.TemporaryDirectory() as folder:
+        source = Path(folder) / "clip.mp4"
+        source.write_bytes(clip)
+        frames = list(media.video_frames(source))
+        audio = media.audio_resample(media.audio_decode(source), media.AUDIO_SAMPLE_RATE, 48_000)
+    buffer = io.BytesIO()
+    with av.open(buffer, mode="w", format="webm") as container:
+        video = container.add_stream("libvpx", rate=fps)
+        video.height, video.width = frames[0].shape[:2]
+        video.pix_fmt = "yuv420p"
+        video.time_base = Fraction(1, 1000)
+        sound = container.add_stream("libopus", rate=48_000, layout="mono")
+        for index, frame in enumerate(frames):
+            packet_frame = av.VideoFrame.from_ndarray(frame, format="rgb24")
+            # Webcam frames arrive a few milliseconds early or late.
+            packet_frame.pts = int(round(index * 1000 / fps + (rng.uniform(-8, 8) if index else 0)))
+            packet_frame.time_base = Fraction(1, 1000)
+            container.mux(video.encode(packet_frame))
+        container.mux(video.encode(None))
+        for start in range(0, audio.size, 960):
+            chunk = np.zeros((1, 960), np.float32)
+            piece = audio[start : start + 960]
+            chunk[0, : piece.size] = piece
+            audio_frame = av.AudioFrame.from_ndarray(chunk, format="flt", layout="mono")
+            audio_frame.sample_rate = 48_000
+            audio_frame.pts = start
+            container.mux(sound.encode(audio_frame))
+        container.mux(sound.encode(None))
+    return buffer.getvalue()

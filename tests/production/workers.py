@@ -83,7 +83,7 @@ class Workers:
                 ))
             self.logs.append(log_path)
         deadline = time.monotonic() + READY_TIMEOUT_S
-        for process, log_path in zip(self.processes, self.logs):
+        for process, log_path in zip(self.processes, self.logs, strict=True):
             while "ready." not in log_path.read_text():
                 if process.poll() is not None or time.monotonic() > deadline:
                     self.__exit__(None, None, None)

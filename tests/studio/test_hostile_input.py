@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from studio.models import Portrait, Render
 
@@ -95,7 +95,5 @@ def test_the_verifier_refuses_what_is_not_a_video(public_api):
         _assert_refused(public_api.post("/api/verify/", {"video": _file(data, "clip.mp4", "video/mp4")}, format="multipart"), 400, 413, 415)
 
 
-def _file(data: bytes, name: str, content_type: str = "application/octet-stream") -> io.BytesIO:
-    from django.core.files.uploadedfile import SimpleUploadedFile
-
+def _file(data: bytes, name: str, content_type: str = "application/octet-stream") -> SimpleUploadedFile:
     return SimpleUploadedFile(name, data, content_type=content_type)
