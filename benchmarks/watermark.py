@@ -103,7 +103,13 @@ def code_bit_accuracy(frames, *, scale: float, mirrored: bool, max_frames: int =
         if scale != 1.0:
             luma = cv2.resize(luma, (round(luma.shape[1] / scale), round(luma.shape[0] / scale)), interpolation=cv2.INTER_LINEAR)
         tile += watermark._fold(watermark._whiten(luma))
-    candidates = watermark._soft_bits(tile / len(used), watermark._carriers(KEY))
+    # Measured even where the reader's pilot gate would not try a decode.
+    gate = watermark.ORIGIN_Z
+    watermark.ORIGIN_Z = -np.inf
+    try:
+        candidates = watermark._soft_bits(tile / len(used), watermark._carriers(KEY))
+    finally:
+        watermark.ORIGIN_Z = gate
     return max(float(np.mean((soft > 0) == codeword)) for soft in candidates)
 
 

@@ -135,6 +135,10 @@ def consent_request_create(
     """Ask the person pictured for consent: a new pending record and an email with their own link."""
     if portrait.erased_at is not None:
         raise ApplicationError("portrait_erased", "this portrait was erased at the request of the person pictured")
+    # A face registered after its portrait was uploaded is caught here, before anyone is asked.
+    nearest, distance = _registry_nearest(portrait.descriptor)
+    if nearest is not None and distance <= REGISTRY_REFUSE_DISTANCE:
+        raise ApplicationError("face_opted_out", "the person in this photo asked that their face never be animated", status_code=403)
     scope = _scope_requested(purposes=purposes, languages=languages, expires_at=expires_at, max_renders=max_renders)
     # A new request supersedes an open one, so only the newest link can decide.
     for stale in Consent.objects.filter(portrait=portrait, status=Consent.Status.PENDING):
@@ -655,11 +659,7 @@ def registry_screen(*, owner, descriptor: np.ndarray, image_jpeg: bytes, subject
     """Refuse a portrait upload whose face is in the registry; hold a borderline match for review instead of refusing it."""
     from django.core.files.base import ContentFile
 
-    nearest, distance = None, float("inf")
-    for entry in RegistryEntry.objects.filter(status=RegistryEntry.Status.ACTIVE).only("id", "descriptor"):
-        candidate = faces.descriptor_distance(descriptor, np.asarray(entry.descriptor))
-        if candidate < distance:
-            nearest, distance = entry, candidate
+    nearest, distance = _registry_nearest(descriptor)
     if nearest is None or distance > REGISTRY_REVIEW_DISTANCE:
         return
     if distance <= REGISTRY_REFUSE_DISTANCE:
@@ -675,3 +675,13 @@ def registry_screen(*, owner, descriptor: np.ndarray, image_jpeg: bytes, subject
         f"this face resembles one whose owner opted out; the upload is held for review (reference {hold.id})",
         status_code=409,
     )
+
+
+def _registry_nearest(descriptor) -> tuple[RegistryEntry | None, float]:
+    """The active registry entry closest to a face descriptor, and its distance (a linear scan: fine for thousands)."""
+    nearest, distance = None, float("inf")
+    for entry in RegistryEntry.objects.filter(status=RegistryEntry.Status.ACTIVE).only("id", "descriptor"):
+        candidate = faces.descriptor_distance(np.asarray(descriptor), np.asarray(entry.descriptor))
+        if candidate < distance:
+            nearest, distance = entry, candidate
+    return nearest, distance

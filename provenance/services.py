@@ -28,7 +28,7 @@ GENERATOR_VERSION = metadata.version("candor")
 # Frames the verifier folds at most: the watermark usually decodes after 4, and
 # reading stops there, so even an hour-long upload answers in well under 2 s.
 VERIFY_SAMPLE_FRAMES = 30
-# Share links the verifier follows: only this site's own video paths, never another host.
+# Render video paths the verifier follows besides share links: only this site's own, never another host.
 _SHARE_PATHS = ("/renders/{id}/video/", "/api/renders/{id}/video/")
 
 VERDICTS = ("candor_generated", "content_mismatch", "tampered", "not_recognized")
@@ -328,9 +328,13 @@ def _verify_as_application(*, path: Path) -> VerificationReport:
 
 
 def _share_link_verify(*, url: str) -> VerificationReport:
-    """Follow a link only when it points at a render video on this very site; the file is read from storage, never fetched."""
+    """Follow a link only when it points at a render on this very site; the file is read from storage, never fetched.
+
+    Accepted: a share link (/watch/<token>/ or its video.mp4) and a render's own video path.
+    """
     from studio.exceptions import ApplicationError
     from studio.models import Render
+    from studio.sharing import render_for_share_token
 
     parts = urlsplit(url.strip())
     ours = urlsplit(settings.CANDOR_PUBLIC_URL)
@@ -339,10 +343,13 @@ def _share_link_verify(*, url: str) -> VerificationReport:
             "foreign_url", f"only links to {settings.CANDOR_PUBLIC_URL} can be checked; download the video and upload the file instead"
         )
     segments = parts.path.strip("/").split("/")
-    render_id = _uuid_or_none(segments[-2]) if len(segments) >= 3 else None
-    if render_id is None or parts.path not in {pattern.format(id=segments[-2]) for pattern in _SHARE_PATHS}:
-        raise ApplicationError("invalid_url", "this is not a link to a Candor video")
-    render = Render.objects.filter(id=render_id).first()
+    if segments[0] == "watch" and len(segments) in (2, 3) and segments[2:] in ([], ["video.mp4"]):
+        render = render_for_share_token(token=segments[1])
+    else:
+        render_id = _uuid_or_none(segments[-2]) if len(segments) >= 3 else None
+        if render_id is None or parts.path not in {pattern.format(id=segments[-2]) for pattern in _SHARE_PATHS}:
+            raise ApplicationError("invalid_url", "this is not a link to a Candor video")
+        render = Render.objects.filter(id=render_id).first()
     if render is None or not render.video:
         raise ApplicationError("not_found", "no video is stored under this link (it may have been deleted)", status_code=404)
     return _verify_as_application(path=Path(render.video.path))

@@ -69,6 +69,8 @@ class Render(models.Model):
     idempotency_key = models.CharField(max_length=100, blank=True, default="")
     # How often a worker started this render; more than one means earlier workers died mid-render.
     attempts = models.PositiveSmallIntegerField(default=0)
+    # When its job reached the broker; empty while the broker was unreachable (a periodic job retries).
+    dispatched_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

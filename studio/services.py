@@ -186,10 +186,27 @@ def renders_localize(*, owner, portrait: Portrait, purpose: str, versions: list[
 
 
 def _render_dispatch(render_id) -> None:
+    from kombu.exceptions import OperationalError as BrokerUnavailable
+
     from .tasks import render_run_task
 
-    # No limits stamped on the message: the render worker's own CANDOR_RENDER_TIME_LIMIT_S applies.
-    render_run_task.apply_async(args=[str(render_id)], time_limit=None, soft_time_limit=None)
+    try:
+        # No limits stamped on the message: the render worker's own CANDOR_RENDER_TIME_LIMIT_S applies.
+        render_run_task.apply_async(args=[str(render_id)], time_limit=None, soft_time_limit=None)
+    except BrokerUnavailable as error:
+        # The render is stored; renders_undispatched_dispatch queues it once the broker is back.
+        logger.warning("render %s stays queued until the broker answers again: %s", render_id, error)
+        return
+    Render.objects.filter(id=render_id).update(dispatched_at=timezone.now())
+
+
+def renders_undispatched_dispatch(*, older_than_s: int = 30) -> int:
+    """Periodic: queue the renders whose job could not be handed to the broker when they were submitted."""
+    cutoff = timezone.now() - timedelta(seconds=older_than_s)
+    waiting = list(Render.objects.filter(status=Render.Status.QUEUED, dispatched_at=None, created_at__lte=cutoff).values_list("id", flat=True))
+    for render_id in waiting:
+        _render_dispatch(render_id)
+    return len(waiting)
 
 
 def renders_cancel_for_consent(*, consent: Consent, reason: str = "consent was revoked") -> int:

@@ -221,6 +221,7 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "consents-expire": {"task": "studio.tasks.consents_expire_task", "schedule": 300.0},
     "uploads-abandoned-delete": {"task": "studio.tasks.uploads_abandoned_delete_task", "schedule": 3600.0},
+    "renders-undispatched-dispatch": {"task": "studio.tasks.renders_undispatched_dispatch_task", "schedule": 60.0},
 }
 CANDOR_ABANDONED_UPLOAD_HOURS = env_int("CANDOR_ABANDONED_UPLOAD_HOURS", 24)
 

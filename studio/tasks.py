@@ -50,3 +50,10 @@ def uploads_abandoned_delete_task() -> None:
     from .services import uploads_abandoned_delete
 
     uploads_abandoned_delete()
+
+
+@shared_task
+def renders_undispatched_dispatch_task() -> None:
+    from .services import renders_undispatched_dispatch
+
+    renders_undispatched_dispatch()

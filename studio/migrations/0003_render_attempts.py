@@ -1,4 +1,5 @@
-"""Renders count how often a worker started them, so that a render that keeps killing its worker is given up."""
+"""Renders count how often a worker started them (a render that keeps killing its worker is given up) and record
+when their job reached the broker (one submitted while the broker was down is queued later)."""
 
 from django.db import migrations, models
 
@@ -14,5 +15,10 @@ class Migration(migrations.Migration):
             model_name='render',
             name='attempts',
             field=models.PositiveSmallIntegerField(default=0),
+        ),
+        migrations.AddField(
+            model_name='render',
+            name='dispatched_at',
+            field=models.DateTimeField(blank=True, null=True),
         ),
     ]

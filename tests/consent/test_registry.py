@@ -96,3 +96,10 @@ def test_registering_needs_a_live_capture(public_api, outbox, portrait_jpeg):
     response = public_api.post(f"/api/registry/{entry_id}/capture/", {"capture": _named(portrait_jpeg), "challenge_id": challenge["id"]}, format="multipart")
     assert response.status_code == 400 and response.json()["error"] == "liveness_required"
     assert RegistryEntry.objects.get().status == "capture_pending" and outbox.messages() == []
+
+
+def test_a_portrait_uploaded_before_the_registration_can_no_longer_be_asked_about(api, public_api, outbox, portrait_jpeg, live_capture):
+    portrait_id = upload_portrait(api, portrait_jpeg).json()["id"]
+    _register(public_api, outbox, live_capture)
+    refused = api.post(f"/api/portraits/{portrait_id}/consent-request/", {}, format="json")
+    assert refused.status_code == 403 and refused.json()["error"] == "face_opted_out"

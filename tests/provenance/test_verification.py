@@ -255,10 +255,19 @@ def test_the_api_accepts_an_upload_and_a_share_link_to_this_site_only(render, pu
     by_upload = public_api.post("/api/verify/", {"video": upload}, format="multipart")
     assert by_upload.status_code == 200 and by_upload.json()["verdict"] == "candor_generated"
 
-    link = f"{settings.CANDOR_PUBLIC_URL}/renders/{render.id}/video/"
-    by_link = public_api.post("/api/verify/", {"url": link}, format="json")
-    assert by_link.status_code == 200, by_link.json()
-    assert by_link.json()["render"]["id"] == str(render.id)
+    from studio.sharing import share_token_make
+
+    token = share_token_make(render=render)
+    for link in (
+        f"{settings.CANDOR_PUBLIC_URL}/watch/{token}/",
+        f"{settings.CANDOR_PUBLIC_URL}/watch/{token}/video.mp4",
+        f"{settings.CANDOR_PUBLIC_URL}/renders/{render.id}/video/",
+    ):
+        by_link = public_api.post("/api/verify/", {"url": link}, format="json")
+        assert by_link.status_code == 200, (link, by_link.json())
+        assert by_link.json()["render"]["id"] == str(render.id)
+    forged = public_api.post("/api/verify/", {"url": f"{settings.CANDOR_PUBLIC_URL}/watch/forged-token/"}, format="json")
+    assert forged.status_code == 404
 
     foreign = public_api.post("/api/verify/", {"url": f"https://evil.example/renders/{render.id}/video/"}, format="json")
     assert foreign.status_code == 400 and foreign.json()["error"] == "foreign_url"

@@ -142,7 +142,7 @@ def test_the_published_render_reads_back_its_serial_after_a_few_frames(published
         pytest.param(
             lambda f: h264_round_trip(resized(f, 0.5), crf=35),
             id="crf35-and-downscale-50",
-            marks=pytest.mark.xfail(reason="known gap: the issue's combined target; 76-86% of code bits survive, short of decoding", strict=False),
+            marks=pytest.mark.xfail(reason="known gap (issue target): the astronaut render keeps ~79% of code bits, short of decoding", strict=False),
         ),
     ],
 )

@@ -21,10 +21,10 @@ from studio.tasks import consents_expire_task, uploads_abandoned_delete_task
 pytestmark = pytest.mark.django_db
 
 
-def test_beat_schedules_both_jobs_on_registered_tasks():
+def test_beat_schedules_the_periodic_jobs_on_registered_tasks():
     app.loader.import_default_modules()
     scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
-    assert scheduled == {"studio.tasks.consents_expire_task", "studio.tasks.uploads_abandoned_delete_task"}
+    assert scheduled == {"studio.tasks.consents_expire_task", "studio.tasks.uploads_abandoned_delete_task", "studio.tasks.renders_undispatched_dispatch_task"}
     assert scheduled <= set(app.tasks)
 
 
