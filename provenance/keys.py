@@ -105,6 +105,26 @@ def secret_load_or_create(keys_dir: Path, name: str, *, n_bytes: int = 32) -> by
             return path.read_bytes()
 
 
+def secret_rotate(keys_dir: Path, name: str, *, n_bytes: int = 32) -> bytes:
+    """Replace the secret `<name>.key` with a new one, keeping the old under retired/ so old marks still read."""
+    current = secret_load_or_create(keys_dir, name, n_bytes=n_bytes)
+    directory = Path(keys_dir).resolve()
+    with _lock, _directory_lock(directory=directory):
+        retired = directory / RETIRED_DIR
+        retired.mkdir(mode=DIR_MODE, exist_ok=True)
+        index = len(list(retired.glob(f"{name}-*.key"))) + 1
+        _file_write_atomic(path=retired / f"{name}-{index:03d}.key", data=current, mode=PRIVATE_MODE)
+        fresh = secrets.token_bytes(n_bytes)
+        _file_write_atomic(path=directory / f"{name}.key", data=fresh, mode=PRIVATE_MODE)
+        return fresh
+
+
+def secrets_retired(keys_dir: Path, name: str) -> list[bytes]:
+    """Rotated-out values of the secret `<name>`, newest first."""
+    retired = Path(keys_dir).resolve() / RETIRED_DIR
+    return [path.read_bytes() for path in sorted(retired.glob(f"{name}-*.key"), reverse=True)] if retired.is_dir() else []
+
+
 def _directory_ensure(*, directory: Path) -> None:
     directory.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
 

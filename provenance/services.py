@@ -38,6 +38,11 @@ def _watermark_key() -> bytes:
     return keys.secret_load_or_create(settings.KEYS_DIR, "watermark")
 
 
+def _watermark_keys() -> list[bytes]:
+    """The current watermark key, then rotated-out ones: videos marked before a rotation still read."""
+    return [_watermark_key(), *keys.secrets_retired(settings.KEYS_DIR, "watermark")]
+
+
 def provenance_frames(frames: Iterable[np.ndarray], *, render) -> Iterator[np.ndarray]:
     """Label (when the render asks) and watermark every frame, then store the render's content fingerprint.
 
@@ -160,7 +165,7 @@ def video_verify(*, path: Path) -> VerificationReport:
     try:
         reading = watermark.watermark_read(
             _luma_recorded(media.video_frames(path, max_frames=VERIFY_SAMPLE_FRAMES), luma_sums),
-            [_watermark_key()],
+            _watermark_keys(),
             max_frames=VERIFY_SAMPLE_FRAMES,
             reference_side=settings.CANDOR_RENDER_MAX_SIDE,
         )

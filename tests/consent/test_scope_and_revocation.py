@@ -170,3 +170,18 @@ def test_each_link_serves_only_its_own_purpose(api, public_api, outbox, portrait
     assert public_api.get(f"/api/consent/{revoke_token}/").status_code == 404
     again = decide(public_api, token, capture=live_capture)
     assert again.status_code == 409 and again.json()["error"] == "link_used"
+
+
+def test_the_consent_expire_command_expires_consents_nobody_asked_about(api, public_api, outbox, portrait_jpeg, live_capture, capsys):
+    from django.core.management import call_command
+
+    until = timezone.now() + timedelta(days=1)
+    portrait_id = active_portrait(api, public_api, outbox, portrait_jpeg, live_capture, expires_at=until.isoformat())
+    queued = render_request(api, portrait_id).json()["id"]
+    call_command("consent_expire")
+    assert "0 consents expired" in capsys.readouterr().out
+    with frozen_clock(until + timedelta(seconds=1)):
+        call_command("consent_expire")
+    assert "1 consents expired" in capsys.readouterr().out
+    assert Consent.objects.get().status == "expired"
+    assert Render.objects.get(id=queued).status == "cancelled"

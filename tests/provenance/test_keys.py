@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from provenance import keys
-from provenance.keys import secret_load_or_create, signing_material_load_or_create
+from provenance.keys import secret_load_or_create, secret_rotate, secrets_retired, signing_material_load_or_create
 
 
 def _mode(path: Path) -> int:
@@ -97,3 +97,16 @@ def test_secret_is_created_once_with_owner_only_permissions(tmp_path):
     assert _mode(keys_dir / "watermark.key") == 0o600
     assert secret_load_or_create(keys_dir, "other", n_bytes=16) != first[:16]
     assert len(secret_load_or_create(keys_dir, "other", n_bytes=16)) == 16
+
+
+def test_a_rotated_secret_is_replaced_and_the_old_one_kept_owner_only(tmp_path):
+    keys_dir = tmp_path / "keys"
+    first = secret_load_or_create(keys_dir, "watermark")
+
+    second = secret_rotate(keys_dir, "watermark")
+    third = secret_rotate(keys_dir, "watermark")
+
+    assert len({first, second, third}) == 3
+    assert secret_load_or_create(keys_dir, "watermark") == third
+    assert secrets_retired(keys_dir, "watermark") == [second, first]
+    assert all(_mode(path) == 0o600 for path in (keys_dir / keys.RETIRED_DIR).glob("watermark-*.key"))

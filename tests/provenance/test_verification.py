@@ -293,3 +293,21 @@ def test_the_verify_command_refuses_a_missing_or_unreadable_file(tmp_path):
     garbage.write_bytes(b"not a video")
     with pytest.raises(CommandError, match="invalid_video"):
         call_command("verify", str(garbage))
+
+
+def test_a_video_marked_before_a_watermark_key_rotation_still_reads(settings, tmp_path, astronaut):
+    from provenance import keys
+    from provenance.services import video_verify
+    from provenance.watermark import FrameWatermarker
+
+    settings.KEYS_DIR = tmp_path / "keys"
+    old_key = keys.secret_load_or_create(settings.KEYS_DIR, "watermark")
+    marker = FrameWatermarker(424242, old_key)
+    video = tmp_path / "before-rotation.mp4"
+    media.mp4_write(video, [marker.mark(astronaut) for _ in range(8)], np.zeros(8000, np.float32), 16000)
+
+    keys.secret_rotate(settings.KEYS_DIR, "watermark")
+    report = video_verify(path=video)
+
+    assert report.watermark["found"] is True
+    assert any("no render with its id is on record" in line for line in report.explanation)

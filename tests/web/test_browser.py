@@ -166,8 +166,8 @@ def test_a_two_language_localization_shows_live_progress_then_plays_and_verifies
             shots.add("07")
             browser.screenshot("07-localize-progress")
         time.sleep(0.2)
-    statuses = {r.language: r.status for r in Render.objects.all()}
-    assert statuses == {"en": "done", "de": "done"}, statuses
+    outcomes = {r.language: r.status for r in Render.objects.all()}
+    assert outcomes == {"en": "done", "de": "done"}, {r.language: (r.status, r.error) for r in Render.objects.all()}
     assert "running" in seen_live and any(value.endswith("%") for value in seen_live), seen_live
     browser.wait_for(lambda driver: driver.execute_script(
         "return Array.from(document.querySelectorAll('video.player')).every(v => v.readyState >= 1 && !v.error)"))
