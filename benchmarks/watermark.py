@@ -5,13 +5,11 @@ Run: .venv/bin/python benchmarks/watermark.py   (about 5 minutes on 2 cores; wri
 
 from __future__ import annotations
 
-import io
 import json
 import sys
 import time
 from pathlib import Path
 
-import av
 import cv2
 import numpy as np
 
@@ -19,6 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from inference import speech  # noqa: E402
 from inference.animate import animate  # noqa: E402
+from benchmarks.video_transforms import center_crop, frame_rate_changed, h264_round_trip, levels, psnr, resized  # noqa: E402
 from provenance import bch, watermark  # noqa: E402
 from provenance.fingerprint import content_fingerprint, content_similarity, frame_luma  # noqa: E402
 
@@ -29,56 +28,21 @@ FPS = 25
 TEXT = "Hello, and thank you for watching. This short message was made with Candor, and the person you see agreed to it."
 
 
-def h264(frames: list[np.ndarray], *, crf: int, fps: int = FPS, preset: str = "medium") -> list[np.ndarray]:
-    height, width = (side - side % 2 for side in frames[0].shape[:2])
-    buffer = io.BytesIO()
-    with av.open(buffer, "w", format="mp4") as container:
-        stream = container.add_stream("libx264", rate=fps, options={"crf": str(crf), "preset": preset})
-        stream.height, stream.width, stream.pix_fmt = height, width, "yuv420p"
-        for frame in frames:
-            container.mux(stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(frame[:height, :width]), format="rgb24")))
-        container.mux(stream.encode())
-    buffer.seek(0)
-    with av.open(buffer) as container:
-        return [frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)]
-
-
-def resized(frames, factor):
-    height, width = frames[0].shape[:2]
-    return [cv2.resize(f, (round(width * factor), round(height * factor)), interpolation=cv2.INTER_AREA) for f in frames]
-
-
-def center_crop(frames, area):
-    height, width = frames[0].shape[:2]
-    keep_h, keep_w = round(height * area**0.5), round(width * area**0.5)
-    top, left = (height - keep_h) // 2, (width - keep_w) // 2
-    return [f[top : top + keep_h, left : left + keep_w] for f in frames]
-
-
-def levels(frames, *, gain=1.0, offset=0.0):
-    return [np.clip((f.astype(np.float32) - 128) * gain + 128 + offset, 0, 255).astype(np.uint8) for f in frames]
-
-
-def frame_rate_30(frames):
-    count = len(frames) * 30 // FPS
-    return [frames[min(len(frames) - 1, int(i * FPS / 30))] for i in range(count)]
-
-
 ATTACKS = {
-    "H.264 CRF 23": lambda f: (h264(f, crf=23), True),
-    "H.264 CRF 28": lambda f: (h264(f, crf=28), True),
-    "H.264 CRF 35": lambda f: (h264(f, crf=35), True),
-    "downscale 50% (CRF 23)": lambda f: (h264(resized(f, 0.5), crf=23), True),
-    "downscale 25% (CRF 23)": lambda f: (h264(resized(f, 0.25), crf=23), True),
-    "center crop 80% area (CRF 23)": lambda f: (h264(center_crop(f, 0.8), crf=23), True),
-    "brightness +20% (CRF 23)": lambda f: (h264(levels(f, offset=0.2 * 128), crf=23), True),
-    "brightness -20% (CRF 23)": lambda f: (h264(levels(f, offset=-0.2 * 128), crf=23), True),
-    "contrast +20% (CRF 23)": lambda f: (h264(levels(f, gain=1.2), crf=23), True),
-    "contrast -20% (CRF 23)": lambda f: (h264(levels(f, gain=0.8), crf=23), True),
-    "25 -> 30 fps (CRF 23)": lambda f: (h264(frame_rate_30(f), crf=23, fps=30), True),
-    "3 s excerpt from 2 s (CRF 23)": lambda f: (h264(f[2 * FPS : 5 * FPS], crf=23), True),
-    "horizontal flip (CRF 23)": lambda f: (h264([x[:, ::-1] for x in f], crf=23), False),
-    "CRF 35 + downscale 50%": lambda f: (h264(resized(f, 0.5), crf=35), True),
+    "H.264 CRF 23": lambda f: (h264_round_trip(f, crf=23), True),
+    "H.264 CRF 28": lambda f: (h264_round_trip(f, crf=28), True),
+    "H.264 CRF 35": lambda f: (h264_round_trip(f, crf=35), True),
+    "downscale 50% (CRF 23)": lambda f: (h264_round_trip(resized(f, 0.5), crf=23), True),
+    "downscale 25% (CRF 23)": lambda f: (h264_round_trip(resized(f, 0.25), crf=23), True),
+    "center crop 80% area (CRF 23)": lambda f: (h264_round_trip(center_crop(f, 0.8), crf=23), True),
+    "brightness +20% (CRF 23)": lambda f: (h264_round_trip(levels(f, offset=0.2 * 128), crf=23), True),
+    "brightness -20% (CRF 23)": lambda f: (h264_round_trip(levels(f, offset=-0.2 * 128), crf=23), True),
+    "contrast +20% (CRF 23)": lambda f: (h264_round_trip(levels(f, gain=1.2), crf=23), True),
+    "contrast -20% (CRF 23)": lambda f: (h264_round_trip(levels(f, gain=0.8), crf=23), True),
+    "25 -> 30 fps (CRF 23)": lambda f: (h264_round_trip(frame_rate_changed(f), crf=23, fps=30), True),
+    "3 s excerpt from 2 s (CRF 23)": lambda f: (h264_round_trip(f[2 * FPS : 5 * FPS], crf=23), True),
+    "horizontal flip (CRF 23)": lambda f: (h264_round_trip([x[:, ::-1] for x in f], crf=23), False),
+    "CRF 35 + downscale 50%": lambda f: (h264_round_trip(resized(f, 0.5), crf=35), True),
 }
 
 ATTACK_SCALES = {"downscale 50% (CRF 23)": 0.5, "downscale 25% (CRF 23)": 0.25, "CRF 35 + downscale 50%": 0.5}
@@ -87,10 +51,6 @@ ATTACK_SCALES = {"downscale 50% (CRF 23)": 0.5, "downscale 25% (CRF 23)": 0.25, 
 def render_clip(image: np.ndarray) -> list[np.ndarray]:
     spoken = speech.synthesize(TEXT, "en")
     return list(animate(image, spoken.audio, spoken.sample_rate, fps=FPS, phonemes=list(spoken.phonemes), max_side=512))
-
-
-def psnr(a, b) -> float:
-    return float(10 * np.log10(255.0**2 / np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)))
 
 
 def code_bit_accuracy(frames, *, scale: float, mirrored: bool, max_frames: int = 30) -> float:
@@ -128,7 +88,7 @@ def robustness(name: str, frames: list[np.ndarray], results: dict) -> None:
     cv2.imwrite(str(OUT / f"{name}-difference-x10.png"), np.clip(128 + 10 * difference, 0, 255).astype(np.uint8)[..., ::-1])
     print(f"\n== {name}: {len(frames)} frames {frames[0].shape[1]}x{frames[0].shape[0]}")
     print(f"   PSNR min {min(psnrs):.2f} dB, mean {np.mean(psnrs):.2f} dB; design on first frame {design_s * 1000:.0f} ms, then {per_frame_ms:.2f} ms per frame")
-    published = h264(marked, crf=20, preset="veryfast")
+    published = h264_round_trip(marked, crf=20, preset="veryfast")
     fingerprint = content_fingerprint(np.mean([frame_luma(f) for f in published], axis=0))
     rows = []
     for attack, make in ATTACKS.items():
@@ -206,7 +166,7 @@ def invisible_watermark_comparison(renders: dict[str, list[np.ndarray]], results
             started = time.perf_counter()
             marked = [encoder.encode(np.ascontiguousarray(f[..., ::-1]), method)[..., ::-1] for f in clip]
             embed_ms = (time.perf_counter() - started) / len(clip) * 1000
-            published = h264([np.ascontiguousarray(m) for m in marked], crf=20, preset="veryfast")
+            published = h264_round_trip([np.ascontiguousarray(m) for m in marked], crf=20, preset="veryfast")
             row = {"psnr_db": round(float(np.mean([psnr(f, m) for f, m in zip(clip, marked)])), 2), "embed_ms": round(embed_ms)}
             for attack in ("H.264 CRF 23", "H.264 CRF 28", "H.264 CRF 35", "downscale 50% (CRF 23)", "center crop 80% area (CRF 23)"):
                 copy, _ = ATTACKS[attack](published)
