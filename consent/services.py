@@ -461,6 +461,7 @@ def consent_erase(*, revoke_token: str) -> Consent:
 
     The rows stay, stripped to ids, dates and scope, so the verifier can still say a video's consent was erased.
     """
+    from studio.captions import captions_delete
     from studio.models import Portrait, Render
 
     consent = consent_revoke(revoke_token=revoke_token)
@@ -473,6 +474,8 @@ def consent_erase(*, revoke_token: str) -> Consent:
             render.video.delete(save=False)
         for render in renders.exclude(audio=""):
             render.audio.delete(save=False)
+        for render in renders:
+            captions_delete(render_id=render.id)  # they hold the spoken words
         renders.update(video="", audio="", text="")
         if portrait.image:
             portrait.image.delete(save=False)

@@ -111,6 +111,9 @@ def _verify(public_api, video: bytes) -> dict:
 def test_a_finished_video_reports_expired_then_revoked_then_erased_and_stops_being_served(
     api, public_api, outbox, portrait_jpeg, live_capture
 ):
+    from django.core.files.storage import default_storage
+
+    from studio.captions import captions_name
     from studio.services import render_run
 
     until = timezone.now() + timedelta(days=3)
@@ -134,9 +137,11 @@ def test_a_finished_video_reports_expired_then_revoked_then_erased_and_stops_bei
     portrait = Portrait.objects.get(id=portrait_id)
     photo_path = Path(portrait.image.path)
     video_path = Path(Render.objects.get(id=render_id).video.path)
+    captions_path = Path(default_storage.path(captions_name(render_id)))
+    assert captions_path.exists(), "a text render has captions"
     assert public_api.post(f"/api/consent/erase/{consent.revoke_token}/").json() == {"status": "erased"}
     portrait.refresh_from_db()
-    assert not photo_path.exists() and not video_path.exists()
+    assert not photo_path.exists() and not video_path.exists() and not captions_path.exists()
     assert portrait.descriptor == [] and portrait.landmarks == [] and not portrait.image and portrait.subject_email == ""
     assert Consent.objects.get().full_name == ""
     report = _verify(public_api, video)
