@@ -159,13 +159,9 @@ def consent_request_create(
     consent_event_append(consent=consent, kind="requested", details=_scope_json(scope))
     link = f"{settings.CANDOR_PUBLIC_URL}/consent/{consent.token}/"
     context = {"consent": consent, "portrait": portrait, "requester": requested_by, "link": link}
-    transaction.on_commit(
-        lambda: send_mail(
-            subject=f"{requested_by.username} asks to animate your photo with Candor",
-            message=render_to_string("consent/email_request.txt", context),
-            from_email=None,
-            recipient_list=[portrait.subject_email],
-        )
+    _email_after_commit(
+        subject=f"{requested_by.username} asks to animate your photo with Candor",
+        template="consent/email_request.txt", context=context, to=portrait.subject_email,
     )
     return consent
 
@@ -330,6 +326,12 @@ def _decision_record(consent: Consent, status_: str, *, full_name: str, text: Co
     # The same private link revokes an approval and erases the portrait, whichever the decision was.
     consent.revoke_token = secrets.token_urlsafe(32)
     consent.save()
+
+
+def _email_after_commit(*, subject: str, template: str, context: dict, to: str) -> None:
+    """Send once the transaction commits, so no email ever carries a link to a rolled-back record."""
+    message = render_to_string(template, context)
+    transaction.on_commit(lambda: send_mail(subject=subject, message=message, from_email=None, recipient_list=[to]))
 
 
 def _text_json(text: ConsentText) -> dict:
@@ -595,13 +597,9 @@ def registry_capture_submit(*, entry: RegistryEntry, capture: bytes | None, chal
         entry.save(update_fields=["descriptor", "liveness", "status"])
         consent_event_append(registration=entry, kind="registry_captured", details={"liveness": check.liveness})
         link = f"{settings.CANDOR_PUBLIC_URL}/registry/confirm/{entry.confirm_token}/"
-        transaction.on_commit(
-            lambda: send_mail(
-                subject="Confirm: never animate my face with Candor",
-                message=render_to_string("consent/email_registry_confirm.txt", {"link": link}),
-                from_email=None,
-                recipient_list=[entry.email],
-            )
+        _email_after_commit(
+            subject="Confirm: never animate my face with Candor",
+            template="consent/email_registry_confirm.txt", context={"link": link}, to=entry.email,
         )
     return entry
 
@@ -621,13 +619,9 @@ def registry_confirm(*, confirm_token: str) -> RegistryEntry:
         entry.save(update_fields=["status", "confirmed_at", "remove_token", "challenge"])
         consent_event_append(registration=entry, kind="registry_confirmed")
         link = f"{settings.CANDOR_PUBLIC_URL}/registry/remove/{entry.remove_token}/"
-        transaction.on_commit(
-            lambda: send_mail(
-                subject="Your face is in Candor's do-not-generate registry",
-                message=render_to_string("consent/email_registry_active.txt", {"link": link}),
-                from_email=None,
-                recipient_list=[entry.email],
-            )
+        _email_after_commit(
+            subject="Your face is in Candor's do-not-generate registry",
+            template="consent/email_registry_active.txt", context={"link": link}, to=entry.email,
         )
     return entry
 
