@@ -9,6 +9,7 @@ import pytest
 from provenance.c2pa_manifest import TRAINED_ALGORITHMIC_MEDIA, Ingredient, SoftBinding, mp4_read_manifest, mp4_sign
 from provenance.keys import retired_certificates, signing_material_load_or_create, signing_material_rotate
 from provenance.signer import local_signer
+from tests.provenance.mp4_boxes import top_level_box
 
 RENDER_ID = "render-0001"
 PORTRAIT_SHA256 = "ab" * 32
@@ -34,16 +35,6 @@ def _sign(*, source, destination, material, **overrides):
         **arguments,
     )
     return destination
-
-
-def _top_level_box(data: bytes, box_type: bytes) -> tuple[int, int]:
-    offset = 0
-    while offset + 8 <= len(data):
-        size = int.from_bytes(data[offset : offset + 4], "big")
-        if data[offset + 4 : offset + 8] == box_type:
-            return offset, size
-        offset += size
-    raise LookupError(box_type)
 
 
 @pytest.fixture
@@ -118,7 +109,7 @@ def test_unsigned_mp4_has_no_manifest(sample_mp4, material):
 
 def test_flipping_media_bytes_breaks_the_hash_binding(signed_mp4, material):
     data = bytearray(signed_mp4.read_bytes())
-    start, size = _top_level_box(bytes(data), b"mdat")
+    start, size = top_level_box(bytes(data), b"mdat")
     for offset in range(start + size // 2, start + size // 2 + 32):
         data[offset] ^= 0xFF
     signed_mp4.write_bytes(bytes(data))
@@ -134,7 +125,7 @@ def test_flipping_media_bytes_breaks_the_hash_binding(signed_mp4, material):
 
 def test_a_corrupted_manifest_reads_as_present_but_invalid(signed_mp4, material):
     data = bytearray(signed_mp4.read_bytes())
-    start, size = _top_level_box(bytes(data), b"uuid")
+    start, size = top_level_box(bytes(data), b"uuid")
     # Past the uuid box header and C2PA's uuid/purpose fields, into the JUMBF boxes.
     data[start + 60 : start + size // 4] = bytes(size // 4 - 60)
     signed_mp4.write_bytes(bytes(data))
@@ -169,7 +160,7 @@ def test_remuxing_strips_the_manifest(tmp_path, signed_mp4, material, remux_mp4)
 
 
 def _cut_inside_manifest(signed: bytes) -> bytes:
-    start, size = _top_level_box(signed, b"uuid")
+    start, size = top_level_box(signed, b"uuid")
     return signed[: start + size // 2]
 
 
@@ -195,7 +186,7 @@ def test_garbage_input_reports_no_manifest_instead_of_raising(tmp_path, signed_m
 
 def test_a_file_truncated_after_its_manifest_reads_as_present_but_invalid(signed_mp4, material):
     data = signed_mp4.read_bytes()
-    start, size = _top_level_box(data, b"mdat")
+    start, size = top_level_box(data, b"mdat")
     signed_mp4.write_bytes(data[: start + size // 2])
 
     report = mp4_read_manifest(path=signed_mp4, root_certificate_pem=material.root_certificate_pem)

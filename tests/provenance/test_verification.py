@@ -16,6 +16,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from inference import media
+from tests.provenance.mp4_boxes import top_level_box
 
 pytestmark = pytest.mark.django_db
 
@@ -73,16 +74,6 @@ def _reencoded(source: Path, destination: Path, *, crf: int = 28, codec: str = "
             output.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
         output.mux(stream.encode())
     return destination
-
-
-def _top_level_box(data: bytes, box_type: bytes) -> tuple[int, int]:
-    offset = 0
-    while offset + 8 <= len(data):
-        size = int.from_bytes(data[offset : offset + 4], "big")
-        if data[offset + 4 : offset + 8] == box_type:
-            return offset, size
-        offset += size
-    raise LookupError(box_type)
 
 
 def test_a_render_verifies_with_a_complete_credential_and_says_why(render):
@@ -181,7 +172,7 @@ def test_flipped_media_bytes_are_reported_as_tampered(render, tmp_path):
     from provenance.services import report_as_dict, video_verify
 
     data = bytearray(Path(render.video.path).read_bytes())
-    start, size = _top_level_box(bytes(data), b"mdat")
+    start, size = top_level_box(bytes(data), b"mdat")
     for offset in range(start + size - 64, start + size - 32):
         data[offset] ^= 0xFF
     tampered = tmp_path / "tampered.mp4"
@@ -208,7 +199,7 @@ def test_a_tampered_manifest_without_a_watermark_is_tampered_not_unknown(sample_
     mp4_sign(source=sample_mp4, destination=signed, signer=local_signer(material), trust_anchor_pem=material.root_certificate_pem,
              render_id="00000000-0000-0000-0000-000000000000", title="t", generator_version="0.1.0")
     data = bytearray(signed.read_bytes())
-    start, size = _top_level_box(bytes(data), b"mdat")
+    start, size = top_level_box(bytes(data), b"mdat")
     data[start + size // 2] ^= 0xFF
     signed.write_bytes(bytes(data))
 
