@@ -28,6 +28,8 @@ _LOUDNESS_SHARE = 0.3
 # Acoustic analysis: 30 ms windows every quarter frame.
 _WINDOW_S = 0.03
 _HOPS_PER_FRAME = 4
+# Spectra are taken this many hops at a time (about 10 s of audio at 25 fps).
+_HOPS_PER_BLOCK = 1000
 _VOICING_LAGS_S = (1 / 400, 1 / 70)  # pitch periods of speech
 _VOICED_ABOVE = 0.45
 _SPEECH_LEVEL = 0.3
@@ -173,15 +175,12 @@ def _edge_f2(f2: np.ndarray, steady: np.ndarray, hop: int) -> float:
 def acoustic_features(audio: np.ndarray, sample_rate: int, n_hops: int, hop_rate: float) -> np.ndarray:
     """(n_hops, 7) per-hop features of mono float audio (N,): level 0..1 (RMS over the hop, dB below the
     speech's loud end), voicing, F1 and F2 band centroids (Hz), nasal share, hiss share and spectral flatness
-    of the hiss band; spectra over windows centred on each hop."""
+    of the hiss band; spectra over windows centred on each hop, taken a block of hops at a time so that
+    memory stays flat however long the audio is."""
     audio = np.asarray(audio, np.float64)
     size = 1 << int(np.ceil(np.log2(_WINDOW_S * sample_rate)))
     centres = np.round((np.arange(n_hops) + 0.5) * sample_rate / hop_rate).astype(int)
     padded = np.pad(audio, (size // 2, size // 2 + 1))
-    index = centres[:, None] + np.arange(size)[None, :]
-    windows = padded[np.clip(index, 0, len(padded) - 1)] * np.hanning(size)
-    power = np.abs(np.fft.rfft(windows, axis=1)) ** 2
-    freqs = np.fft.rfftfreq(size, 1.0 / sample_rate)
     bounds = np.clip(np.round(np.arange(n_hops + 1) * sample_rate / hop_rate).astype(int), 0, len(audio))
     energy = np.concatenate([[0.0], np.cumsum(audio * audio)])
     mean_square = (energy[bounds[1:]] - energy[bounds[:-1]]) / np.maximum(np.diff(bounds), 1)
@@ -190,6 +189,18 @@ def acoustic_features(audio: np.ndarray, sample_rate: int, n_hops: int, hop_rate
     level = np.clip((db - max(loud - _LEVEL_RANGE_DB, _SILENCE_DB)) / _LEVEL_RANGE_DB, 0.0, 1.0)
     if loud <= _SILENCE_DB:
         level[:] = 0.0
+    spectral = [_spectral_features(padded, centres[start : start + _HOPS_PER_BLOCK], size, sample_rate)
+                for start in range(0, n_hops, _HOPS_PER_BLOCK)]
+    return np.column_stack([level, np.concatenate(spectral)])
+
+
+def _spectral_features(padded: np.ndarray, centres: np.ndarray, size: int, sample_rate: int) -> np.ndarray:
+    """(len(centres), 6) voicing, F1 and F2 centroids, nasal, hiss and hiss flatness of the windows of
+    `size` samples of padded audio starting at each centre (the audio is padded by size // 2 in front)."""
+    index = centres[:, None] + np.arange(size)[None, :]
+    windows = padded[np.clip(index, 0, len(padded) - 1)] * np.hanning(size)
+    power = np.abs(np.fft.rfft(windows, axis=1)) ** 2
+    freqs = np.fft.rfftfreq(size, 1.0 / sample_rate)
     autocorrelation = np.fft.irfft(power, axis=1)
     lags = np.arange(*(np.round(np.array(_VOICING_LAGS_S) * sample_rate).astype(int) + [0, 1]))
     lags = lags[lags < size // 2]
@@ -209,7 +220,7 @@ def acoustic_features(audio: np.ndarray, sample_rate: int, n_hops: int, hop_rate
     hiss = power[:, hiss_mask].sum(axis=1) / total
     hiss_power = power[:, hiss_mask] + 1e-12
     flatness = np.exp(np.log(hiss_power).mean(axis=1)) / hiss_power.mean(axis=1)
-    return np.stack([level, voicing, centroid(*_F1_BAND), centroid(*_F2_BAND), nasal, hiss, flatness], axis=1)
+    return np.stack([voicing, centroid(*_F1_BAND), centroid(*_F2_BAND), nasal, hiss, flatness], axis=1)
 
 
 def _voice_activity(level: np.ndarray, voicing: np.ndarray, hiss: np.ndarray, hop_s: float) -> np.ndarray:

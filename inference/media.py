@@ -125,25 +125,40 @@ def mp4_write(
 ) -> None:
     """Encode RGB frames + mono float32 audio as H.264/AAC MP4, written to a temp file and renamed atomically.
 
-    `on_frame(i)` is called after each encoded frame (progress, cancellation by raising).
+    Frames are consumed one at a time (never held), and each frame's stretch of
+    audio is muxed beside it. `on_frame(i)` is called after each encoded frame
+    (progress, cancellation by raising).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temp_name = tempfile.mkstemp(suffix=".mp4", dir=path.parent, prefix=".partial-")
     os.close(handle)
     try:
-        _mp4_encode(temp_name, frames, audio_resample(audio, sample_rate, AAC_SAMPLE_RATE), fps=fps, crf=crf, on_frame=on_frame)
+        _mp4_encode(temp_name, frames, audio, sample_rate, fps=fps, crf=crf, on_frame=on_frame)
         os.replace(temp_name, path)
     finally:
         if os.path.exists(temp_name):
             os.unlink(temp_name)
 
 
-def _mp4_encode(path, frames, audio_48k, *, fps, crf, on_frame):
+def _mp4_encode(path, frames, audio, sample_rate, *, fps, crf, on_frame):
     with av.open(path, mode="w", format="mp4", options={"movflags": "+faststart"}) as container:
         video = None
+        # PyAV's encoder resamples to the stream's rate (libswresample) as the audio arrives.
         audio_stream = container.add_stream("aac", rate=AAC_SAMPLE_RATE, layout="mono")
         audio_stream.bit_rate = 96_000
+        audio_sent = 0
+
+        def send_audio(until: int) -> None:
+            nonlocal audio_sent
+            chunk = np.clip(audio[audio_sent:until], -1.0, 1.0).reshape(1, -1)
+            if chunk.size:
+                audio_frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(chunk, dtype=np.float32), format="flt", layout="mono")
+                audio_frame.sample_rate = sample_rate
+                audio_frame.pts = audio_sent
+                container.mux(audio_stream.encode(audio_frame))
+            audio_sent = max(audio_sent, until)
+
         for index, frame in enumerate(frames):
             if video is None:
                 video = container.add_stream("libx264", rate=fps, options={"crf": str(crf), "preset": "veryfast"})
@@ -153,18 +168,13 @@ def _mp4_encode(path, frames, audio_48k, *, fps, crf, on_frame):
             video_frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")
             video_frame.pts = index
             container.mux(video.encode(video_frame))
+            send_audio((index + 1) * sample_rate // fps)
             if on_frame is not None:
                 on_frame(index)
         if video is None:
             raise InferenceError("no_frames", "nothing to encode: the animation produced no frames")
         container.mux(video.encode(None))
-        frame_size = 1024
-        for start in range(0, audio_48k.size, frame_size):
-            chunk = np.clip(audio_48k[start : start + frame_size], -1.0, 1.0).reshape(1, -1)
-            audio_frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(chunk, dtype=np.float32), format="flt", layout="mono")
-            audio_frame.sample_rate = AAC_SAMPLE_RATE
-            audio_frame.pts = start
-            container.mux(audio_stream.encode(audio_frame))
+        send_audio(audio.size)
         container.mux(audio_stream.encode(None))
 
 

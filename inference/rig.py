@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
+import zipfile
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from types import MappingProxyType
 
 import cv2
@@ -21,6 +23,9 @@ FACE_PARAMETERS = ("jaw_open", "lip_spread", "lip_round", "lip_close", "lip_dent
 BLINK_PARAMETERS = ("blink_left", "blink_right")
 HEAD_PARAMETERS = ("head_roll", "head_nod", "head_yaw")
 PARAMETERS = FACE_PARAMETERS + BLINK_PARAMETERS + HEAD_PARAMETERS
+
+# Version of the rig's stored form (rig_to_bytes): bump it when the rig changes, so cached rigs are rebuilt.
+RIG_FORMAT = "candor-rig-1"
 
 # iBUG 68-point indices.
 _CHIN = 8
@@ -181,6 +186,60 @@ def portrait_rig(image: np.ndarray, *, max_side: int = 512) -> PortraitRig:
     factor = np.array([out_w / width, out_h / height], dtype=np.float32)
     landmarks = (face.landmarks + 0.5) * factor - 0.5
     return _rig(resized, landmarks.astype(np.float32))
+
+
+def rig_to_bytes(rig: PortraitRig) -> bytes:
+    """The rig as an .npz archive (arrays only, no pickle), to cache it with its portrait."""
+    arrays = {"format": np.array(RIG_FORMAT)}
+    _flatten(rig, "", arrays)
+    for name, eyelid in rig.eyelids.items():
+        _flatten(eyelid, f"eyelids.{name}.", arrays)
+    _flatten(rig.mouth, "mouth.", arrays)
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    return buffer.getvalue()
+
+
+def rig_from_bytes(data: bytes) -> PortraitRig | None:
+    """The rig stored by rig_to_bytes, or None when the archive is unreadable or of another format (rebuild it then)."""
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as archive:
+            arrays = {name: archive[name] for name in archive.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile):
+        return None
+    if arrays.get("format") != RIG_FORMAT:
+        return None
+    try:
+        eyelids = {name: _unflatten(Eyelid, f"eyelids.{name}.", arrays)
+                   for name in BLINK_PARAMETERS if f"eyelids.{name}.box" in arrays}
+        return _unflatten(PortraitRig, "", arrays, eyelids=MappingProxyType(eyelids),
+                          mouth=_unflatten(InnerMouth, "mouth.", arrays))
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _flatten(record, prefix: str, arrays: dict[str, np.ndarray]) -> None:
+    for field in fields(record):
+        value = getattr(record, field.name)
+        if value is not None and field.name not in ("eyelids", "mouth"):
+            arrays[prefix + field.name] = np.asarray(value)
+
+
+def _unflatten(kind, prefix: str, arrays: Mapping[str, np.ndarray], **given):
+    values = dict(given)
+    for field in fields(kind):
+        if field.name in given:
+            continue
+        stored = arrays.get(prefix + field.name)
+        if stored is None:
+            values[field.name] = None  # optional arrays (a photo without an open mouth)
+        elif field.type.startswith("tuple"):
+            values[field.name] = tuple(int(v) for v in stored)
+        elif field.type in ("float", "bool"):
+            values[field.name] = float(stored) if field.type == "float" else bool(stored)
+        else:
+            values[field.name] = _frozen(stored)
+    return kind(**values)
 
 
 def _even(length: float) -> int:

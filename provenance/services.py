@@ -17,6 +17,7 @@ from django.conf import settings
 
 from inference import media
 from inference.errors import InferenceError
+from inference.pipeline import run_ahead
 
 from . import c2pa_manifest, keys, watermark
 from .fingerprint import MATCH_THRESHOLD, content_fingerprint, content_similarity, frame_luma
@@ -50,10 +51,12 @@ def provenance_frames(frames: Iterable[np.ndarray], *, render) -> Iterator[np.nd
     taken from the frames as published and stored once the last frame is out.
     """
     marker = watermark.FrameWatermarker(render.watermark_serial, _watermark_key())
+    labelled = (frame_label(frame) for frame in frames) if render.label else frames
     luma_sum: np.ndarray | None = None
     count = 0
-    for frame in frames:
-        marked = marker.mark(frame_label(frame) if render.label else frame)
+    # Animation, label and watermark run a few frames ahead on a second core
+    # while the caller encodes; the database work stays in the caller's thread.
+    for marked in run_ahead(marker.mark(frame) for frame in labelled):
         luma = frame_luma(marked)
         luma_sum = luma if luma_sum is None else luma_sum + luma
         count += 1

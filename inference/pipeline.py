@@ -1,0 +1,73 @@
+"""Overlapping pipeline stages: one stage produces frames in a thread while the caller consumes them.
+
+The heavy work on both sides (OpenCV warps, the x264 encoder) releases the GIL,
+so a producer thread feeding a bounded queue keeps a second core busy without
+holding more than a few frames in memory.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Iterable, Iterator
+from typing import TypeVar
+
+Item = TypeVar("Item")
+
+_POLL_S = 0.1
+
+
+class _End:
+    """Marks the end of the producer's items, carrying its exception if it failed."""
+
+    def __init__(self, error: BaseException | None = None) -> None:
+        self.error = error
+
+
+def run_ahead(items: Iterable[Item], *, depth: int = 4) -> Iterator[Item]:
+    """The items of an iterable, produced in a background thread up to depth items ahead of the consumer.
+
+    Order is kept; an exception raised by the producer is raised in the consumer
+    at the point where the item would have come. When the consumer stops early
+    (it breaks, raises, or the generator is closed) the producer stops at its
+    next item, so a cancelled render stops its animation too.
+    """
+    if depth < 1:
+        raise ValueError("depth must be at least 1")
+    ready: queue.Queue = queue.Queue(maxsize=depth)
+    stopped = threading.Event()
+
+    def produce() -> None:
+        end = _End()
+        try:
+            for item in items:
+                while not stopped.is_set():
+                    try:
+                        ready.put(item, timeout=_POLL_S)
+                        break
+                    except queue.Full:
+                        continue
+                if stopped.is_set():
+                    return
+        except BaseException as error:  # handed to the consumer, which re-raises it
+            end = _End(error)
+        while not stopped.is_set():
+            try:
+                ready.put(end, timeout=_POLL_S)
+                return
+            except queue.Full:
+                continue
+
+    producer = threading.Thread(target=produce, name="candor-run-ahead", daemon=True)
+    producer.start()
+    try:
+        while True:
+            item = ready.get()
+            if isinstance(item, _End):
+                if item.error is not None:
+                    raise item.error
+                return
+            yield item
+    finally:
+        stopped.set()
+        producer.join()
