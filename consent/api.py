@@ -177,6 +177,21 @@ class PortraitConsentEventsApi(APIView):
         return Response(ConsentEventOutput(selectors.events_for_portrait(portrait=portrait), many=True).data)
 
 
+class RegistryHoldApi(APIView):
+    """The creator's view of an upload the registry held for review: its outcome, and the portrait if released."""
+
+    class RegistryHoldOutput(serializers.Serializer):
+        id = serializers.UUIDField()
+        status = serializers.CharField()
+        created_at = serializers.DateTimeField()
+        reviewed_at = serializers.DateTimeField(allow_null=True)
+        portrait = serializers.UUIDField(source="portrait_id", allow_null=True)
+
+    @extend_schema(responses=RegistryHoldOutput)
+    def get(self, request, hold_id):
+        return Response(self.RegistryHoldOutput(selectors.registry_hold_of(owner=request.user, hold_id=hold_id)).data)
+
+
 class RegistryOutput(serializers.Serializer):
     id = serializers.UUIDField()
     status = serializers.CharField()

@@ -110,9 +110,17 @@ class RegistryHold(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.HELD)
     created_at = models.DateTimeField(auto_now_add=True)
     reviewed_at = models.DateTimeField(null=True, blank=True)
+    reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    # The reviewer's reasons: kept for the audit log and staff, never shown to the creator (it may describe the registrant).
+    review_note = models.TextField(blank=True)
+    # The portrait made from a released upload, so that the creator can go on to ask for consent.
+    portrait = models.ForeignKey("studio.Portrait", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
 
     class Meta:
         ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"registry hold {self.id} ({self.status})"
 
 
 class ConsentEvent(models.Model):

@@ -6,9 +6,10 @@ import hashlib
 from dataclasses import dataclass
 
 from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from .models import Consent, ConsentEvent
+from .models import Consent, ConsentEvent, RegistryHold
 
 
 def consent_active_for_portrait(*, portrait) -> Consent | None:
@@ -43,6 +44,11 @@ def events_for_consent(*, consent: Consent) -> QuerySet[ConsentEvent]:
 def events_for_portrait(*, portrait) -> QuerySet[ConsentEvent]:
     """What the creator sees: the events of every consent asked for their portrait."""
     return ConsentEvent.objects.filter(consent__portrait=portrait).order_by("id")
+
+
+def registry_hold_of(*, owner, hold_id) -> RegistryHold:
+    """The creator's own held upload, or 404 (another creator's hold is indistinguishable from a missing one)."""
+    return get_object_or_404(RegistryHold.objects.filter(owner=owner), id=hold_id)
 
 
 @dataclass(frozen=True)

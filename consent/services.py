@@ -35,6 +35,8 @@ RECEIPT_TYPE = "candor.consent-receipt.v1"
 # between the two thresholds the upload is held for a person to review instead of being refused.
 REGISTRY_REFUSE_DISTANCE = 0.4
 REGISTRY_REVIEW_DISTANCE = 0.55
+# A reviewer's outcomes for a held upload: the portrait goes ahead, or the block stands.
+REGISTRY_REVIEW_DECISIONS = ("release", "refuse")
 # Frames read for Candor's own watermark in a capture (a Candor render carries it in every frame).
 WATERMARK_FRAMES = 10
 # Refusals that show an attempt to pass someone else's face or a replay count towards locking the link.
@@ -210,6 +212,8 @@ def consent_challenge_issue(*, consent: Consent) -> dict:
 def _link_check_open(consent: Consent) -> None:
     if consent.status == Consent.Status.LOCKED:
         raise ApplicationError("link_locked", "too many failed identity checks; ask the requester for a new link", status_code=403)
+    if consent.status == Consent.Status.EXPIRED and consent.decided_at is None:
+        raise ApplicationError("link_expired", "this consent link has expired; ask the requester for a new one", status_code=410)
     if consent.status != Consent.Status.PENDING:
         raise ApplicationError("link_used", f"this link was already used (consent is {consent.status})", status_code=409)
     if consent.link_expires_at <= timezone.now():
@@ -465,6 +469,7 @@ def consent_erase(*, revoke_token: str) -> Consent:
     """
     from studio.captions import captions_delete
     from studio.models import Portrait, Render
+    from studio.services import portrait_rigs_delete
 
     consent = consent_revoke(revoke_token=revoke_token)
     portrait = consent.portrait
@@ -481,6 +486,7 @@ def consent_erase(*, revoke_token: str) -> Consent:
         renders.update(video="", audio="", text="")
         if portrait.image:
             portrait.image.delete(save=False)
+        portrait_rigs_delete(portrait=portrait)
         Portrait.objects.filter(id=portrait.id).update(
             image="", descriptor=[], landmarks=[], subject_name="", subject_email="", erased_at=timezone.now()
         )
@@ -504,6 +510,17 @@ def consents_expire_due(*, portrait=None) -> int:
             if updated:
                 cancelled = renders_cancel_for_consent(consent=consent, reason="consent expired")
                 consent_event_append(consent=consent, kind="expired", details={"renders_cancelled": cancelled})
+                count += 1
+    return count
+
+
+def consent_links_expire_due() -> int:
+    """Expire the pending requests whose link ran out unanswered (logged), so the creator sees that; returns how many."""
+    count = 0
+    for consent in Consent.objects.filter(status=Consent.Status.PENDING, link_expires_at__lte=timezone.now()):
+        with transaction.atomic():
+            if Consent.objects.filter(id=consent.id, status=Consent.Status.PENDING).update(status=Consent.Status.EXPIRED):
+                consent_event_append(consent=consent, kind="link_expired", details={"link_expires_at": consent.link_expires_at.isoformat()})
                 count += 1
     return count
 
@@ -682,3 +699,42 @@ def _registry_nearest(descriptor) -> tuple[RegistryEntry | None, float]:
         if candidate < distance:
             nearest, distance = entry, candidate
     return nearest, distance
+
+
+def registry_hold_release(*, hold: RegistryHold, reviewer, decision: str, note: str = "") -> RegistryHold:
+    """A reviewer's outcome for an upload the registry held: `release` makes the portrait (consent may then be asked),
+    `refuse` confirms the block; either way the held photo is deleted, the outcome logged and the creator told."""
+    from studio.services import portrait_create_released
+
+    if not (reviewer.is_active and reviewer.is_staff and reviewer.has_perm("consent.change_registryhold")):
+        raise ApplicationError("permission_denied", "only staff allowed to change registry holds can review them", status_code=403)
+    if decision not in REGISTRY_REVIEW_DECISIONS:
+        raise ApplicationError("invalid", f"decision must be one of {list(REGISTRY_REVIEW_DECISIONS)}")
+    with transaction.atomic():
+        hold = RegistryHold.objects.select_for_update().select_related("owner", "entry").get(id=hold.id)
+        if hold.status != RegistryHold.Status.HELD:
+            raise ApplicationError("already_reviewed", f"this upload was already reviewed ({hold.status})", status_code=409)
+        subject_name, held_image = hold.subject_name, hold.image.name
+        if decision == "release":
+            hold.portrait = portrait_create_released(hold=hold)
+            hold.status = RegistryHold.Status.RELEASED
+        else:
+            hold.status = RegistryHold.Status.REFUSED
+        # The portrait (if any) now holds the photo and the subject's details; the hold keeps only the decision.
+        hold.image, hold.subject_name, hold.subject_email = "", "", ""
+        hold.reviewed_at, hold.reviewed_by, hold.review_note = timezone.now(), reviewer, note.strip()
+        hold.save()
+        consent_event_append(
+            registration=hold.entry, kind=f"hold_{hold.status}",
+            details={"hold": str(hold.id), "reviewer": reviewer.username, "note": hold.review_note,
+                     "portrait": str(hold.portrait_id) if hold.portrait_id else None},
+        )
+        transaction.on_commit(lambda: hold.image.storage.delete(held_image))
+        if hold.owner.email:
+            link = f"{settings.CANDOR_PUBLIC_URL}/portraits/{hold.portrait_id}/" if hold.portrait_id else ""
+            _email_after_commit(
+                subject=f"Your portrait upload held for review was {hold.status}",
+                template="consent/email_registry_hold_reviewed.txt",
+                context={"hold": hold, "subject_name": subject_name, "link": link}, to=hold.owner.email,
+            )
+    return hold

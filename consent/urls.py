@@ -1,4 +1,4 @@
-"""Routes of the consent app: the person pictured's API and pages, the public key, the registry, the creator's event view."""
+"""Routes of the consent app: the person pictured's API and pages, the public key, the registry, the creator's event and hold views."""
 
 from django.urls import path
 
@@ -10,6 +10,7 @@ urlpatterns = [
     path("api/consent/<str:token>/receipt/", api.ConsentReceiptApi.as_view(), name="api-consent-receipt"),
     path("api/consent/<str:token>/events/", api.ConsentEventsApi.as_view(), name="api-consent-events"),
     path("api/portraits/<uuid:portrait_id>/consent-events/", api.PortraitConsentEventsApi.as_view(), name="api-portrait-consent-events"),
+    path("api/registry-holds/<uuid:hold_id>/", api.RegistryHoldApi.as_view(), name="api-registry-hold"),
     path("api/registry/", api.RegistryStartApi.as_view(), name="api-registry"),
     path("api/registry/<uuid:entry_id>/", api.RegistryEntryApi.as_view(), name="api-registry-entry"),
     path("api/registry/<uuid:entry_id>/capture/", api.RegistryCaptureApi.as_view(), name="api-registry-capture"),

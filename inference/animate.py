@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Mapping, Sequence
 
 import cv2
@@ -10,7 +11,9 @@ import numpy as np
 from .articulation import CLOSE, DENTAL, JAW, ROUND, SPREAD, acoustic_track, viseme_track
 from .errors import InferenceError
 from .motion import Phoneme, blink_track, brow_track, head_track, speech_level
-from .rig import FACE_PARAMETERS, HEAD_PARAMETERS, PARAMETERS, Eyelid, InnerMouth, PortraitRig, portrait_rig
+from .neural import NeuralMouth, mel_windows, neural_mouth
+from .rig import BLINK_PARAMETERS, FACE_PARAMETERS, HEAD_PARAMETERS, PARAMETERS, Eyelid, InnerMouth, PortraitRig, portrait_rig
+from .warp import Warper, engine_warper
 
 EXPRESSIONS = ("neutral", "friendly", "serious")
 
@@ -35,6 +38,10 @@ _LOWER_TEETH_FROM, _LOWER_TEETH_HEIGHT, _LOWER_TEETH_SHADE = 0.24, 0.035, 0.6
 _TONGUE_FROM, _TONGUE_WIDTH, _TONGUE_HEIGHT = 0.2, 0.3, 0.1
 # Expressions reduce to steady face parameters scaled by their intensity.
 _EXPRESSION_POSE = {"neutral": {}, "friendly": {"smile": 0.8}, "serious": {"serious": 1.0}}
+# Columns of a pose (PARAMETERS order).
+_FACE_COLUMNS = [PARAMETERS.index(name) for name in FACE_PARAMETERS]
+_BLINK_COLUMNS = {name: PARAMETERS.index(name) for name in BLINK_PARAMETERS}
+_HEAD_COLUMNS = [PARAMETERS.index(name) for name in HEAD_PARAMETERS]
 
 
 def frame_count(n_samples: int, sample_rate: int, fps: int) -> int:
@@ -54,15 +61,21 @@ def animate(
     rig: PortraitRig | None = None,
     expression: str = "neutral",
     intensity: float = 0.5,
+    device: str | None = None,
+    neural_model: str | os.PathLike | None = None,
 ) -> Iterator[np.ndarray]:
     """Lazily rendered (H, W, 3) uint8 RGB frames of the portrait speaking mono float audio (N,).
 
     image: RGB uint8 (h, w, 3) of one person, any size (ignored when a prebuilt rig
     is given). phonemes: (start s, end s, IPA) from the synthesizer, or None to
     read the mouth from the audio alone. expression: one of EXPRESSIONS, held at
-    intensity 0..1. Yields exactly frame_count(len(audio), sample_rate, fps)
-    frames at the rig's size; the same inputs and seed give the same frames.
-    Inputs are checked before the first frame is asked for.
+    intensity 0..1. device: where frames are warped, one of warp.DEVICES; None
+    reads CANDOR_ENGINE_DEVICE, else "auto" (torch on a CUDA GPU when there is
+    one, else OpenCV). neural_model: an ONNX file fitting inference.neural's
+    interface to redraw the mouth, or None for the weight-free engine alone.
+    Yields exactly frame_count(len(audio), sample_rate, fps) frames at the
+    rig's size; the same inputs, seed and device give the same frames. Inputs,
+    device and model are checked before the first frame is asked for.
     """
     _check_audio(audio, sample_rate)
     if fps <= 0:
@@ -71,10 +84,24 @@ def animate(
         raise InferenceError("invalid_expression", f"expression must be one of {', '.join(EXPRESSIONS)}, not {expression!r}")
     if not 0.0 <= intensity <= 1.0:
         raise InferenceError("invalid_expression", f"expression intensity must be between 0 and 1, not {intensity}")
+    warper = engine_warper(device)
     rig = rig if rig is not None else portrait_rig(image, max_side=max_side)
+    mouth = neural_mouth(neural_model, rig) if neural_model is not None else None
     track = animation_track(audio, sample_rate, frame_count(len(audio), sample_rate, fps), fps,
                             phonemes=phonemes, seed=seed, expression=expression, intensity=intensity)
-    return (render_frame(rig, dict(zip(PARAMETERS, pose))) for pose in track)
+    return _frames(rig, track, warper, mouth, audio, sample_rate, fps)
+
+
+def _frames(rig: PortraitRig, track: np.ndarray, warper: Warper, mouth: NeuralMouth | None,
+            audio: np.ndarray, sample_rate: int, fps: int) -> Iterator[np.ndarray]:
+    """(H, W, 3) uint8 frames of the rig posed by track (n, len(PARAMETERS)), rendered warper.frames_per_batch at a time."""
+    for start in range(0, len(track), warper.frames_per_batch):
+        poses = track[start : start + warper.frames_per_batch]
+        frames = _posed_faces(rig, poses, warper)
+        if mouth is not None:
+            mouth.redraw(frames, mel_windows(audio, sample_rate, (np.arange(start, start + len(poses)) + 0.5) / fps))
+        _move_eyelids_and_head(rig, poses, frames, warper)
+        yield from frames
 
 
 def animation_track(
@@ -111,63 +138,73 @@ def animation_track(
     return track
 
 
-def render_frame(rig: PortraitRig, params: Mapping[str, float]) -> np.ndarray:
+def render_frame(rig: PortraitRig, params: Mapping[str, float], *, device: str | None = None) -> np.ndarray:
     """(H, W, 3) uint8 RGB frame of the rig posed by parameters name -> value (absent ones are 0).
 
     Face and blink parameters run 0..1, head parameters are degrees. All zero
     reproduces the portrait (with the inside of the mouth redrawn when its lips
-    are parted).
+    are parted). device: as for animate.
     """
     unknown = set(params) - set(PARAMETERS)
     if unknown:
         raise ValueError(f"unknown animation parameters: {sorted(unknown)}")
-    face = np.array([params.get(name, 0.0) for name in FACE_PARAMETERS], np.float32)
-    frame = rig.image.copy()
-    if face.any() or rig.lips_parted:
+    warper = engine_warper(device)
+    pose = np.array([[params.get(name, 0.0) for name in PARAMETERS]], np.float32)
+    frames = _posed_faces(rig, pose, warper)
+    _move_eyelids_and_head(rig, pose, frames, warper)
+    return frames[0]
+
+
+def _posed_faces(rig: PortraitRig, poses: np.ndarray, warper: Warper) -> np.ndarray:
+    """(B, H, W, 3) uint8 frames with the face posed by poses (B, len(PARAMETERS)) float32 and the inside of the mouth painted."""
+    faces = poses[:, _FACE_COLUMNS]
+    frames = np.empty((len(poses), *rig.image.shape), np.uint8)
+    frames[:] = rig.image
+    moving = np.flatnonzero(faces.any(axis=1) | rig.lips_parted)
+    if moving.size:
         x, y, w, h = rig.roi
-        displacement = _combine(face, rig.fields, rig.rest)
-        frame[y : y + h, x : x + w] = _warp(rig.base, displacement, x, y)
-        _paint_inner_mouth(frame, rig.mouth, face, rig.image)
+        displacements = _combine_each(faces[moving], rig.fields, rig.rest)
+        frames[moving, y : y + h, x : x + w] = warper.warp(rig.base, displacements, x, y)
+        for i in moving:
+            _paint_inner_mouth(frames[i], rig.mouth, faces[i], rig.image)
+    return frames
+
+
+def _move_eyelids_and_head(rig: PortraitRig, poses: np.ndarray, frames: np.ndarray, warper: Warper) -> None:
+    """Close the eyelids and turn the head in frames (B, H, W, 3) uint8 as poses (B, len(PARAMETERS)) say, in place."""
     for name, eyelid in rig.eyelids.items():
-        if params.get(name):
-            _close_eyelid(frame, rig.image, eyelid, float(params[name]))
-    head = np.array([params.get(name, 0.0) for name in HEAD_PARAMETERS], np.float32)
-    if head.any():
+        closures = poses[:, _BLINK_COLUMNS[name]]
+        for i in np.flatnonzero(closures):
+            _close_eyelid(frames[i], rig.image, eyelid, float(closures[i]), warper)
+    heads = poses[:, _HEAD_COLUMNS]
+    moving = np.flatnonzero(heads.any(axis=1))
+    if moving.size:
         x, y, w, h = rig.head_roi
-        moved = _warp(frame, _combine(head, rig.head_fields), x, y)
-        frame[y : y + h, x : x + w] = moved
-    return frame
+        displacements = _combine_each(heads[moving], rig.head_fields)
+        sources = frames if len(moving) == len(frames) else frames[moving]  # spare copying whole frames
+        frames[moving, y : y + h, x : x + w] = warper.warp(sources, displacements, x, y)
 
 
 def _combine(values: np.ndarray, fields: np.ndarray, start: np.ndarray | None = None) -> np.ndarray:
-    """start (...) plus the sum of values (K,) times fields (K, ...), as float32.
+    """start (...) plus the sum of values (K,) times fields (K, ...), as float32."""
+    return _combine_each(values[None], fields, start)[0]
+
+
+def _combine_each(values: np.ndarray, fields: np.ndarray, start: np.ndarray | None = None) -> np.ndarray:
+    """(B, ...) float32: for each row of values (B, K), start (...) plus the sum of its values times fields (K, ...).
 
     Element-wise over the non-zero values only: a BLAS product would spin up
     threads that stall on a busy machine.
     """
-    total = np.zeros(fields.shape[1:], np.float32) if start is None else start.astype(np.float32)
-    for index in np.flatnonzero(values):
-        total += values[index] * fields[index]
+    total = np.empty((len(values), *fields.shape[1:]), np.float32)
+    total[:] = 0.0 if start is None else start
+    for combined, row in zip(total, values):
+        for index in np.flatnonzero(row):
+            combined += row[index] * fields[index]
     return total
 
 
-def _warp(image: np.ndarray, displacement: np.ndarray, x: int, y: int) -> np.ndarray:
-    """(h, w, 3) uint8 of image (H, W, 3) resampled by backward mapping over the box at (x, y) of displacement (h, w, 2).
-
-    Each output pixel samples the image where its content came from.
-    """
-    h, w = displacement.shape[:2]
-    columns, rows = np.meshgrid(np.arange(x, x + w, dtype=np.float32), np.arange(y, y + h, dtype=np.float32))
-    source = np.stack([columns, rows], axis=-1) - displacement
-    return cv2.remap(image, source, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
-
-
-def _sample(image: np.ndarray, points: np.ndarray) -> np.ndarray:
-    """(h, w, 3) uint8 image values at (h, w, 2) float32 (x, y) points, bilinear."""
-    return cv2.remap(image, points, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
-
-
-def _close_eyelid(frame: np.ndarray, image: np.ndarray, eyelid: Eyelid, closure: float) -> None:
+def _close_eyelid(frame: np.ndarray, image: np.ndarray, eyelid: Eyelid, closure: float, warper: Warper) -> None:
     """Draw the upper lid lowered by closure 0..1 over frame (H, W, 3) uint8, in place.
 
     The lid margin and its lashes move down over the eye, which stays where it
@@ -186,7 +223,7 @@ def _close_eyelid(frame: np.ndarray, image: np.ndarray, eyelid: Eyelid, closure:
     x, y, w, h = eyelid.box
     region = frame[y : y + h, x : x + w]
     alpha = coverage[..., None]
-    lid = _sample(image, source.astype(np.float32))
+    lid = warper.remap(image, source.astype(np.float32)[None])[0]
     region[:] = np.clip(region * (1 - alpha) + lid * alpha + 0.5, 0, 255).astype(np.uint8)
 
 

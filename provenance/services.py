@@ -6,7 +6,7 @@ import hashlib
 import tempfile
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from importlib import metadata
 from pathlib import Path
@@ -63,6 +63,34 @@ def provenance_frames(frames: Iterable[np.ndarray], *, render) -> Iterator[np.nd
         yield marked
     if luma_sum is not None:
         render_fingerprint_store(render=render, mean_luma=luma_sum / count)
+
+
+def live_frame_filter(*, render, still: np.ndarray | None = None, fingerprint_every: int = 25) -> Callable[[np.ndarray], np.ndarray]:
+    """frame -> frame for a live stream of a render: label (when the render asks) and watermark it, as provenance_frames does.
+
+    still: the (H, W, 3) portrait the frames are drawn from; given, the
+    watermark is designed on it now rather than on the first frame, which would
+    hold that frame up by about half a second. A live stream can be cut off at
+    any frame, so the content fingerprint is stored from the first frame on and
+    renewed every fingerprint_every frames.
+    """
+    marker = watermark.FrameWatermarker(render.watermark_serial, _watermark_key())
+    if still is not None:
+        marker.mark(frame_label(still) if render.label else still)
+    luma_sum: np.ndarray | None = None
+    count = 0
+
+    def marked(frame: np.ndarray) -> np.ndarray:
+        nonlocal luma_sum, count
+        published = marker.mark(frame_label(frame) if render.label else frame)
+        luma = frame_luma(published)
+        luma_sum = luma if luma_sum is None else luma_sum + luma
+        count += 1
+        if count % fingerprint_every == 1 or fingerprint_every == 1:
+            render_fingerprint_store(render=render, mean_luma=luma_sum / count)
+        return published
+
+    return marked
 
 
 def render_fingerprint_store(*, render, mean_luma: np.ndarray) -> RenderFingerprint:

@@ -53,7 +53,11 @@ class Render(models.Model):
     purpose = models.CharField(max_length=20, choices=Purpose.choices)
     language = models.CharField(max_length=16, blank=True)
     text = models.TextField(blank=True)
+    # The speech synthesizer's voice for the text (e.g. "de+f2"); empty: the language's default voice.
+    voice = models.CharField(max_length=40, blank=True, default="")
     audio = models.FileField(upload_to="audio/", blank=True)
+    # What the uploaded recording says, as the creator pasted it: its words become the video's captions.
+    transcript = models.TextField(blank=True, default="")
     label = models.BooleanField(default=True)
     # Compact id carried by the invisible watermark; random so it reveals no counts.
     watermark_serial = models.PositiveBigIntegerField(unique=True)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import tempfile
+import threading
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -21,7 +23,7 @@ from consent.services import consent_event_append, consent_gate, consent_status_
 from inference import faces, media
 from inference.errors import InferenceError
 
-from .captions import captions_delete, captions_embed, captions_save
+from .captions import captions_delete, captions_embed, captions_save, transcript_timed
 from .exceptions import ApplicationError
 from .models import Portrait, Render
 
@@ -31,6 +33,9 @@ PORTRAIT_MAX_SIDE = 1600
 PROGRESS_WRITE_INTERVAL_S = 0.5
 IDEMPOTENCY_KEY_MAX_CHARS = 100
 MEDIA_FOLDERS = ("portraits", "audio", "videos")
+PREVIEW_SECONDS = 1.0
+# Renders' watermark serials start at 1: a preview's serial 0 reads as Candor's own mark yet names no render.
+PREVIEW_WATERMARK_SERIAL = 0
 
 
 class RenderCancelled(Exception):
@@ -67,16 +72,34 @@ def _as_application_error(error: InferenceError) -> ApplicationError:
 def portrait_create(*, owner, image, subject_name: str, subject_email: str) -> Portrait:
     """Store a normalized portrait with exactly one detected face and its identity descriptor."""
     data = _read_upload(image, max_bytes=settings.CANDOR_MAX_IMAGE_BYTES, what="image")
-    try:
-        pixels = media.image_decode(data, max_side=PORTRAIT_MAX_SIDE)
-        face = faces.face_single(pixels)
-        descriptor = faces.face_descriptor(pixels, face)
-    except InferenceError as error:
-        raise _as_application_error(error) from error
+    pixels, face, descriptor = _portrait_measure(data)
     registry_screen(
         owner=owner, descriptor=descriptor, image_jpeg=media.image_encode_jpeg(pixels),
         subject_name=subject_name.strip(), subject_email=subject_email.strip().lower(),
     )
+    return _portrait_save(owner=owner, pixels=pixels, face=face, descriptor=descriptor, subject_name=subject_name, subject_email=subject_email)
+
+
+def portrait_create_released(*, hold) -> Portrait:
+    """The portrait of an upload that a reviewer released from a registry hold: a person settled its registry match."""
+    with hold.image.open("rb") as handle:
+        pixels, face, descriptor = _portrait_measure(handle.read())
+    return _portrait_save(
+        owner=hold.owner, pixels=pixels, face=face, descriptor=descriptor, subject_name=hold.subject_name, subject_email=hold.subject_email
+    )
+
+
+def _portrait_measure(data: bytes):
+    """(pixels, face, descriptor) of a photo with exactly one face, or the refusal a creator can act on."""
+    try:
+        pixels = media.image_decode(data, max_side=PORTRAIT_MAX_SIDE)
+        face = faces.face_single(pixels)
+        return pixels, face, faces.face_descriptor(pixels, face)
+    except InferenceError as error:
+        raise _as_application_error(error) from error
+
+
+def _portrait_save(*, owner, pixels, face, descriptor, subject_name: str, subject_email: str) -> Portrait:
     portrait = Portrait(
         owner=owner,
         subject_name=subject_name.strip(),
@@ -100,42 +123,59 @@ def _watermark_serial_new() -> int:
             return serial
 
 
+def _render_input_checked(
+    *, purpose: str, text: str, language: str, voice: str, audio, transcript: str
+) -> tuple[str, str, bytes | None]:
+    """(language, voice, recording bytes) of a valid request: text in a language (in a voice it offers) or a recording."""
+    from inference import speech
+
+    if purpose not in Render.Purpose.values:
+        raise ApplicationError("invalid", f"purpose must be one of {Render.Purpose.values}")
+    if bool(text.strip()) == bool(audio):
+        raise ApplicationError("invalid", "send either an audio file or text with a language, not both")
+    language, voice = language.strip().lower(), voice.strip()
+    if audio:
+        if voice:
+            raise ApplicationError("invalid", "a voice applies to typed text; an uploaded recording keeps its own voice")
+        if len(transcript) > speech.MAX_TEXT_CHARS:
+            raise ApplicationError("transcript_too_long", f"the transcript is limited to {speech.MAX_TEXT_CHARS} characters")
+        audio_bytes = _read_upload(audio, max_bytes=settings.CANDOR_MAX_AUDIO_BYTES, what="audio")
+        try:
+            media.audio_decode(audio_bytes)
+        except InferenceError as error:
+            raise _as_application_error(error) from error
+        return language, "", audio_bytes
+    if transcript.strip():
+        raise ApplicationError("invalid", "a transcript goes with an uploaded recording; typed text is captioned from the synthesizer")
+    if not language:
+        raise ApplicationError("invalid", "language is required with text (e.g. en, de, fr, es, hi, zh)")
+    if language not in speech.languages():
+        raise ApplicationError("unknown_language", f"unknown language '{language}'; supported: {sorted(speech.languages())}")
+    if len(text) > speech.MAX_TEXT_CHARS:
+        raise ApplicationError("text_too_long", f"text is limited to {speech.MAX_TEXT_CHARS} characters")
+    if voice and voice not in speech.voices(language):
+        raise ApplicationError("unknown_voice", f"voice '{voice}' is not offered for '{language}'; choose one of {speech.voices(language)}")
+    return language, voice, None
+
+
 def render_enqueue(
-    *, owner, portrait: Portrait, purpose: str, text: str = "", language: str = "", audio=None, label: bool = True,
-    dispatch: bool = True, idempotency_key: str = "",
+    *, owner, portrait: Portrait, purpose: str, text: str = "", language: str = "", voice: str = "", audio=None,
+    transcript: str = "", label: bool = True, dispatch: bool = True, idempotency_key: str = "",
 ) -> Render:
     """Check consent and input, store the render request and (unless `dispatch` is off) queue it for a render worker.
 
+    `voice` (empty: the language's default) goes with text; `transcript` (captions) with an uploaded recording.
     A repeated `idempotency_key` of the same creator returns the render it first made instead of a new one.
     """
-    from inference import speech
-
     if len(idempotency_key) > IDEMPOTENCY_KEY_MAX_CHARS:
         raise ApplicationError("invalid", f"the Idempotency-Key header is limited to {IDEMPOTENCY_KEY_MAX_CHARS} characters")
     if idempotency_key:
         earlier = Render.objects.filter(owner=owner, idempotency_key=idempotency_key).first()
         if earlier is not None:
             return earlier
-    if purpose not in Render.Purpose.values:
-        raise ApplicationError("invalid", f"purpose must be one of {Render.Purpose.values}")
-    if bool(text.strip()) == bool(audio):
-        raise ApplicationError("invalid", "send either an audio file or text with a language, not both")
-    audio_bytes = None
-    if audio:
-        audio_bytes = _read_upload(audio, max_bytes=settings.CANDOR_MAX_AUDIO_BYTES, what="audio")
-        try:
-            media.audio_decode(audio_bytes)
-        except InferenceError as error:
-            raise _as_application_error(error) from error
-        language = language.strip().lower()
-    else:
-        language = language.strip().lower()
-        if not language:
-            raise ApplicationError("invalid", "language is required with text (e.g. en, de, fr, es, hi, zh)")
-        if language not in speech.languages():
-            raise ApplicationError("unknown_language", f"unknown language '{language}'; supported: {sorted(speech.languages())}")
-        if len(text) > speech.MAX_TEXT_CHARS:
-            raise ApplicationError("text_too_long", f"text is limited to {speech.MAX_TEXT_CHARS} characters")
+    language, voice, audio_bytes = _render_input_checked(
+        purpose=purpose, text=text, language=language, voice=voice, audio=audio, transcript=transcript
+    )
     # Checked once outside the transaction too, so that a refusal's audit-log entry is not rolled back with it.
     consent_gate(portrait=portrait, purpose=purpose, language=language or "any")
     render = None
@@ -144,7 +184,8 @@ def render_enqueue(
             consent = consent_gate(portrait=portrait, purpose=purpose, language=language or "any")
             render = Render(
                 owner=owner, portrait=portrait, consent=consent, purpose=purpose, language=language,
-                text=text.strip(), label=label, watermark_serial=_watermark_serial_new(), idempotency_key=idempotency_key,
+                text=text.strip(), voice=voice, transcript=transcript.strip(), label=label,
+                watermark_serial=_watermark_serial_new(), idempotency_key=idempotency_key,
             )
             if audio_bytes is not None:
                 suffix = Path(audio.name or "audio").suffix.lower()[:8] or ".bin"
@@ -165,7 +206,7 @@ def render_enqueue(
 
 
 def renders_localize(*, owner, portrait: Portrait, purpose: str, versions: list[dict], label: bool = True) -> list[Render]:
-    """Queue one render per language version ({"language", "text"} or {"language", "audio"}), all or none.
+    """Queue one render per language version ({"language", "text"} or {"language", "audio", "transcript"}), all or none.
 
     Each is gated by the consent's language scope; one refusal leaves nothing queued and names its language.
     """
@@ -178,11 +219,54 @@ def renders_localize(*, owner, portrait: Portrait, purpose: str, versions: list[
             try:
                 renders.append(render_enqueue(
                     owner=owner, portrait=portrait, purpose=purpose, language=language, text=version.get("text", ""),
-                    audio=version.get("audio"), label=label,
+                    audio=version.get("audio"), transcript=version.get("transcript", ""), label=label,
                 ))
             except ApplicationError as error:
                 raise ApplicationError(error.code, f"{language}: {error.detail}", status_code=error.status_code) from error
     return renders
+
+
+def render_preview(
+    *, portrait: Portrait, purpose: str, text: str = "", language: str = "", voice: str = "", audio=None
+) -> bytes:
+    """MP4 bytes of the first second of the video these inputs would make; nothing is stored.
+
+    Gated by consent exactly like a render (a refusal is logged the same way), and always labelled and watermarked:
+    the preview is a frame-accurate part of an AI-generated video, so it is marked as one. The consent's audit log
+    records each preview.
+    """
+    from inference import speech
+    from inference.animate import animate
+    from provenance.keys import secret_load_or_create
+    from provenance.label import frame_label
+    from provenance.watermark import FrameWatermarker
+
+    language, voice, audio_bytes = _render_input_checked(
+        purpose=purpose, text=text, language=language, voice=voice, audio=audio, transcript=""
+    )
+    consent = consent_gate(portrait=portrait, purpose=purpose, language=language or "any")
+    try:
+        if audio_bytes is None:
+            spoken = speech.synthesize(text, language, voice=voice or None)
+            sound, sample_rate = spoken.audio, spoken.sample_rate
+            phonemes = [(start, min(end, PREVIEW_SECONDS), ipa) for start, end, ipa in spoken.phonemes if start < PREVIEW_SECONDS]
+        else:
+            sound, sample_rate, phonemes = media.audio_decode(audio_bytes), media.AUDIO_SAMPLE_RATE, None
+        sound = sound[: int(PREVIEW_SECONDS * sample_rate)]
+        rig = portrait_rig_load(portrait=portrait, max_side=settings.CANDOR_RENDER_MAX_SIDE)
+        frames = animate(rig.image, sound, sample_rate, fps=settings.CANDOR_RENDER_FPS, phonemes=phonemes, rig=rig)
+        marker = FrameWatermarker(PREVIEW_WATERMARK_SERIAL, secret_load_or_create(settings.KEYS_DIR, "watermark"))
+        with tempfile.TemporaryDirectory(prefix="candor-preview-") as folder:
+            path = Path(folder) / "preview.mp4"
+            media.mp4_write(path, (marker.mark(frame_label(frame)) for frame in frames), sound, sample_rate,
+                            fps=settings.CANDOR_RENDER_FPS)
+            video = path.read_bytes()
+    except InferenceError as error:
+        raise _as_application_error(error) from error
+    consent_event_append(consent=consent, kind="render_previewed", details={
+        "portrait": str(portrait.id), "purpose": purpose, "language": language, "seconds": PREVIEW_SECONDS,
+    })
+    return video
 
 
 def _render_dispatch(render_id) -> None:
@@ -230,9 +314,9 @@ def render_delete(*, render: Render) -> None:
 class _ProgressReporter:
     """Writes progress at most every half second and stops the pipeline when the render is withdrawn."""
 
-    def __init__(self, render: Render, total_frames: int, on_progress):
+    def __init__(self, render: Render, on_progress):
         self.render = render
-        self.total_frames = max(total_frames, 1)
+        self.total_frames = 1  # known once the speech is
         self.on_progress = on_progress
         self.last_write = 0.0
 
@@ -256,6 +340,60 @@ class _ProgressReporter:
             raise RenderOverBudget(f"the render exceeded its memory budget of {limit} MB ({resident:.0f} MB in use) and was stopped")
         if self.on_progress is not None:
             self.on_progress(progress)
+
+
+def _rig_cache_name(portrait: Portrait, max_side: int) -> str:
+    from inference.rig import RIG_FORMAT
+
+    return f"rigs/{portrait.id}-{max_side}-{RIG_FORMAT}.npz"
+
+
+def portrait_rig_load(*, portrait: Portrait, max_side: int):
+    """The portrait's animation rig at max_side, built once and kept in storage beside the photo.
+
+    Face detection and the mesh cost most of a second; every later render,
+    preview and language version of the portrait reads them back in milliseconds.
+    """
+    from inference.rig import portrait_rig, rig_from_bytes, rig_to_bytes
+
+    name = _rig_cache_name(portrait, max_side)
+    if default_storage.exists(name):
+        with default_storage.open(name, "rb") as handle:
+            rig = rig_from_bytes(handle.read())
+        if rig is not None:
+            return rig
+        default_storage.delete(name)
+    with portrait.image.open("rb") as handle:
+        rig = portrait_rig(media.image_decode(handle.read(), max_side=PORTRAIT_MAX_SIDE), max_side=max_side)
+    try:
+        default_storage.save(name, ContentFile(rig_to_bytes(rig)))
+    except OSError:
+        logger.warning("could not cache the rig of portrait %s", portrait.id, exc_info=True)
+    return rig
+
+
+def portrait_rigs_delete(*, portrait: Portrait) -> None:
+    """Delete the portrait's cached rigs (they hold its face), e.g. when the person pictured has it erased."""
+    if not default_storage.exists("rigs"):
+        return
+    for file_name in default_storage.listdir("rigs")[1]:
+        if file_name.startswith(f"{portrait.id}-"):
+            default_storage.delete(f"rigs/{file_name}")
+
+
+def worker_thread_deprioritize(*, niceness: int) -> None:
+    """Lower the calling thread's CPU priority to at least `niceness` (Unix nice; threads it starts inherit it).
+
+    Only ever lowered: raising priority back needs privileges a worker should not have.
+    """
+    if niceness <= 0 or not hasattr(os, "setpriority"):
+        return
+    thread = threading.get_native_id()
+    try:
+        if os.getpriority(os.PRIO_PROCESS, thread) < niceness:
+            os.setpriority(os.PRIO_PROCESS, thread, niceness)
+    except OSError:
+        logger.warning("could not lower the render thread's priority", exc_info=True)
 
 
 def render_run(*, render_id, on_progress=None) -> Render:
@@ -287,21 +425,24 @@ def render_run(*, render_id, on_progress=None) -> Render:
     )
     render.status = Render.Status.RUNNING
     consent_event_append(consent=render.consent, kind="render_started", details={"render": str(render.id)})
+    reporter = _ProgressReporter(render, on_progress)
     try:
+        reporter.stage(0.01)
         if render.text:
-            spoken = speech.synthesize(render.text, render.language)
-            audio, sample_rate, phonemes = spoken.audio, spoken.sample_rate, list(spoken.phonemes)
+            spoken = speech.synthesize(render.text, render.language, voice=render.voice or None)
+            audio, sample_rate, phonemes, words = spoken.audio, spoken.sample_rate, list(spoken.phonemes), spoken.words
         else:
             with render.audio.open("rb") as handle:
                 audio = media.audio_decode(handle.read())
             sample_rate, phonemes = media.AUDIO_SAMPLE_RATE, None
-        with render.portrait.image.open("rb") as handle:
-            portrait = media.image_decode(handle.read(), max_side=PORTRAIT_MAX_SIDE)
-        reporter = _ProgressReporter(render, frame_count(audio.size, sample_rate, settings.CANDOR_RENDER_FPS), on_progress)
+            words = transcript_timed(render.transcript, audio, sample_rate)
+        reporter.total_frames = frame_count(audio.size, sample_rate, settings.CANDOR_RENDER_FPS)
+        reporter.stage(0.03)
+        rig = portrait_rig_load(portrait=render.portrait, max_side=settings.CANDOR_RENDER_MAX_SIDE)
         reporter.stage(0.05)
         frames = animate(
-            portrait, audio, sample_rate, fps=settings.CANDOR_RENDER_FPS, phonemes=phonemes,
-            seed=render.watermark_serial, max_side=settings.CANDOR_RENDER_MAX_SIDE,
+            rig.image, audio, sample_rate, fps=settings.CANDOR_RENDER_FPS, phonemes=phonemes,
+            seed=render.watermark_serial, rig=rig, neural_model=settings.CANDOR_NEURAL_MODEL or None,
         )
         destination = Path(settings.MEDIA_ROOT) / "videos" / f"{render.id}.mp4"
         unsigned = destination.with_name(f".unsigned-{render.id}.mp4")
@@ -311,17 +452,17 @@ def render_run(*, render_id, on_progress=None) -> Render:
                 audio, sample_rate, fps=settings.CANDOR_RENDER_FPS, on_frame=reporter.frame,
             )
             reporter.stage(0.92)
-            if render.text:
+            if words:
                 # Captions go into the file before signing, so that the manifest covers them too.
-                captions_embed(path=unsigned, words=spoken.words)
+                captions_embed(path=unsigned, words=words)
             video_sign(source=unsigned, destination=destination, render=render)
         finally:
             unsigned.unlink(missing_ok=True)
         render.video.name = _video_store(signed=destination, name=f"videos/{render.id}.mp4")
         render.duration_s = audio.size / sample_rate
-        if render.text:
-            # The synthesizer knows when each word is spoken, so text renders get exact captions for free.
-            captions_save(render_id=render.id, words=spoken.words)
+        if words:
+            # Text renders get exact captions from the synthesizer; recordings get their transcript's words, timed by length.
+            captions_save(render_id=render.id, words=words)
         _render_finish(render, Render.Status.DONE)
     except RenderCancelled:
         current = Render.objects.get(id=render.id)

@@ -59,6 +59,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "studio.middleware.DatabaseUnavailableMiddleware",
+    "studio.middleware.TokenGuessLimitMiddleware",
 ]
 
 ROOT_URLCONF = "studio.urls"
@@ -103,6 +104,14 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+# Failed logins lock out the account, and (more of them) the address, for the window; see studio/signin.py.
+AUTHENTICATION_BACKENDS = ["studio.signin.LimitedModelBackend"]
+CANDOR_LOGIN_FAILURES_PER_ACCOUNT = env_int("CANDOR_LOGIN_FAILURES_PER_ACCOUNT", 5)
+CANDOR_LOGIN_FAILURES_PER_ADDRESS = env_int("CANDOR_LOGIN_FAILURES_PER_ADDRESS", 20)
+CANDOR_LOGIN_LOCKOUT_S = env_int("CANDOR_LOGIN_LOCKOUT_S", 900)
+# Link tokens that lead nowhere and refused API tokens, per address (studio.middleware.TokenGuessLimitMiddleware).
+CANDOR_TOKEN_FAILURES_PER_ADDRESS = env_int("CANDOR_TOKEN_FAILURES_PER_ADDRESS", 20)
+CANDOR_TOKEN_LOCKOUT_S = env_int("CANDOR_TOKEN_LOCKOUT_S", 900)
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
@@ -170,6 +179,8 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "studio.exceptions.api_exception_handler",
     "DEFAULT_THROTTLE_RATES": {"consent_subject": "60/minute"},
+    # Who a client is for every limit: its own address, or the one the TLS proxy in front saw (never a header it could forge).
+    "NUM_PROXIES": 1 if env_bool("BEHIND_TLS_PROXY", False) else 0,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Candor API",
@@ -198,6 +209,9 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
 CANDOR_RENDER_TIME_LIMIT_S = env_int("CANDOR_RENDER_TIME_LIMIT_S", 900)
 # Memory of the render process (models included), checked between frames; 0 turns the check off.
 CANDOR_RENDER_MEMORY_LIMIT_MB = env_int("CANDOR_RENDER_MEMORY_LIMIT_MB", 4096)
+# Renders run at this much lower CPU priority (Unix nice) than the web server, so that pages and status calls stay
+# quick on a machine that also renders; 0 keeps them equal.
+CANDOR_RENDER_NICENESS = env_int("CANDOR_RENDER_NICENESS", 10)
 # A render whose worker process died this often (SIGKILL, OOM killer) is failed instead of re-delivered again.
 CANDOR_RENDER_MAX_ATTEMPTS = env_int("CANDOR_RENDER_MAX_ATTEMPTS", 3)
 if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
@@ -222,10 +236,14 @@ CELERY_BEAT_SCHEDULE = {
     "consents-expire": {"task": "studio.tasks.consents_expire_task", "schedule": 300.0},
     "uploads-abandoned-delete": {"task": "studio.tasks.uploads_abandoned_delete_task", "schedule": 3600.0},
     "renders-undispatched-dispatch": {"task": "studio.tasks.renders_undispatched_dispatch_task", "schedule": 60.0},
+    "consent-links-expire": {"task": "consent.tasks.consent_links_expire_task", "schedule": 900.0},
 }
 CANDOR_ABANDONED_UPLOAD_HOURS = env_int("CANDOR_ABANDONED_UPLOAD_HOURS", 24)
 
 CANDOR_RENDER_FPS = 25
+# An operator's own ONNX mouth model (inference/neural.py describes what it must provide); empty: the weight-free engine.
+# Where frames are warped is the engine's own setting, CANDOR_ENGINE_DEVICE (auto, cpu, cuda, torch-cpu).
+CANDOR_NEURAL_MODEL = env_str("CANDOR_NEURAL_MODEL", "")
 CANDOR_RENDER_MAX_SIDE = env_int("CANDOR_RENDER_MAX_SIDE", 512)
 CANDOR_CONSENT_LINK_DAYS = env_int("CANDOR_CONSENT_LINK_DAYS", 7)
 CANDOR_CONSENT_MAX_ATTEMPTS = 5

@@ -33,8 +33,9 @@ class RenderTask(Task):
     time_limit=settings.CANDOR_RENDER_TIME_LIMIT_S + 30,
 )
 def render_run_task(render_id: str) -> None:
-    from .services import render_run
+    from .services import render_run, worker_thread_deprioritize
 
+    worker_thread_deprioritize(niceness=settings.CANDOR_RENDER_NICENESS)
     render_run(render_id=render_id)
 
 

@@ -10,13 +10,15 @@ from consent import views as consent_views
 from provenance import api as provenance_api
 from provenance import views as provenance_views
 
-from . import api, views
+from . import api, signin, views
 
 api_patterns = [
     path("api/portraits/", api.PortraitsApi.as_view(), name="api-portraits"),
     path("api/portraits/<uuid:portrait_id>/", api.PortraitDetailApi.as_view(), name="api-portrait"),
     path("api/portraits/<uuid:portrait_id>/consent-request/", api.ConsentRequestCreateApi.as_view(), name="api-consent-request"),
     path("api/renders/", api.RendersApi.as_view(), name="api-renders"),
+    path("api/renders/preview/", api.RenderPreviewApi.as_view(), name="api-render-preview"),
+    path("api/voices/", api.VoicesApi.as_view(), name="api-voices"),
     path("api/renders/<uuid:render_id>/", api.RenderDetailApi.as_view(), name="api-render"),
     path("api/renders/<uuid:render_id>/video/", api.RenderVideoApi.as_view(), name="api-render-video"),
     path("api/consent/revoke/<str:revoke_token>/", consent_api.ConsentRevokeApi.as_view(), name="api-consent-revoke"),
@@ -32,7 +34,7 @@ urlpatterns = [
     *api_patterns,
     path("", views.dashboard, name="dashboard"),
     path("signup/", views.signup, name="signup"),
-    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("login/", signin.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("password-reset/", auth_views.PasswordResetView.as_view(), name="password_reset"),
     path("password-reset/sent/", auth_views.PasswordResetDoneView.as_view(), name="password_reset_done"),
@@ -44,6 +46,7 @@ urlpatterns = [
     path("portraits/<uuid:portrait_id>/image/", views.portrait_image, name="portrait-image"),
     path("portraits/<uuid:portrait_id>/consent-request/", views.consent_request, name="portrait-consent-request"),
     path("renders/new/", views.render_new, name="render-new"),
+    path("renders/preview/", views.render_preview, name="render-preview"),
     path("renders/localize/", views.localize, name="renders-localize"),
     path("renders/compare/", views.renders_compare, name="renders-compare"),
     path("renders/<uuid:render_id>/", views.render_detail, name="render"),

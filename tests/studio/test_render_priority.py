@@ -1,0 +1,46 @@
+"""Renders run at a lower CPU priority than the web server, so pages stay quick on a machine that also renders."""
+
+import os
+import threading
+
+import pytest
+
+from studio.models import Render
+from studio.services import render_enqueue
+from studio.tasks import render_run_task
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _in_thread(work):
+    """Run work() in a fresh thread; return (its result, that thread's nice value afterwards)."""
+    seen = {}
+
+    def run():
+        seen["result"] = work()
+        seen["nice"] = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    return seen["result"], seen["nice"]
+
+
+def test_a_render_task_lowers_its_own_priority_and_leaves_the_rest_alone(creator, consented_portrait, settings):
+    settings.CANDOR_RENDER_NICENESS = 7
+    render = render_enqueue(owner=creator, portrait=consented_portrait, purpose="marketing", text="Hello.", language="en",
+                            dispatch=False)
+    before = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    status, nice = _in_thread(lambda: (render_run_task(str(render.id)), Render.objects.get(id=render.id).status)[1])
+    assert status == Render.Status.DONE
+    assert nice == max(before, 7)
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == before
+
+
+def test_niceness_zero_leaves_render_priority_unchanged(creator, consented_portrait, settings):
+    settings.CANDOR_RENDER_NICENESS = 0
+    render = render_enqueue(owner=creator, portrait=consented_portrait, purpose="marketing", text="Hi.", language="en",
+                            dispatch=False)
+    before = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    _, nice = _in_thread(lambda: render_run_task(str(render.id)))
+    assert nice == before
