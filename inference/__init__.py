@@ -3,3 +3,5 @@
 # `inference.stream` is the live-mode function (it shadows its module: import
 # the module's other names with `from inference.stream import ...`).
 from .stream import stream
+
+__all__ = ["stream"]

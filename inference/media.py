@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import BinaryIO
 
 import av
 import numpy as np
@@ -176,6 +177,52 @@ def _mp4_encode(path, frames, audio, sample_rate, *, fps, crf, on_frame):
         container.mux(video.encode(None))
         send_audio(audio.size)
         container.mux(audio_stream.encode(None))
+
+
+class FragmentedMp4Writer:
+    """H.264 + AAC written as fragmented MP4 while it is made: each keyframe starts a fragment a player can show at once."""
+
+    def __init__(self, target: BinaryIO, *, width: int, height: int, fps: int, sample_rate: int, keyframe_every_s: float = 1.0) -> None:
+        self.container = av.open(target, mode="w", format="mp4", options={
+            "movflags": "frag_keyframe+empty_moov+default_base_moof",
+            # Without an edit list (empty_moov) the AAC priming would otherwise delay the first video frame.
+            "avoid_negative_ts": "make_non_negative",
+        })
+        # zerolatency: no B-frames or lookahead, so each frame leaves the encoder as it goes in.
+        self.video = self.container.add_stream("libx264", rate=fps, options={"crf": "20", "preset": "veryfast", "tune": "zerolatency"})
+        self.video.width, self.video.height = width, height
+        self.video.pix_fmt = "yuv420p"
+        self.video.time_base = Fraction(1, fps)
+        self.video.gop_size = max(1, round(keyframe_every_s * fps))
+        # PyAV's encoder resamples to the stream's rate as the audio arrives.
+        self.audio = self.container.add_stream("aac", rate=AAC_SAMPLE_RATE, layout="mono")
+        self.audio.bit_rate = 96_000
+        self.sample_rate = sample_rate
+        self.samples = 0
+
+    def __enter__(self) -> FragmentedMp4Writer:
+        return self
+
+    def __exit__(self, error_type, *details) -> None:
+        if error_type is None:
+            self.container.mux(self.video.encode(None))
+            self.container.mux(self.audio.encode(None))
+        self.container.close()
+
+    def add_audio(self, chunk: np.ndarray) -> None:
+        if not chunk.size:
+            return
+        samples = np.ascontiguousarray(np.clip(chunk, -1.0, 1.0).reshape(1, -1), dtype=np.float32)
+        frame = av.AudioFrame.from_ndarray(samples, format="flt", layout="mono")
+        frame.sample_rate = self.sample_rate
+        frame.pts = self.samples
+        self.samples += chunk.size
+        self.container.mux(self.audio.encode(frame))
+
+    def add_frame(self, index: int, image: np.ndarray) -> None:
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24")
+        frame.pts = index
+        self.container.mux(self.video.encode(frame))
 
 
 def video_probe(path: str | Path) -> VideoInfo:

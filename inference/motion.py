@@ -71,11 +71,17 @@ def blink_peaks(track: np.ndarray) -> np.ndarray:
 
 
 def _add_blink(track: np.ndarray, peak: int, fps: int) -> None:
-    offset = np.arange(len(track)) / fps - peak / fps
+    # Only the frames the blink reaches: the cost per blink stays fixed however long the track is.
+    start = max(0, peak - int(np.ceil(_BLINK_CLOSE_S * fps)))
+    stop = min(len(track), peak + int(np.ceil(_BLINK_OPEN_S * fps)) + 1)
+    if start >= stop:
+        return
+    window = track[start:stop]
+    offset = np.arange(start, stop) / fps - peak / fps
     closing = (offset <= 0) & (offset > -_BLINK_CLOSE_S)
     opening = (offset > 0) & (offset < _BLINK_OPEN_S)
-    track[closing] = np.maximum(track[closing], _raised_cosine(offset[closing] / _BLINK_CLOSE_S))
-    track[opening] = np.maximum(track[opening], _raised_cosine(offset[opening] / _BLINK_OPEN_S))
+    window[closing] = np.maximum(window[closing], _raised_cosine(offset[closing] / _BLINK_CLOSE_S))
+    window[opening] = np.maximum(window[opening], _raised_cosine(offset[opening] / _BLINK_OPEN_S))
 
 
 def stressed_syllables(level: np.ndarray, fps: int, percentile: float = 60) -> tuple[np.ndarray, np.ndarray]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import TypeVar
 
 Item = TypeVar("Item")
@@ -24,13 +24,18 @@ class _End:
         self.error = error
 
 
-def run_ahead(items: Iterable[Item], *, depth: int = 4) -> Iterator[Item]:
+def run_ahead(
+    items: Iterable[Item], *, depth: int = 4, on_wait: Callable[[], None] | None = None, wait_s: float = 0.5
+) -> Iterator[Item]:
     """The items of an iterable, produced in a background thread up to depth items ahead of the consumer.
 
     Order is kept; an exception raised by the producer is raised in the consumer
     at the point where the item would have come. When the consumer stops early
     (it breaks, raises, or the generator is closed) the producer stops at its
-    next item, so a cancelled render stops its animation too.
+    next item, so a cancelled render stops its animation too. While the
+    consumer waits for an item, on_wait() is called every wait_s seconds (a
+    render reports progress and checks its consent there); what it raises
+    stops the pipeline like the consumer's own errors.
     """
     if depth < 1:
         raise ValueError("depth must be at least 1")
@@ -62,7 +67,12 @@ def run_ahead(items: Iterable[Item], *, depth: int = 4) -> Iterator[Item]:
     producer.start()
     try:
         while True:
-            item = ready.get()
+            try:
+                item = ready.get(timeout=wait_s)
+            except queue.Empty:
+                if on_wait is not None:
+                    on_wait()
+                continue
             if isinstance(item, _End):
                 if item.error is not None:
                     raise item.error

@@ -44,11 +44,14 @@ def _watermark_keys() -> list[bytes]:
     return [_watermark_key(), *keys.secrets_retired(settings.KEYS_DIR, "watermark")]
 
 
-def provenance_frames(frames: Iterable[np.ndarray], *, render) -> Iterator[np.ndarray]:
+def provenance_frames(
+    frames: Iterable[np.ndarray], *, render, on_wait: Callable[[], None] | None = None
+) -> Iterator[np.ndarray]:
     """Label (when the render asks) and watermark every frame, then store the render's content fingerprint.
 
     The watermark goes last so the label cannot disturb it; the fingerprint is
     taken from the frames as published and stored once the last frame is out.
+    on_wait() is called in the caller's thread every half second while no frame is ready.
     """
     marker = watermark.FrameWatermarker(render.watermark_serial, _watermark_key())
     labelled = (frame_label(frame) for frame in frames) if render.label else frames
@@ -56,7 +59,7 @@ def provenance_frames(frames: Iterable[np.ndarray], *, render) -> Iterator[np.nd
     count = 0
     # Animation, label and watermark run a few frames ahead on a second core
     # while the caller encodes; the database work stays in the caller's thread.
-    for marked in run_ahead(marker.mark(frame) for frame in labelled):
+    for marked in run_ahead((marker.mark(frame) for frame in labelled), on_wait=on_wait):
         luma = frame_luma(marked)
         luma_sum = luma if luma_sum is None else luma_sum + luma
         count += 1

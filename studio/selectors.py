@@ -33,3 +33,11 @@ def portraits_with_active_consent(*, owner) -> QuerySet[Portrait]:
 
 def renders_by_ids(*, owner, render_ids) -> QuerySet[Render]:
     return renders_of(owner=owner).filter(id__in=render_ids)
+
+
+def live_render_allowed(*, render_id) -> bool:
+    """Whether a live render may go on: not cancelled (revocation cancels it) and its consent still active."""
+    from consent.services import consent_status_now
+
+    render = Render.objects.select_related("consent__portrait").get(id=render_id)
+    return render.status == Render.Status.RUNNING and consent_status_now(render.consent) == "active"

@@ -154,7 +154,8 @@ def _render_input_checked(
     if len(text) > speech.MAX_TEXT_CHARS:
         raise ApplicationError("text_too_long", f"text is limited to {speech.MAX_TEXT_CHARS} characters")
     if voice and voice not in speech.voices(language):
-        raise ApplicationError("unknown_voice", f"voice '{voice}' is not offered for '{language}'; choose one of {speech.voices(language)}")
+        offered = ", ".join(speech.voices(language))
+        raise ApplicationError("unknown_voice", f"voice '{voice}' is not offered for '{language}'; choose one of {offered}")
     return language, voice, None
 
 
@@ -249,12 +250,17 @@ def render_preview(
         if audio_bytes is None:
             spoken = speech.synthesize(text, language, voice=voice or None)
             sound, sample_rate = spoken.audio, spoken.sample_rate
-            phonemes = [(start, min(end, PREVIEW_SECONDS), ipa) for start, end, ipa in spoken.phonemes if start < PREVIEW_SECONDS]
+            phonemes = [
+                (start, min(end, PREVIEW_SECONDS), ipa) for start, end, ipa in spoken.phonemes if start < PREVIEW_SECONDS
+            ]
         else:
             sound, sample_rate, phonemes = media.audio_decode(audio_bytes), media.AUDIO_SAMPLE_RATE, None
         sound = sound[: int(PREVIEW_SECONDS * sample_rate)]
         rig = portrait_rig_load(portrait=portrait, max_side=settings.CANDOR_RENDER_MAX_SIDE)
-        frames = animate(rig.image, sound, sample_rate, fps=settings.CANDOR_RENDER_FPS, phonemes=phonemes, rig=rig)
+        frames = animate(
+            rig.image, sound, sample_rate, fps=settings.CANDOR_RENDER_FPS, phonemes=phonemes, rig=rig,
+            neural_model=settings.CANDOR_NEURAL_MODEL or None,
+        )
         marker = FrameWatermarker(PREVIEW_WATERMARK_SERIAL, secret_load_or_create(settings.KEYS_DIR, "watermark"))
         with tempfile.TemporaryDirectory(prefix="candor-preview-") as folder:
             path = Path(folder) / "preview.mp4"
@@ -317,11 +323,16 @@ class _ProgressReporter:
     def __init__(self, render: Render, on_progress):
         self.render = render
         self.total_frames = 1  # known once the speech is
+        self.progress = 0.0
         self.on_progress = on_progress
         self.last_write = 0.0
 
     def stage(self, progress: float) -> None:
         self._write(progress, force=True)
+
+    def waiting(self) -> None:
+        """While the pipeline works on something long: the same progress again, with the usual checks."""
+        self._write(self.progress)
 
     def frame(self, index: int) -> None:
         self._write(0.05 + 0.85 * (index + 1) / self.total_frames)
@@ -331,6 +342,7 @@ class _ProgressReporter:
         if not force and now - self.last_write < PROGRESS_WRITE_INTERVAL_S:
             return
         self.last_write = now
+        self.progress = progress
         updated = Render.objects.filter(id=self.render.id, status=Render.Status.RUNNING).update(progress=round(progress, 4))
         consent = Consent.objects.select_related("portrait").get(id=self.render.consent_id)
         if not updated or consent_status_now(consent) != "active":
@@ -340,6 +352,11 @@ class _ProgressReporter:
             raise RenderOverBudget(f"the render exceeded its memory budget of {limit} MB ({resident:.0f} MB in use) and was stopped")
         if self.on_progress is not None:
             self.on_progress(progress)
+
+
+def _deferred(make_frames):
+    """The frames make_frames() returns, made only when the first one is asked for (in the thread that asks)."""
+    yield from make_frames()
 
 
 def _rig_cache_name(portrait: Portrait, max_side: int) -> str:
@@ -440,15 +457,17 @@ def render_run(*, render_id, on_progress=None) -> Render:
         reporter.stage(0.03)
         rig = portrait_rig_load(portrait=render.portrait, max_side=settings.CANDOR_RENDER_MAX_SIDE)
         reporter.stage(0.05)
-        frames = animate(
+        # Deferred into the pipeline's thread: the speech analysis of a long recording takes seconds,
+        # and the waiting render keeps reporting progress and checking consent meanwhile.
+        frames = _deferred(lambda: animate(
             rig.image, audio, sample_rate, fps=settings.CANDOR_RENDER_FPS, phonemes=phonemes,
             seed=render.watermark_serial, rig=rig, neural_model=settings.CANDOR_NEURAL_MODEL or None,
-        )
+        ))
         destination = Path(settings.MEDIA_ROOT) / "videos" / f"{render.id}.mp4"
         unsigned = destination.with_name(f".unsigned-{render.id}.mp4")
         try:
             media.mp4_write(
-                unsigned, provenance_frames(frames, render=render),
+                unsigned, provenance_frames(frames, render=render, on_wait=reporter.waiting),
                 audio, sample_rate, fps=settings.CANDOR_RENDER_FPS, on_frame=reporter.frame,
             )
             reporter.stage(0.92)
@@ -505,6 +524,24 @@ def _render_finish(render: Render, status: str, *, error: str = "") -> None:
         captions_delete(render_id=render.id)
         render.status, render.video.name, render.progress = Render.Status.CANCELLED, "", 0.0
     logger.info("render %s finished: %s %s", render.id, render.status, error)
+
+
+def live_render_start(*, portrait: Portrait, purpose: str, audio) -> Render:
+    """A running render row for a live session: consent-gated like any render, it gives the stream its watermark serial."""
+    render = render_enqueue(owner=portrait.owner, portrait=portrait, purpose=purpose, audio=audio, dispatch=False)
+    # Running at once: a queued render would be handed to a worker by the periodic dispatcher.
+    Render.objects.filter(id=render.id).update(status=Render.Status.RUNNING, started_at=timezone.now(), attempts=F("attempts") + 1)
+    render.status = Render.Status.RUNNING
+    consent_event_append(consent=render.consent, kind="render_started", details={"render": str(render.id), "live": True})
+    return render
+
+
+def live_render_finish(*, render: Render, status: str, error: str = "", duration_s: float = 0.0) -> None:
+    """End a live session's render (done: its video went to the viewer, none is stored); a cancellation stands."""
+    fields = {"status": status, "error": error, "finished_at": timezone.now()}
+    if status == Render.Status.DONE:
+        fields.update(progress=1.0, duration_s=duration_s)
+    Render.objects.filter(id=render.id, status=Render.Status.RUNNING).update(**fields)
 
 
 def render_mark_failed(*, render_id, reason: str) -> None:

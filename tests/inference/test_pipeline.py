@@ -10,7 +10,7 @@ import pytest
 from inference import media
 from inference.animate import animate, frame_count, render_frame
 from inference.pipeline import run_ahead
-from inference.rig import PARAMETERS, portrait_rig, rig_from_bytes, rig_to_bytes
+from inference.rig import portrait_rig, rig_from_bytes, rig_to_bytes
 from inference.speech import synthesize
 
 
@@ -97,3 +97,22 @@ def test_memory_does_not_grow_with_the_length_of_the_video(astronaut, tmp_path):
     # 20 s more audio and its analysis cost about 35 MiB; holding the 500 extra frames would cost 375 MiB more.
     assert long - short < 60 < frames_held_mib, (short, long)
     assert media.video_probe(tmp_path / "24.0.mp4").frame_count == frame_count(int(24 * spoken.sample_rate), spoken.sample_rate, 25)
+
+
+def test_run_ahead_calls_on_wait_while_the_producer_is_busy_and_stops_when_it_raises():
+    def slow():
+        time.sleep(0.5)
+        yield "first"
+
+    waits = []
+    assert list(run_ahead(slow(), on_wait=lambda: waits.append(time.monotonic()), wait_s=0.1)) == ["first"]
+    assert len(waits) >= 3
+
+    class Withdrawn(Exception):
+        pass
+
+    def withdraw():
+        raise Withdrawn()
+
+    with pytest.raises(Withdrawn):
+        list(run_ahead(slow(), on_wait=withdraw, wait_s=0.1))

@@ -6,30 +6,22 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from fractions import Fraction
 from pathlib import Path
 from typing import BinaryIO
 
-import av
 import numpy as np
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management.base import BaseCommand, CommandError
-from django.db.models import F
-from django.utils import timezone
 
 import inference
-from consent.services import consent_event_append, consent_status_now
 from inference import media
 from inference.errors import InferenceError
 from provenance.services import live_frame_filter
 from studio.exceptions import ApplicationError
 from studio.models import Portrait, Render
-from studio.services import PORTRAIT_MAX_SIDE, render_enqueue, render_mark_failed
-
-# Fragments start at keyframes: one a second keeps the file playable while it grows.
-_KEYFRAME_EVERY_S = 1.0
-
+from studio.selectors import live_render_allowed
+from studio.services import live_render_finish, live_render_start, portrait_rig_load, render_mark_failed
 
 class Command(BaseCommand):
     help = (
@@ -57,14 +49,9 @@ class Command(BaseCommand):
             raise CommandError(f"audio file not found: {audio}")
         recording = audio.read_bytes()
         try:
-            render = render_enqueue(
-                owner=found.owner, portrait=found, purpose=purpose, audio=SimpleUploadedFile(audio.name, recording), dispatch=False,
-            )
+            render = live_render_start(portrait=found, purpose=purpose, audio=SimpleUploadedFile(audio.name, recording))
         except ApplicationError as error:
             raise CommandError(f"{error.code}: {error.detail}") from error
-        # Running at once: a queued render would be handed to a worker by the periodic dispatcher.
-        Render.objects.filter(id=render.id).update(status=Render.Status.RUNNING, started_at=timezone.now(), attempts=F("attempts") + 1)
-        consent_event_append(consent=render.consent, kind="render_started", details={"render": str(render.id), "live": True})
         try:
             report = _stream(render, recording, out, chunk_ms=chunk_ms, realtime=realtime)
         except (InferenceError, OSError) as error:
@@ -74,15 +61,10 @@ class Command(BaseCommand):
             # Ctrl-C is how a live session usually ends: what was written stays a playable, watermarked video.
             render_mark_failed(render_id=render.id, reason="the live stream was interrupted")
             raise
-        finished = timezone.now()
         if report.stopped:
-            Render.objects.filter(id=render.id, status=Render.Status.RUNNING).update(
-                status=Render.Status.CANCELLED, error="consent is no longer active", finished_at=finished
-            )
+            live_render_finish(render=render, status=Render.Status.CANCELLED, error="consent is no longer active")
             raise CommandError(f"the stream was stopped after {report.frames} frames: consent is no longer active")
-        Render.objects.filter(id=render.id, status=Render.Status.RUNNING).update(
-            status=Render.Status.DONE, progress=1.0, duration_s=report.audio_s, finished_at=finished
-        )
+        live_render_finish(render=render, status=Render.Status.DONE, duration_s=report.audio_s)
         self.stderr.write(report.summary(render=render, out=out, chunk_ms=chunk_ms))
 
 
@@ -113,17 +95,14 @@ class _Report:
 
 def _stream(render: Render, recording: bytes, out: str, *, chunk_ms: int, realtime: bool) -> _Report:
     """Feed the decoded recording in chunks to inference.stream and write each frame as it comes; stops when consent ends."""
-    from inference.rig import portrait_rig
-
     sample_rate = media.AUDIO_SAMPLE_RATE
     fps = settings.CANDOR_RENDER_FPS
     audio = media.audio_decode(recording, sample_rate=sample_rate)
-    with render.portrait.image.open("rb") as handle:
-        rig = portrait_rig(media.image_decode(handle.read(), max_side=PORTRAIT_MAX_SIDE), max_side=settings.CANDOR_RENDER_MAX_SIDE)
+    rig = portrait_rig_load(portrait=render.portrait, max_side=settings.CANDOR_RENDER_MAX_SIDE)
     report = _Report()
     target = sys.stdout.buffer if out == "-" else _opened(Path(out))
     try:
-        with _FragmentedMp4(target, width=rig.image.shape[1], height=rig.image.shape[0], fps=fps, sample_rate=sample_rate) as mp4:
+        with media.FragmentedMp4Writer(target, width=rig.image.shape[1], height=rig.image.shape[0], fps=fps, sample_rate=sample_rate) as mp4:
             marked = live_frame_filter(render=render, still=rig.image)
             source = _LiveAudio(audio, sample_rate, max(1, round(chunk_ms * sample_rate / 1000)), realtime=realtime, on_chunk=mp4.add_audio)
             frames = inference.stream(rig, source, sample_rate, fps=fps, seed=render.watermark_serial, frame_filter=marked)
@@ -135,7 +114,7 @@ def _stream(render: Render, recording: bytes, out: str, *, chunk_ms: int, realti
                 report.lookahead_s.append(live.heard_s - live.time_s)
                 if realtime:
                     report.behind_s.append(time.monotonic() - source.started - live.time_s)
-                if report.frames % fps == 0 and not _still_allowed(render):
+                if report.frames % fps == 0 and not live_render_allowed(render_id=render.id):
                     report.stopped = True
                     break
             report.seconds = time.monotonic() - source.started
@@ -144,12 +123,6 @@ def _stream(render: Render, recording: bytes, out: str, *, chunk_ms: int, realti
             target.close()
     report.audio_s = audio.size / sample_rate
     return report
-
-
-def _still_allowed(render: Render) -> bool:
-    """Whether the live render may go on: not cancelled (revocation cancels it) and its consent still active."""
-    render = Render.objects.select_related("consent__portrait").get(id=render.id)
-    return render.status == Render.Status.RUNNING and consent_status_now(render.consent) == "active"
 
 
 def _opened(path: Path) -> BinaryIO:
@@ -177,52 +150,6 @@ class _LiveAudio:
             self.on_chunk(chunk)
             self.handed_out = start + chunk.size
             yield chunk
-
-
-class _FragmentedMp4:
-    """H.264 + AAC written as fragmented MP4 while it is made: each keyframe starts a fragment a player can show at once."""
-
-    def __init__(self, target: BinaryIO, *, width: int, height: int, fps: int, sample_rate: int) -> None:
-        self.container = av.open(target, mode="w", format="mp4", options={
-            "movflags": "frag_keyframe+empty_moov+default_base_moof",
-            # Without an edit list (empty_moov) the AAC priming would otherwise delay the first video frame.
-            "avoid_negative_ts": "make_non_negative",
-        })
-        # zerolatency: no B-frames or lookahead, so each frame leaves the encoder as it goes in.
-        self.video = self.container.add_stream("libx264", rate=fps, options={"crf": "20", "preset": "veryfast", "tune": "zerolatency"})
-        self.video.width, self.video.height = width, height
-        self.video.pix_fmt = "yuv420p"
-        self.video.time_base = Fraction(1, fps)
-        self.video.gop_size = max(1, round(_KEYFRAME_EVERY_S * fps))
-        # PyAV's encoder resamples to the stream's rate as the audio arrives.
-        self.audio = self.container.add_stream("aac", rate=media.AAC_SAMPLE_RATE, layout="mono")
-        self.audio.bit_rate = 96_000
-        self.sample_rate = sample_rate
-        self.samples = 0
-
-    def __enter__(self) -> _FragmentedMp4:
-        return self
-
-    def __exit__(self, error_type, *details) -> None:
-        if error_type is None:
-            self.container.mux(self.video.encode(None))
-            self.container.mux(self.audio.encode(None))
-        self.container.close()
-
-    def add_audio(self, chunk: np.ndarray) -> None:
-        if not chunk.size:
-            return
-        samples = np.ascontiguousarray(np.clip(chunk, -1.0, 1.0).reshape(1, -1), dtype=np.float32)
-        frame = av.AudioFrame.from_ndarray(samples, format="flt", layout="mono")
-        frame.sample_rate = self.sample_rate
-        frame.pts = self.samples
-        self.samples += chunk.size
-        self.container.mux(self.audio.encode(frame))
-
-    def add_frame(self, index: int, image: np.ndarray) -> None:
-        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24")
-        frame.pts = index
-        self.container.mux(self.video.encode(frame))
 
 
 def _is_uuid(value: str) -> bool:
