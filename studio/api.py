@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.http import FileResponse
+from django.http import FileResponse, HttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.pagination import PageNumberPagination
@@ -113,6 +113,7 @@ class RenderOutput(serializers.Serializer):
     portrait = serializers.UUIDField(source="portrait_id")
     purpose = serializers.CharField()
     language = serializers.CharField()
+    voice = serializers.CharField()
     status = serializers.CharField()
     progress = serializers.FloatField()
     video_url = serializers.SerializerMethodField()
@@ -132,7 +133,11 @@ class RendersApi(APIView):
         purpose = serializers.ChoiceField(choices=Render.Purpose.choices)
         text = serializers.CharField(required=False, allow_blank=True, max_length=5000, trim_whitespace=True)
         language = serializers.CharField(required=False, allow_blank=True, max_length=16)
+        voice = serializers.CharField(required=False, allow_blank=True, max_length=40, help_text="with text: one of GET /api/voices/")
         audio = serializers.FileField(required=False, allow_empty_file=True)
+        transcript = serializers.CharField(
+            required=False, allow_blank=True, max_length=5000, help_text="with audio: what is said, for captions timed by word length"
+        )
         label = serializers.BooleanField(required=False, default=True)
 
     @extend_schema(operation_id="renders_list", responses=page_of(RenderOutput))
@@ -152,10 +157,57 @@ class RendersApi(APIView):
         portrait = selectors.portrait_of(owner=request.user, portrait_id=data["portrait"])
         render = services.render_enqueue(
             owner=request.user, portrait=portrait, purpose=data["purpose"], text=data.get("text", ""),
-            language=data.get("language", ""), audio=data.get("audio"), label=data["label"],
+            language=data.get("language", ""), voice=data.get("voice", ""), audio=data.get("audio"),
+            transcript=data.get("transcript", ""), label=data["label"],
             idempotency_key=request.headers.get("Idempotency-Key", "").strip(),
         )
         return Response(RenderOutput(render, context={"request": request}).data, status=status.HTTP_202_ACCEPTED)
+
+
+class RenderPreviewApi(APIView):
+    class RenderPreviewInput(serializers.Serializer):
+        portrait = serializers.UUIDField()
+        purpose = serializers.ChoiceField(choices=Render.Purpose.choices)
+        text = serializers.CharField(required=False, allow_blank=True, max_length=5000, trim_whitespace=True)
+        language = serializers.CharField(required=False, allow_blank=True, max_length=16)
+        voice = serializers.CharField(required=False, allow_blank=True, max_length=40)
+        audio = serializers.FileField(required=False, allow_empty_file=True)
+
+    @extend_schema(request=RenderPreviewInput, responses={(200, "video/mp4"): bytes})
+    def post(self, request):
+        """The first second of the video, labelled and watermarked, gated by consent like a render; nothing is stored."""
+        data = _validated(self.RenderPreviewInput, request.data)
+        portrait = selectors.portrait_of(owner=request.user, portrait_id=data["portrait"])
+        video = services.render_preview(
+            portrait=portrait, purpose=data["purpose"], text=data.get("text", ""), language=data.get("language", ""),
+            voice=data.get("voice", ""), audio=data.get("audio"),
+        )
+        return HttpResponse(video, content_type="video/mp4")
+
+
+class VoicesApi(APIView):
+    class VoicesOutput(serializers.Serializer):
+        language = serializers.CharField()
+        default = serializers.CharField()
+        voices = serializers.ListField(child=serializers.CharField())
+
+    @extend_schema(
+        operation_id="voices_list",
+        parameters=[OpenApiParameter("language", str, required=False, description="a language code such as de; all when left out")],
+        responses=VoicesOutput(many=True),
+    )
+    def get(self, request):
+        """The speech synthesizer's voices per language, default first (variants such as "de+f2" are female or male)."""
+        from inference import speech
+
+        language = request.query_params.get("language", "").strip().lower()
+        if language and language not in speech.languages():
+            raise ApplicationError("unknown_language", f"unknown language '{language}'; supported: {sorted(speech.languages())}")
+        rows = []
+        for code in [language] if language else speech.languages():
+            offered = speech.voices(code)
+            rows.append({"language": code, "default": offered[0], "voices": offered})
+        return Response(self.VoicesOutput(rows, many=True).data)
 
 
 class RenderDetailApi(APIView):

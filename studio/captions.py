@@ -1,4 +1,4 @@
-"""Timed captions (WebVTT) of text renders, made from the speech synthesizer's word timings and kept beside the video."""
+"""Timed captions (WebVTT) of renders, from the synthesizer's word timings or a pasted transcript, kept beside the video."""
 
 from __future__ import annotations
 
@@ -11,15 +11,18 @@ import av
 import numpy as np
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-
-from inference import media
+from scipy import ndimage
 
 # A cue holds a few words so that captions stay readable and do not flicker word by word.
 CUE_MAX_WORDS = 7
 CUE_MAX_SECONDS = 3.5
 CAPTIONS_FOLDER = "captions"
-# Samples quieter than this share of the peak count as the silence before and after the speech.
-VOICED_LEVEL = 0.05
+# Speech in a recording: windows within VOICED_RANGE_DB of the loudest one, at most VOICED_REACH windows from a run of
+# VOICED_RUN of them in a row (a click is too short to start speech; a syllable's soft edges still belong to it).
+VOICED_WINDOW_S = 0.02
+VOICED_RANGE_DB = 30.0
+VOICED_RUN = 5
+VOICED_REACH = 15
 _MILLISECOND = Fraction(1, 1000)
 # The mov_text encoder takes its one style from an ASS header: white sans-serif text at the bottom centre.
 _MOV_TEXT_HEADER = b"""[Script Info]
@@ -107,27 +110,28 @@ def captions_embed(*, path: Path, words: Iterable[tuple[float, float, str]]) -> 
 
 
 def transcript_timed(transcript: str, audio: np.ndarray, sample_rate: int) -> list[tuple[float, float, str]]:
-    """(start_s, end_s, word) of a pasted transcript, spread over the voiced part of the recording by word length.
+    """(start_s, end_s, word) of a pasted transcript over mono audio (N,), spread across the speech by word length.
 
-    Approximate: nothing here hears when each word is spoken, so a word may show a moment early or late; cues a few
-    words long keep that readable.
+    The speech runs from the first to the last loud window near a run of them (a lone click is not speech).
+    Approximate: nothing here hears when each word is spoken, so a word may show a moment early or late; cues a
+    few words long keep that readable.
     """
     words = transcript.split()
-    if not words or audio.size == 0:
+    window = max(1, round(VOICED_WINDOW_S * sample_rate))
+    if not words or audio.size < window:
         return []
-    level = np.abs(audio)
-    voiced = np.flatnonzero(level > VOICED_LEVEL * level.max()) if level.max() > 0 else np.arange(audio.size)
-    start, end = voiced[0] / sample_rate, (voiced[-1] + 1) / sample_rate
+    stretches = audio[: audio.size // window * window].reshape(-1, window)
+    loudness = np.sqrt(np.mean(np.square(stretches, dtype=np.float64), axis=1))
+    if loudness.max() <= 0:
+        return []
+    loud = loudness >= loudness.max() * 10 ** (-VOICED_RANGE_DB / 20)
+    in_run = ndimage.binary_opening(loud, structure=np.ones(VOICED_RUN, bool))
+    # A recording without a run of speech counts from its first to its last loud window.
+    voiced = np.flatnonzero(loud & ndimage.binary_dilation(in_run, iterations=VOICED_REACH) if in_run.any() else loud)
+    start, end = voiced[0] * window / sample_rate, (voiced[-1] + 1) * window / sample_rate
     weights = np.array([len(word) + 1 for word in words], dtype=float)
     edges = start + (end - start) * np.concatenate([[0.0], np.cumsum(weights)]) / weights.sum()
     return [(float(edges[i]), float(edges[i + 1]), word) for i, word in enumerate(words)]
-
-
-def captions_from_transcript(*, render, transcript: str) -> None:
-    """Captions for an uploaded recording from the transcript its creator pasted."""
-    with render.audio.open("rb") as handle:
-        audio = media.audio_decode(handle.read())
-    captions_save(render_id=render.id, words=transcript_timed(transcript, audio, media.AUDIO_SAMPLE_RATE))
 
 
 def captions_name(render_id) -> str:

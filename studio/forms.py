@@ -17,6 +17,8 @@ from .models import Render
 
 LOCALIZATION_ROWS = 4
 CONSENT_DEFAULT_DAYS = 365
+TRANSCRIPT_HELP = ("Paste what is said to get captions. Their timing is approximate: the words are spread over the "
+                   "detected speech in proportion to their length, not recognized in the recording.")
 
 
 @functools.cache
@@ -29,9 +31,12 @@ def language_choices() -> tuple[tuple[str, str], ...]:
 
 
 def voice_choices(language: str) -> list[tuple[str, str]]:
+    """The synthesizer's voices for a language as (value, label): "" (its default voice) first, then "de+f2" as "de, female 2"."""
     from inference import speech
 
-    return [(voice, voice) for voice in speech.voices(language)]
+    default, *others = speech.voices(language)
+    named = [(voice, voice.replace("+f", ", female ").replace("+m", ", male ")) for voice in others]
+    return [("", f"Default voice ({default})"), *named]
 
 
 class SignupForm(UserCreationForm):
@@ -73,8 +78,11 @@ class ConsentRequestForm(forms.Form):
 
 
 class _VideoBaseForm(forms.Form):
-    portrait = forms.ModelChoiceField(queryset=None, empty_label=None, label="Portrait",
-                                      help_text="Only portraits whose person pictured has given active consent.")
+    portrait = forms.ModelChoiceField(
+        queryset=None, empty_label=None, label="Portrait", help_text="Only portraits whose person pictured has given active consent.",
+        error_messages={"invalid_choice": "The person pictured has no active consent for this portrait (it may have been revoked "
+                                          "or have expired); choose another portrait."},
+    )
     purpose = forms.ChoiceField(choices=Render.Purpose.choices)
     # The engine drives the mouth and blinks only; expression styles are planned, so the field shows what is coming.
     expression = forms.ChoiceField(choices=[("neutral", "Neutral")], required=False, disabled=True,
@@ -94,12 +102,11 @@ class RenderForm(_VideoBaseForm):
     source = forms.ChoiceField(choices=SOURCES, initial="text", widget=forms.RadioSelect, label="Speech")
     text = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 4}), max_length=5000)
     language = forms.ChoiceField(required=False, initial="en")
-    # Render has no voice field yet, so the default voice of the language is used; the list shows what exists.
-    voice = forms.ChoiceField(required=False, disabled=True, help_text="The first voice is used; choosing another is not available yet.")
+    voice = forms.ChoiceField(required=False, help_text="The voices the speech synthesizer offers for the chosen language.")
     audio = forms.FileField(required=False, label="Audio file", widget=forms.ClearableFileInput(attrs={"accept": "audio/*"}))
     transcript = forms.CharField(required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 3}),
                                  label="Transcript (optional)",
-                                 help_text="Paste what is said to get captions; their timing is spread evenly over the speech, so it is approximate.")
+                                 help_text=TRANSCRIPT_HELP)
 
     field_order = ["portrait", "purpose", "source", "text", "language", "voice", "audio", "transcript", "expression", "label"]
 
@@ -114,7 +121,7 @@ class RenderForm(_VideoBaseForm):
         if data.get("source") == "audio":
             if not data.get("audio"):
                 self.add_error("audio", "Choose an audio file, or switch to typed text.")
-            data["text"], data["language"] = "", ""
+            data["text"], data["language"], data["voice"] = "", "", ""
             data["transcript"] = (data.get("transcript") or "").strip()
         elif data.get("source") == "text":
             if not (data.get("text") or "").strip():
@@ -129,6 +136,8 @@ class LocalizationRowForm(forms.Form):
     language = forms.ChoiceField(required=False)
     text = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}), max_length=5000)
     audio = forms.FileField(required=False, label="or audio", widget=forms.ClearableFileInput(attrs={"accept": "audio/*"}))
+    transcript = forms.CharField(required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 2}),
+                                 label="Transcript of the recording (optional)", help_text=TRANSCRIPT_HELP)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -141,6 +150,8 @@ class LocalizationRowForm(forms.Form):
             raise forms.ValidationError("Give this language either a text or an audio file.")
         if not data.get("language") and spoken:
             raise forms.ValidationError("Choose the language of this text or audio.")
+        if (data.get("transcript") or "").strip() and not data.get("audio"):
+            raise forms.ValidationError("A transcript goes with an audio file; typed text gets its captions by itself.")
         return data
 
 
@@ -155,9 +166,9 @@ class BaseLocalizationRowFormSet(forms.BaseFormSet):
             raise forms.ValidationError("Each language can appear once.")
 
     def versions(self) -> list[dict]:
-        """{"language", "text", "audio"} of each filled row, for renders_localize."""
+        """{"language", "text", "audio", "transcript"} of each filled row, for renders_localize."""
         return [
-            {"language": row.cleaned_data["language"], "text": row.cleaned_data["text"], "audio": row.cleaned_data["audio"]}
+            {key: row.cleaned_data[key] for key in ("language", "text", "audio", "transcript")}
             for row in self.forms if row.cleaned_data.get("language")
         ]
 

@@ -188,7 +188,9 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
 }
 
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Throttling and login counters live in the cache: the embedded default keeps it in files under the data directory,
+# so that every web process counts the same attempts; production shares Redis.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": str(DATA_DIR / "cache")}}
 if env_str("CACHE_URL", ""):
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": env_str("CACHE_URL", "")}}
 

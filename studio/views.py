@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
@@ -129,27 +131,55 @@ def consent_request(request, portrait_id):
     return _portrait_page(request, portrait, form, status=400)
 
 
-@login_required
-@require_http_methods(["GET", "POST"])
-def render_new(request):
+def _render_form(request) -> tuple[RenderForm, bool]:
     portraits = selectors.portraits_with_active_consent(owner=request.user)
     form = RenderForm(request.POST or None, request.FILES or None, portraits=portraits,
                       initial={"portrait": request.GET.get("portrait")})
+    return form, portraits.exists()
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def render_new(request):
+    form, has_portraits = _render_form(request)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
             item = services.render_enqueue(
                 owner=request.user, portrait=data["portrait"], purpose=data["purpose"], text=data["text"],
-                language=data["language"], audio=data["audio"], label=data["label"],
+                language=data["language"], voice=data["voice"], audio=data["audio"], transcript=data["transcript"],
+                label=data["label"],
             )
         except ApplicationError as error:
             _refusal(form, error)
         else:
-            if data["transcript"]:
-                captions.captions_from_transcript(render=item, transcript=data["transcript"])
             return redirect("render", render_id=item.id)
-    return render(request, "studio/render_new.html", {"form": form, "has_portraits": portraits.exists()},
+    return render(request, "studio/render_new.html", {"form": form, "has_portraits": has_portraits},
                   status=400 if form.errors else 200)
+
+
+@login_required
+@require_POST
+def render_preview(request):
+    """The New video page again, with the first second of the video these inputs would make, or why it was refused."""
+    form, has_portraits = _render_form(request)
+    preview = {}
+    if not form.is_valid():
+        preview["error"] = " ".join(error for errors in form.errors.values() for error in errors)
+    else:
+        data = form.cleaned_data
+        try:
+            video = services.render_preview(
+                portrait=data["portrait"], purpose=data["purpose"], text=data["text"], language=data["language"],
+                voice=data["voice"], audio=data["audio"],
+            )
+        except ApplicationError as error:
+            preview["error"], preview["status"] = error.detail, error.status_code
+        else:
+            # Inline, so that nothing about the preview is stored on the server.
+            preview["video_url"] = "data:video/mp4;base64," + base64.b64encode(video).decode()
+    return render(request, "studio/render_new.html", {"form": form, "has_portraits": has_portraits, "preview": preview},
+                  status=preview.get("status", 400) if "error" in preview else 200)
 
 
 @login_required
@@ -269,9 +299,10 @@ def render_delete(request, render_id):
 @login_required
 @require_GET
 def voices(request, language):
+    """The New video page's voice choices for a language, as [{"value", "label"}]."""
     if language not in dict(language_choices()):
         raise Http404("unknown language")
-    return JsonResponse({"language": language, "voices": [name for name, _ in voice_choices(language)]})
+    return JsonResponse({"language": language, "voices": [{"value": value, "label": label} for value, label in voice_choices(language)]})
 
 
 def _shared_render(token: str) -> Render:

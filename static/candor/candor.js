@@ -1,4 +1,5 @@
-/* Candor's progressive enhancement: drag-and-drop, photo preview, upload progress, live render status, voice lists.
+/* Candor's progressive enhancement: drag-and-drop, photo preview, upload progress, live render status, voice lists,
+   the first-second preview shown in place.
    Every page works without it: forms post normally and pages with running renders refresh themselves. */
 "use strict";
 
@@ -58,6 +59,10 @@
     root.querySelectorAll("form[data-upload]").forEach(function (form) {
       form.addEventListener("submit", function (event) {
         event.preventDefault();
+        if (event.submitter && event.submitter.hasAttribute("data-preview-button")) {
+          preview(form, event.submitter);
+          return;
+        }
         const bar = form.querySelector("[data-upload-progress]");
         const button = form.querySelector("button[type=submit]");
         const request = new XMLHttpRequest();
@@ -85,6 +90,38 @@
         request.send(new FormData(form));
       });
     });
+  }
+
+  // The server answers a preview with the whole page; only its preview section is taken, so the form keeps its files.
+  function preview(form, button) {
+    const result = form.querySelector("[data-preview-result]");
+    const show = function (section) {
+      result.replaceChildren.apply(result, Array.from(section.childNodes));
+      button.disabled = false;
+    };
+    const note = function (message) {
+      const section = document.createElement("div");
+      section.innerHTML = '<p class="error" role="alert"></p>';
+      section.firstChild.textContent = message;
+      show(section);
+    };
+    button.disabled = true;
+    result.innerHTML = '<p role="status">Making the first second…</p>';
+    fetch(button.formAction, { method: "POST", body: new FormData(form), credentials: "same-origin" })
+      .then(function (response) {
+        return response.text();
+      })
+      .then(function (html) {
+        const section = new DOMParser().parseFromString(html, "text/html").querySelector("[data-preview-result]");
+        if (section) {
+          show(section);
+        } else {
+          note("The preview could not be made; please try again.");
+        }
+      })
+      .catch(function () {
+        note("The preview request did not reach the server; check the connection and try again.");
+      });
   }
 
   function failed(form, button, message) {
@@ -187,11 +224,12 @@
           if (!answer) {
             return;
           }
-          voice.replaceChildren.apply(voice, answer.voices.map(function (name) {
-            return new Option(name, name);
+          const chosen = voice.value;
+          voice.replaceChildren.apply(voice, answer.voices.map(function (choice) {
+            return new Option(choice.label, choice.value, false, choice.value === chosen);
           }));
         })
-        // The list is informative only; the previous one stays if the request fails.
+        // The previous list stays if the request fails; its first choice, the default voice, fits any language.
         .catch(function () {});
     });
   }

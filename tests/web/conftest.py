@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -39,8 +40,9 @@ def plain_mp4(tmp_path_factory) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
-def chromium():
+@contextmanager
+def chromium_driver(*extra_flags: str):
+    """A Selenium driver of a fresh headless Chromium with its own profile, given extra command-line flags."""
     if not browser_available():
         pytest.skip(BROWSER_MISSING)
     from selenium import webdriver
@@ -52,14 +54,23 @@ def chromium():
     # The network is closed and the machine has no display: no updates, no sync, no GPU, no sandbox for root.
     for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run", "--mute-audio",
-                 "--autoplay-policy=no-user-gesture-required", f"--user-data-dir={profile}", f"--window-size={DESKTOP[0]},{DESKTOP[1]}"):
+                 "--autoplay-policy=no-user-gesture-required", f"--user-data-dir={profile}", f"--window-size={DESKTOP[0]},{DESKTOP[1]}",
+                 *extra_flags):
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(options=options, service=Service(executable_path=str(CHROMEDRIVER)))
     driver.set_page_load_timeout(60)
-    yield driver
-    driver.quit()
-    shutil.rmtree(profile, ignore_errors=True)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    with chromium_driver() as driver:
+        yield driver
 
 
 class Browser:

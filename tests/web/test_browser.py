@@ -238,7 +238,7 @@ def test_creator_pages_have_no_console_errors(browser, creator, api, portrait_jp
     from selenium.webdriver.support.ui import Select
 
     Select(_find(browser, "#id_language")).select_by_value("de")
-    browser.wait_for(lambda driver: driver.execute_script("return document.querySelector('#id_voice').options[0].value") == "de")
+    browser.wait_for(lambda driver: driver.execute_script("return document.querySelector('#id_voice').options[0].text") == "Default voice (de)")
     _find(browser, "#id_source_1").click()
     assert _find(browser, "#id_audio").is_displayed()
     assert not _find(browser, "#id_text").is_displayed()
