@@ -33,6 +33,8 @@ VERIFY_SAMPLE_FRAMES = 30
 _SHARE_PATHS = ("/renders/{id}/video/", "/api/renders/{id}/video/")
 
 VERDICTS = ("candor_generated", "content_mismatch", "tampered", "not_recognized")
+# The watermark serial of first-second previews (renders start at 1): unstored, so never tied to a render.
+PREVIEW_WATERMARK_SERIAL = 0
 
 
 def _watermark_key() -> bytes:
@@ -315,6 +317,11 @@ def _explanation(
     if reading.found and watermark_render_known:
         where = "" if not reading.scale or reading.scale == 1.0 else f" in a copy at {reading.scale:.0%} of the original size"
         lines.append(f"Candor's invisible watermark was found{where}, naming one of Candor's renders ({reading.frames_examined} frames read).")
+    elif reading.found and reading.serial == PREVIEW_WATERMARK_SERIAL:
+        lines.append(
+            "Candor's invisible watermark for previews was found: this looks like a one-second preview made with Candor "
+            "(AI-generated). Previews are not stored, so Candor can confirm nothing more about it."
+        )
     elif reading.found:
         lines.append("Candor's invisible watermark was found, but no render with its id is on record here.")
     else:
@@ -331,8 +338,10 @@ def _explanation(
         )
     if verdict == "tampered":
         lines.append("The manifest cannot be trusted and no watermark confirms the video, so its origin cannot be established.")
-    if verdict == "not_recognized":
+    if verdict == "not_recognized" and not reading.found:
         lines.append("Not recognized as a Candor video. Absence of a watermark is not proof that a video is authentic.")
+    elif verdict == "not_recognized":
+        lines.append("Not recognized as a Candor render on record.")
     return tuple(lines)
 
 

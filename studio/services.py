@@ -35,7 +35,6 @@ IDEMPOTENCY_KEY_MAX_CHARS = 100
 MEDIA_FOLDERS = ("portraits", "audio", "videos")
 PREVIEW_SECONDS = 1.0
 # Renders' watermark serials start at 1: a preview's serial 0 reads as Candor's own mark yet names no render.
-PREVIEW_WATERMARK_SERIAL = 0
 
 
 class RenderCancelled(Exception):
@@ -240,6 +239,7 @@ def render_preview(
     from inference.animate import animate
     from provenance.keys import secret_load_or_create
     from provenance.label import frame_label
+    from provenance.services import PREVIEW_WATERMARK_SERIAL
     from provenance.watermark import FrameWatermarker
 
     language, voice, audio_bytes = _render_input_checked(

@@ -114,6 +114,12 @@ def test_the_person_pictured_approves_with_the_camera_after_a_wrong_answer_is_re
     photo = skimage.data.astronaut()
 
     filmed.open(f"/consent/{token}/")
+    # On a phone the whole consent text shows, nothing runs off the side of the screen.
+    filmed.driver.set_window_size(*PHONE)
+    assert filmed.driver.execute_script(
+        "const text = document.querySelector('pre.consent-text');"
+        "return text.scrollWidth <= text.clientWidth && document.documentElement.scrollWidth <= window.innerWidth"
+    ), "the consent text or the page is wider than a phone's screen"
     assert _find(filmed, "#camera").is_displayed(), "the camera recorder stays hidden: getUserMedia or MediaRecorder is missing"
     asked = _challenge_turns(filmed)
     # The same person, live and speaking, but turning the other two ways.
