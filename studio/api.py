@@ -164,6 +164,29 @@ class RendersApi(APIView):
         return Response(RenderOutput(render, context={"request": request}).data, status=status.HTTP_202_ACCEPTED)
 
 
+class RendersLocalizeApi(APIView):
+    class Version(serializers.Serializer):
+        language = serializers.CharField(max_length=16)
+        text = serializers.CharField(max_length=5000, trim_whitespace=True)
+        voice = serializers.CharField(required=False, allow_blank=True, max_length=40, help_text="one of GET /api/voices/?language=")
+
+    class LocalizeInput(serializers.Serializer):
+        portrait = serializers.UUIDField()
+        purpose = serializers.ChoiceField(choices=Render.Purpose.choices)
+        versions = serializers.ListField(child=serializers.DictField(), min_length=1, max_length=services.LOCALIZATION_MAX_VERSIONS)
+        label = serializers.BooleanField(required=False, default=True)
+
+    @extend_schema(request=LocalizeInput, responses={202: RenderOutput(many=True)})
+    def post(self, request):
+        """One render per language version of the same message, all gated by consent's language scope: all queued or none."""
+        data = _validated(self.LocalizeInput, request.data)
+        versions = [_validated(self.Version, version) for version in data["versions"]]
+        portrait = selectors.portrait_of(owner=request.user, portrait_id=data["portrait"])
+        renders = services.renders_localize(owner=request.user, portrait=portrait, purpose=data["purpose"], versions=versions,
+                                            label=data["label"])
+        return Response(RenderOutput(renders, many=True, context={"request": request}).data, status=status.HTTP_202_ACCEPTED)
+
+
 class RenderPreviewApi(APIView):
     class RenderPreviewInput(serializers.Serializer):
         portrait = serializers.UUIDField()

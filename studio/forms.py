@@ -135,6 +135,7 @@ class RenderForm(_VideoBaseForm):
 class LocalizationRowForm(forms.Form):
     language = forms.ChoiceField(required=False)
     text = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}), max_length=5000)
+    voice = forms.ChoiceField(required=False)
     audio = forms.FileField(required=False, label="or audio", widget=forms.ClearableFileInput(attrs={"accept": "audio/*"}))
     transcript = forms.CharField(required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 2}),
                                  label="Transcript of the recording (optional)", help_text=TRANSCRIPT_HELP)
@@ -142,6 +143,8 @@ class LocalizationRowForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["language"].choices = [("", "—")] + list(language_choices())
+        language = self.data.get(self.add_prefix("language")) or "en"
+        self.fields["voice"].choices = voice_choices(language if language in dict(language_choices()) else "en")
 
     def clean(self):
         data = super().clean()
@@ -152,6 +155,8 @@ class LocalizationRowForm(forms.Form):
             raise forms.ValidationError("Choose the language of this text or audio.")
         if (data.get("transcript") or "").strip() and not data.get("audio"):
             raise forms.ValidationError("A transcript goes with an audio file; typed text gets its captions by itself.")
+        if data.get("audio"):
+            data["voice"] = ""  # a recording has its own voice
         return data
 
 
@@ -168,7 +173,7 @@ class BaseLocalizationRowFormSet(forms.BaseFormSet):
     def versions(self) -> list[dict]:
         """{"language", "text", "audio", "transcript"} of each filled row, for renders_localize."""
         return [
-            {key: row.cleaned_data[key] for key in ("language", "text", "audio", "transcript")}
+            {key: row.cleaned_data[key] for key in ("language", "text", "voice", "audio", "transcript")}
             for row in self.forms if row.cleaned_data.get("language")
         ]
 

@@ -32,6 +32,8 @@ logger = logging.getLogger(__name__)
 PORTRAIT_MAX_SIDE = 1600
 PROGRESS_WRITE_INTERVAL_S = 0.5
 IDEMPOTENCY_KEY_MAX_CHARS = 100
+# Language versions one localization may queue at once.
+LOCALIZATION_MAX_VERSIONS = 20
 MEDIA_FOLDERS = ("portraits", "audio", "videos")
 PREVIEW_SECONDS = 1.0
 # Renders' watermark serials start at 1: a preview's serial 0 reads as Candor's own mark yet names no render.
@@ -206,12 +208,17 @@ def render_enqueue(
 
 
 def renders_localize(*, owner, portrait: Portrait, purpose: str, versions: list[dict], label: bool = True) -> list[Render]:
-    """Queue one render per language version ({"language", "text"} or {"language", "audio", "transcript"}), all or none.
+    """Queue one render per language version ({"language", "text", "voice"} or {"language", "audio", "transcript"}), all or none.
 
     Each is gated by the consent's language scope; one refusal leaves nothing queued and names its language.
     """
     if not versions:
         raise ApplicationError("invalid", "give a text or an audio file for at least one language")
+    if len(versions) > LOCALIZATION_MAX_VERSIONS:
+        raise ApplicationError("invalid", f"at most {LOCALIZATION_MAX_VERSIONS} language versions at once")
+    languages = [version["language"] for version in versions]
+    if len(set(languages)) != len(languages):
+        raise ApplicationError("invalid", "each language can appear once")
     renders = []
     with transaction.atomic():
         for version in versions:
@@ -219,7 +226,8 @@ def renders_localize(*, owner, portrait: Portrait, purpose: str, versions: list[
             try:
                 renders.append(render_enqueue(
                     owner=owner, portrait=portrait, purpose=purpose, language=language, text=version.get("text", ""),
-                    audio=version.get("audio"), transcript=version.get("transcript", ""), label=label,
+                    voice=version.get("voice", ""), audio=version.get("audio"), transcript=version.get("transcript", ""),
+                    label=label,
                 ))
             except ApplicationError as error:
                 raise ApplicationError(error.code, f"{language}: {error.detail}", status_code=error.status_code) from error

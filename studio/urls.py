@@ -18,6 +18,7 @@ api_patterns = [
     path("api/portraits/<uuid:portrait_id>/consent-request/", api.ConsentRequestCreateApi.as_view(), name="api-consent-request"),
     path("api/renders/", api.RendersApi.as_view(), name="api-renders"),
     path("api/renders/preview/", api.RenderPreviewApi.as_view(), name="api-render-preview"),
+    path("api/renders/localize/", api.RendersLocalizeApi.as_view(), name="api-renders-localize"),
     path("api/voices/", api.VoicesApi.as_view(), name="api-voices"),
     path("api/renders/<uuid:render_id>/", api.RenderDetailApi.as_view(), name="api-render"),
     path("api/renders/<uuid:render_id>/video/", api.RenderVideoApi.as_view(), name="api-render-video"),

@@ -210,11 +210,17 @@
   }
 
   function voiceLists(root) {
-    const voice = root.querySelector("[data-voices-url]");
-    const language = root.querySelector("select[name=language]");
-    if (!voice || !language) {
-      return;
-    }
+    // Each voice list follows the language chosen beside it: the New video form's, or its own localization row's.
+    root.querySelectorAll("[data-voices-url]").forEach(function (voice) {
+      const scope = voice.closest("[data-voice-scope]") || voice.form;
+      const language = scope && scope.querySelector("select[name$=language]");
+      if (language) {
+        voiceList(voice, language);
+      }
+    });
+  }
+
+  function voiceList(voice, language) {
     language.addEventListener("change", function () {
       fetch(voice.dataset.voicesUrl.replace("/xx/", "/" + encodeURIComponent(language.value) + "/"), { credentials: "same-origin" })
         .then(function (response) {
