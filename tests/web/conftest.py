@@ -130,3 +130,10 @@ def browser(chromium, live_server, settings):
     chromium.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
     chromium.get("about:blank")
     chromium.delete_all_cookies()
+
+
+@pytest.fixture
+def page(client, creator):
+    """Django's test client logged in as the creator."""
+    client.force_login(creator)
+    return client

@@ -27,11 +27,6 @@ def _file(data: bytes, name: str) -> io.BytesIO:
     return handle
 
 
-@pytest.fixture
-def page(client, creator):
-    client.force_login(creator)
-    return client
-
 
 @pytest.fixture
 def portrait_id(api, portrait_jpeg):

@@ -26,11 +26,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 FORM = {"purpose": "marketing", "source": "text", "text": "Hello there, welcome to our shop.", "language": "en", "voice": "", "label": "on"}
 
 
-@pytest.fixture
-def page(client, creator):
-    client.force_login(creator)
-    return client
-
 
 def _preview_mp4(html: str, folder: Path) -> Path:
     encoded = re.search(r'src="data:video/mp4;base64,([A-Za-z0-9+/=]+)"', html).group(1)

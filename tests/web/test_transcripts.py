@@ -33,11 +33,6 @@ def _recording(*, silence_s: float, speech_s: float, name: str = "speech.wav") -
     return handle
 
 
-@pytest.fixture
-def page(client, creator):
-    client.force_login(creator)
-    return client
-
 
 def test_transcript_words_are_spread_over_the_speech_by_their_length():
     audio = np.zeros(4 * RATE, np.float32)

@@ -1,6 +1,5 @@
 """manage.py registry_hold_review: a reviewer's outcome for an upload the do-not-generate registry held."""
 
-import uuid
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
@@ -8,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 from consent.models import RegistryHold
 from consent.services import registry_hold_release
 from studio.exceptions import ApplicationError
+from studio.management.arguments import uuid_or_none
 
 
 class Command(BaseCommand):
@@ -33,7 +33,7 @@ class Command(BaseCommand):
             return
         if decision is None or not reviewer:
             raise CommandError("give --release or --refuse, and --reviewer")
-        found = RegistryHold.objects.filter(id=hold).first() if _is_uuid(hold) else None
+        found = RegistryHold.objects.filter(id=hold).first() if uuid_or_none(hold) else None
         if found is None:
             raise CommandError(f"no registry hold {hold}")
         user = get_user_model().objects.filter(username=reviewer).first()
@@ -44,11 +44,3 @@ class Command(BaseCommand):
         except ApplicationError as error:
             raise CommandError(error.detail) from error
         self.stdout.write(f"{reviewed}" + (f": portrait {reviewed.portrait_id}" if reviewed.portrait_id else ""))
-
-
-def _is_uuid(value: str) -> bool:
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return True

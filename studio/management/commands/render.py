@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from studio.exceptions import ApplicationError
+from studio.management.arguments import uuid_or_none
 from studio.models import Portrait, Render
 from studio.services import render_enqueue, render_run
 
@@ -25,7 +26,7 @@ class Command(BaseCommand):
         parser.add_argument("--out", type=Path, required=True, help="where to write the MP4")
 
     def handle(self, *args, portrait, audio, text, language, purpose, no_label, out, **options):
-        found = Portrait.objects.filter(id=portrait, erased_at__isnull=True).first() if _is_uuid(portrait) else None
+        found = Portrait.objects.filter(id=portrait, erased_at__isnull=True).first() if uuid_or_none(portrait) else None
         if found is None:
             raise CommandError(f"no portrait with id {portrait}")
         upload = None
@@ -52,13 +53,3 @@ class Command(BaseCommand):
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_bytes(render.video.open("rb").read())
         self.stdout.write(f"render {render.id} written to {out}")
-
-
-def _is_uuid(value: str) -> bool:
-    import uuid
-
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return True

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -19,9 +18,16 @@ from inference import media
 from inference.errors import InferenceError
 from provenance.services import live_frame_filter
 from studio.exceptions import ApplicationError
+from studio.management.arguments import uuid_or_none
 from studio.models import Portrait, Render
 from studio.selectors import live_render_allowed
-from studio.services import live_render_finish, live_render_start, portrait_rig_load, render_mark_failed
+from studio.services import (
+    live_render_finish,
+    live_render_start,
+    portrait_rig_load,
+    render_mark_failed,
+)
+
 
 class Command(BaseCommand):
     help = (
@@ -42,7 +48,7 @@ class Command(BaseCommand):
     def handle(self, *args, portrait, audio, out, chunk_ms, purpose, realtime, **options):
         if chunk_ms <= 0:
             raise CommandError("--chunk-ms must be positive")
-        found = Portrait.objects.filter(id=portrait, erased_at__isnull=True).first() if _is_uuid(portrait) else None
+        found = Portrait.objects.filter(id=portrait, erased_at__isnull=True).first() if uuid_or_none(portrait) else None
         if found is None:
             raise CommandError(f"no portrait with id {portrait}")
         if not audio.is_file():
@@ -150,11 +156,3 @@ class _LiveAudio:
             self.on_chunk(chunk)
             self.handed_out = start + chunk.size
             yield chunk
-
-
-def _is_uuid(value: str) -> bool:
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return True
