@@ -146,14 +146,17 @@ def _generator_matrix() -> np.ndarray:
     return np.stack([encode(row) for row in np.eye(K, dtype=np.uint8)])
 
 
-def decode_soft(soft: np.ndarray, *, order: int = 2) -> tuple[np.ndarray, int]:
+def decode_soft(soft: np.ndarray, *, order: int = 3) -> tuple[np.ndarray, int]:
     """Ordered-statistics decoding of soft bit values (positive = 1): the most likely message.
 
     Trusts the K most reliable independent positions, re-encodes them with up to
-    ``order`` of them flipped, and keeps the codeword closest to the soft values.
-    It always answers, so callers must authenticate the message (Candor's MAC does).
-    Returns the message and its codeword's Hamming distance to the hard decisions.
+    ``order`` (at most 3) of them flipped, and keeps the codeword closest to the
+    soft values. It always answers, so callers must authenticate the message
+    (Candor's MAC does). Returns the message and its codeword's Hamming distance
+    to the hard decisions.
     """
+    if not 0 <= order <= 3:
+        raise ValueError(f"order must be 0 to 3, got {order}")
     soft = np.asarray(soft, dtype=np.float64)
     if soft.shape != (N,):
         raise ValueError(f"expected {N} soft values, got shape {soft.shape}")
@@ -180,17 +183,36 @@ def decode_soft(soft: np.ndarray, *, order: int = 2) -> tuple[np.ndarray, int]:
     basis = np.array(pivots)
     ordered_hard = hard[by_reliability]
     base = (ordered_hard[basis] @ matrix) % 2
-    flips = [np.zeros((1, K), dtype=np.uint8), np.eye(K, dtype=np.uint8)]
+    # A candidate's score is the reliability of the positions where it agrees with
+    # the hard decisions minus where it disagrees. Flipping basis row i multiplies
+    # position j's sign by sign_rows[i, j], so the scores of all flip sets of one
+    # size are matrix products (order 3 is one K x K product per third row).
+    weights = reliability[by_reliability] * (1.0 - 2.0 * (base ^ ordered_hard))
+    sign_rows = 1.0 - 2.0 * matrix
+    best_score, best_flips = float(weights.sum()), ()
+    if order >= 1:
+        singles = sign_rows @ weights
+        first = int(np.argmax(singles))
+        if singles[first] > best_score:
+            best_score, best_flips = float(singles[first]), (first,)
     if order >= 2:
-        first, second = np.triu_indices(K, k=1)
-        pairs = np.zeros((first.size, K), dtype=np.uint8)
-        pairs[np.arange(first.size), first] = 1
-        pairs[np.arange(first.size), second] = 1
-        flips.append(pairs)
-    candidates = (base[None, :] + np.concatenate(flips) @ matrix) % 2
-    disagree = candidates != ordered_hard[None, :]
-    cost = disagree @ reliability[by_reliability]
-    best = int(np.argmin(cost))
+        pairs = (sign_rows * weights) @ sign_rows.T
+        np.fill_diagonal(pairs, -np.inf)
+        first, second = np.unravel_index(int(np.argmax(pairs)), pairs.shape)
+        if pairs[first, second] > best_score:
+            best_score, best_flips = float(pairs[first, second]), (int(first), int(second))
+    if order >= 3:
+        for third in range(K):
+            triples = (sign_rows * (sign_rows[third] * weights)) @ sign_rows.T
+            triples[third, :] = -np.inf
+            triples[:, third] = -np.inf
+            np.fill_diagonal(triples, -np.inf)
+            first, second = np.unravel_index(int(np.argmax(triples)), triples.shape)
+            if triples[first, second] > best_score:
+                best_score, best_flips = float(triples[first, second]), (int(first), int(second), third)
+    chosen = base.copy()
+    for flip in best_flips:
+        chosen ^= matrix[flip]
     codeword = np.empty(N, dtype=np.uint8)
-    codeword[by_reliability] = candidates[best]
-    return codeword[:K].copy(), int(np.count_nonzero(disagree[best]))
+    codeword[by_reliability] = chosen
+    return codeword[:K].copy(), int(np.count_nonzero(chosen != ordered_hard))

@@ -1,4 +1,4 @@
-"""Candor's keyed spread-spectrum watermark: one luma tile designed per video, repeated over every frame, read by folding."""
+"""Candor's keyed spread-spectrum watermark: one luma tile per video, repeated over every frame, read by folding."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import numpy as np
 
 from . import bch
 
-ALGORITHM = "org.candor.watermark.ss-tile.1"
+ALGORITHM = "org.candor.watermark.ss-tile.2"
 PAYLOAD_BITS = bch.K
 SERIAL_BITS = 32
 KEY_ID_BITS = 8
@@ -26,38 +26,61 @@ MIN_READ_SIDE = 64
 # The mark is a TILE x TILE luma pattern repeated across the frame, so any crop
 # still holds whole periods of it and folding the frame onto one tile adds up
 # every repetition. Its energy sits in a band of spatial frequencies (cycles per
-# pixel at the render's size) that survives H.264 at CRF 35 and a downscale to
-# 25% (which keeps only frequencies below 0.125) while staying out of the
-# lowest frequencies, where a portrait's own content is strongest.
-TILE = 128
-BAND = (0.03, 0.09)
-# Host rejection before folding: remove the local mean (portraits are mostly
-# smooth) and clip what is left at a quarter of the image's mean absolute
-# residual, so edges and hair count no more than flat skin, where the mark
-# dominates. Lower clips measured better up to this point.
-WHITEN_SIGMA = 8.0
-WHITEN_CLIP = 0.25
-# Informed embedding. A talking portrait barely changes between frames, so the
-# host's projection on each carrier does not average out over time. The tile is
-# designed against the first frame: as many carriers as the PSNR budget allows
-# are pushed to MARGIN on their target side, cheapest first; the rest are left
-# alone (cancelling the host there would cost too much).
-MARGIN = 0.07
-MIN_PSNR_DB = 40.3
-REACH_SEARCH_STEPS = 6
-SEARCH_REFINE_STEPS = 2
-REFINE_STEPS = 4
-CROP_VIEW_AREA = 0.8
-DOWNSCALE_VIEWS = (0.5, 0.25)
+# pixel at the render's size) that survives a downscale to 25% (which keeps only
+# frequencies below 0.125) and H.264 at CRF 35 on a half-size copy (which
+# measured weakest above 0.08), while staying out of the lowest frequencies,
+# where a portrait's own content is strongest. A 192 px tile puts about 3.4
+# carriers on each code bit in that band (a 128 px tile, 1.5), which measured
+# better on the damaged copies.
+TILE = 192
+BAND = (0.035, 0.08)
+# Every carrier gets the same amplitude, as much as the PSNR budget allows. The
+# rounded pattern's RMS bounds every frame's error (saturation at 0 and 255 only
+# shrinks it), so this floor holds for every frame, not just the first. The
+# pattern does not depend on the frame: designing it against the first frame
+# (informed embedding) gained nothing measurable once the reader rejects the host
+# as below, because what a re-encoded or resized copy shows of the host agrees
+# only loosely (correlation 0.3 to 0.7) with what the embedder can predict.
+MIN_PSNR_DB = 40.05
+# Host rejection before folding. A talking portrait is nearly static, so its own
+# texture does not average out over frames. An edge-preserving (bilateral)
+# smoothing predicts it: it flattens the mark's low-amplitude ripples but keeps
+# the portrait's edges, and only the difference is read. That difference is
+# divided by its local RMS (over HOST_ENERGY_SIGMA px, floored at half its mean)
+# and clipped at its mean magnitude, so textured regions (hair, fabric, edges)
+# count no more than flat skin, where the mark dominates. A copy is whitened at
+# its own resolution and only then resampled onto the render's grid: that reads
+# 25% and CRF 35 + 50% copies better than whitening an upsampled copy, and one
+# whitened sum serves every candidate scale.
+HOST_DIAMETER = 5
+HOST_SIGMA_LEVELS = 6.0
+HOST_SIGMA_PX = 3.0
+HOST_ENERGY_SIGMA = 6.0
+WHITEN_CLIP = 1.0
 # Decoding is attempted after this many frames (and after the last one) so that
 # a clean copy stops early while a damaged one accumulates more evidence.
 ATTEMPT_AT = (4, 10, 20)
 # Carriers with a known sign, for finding where a cropped copy's tile starts.
-# Their agreement (z-score over all 16384 cyclic offsets) must reach PEAK_Z at
-# the best offset, or ORIGIN_Z at the render's own origin, for a decode to be tried.
+# Their agreement (z-score over all 36864 cyclic offsets) must reach PEAK_Z at
+# the best offset, or ORIGIN_Z at the render's own origin, for a decode to be
+# tried. The gate only saves decoding time (unmarked content passes it now and
+# then); the payload's 32 check bits are what refuse a false payload.
 PILOTS = 64
 PEAK_Z = 4.0
 ORIGIN_Z = 1.5
+# A copy that was cropped and resized has a size that says nothing about its
+# scale. The mark's carriers then sit at their render frequencies divided by
+# the scale, so the copy's power spectrum is scored at each scale of a
+# log-spaced grid (the "comb"), and its strongest peaks are decoded.
+COMB_SCALES = np.exp(np.linspace(np.log(0.2), np.log(2.5), 800))
+COMB_PADDING = 2
+COMB_PEAKS = 3
+# A decode tolerates about 0.3% of scale error, a little less than the comb's
+# precision on a small copy, so the best peak is also decoded one step either side.
+SCALE_STEP = 0.003
+# Frames larger than this (an upscaled copy) are first shrunk to it: the mark's
+# frequencies survive, and whitening and the comb's FFT stay cheap.
+READ_MAX_SIDE = 640
 
 _DOMAIN = b"candor-wm-v2"
 
@@ -138,11 +161,21 @@ def _luma(frame: np.ndarray) -> np.ndarray:
 
 
 def _whiten(luma: np.ndarray) -> np.ndarray:
-    # float32: OpenCV blurs it several times faster than float64.
+    """(H, W) luma -> what is left after the host is predicted away, clipped (see HOST_DIAMETER)."""
     luma = luma.astype(np.float32, copy=False)
-    residual = luma - cv2.GaussianBlur(luma, (0, 0), WHITEN_SIGMA)
-    limit = WHITEN_CLIP * float(np.mean(np.abs(residual))) + 1e-3
-    return np.clip(residual, -limit, limit)
+    residual = luma - cv2.bilateralFilter(luma, HOST_DIAMETER, HOST_SIGMA_LEVELS, HOST_SIGMA_PX)
+    energy = np.sqrt(cv2.GaussianBlur(residual * residual, (0, 0), HOST_ENERGY_SIGMA))
+    normalized = residual / (energy + 0.5 * float(np.mean(energy)) + 1e-6)
+    limit = WHITEN_CLIP * float(np.mean(np.abs(normalized))) + 1e-6
+    return np.clip(normalized, -limit, limit)
+
+
+def _at_reference(image: np.ndarray, scale: float) -> np.ndarray:
+    """An (H, W) image of a copy at ``scale`` times the render's size, resampled onto the render's pixel grid."""
+    if scale == 1.0:
+        return image
+    height, width = image.shape
+    return cv2.resize(image, (round(width / scale), round(height / scale)), interpolation=cv2.INTER_LINEAR)
 
 
 def _fold(image: np.ndarray) -> np.ndarray:
@@ -157,88 +190,39 @@ def _fold(image: np.ndarray) -> np.ndarray:
     return total.reshape(shape).sum(axis=(0, 2)) / np.maximum(count.reshape(shape).sum(axis=(0, 2)), 1.0)
 
 
-def _carrier_values(tile: np.ndarray, carriers: _Carriers) -> np.ndarray:
-    """Projection of a folded tile on each carrier (cosine parts, then sine parts)."""
-    spectrum = np.fft.rfft2(tile)[carriers.rows, carriers.cols] * (2.0 / TILE**2)
-    return np.concatenate([spectrum.real, spectrum.imag])
-
-
 def _tile_from(values: np.ndarray, carriers: _Carriers) -> np.ndarray:
+    """The TILE x TILE pattern whose carriers have these amplitudes (cosine parts, then sine parts)."""
     half = carriers.rows.size
     spectrum = np.zeros((TILE, TILE // 2 + 1), dtype=np.complex128)
     spectrum[carriers.rows, carriers.cols] = (values[:half] + 1j * values[half:]) * (TILE**2 / 2.0)
     return np.fft.irfft2(spectrum, s=(TILE, TILE))
 
 
-def _tiled(tile: np.ndarray, height: int, width: int) -> np.ndarray:
-    return np.tile(tile, (-(-height // TILE), -(-width // TILE)))[:height, :width]
-
-
-def _design_views(luma: np.ndarray) -> list[np.ndarray]:
-    """What the reader would fold from this frame as published, center-cropped to 80%, and downscaled, on the render's grid."""
-    height, width = luma.shape
-    keep = np.sqrt(CROP_VIEW_AREA)
-    crop_h, crop_w = round(height * keep), round(width * keep)
-    top, left = (height - crop_h) // 2, (width - crop_w) // 2
-    cropped = _fold(_whiten(luma[top : top + crop_h, left : left + crop_w]))
-    views = [
-        _fold(_whiten(luma)),
-        # The cropped fold starts at (top, left); rolling puts it back on the render's tile grid.
-        np.roll(cropped, shift=(top, left), axis=(0, 1)),
-    ]
-    for factor in DOWNSCALE_VIEWS:
-        small = cv2.resize(luma, (round(width * factor), round(height * factor)), interpolation=cv2.INTER_AREA)
-        views.append(_fold(_whiten(cv2.resize(small, (width, height), interpolation=cv2.INTER_LINEAR))))
-    return views
-
-
-def _pattern_for(luma: np.ndarray, carriers: _Carriers, target: np.ndarray, fixed: np.ndarray, steps: int) -> np.ndarray:
-    """The (H, W) pattern that brings the ``fixed`` carriers to MARGIN on their target side in every view."""
-    height, width = luma.shape
-    values = np.zeros_like(target)
-    # Whitening clips, so the reader sees only part of what is added; each pass
-    # measures the real reader on every view and adds what is still missing.
-    for _ in range(steps):
-        pattern = _tiled(_tile_from(values, carriers), height, width)
-        responses = np.stack([_carrier_values(view, carriers) for view in _design_views(luma + pattern)])
-        shortfall = (MARGIN - target * responses).max(axis=0)
-        values = values + np.where(fixed & (shortfall > 0), target * shortfall, 0.0)
-    return _tiled(_tile_from(values, carriers), height, width)
-
-
-def _pattern_design(luma: np.ndarray, carriers: _Carriers, target: np.ndarray) -> np.ndarray:
-    """The strongest-fitting pattern within the PSNR budget: carriers are fixed cheapest first.
-
-    Designed against a few likely copies at once (see _design_views), because a
-    crop or a downscale changes which host pixels the reader folds. A carrier's
-    cost is how far the host pushes it to the wrong side in its worst view; the
-    search finds how far that may go before the pattern would break MIN_PSNR_DB.
-    """
-    hosts = np.stack([_carrier_values(view, carriers) for view in _design_views(luma)])
-    need = (MARGIN - target * hosts).max(axis=0)
+def _pattern(tile: np.ndarray, height: int, width: int) -> np.ndarray:
+    """The tile repeated over an (H, W) frame, in whole luma levels, as strong as MIN_PSNR_DB allows."""
+    tiled = np.tile(tile, (-(-height // TILE), -(-width // TILE)))[:height, :width]
     budget = 255.0 * 10 ** (-MIN_PSNR_DB / 20)
-    low, high = 0.0, float(need.max())
-    for _ in range(REACH_SEARCH_STEPS):
-        reach = (low + high) / 2
-        pattern = _pattern_for(luma, carriers, target, need <= reach, SEARCH_REFINE_STEPS)
-        if np.sqrt(np.mean(np.rint(pattern) ** 2)) <= budget:
-            low = reach
+    # Rounding changes the RMS a little; bisection finds the largest gain whose
+    # rounded pattern still fits the budget.
+    low, high = 0.0, 2.0 * budget / float(np.sqrt(np.mean(tiled**2)))
+    for _ in range(20):
+        gain = (low + high) / 2
+        if np.sqrt(np.mean(np.rint(gain * tiled) ** 2)) <= budget:
+            low = gain
         else:
-            high = reach
-    pattern = _pattern_for(luma, carriers, target, need <= low, REFINE_STEPS)
-    # The search ran with fewer refinement passes; trim if the final one overshoots.
-    rms = float(np.sqrt(np.mean(np.rint(pattern) ** 2)))
-    return pattern * min(1.0, budget / rms) if rms else pattern
+            high = gain
+    return np.rint(low * tiled)
 
 
 class FrameWatermarker:
-    """Marks every RGB uint8 frame of one video with the same pattern, designed on its first frame."""
+    """Marks every RGB uint8 frame of one video with the same pattern, sized on its first frame."""
 
     def __init__(self, serial: int, key: bytes) -> None:
         self.serial = serial
         codeword = bch.encode(payload_bits(serial, key))
-        self._carriers = _carriers(key)
-        self._target = self._carriers.sign * np.where(self._carriers.bit < 0, 1.0, 2.0 * codeword[self._carriers.bit] - 1.0)
+        carriers = _carriers(key)
+        target = carriers.sign * np.where(carriers.bit < 0, 1.0, 2.0 * codeword[carriers.bit] - 1.0)
+        self._tile = _tile_from(target, carriers)
         # The pattern split into what it adds and what it takes away, as uint8 RGB,
         # so marking a frame is two saturating byte operations.
         self._raise: np.ndarray | None = None
@@ -251,8 +235,7 @@ class FrameWatermarker:
         if min(frame_rgb.shape[:2]) < MIN_MARK_SIDE:
             raise ValueError(f"frame {frame_rgb.shape[:2]} is below {MIN_MARK_SIDE} px on a side")
         if self._raise is None or self._lower is None:
-            # Rounded once: adding whole levels to uint8 pixels equals rounding the sum.
-            pattern = np.rint(_pattern_design(_luma(frame_rgb), self._carriers, self._target))
+            pattern = _pattern(self._tile, *frame_rgb.shape[:2])
             # Equal change in R, G and B moves luma only, leaving the colours as they were.
             self._raise = np.repeat(np.clip(pattern, 0, 255).astype(np.uint8)[..., None], 3, axis=2)
             self._lower = np.repeat(np.clip(-pattern, 0, 255).astype(np.uint8)[..., None], 3, axis=2)
@@ -292,17 +275,60 @@ def _candidate_scales(height: int, width: int, reference_side: int) -> list[floa
     return scales
 
 
+def _band_power(image: np.ndarray) -> np.ndarray:
+    """The zero-padded power spectrum (rfft layout) of an (H, W) image over its mean at the same radius.
+
+    Dividing out the radial mean keeps the host's steep fall-off with frequency
+    from favouring whichever scale puts the carriers lowest.
+    """
+    height, width = image.shape
+    size = (COMB_PADDING * height, COMB_PADDING * width)
+    power = np.abs(np.fft.rfft2(image - image.mean(), s=size)) ** 2
+    radius = np.hypot(np.fft.fftfreq(size[0])[:, None], np.fft.rfftfreq(size[1])[None, :])
+    ring = np.minimum((radius * 256).astype(np.int64), 127)
+    counts = np.bincount(ring.ravel(), minlength=128)
+    profile = np.bincount(ring.ravel(), weights=power.ravel(), minlength=128) / np.maximum(counts, 1)
+    return power / (profile[ring] + 1e-12)
+
+
+def _comb_scales(power: np.ndarray, padded_width: int, carriers: _Carriers) -> list[float]:
+    """The COMB_PEAKS scales at which the carriers' frequencies hold the most power, best first."""
+    padded_height = power.shape[0]
+    rows = np.where(carriers.rows > TILE // 2, carriers.rows - TILE, carriers.rows).astype(np.float64)
+    cols = carriers.cols.astype(np.float64)
+    period = TILE * COMB_SCALES[:, None]
+    # The smallest scale keeps the band's top below the copy's Nyquist frequency,
+    # so every column index falls inside the rfft's half spectrum.
+    row_index = np.rint(rows[None, :] / period * padded_height).astype(np.int64)
+    col_index = np.rint(cols[None, :] / period * padded_width).astype(np.int64)
+    # A mirrored copy has its carriers at (row, -col), which a real image's
+    # spectrum holds at (-row, col).
+    score = np.maximum(
+        power[row_index % padded_height, col_index].mean(axis=1),
+        power[-row_index % padded_height, col_index].mean(axis=1),
+    )
+    peaks = np.flatnonzero((score[1:-1] > score[:-2]) & (score[1:-1] >= score[2:])) + 1
+    step = np.log(COMB_SCALES[1] / COMB_SCALES[0])
+    scales = []
+    for index in peaks[np.argsort(-score[peaks])][:COMB_PEAKS]:
+        # The peak between grid points, from a parabola through its neighbours.
+        left, middle, right = score[index - 1], score[index], score[index + 1]
+        curvature = left - 2 * middle + right
+        offset = 0.5 * (left - right) / curvature if curvature < 0 else 0.0
+        scales.append(float(COMB_SCALES[index] * np.exp(offset * step)))
+    return scales
+
+
 def _soft_bits(tile: np.ndarray, carriers: _Carriers) -> list[np.ndarray]:
     """Soft code bits at the cyclic offsets worth decoding: where the pilots peak, and the tile's own origin.
 
     A copy that was re-encoded or resized but not cropped keeps the render's tile
     grid, so offset (0, 0) is always tried too: on a heavily damaged copy the
-    pilots' peak may no longer stand out from the noise of 16384 other offsets.
+    pilots' peak may no longer stand out from the noise of all the other offsets.
     """
     spectrum = np.fft.fft2(tile)[carriers.rows, carriers.cols] * (2.0 / TILE**2)
-    # Per-carrier whitening: each carrier votes with its sign only, so the
+    # Per-carrier whitening: each carrier votes with its phase only, so the
     # carriers the host dominates (large projections) cannot outvote the rest.
-    # (Magnitude-weighted votes read fewer code bits right on 25% copies.)
     weighted = spectrum / (np.abs(spectrum) + 1e-9)
     half = carriers.rows.size
     bins = np.concatenate([np.arange(half), np.arange(half)])
@@ -317,7 +343,7 @@ def _soft_bits(tile: np.ndarray, carriers: _Carriers) -> list[np.ndarray]:
     evidence = np.fft.ifft2(pilot_spectrum).real
     evidence = (evidence - evidence.mean()) / (evidence.std() + 1e-12)
     best = np.unravel_index(int(np.argmax(evidence)), evidence.shape)
-    # Decoding costs ~20 ms, so only offsets where the pilots agree are decoded.
+    # Decoding costs several milliseconds, so only offsets where the pilots agree are decoded.
     offsets = [(row, col) for row, col, floor in ((*best, PEAK_Z), (0, 0, ORIGIN_Z)) if evidence[row, col] >= floor]
     offsets = list(dict.fromkeys(offsets))
     soft_bits = []
@@ -329,8 +355,9 @@ def _soft_bits(tile: np.ndarray, carriers: _Carriers) -> list[np.ndarray]:
 
 
 def _decode(tile: np.ndarray, key: bytes) -> tuple[int, int] | None:
+    """(serial, corrected code bits) when the folded tile holds a payload valid under ``key``."""
     for soft in _soft_bits(tile, _carriers(key)):
-        decoded = bch.decode(soft > 0) or bch.decode_soft(soft)
+        decoded = bch.decode((soft > 0).astype(np.uint8)) or bch.decode_soft(soft)
         serial = _parse(decoded[0], key)
         if serial is not None:
             return serial, decoded[1]
@@ -351,20 +378,38 @@ def watermark_read(
     for key in key_list:
         _require_key(key)
     scales: list[float] = []
-    folded: list[np.ndarray] = []
+    total: np.ndarray | None = None
     first_shape: tuple[int, ...] | None = None
     examined = 0
 
-    def attempt() -> WatermarkReading | None:
-        for scale, total in zip(scales, folded):
-            tile = total / examined
-            for mirrored in (False, True):
-                # Folding a mirrored frame gives the mirrored fold, up to a cyclic shift the offset search absorbs.
-                candidate = tile[:, ::-1] if mirrored else tile
-                for key in key_list:
-                    decoded = _decode(candidate, key)
-                    if decoded is not None:
-                        return WatermarkReading(True, decoded[0], decoded[1], examined, key_id(key), round(scale, 4), mirrored)
+    shrink = 1.0
+
+    def decoded_at(mean: np.ndarray, scale: float) -> WatermarkReading | None:
+        tile = _fold(_at_reference(mean, scale))
+        for mirrored in (False, True):
+            # Folding a mirrored frame gives the mirrored fold, up to a cyclic shift the offset search absorbs.
+            candidate = tile[:, ::-1] if mirrored else tile
+            for key in key_list:
+                decoded = _decode(candidate, key)
+                if decoded is not None:
+                    return WatermarkReading(True, decoded[0], decoded[1], examined, key_id(key), round(scale * shrink, 4), mirrored)
+        return None
+
+    def attempt(mean: np.ndarray) -> WatermarkReading | None:
+        for scale in scales:
+            if reading := decoded_at(mean, scale):
+                return reading
+        power = _band_power(mean)
+        tried = list(scales)
+        for key in key_list:
+            peaks = _comb_scales(power, COMB_PADDING * mean.shape[1], _carriers(key))
+            if peaks:
+                peaks[1:1] = [peaks[0] * (1 - SCALE_STEP), peaks[0] * (1 + SCALE_STEP)]
+            for scale in peaks:
+                if all(abs(scale / done - 1.0) > SCALE_STEP / 2 for done in tried):
+                    tried.append(scale)
+                    if reading := decoded_at(mean, scale):
+                        return reading
         return None
 
     for frame in frames:
@@ -375,18 +420,21 @@ def watermark_read(
             continue
         if first_shape is None:
             first_shape = luma.shape
-            scales = _candidate_scales(*luma.shape, reference_side)
-            folded = [np.zeros((TILE, TILE)) for _ in scales]
+            shrink = max(1.0, max(luma.shape) / READ_MAX_SIDE)
+            scales = [scale / shrink for scale in _candidate_scales(*luma.shape, reference_side)]
         elif luma.shape != first_shape:
             # A video keeps one frame size; a stray frame of another size cannot be folded with the rest.
             continue
-        for index, scale in enumerate(scales):
-            height, width = luma.shape
-            resized = luma if scale == 1.0 else cv2.resize(luma, (round(width / scale), round(height / scale)), interpolation=cv2.INTER_LINEAR)
-            folded[index] += _fold(_whiten(resized))
+        if shrink > 1.0:
+            luma = cv2.resize(luma, (round(luma.shape[1] / shrink), round(luma.shape[0] / shrink)), interpolation=cv2.INTER_AREA)
+        if total is None:
+            total = np.zeros(luma.shape, dtype=np.float32)
+        # Resampling is linear, so the mean of the whitened frames, resampled once
+        # per candidate scale, stands for all of them.
+        total += _whiten(luma)
         examined += 1
-        if examined in ATTEMPT_AT and (reading := attempt()):
+        if examined in ATTEMPT_AT and (reading := attempt(total / examined)):
             return reading
-    if examined and examined not in ATTEMPT_AT and (reading := attempt()):
+    if total is not None and examined not in ATTEMPT_AT and (reading := attempt(total / examined)):
         return reading
     return WatermarkReading(False, None, None, examined)
