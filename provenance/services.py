@@ -70,18 +70,13 @@ def provenance_frames(
         render_fingerprint_store(render=render, mean_luma=luma_sum / count)
 
 
-def live_frame_filter(*, render, still: np.ndarray | None = None, fingerprint_every: int = 25) -> Callable[[np.ndarray], np.ndarray]:
+def live_frame_filter(*, render, fingerprint_every: int = 25) -> Callable[[np.ndarray], np.ndarray]:
     """frame -> frame for a live stream of a render: label (when the render asks) and watermark it, as provenance_frames does.
 
-    still: the (H, W, 3) portrait the frames are drawn from; given, the
-    watermark is designed on it now rather than on the first frame, which would
-    hold that frame up by about half a second. A live stream can be cut off at
-    any frame, so the content fingerprint is stored from the first frame on and
-    renewed every fingerprint_every frames.
+    A live stream can be cut off at any frame, so the content fingerprint is
+    stored from the first frame on and renewed every fingerprint_every frames.
     """
     marker = watermark.FrameWatermarker(render.watermark_serial, _watermark_key())
-    if still is not None:
-        marker.mark(frame_label(still) if render.label else still)
     luma_sum: np.ndarray | None = None
     count = 0
 

@@ -144,8 +144,8 @@ def test_it_stops_when_consent_is_revoked_during_the_stream(consented_portrait, 
     from studio.models import Render
     from studio.services import renders_cancel_for_consent
 
-    def revoking_after_ten_frames(*, render, still):
-        marked, count = live_frame_filter(render=render, still=still), [0]
+    def revoking_after_ten_frames(*, render):
+        marked, count = live_frame_filter(render=render), [0]
 
         def filtered(frame):
             count[0] += 1

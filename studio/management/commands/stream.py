@@ -109,7 +109,7 @@ def _stream(render: Render, recording: bytes, out: str, *, chunk_ms: int, realti
     target = sys.stdout.buffer if out == "-" else _opened(Path(out))
     try:
         with media.FragmentedMp4Writer(target, width=rig.image.shape[1], height=rig.image.shape[0], fps=fps, sample_rate=sample_rate) as mp4:
-            marked = live_frame_filter(render=render, still=rig.image)
+            marked = live_frame_filter(render=render)
             source = _LiveAudio(audio, sample_rate, max(1, round(chunk_ms * sample_rate / 1000)), realtime=realtime, on_chunk=mp4.add_audio)
             frames = inference.stream(rig, source, sample_rate, fps=fps, seed=render.watermark_serial, frame_filter=marked)
             for live in frames:
