@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .services import VERDICTS, report_as_dict, upload_verify
-from .throttling import VerifyRateThrottle
+from .throttling import VerifyRateThrottle, verification_slot
 
 
 class VerifyOutput(serializers.Serializer):
@@ -35,5 +35,6 @@ class VerifyApi(APIView):
     def post(self, request):
         serializer = self.VerifyInput(data=request.data)
         serializer.is_valid(raise_exception=True)
-        report = upload_verify(upload=serializer.validated_data.get("video"), url=serializer.validated_data.get("url", ""))
+        with verification_slot():
+            report = upload_verify(upload=serializer.validated_data.get("video"), url=serializer.validated_data.get("url", ""))
         return Response(report_as_dict(report))

@@ -8,7 +8,7 @@ from django.views.decorators.http import require_http_methods
 from studio.exceptions import ApplicationError
 
 from .services import report_as_dict, upload_verify
-from .throttling import VerifyRateThrottle
+from .throttling import VerifyRateThrottle, verification_slot
 
 
 @require_http_methods(["GET", "POST"])
@@ -21,7 +21,11 @@ def verify_page(request):
         response["Retry-After"] = str(int(throttle.wait() or 60))
         return response
     try:
-        report = report_as_dict(upload_verify(upload=request.FILES.get("video"), url=request.POST.get("url", "").strip()))
+        with verification_slot():
+            report = report_as_dict(upload_verify(upload=request.FILES.get("video"), url=request.POST.get("url", "").strip()))
     except ApplicationError as error:
-        return render(request, "provenance/verify.html", {"error": error.detail}, status=error.status_code)
+        response = render(request, "provenance/verify.html", {"error": error.detail}, status=error.status_code)
+        if error.retry_after_s is not None:
+            response["Retry-After"] = str(error.retry_after_s)
+        return response
     return render(request, "provenance/verify.html", {"report": report})

@@ -12,11 +12,12 @@ from rest_framework.views import exception_handler
 class ApplicationError(Exception):
     """A refusal a user can act on: `code` is stable for clients, `detail` is for people."""
 
-    def __init__(self, code: str, detail: str, *, status_code: int = status.HTTP_400_BAD_REQUEST):
+    def __init__(self, code: str, detail: str, *, status_code: int = status.HTTP_400_BAD_REQUEST, retry_after_s: int | None = None):
         super().__init__(detail)
         self.code = code
         self.detail = detail
         self.status_code = status_code
+        self.retry_after_s = retry_after_s  # sent as Retry-After
 
 
 _DRF_CODES = {
@@ -48,7 +49,8 @@ def api_exception_handler(exc, context):
     elif isinstance(exc, (TooManyFieldsSent, TooManyFilesSent)):
         exc = ApplicationError("invalid", "the request has too many fields or files")
     if isinstance(exc, ApplicationError):
-        return Response({"error": exc.code, "detail": exc.detail}, status=exc.status_code)
+        headers = {"Retry-After": str(exc.retry_after_s)} if exc.retry_after_s is not None else None
+        return Response({"error": exc.code, "detail": exc.detail}, status=exc.status_code, headers=headers)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):

@@ -426,7 +426,7 @@ def render_run(*, render_id, on_progress=None) -> Render:
 
     The consent gate is checked again here: consent may have been revoked since the render was queued.
     """
-    from inference import speech
+    from inference import recognition, speech
     from inference.animate import animate, frame_count
     from provenance.services import provenance_frames, video_sign
 
@@ -459,7 +459,10 @@ def render_run(*, render_id, on_progress=None) -> Render:
         else:
             with render.audio.open("rb") as handle:
                 audio = media.audio_decode(handle.read())
-            sample_rate, phonemes = media.AUDIO_SAMPLE_RATE, None
+            sample_rate = media.AUDIO_SAMPLE_RATE
+            # An English recording with its transcript moves the lips from its phones aligned to the words, as text does.
+            phonemes = (recognition.aligned_phonemes(audio, sample_rate, render.transcript)
+                        if render.language.startswith("en") and render.transcript.strip() else None)
             words = transcript_timed(render.transcript, audio, sample_rate)
         reporter.total_frames = frame_count(audio.size, sample_rate, settings.CANDOR_RENDER_FPS)
         reporter.stage(0.03)

@@ -67,3 +67,35 @@ def test_a_file_and_a_link_together_are_refused(public_api, settings):
     handle.name = "clip.mp4"
     response = public_api.post("/api/verify/", {"video": handle, "url": f"{settings.CANDOR_PUBLIC_URL}/renders/x/video/"}, format="multipart")
     assert response.status_code == 400 and response.json()["error"] == "invalid"
+
+
+def test_when_every_verification_slot_is_busy_a_client_is_told_when_to_retry_and_status_calls_are_unaffected(
+    public_api, client, api, settings
+):
+    import threading
+
+    from provenance.throttling import verification_slot
+
+    settings.CANDOR_VERIFY_CONCURRENCY = 1
+    holding, release = threading.Event(), threading.Event()
+
+    def long_verification():
+        with verification_slot():
+            holding.set()
+            release.wait(10)
+
+    worker = threading.Thread(target=long_verification)
+    worker.start()
+    try:
+        assert holding.wait(5)
+        busy = _post(public_api, b"junk")
+        assert busy.status_code == 429 and busy.json()["error"] == "verifier_busy" and busy["Retry-After"] == "2"
+        handle = io.BytesIO(b"junk")
+        handle.name = "x.mp4"
+        page = client.post("/verify/", {"video": handle})
+        assert page.status_code == 429 and page["Retry-After"] == "2" and b"busy" in page.content
+        assert api.get("/api/renders/").status_code == 200
+    finally:
+        release.set()
+        worker.join()
+    assert _post(public_api, b"junk").status_code == 400, "the slot is free again: the file itself is judged"
