@@ -1,7 +1,8 @@
 """Limits of the public verifier: a per-client rate (CANDOR_VERIFY_RATE) and a cap on verifications running at once."""
 
-import threading
+import fcntl
 from contextlib import contextmanager
+from pathlib import Path
 
 from django.conf import settings
 from rest_framework.throttling import SimpleRateThrottle
@@ -10,8 +11,6 @@ from studio.exceptions import ApplicationError
 
 # Seconds a client is asked to wait when every verification slot is taken (a verification takes well under that).
 VERIFIER_BUSY_RETRY_S = 2
-_slots: dict[int, threading.BoundedSemaphore] = {}  # by capacity: the setting in force picks its own
-_slots_lock = threading.Lock()
 
 
 class VerifyRateThrottle(SimpleRateThrottle):
@@ -27,22 +26,29 @@ class VerifyRateThrottle(SimpleRateThrottle):
 
 @contextmanager
 def verification_slot():
-    """Hold one of this web process's CANDOR_VERIFY_CONCURRENCY verification slots, or refuse at once (429).
+    """Hold one of this machine's CANDOR_VERIFY_CONCURRENCY verification slots, or refuse at once (429).
 
-    Decoding and reading a video takes a processor for a second or so; without a
-    cap, a burst of uploads would take every web thread and the light requests
-    (render status, pages) would wait behind them. Refusing is better than
-    queueing: the client is told when to try again.
+    Decoding and reading a video keeps a processor busy for a while; without a
+    cap, a burst of uploads would take every core and the light requests
+    (render status, pages) would wait behind them. The slots are lock files
+    under the data directory, so every web process on the machine shares them.
+    Refusing is better than queueing: the client is told when to try again.
     """
-    capacity = settings.CANDOR_VERIFY_CONCURRENCY
-    with _slots_lock:
-        slots = _slots.setdefault(capacity, threading.BoundedSemaphore(capacity))
-    if not slots.acquire(blocking=False):
-        raise ApplicationError(
-            "verifier_busy", f"the verifier is busy with other videos; try again in {VERIFIER_BUSY_RETRY_S} seconds",
-            status_code=429, retry_after_s=VERIFIER_BUSY_RETRY_S,
-        )
-    try:
-        yield
-    finally:
-        slots.release()
+    folder = Path(settings.DATA_DIR) / "locks"
+    folder.mkdir(parents=True, exist_ok=True)
+    for slot in range(settings.CANDOR_VERIFY_CONCURRENCY):
+        handle = open(folder / f"verify-{slot}.lock", "a+b")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            continue
+        try:
+            yield
+        finally:
+            handle.close()  # closing releases the lock
+        return
+    raise ApplicationError(
+        "verifier_busy", f"the verifier is busy with other videos; try again in {VERIFIER_BUSY_RETRY_S} seconds",
+        status_code=429, retry_after_s=VERIFIER_BUSY_RETRY_S,
+    )

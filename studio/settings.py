@@ -163,7 +163,8 @@ EMAIL_FILE_PATH = DATA_DIR / "mail"
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Candor <no-reply@candor.localhost>")
 
 CANDOR_VERIFY_RATE = env_str("CANDOR_VERIFY_RATE", "30/minute")
-# Verifications one web process runs at once; more are refused with 429 and Retry-After, so light requests never wait behind them.
+# Verifications the web processes of one machine run at once; more are refused with 429 and Retry-After, so light
+# requests never wait behind them.
 CANDOR_VERIFY_CONCURRENCY = env_int("CANDOR_VERIFY_CONCURRENCY", 1)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
