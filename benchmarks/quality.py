@@ -1,13 +1,14 @@
 """Quality judge for the talking-portrait engine, measuring its frames with landmarks the engine never uses.
 
 The engine rigs a portrait with dlib's HOG detector and 68-point predictor.
-This judge finds the face with dlib's CNN (MMOD) detector, follows it with
-dlib's separately trained 5-point predictor, and reads the mouth, the eyes and
-the background from pixels. No other landmark model ships offline here
-(OpenCV's facemark has no model file, MediaPipe is not installed), so the
-5-point predictor, trained on different data for alignment, is the most
-independent source available; the mouth's opening is a pixel measure (dark
-cavity and teeth between the lips), not a landmark.
+This judge finds the face with dlib's CNN (MMOD) detector and follows it with
+MediaPipe's face mesh (468 points from Google's own model and training data,
+run with LiteRT; see benchmarks/face_mesh.py): the mouth's opening is the gap
+between the inner lip points, head motion is the eye corners' movement and
+the scale is the eye distance, all from the mesh. The mouth's opening is also
+read from pixels (dark cavity and teeth between the lips) as a cross-check;
+blinks and the background are read from pixels; identity is dlib's face
+descriptor.
 
     python -m benchmarks.quality [--out var/quality] [--languages en,de,fr,es,hi,zh]
 """
@@ -27,6 +28,7 @@ import cv2
 import dlib
 import numpy as np
 
+from benchmarks import face_mesh
 from inference import speech
 from inference.animate import animate, frame_count
 from inference.faces import model_path
@@ -52,9 +54,14 @@ SENTENCES = {
 }
 DEFAULT_LANGUAGES = ("en", "de", "fr", "es", "hi", "zh")
 
-# A mouth column counts as closed when less than this share of an eye
-# distance of it shows the inside of the mouth (a closed lip line is ~1 px).
+# The mouth counts as closed when the inner lips are less than this share of
+# an eye distance (about 3 mm) apart. The mesh puts real closed lips at
+# 0.00 ± 0.005 (Grace Hopper's portrait and her rendered closures) and lips
+# just parted by the jaw (jaw_open 0.1) at 0.10.
 CLOSED_APERTURE = 0.05
+# The pixel cross-check: a mouth column counts as closed when less than this
+# share of an eye distance of it shows the inside of the mouth (a closed lip line is ~1 px).
+PIXEL_CLOSED_APERTURE = 0.05
 # Mouth region relative to the nose base and the eye distance E: its centre
 # columns (half-width) and the rows from just under the nose to the chin.
 _MOUTH_HALF_WIDTH, _MOUTH_TOP, _MOUTH_BOTTOM = 0.3, 0.05, 1.05
@@ -92,7 +99,8 @@ class Reference:
 
     image: np.ndarray  # (H, W, 3) uint8 RGB at the rendered size
     box: dlib.rectangle  # from the CNN detector
-    points: np.ndarray  # (5, 2) float 5-point landmarks
+    region: face_mesh.Region  # where the face mesh looks in every frame
+    points: np.ndarray  # (468, 3) float face mesh
     eye_distance: float
     descriptor: np.ndarray  # (128,)
     background: np.ndarray  # (H, W) bool: outside face and hair
@@ -119,7 +127,9 @@ class ClipScore:
     seconds: float
     head_motion: float  # mean bridge displacement, eye distances
     head_acceleration: float  # RMS second difference of the bridge, px per frame²
-    aperture: np.ndarray  # (n_frames,) in eye distances
+    aperture: np.ndarray  # (n_frames,) inner-lip gap, in eye distances
+    pixel_closure: float  # the pixel cross-check's closure rate
+    pixel_agreement: float  # correlation of the pixel aperture with the mesh's over the clip
 
 
 @lru_cache(maxsize=1)
@@ -138,28 +148,38 @@ def _descriptor_model():
 
 
 def reference(image: np.ndarray) -> Reference:
-    """Measure a portrait (H, W, 3) uint8 RGB at the size frames will be rendered."""
+    """Measure a portrait (H, W, 3) uint8 RGB at the size frames will be rendered.
+
+    Raises face_mesh.FaceMeshUnavailable when the face mesh model cannot be had.
+    """
     image = np.ascontiguousarray(image)
     detections = _cnn_detector()(image, 1)
     if not detections:
         raise ValueError("the judge's detector finds no face in the portrait")
     box = max(detections, key=lambda d: d.confidence).rect
-    shape = _predictor_5()(image, box)
-    points = _points(shape)
+    found = face_mesh.track(image, face_mesh.region_from_box(box.left(), box.top(), box.right() + 1, box.bottom() + 1))
+    if found.presence < face_mesh.PRESENCE_THRESHOLD:
+        raise ValueError(f"the face mesh sees no face in the portrait (presence {found.presence:.2f})")
+    # Every frame is read in the portrait's own region: the engine's head
+    # moves a few pixels, well inside the region's margin, and a fixed crop
+    # keeps the region's own jitter out of the head-motion measure.
+    region = face_mesh.region_from_points(found.points)
+    points = face_mesh.mesh(image, region).points
     eye_distance = _eye_distance(points)
-    centre = points[:4].mean(axis=0)
+    centre = _bridge(points)
     height, width = image.shape[:2]
     ys, xs = np.mgrid[0:height, 0:width]
     dx = (xs - centre[0]) / (_HEAD_SIDE * eye_distance)
     dy = (ys - centre[1]) / (np.where(ys < centre[1], _HEAD_UP, _HEAD_DOWN) * eye_distance)
     lab = cv2.cvtColor(image, cv2.COLOR_RGB2LAB).astype(np.float32)
-    skin_lab = np.concatenate([lab[box].reshape(-1, 3) for box in _cheeks(points)])
+    skin_lab = np.concatenate([lab[cheek].reshape(-1, 3) for cheek in _cheeks(points)])
     return Reference(
         image=image,
         box=box,
+        region=region,
         points=points,
         eye_distance=eye_distance,
-        descriptor=np.asarray(_descriptor_model().compute_face_descriptor(image, shape), np.float64),
+        descriptor=_descriptor(image, box),
         background=dx * dx + dy * dy > 1.0,
         eye_dark=_eye_dark(image, points, eye_distance),
         skin_lightness=float(np.median(skin_lab[:, 0])),
@@ -167,23 +187,55 @@ def reference(image: np.ndarray) -> Reference:
     )
 
 
-def frame_landmarks(frame: np.ndarray, ref: Reference):
-    """dlib's 5-point shape of the face in a frame (H, W, 3) uint8 RGB, searched in the portrait's face box."""
-    return _predictor_5()(np.ascontiguousarray(frame), ref.box)
+def frame_landmarks(frame: np.ndarray, ref: Reference) -> np.ndarray:
+    """(468, 3) face mesh of a frame (H, W, 3) uint8 RGB, read in the portrait's face region."""
+    return face_mesh.mesh(np.ascontiguousarray(frame), ref.region).points
 
 
-def _points(shape) -> np.ndarray:
-    return np.array([(p.x, p.y) for p in shape.parts()], np.float64)
+def _descriptor(image: np.ndarray, box: dlib.rectangle) -> np.ndarray:
+    """(128,) dlib face descriptor, aligned by dlib's own 5-point predictor as its recognition model expects."""
+    return np.asarray(_descriptor_model().compute_face_descriptor(image, _predictor_5()(image, box)), np.float64)
+
+
+def _eye_centres(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return (points[list(face_mesh.LEFT_EYE_CORNERS), :2].mean(axis=0),
+            points[list(face_mesh.RIGHT_EYE_CORNERS), :2].mean(axis=0))
 
 
 def _eye_distance(points: np.ndarray) -> float:
-    return float(np.linalg.norm(points[0:2].mean(axis=0) - points[2:4].mean(axis=0)))
+    left, right = _eye_centres(points)
+    return float(np.linalg.norm(left - right))
+
+
+def _bridge(points: np.ndarray) -> np.ndarray:
+    """(2,) the point between the eyes: the mean of the four eye corners."""
+    return np.mean(_eye_centres(points), axis=0)
+
+
+def lip_aperture(points: np.ndarray) -> float:
+    """The gap between the inner lips at the mouth's centre, across the eye line, in eye distances.
+
+    points: (468, 2+) face mesh. The mean over the three inner-lip point pairs
+    around the midline (13/14 and their neighbours), each measured
+    perpendicular to the line through the eyes so that a tilted head does not
+    read as an opening.
+    """
+    left, right = _eye_centres(points)
+    across = (right - left) / np.linalg.norm(right - left)
+    down = np.array([-across[1], across[0]])
+    upper = points[list(face_mesh.UPPER_LIP_INNER), :2]
+    lower = points[list(face_mesh.LOWER_LIP_INNER), :2]
+    return float(np.mean((lower - upper) @ down)) / float(np.linalg.norm(right - left))
+
+
+def _nose_base(points: np.ndarray) -> np.ndarray:
+    return points[face_mesh.NOSE_BASE, :2]
 
 
 def _cheeks(points: np.ndarray) -> list[tuple[slice, slice]]:
     """Boxes of cheek skin on both sides of the nose base."""
     eye_distance = _eye_distance(points)
-    nose = points[4]
+    nose = _nose_base(points)
     rows = slice(int(nose[1] - _CHEEK_UP[0] * eye_distance), int(nose[1] - _CHEEK_UP[1] * eye_distance))
     boxes = []
     for side in (-1, 1):
@@ -195,7 +247,7 @@ def _cheeks(points: np.ndarray) -> list[tuple[slice, slice]]:
 def _mouth_region(points: np.ndarray) -> tuple[slice, slice]:
     """Rows from just under the nose to below a dropped lower lip, and the mouth's centre columns."""
     eye_distance = _eye_distance(points)
-    nose = points[4]
+    nose = _nose_base(points)
     top, bottom = int(nose[1] + _MOUTH_TOP * eye_distance), int(nose[1] + _MOUTH_BOTTOM * eye_distance)
     half = _MOUTH_HALF_WIDTH * eye_distance
     return slice(max(top, 0), bottom), slice(max(int(nose[0] - half), 0), int(nose[0] + half) + 1)
@@ -210,7 +262,8 @@ def _eye_dark(image: np.ndarray, points: np.ndarray, eye_distance: float) -> flo
     """
     gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32)
     total = 0.0
-    for corners in (points[0:2], points[2:4]):
+    for indices in (face_mesh.LEFT_EYE_CORNERS, face_mesh.RIGHT_EYE_CORNERS):
+        corners = points[list(indices), :2]
         left, right = corners[:, 0].min(), corners[:, 0].max()
         inset = _EYE_INSET * (right - left)
         middle = corners[:, 1].mean()
@@ -223,16 +276,16 @@ def _eye_dark(image: np.ndarray, points: np.ndarray, eye_distance: float) -> flo
 
 
 def frame_aperture(frame: np.ndarray, ref: Reference) -> float:
-    """The mouth's opening in a frame (H, W, 3) uint8 RGB, in eye distances (see mouth_aperture)."""
-    return mouth_aperture(frame, _points(frame_landmarks(frame, ref)), ref)
+    """The mouth's opening in a frame (H, W, 3) uint8 RGB, in eye distances (see lip_aperture)."""
+    return lip_aperture(frame_landmarks(frame, ref))
 
 
-def mouth_aperture(frame: np.ndarray, points: np.ndarray, ref: Reference) -> float:
-    """Median height of the inside of the mouth over the mouth's centre columns, in eye distances.
+def pixel_aperture(frame: np.ndarray, points: np.ndarray, ref: Reference) -> float:
+    """The cross-check: median height of the inside of the mouth over the mouth's centre columns, in eye distances.
 
-    frame: (H, W, 3) uint8 RGB; points: its (5, 2) landmarks. A pixel is inside
-    the mouth when much darker than the region (cavity) or light and nearly
-    colourless against the portrait's skin (teeth).
+    frame: (H, W, 3) uint8 RGB; points: its (468, 2+) mesh, which places the
+    region. A pixel is inside the mouth when much darker than the region
+    (cavity) or light and nearly colourless against the portrait's skin (teeth).
     """
     eye_distance = _eye_distance(points)
     region = frame[_mouth_region(points)]
@@ -333,24 +386,24 @@ def judge_clip(
     identity_every: int = 4,
 ) -> ClipScore:
     """Measure one clip's frames against its portrait, speech and known phoneme timings."""
-    apertures, bridges, distances, ssims, eye_dark = [], [], [], [], []
+    apertures, pixels, bridges, distances, ssims, eye_dark = [], [], [], [], [], []
     gray_ref = cv2.cvtColor(ref.image, cv2.COLOR_RGB2GRAY)
     for index, frame in enumerate(frames):
         frame = np.ascontiguousarray(frame)
-        shape = frame_landmarks(frame, ref)
-        points = _points(shape)
-        apertures.append(mouth_aperture(frame, points, ref))
-        bridges.append(points[:4].mean(axis=0))
+        points = frame_landmarks(frame, ref)
+        apertures.append(lip_aperture(points))
+        pixels.append(pixel_aperture(frame, points, ref))
+        bridges.append(_bridge(points))
         eye_dark.append(_eye_dark(frame, points, ref.eye_distance))
         ssim = _ssim(gray_ref, cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY))
         ssims.append(float(ssim[ref.background].mean()))
         if index % identity_every == 0:
-            descriptor = np.asarray(_descriptor_model().compute_face_descriptor(frame, shape), np.float64)
-            distances.append(float(np.linalg.norm(descriptor - ref.descriptor)))
+            distances.append(float(np.linalg.norm(_descriptor(frame, ref.box) - ref.descriptor)))
     aperture = np.array(apertures)
     n_frames = len(aperture)
     envelope = speech_envelope(audio, sample_rate, n_frames, fps)
-    closed, bilabial_apertures, open_apertures = [], [], []
+    pixel = np.array(pixels)
+    closed, pixel_closed, bilabial_apertures, open_apertures = [], [], [], []
     for start, end, ipa in phonemes:
         centre = int((start + end) / 2 * fps)
         if not 0 <= centre < n_frames:
@@ -359,6 +412,7 @@ def judge_clip(
         if base in _BILABIALS:
             near = aperture[max(centre - 1, 0) : centre + 2].min()
             closed.append(near <= CLOSED_APERTURE)
+            pixel_closed.append(pixel[max(centre - 1, 0) : centre + 2].min() <= PIXEL_CLOSED_APERTURE)
             bilabial_apertures.append(near)
         elif base in _OPEN_VOWELS:
             open_apertures.append(aperture[centre])
@@ -367,7 +421,7 @@ def judge_clip(
     blinking = np.array(eye_dark) < _BLINK_DARK_SHARE * ref.eye_dark
     blink_starts = np.flatnonzero(blinking & ~np.concatenate([[False], blinking[:-1]]))
     bridge = np.array(bridges)
-    displacement = np.linalg.norm(bridge - ref.points[:4].mean(axis=0), axis=1) / ref.eye_distance
+    displacement = np.linalg.norm(bridge - _bridge(ref.points), axis=1) / ref.eye_distance
     # Blinks move the eye corners the predictor sees: leave them out of the smoothness measure.
     steady = ~np.convolve(blinking, np.ones(5), mode="same").astype(bool)
     acceleration = bridge[2:] - 2 * bridge[1:-1] + bridge[:-2]
@@ -389,16 +443,18 @@ def judge_clip(
         head_motion=float(displacement.mean()),
         head_acceleration=float(np.sqrt(np.mean(np.sum(acceleration[usable] ** 2, axis=1)))) if usable.any() else 0.0,
         aperture=aperture,
+        pixel_closure=float(np.mean(pixel_closed)) if pixel_closed else float("nan"),
+        pixel_agreement=float(np.corrcoef(aperture, pixel)[0, 1]) if aperture.std() > 0 and pixel.std() > 0 else 0.0,
     )
 
 
 def still_head_noise(ref: Reference, n_frames: int = 50, seed: int = 0) -> float:
-    """RMS second difference (px/frame²) of the 5-point bridge on a head without acceleration.
+    """RMS second difference (px/frame²) of the mesh's bridge on a head without acceleration.
 
     The portrait glides at a constant 0.2 px per frame with camera-like noise:
-    its true acceleration is zero, so what the predictor reports is its own
-    noise, including the whole-pixel steps it makes as a moving face crosses
-    pixel boundaries (on a head that never moves those steps never happen).
+    its true acceleration is zero, so what the mesh reports is its own noise,
+    including how it wavers as a moving face resamples differently into its
+    crop (on a head that never moves that never happens).
     A smooth head motion should add no more acceleration than this.
     """
     rng = np.random.default_rng(seed)
@@ -408,7 +464,7 @@ def still_head_noise(ref: Reference, n_frames: int = 50, seed: int = 0) -> float
         shift = np.float32([[1, 0, _DRIFT_PX * index], [0, 1, _DRIFT_PX * index / 2]])
         moved = cv2.warpAffine(ref.image, shift, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
         noisy = np.clip(moved + rng.normal(0, 2.0, moved.shape), 0, 255).astype(np.uint8)
-        bridges.append(_points(frame_landmarks(noisy, ref))[:4].mean(axis=0))
+        bridges.append(_bridge(frame_landmarks(noisy, ref)))
     bridge = np.array(bridges)
     acceleration = bridge[2:] - 2 * bridge[1:-1] + bridge[:-2]
     return float(np.sqrt(np.mean(np.sum(acceleration**2, axis=1))))
@@ -441,7 +497,7 @@ def contact_sheet(rows: Sequence[tuple[str, list[np.ndarray], Sequence[tuple[flo
     for row, (name, frames, phonemes, ref) in enumerate(rows):
         y = row * (tile + 20)
         draw.text((4, y + tile // 2), name, fill="black", font=font)
-        centre = ref.points[4]
+        centre = _nose_base(ref.points)
         half = 1.3 * ref.eye_distance
         for column, (start, end, ipa) in enumerate(_sheet_phonemes(phonemes, per_row)):
             index = min(int((start + end) / 2 * FPS), len(frames) - 1)
@@ -514,7 +570,8 @@ def _print_clip(s: ClipScore) -> None:
         f"{s.name:24s} frames {s.n_frames:4d}  offset {s.offset:+d}  closure {s.closure:.0%} ({s.n_bilabials})"
         f"  open/closed {s.open_ratio:5.1f}  corr {s.correlation:.2f}  identity p90 {s.identity_p90:.3f}"
         f"  bg SSIM {s.background_ssim:.3f} (min {s.background_ssim_min:.3f})  blinks {s.blinks}"
-        f"  head {s.head_motion:.3f} E, accel {s.head_acceleration:.3f} px/f²",
+        f"  head {s.head_motion:.3f} E, accel {s.head_acceleration:.3f} px/f²"
+        f"  pixel check: closure {s.pixel_closure:.0%}, agreement {s.pixel_agreement:.2f}",
         flush=True,
     )
 
@@ -529,10 +586,15 @@ def _print_summary(scores: list[tuple[str, ClipScore]], noise: dict[str, float])
         results += [
             (f"{path}: offset (frames) worst", max(offsets, key=abs), all(abs(o) <= TARGET_OFFSET_FRAMES for o in offsets)),
             (f"{path}: closure rate ({bilabials} bilabials)", f"{closure:.1%}", closure >= TARGET_CLOSURE),
+            (f"{path}: closure rate, per clip (worst)", f"{min(s.closure for s in chosen):.0%}",
+             min(s.closure for s in chosen) >= TARGET_CLOSURE),
             (f"{path}: open-vowel / closure aperture", f"{np.nanmean([s.open_ratio for s in chosen]):.1f}", True),
             (f"{path}: aperture-expected correlation (mean, min)",
              f"{np.mean([s.correlation for s in chosen]):.2f}, {min(s.correlation for s in chosen):.2f}",
              min(s.correlation for s in chosen) >= TARGET_CORRELATION),
+            (f"{path}: pixel cross-check: closure rate, mesh agreement (mean)",
+             (f"{sum(s.pixel_closure * s.n_bilabials for s in chosen) / max(bilabials, 1):.1%}, "
+              f"{np.mean([s.pixel_agreement for s in chosen]):.2f}"), True),
         ]
     every = [s for _, s in scores]
     identity = max(s.identity_p90 for s in every)

@@ -2,19 +2,28 @@
 
 import pytest
 
-from benchmarks import quality
+from benchmarks import face_mesh, quality
 from inference import speech
 from inference.animate import animate, render_frame
 from inference.rig import portrait_rig
 
 
-@pytest.fixture(scope="module")
-def rig(astronaut):
-    return portrait_rig(astronaut)
+@pytest.fixture(scope="session")
+def mesh_model():
+    """The judge's face mesh; the first use downloads it (pip, from PyPI), so without a network this skips, saying why."""
+    reason = face_mesh.available()
+    if reason is not None:
+        pytest.skip(f"the quality judge's face mesh is unavailable: {reason}")
 
 
 @pytest.fixture(scope="module")
-def reference(rig):
+def rig(grace_hopper):
+    # Grace Hopper's closed lips: the face mesh reads real closed lips at 0.00 eye distances.
+    return portrait_rig(grace_hopper)
+
+
+@pytest.fixture(scope="module")
+def reference(mesh_model, rig):
     return quality.reference(rig.image)  # the portrait at the rendered size
 
 
@@ -28,11 +37,13 @@ def judged(rig, reference):
 
 def test_three_seconds_from_text_are_in_sync(judged):
     assert abs(judged.offset) <= quality.TARGET_OFFSET_FRAMES
+    assert judged.correlation >= quality.TARGET_CORRELATION
 
 
 def test_three_seconds_from_text_close_the_lips_on_bilabials(judged):
     assert judged.n_bilabials >= 8
     assert judged.closure >= quality.TARGET_CLOSURE
+    assert judged.pixel_closure >= quality.TARGET_CLOSURE
     assert judged.open_ratio > 3
 
 
@@ -49,3 +60,33 @@ def test_the_judge_sees_a_closed_mouth_as_closed_and_an_open_one_as_open(rig, re
     assert closed <= quality.CLOSED_APERTURE
     assert wide > half > closed
     assert wide > 3 * quality.CLOSED_APERTURE
+
+
+def test_the_face_mesh_finds_the_lips_and_eyes_of_real_photos(mesh_model, astronaut, grace_hopper):
+    hopper, smiling = quality.reference(grace_hopper), quality.reference(astronaut)
+    for ref in (hopper, smiling):
+        box = ref.box
+        inside = (box.left() <= ref.points[:, 0]) & (ref.points[:, 0] <= box.right())
+        assert inside[list(face_mesh.LIP_OUTER)].all()
+        # A face (the detector's box) is about two eye distances wide.
+        assert 1.5 < box.width() / ref.eye_distance < 3.0
+    assert quality.lip_aperture(hopper.points) < quality.CLOSED_APERTURE  # closed lips
+    assert quality.lip_aperture(smiling.points) > 2 * quality.CLOSED_APERTURE  # parted over her teeth
+
+
+def test_the_face_mesh_sees_no_face_in_a_photo_without_one(mesh_model):
+    import skimage.data
+
+    coffee = skimage.data.coffee()
+    found = face_mesh.mesh(coffee, face_mesh.Region((coffee.shape[1] / 2, coffee.shape[0] / 2), 300.0, 0.0))
+    assert found.presence < 0.01
+
+
+@pytest.mark.xfail(strict=True, reason="issue 3: the engine's closed smile on a portrait showing teeth reads "
+                   "0.07-0.09 eye distances apart to the face mesh (no crisp lip line), though no cavity or teeth show")
+def test_a_smiling_portrait_with_teeth_closes_its_lips(mesh_model, astronaut):
+    rig = portrait_rig(astronaut)
+    ref = quality.reference(rig.image)
+    frame = render_frame(rig, {"lip_close": 1.0})
+    assert quality.pixel_aperture(frame, quality.frame_landmarks(frame, ref), ref) <= quality.PIXEL_CLOSED_APERTURE
+    assert quality.frame_aperture(frame, ref) <= quality.CLOSED_APERTURE
