@@ -137,3 +137,22 @@ def page(client, creator):
     """Django's test client logged in as the creator."""
     client.force_login(creator)
     return client
+
+
+@pytest.fixture
+def camera(tmp_path):
+    """The files Chromium's fake camera and microphone play (tests/web/camera.py)."""
+    from .camera import FakeCamera
+
+    return FakeCamera(tmp_path)
+
+
+@pytest.fixture
+def filmed(camera, live_server, settings):
+    """A Chromium of its own whose camera and microphone are the fake camera's files, granted without a prompt."""
+    settings.SESSION_COOKIE_SECURE = False
+    settings.CSRF_COOKIE_SECURE = False
+    flags = ("--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+             f"--use-file-for-fake-video-capture={camera.video}", f"--use-file-for-fake-audio-capture={camera.audio}")
+    with chromium_driver(*flags) as driver:
+        yield Browser(driver, live_server.url)

@@ -130,14 +130,35 @@ def test_the_dashboard_shows_each_portraits_consent_state(browser, creator, api,
 
 
 @pytest.mark.e2e
-def test_a_two_language_localization_shows_live_progress_then_plays_and_verifies(
-    browser, celery_worker, creator, api, portrait_jpeg
+def test_the_whole_journey_consent_by_camera_then_a_two_language_localization_plays_and_verifies(
+    browser, filmed, camera, celery_worker, creator, api, outbox, portrait_jpeg
 ):
+    """The creator asks for consent on the dashboard; the person pictured approves with the camera in their own browser;
+    the creator localizes into two languages, watches progress reach 100%, plays the videos; the verifier names them."""
+    import skimage.data
     from selenium.webdriver.support.ui import Select
 
+    from consent.models import Consent
+    from tests.clips import liveness_clip
+
+    from .camera import CLIP_FPS, CLIP_SECONDS, challenge_turns, find, record_and_approve
+
     portrait_id = upload_portrait(api, portrait_jpeg).json()["id"]
-    consent_approved(portrait_id=portrait_id)
     browser.login_as(creator)
+    browser.open("/")
+    _find(browser, ".portrait-card button").click()
+    browser.wait_for(_visible(".messages"))
+    token = outbox.links(r"/consent/([A-Za-z0-9_\-]+)/")[-1]
+
+    filmed.open(f"/consent/{token}/")
+    asked = challenge_turns(filmed)
+    clip = liveness_clip(skimage.data.astronaut(), turns=asked, fps=CLIP_FPS, seconds=CLIP_SECONDS)
+    record_and_approve(filmed, camera, clip, "05-journey-consent-camera")
+    assert find(filmed, "h1").text == "You approved" and Consent.objects.get().status == "active"
+    filmed.assert_clean_console()
+
+    browser.open("/")
+    assert _find(browser, ".portrait-card .badge").text == "active"
     browser.open(f"/renders/localize/?portrait={portrait_id}")
     Select(_find(browser, "#id_rows-0-language")).select_by_value("en")
     _find(browser, "#id_rows-0-text").send_keys("Welcome to our shop. We are glad you are here today.")
