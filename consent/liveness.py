@@ -1,4 +1,4 @@
-"""Liveness of a live capture: the challenge's head turns seen in the landmarks, and lips moving with the recorded speech."""
+"""Liveness of a live capture: the challenge's head turns seen in the landmarks, lips moving with the recorded speech, digits read aloud."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import av
 import numpy as np
 
-from inference import faces, media
+from inference import faces, media, recognition
 from inference.errors import InferenceError
 
 # Longest capture analysed; the challenge takes about 5 s to answer.
@@ -54,13 +54,14 @@ class Clip:
 class Liveness:
     """What the clip showed; `failure` is None when it proves a live answer to the challenge."""
 
-    failure: str | None  # liveness_no_face | challenge_not_answered | lip_sync_failed
+    failure: str | None  # liveness_no_face | challenge_not_answered | lip_sync_failed | digits_mismatch
     detail: str
     turns_seen: tuple[str, ...]
     lip_sync: float  # best correlation of mouth opening with speech loudness
     mouth_range: float
     frames: int
     identity_frames: tuple[int, ...]  # indices of the most frontal frames
+    digits_heard: str | None = None  # the digits recognized in English speech; None when they were not checked
 
     def as_record(self) -> dict:
         return {
@@ -70,6 +71,8 @@ class Liveness:
             "lip_sync": round(self.lip_sync, 3),
             "mouth_range": round(self.mouth_range, 4),
             "frames": self.frames,
+            "digits_checked": self.digits_heard is not None,
+            "digits_heard": self.digits_heard,
         }
 
 
@@ -187,8 +190,12 @@ def lip_sync(times: np.ndarray, opening: np.ndarray, audio: np.ndarray, sample_r
     return best
 
 
-def clip_liveness(clip: Clip, *, turns: list[str]) -> Liveness:
-    """Check that the clip answers the challenge's `turns` with a live, speaking face."""
+def clip_liveness(clip: Clip, *, turns: list[str], digits: str | None = None) -> Liveness:
+    """Check that the clip answers the challenge's `turns` with a live, speaking face.
+
+    digits: the challenge's digits ("4 7 2") when the person reads them in English, checked against the
+    speech with the offline recognizer; None for other languages, where only the lips' sync with the speech is checked.
+    """
     poses, openings, present = [], [], []
     for index, frame in enumerate(clip.frames):
         found = faces.faces_detect(frame, upsample=0) or faces.faces_detect(frame)
@@ -219,4 +226,11 @@ def clip_liveness(clip: Clip, *, turns: list[str]) -> Liveness:
     elif mouth_range < MOUTH_MIN_RANGE or sync < SYNC_MIN_CORRELATION:
         failure = "lip_sync_failed"
         detail = "the lips in the capture do not move with its speech; read the digits aloud while facing the camera"
-    return Liveness(failure, detail, seen, sync, mouth_range, count, identity_frames)
+    heard = None
+    if failure is None and digits is not None:
+        check = recognition.digits_check(clip.audio, clip.sample_rate, digits)
+        heard = check.heard
+        if not check.passed:
+            failure = "digits_mismatch"
+            detail = "the digits you read did not match the ones shown; read them aloud in English, one by one, and try again"
+    return Liveness(failure, detail, seen, sync, mouth_range, count, identity_frames, heard)

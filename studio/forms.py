@@ -121,7 +121,7 @@ class RenderForm(_VideoBaseForm):
         if data.get("source") == "audio":
             if not data.get("audio"):
                 self.add_error("audio", "Choose an audio file, or switch to typed text.")
-            data["text"], data["language"], data["voice"] = "", "", ""
+            data["text"], data["voice"] = "", ""  # the language stays: it is the recording's, and consent covers it
             data["transcript"] = (data.get("transcript") or "").strip()
         elif data.get("source") == "text":
             if not (data.get("text") or "").strip():

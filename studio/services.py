@@ -135,6 +135,8 @@ def _render_input_checked(
     if bool(text.strip()) == bool(audio):
         raise ApplicationError("invalid", "send either an audio file or text with a language, not both")
     language, voice = language.strip().lower(), voice.strip()
+    if language and language not in speech.languages():
+        raise ApplicationError("unknown_language", f"unknown language '{language}'; supported: {sorted(speech.languages())}")
     if audio:
         if voice:
             raise ApplicationError("invalid", "a voice applies to typed text; an uploaded recording keeps its own voice")
@@ -150,8 +152,6 @@ def _render_input_checked(
         raise ApplicationError("invalid", "a transcript goes with an uploaded recording; typed text is captioned from the synthesizer")
     if not language:
         raise ApplicationError("invalid", "language is required with text (e.g. en, de, fr, es, hi, zh)")
-    if language not in speech.languages():
-        raise ApplicationError("unknown_language", f"unknown language '{language}'; supported: {sorted(speech.languages())}")
     if len(text) > speech.MAX_TEXT_CHARS:
         raise ApplicationError("text_too_long", f"text is limited to {speech.MAX_TEXT_CHARS} characters")
     if voice and voice not in speech.voices(language):
@@ -362,6 +362,16 @@ class _ProgressReporter:
             self.on_progress(progress)
 
 
+def _recording_phonemes(render: Render, audio, sample_rate: int):
+    """An English recording with its transcript moves the lips from its phones aligned to the words, as text does;
+    any other recording (or a transcript that does not fit it) is read from the sound alone (None)."""
+    from inference import recognition
+
+    if render.language.startswith("en") and render.transcript.strip():
+        return recognition.aligned_phonemes(audio, sample_rate, render.transcript)
+    return None
+
+
 def _deferred(make_frames):
     """The frames make_frames() returns, made only when the first one is asked for (in the thread that asks)."""
     yield from make_frames()
@@ -426,7 +436,7 @@ def render_run(*, render_id, on_progress=None) -> Render:
 
     The consent gate is checked again here: consent may have been revoked since the render was queued.
     """
-    from inference import recognition, speech
+    from inference import speech
     from inference.animate import animate, frame_count
     from provenance.services import provenance_frames, video_sign
 
@@ -460,9 +470,6 @@ def render_run(*, render_id, on_progress=None) -> Render:
             with render.audio.open("rb") as handle:
                 audio = media.audio_decode(handle.read())
             sample_rate = media.AUDIO_SAMPLE_RATE
-            # An English recording with its transcript moves the lips from its phones aligned to the words, as text does.
-            phonemes = (recognition.aligned_phonemes(audio, sample_rate, render.transcript)
-                        if render.language.startswith("en") and render.transcript.strip() else None)
             words = transcript_timed(render.transcript, audio, sample_rate)
         reporter.total_frames = frame_count(audio.size, sample_rate, settings.CANDOR_RENDER_FPS)
         reporter.stage(0.03)
@@ -471,7 +478,8 @@ def render_run(*, render_id, on_progress=None) -> Render:
         # Deferred into the pipeline's thread: the speech analysis of a long recording takes seconds,
         # and the waiting render keeps reporting progress and checking consent meanwhile.
         frames = _deferred(lambda: animate(
-            rig.image, audio, sample_rate, fps=settings.CANDOR_RENDER_FPS, phonemes=phonemes,
+            rig.image, audio, sample_rate, fps=settings.CANDOR_RENDER_FPS,
+            phonemes=phonemes if render.text else _recording_phonemes(render, audio, sample_rate),
             seed=render.watermark_serial, rig=rig, neural_model=settings.CANDOR_NEURAL_MODEL or None,
         ))
         destination = Path(settings.MEDIA_ROOT) / "videos" / f"{render.id}.mp4"

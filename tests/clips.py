@@ -98,22 +98,23 @@ def speech_envelope(audio: np.ndarray, sample_rate: int, n_frames: int, fps: int
 
 def liveness_clip(
     photo: np.ndarray, *, turns: list[str], digits: str = "4 7 2", language: str = "en",
-    fps: int = 15, seconds: float = 3.0, lips_follow: str = "speech",
+    fps: int = 15, seconds: float = 3.0, lips_follow: str = "speech", voice: str | None = None,
 ) -> bytes:
     """MP4 bytes (H.264 + AAC) of the photo's person answering a challenge.
 
     turns: head turns in order (left/right/up/down, the person's own left); digits: read aloud.
     lips_follow: "speech" (live), "other" (mouth driven by a different utterance: dubbed), "still" (no motion).
+    voice: the synthesizer's voice reading the digits (default: the language's own).
     """
     face = face_crop(photo)
     landmarks = faces.face_single(face).landmarks
     sample_rate = media.AUDIO_SAMPLE_RATE
-    voice = _spoken(digits, language)
-    seconds = max(seconds, voice.size / sample_rate + 0.8)
+    spoken = _spoken(digits, language, voice)
+    seconds = max(seconds, spoken.size / sample_rate + 0.8)
     n_frames = int(round(seconds * fps))
     audio = np.zeros(int(seconds * sample_rate), np.float32)
     start = int(0.4 * sample_rate)
-    audio[start : start + voice.size] = voice
+    audio[start : start + spoken.size] = spoken
     if lips_follow == "other":
         other = _spoken("nine, one, eight, three, five, six", language)[: audio.size]
         mouth_audio = np.zeros_like(audio)
@@ -137,8 +138,8 @@ def liveness_clip(
         return path.read_bytes()
 
 
-def _spoken(text: str, language: str) -> np.ndarray:
-    spoken = speech.synthesize(text, language)
+def _spoken(text: str, language: str, voice: str | None = None) -> np.ndarray:
+    spoken = speech.synthesize(text, language, voice=voice)
     return media.audio_resample(spoken.audio, spoken.sample_rate, media.AUDIO_SAMPLE_RATE)
 
 
@@ -150,20 +151,20 @@ def still_clip(photo: np.ndarray, *, fps: int = 15, seconds: float = 3.0, digits
 class LiveClips:
     """Clips of one photo's person answering each possible challenge, built on first use and kept for the session.
 
-    A challenge's turns are random (12 ordered pairs), so clips are cached by turns; the digits spoken are fixed
-    because nothing recognizes them offline (only the lips' sync with the speech is checked).
+    A challenge's turns and digits are random; clips are cached by both, and read the challenge's digits aloud
+    (recognized for consent requested in English, lip-synced in every language).
     """
 
     def __init__(self, photo: np.ndarray, **options):
         self.photo = photo
         self.options = options
-        self._clips: dict[tuple[str, ...], bytes] = {}
+        self._clips: dict[tuple[tuple[str, ...], str], bytes] = {}
 
     def __call__(self, challenge: dict) -> bytes:
-        turns = tuple(challenge["turns"])
-        if turns not in self._clips:
-            self._clips[turns] = liveness_clip(self.photo, turns=list(turns), **self.options)
-        return self._clips[turns]
+        answer = (tuple(challenge["turns"]), challenge["digits"])
+        if answer not in self._clips:
+            self._clips[answer] = liveness_clip(self.photo, turns=list(answer[0]), digits=answer[1], **self.options)
+        return self._clips[answer]
 
 
 def as_browser_webm(clip: bytes, *, fps: int = 15, seed: int = 0) -> bytes:

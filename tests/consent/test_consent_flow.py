@@ -147,3 +147,26 @@ def test_expired_and_unknown_links_are_refused(api, public_api, outbox, portrait
     response = decide(public_api, consent_token_from(outbox), capture=live_capture)
     assert response.status_code == 410 and response.json()["error"] == "link_expired"
     assert public_api.get("/api/consent/not-a-real-token/").status_code == 404
+
+
+def test_for_consent_asked_in_english_the_digits_read_aloud_must_be_the_challenges(
+    api, public_api, outbox, portrait_jpeg, live_capture, astronaut
+):
+    from tests.clips import liveness_clip
+
+    portrait_id = upload_portrait(api, portrait_jpeg).json()["id"]
+    api.post(f"/api/portraits/{portrait_id}/consent-request/", {"languages": ["en"]}, format="json")
+    token = consent_token_from(outbox)
+
+    def other_digits(challenge):
+        wrong = " ".join(str((int(digit) + 5) % 10) for digit in challenge["digits"].split())
+        return liveness_clip(astronaut, turns=challenge["turns"], digits=wrong)
+
+    refused = decide(public_api, token, capture=other_digits)
+    assert refused.status_code == 403 and refused.json()["error"] == "digits_mismatch", refused.json()
+    assert Consent.objects.get().failed_attempts == 1
+    approved = decide(public_api, token, capture=live_capture)
+    assert approved.status_code == 200, approved.json()
+    consent = Consent.objects.get()
+    assert consent.status == "active" and consent.liveness["digits_checked"]
+    assert consent.liveness["digits_heard"]
