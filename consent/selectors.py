@@ -46,6 +46,11 @@ def events_for_portrait(*, portrait) -> QuerySet[ConsentEvent]:
     return ConsentEvent.objects.filter(consent__portrait=portrait).order_by("id")
 
 
+def registry_holds_of(*, owner) -> QuerySet[RegistryHold]:
+    """The creator's uploads the registry held, newest first, with the portrait a release made."""
+    return RegistryHold.objects.filter(owner=owner).select_related("portrait")
+
+
 def registry_hold_of(*, owner, hold_id) -> RegistryHold:
     """The creator's own held upload, or 404 (another creator's hold is indistinguishable from a missing one)."""
     return get_object_or_404(RegistryHold.objects.filter(owner=owner), id=hold_id)

@@ -14,6 +14,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from consent import selectors as consent_selectors
 from consent.selectors import consent_latest_for_portrait, portrait_consent_state
 from consent.services import consent_request_create, consent_status_now
 
@@ -50,6 +51,7 @@ def dashboard(request):
     renders = selectors.renders_of(owner=request.user)[:50]
     return render(request, "studio/dashboard.html", {
         "portraits": portraits, "renders": renders, "watching": any(r.status not in FINISHED for r in renders),
+        "holds": consent_selectors.registry_holds_of(owner=request.user)[:20],
     })
 
 

@@ -143,3 +143,14 @@ def test_the_command_lists_waiting_holds_and_records_a_decision(hold, reviewer, 
     assert str(hold.id) not in capsys.readouterr().out
     with pytest.raises(CommandError, match="no registry hold"):
         call_command("registry_hold_review", "not-an-id", "--release", "--reviewer", "rita")
+
+
+def test_the_creators_dashboard_lists_held_uploads_and_their_outcome(client, creator, api, hold, reviewer):
+    client.force_login(creator)
+    waiting = client.get("/").content.decode()
+    assert "Uploads held for review" in waiting and "waiting for review" in waiting
+    registry_hold_release(hold=hold, reviewer=reviewer, decision="release", note="a different person")
+    released = client.get("/").content.decode()
+    portrait = Portrait.objects.get()
+    assert "released" in released and f"/portraits/{portrait.id}/" in released
+    assert "a different person" not in released, "the reviewer's note is never shown to the creator"
