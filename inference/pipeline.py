@@ -42,26 +42,25 @@ def run_ahead(
     ready: queue.Queue = queue.Queue(maxsize=depth)
     stopped = threading.Event()
 
-    def produce() -> None:
-        end = _End()
-        try:
-            for item in items:
-                while not stopped.is_set():
-                    try:
-                        ready.put(item, timeout=_POLL_S)
-                        break
-                    except queue.Full:
-                        continue
-                if stopped.is_set():
-                    return
-        except BaseException as error:  # handed to the consumer, which re-raises it
-            end = _End(error)
+    def offer(item) -> bool:
+        """Queue the item, waiting for room; False once the consumer has stopped."""
         while not stopped.is_set():
             try:
-                ready.put(end, timeout=_POLL_S)
-                return
+                ready.put(item, timeout=_POLL_S)
+                return True
             except queue.Full:
                 continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not offer(item):
+                    return
+        except BaseException as error:  # handed to the consumer, which re-raises it
+            offer(_End(error))
+            return
+        offer(_End())
 
     producer = threading.Thread(target=produce, name="candor-run-ahead", daemon=True)
     producer.start()

@@ -6,20 +6,15 @@ import numpy as np
 import pytest
 
 from benchmarks import quality
+from benchmarks.recognition import SENTENCES as BENCHMARK_SENTENCES
 from inference import media, recognition, speech
 from inference.animate import animate
 from inference.articulation import CLOSE, viseme_track
 from inference.rig import portrait_rig
 from inference.visemes import UNKNOWN, segments
 
-SENTENCES = (
-    "Maybe the big brown bear will come back by the time we open the map.",
-    "Please bring my mother a bowl of warm soup before the movie begins.",
-    "The baby put the purple ball in the box by the lamp.",
-    "My brother made a map of the empty bay behind the big pump.",
-    "Bob must keep his promise to bring back the blue umbrella.",
-    "Every morning Pam buys a maple muffin at the bakery.",
-)
+# The bilabial-rich sentences of the benchmark.
+SENTENCES = BENCHMARK_SENTENCES[:6]
 # The default voice and two of its variants stand in for different speakers.
 VOICES = (None, "en-us+f2", "en-us+m3")
 BILABIALS = frozenset("pbm")
