@@ -127,14 +127,19 @@ class RenderOutput(serializers.Serializer):
         return self.context["request"].build_absolute_uri(f"/api/renders/{render.id}/video/")
 
 
+class SpeechInput(serializers.Serializer):
+    """What a video says and of whom: a render's input, and a preview's."""
+
+    portrait = serializers.UUIDField()
+    purpose = serializers.ChoiceField(choices=Render.Purpose.choices)
+    text = serializers.CharField(required=False, allow_blank=True, max_length=5000, trim_whitespace=True)
+    language = serializers.CharField(required=False, allow_blank=True, max_length=16, help_text="of the text, or spoken in the audio")
+    voice = serializers.CharField(required=False, allow_blank=True, max_length=40, help_text="with text: one of GET /api/voices/")
+    audio = serializers.FileField(required=False, allow_empty_file=True)
+
+
 class RendersApi(APIView):
-    class RenderCreateInput(serializers.Serializer):
-        portrait = serializers.UUIDField()
-        purpose = serializers.ChoiceField(choices=Render.Purpose.choices)
-        text = serializers.CharField(required=False, allow_blank=True, max_length=5000, trim_whitespace=True)
-        language = serializers.CharField(required=False, allow_blank=True, max_length=16)
-        voice = serializers.CharField(required=False, allow_blank=True, max_length=40, help_text="with text: one of GET /api/voices/")
-        audio = serializers.FileField(required=False, allow_empty_file=True)
+    class RenderCreateInput(SpeechInput):
         transcript = serializers.CharField(
             required=False, allow_blank=True, max_length=5000, help_text="with audio: what is said, for captions timed by word length"
         )
@@ -188,13 +193,8 @@ class RendersLocalizeApi(APIView):
 
 
 class RenderPreviewApi(APIView):
-    class RenderPreviewInput(serializers.Serializer):
-        portrait = serializers.UUIDField()
-        purpose = serializers.ChoiceField(choices=Render.Purpose.choices)
-        text = serializers.CharField(required=False, allow_blank=True, max_length=5000, trim_whitespace=True)
-        language = serializers.CharField(required=False, allow_blank=True, max_length=16)
-        voice = serializers.CharField(required=False, allow_blank=True, max_length=40)
-        audio = serializers.FileField(required=False, allow_empty_file=True)
+    class RenderPreviewInput(SpeechInput):
+        pass
 
     @extend_schema(request=RenderPreviewInput, responses={(200, "video/mp4"): bytes})
     def post(self, request):
