@@ -2,10 +2,26 @@
 
 import numpy as np
 import pytest
+from scipy.signal import lfilter
 
 from inference import speech
-from inference.articulation import CLOSE, DENTAL, JAW, ROUND, SPREAD, acoustic_track, viseme_track
-from inference.motion import blink_peaks, blink_track, brow_track, head_track, speech_level
+from inference.articulation import (
+    CLOSE,
+    DENTAL,
+    JAW,
+    ROUND,
+    SPREAD,
+    acoustic_features,
+    acoustic_track,
+    viseme_track,
+)
+from inference.motion import (
+    blink_peaks,
+    blink_track,
+    brow_track,
+    head_track,
+    speech_level,
+)
 
 FPS = 25
 SENTENCES = {
@@ -72,16 +88,70 @@ def test_pauses_and_silence_leave_the_mouth_closed_and_relaxed():
     assert not acoustic_track(hiss, 16000, FPS, FPS)[:, JAW].any()
 
 
-def test_audio_alone_opens_on_vowels_and_closes_most_bilabials(spoken):
+def test_audio_alone_opens_on_vowels_and_shuts_the_bilabials(spoken):
     result, n_frames = spoken
     track = acoustic_track(result.audio, result.sample_rate, n_frames, FPS)
     from_text = viseme_track(result.phonemes, n_frames, FPS)
-    assert np.corrcoef(track[:, JAW], from_text[:, JAW])[0, 1] > 0.5
+    assert np.corrcoef(track[:, JAW], from_text[:, JAW])[0, 1] > 0.7
     frames = bilabial_frames(result.phonemes)
-    closed = [track[max(frame - 1, 0) : frame + 2, JAW].min() < 0.15 for frame in frames]
-    assert np.mean(closed) >= 0.6
+    shut = [lips_shut(track, frame) for frame in frames]
+    assert np.mean(shut) >= 0.9
     assert track.min() >= 0.0 and track.max() <= 1.0
     assert np.array_equal(track, acoustic_track(result.audio, result.sample_rate, n_frames, FPS))
+
+
+def lips_shut(track, frame):
+    """The lips are shut (jaw closed, lips pressed) on a frame within one of this one."""
+    near = track[max(frame - 1, 0) : frame + 2]
+    return bool(((near[:, JAW] == 0.0) & (near[:, CLOSE] == 1.0)).any())
+
+
+# Each voice speaks a stop or nasal between two /a/: only the lips' own close them.
+# (Velar /g/ is left out: its burst is not yet told from a labial one in these voices.)
+@pytest.mark.parametrize("voice", ["it", "it+f2", "it+m3"])
+def test_audio_alone_shuts_the_lips_for_labial_stops_and_nasals_only(voice):
+    for word, labial in [("aba", True), ("apa", True), ("ama", True),
+                         ("ada", False), ("ata", False), ("ana", False), ("aka", False)]:
+        result = speech.synthesize(word, "it", voice=voice)
+        n_frames = round(len(result.audio) * FPS / result.sample_rate)
+        track = acoustic_track(result.audio, result.sample_rate, n_frames, FPS)
+        start, end, consonant = next(p for p in result.phonemes if p[2][0] not in "aeiou")
+        assert consonant[0] == word[1]
+        middle = int((start + end) / 2 * FPS)
+        if labial:
+            assert lips_shut(track, middle), (voice, word)
+        else:
+            span = track[int(start * FPS) : int(np.ceil(end * FPS)) + 1]
+            assert span[:, JAW].min() > 0.2 and span[:, CLOSE].max() < 0.5, (voice, word)
+
+
+def synthetic_vowel(formants, sample_rate, pitch=110.0, seconds=0.5):
+    """A vowel made the textbook way: a pulse train at the pitch through resonators (Hz, bandwidth Hz)."""
+    sound = np.zeros(int(seconds * sample_rate))
+    sound[:: round(sample_rate / pitch)] = 1.0
+    for frequency, bandwidth in formants:
+        radius = np.exp(-np.pi * bandwidth / sample_rate)
+        sound = lfilter([1 - radius], [1, -2 * radius * np.cos(2 * np.pi * frequency / sample_rate), radius**2], sound)
+    return (0.3 * sound / np.abs(sound).max()).astype(np.float32)
+
+
+@pytest.mark.parametrize("sample_rate", [16000, 44100])
+@pytest.mark.parametrize("formants", [((700, 80), (1220, 90), (2600, 120)),  # /a/
+                                      ((300, 60), (2250, 100), (3000, 150)),  # /i/
+                                      ((350, 60), (800, 80), (2300, 120))])  # /u/
+def test_linear_prediction_finds_the_formants_of_a_vowel(formants, sample_rate):
+    features = acoustic_features(synthetic_vowel(formants, sample_rate), sample_rate, 50, 100)
+    found = np.median(features[10:40, 2:5], axis=0)  # level, voicing, then F1-F3
+    for (frequency, _), estimate in zip(formants, found):
+        assert abs(estimate - frequency) < 0.1 * frequency + 40, (formants, found)
+
+
+def test_an_open_vowel_opens_the_jaw_wider_than_a_close_one():
+    rate = 16000
+    open_vowel = acoustic_track(synthetic_vowel(((700, 80), (1220, 90), (2600, 120)), rate), rate, 12, FPS)
+    close_vowel = acoustic_track(synthetic_vowel(((300, 60), (2250, 100), (3000, 150)), rate), rate, 12, FPS)
+    assert open_vowel[3:9, JAW].mean() > 1.5 * close_vowel[3:9, JAW].mean() > 0.1
+    assert close_vowel[3:9, SPREAD].mean() > 0.5 > open_vowel[3:9, SPREAD].mean()
 
 
 def test_blinks_come_every_two_to_six_seconds_sometimes_twice_and_repeat_for_a_seed():
