@@ -288,15 +288,24 @@ def _wav_bytes(audio: np.ndarray, sample_rate: int) -> bytes:
     return buffer.getvalue()
 
 
+def _peak_resident_kib() -> int:
+    """This process's peak resident memory (VmHWM: unlike getrusage's ru_maxrss it does not carry the parent's peak
+    across fork and exec)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
 def _long_child(wav_path: str) -> None:
     """In a child process (a render worker's memory, nothing else): render the WAV and print its figures as JSON."""
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     creator, portrait = _consented_portrait(512)
     upload = SimpleUploadedFile("long.wav", Path(wav_path).read_bytes(), content_type="audio/wav")
-    baseline_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    baseline_kib = _peak_resident_kib()
     video_s, compute_s, clock = _render(creator, portrait, audio=upload)
-    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak_kib = _peak_resident_kib()
     print(json.dumps({"video_s": video_s, "compute_s": compute_s, "baseline_mib": baseline_kib / 1024,
                       "peak_mib": peak_kib / 1024, "gap_s": clock.longest_gap_s(clock.started + compute_s)}))
 

@@ -372,9 +372,10 @@ def _recording_phonemes(render: Render, audio, sample_rate: int):
     return None
 
 
-def _deferred(make_frames):
-    """The frames make_frames() returns, made only when the first one is asked for (in the thread that asks)."""
-    yield from make_frames()
+def _deferred(make_frames, *, portrait: Portrait):
+    """The frames make_frames(rig) returns for the portrait's rig, made only when the first is asked for (in the
+    thread that asks)."""
+    yield from make_frames(portrait_rig_load(portrait=portrait, max_side=settings.CANDOR_RENDER_MAX_SIDE))
 
 
 def _rig_cache_name(portrait: Portrait, max_side: int) -> str:
@@ -472,16 +473,14 @@ def render_run(*, render_id, on_progress=None) -> Render:
             sample_rate = media.AUDIO_SAMPLE_RATE
             words = transcript_timed(render.transcript, audio, sample_rate)
         reporter.total_frames = frame_count(audio.size, sample_rate, settings.CANDOR_RENDER_FPS)
-        reporter.stage(0.03)
-        rig = portrait_rig_load(portrait=render.portrait, max_side=settings.CANDOR_RENDER_MAX_SIDE)
         reporter.stage(0.05)
-        # Deferred into the pipeline's thread: the speech analysis of a long recording takes seconds,
-        # and the waiting render keeps reporting progress and checking consent meanwhile.
-        frames = _deferred(lambda: animate(
+        # Deferred into the pipeline's thread: rigging a new portrait and analysing a long recording take
+        # seconds, and the waiting render keeps reporting progress and checking consent meanwhile.
+        frames = _deferred(lambda rig: animate(
             rig.image, audio, sample_rate, fps=settings.CANDOR_RENDER_FPS,
             phonemes=phonemes if render.text else _recording_phonemes(render, audio, sample_rate),
             seed=render.watermark_serial, rig=rig, neural_model=settings.CANDOR_NEURAL_MODEL or None,
-        ))
+        ), portrait=render.portrait)
         destination = Path(settings.MEDIA_ROOT) / "videos" / f"{render.id}.mp4"
         unsigned = destination.with_name(f".unsigned-{render.id}.mp4")
         try:
