@@ -27,32 +27,25 @@ _DOUBLE_BLINK_CHANCE = 0.2
 _DOUBLE_BLINK_GAP_S = (0.24, 0.36)
 
 # Head motion in degrees (roll, nod, yaw). Idle sway: a few slow sinusoids
-# per axis, periods of 7-25 s; breathing nods the head at about 15 breaths a
-# minute. Speech energy (over about a second) leans the head in and turns
-# it a little, and each stressed syllable nods it: down over about half a
-# second, back over about a second (nods in quick succession merge).
-# Everything ends low-passed, so the head never jerks: its acceleration
-# stays well below what a landmark tracker can tell from its own noise.
-# The speech terms depend on the audio alone, not on the sway's clock, so a
-# live stream that only hears the last seconds moves the head as the
-# offline track does.
-_SWAY_DEG = (2.8, 1.4, 2.6)
-_SWAY_HZ = (0.04, 0.15)
+# per axis; breathing nods the head at about 15 breaths a minute; speech
+# energy enlarges the sway and each stressed syllable nods the head.
+_SWAY_DEG = (2.4, 1.8, 2.6)
+_SWAY_HZ = (0.06, 0.3)
 _BREATH_DEG, _BREATH_HZ = 0.3, (0.2, 0.28)
-_SPEECH_LEAN_DEG, _SPEECH_TURN_DEG = 0.4, 0.5
-_ENERGY_SMOOTHING_S = 0.5
-_STRESS_NOD_DEG = 1.0
-_STRESS_TURN_DEG = 0.4
-_STRESS_ATTACK_S, _STRESS_DECAY_S = 0.25, 0.45  # Gaussian widths before and after the nod's peak
+_SPEECH_SWAY_GAIN = 0.5
+_ENERGY_SMOOTHING_S = 0.4
+_STRESS_NOD_DEG = 1.2
+_STRESS_TURN_DEG = 0.5
+_STRESS_WIDTH_S = 0.18
 _STRESS_LAG_S = 0.05  # the nod peaks just after the syllable's loudest moment
-_HEAD_SMOOTHING_S = 0.12
+_HEAD_SMOOTHING_S = 0.08
 # Syllable peaks: loudness maxima at least this high and this far above the
 # dips around them; stressed ones stand above most others.
 _SYLLABLE_LEVEL, _SYLLABLE_PROMINENCE = 0.45, 0.2
 _SYLLABLE_SMOOTHING_S = 0.03
 _STRESS_PERCENTILE = 60
 # Brows lift only on the most prominent syllables, briefly.
-_BROW_RAISE, _BROW_WIDTH_S, _BROW_PERCENTILE = 0.8, 0.22, 75
+_BROW_RAISE, _BROW_WIDTH_S, _BROW_PERCENTILE = 0.8, 0.12, 75
 
 Phoneme = tuple[float, float, str]  # start s, end s, IPA symbol(s)
 
@@ -110,8 +103,8 @@ def stressed_syllables(level: np.ndarray, fps: int, percentile: float = 60) -> t
 def head_track(level: np.ndarray, fps: int, seed: int) -> np.ndarray:
     """(n, 3) float32 head (roll, nod, yaw) in degrees per frame for a loudness track (n,) 0..1.
 
-    Idle sway and breathing when silent; while speaking the head leans in with
-    the speech energy and stressed syllables nod (and slightly turn) it.
+    Idle sway and breathing when silent; while speaking the sway grows with the
+    speech energy and stressed syllables nod (and slightly turn) the head.
     Everything is smooth: the sum of slow sinusoids and broad bumps, low-passed.
     """
     rng = np.random.default_rng([seed, 1])
@@ -123,20 +116,13 @@ def head_track(level: np.ndarray, fps: int, seed: int) -> np.ndarray:
         for weight in (0.6, 0.3, 0.1):
             frequency = rng.uniform(*_SWAY_HZ)
             pose[:, axis] += weight * amplitude * np.sin(2 * np.pi * frequency * times + rng.uniform(0, 2 * np.pi))
+    pose *= (1 + _SPEECH_SWAY_GAIN * energy)[:, None]
     pose[:, 1] += _BREATH_DEG * np.sin(2 * np.pi * rng.uniform(*_BREATH_HZ) * times + rng.uniform(0, 2 * np.pi))
-    # Speaking, the head leans in and turns a little (the same way throughout a clip), as far as the voice is loud.
-    pose[:, 1] += _SPEECH_LEAN_DEG * energy
-    pose[:, [0, 2]] += _SPEECH_TURN_DEG * rng.uniform(-1, 1, 2) * energy[:, None]
-    # Nods of syllables in quick succession merge rather than pile up: the
-    # head never nods deeper than one full nod.
-    upright = np.ones(n)
     peaks, strength = stressed_syllables(level, fps, _STRESS_PERCENTILE)
     for frame, weight in zip(peaks, strength):
-        offset = times - frame / fps - _STRESS_LAG_S
-        bump = weight * np.exp(-0.5 * (offset / np.where(offset < 0, _STRESS_ATTACK_S, _STRESS_DECAY_S)) ** 2)
-        upright *= 1 - bump
-        pose[:, [0, 2]] += _STRESS_TURN_DEG * rng.uniform(-1, 1, 2) * bump[:, None]
-    pose[:, 1] += _STRESS_NOD_DEG * (1 - upright)
+        bump = np.exp(-0.5 * ((times - frame / fps - _STRESS_LAG_S) / _STRESS_WIDTH_S) ** 2)
+        pose[:, 1] += _STRESS_NOD_DEG * weight * bump
+        pose[:, [0, 2]] += _STRESS_TURN_DEG * weight * rng.uniform(-1, 1, 2) * bump[:, None]
     return gaussian_filter1d(pose, _HEAD_SMOOTHING_S * fps, axis=0, mode="nearest").astype(np.float32)
 
 
