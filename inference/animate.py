@@ -26,6 +26,11 @@ _CORNER_SHADE = 0.6
 _CAVITY_FADE_PX = 2.0
 _LIP_SEPARATION_PX = 1.0
 _CAVITY_FEATHER = 0.6  # Gaussian sigma (px) of the cavity's edge
+# Closed lips of a portrait that showed its teeth meet in a crease drawn over
+# the rig's seam: a crisp line (Gaussian sigma, px), and the upper lip's
+# shadow on the lower lip fading over this many px.
+_CREASE_OPACITY, _CREASE_SIGMA_PX = 0.9, 0.6
+_CREASE_SHADOW, _CREASE_SHADOW_PX = 0.15, 1.2
 _SUBPIXEL_BITS = 2
 # Teeth, in mouth widths: the upper incisors' edge sits this far below the
 # resting lip line (they show as the lip lifts or the jaw drops); the lower
@@ -241,6 +246,8 @@ def _paint_inner_mouth(frame: np.ndarray, mouth: InnerMouth, face: np.ndarray, p
     middle = len(upper) // 2
     parting = float(np.linalg.norm(lower[middle] - upper[middle])) - _LIP_SEPARATION_PX
     strength = min(max(parting / _CAVITY_FADE_PX, 0.0), 1.0)
+    if mouth.crease is not None and strength < 1.0:
+        _draw_lip_crease(frame, mouth.crease, polygon, len(upper), 1.0 - strength)
     if strength == 0.0:
         return
     height, width = frame.shape[:2]
@@ -300,6 +307,38 @@ def _paint_inner_mouth(frame: np.ndarray, mouth: InnerMouth, face: np.ndarray, p
     alpha = (coverage * strength)[..., None]
     region = frame[y0:y1, x0:x1]
     region[:] = np.clip(region * (1 - alpha) + colour * alpha + 0.5, 0, 255).astype(np.uint8)
+
+
+def _draw_lip_crease(frame: np.ndarray, crease: np.ndarray, polygon: np.ndarray, n_upper: int, closed: float) -> None:
+    """Draw the crease where the lips meet along the middle of the mouth's polygon, in place on frame (H, W, 3) uint8.
+
+    crease: (3,) RGB; polygon: (K, 2) the lips' inner edges now (left corner,
+    n_upper upper points, right corner, lower points back); closed: 0..1 how
+    nearly the lips touch. A crisp line (Gaussian across, in px) with the
+    upper lip's shadow fading down the lower lip below it.
+    """
+    lower = polygon[n_upper + 2 :][::-1]
+    line = np.vstack([polygon[0], (polygon[1 : n_upper + 1] + lower) / 2, polygon[n_upper + 1]])
+    line = line[np.argsort(line[:, 0], kind="stable")]
+    height, width = frame.shape[:2]
+    reach = 3 * _CREASE_SIGMA_PX
+    x0, y0 = max(int(np.floor(line[:, 0].min())), 0), max(int(np.floor(line[:, 1].min() - reach)), 0)
+    x1 = min(int(np.ceil(line[:, 0].max())) + 1, width)
+    y1 = min(int(np.ceil(line[:, 1].max() + 3 * _CREASE_SHADOW_PX)) + 1, height)
+    if x1 <= x0 or y1 <= y0:
+        return
+    xs = np.arange(x0, x1, dtype=np.float32)
+    ys = np.arange(y0, y1, dtype=np.float32)[:, None]
+    middle = np.interp(xs, line[:, 0], line[:, 1])
+    # Distance across the line: the vertical offset foreshortened by the line's slope.
+    across = (ys - middle) / np.sqrt(1 + np.gradient(middle) ** 2)
+    ends = np.clip(xs - line[0, 0] + 0.5, 0.0, 1.0) * np.clip(line[-1, 0] - xs + 0.5, 0.0, 1.0)
+    core = np.exp(-0.5 * (across / _CREASE_SIGMA_PX) ** 2) * ends
+    shadow = _CREASE_SHADOW * closed * np.exp(-np.maximum(across, 0.0) / _CREASE_SHADOW_PX) * (across > 0) * ends * (1 - core)
+    alpha = (_CREASE_OPACITY * closed * core)[..., None]
+    region = frame[y0:y1, x0:x1]
+    shaded = region * (1 - shadow[..., None])
+    region[:] = np.clip(shaded * (1 - alpha) + crease * alpha + 0.5, 0, 255).astype(np.uint8)
 
 
 def _over(below: np.ndarray, above: np.ndarray, alpha: np.ndarray) -> np.ndarray:

@@ -11,6 +11,7 @@ from types import MappingProxyType
 import cv2
 import numpy as np
 from scipy.interpolate import PchipInterpolator
+from scipy.ndimage import gaussian_filter1d
 from scipy.spatial import Delaunay
 
 from .faces import face_single
@@ -25,7 +26,7 @@ HEAD_PARAMETERS = ("head_roll", "head_nod", "head_yaw")
 PARAMETERS = FACE_PARAMETERS + BLINK_PARAMETERS + HEAD_PARAMETERS
 
 # Version of the rig's stored form (rig_to_bytes): bump it when the rig changes, so cached rigs are rebuilt.
-RIG_FORMAT = "candor-rig-1"
+RIG_FORMAT = "candor-rig-2"
 
 # iBUG 68-point indices.
 _CHIN = 8
@@ -58,10 +59,12 @@ _CORNER_DROP = 0.3
 _CORNER_INWARD = 0.04
 _UPPER_LIFT = 0.12
 # Lip shapes, in mouth widths: spreading pulls the corners out and thins the
-# lips; rounding pulls them in and pushes the lips out (up and down); lip-teeth
-# contact lifts the upper lip off the teeth and the lower lip up to them.
+# lips; rounding pulls them in and pushes the lips out (up and down) without
+# parting them (a rounded vowel's opening is the jaw's, and a bilabial
+# beside it stays shut); lip-teeth contact lifts the upper lip off the teeth
+# and the lower lip up to them.
 _SPREAD_OUT, _SPREAD_THIN = 0.09, 0.015
-_ROUND_IN, _ROUND_PUSH, _ROUND_PART = 0.11, 0.03, 0.02
+_ROUND_IN, _ROUND_PUSH = 0.11, 0.03
 _DENTAL_LIFT, _DENTAL_RISE = 0.075, 0.02
 # Expressions, in mouth widths (lips, cheeks) and eye distances (brows).
 _SMILE_OUT, _SMILE_UP, _SMILE_CHEEK = 0.07, 0.08, 0.03
@@ -74,12 +77,27 @@ _LIP_SAMPLES = 15
 # Closed lips are one line in the photo; the mesh needs them apart to give the
 # upper lip (still) and the lower lip (moving) their own vertices.
 _LIP_SEPARATION_PX = 1.0
-# The photo's inner lower-lip contour is trimmed by this much (px) to keep lip off the teeth.
-_PHOTO_LOWER_TRIM_PX = 1.5
-# Where closed lips meet they shade each other: a soft line.
-_LIP_LINE_OPACITY = 0.7
+# The photo's inner lower-lip contour (on the lip's edge, see
+# _inner_lips_refined) is trimmed by this much (px) to keep lip off the teeth.
+_PHOTO_LOWER_TRIM_PX = 0.5
+# Around the photo's open mouth its own lips are painted back this far (px)
+# at rest, past the painted opening's feathered edge.
+_PHOTO_MARGIN_PX = 2
+# Where closed lips meet they shade each other: the crease between them is
+# the lips' own colour darkened and deepened.
+_CREASE_SHADE, _CREASE_DEEPEN = 0.7, 1.5
 # Lips parted by at least this (px) show the inside of the mouth: the rig closes them.
 _PARTED_PX = 2.0
+# Inner lip points of parted lips are refined in columns (upper, lower inner
+# point, and the outer points of their lips) where the opening's colour
+# differs from the lips' by at least this (CIELAB units, 8-bit scale).
+_INNER_LIP_COLUMNS = ((61, 67, 50, 58), (62, 66, 51, 57), (63, 65, 52, 56))
+_EDGE_CONTRAST = 12.0
+# Share of the gap between parted lips that the upper lip covers as they
+# close, and the smoothing (Gaussian, mouth widths) of the gap's profile
+# along the lips' outer edges.
+_UPPER_LIP_SHARE = 0.4
+_OUTER_LIP_SMOOTHING = 0.08
 # Anchor ellipse around the face in face half-sizes: wide at the sides so the
 # jaw's shear of the background beside it stays gentle; below the chin it
 # reaches down the neck only so far that the collar never moves.
@@ -89,6 +107,10 @@ _RING_POINTS = 40
 # displacement (px) below which a pixel counts as still.
 _FIELD_SMOOTHING = 0.05
 _STILL_BELOW_PX = 0.01
+# Face parameters leave the eye corners still: around each corner the field
+# is kept exact rather than smoothed (Gaussian radius, eye distances).
+_EYE_CORNERS = (36, 39, 42, 45)
+_EYE_CORNER_ANCHOR = 0.1
 # Head: the face and hair turn as one within an ellipse (face half-sizes:
 # sides, above, below the face's centre), fading out over a band beyond it
 # and above the collar. Roll turns about a point in the neck; nod and yaw
@@ -140,13 +162,14 @@ class InnerMouth:
     upper: np.ndarray  # (S,) int indices of the upper edge in the polygon, left to right
     lower: np.ndarray  # (S,) int indices of the lower edge, left to right
     teeth_line: np.ndarray  # (S,) float32 image y where the upper teeth's edges sit at rest, per upper-edge vertex
-    photo_inside: np.ndarray | None  # (H, W) float32 0..1 inside the photo's own open mouth (lips parted), else None
-    photo_teeth: np.ndarray | None  # (H, W) float32 the same less the inner edge of the lower lip
+    photo_inside: np.ndarray | None  # (H, W) float32 0..1 the photo's open mouth and a rim of lip (lips parted), else None
+    photo_teeth: np.ndarray | None  # (H, W) float32 the photo's open mouth less the inner edge of the lower lip
     rest_parting: float  # px between the lips' middles at rest
     width: float  # mouth width, px
     cavity: np.ndarray  # dark, reddish inside of the mouth
     teeth: np.ndarray
     tongue: np.ndarray
+    crease: np.ndarray | None  # of the line where the lips meet, drawn when they close; None when the photo shows its own
 
 
 @dataclass(frozen=True, eq=False)
@@ -163,7 +186,7 @@ class PortraitRig:
 
     image: np.ndarray  # (H, W, 3) uint8 RGB, H and W even: the portrait
     base: np.ndarray  # (H, W, 3) uint8 RGB: the portrait with its lips closed
-    landmarks: np.ndarray  # (68, 2) float32 (x, y) in image pixels, iBUG order
+    landmarks: np.ndarray  # (68, 2) float32 (x, y) in image pixels, iBUG order; parted lips' inner points on their edges
     roi: tuple[int, int, int, int]  # x, y, w, h of the face fields
     fields: np.ndarray  # (len(FACE_PARAMETERS), h, w, 2) float32 (dx, dy) at parameter 1
     rest: np.ndarray  # (h, w, 2) float32 displacement of the rest pose (zero unless the photo's lips are parted)
@@ -249,6 +272,7 @@ def _even(length: float) -> int:
 def _rig(image: np.ndarray, landmarks: np.ndarray) -> PortraitRig:
     shape = image.shape[:2]
     axes = _FaceAxes(landmarks)
+    landmarks = _inner_lips_refined(image, landmarks, axes)
     mesh = _FaceMesh(axes.to_local(landmarks))
     mesh.add_anchors(axes.to_local(_border(shape)))
     triangles = Delaunay(mesh.points)
@@ -260,7 +284,7 @@ def _rig(image: np.ndarray, landmarks: np.ndarray) -> PortraitRig:
         base = _close_lips(image, axes.to_image(mesh.points), closed, triangles, gap)
         strip = np.vstack([closed[_MESH_LANDMARKS.index(60)], closed[mesh.upper_inner], closed[_MESH_LANDMARKS.index(64)],
                            closed[mesh.lower_inner][::-1]])
-        _draw_lip_line(base, strip, len(mesh.upper_inner), image, landmarks)
+        _fill_lip_seam(base, strip)
         mesh.close()
         triangles = Delaunay(mesh.points)
     roi, fields = mesh.dense_fields(shape, axes, triangles)
@@ -279,6 +303,46 @@ def _rig(image: np.ndarray, landmarks: np.ndarray) -> PortraitRig:
         mouth=_inner_mouth(image, landmarks, axes, mesh),
         lips_parted=mesh.parted,
     )
+
+
+def _inner_lips_refined(image: np.ndarray, landmarks: np.ndarray, axes: _FaceAxes) -> np.ndarray:
+    """(68, 2) float32 landmarks with the inner lip points of parted lips moved onto the lips' edges in image (H, W, 3).
+
+    The predictor places the inner lip contour of a parted mouth a pixel or
+    two off, often inside the lower lip; closing the lips from there would
+    drop that much of the lip with the teeth. Each inner point moves along
+    the face's vertical, between the middle of the opening and the middle of
+    its lip, to where the colour turns from the opening's to the lip's.
+    """
+    refined = landmarks.copy()
+    lab = cv2.cvtColor(image, cv2.COLOR_RGB2LAB).astype(np.float32)
+    for upper, lower, upper_outer, lower_outer in _INNER_LIP_COLUMNS:
+        opening = (landmarks[upper] + landmarks[lower]) / 2
+        if float((landmarks[lower] - landmarks[upper]) @ axes.y) < _PARTED_PX:
+            continue
+        inside = _colour_at(lab, opening[None])[0]
+        for point, outer in ((upper, upper_outer), (lower, lower_outer)):
+            middle = (landmarks[point] + landmarks[outer]) / 2
+            lip = _colour_at(lab, middle[None])[0]
+            contrast = inside - lip
+            if float(np.linalg.norm(contrast)) < _EDGE_CONTRAST:
+                continue  # the lip looks like the opening here: keep the predictor's point
+            steps = np.linspace(0.0, 1.0, max(int(np.linalg.norm(middle - opening) / 0.25), 2))
+            path = opening + steps[:, None] * (middle - opening)
+            share = (_colour_at(lab, path) - lip) @ contrast / float(contrast @ contrast)
+            outside = np.flatnonzero(share < 0.5)
+            if not len(outside) or outside[0] == 0:
+                continue
+            k = outside[0]
+            t = steps[k - 1] + (steps[k] - steps[k - 1]) * (share[k - 1] - 0.5) / max(share[k - 1] - share[k], 1e-6)
+            refined[point] = opening + t * (middle - opening)
+    return refined.astype(np.float32)
+
+
+def _colour_at(lab: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """(n, 3) float32 colours of an image (H, W, 3) float32 at points (n, 2), bilinearly sampled."""
+    maps = np.asarray(points, np.float32).reshape(1, -1, 2)
+    return cv2.remap(lab, maps, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)[0]
 
 
 class _FaceAxes:
@@ -326,17 +390,27 @@ class _FaceMesh:
         gap = lower[:, 1] - upper[:, 1]
         self.parted = bool(gap.max() >= _PARTED_PX)
         lower[:, 1] = np.maximum(lower[:, 1], upper[:, 1] + _LIP_SEPARATION_PX)
-        # Closing parted lips: the inner edges meet at the middle of the gap, the
-        # outer edges follow half way so the lips keep most of their thickness.
-        shut = np.maximum(lower[:, 1] - upper[:, 1] - _LIP_SEPARATION_PX, 0.0) / 2
-        inner_x = upper[:, 0]
+        # Closing parted lips: each lip moves whole (inner and outer edge
+        # alike), so it keeps its own thickness and the skin beside it takes
+        # up the change; the upper lip covers a smaller share of the gap than
+        # the lower lip, which the jaw carries. Towards the corners the gap
+        # tapers to nothing; along the outer edges its profile is smoothed,
+        # so the skin beside the corners stretches gently.
+        gap_x = np.concatenate([[local[60, 0]], upper[:, 0], [local[64, 0]]])
+        shut = np.concatenate([[0.0], np.maximum(lower[:, 1] - upper[:, 1] - _LIP_SEPARATION_PX, 0.0), [0.0]])
+        outer_x = np.linspace(local[48, 0], local[54, 0], 8 * _LIP_SAMPLES)
+        outer_shut = gaussian_filter1d(np.interp(outer_x, gap_x, shut, left=0.0, right=0.0),
+                                       _OUTER_LIP_SMOOTHING * self.width / (outer_x[1] - outer_x[0]), mode="constant")
         for name, points in chains.items():
             setattr(self, name, self._extend(points, name))
         self.closing = np.zeros_like(self.points)
         for name in _LIP_CHAINS:
             rows = getattr(self, name)
-            share = np.interp(self.points[rows, 0], inner_x, shut, left=0.0, right=0.0) * (1.0 if "inner" in name else 0.5)
-            self.closing[rows, 1] = share if name.startswith("upper") else -share
+            if name.endswith("inner"):
+                share = np.interp(self.points[rows, 0], gap_x, shut, left=0.0, right=0.0)
+            else:
+                share = np.interp(self.points[rows, 0], outer_x, outer_shut)
+            self.closing[rows, 1] = _UPPER_LIP_SHARE * share if name.startswith("upper") else -(1 - _UPPER_LIP_SHARE) * share
         self.rest = np.zeros_like(self.points)
 
     def _extend(self, points: np.ndarray, kind: str) -> np.ndarray:
@@ -389,7 +463,7 @@ class _FaceMesh:
                 motion[index["jaw_open"], row] = self._jaw_lip(side, corner, lower)
                 thin = _SPREAD_THIN * W * centre * outer * (1 if upper else -1 if lower else 0)
                 motion[index["lip_spread"], row] = (side * _SPREAD_OUT * W * u, thin - 0.015 * W * corner)
-                push = (_ROUND_PUSH if outer else -_ROUND_PART / 2 if upper else _ROUND_PART) * W * centre
+                push = _ROUND_PUSH * W * centre * outer
                 motion[index["lip_round"], row] = (-side * _ROUND_IN * W * u, -push if upper else push if lower else 0.0)
                 dental = -(_DENTAL_LIFT if upper else _DENTAL_RISE if lower else 0.0) * W * centre
                 motion[index["lip_dental"], row] = (0.0, dental * (0.7 if outer else 1.0))
@@ -454,7 +528,12 @@ class _FaceMesh:
         cv2.fillPoly(lips, [np.round(axes.to_image(self.local[48:60]) - (x, y)).astype(np.int32)], 1)
         size = 2 * int(np.ceil(reach)) + 1
         lips = cv2.dilate(lips, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size)))
-        exact = cv2.GaussianBlur(lips.astype(np.float32), (0, 0), sigma)[..., None]
+        exact = cv2.GaussianBlur(lips.astype(np.float32), (0, 0), sigma)
+        # The eye corners are tied to the skull: around them the exact field
+        # (still at the corners) keeps the brows' smoothed motion off them.
+        corners = axes.to_image(self.local[list(_EYE_CORNERS)]) - (x, y)
+        nearest = np.min([(xs - x - cx) ** 2 + (ys - y - cy) ** 2 for cx, cy in corners], axis=0)
+        exact = np.maximum(exact, np.exp(-0.5 * nearest / (_EYE_CORNER_ANCHOR * self.eyes) ** 2)).astype(np.float32)[..., None]
         fields = np.zeros((len(motions), h, w, 2), np.float32)
         for i, motion in enumerate(motions):
             if not motion.any():
@@ -518,20 +597,17 @@ def _close_lips(
     return cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
 
 
-def _draw_lip_line(base: np.ndarray, strip: np.ndarray, n_upper: int, image: np.ndarray, landmarks: np.ndarray) -> None:
-    """Cover the seam where closed lips meet, in place on base (H, W, 3) uint8.
+def _fill_lip_seam(base: np.ndarray, strip: np.ndarray) -> None:
+    """Fill the seam between closed lips from the lips on either side, in place on base (H, W, 3) uint8.
 
-    strip: (K, 2) polygon between the closed inner lip edges (left corner,
-    n_upper upper points, right corner, lower points back). Its inside gets the
-    lips' own colour in their shadow, and a soft darker line runs along it.
+    strip: (K, 2) polygon between the closed inner lip edges, where the
+    photo's teeth still show. The renderer draws the lips' crease over it.
     """
-    lip = _lip_colour(image, landmarks)
-    seam = _polygon_mask(base.shape[:2], strip)[..., None] * _LIP_LINE_OPACITY
-    line = np.zeros(base.shape[:2], np.uint8)
-    cv2.polylines(line, [np.round(strip[: n_upper + 2] * 16).astype(np.int32)], False, 255, 1, cv2.LINE_AA, 4)
-    alpha = np.maximum(seam, _LIP_LINE_OPACITY * line[..., None].astype(np.float32) / 255)
-    fill = np.where(seam > 0, 0.8 * lip, 0.7 * lip)
-    base[:] = np.clip(base * (1 - alpha) + fill * alpha + 0.5, 0, 255).astype(np.uint8)
+    x, y, w, h = _box(np.vstack([strip.min(axis=0) - 3, strip.max(axis=0) + 3]), base.shape[:2])
+    if not w or not h:
+        return
+    seam = (_polygon_mask(base.shape[:2], strip)[y : y + h, x : x + w] > 0).astype(np.uint8)
+    base[y : y + h, x : x + w] = cv2.inpaint(np.ascontiguousarray(base[y : y + h, x : x + w]), seam, 2, cv2.INPAINT_TELEA)
 
 
 def _head_fields(shape: tuple[int, int], landmarks: np.ndarray) -> tuple[tuple[int, int, int, int], np.ndarray]:
@@ -599,13 +675,15 @@ def _inner_mouth(image: np.ndarray, landmarks: np.ndarray, axes: _FaceAxes, mesh
         upper=_frozen(np.arange(1, n + 1)),
         lower=_frozen(np.arange(len(vertices) - 1, n + 1, -1)),
         teeth_line=_frozen(axes.to_image(rest_points[upper])[:, 1].astype(np.float32)),
-        photo_inside=_frozen(_polygon_mask(image.shape[:2], polygon)) if mesh.parted else None,
+        photo_inside=_frozen(_grown(_polygon_mask(image.shape[:2], polygon), _PHOTO_MARGIN_PX)) if mesh.parted else None,
         photo_teeth=_frozen(_photo_teeth(image.shape[:2], polygon, n)) if mesh.parted else None,
         rest_parting=float(np.linalg.norm(polygon[1 + n // 2] - polygon[len(vertices) - 1 - n // 2])),
         width=float(mesh.width),
         cavity=_frozen((lip * np.array([0.42, 0.26, 0.26])).astype(np.float32)),
         teeth=_frozen(_teeth_colour(image, landmarks, mesh.parted)),
         tongue=_frozen((lip * np.array([0.7, 0.5, 0.5])).astype(np.float32)),
+        crease=_frozen((_CREASE_SHADE * lip * (lip / max(float(lip.max()), 1.0)) ** _CREASE_DEEPEN).astype(np.float32))
+        if mesh.parted else None,
     )
 
 
@@ -621,6 +699,11 @@ def _photo_teeth(shape: tuple[int, int], polygon: np.ndarray, n_upper: int) -> n
     gap = np.interp(raised[lower, 0], polygon[1 : n_upper + 1, 0], polygon[1 : n_upper + 1, 1])
     raised[lower, 1] -= np.minimum(_PHOTO_LOWER_TRIM_PX, np.maximum(raised[lower, 1] - gap, 0.0) / 3)
     return _polygon_mask(shape, raised)
+
+
+def _grown(mask: np.ndarray, px: int) -> np.ndarray:
+    """(H, W) float32 coverage mask (H, W) grown outwards by px pixels, its anti-aliased edge kept."""
+    return cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * px + 1, 2 * px + 1)))
 
 
 def _polygon_mask(shape: tuple[int, int], polygon: np.ndarray) -> np.ndarray:

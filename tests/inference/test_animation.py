@@ -83,6 +83,49 @@ def test_closing_a_smiling_mouth_covers_the_teeth_with_lip_instead_of_squeezing_
     assert enamel(closed[inside]) < 0.25 * enamel(rig.image[inside])
 
 
+def lip_columns(frame: np.ndarray, rig) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Lightness and lip-redness (CIELAB L and a* above the midway between lip and chin) down each column of the mouth's middle."""
+    landmarks = rig.landmarks
+    photo = cv2.cvtColor(rig.image, cv2.COLOR_RGB2LAB).astype(float)
+    lips = np.zeros(frame.shape[:2], np.uint8)
+    cv2.fillPoly(lips, [np.round(landmarks[48:60]).astype(np.int32)], 1)
+    cv2.fillPoly(lips, [np.round(landmarks[60:68]).astype(np.int32)], 0)
+    chin = photo[int(landmarks[57, 1]) + 4 : int(landmarks[8, 1]) - 4, int(landmarks[58, 0]) : int(landmarks[56, 0])]
+    red = (np.median(photo[lips.astype(bool), 1]) + np.median(chin[..., 1])) / 2
+    lab = cv2.cvtColor(frame, cv2.COLOR_RGB2LAB).astype(float)
+    width, centre = landmarks[54, 0] - landmarks[48, 0], landmarks[[62, 66], 0].mean()
+    top, bottom = int(landmarks[51, 1]) - 4, int(landmarks[57, 1]) + 5
+    return [(lab[top:bottom, x, 0], lab[top:bottom, x, 1] >= red)
+            for x in range(int(centre - 0.15 * width), int(centre + 0.15 * width) + 1)]
+
+
+def photo_lips(red: np.ndarray) -> tuple[int, int]:
+    """Thickness (px) of the upper and lower lip in a column of the photo's open mouth: red, then teeth, then red."""
+    rows = np.flatnonzero(red)
+    gap = int(np.argmax(np.diff(rows) > 1))  # the teeth between the lips
+    return gap + 1, int(rows[-1] - rows[gap + 1] + 1)
+
+
+def test_closed_lips_of_a_smiling_portrait_meet_in_one_shaded_line_each_lip_as_thick_as_in_the_photo(rig):
+    # In the photo each column runs: upper lip, teeth, lower lip.
+    upper_photo, lower_photo = np.median([photo_lips(red) for _, red in lip_columns(rig.image, rig)], axis=0)
+    crease_depth, crease_width, upper, lower = [], [], [], []
+    for light, red in lip_columns(render_frame(rig, {"lip_close": 1.0}), rig):
+        first, last = np.flatnonzero(red)[[0, -1]]
+        crease = first + int(np.argmin(light[first : last + 1]))
+        lip = np.median(light[first : last + 1])
+        crease_depth.append(light[crease] / lip)
+        crease_width.append(int((light[first : last + 1] < (light[crease] + lip) / 2).sum()))
+        upper.append(crease - first)
+        lower.append(last - crease)
+    # One crisp line, clearly darker than the lips on either side of it.
+    assert np.median(crease_depth) < 0.75
+    assert np.median(crease_width) <= 2
+    # Each lip keeps its own thickness: the lower lip is not stretched over the teeth it covers.
+    assert abs(np.median(upper) - upper_photo) <= 1.5
+    assert abs(np.median(lower) - lower_photo) <= 1.5
+
+
 def test_the_background_and_collar_never_move(rig, astronaut):
     audio = speech(0.5, 3.5)
     changed = np.zeros(rig.image.shape[:2], bool)
