@@ -79,9 +79,11 @@ TEMPLATES = [
     }
 ]
 
+DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{DATA_DIR / 'candor.sqlite3'}")
+# A PostgreSQL connection costs the server a process: web threads keep theirs (health-checked) instead of one per request.
 DATABASES = {
     "default": dj_database_url.parse(
-        env_str("DATABASE_URL", f"sqlite:///{DATA_DIR / 'candor.sqlite3'}"), conn_max_age=env_int("DB_CONN_MAX_AGE", 0)
+        DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 0 if DATABASE_URL.startswith("sqlite") else 60)
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
