@@ -190,8 +190,8 @@ def render_enqueue(
                 watermark_serial=_watermark_serial_new(), idempotency_key=idempotency_key,
             )
             if audio_bytes is not None:
-                suffix = Path(audio.name or "audio").suffix.lower()[:8] or ".bin"
-                render.audio.save(f"{render.id}{suffix}", ContentFile(audio_bytes), save=False)
+                # Stored under a name of ours: FFmpeg reads it by content, so the client's file name is never used.
+                render.audio.save(f"{render.id}.audio", ContentFile(audio_bytes), save=False)
             render.save()
             consent_event_append(consent=consent, kind="render_allowed", details={"render": str(render.id), "purpose": purpose, "language": language})
             if dispatch:

@@ -58,15 +58,20 @@ def test_bad_speech_input_is_refused_and_nothing_is_stored(api, portrait_id, fie
     assert Render.objects.count() == 0
 
 
-@pytest.mark.parametrize(("fmt", "name"), [("OGG", "speech.ogg"), ("FLAC", "speech.flac"), ("WAV", "speech.wav")])
-def test_common_audio_formats_are_accepted(api, portrait_id, fmt, name):
+@pytest.mark.parametrize(
+    ("fmt", "name"), [("OGG", "speech.ogg"), ("FLAC", "speech.flac"), ("WAV", "speech.wav"), ("WAV", "../speech.php"), ("FLAC", "speech")]
+)
+def test_common_audio_formats_are_accepted_and_stored_under_our_name(api, portrait_id, fmt, name):
     response = api.post(
         "/api/renders/",
         {"portrait": portrait_id, "purpose": "support", "audio": _audio_file(_speechlike(), fmt=fmt, name=name)},
         format="multipart",
     )
     assert response.status_code == 202, response.json()
-    assert Render.objects.get(id=response.json()["id"]).audio.size > 0
+    render = Render.objects.get(id=response.json()["id"])
+    assert render.audio.size > 0
+    # Whatever the client called it, the recording is stored as `<render id>.audio` (read by content, never by name).
+    assert render.audio.name == f"audio/{render.id}.audio"
 
 
 def test_render_lists_are_private_and_newest_first(api, other_api, portrait_id):
