@@ -14,10 +14,12 @@ from .visemes import CHANNELS, Viseme, segments
 
 JAW, SPREAD, ROUND, CLOSE, DENTAL = range(len(CHANNELS))
 
-# Dominance reaches outside its segment: lips anticipate the next sound
-# (longer) more than they carry the last one over.
-_ANTICIPATION_S = 0.025
-_CARRYOVER_S = 0.018
+# Dominance reaches outside its segment, per channel: the articulators
+# anticipate the next sound more than they carry the last one over, and the
+# lips' shape (spread, rounding) further than the opening, which the jaw and
+# lips move quickly between the segments' own targets.
+_ANTICIPATION_S = np.array([0.015, 0.025, 0.025, 0.015, 0.015])
+_CARRYOVER_S = np.array([0.012, 0.018, 0.018, 0.012, 0.012])
 _REACH_S = 0.2  # beyond this a segment's dominance is negligible (below e^-8)
 _SUBSTEPS = 8  # samples per frame: each frame shows the mean shape over its exposure
 # Between phonemes (pauses) the mouth relaxes shut (lips parted in the photo close too).
@@ -25,7 +27,7 @@ _REST = Viseme((0.0, 0.0, 0.0, 1.0, 0.0), (1.5, 1.5, 1.5, 0.5, 1.0))
 # A vowel takes more of a multi-letter phoneme's time than a glide or stop in it.
 _VOWEL_WEIGHT, _CONSONANT_WEIGHT = 2.0, 1.0
 # Louder syllables open a little wider; the phoneme sets the shape.
-_LOUDNESS_SHARE = 0.3
+_LOUDNESS_SHARE = 0.15
 
 # Acoustic analysis: 30 ms windows every quarter frame; a voice bar or a
 # stop's release burst lasts a few ms, so 10 ms windows measure those.
@@ -57,7 +59,8 @@ _FORMANT_VOICING = 0.2  # formants are read on voiced hops only
 # _HIGH_VOICE_SCALE or more is a high voice.
 _REFERENCE_F3, _TRACT_SCALES, _HIGH_VOICE_SCALE = 2500.0, (0.8, 1.4), 1.1
 # Reference-tract formants (Hz) mapped onto jaw opening and spread/rounding.
-_F1_RANGE, _SPREAD_F2, _ROUND_F2 = (300, 750), (1500, 2200), (1300, 850)
+_F1_RANGE, _SPREAD_F2, _ROUND_F2 = (350, 800), (1500, 2200), (1300, 850)
+_OPENNESS_MEDIAN_S = 0.09
 # While there is sound the lips stay at least this far apart, except in a lip closure.
 _SPEECH_JAW_LEAST = 0.15
 _ACOUSTIC_SMOOTHING_S = 0.02
@@ -106,6 +109,10 @@ _RISING_BURST_DB, _COMPACT_BURST_DB, _FALLING_BURST_DB = -3.0, 0.0, -4.0
 # (+ falling, - rising or compact) and each side's F2 transition
 # (_TRANSITION_VOTE per _TRANSITION_HZ that F2 bends down toward the closure).
 _BURST_VOTE, _TRANSITION_VOTE, _TRANSITION_HZ, _LABIAL_VOTES = 1.5, 0.5, 60.0, 0.5
+# The lips are sealed over a whole lip closure and shut outright on the frames
+# of its last _SHUT_BEFORE_RELEASE_S: its release is sharp, while its onset may
+# still be the vowel before it fading out.
+_SHUT_BEFORE_RELEASE_S = 0.02
 # A tongue closure leaves the lips apart: the jaw keeps this share of the opening around it.
 _TONGUE_JAW_SHARE = 0.5
 # Columns of acoustic_features.
@@ -117,33 +124,40 @@ def viseme_track(phonemes: Sequence[Phoneme], n_frames: int, fps: int, level: np
     """(n_frames, 5) float32 mouth channels (CHANNELS order) from phoneme timings (start s, end s, IPA).
 
     Each segment holds its shape over its own time and blends into its
-    neighbours through dominance functions (Cohen and Massaro): a bilabial's
-    closure dominates the lips, a tongue consonant lets the jaw follow the
-    vowels. Every bilabial is shut on the frame nearest its middle. level
+    neighbours through dominance functions (Cohen and Massaro): a tongue
+    consonant lets the jaw follow the vowels some way. A bilabial seals the
+    lips over its whole duration, and every bilabial is shut on the frame
+    nearest its middle, however short. level
     (n_frames,) 0..1, when given, opens louder syllables wider.
     """
     step = 1.0 / (fps * _SUBSTEPS)
     times = (np.arange(n_frames * _SUBSTEPS) + 0.5) * step
     weighted = np.zeros((len(times), len(CHANNELS)))
     total = np.zeros((len(times), len(CHANNELS)))
-    bilabial_centres = []
+    lip_closures = []
     for start, end, viseme in _timed_segments(phonemes, n_frames / fps):
         low = max(int((start - _REACH_S) / step), 0)
         high = min(int((end + _REACH_S) / step) + 1, len(times))
         if low >= high:
             continue
         t = times[low:high]
-        before = np.clip(start - t, 0.0, None) / _ANTICIPATION_S
-        after = np.clip(t - end, 0.0, None) / _CARRYOVER_S
-        dominance = np.exp(-(before + after))[:, None] * np.asarray(viseme.dominance)
+        before = np.clip(start - t, 0.0, None)[:, None] / _ANTICIPATION_S
+        after = np.clip(t - end, 0.0, None)[:, None] / _CARRYOVER_S
+        dominance = np.exp(-(before + after)) * np.asarray(viseme.dominance)
         weighted[low:high] += dominance * np.asarray(viseme.target)
         total[low:high] += dominance
         if viseme.bilabial:
-            bilabial_centres.append((start + end) / 2)
-    track = (weighted / np.maximum(total, 1e-9)).reshape(n_frames, _SUBSTEPS, len(CHANNELS)).mean(axis=1)
+            lip_closures.append((start, end))
+    shape = weighted / np.maximum(total, 1e-9)
+    # The lips stay sealed for as long as a bilabial lasts, whatever its neighbours.
+    for start, end in lip_closures:
+        inside = (times >= start) & (times < end)
+        shape[inside, JAW] = shape[inside, DENTAL] = 0.0
+        shape[inside, CLOSE] = 1.0
+    track = shape.reshape(n_frames, _SUBSTEPS, len(CHANNELS)).mean(axis=1)
     if level is not None:
         track[:, JAW] *= 1 - _LOUDNESS_SHARE + _LOUDNESS_SHARE * np.asarray(level)
-    _shut(track, [int(centre * fps) for centre in bilabial_centres])
+    _shut(track, [int((start + end) / 2 * fps) for start, end in lip_closures])
     return track.astype(np.float32)
 
 
@@ -195,12 +209,15 @@ def acoustic_track(audio: np.ndarray, sample_rate: int, n_frames: int, fps: int)
     voiced = np.clip((voicing - 0.3) / (_VOICED_ABOVE + 0.15 - 0.3), 0.0, 1.0) * speaking
     formants, scale = _reference_formants(features)
     f1, f2 = formants[:, 0], formants[:, 1]
-    openness = np.clip((f1 - _F1_RANGE[0]) / (_F1_RANGE[1] - _F1_RANGE[0]), 0.0, 1.0)
+    # LPC's F1 wavers from hop to hop; a vowel's openness is read over its nucleus.
+    openness = median_filter(np.clip((f1 - _F1_RANGE[0]) / (_F1_RANGE[1] - _F1_RANGE[0]), 0.0, 1.0),
+                             size=2 * round(_OPENNESS_MEDIAN_S / hop_s / 2) + 1, mode="nearest")
     murmur = voiced * np.clip((nasal - 0.6) / 0.3, 0.0, 1.0)
     hissing = np.clip((hiss - 0.2) / 0.4, 0.0, 1.0)
     target = np.zeros((len(level), len(CHANNELS)))
     # While speaking the lips stay apart except where a closure below shuts them.
-    jaw = level * (0.2 + 0.8 * openness) * (1 - 0.5 * murmur) * (1 - 0.5 * hissing)
+    # Nasal murmur comes from a closed mouth, hiss from a nearly closed one.
+    jaw = level * (0.2 + 0.8 * openness) * (1 - murmur) * (1 - 0.5 * hissing)
     target[:, JAW] = speaking * np.where(level > _SPEECH_LEVEL, np.maximum(jaw, _SPEECH_JAW_LEAST), jaw)
     target[:, SPREAD] = 0.9 * voiced * np.clip((f2 - _SPREAD_F2[0]) / (_SPREAD_F2[1] - _SPREAD_F2[0]), 0.0, 1.0)
     target[:, ROUND] = 0.9 * voiced * (f2 > 0) * np.clip((f2 - _ROUND_F2[0]) / (_ROUND_F2[1] - _ROUND_F2[0]), 0.0, 1.0)
@@ -214,7 +231,7 @@ def acoustic_track(audio: np.ndarray, sample_rate: int, n_frames: int, fps: int)
         if labial:
             target[start:end, [JAW, DENTAL]] = 0.0
             target[start:end, CLOSE] = 1.0
-            shut.append(((start + end) / 2, end - 1))
+            shut.append((max(end - round(_SHUT_BEFORE_RELEASE_S / hop_s), start), end - 1))
         elif start > 0:  # from the start of the audio the mouth rests until the first sound
             around = [hop for hop in (start - 1, end) if 0 <= hop < len(level)]
             jaw = _TONGUE_JAW_SHARE * max((target[hop, JAW] for hop in around), default=0.0)
@@ -223,9 +240,9 @@ def acoustic_track(audio: np.ndarray, sample_rate: int, n_frames: int, fps: int)
     target = gaussian_filter1d(target, _ACOUSTIC_SMOOTHING_S / hop_s, axis=0, mode="nearest")
     track = target.reshape(n_frames, _HOPS_PER_FRAME, len(CHANNELS)).mean(axis=1)
     track[:, JAW] = np.minimum(_ACOUSTIC_JAW_GAIN * track[:, JAW], 1.0)
-    # The lips are shut from a labial closure's middle to its release.
-    _shut(track, [frame for middle, last in shut
-                  for frame in range(int(middle // _HOPS_PER_FRAME), int(last // _HOPS_PER_FRAME) + 1)])
+    # Sealed over the whole closure, the lips are pressed shut on its last moments before the release.
+    _shut(track, [frame for first, last in shut
+                  for frame in range(int(first // _HOPS_PER_FRAME), int(last // _HOPS_PER_FRAME) + 1)])
     return np.clip(track, 0.0, 1.0).astype(np.float32)
 
 

@@ -56,41 +56,45 @@ _PLACE_OF = {letter: place for place, letters in _PLACES.items() for letter in l
 _FRICATIVES = frozenset("ɸβfvθðszʃʒʂʐçʝxɣχʁħʕhɦɕʑɬɮ")
 _LINGUAL_STOPS = frozenset("tdʈɖcɟkgɡqɢ")
 
-# Consonant targets by place: (jaw, spread, round, close, dental).
+# Consonant targets by place: (jaw, spread, round, close, dental). The jaw
+# rises nearly shut for a consonant (the teeth a few millimetres apart, the
+# tongue or lips making the constriction), a little less the further back it is made.
 _PLACE_TARGET = {
     "bilabial": (0.0, 0.0, 0.0, 1.0, 0.0),
-    "labiodental": (0.1, 0.0, 0.0, 0.0, 1.0),
-    "labiovelar": (0.12, 0.0, 1.0, 0.0, 0.0),
-    "dental": (0.22, 0.2, 0.0, 0.0, 0.0),
-    "alveolar": (0.18, 0.25, 0.0, 0.0, 0.0),
-    "postalveolar": (0.15, 0.0, 0.7, 0.0, 0.0),
-    "retroflex": (0.2, 0.0, 0.3, 0.0, 0.0),
-    "palatal": (0.18, 0.45, 0.0, 0.0, 0.0),
-    "velar": (0.3, 0.1, 0.0, 0.0, 0.0),
-    "uvular": (0.35, 0.0, 0.0, 0.0, 0.0),
-    "pharyngeal": (0.45, 0.0, 0.0, 0.0, 0.0),
-    "glottal": (0.3, 0.0, 0.0, 0.0, 0.0),
+    "labiodental": (0.03, 0.0, 0.0, 0.0, 1.0),
+    "labiovelar": (0.04, 0.0, 1.0, 0.0, 0.0),
+    "dental": (0.07, 0.2, 0.0, 0.0, 0.0),
+    "alveolar": (0.05, 0.25, 0.0, 0.0, 0.0),
+    "postalveolar": (0.05, 0.0, 0.7, 0.0, 0.0),
+    "retroflex": (0.06, 0.0, 0.3, 0.0, 0.0),
+    "palatal": (0.05, 0.45, 0.0, 0.0, 0.0),
+    "velar": (0.09, 0.1, 0.0, 0.0, 0.0),
+    "uvular": (0.1, 0.0, 0.0, 0.0, 0.0),
+    "pharyngeal": (0.14, 0.0, 0.0, 0.0, 0.0),
+    "glottal": (0.09, 0.0, 0.0, 0.0, 0.0),
 }
-# How strongly a consonant holds each articulator. The jaw and lips of a
-# tongue consonant take after the vowels around it (weak); the lips of a
-# labial one, and the rounding of a labialized one, win (strong).
+# How strongly a consonant holds each articulator. The jaw of a tongue
+# consonant gives way to the vowels around it (less than theirs holds), a
+# glottal one's wholly; the lips of a labial one, and the rounding of a
+# labialized one, win (strong).
 _PLACE_DOMINANCE = {
     "bilabial": (2.0, 0.5, 0.6, 4.0, 1.0),
     "labiodental": (1.6, 0.5, 0.6, 1.0, 6.0),
-    "labiovelar": (1.2, 1.0, 4.0, 1.0, 1.0),
-    "dental": (1.2, 0.3, 0.3, 1.0, 1.0),
-    "alveolar": (0.8, 0.3, 0.3, 1.0, 1.0),
-    "postalveolar": (1.0, 1.0, 2.5, 1.0, 1.0),
-    "retroflex": (0.8, 0.3, 0.5, 1.0, 1.0),
-    "palatal": (0.8, 0.8, 0.3, 1.0, 1.0),
-    "velar": (0.6, 0.2, 0.2, 1.0, 1.0),
-    "uvular": (0.6, 0.2, 0.2, 1.0, 1.0),
-    "pharyngeal": (1.0, 0.2, 0.2, 1.0, 1.0),
-    "glottal": (0.1, 0.05, 0.05, 1.0, 1.0),
+    "labiovelar": (2.4, 1.0, 4.0, 1.0, 1.0),
+    "dental": (2.4, 0.3, 0.3, 1.0, 1.0),
+    "alveolar": (1.6, 0.3, 0.3, 1.0, 1.0),
+    "postalveolar": (2.0, 1.0, 2.5, 1.0, 1.0),
+    "retroflex": (1.6, 0.3, 0.5, 1.0, 1.0),
+    "palatal": (1.6, 0.8, 0.3, 1.0, 1.0),
+    "velar": (1.2, 0.2, 0.2, 1.0, 1.0),
+    "uvular": (1.2, 0.2, 0.2, 1.0, 1.0),
+    "pharyngeal": (2.0, 0.2, 0.2, 1.0, 1.0),
+    "glottal": (0.2, 0.05, 0.05, 1.0, 1.0),
 }
 _VOWEL_DOMINANCE = (2.0, 1.5, 2.0, 2.0, 1.0)
-# Close vowels still part the lips; open ones drop the jaw fully.
-_JAW_CLOSE, _JAW_OPEN = 0.28, 1.0
+# The jaw opens with vowel height: close vowels part the lips a little (a
+# fifth of an open vowel's opening), open ones drop it fully.
+_JAW_CLOSE, _JAW_OPEN = 0.22, 1.0
 
 # Diacritics and modifier letters that change the lips; the rest (length,
 # stress, nasalization, aspiration, tone, syllabicity, palatalization) do not.

@@ -58,14 +58,15 @@ def test_vowels_open_the_jaw_between_the_closures(spoken):
     assert np.mean(track[vowel_frames, JAW]) > 0.6
 
 
-def test_lips_anticipate_a_closure_and_blend_out_of_it():
-    # "a m a" with a 120 ms /m/: the lips start closing before it and open gradually after.
+def test_lips_anticipate_a_closure_hold_it_and_blend_out_of_it():
+    # "a m a" with a 120 ms /m/ (frames 10-12): the lips start closing before it, stay shut through it
+    # and open gradually after.
     phonemes = [(0.0, 0.4, "a"), (0.4, 0.52, "m"), (0.52, 1.0, "a")]
     track = viseme_track(phonemes, FPS, FPS)
-    assert track[11, CLOSE] == 1.0  # the /m/'s middle frame
-    assert 0.05 < track[9, CLOSE] < track[10, CLOSE] < 1.0
+    assert (track[10:13, CLOSE] == 1.0).all() and (track[10:13, JAW] == 0.0).all()
+    assert track[8, CLOSE] < track[9, CLOSE] and 0.05 < track[9, CLOSE] < 1.0
     assert track[5, JAW] > 0.9 and track[20, JAW] > 0.9
-    assert 0.05 < track[12, JAW] < track[13, JAW]
+    assert 0.05 < track[13, JAW] < track[14, JAW]
 
 
 def test_lip_shapes_follow_the_phonemes():
