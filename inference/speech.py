@@ -40,6 +40,11 @@ _STRESS_MARKS = str.maketrans("", "", "ˈˌ")
 _RETROFLEX = re.compile(r"([tdnszlri])\.")
 _RETROFLEX_IPA = {"t": "ʈ", "d": "ɖ", "n": "ɳ", "s": "ʂ", "z": "ʐ", "l": "ɭ", "r": "ɻ", "i": "ɻ̩"}
 _ASPIRATED = re.compile(r"(?<=[ptkqsʂɕ])h$")
+# Stop closures: oral stops (affricates start with one), and what counts as
+# their silence: 5 ms hops 50 dB below the speech's loud parts, ending at most
+# _CLOSURE_GAP_HOPS hops before the stop's event.
+_ORAL_STOPS = frozenset("pbtdʈɖcɟkgɡqɢ")
+_SILENCE_HOP_S, _SILENCE_DB, _CLOSURE_GAP_HOPS, _MIN_KEPT_S = 0.005, -50.0, 2, 0.02
 
 # speak_lib.h constants.
 _AUDIO_OUTPUT_SYNCHRONOUS = 2
@@ -275,9 +280,47 @@ def synthesize(text: str, language: str, *, voice: str | None = None, words_per_
     pcm = b"".join(chunks)
     audio = np.frombuffer(pcm, dtype=np.int16).astype(np.float32) / 32768.0
     phonemes, words = _timings(text, events, len(audio), sample_rate)
+    phonemes = _stop_closures_retimed(phonemes, audio, sample_rate)
     if not phonemes:
         raise InferenceError("empty_text", f"The text has nothing that can be spoken in {language!r}.")
     return Speech(audio=audio, sample_rate=sample_rate, phonemes=phonemes, words=words)
+
+
+def _stop_closures_retimed(
+    phonemes: tuple[tuple[float, float, str], ...], audio: np.ndarray, sample_rate: int
+) -> tuple[tuple[float, float, str], ...]:
+    """The phonemes with every oral stop starting where its closure's silence starts in the audio (N,).
+
+    espeak's phoneme event for a stop comes at its release burst: the silent
+    closure before it (30-50 ms, 120 ms for a double consonant) is counted in
+    the sound before, so a vowel would seem to last into the silence. A
+    silence that runs up to a stop (within _CLOSURE_GAP_S of its event) is
+    given to the stop, leaving the sound before it at least _MIN_KEPT_S.
+    """
+    hop = max(int(_SILENCE_HOP_S * sample_rate), 1)
+    samples = np.asarray(audio, np.float64)
+    power = np.add.reduceat(samples * samples, np.arange(0, len(samples), hop)) / hop if len(samples) else np.zeros(0)
+    if not power.size or not power.any():
+        return phonemes
+    silent = power < np.percentile(power, 95) * 10 ** (_SILENCE_DB / 10)
+    retimed = [list(phoneme) for phoneme in phonemes]
+    for before, stop in zip(retimed, retimed[1:]):
+        if _first_letter(stop[2]) not in _ORAL_STOPS or abs(before[1] - stop[0]) > 1e-9:
+            continue
+        hop_at = min(int(round(stop[0] / _SILENCE_HOP_S)), len(silent))
+        end = next((k for k in range(hop_at, max(hop_at - _CLOSURE_GAP_HOPS, 0) - 1, -1) if k and silent[k - 1]), None)
+        if end is None:
+            continue
+        start = end
+        while start > 0 and silent[start - 1] and (start - 1) * _SILENCE_HOP_S >= before[0] + _MIN_KEPT_S:
+            start -= 1
+        if start < end:
+            before[1] = stop[0] = start * _SILENCE_HOP_S
+    return tuple((start, end, ipa) for start, end, ipa in retimed)
+
+
+def _first_letter(ipa: str) -> str:
+    return next((char for char in unicodedata.normalize("NFD", ipa) if char.isalpha()), "")
 
 
 def _ipa(name: str) -> str:

@@ -80,6 +80,30 @@ def test_lip_closures_of_mama_mia_bob_are_quieter_than_the_vowels_they_open_into
         assert rms(result, c_start, c_end) < rms(result, v_start, v_end)
 
 
+@pytest.mark.parametrize(
+    ("language", "text"),
+    [("ru", "Мама мыла раму, а папа купил большой батон."), ("it", "Il mio babbo porta il pane ogni mattina."),
+     ("en", "Take a cup of tea to the dog, Pat.")],
+    ids=["ru", "it", "en"],
+)
+def test_a_stop_starts_where_its_closure_falls_silent_not_at_its_burst(language, text):
+    # espeak reports a stop at its release burst; its silent closure belongs to the stop, not to the vowel before.
+    result = speech.synthesize(text, language)
+    stops = [(before, stop) for before, stop in zip(result.phonemes, result.phonemes[1:])
+             if stop[2][0] in "pbtdkgc" and before[1] == stop[0]]
+    assert len(stops) >= 4
+    moved = 0
+    for (b_start, b_end, _), (s_start, s_end, _) in stops:
+        assert b_end - b_start >= 0.02 - 1e-9
+        # No sound before a stop ends in 20 ms of silence any more ...
+        assert rms(result, b_end - 0.02, b_end) > 1e-4
+        # ... and where the stop now starts, the closure is silent.
+        if rms(result, s_start, s_start + 0.01) < 1e-4:
+            moved += 1
+    assert moved >= len(stops) // 2
+    assert all(a[1] <= b[0] + 1e-9 for a, b in zip(result.phonemes, result.phonemes[1:]))
+
+
 def test_word_timings_follow_the_words_of_the_text_in_order():
     result = speech.synthesize('"Hello," she said. In 1990 it cost $5.50!', "en")
     duration = len(result.audio) / result.sample_rate
