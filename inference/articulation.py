@@ -55,9 +55,8 @@ _FORMANT_LOWEST_HZ, _FORMANT_MAX_BANDWIDTH = 150.0, 500.0
 _FORMANT_VOICING = 0.2  # formants are read on voiced hops only
 # Formants are read as if from one reference vocal tract: a voice is scaled so
 # that its median F3 over vowels lands on _REFERENCE_F3 (Hz, an adult man's),
-# which undoes the shorter tract of women and children; a tract shorter by
-# _HIGH_VOICE_SCALE or more is a high voice.
-_REFERENCE_F3, _TRACT_SCALES, _HIGH_VOICE_SCALE = 2500.0, (0.8, 1.4), 1.1
+# which undoes the shorter tract of women and children.
+_REFERENCE_F3, _TRACT_SCALES = 2500.0, (0.8, 1.4)
 # Reference-tract formants (Hz) mapped onto jaw opening and spread/rounding.
 _F1_RANGE, _SPREAD_F2, _ROUND_F2 = (350, 800), (1500, 2200), (1300, 850)
 _OPENNESS_MEDIAN_S = 0.09
@@ -79,9 +78,10 @@ _GAP_DEPTH, _GAP_LEVEL, _DEEP_GAP, _MURMUR_DEPTH = 0.3, 0.35, 0.45, 0.1
 _VOICE_BAR_DB, _VOICE_BAR_DEPTH = -25.0, 0.25
 # Nasal murmur: the nasal band holds over _MURMUR_NASAL of the energy, F1 is
 # below _MURMUR_F1 (reference Hz) and the mid band is _MURMUR_MUFFLED_DB below
-# the low band. In a high voice LPC may resolve no first resonance below
-# _UNRESOLVED_F1 (it is too broad between the harmonics): then a nasal share
-# over _MURMUR_NASAL_ALONE and a mid band _UNRESOLVED_MUFFLED_DB down do.
+# the low band. LPC may resolve no first resonance below _UNRESOLVED_F1 in
+# murmur (in a high voice it is too broad between the harmonics; a nasal's
+# antiresonance can hide it in any voice): then a nasal share over
+# _MURMUR_NASAL_ALONE and a mid band _UNRESOLVED_MUFFLED_DB down do.
 _MURMUR_NASAL, _MURMUR_F1, _MURMUR_MUFFLED_DB = 0.55, 310.0, -10.0
 _MURMUR_NASAL_ALONE, _UNRESOLVED_F1, _UNRESOLVED_MUFFLED_DB = 0.75, 600.0, -6.0
 # The nasal tract's resonance above the murmur's first lies in
@@ -281,11 +281,11 @@ def _closures(audio: np.ndarray, sample_rate: int, features: np.ndarray, formant
     # A stop's closed tract radiates only its lowest harmonics, and weakly (a voice bar).
     voice_bar = voiced & (muffling < _VOICE_BAR_DB) & (depth > _VOICE_BAR_DEPTH)
     # Nasal murmur: the lowest band dominates and F1 is low (unsmoothed too: a
-    # short murmur keeps its low F1 only on its own hops). In a high voice LPC
-    # may find no first resonance at all, it is so broad between the
-    # harmonics: then a yet more dominant lowest band stands in for it.
+    # short murmur keeps its low F1 only on its own hops). Where LPC finds no
+    # low first resonance in it (see _UNRESOLVED_F1), a yet more dominant
+    # lowest band stands in for it.
     low_f1 = ((f1 > 0) & (f1 < _MURMUR_F1)) | ((features[:, _F1] > 0) & (features[:, _F1] / scale < _MURMUR_F1))
-    unresolved = (f1 > _UNRESOLVED_F1) & (scale > _HIGH_VOICE_SCALE)
+    unresolved = f1 > _UNRESOLVED_F1
     nasal_murmur = voiced & ~voice_bar & (
         ((nasal > _MURMUR_NASAL) & low_f1 & (muffling < _MURMUR_MUFFLED_DB))
         | ((nasal > _MURMUR_NASAL_ALONE) & unresolved & (muffling < _UNRESOLVED_MUFFLED_DB)))
@@ -327,7 +327,7 @@ def _closures(audio: np.ndarray, sample_rate: int, features: np.ndarray, formant
             right = _transition(features, f2, part_start, part_end, 1, reach) if part_end == end else None
             long_enough = length >= (1 if is_nasal or part_start == 0 else shortest)
             cues = _Cues(murmur, burst, left, right)
-            closures.append((part_start, part_end, long_enough and _labial(cues, sure[part_start:part_end].any())))
+            closures.append((part_start, part_end, long_enough and _labial(cues, sure[part_start:part_end].any(), part_start == 0)))
             released = part_end
     return closures
 
@@ -350,9 +350,10 @@ def _murmur_resonance(formants: np.ndarray) -> float:
     return float(np.median(lowest[np.isfinite(lowest)])) if np.isfinite(lowest).any() else float("inf")
 
 
-def _labial(cues: _Cues, sure: bool) -> bool:
+def _labial(cues: _Cues, sure: bool, at_rest: bool = False) -> bool:
     """Whether a closure's cues place it at the lips; a sure stop (silent or voice bar) without any cue is
-    taken to be labial."""
+    taken to be labial. The closure audio starts in (at_rest) is the mouth at rest, lips together, unless
+    its cues place it at the tongue."""
     if cues.murmur is not None:
         return cues.murmur < _LABIAL_MURMUR_HZ
     transitions = [t for t in (cues.left, cues.right) if t is not None]
@@ -365,7 +366,7 @@ def _labial(cues: _Cues, sure: bool) -> bool:
             votes -= _BURST_VOTE
         elif rising < _FALLING_BURST_DB:
             votes += _BURST_VOTE
-    return votes > _LABIAL_VOTES
+    return votes > (-_LABIAL_VOTES if at_rest else _LABIAL_VOTES)
 
 
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:

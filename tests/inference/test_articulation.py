@@ -126,6 +126,25 @@ def test_audio_alone_shuts_the_lips_for_labial_stops_and_nasals_only(voice):
             assert span[:, JAW].min() > 0.2 and span[:, CLOSE].max() < 0.5, (voice, word)
 
 
+# Uploads are decoded at 16 kHz. Two closures the audio path used to miss there: a recording that starts on a
+# voiced /b/ (the mouth it starts from is at rest, lips together), and an /m/ whose murmur LPC reads with a high F1
+# in a man's voice (the nasal's antiresonance hides its first resonance).
+@pytest.mark.parametrize(
+    ("sentence", "voice", "nth_bilabial"),
+    [("Bob must keep his promise to bring back the blue umbrella.", "en-us+m7", 0),
+     ("Maybe the big brown bear will come back by the time we open the map.", None, -2)],
+    ids=["starts-on-b", "murmur-of-map"],
+)
+def test_audio_alone_shuts_the_lips_where_uploads_used_to_miss(sentence, voice, nth_bilabial):
+    from inference import media
+
+    result = speech.synthesize(sentence, "en", voice=voice)
+    audio = media.audio_resample(result.audio, result.sample_rate, 16000)
+    n_frames = round(len(audio) * FPS / 16000)
+    track = acoustic_track(audio, 16000, n_frames, FPS)
+    assert lips_shut(track, bilabial_frames(result.phonemes)[nth_bilabial])
+
+
 def synthetic_vowel(formants, sample_rate, pitch=110.0, seconds=0.5):
     """A vowel made the textbook way: a pulse train at the pitch through resonators (Hz, bandwidth Hz)."""
     sound = np.zeros(int(seconds * sample_rate))
