@@ -294,10 +294,12 @@ def _stop_closures_retimed(
     espeak's phoneme event for a stop comes at its release burst: the silent
     closure before it (30-50 ms, 120 ms for a double consonant) is counted in
     the sound before, so a vowel would seem to last into the silence. A
-    silence that runs up to a stop (within _CLOSURE_GAP_S of its event) is
-    given to the stop, leaving the sound before it at least _MIN_KEPT_S.
+    silence that runs up to a stop (ending at most _CLOSURE_GAP_HOPS hops
+    before its event) is given to the stop, leaving the sound before it at
+    least _MIN_KEPT_S.
     """
-    hop = max(int(_SILENCE_HOP_S * sample_rate), 1)
+    hop = max(round(_SILENCE_HOP_S * sample_rate), 1)
+    hop_s = hop / sample_rate
     samples = np.asarray(audio, np.float64)
     power = np.add.reduceat(samples * samples, np.arange(0, len(samples), hop)) / hop if len(samples) else np.zeros(0)
     if not power.size or not power.any():
@@ -307,15 +309,15 @@ def _stop_closures_retimed(
     for before, stop in zip(retimed, retimed[1:]):
         if _first_letter(stop[2]) not in _ORAL_STOPS or abs(before[1] - stop[0]) > 1e-9:
             continue
-        hop_at = min(int(round(stop[0] / _SILENCE_HOP_S)), len(silent))
+        hop_at = min(round(stop[0] / hop_s), len(silent))
         end = next((k for k in range(hop_at, max(hop_at - _CLOSURE_GAP_HOPS, 0) - 1, -1) if k and silent[k - 1]), None)
         if end is None:
             continue
         start = end
-        while start > 0 and silent[start - 1] and (start - 1) * _SILENCE_HOP_S >= before[0] + _MIN_KEPT_S:
+        while start > 0 and silent[start - 1] and (start - 1) * hop_s >= before[0] + _MIN_KEPT_S:
             start -= 1
         if start < end:
-            before[1] = stop[0] = start * _SILENCE_HOP_S
+            before[1] = stop[0] = start * hop_s
     return tuple((start, end, ipa) for start, end, ipa in retimed)
 
 
