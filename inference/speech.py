@@ -280,32 +280,34 @@ def synthesize(text: str, language: str, *, voice: str | None = None, words_per_
     pcm = b"".join(chunks)
     audio = np.frombuffer(pcm, dtype=np.int16).astype(np.float32) / 32768.0
     phonemes, words = _timings(text, events, len(audio), sample_rate)
-    phonemes = _stop_closures_retimed(phonemes, audio, sample_rate)
+    phonemes, words = _stop_closures_retimed(phonemes, words, audio, sample_rate)
     if not phonemes:
         raise InferenceError("empty_text", f"The text has nothing that can be spoken in {language!r}.")
     return Speech(audio=audio, sample_rate=sample_rate, phonemes=phonemes, words=words)
 
 
 def _stop_closures_retimed(
-    phonemes: tuple[tuple[float, float, str], ...], audio: np.ndarray, sample_rate: int
-) -> tuple[tuple[float, float, str], ...]:
-    """The phonemes with every oral stop starting where its closure's silence starts in the audio (N,).
+    phonemes: tuple[tuple[float, float, str], ...], words: tuple[tuple[float, float, str], ...],
+    audio: np.ndarray, sample_rate: int,
+) -> tuple[tuple[tuple[float, float, str], ...], tuple[tuple[float, float, str], ...]]:
+    """The phonemes and words with every oral stop starting where its closure's silence starts in the audio (N,).
 
     espeak's phoneme event for a stop comes at its release burst: the silent
     closure before it (30-50 ms, 120 ms for a double consonant) is counted in
     the sound before, so a vowel would seem to last into the silence. A
     silence that runs up to a stop (ending at most _CLOSURE_GAP_HOPS hops
     before its event) is given to the stop, leaving the sound before it at
-    least _MIN_KEPT_S.
+    least _MIN_KEPT_S; a word that starts or ends at the moved boundary moves with it.
     """
     hop = max(round(_SILENCE_HOP_S * sample_rate), 1)
     hop_s = hop / sample_rate
     samples = np.asarray(audio, np.float64)
     power = np.add.reduceat(samples * samples, np.arange(0, len(samples), hop)) / hop if len(samples) else np.zeros(0)
     if not power.size or not power.any():
-        return phonemes
+        return phonemes, words
     silent = power < np.percentile(power, 95) * 10 ** (_SILENCE_DB / 10)
     retimed = [list(phoneme) for phoneme in phonemes]
+    moved: dict[float, float] = {}  # boundary as espeak reported it -> where the closure starts
     for before, stop in zip(retimed, retimed[1:]):
         if _first_letter(stop[2]) not in _ORAL_STOPS or abs(before[1] - stop[0]) > 1e-9:
             continue
@@ -317,8 +319,11 @@ def _stop_closures_retimed(
         while start > 0 and silent[start - 1] and (start - 1) * hop_s >= before[0] + _MIN_KEPT_S:
             start -= 1
         if start < end:
-            before[1] = stop[0] = start * hop_s
-    return tuple((start, end, ipa) for start, end, ipa in retimed)
+            boundary = start * hop_s
+            moved[stop[0]] = boundary
+            before[1] = stop[0] = boundary
+    return (tuple((start, end, ipa) for start, end, ipa in retimed),
+            tuple((moved.get(start, start), moved.get(end, end), word) for start, end, word in words))
 
 
 def _first_letter(ipa: str) -> str:

@@ -117,6 +117,16 @@ def test_word_timings_follow_the_words_of_the_text_in_order():
         previous_end = end
 
 
+def test_words_begin_and_end_where_their_phonemes_do_after_stops_are_re_timed():
+    result = speech.synthesize("Take a cup of tea to the dog, Pat.", "en")
+    starts = {start for start, _, _ in result.phonemes}
+    ends = {end for _, end, _ in result.phonemes}
+    assert all(start in starts and end in ends for start, end, _ in result.words)
+    cup = next(word for word in result.words if word[2] == "cup")
+    first = next(phoneme for phoneme in result.phonemes if phoneme[0] == cup[0])
+    assert first[2] == "k" and rms(result, cup[0], cup[0] + 0.01) < 1e-4  # "cup" starts with its closure
+
+
 def test_word_timings_span_their_own_phonemes():
     result = speech.synthesize("Mama mia, Bob is here.", "en")
     mama, mia, bob = result.words[:3]
