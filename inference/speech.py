@@ -139,6 +139,9 @@ def _espeak() -> Iterator[tuple[ctypes.CDLL, int]]:
             )
             if sample_rate <= 0:
                 raise RuntimeError(f"espeak-ng failed to initialize from {espeakng_loader.get_data_path()}")
+            # Voices with breath (the female variants) draw their noise from a generator that
+            # espeak_Initialize seeds from the clock; a fixed seed makes every call sound the same.
+            lib.espeak_ng_SetRandSeed(0)
             try:
                 yield lib, sample_rate
             finally:
@@ -150,6 +153,8 @@ def _espeak() -> Iterator[tuple[ctypes.CDLL, int]]:
 def _declare(lib: ctypes.CDLL) -> None:
     lib.espeak_Initialize.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
     lib.espeak_Initialize.restype = ctypes.c_int
+    lib.espeak_ng_SetRandSeed.argtypes = [ctypes.c_long]
+    lib.espeak_ng_SetRandSeed.restype = None
     lib.espeak_Terminate.argtypes = []
     lib.espeak_Terminate.restype = ctypes.c_int
     lib.espeak_SetSynthCallback.argtypes = [_SynthCallback]
