@@ -289,9 +289,11 @@ def _closures(audio: np.ndarray, sample_rate: int, features: np.ndarray, formant
     nasal_murmur = voiced & ~voice_bar & (
         ((nasal > _MURMUR_NASAL) & low_f1 & (muffling < _MURMUR_MUFFLED_DB))
         | ((nasal > _MURMUR_NASAL_ALONE) & unresolved & (muffling < _UNRESOLVED_MUFFLED_DB)))
-    # A dip this deep may be a stop in a high voice whose voice bar stays bright (or an approximant):
-    # it is a closure, but it takes some positive cue to make it a lip closure.
-    sure = (level < _GAP_LEVEL) | voice_bar | nasal_murmur
+    # A stop's closure falls silent (voicing stops) or to a voice bar. A dip this deep may also be a stop
+    # in a high voice whose voice bar stays bright, or an approximant: it is a closure, but it takes some
+    # positive cue to make it a lip closure.
+    stop_closure = ((level < _GAP_LEVEL) & ~voiced) | voice_bar
+    sure = stop_closure | nasal_murmur
     gap = (depth > _GAP_DEPTH) & (sure | (depth > _DEEP_GAP))
     closed = near_speech & (hiss < 0.3) & (gap | ((voice_bar | nasal_murmur) & (depth > _MURMUR_DEPTH)))
     closed[1:-1] |= closed[:-2] & closed[2:]
@@ -320,14 +322,16 @@ def _closures(audio: np.ndarray, sample_rate: int, features: np.ndarray, formant
                 murmur = _murmur_resonance(formants[part_start:part_end][nasal_murmur[part_start:part_end]])
             elif part_end == end:
                 quietest = part_start + int(np.argmin(level[part_start:part_end]))
-                # After a short or bright dip a vowel may start as sharply as a burst.
+                # After a short dip, or one neither silent nor a voice bar (an approximant's,
+                # murmur-like as /ð/ may be), a vowel may start as sharply as a burst.
                 burst = _release(audio, sample_rate, quietest * hop_s, part_end * hop_s,
-                                 must_be_noise=length <= shortest or not sure[part_start:part_end].any())
+                                 must_be_noise=length <= shortest or not stop_closure[part_start:part_end].any())
             left = _transition(features, f2, part_start, part_end, -1, reach) if part_start == start else None
             right = _transition(features, f2, part_start, part_end, 1, reach) if part_end == end else None
             long_enough = length >= (1 if is_nasal or part_start == 0 else shortest)
             cues = _Cues(murmur, burst, left, right)
-            closures.append((part_start, part_end, long_enough and _labial(cues, sure[part_start:part_end].any(), part_start == 0)))
+            labial = long_enough and _labial(cues, stop_closure[part_start:part_end].any(), part_start == 0)
+            closures.append((part_start, part_end, labial))
             released = part_end
     return closures
 
@@ -359,6 +363,8 @@ def _labial(cues: _Cues, sure: bool, at_rest: bool = False) -> bool:
     transitions = [t for t in (cues.left, cues.right) if t is not None]
     if cues.burst is None and not transitions:
         return sure
+    if not sure and min(transitions, default=0.0) < _TRANSITION_HZ / 2:
+        return False  # a bright dip narrowed at the lips lowers F2 on both sides, an approximant's need not
     votes = sum(_TRANSITION_VOTE * float(np.clip(t / _TRANSITION_HZ, -1.5, 1.5)) for t in transitions)
     if cues.burst is not None:
         compact, rising = cues.burst
@@ -388,7 +394,7 @@ def _parts(nasal: np.ndarray, voice_bar: np.ndarray, f2: np.ndarray, shortest: i
     """
     jumps = np.flatnonzero(np.abs(np.diff(f2)) > _NASAL_F2_JUMP) + 1
     runs = [(a, b) for start, end in _runs(nasal) if end - start >= min(shortest, len(nasal) / 2)
-            for a, b in _split(start, end, jumps)]
+            for a, b in _split(start, end, jumps, shortest)]
     if not runs:
         return [(0, len(nasal), False)]
     parts = []
@@ -408,10 +414,14 @@ def _parts(nasal: np.ndarray, voice_bar: np.ndarray, f2: np.ndarray, shortest: i
     return parts
 
 
-def _split(start: int, end: int, cuts: np.ndarray) -> list[tuple[int, int]]:
-    """[start, end) cut at every index of cuts inside it."""
-    edges = [start, *(int(cut) for cut in cuts if start < cut < end), end]
-    return list(pairwise(edges))
+def _split(start: int, end: int, cuts: np.ndarray, shortest: int) -> list[tuple[int, int]]:
+    """[start, end) cut at every index of cuts inside it that leaves no piece shorter than shortest
+    (one hop's resonance is too unsure to place a nasal of its own)."""
+    edges = [start]
+    for cut in (int(cut) for cut in cuts):
+        if cut - edges[-1] >= shortest and end - cut >= shortest:
+            edges.append(cut)
+    return list(pairwise([*edges, end]))
 
 
 def _release(audio: np.ndarray, sample_rate: int, quietest_s: float, end_s: float, *,
