@@ -1,4 +1,4 @@
-"""Offline English speech recognition with pocketsphinx's bundled en-us model: phones aligned to a transcript or recognized, spoken digits."""
+"""Offline English speech recognition with pocketsphinx's bundled en-us model: phones aligned to a transcript, spoken digits."""
 
 from __future__ import annotations
 
@@ -6,10 +6,9 @@ import functools
 import re
 import threading
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pocketsphinx
@@ -75,19 +74,10 @@ def _decoder() -> pocketsphinx.Decoder:
     return pocketsphinx.Decoder(samprate=SAMPLE_RATE, lm=None, bestpath=False, loglevel="FATAL")
 
 
-@functools.cache
-def _phone_decoder() -> pocketsphinx.Decoder:
-    """A decoder of free phone sequences under the model's English phone bigrams, loaded on first use."""
-    # A light language weight: the bigrams come from read text, and trusting the
-    # sound more finds more /p b m/ (44% rather than 33% at the default 6.5), as exactly.
-    bigrams = Path(pocketsphinx.get_model_path()) / "en-us" / "en-us-phone.lm.bin"
-    return pocketsphinx.Decoder(samprate=SAMPLE_RATE, lm=None, allphone=str(bigrams), lw=2.0, bestpath=False, loglevel="FATAL")
-
-
 @contextmanager
-def _decoding(decoder: Callable[[], pocketsphinx.Decoder] = _decoder) -> Iterator[pocketsphinx.Decoder]:
+def _decoding() -> Iterator[pocketsphinx.Decoder]:
     with _lock:
-        yield decoder()
+        yield _decoder()
 
 
 @dataclass(frozen=True)
@@ -205,31 +195,6 @@ def aligned_phonemes(audio: np.ndarray, sample_rate: int, transcript: str) -> tu
     index = np.searchsorted(starts, prepared.loud, side="right") - 1
     unaligned = (index < 0) | (prepared.loud >= ends[np.maximum(index, 0)])
     return aligned if unaligned.mean() <= _MAX_UNALIGNED else None
-
-
-def recognized_phonemes(audio: np.ndarray, sample_rate: int) -> tuple[Phoneme, ...]:
-    """(start s, end s, IPA) of the phones recognized in English speech in mono float audio (N,), without a transcript.
-
-    Far rougher than alignment: on the synthesizer's voices 45% of the
-    /p b m/ are found within 40 ms, and 88% of the /p b m/ it reports lie that
-    close to one (most others on /ð v/, where the lips are near anyway). Fit
-    to add lip closures to the acoustic analysis, not to drive the visemes.
-    """
-    prepared = _prepared(audio, sample_rate)
-    if prepared is None:
-        return ()
-    with _decoding(_phone_decoder) as decoder:
-        try:
-            _decode(decoder, prepared.pcm)
-        except RuntimeError:
-            return ()
-        phones = [(segment.start_frame, segment.end_frame + 1, segment.word) for segment in decoder.seg()]
-    shift = prepared.offset + _WINDOW_CENTRE_S
-    return tuple(
-        (max(start * _FRAME_S + shift, 0.0), end * _FRAME_S + shift, _ARPABET_IPA[name])
-        for start, end, name in phones
-        if name in _ARPABET_IPA
-    )
 
 
 @dataclass(frozen=True)
