@@ -363,7 +363,7 @@ def _labial(cues: _Cues, sure: bool, at_rest: bool = False) -> bool:
     transitions = [t for t in (cues.left, cues.right) if t is not None]
     if cues.burst is None and not transitions:
         return sure
-    if not sure and min(transitions, default=0.0) < _TRANSITION_HZ / 2:
+    if not sure and cues.burst is None and min(transitions, default=0.0) < _TRANSITION_HZ / 2:
         return False  # a bright dip narrowed at the lips lowers F2 on both sides, an approximant's need not
     votes = sum(_TRANSITION_VOTE * float(np.clip(t / _TRANSITION_HZ, -1.5, 1.5)) for t in transitions)
     if cues.burst is not None:
