@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from itertools import pairwise
 
 import numpy as np
-from scipy.ndimage import gaussian_filter1d, maximum_filter1d, median_filter
+from scipy.ndimage import gaussian_filter1d, maximum_filter1d, median_filter, minimum_filter1d
 
 from .motion import Phoneme
 from .visemes import CHANNELS, Viseme, segments
@@ -39,6 +39,10 @@ _VOICING_LAGS_S = (1 / 400, 1 / 70)  # pitch periods of speech
 _VOICED_ABOVE = 0.45
 _SPEECH_LEVEL = 0.3
 _SILENCE_DB = -50.0  # dBFS: quieter is silence whatever the recording's level
+# Background noise (see _background_noise), taken out _OVERSUBTRACTION times
+# (its level wavers from hop to hop) down to _SPECTRAL_FLOOR of each bin.
+_NOISE_STRETCH_S, _NOISE_STEADINESS, _NOISE_BELOW_DB, _NOISE_SPREAD, _NOISE_HOPS = 0.15, 4.0, 12.0, 2.0, 200
+_OVERSUBTRACTION, _SPECTRAL_FLOOR = 1.5, 0.02
 _HANGOVER_S = 0.1
 # Loudness 0..1 spans this many dB below the loud end of the speech.
 _LEVEL_RANGE_DB = 35.0
@@ -295,7 +299,8 @@ def _closures(audio: np.ndarray, sample_rate: int, features: np.ndarray, formant
     stop_closure = ((level < _GAP_LEVEL) & ~voiced) | voice_bar
     sure = stop_closure | nasal_murmur
     gap = (depth > _GAP_DEPTH) & (sure | (depth > _DEEP_GAP))
-    closed = near_speech & (hiss < 0.3) & (gap | ((voice_bar | nasal_murmur) & (depth > _MURMUR_DEPTH)))
+    fricative = (hiss >= 0.3) & (level >= 0.1)  # hiss at the noise floor is the noise's
+    closed = near_speech & ~fricative & (gap | ((voice_bar | nasal_murmur) & (depth > _MURMUR_DEPTH)))
     closed[1:-1] |= closed[:-2] & closed[2:]
     nasal_murmur &= closed
     reach = max(round(_TRANSITION_S / hop_s), 1)
@@ -504,14 +509,40 @@ def acoustic_features(audio: np.ndarray, sample_rate: int, n_hops: int, hop_rate
     bounds = np.clip(np.round(np.arange(n_hops + 1) * sample_rate / hop_rate).astype(int), 0, len(audio))
     mean_square = np.concatenate([_mean_squares(audio, bounds[start : start + _HOPS_PER_BLOCK + 1])
                                   for start in range(0, n_hops, _HOPS_PER_BLOCK)])
-    db = 10 * np.log10(np.maximum(mean_square, 1e-12))
+    noise = _background_noise(audio, sample_rate, mean_square, centres, hop_rate, size)
+    db = 10 * np.log10(np.maximum(mean_square - _OVERSUBTRACTION * noise.mean_square, 1e-12))
     loud = np.percentile(db, 95)
     level = np.clip((db - max(loud - _LEVEL_RANGE_DB, _SILENCE_DB)) / _LEVEL_RANGE_DB, 0.0, 1.0)
     if loud <= _SILENCE_DB:
         level[:] = 0.0
-    spectral = [_spectral_features(audio, centres[start : start + _HOPS_PER_BLOCK], size, sample_rate)
+    spectral = [_spectral_features(audio, centres[start : start + _HOPS_PER_BLOCK], size, sample_rate, noise)
                 for start in range(0, n_hops, _HOPS_PER_BLOCK)]
     return np.column_stack([level, np.concatenate(spectral)])
+
+
+def _background_noise(audio: np.ndarray, sample_rate: int, mean_square: np.ndarray, centres: np.ndarray,
+                      hop_rate: float, size: int) -> _Noise:
+    """The recording's background noise, read on its quietest steady stretch; none where it has no such stretch.
+
+    Noise is what stays within _NOISE_STEADINESS (mean square, max over min)
+    for _NOISE_STRETCH_S, at least _NOISE_BELOW_DB below the loud end: a
+    pause. Speech rarely holds that still that quietly for as long (its
+    closures and fricatives are shorter), and digital silence has none to
+    take out. The median over the hops within _NOISE_SPREAD times the
+    quietest such stretch gives its level and its spectra.
+    """
+    span = 2 * round(_NOISE_STRETCH_S * hop_rate / 2) + 1
+    highest = maximum_filter1d(mean_square, span, mode="nearest")
+    lowest = minimum_filter1d(mean_square, span, mode="nearest")
+    loud = np.percentile(mean_square, 95)
+    steady = (highest <= _NOISE_STEADINESS * lowest) & (highest <= loud * 10 ** (-_NOISE_BELOW_DB / 10))
+    if not steady.any() or highest[steady].min() <= 0.0:
+        return _Noise(0.0, 0.0, 0.0)
+    quiet = np.flatnonzero(steady & (highest <= _NOISE_SPREAD * highest[steady].min()))
+    quiet = quiet[np.linspace(0, len(quiet) - 1, min(len(quiet), _NOISE_HOPS)).astype(int)]
+    return _Noise(float(np.median(mean_square[quiet])),
+                  *(np.median(_power_spectra(audio, centres[quiet], window, sample_rate), axis=0)
+                    for window in (size, 1 << round(np.log2(_SHORT_WINDOW_S * sample_rate)))))
 
 
 def _mean_squares(audio: np.ndarray, bounds: np.ndarray) -> np.ndarray:
@@ -526,15 +557,39 @@ def _mean_squares(audio: np.ndarray, bounds: np.ndarray) -> np.ndarray:
     return sums / np.maximum(counts, 1)
 
 
-def _spectral_features(audio: np.ndarray, centres: np.ndarray, size: int, sample_rate: int) -> np.ndarray:
-    """(len(centres), len(_FEATURES) - 1) the spectral features (all but level) of the windows of `size`
-    samples of audio (N,) centred on each centre sample (silence beyond the audio's ends)."""
+@dataclass(frozen=True)
+class _Noise:
+    """A recording's background noise: mean square per sample, and mean power spectra in the long and short windows."""
+
+    mean_square: float
+    spectrum: np.ndarray | float
+    short_spectrum: np.ndarray | float
+
+
+def _windows(audio: np.ndarray, centres: np.ndarray, size: int) -> np.ndarray:
+    """(len(centres), size) samples of audio (N,) centred on each centre sample (silence beyond the audio's ends)."""
     low, high = centres[0] - size // 2, centres[-1] - size // 2 + size
     segment = np.zeros(high - low)
     inside = slice(max(low, 0), max(min(high, len(audio)), low, 0))
     segment[inside.start - low : inside.stop - low] = audio[inside]
-    samples = segment[centres[:, None] - size // 2 - low + np.arange(size)[None, :]]
-    power = np.abs(np.fft.rfft(samples * np.hanning(size), axis=1)) ** 2
+    return segment[centres[:, None] - size // 2 - low + np.arange(size)[None, :]]
+
+
+def _power_spectra(audio: np.ndarray, centres: np.ndarray, size: int, sample_rate: int) -> np.ndarray:
+    """(len(centres), size // 2 + 1) Hann-windowed power spectra of audio (N,) centred on each centre sample."""
+    return np.abs(np.fft.rfft(_windows(audio, centres, size) * np.hanning(size), axis=1)) ** 2
+
+
+def _denoised(power: np.ndarray, noise: np.ndarray | float) -> np.ndarray:
+    """Power spectra with the noise's taken out, keeping _SPECTRAL_FLOOR of each bin (spectral subtraction)."""
+    return np.maximum(power - _OVERSUBTRACTION * noise, _SPECTRAL_FLOOR * power)
+
+
+def _spectral_features(audio: np.ndarray, centres: np.ndarray, size: int, sample_rate: int, noise: _Noise) -> np.ndarray:
+    """(len(centres), len(_FEATURES) - 1) the spectral features (all but level) of the windows of `size`
+    samples of audio (N,) centred on each centre sample, the noise taken out."""
+    samples = _windows(audio, centres, size)
+    power = _denoised(np.abs(np.fft.rfft(samples * np.hanning(size), axis=1)) ** 2, noise.spectrum)
     freqs = np.fft.rfftfreq(size, 1.0 / sample_rate)
     autocorrelation = np.fft.irfft(power, axis=1)
     lags = np.arange(*(np.round(np.array(_VOICING_LAGS_S) * sample_rate).astype(int) + [0, 1]))
@@ -546,7 +601,7 @@ def _spectral_features(audio: np.ndarray, centres: np.ndarray, size: int, sample
     # Muffling over the middle 10 ms only: a voice bar may last no longer.
     short = 1 << round(np.log2(_SHORT_WINDOW_S * sample_rate))
     middle = samples[:, size // 2 - short // 2 : size // 2 + short // 2] * np.hanning(short)
-    short_power = np.abs(np.fft.rfft(middle, axis=1)) ** 2
+    short_power = _denoised(np.abs(np.fft.rfft(middle, axis=1)) ** 2, noise.short_spectrum)
     short_freqs = np.fft.rfftfreq(short, 1.0 / sample_rate)
     muffling = _DB * np.log10((_band(short_power, short_freqs, _MID_BAND) + 1e-12) / (_band(short_power, short_freqs, _LOW_BAND) + 1e-12))
     formants = np.zeros((len(centres), 3))

@@ -101,6 +101,24 @@ def test_audio_alone_opens_on_vowels_and_shuts_the_bilabials(spoken):
     assert np.array_equal(track, acoustic_track(result.audio, result.sample_rate, n_frames, FPS))
 
 
+def test_audio_alone_shuts_the_lips_through_steady_background_noise(spoken):
+    # A recording as uploads come (16 kHz): a lead-in and tail of white noise 40 dB below the peak, which also
+    # fills every silent closure. Before the noise was taken out: 33%, 75% and 45% of the bilabials.
+    from inference import media
+
+    result, _ = spoken
+    rate, lead = 16000, 0.3
+    padding = np.zeros(round(lead * rate), np.float32)
+    clean = np.concatenate([padding, media.audio_resample(result.audio, result.sample_rate, rate), padding])
+    noise = np.random.default_rng(7).normal(0, 1, len(clean)) * np.abs(clean).max() * 10 ** (-40 / 20)
+    noisy = (clean + noise).astype(np.float32)
+    n_frames = round(len(noisy) * FPS / rate)
+    track = acoustic_track(noisy, rate, n_frames, FPS)
+    frames = [frame + round(lead * FPS) for frame in bilabial_frames(result.phonemes)]
+    assert np.mean([lips_shut(track, frame) for frame in frames]) >= 0.6
+    assert np.corrcoef(track[:, JAW], acoustic_track(clean, rate, n_frames, FPS)[:, JAW])[0, 1] > 0.85
+
+
 def lips_shut(track, frame):
     """The lips are shut (jaw closed, lips pressed) on a frame within one of this one."""
     near = track[max(frame - 1, 0) : frame + 2]
