@@ -52,6 +52,14 @@ def _uploaded(spoken: speech.Speech) -> np.ndarray:
     return media.audio_resample(spoken.audio, spoken.sample_rate, media.AUDIO_SAMPLE_RATE)
 
 
+def _in_room_noise(audio: np.ndarray, rate: int, lead_s: float = 0.3, below_peak_db: float = 40.0) -> np.ndarray:
+    """The recording with a lead-in and a tail, all of it under steady white noise this far below its peak."""
+    padding = np.zeros(round(lead_s * rate), np.float32)
+    padded = np.concatenate([padding, audio, padding])
+    noise = np.random.default_rng(0).normal(0, 1, len(padded)) * np.abs(audio).max() * 10 ** (-below_peak_db / 20)
+    return (padded + noise).astype(np.float32)
+
+
 def alignment() -> None:
     errors, failed, seconds, started = [], 0, 0.0, time.perf_counter()
     for voice in VOICES:
@@ -83,16 +91,22 @@ def closure() -> None:
     scores: dict[tuple[str, str], list[quality.ClipScore]] = {}
     for index, sentence in enumerate((quality.SENTENCES["en"], *SENTENCES[1:5])):
         spoken = speech.synthesize(sentence, "en", voice=VOICES[index % len(VOICES)])
-        audio = _uploaded(spoken)
+        audio, rate = _uploaded(spoken), media.AUDIO_SAMPLE_RATE
+        lead = 0.3
+        noisy = _in_room_noise(audio, rate, lead)
+        shifted = tuple((start + lead, end + lead, ipa) for start, end, ipa in spoken.phonemes)
         for portrait, photo in photos.items():
-            for mode, phonemes in (("audio", None),
-                                   ("aligned", recognition.aligned_phonemes(audio, media.AUDIO_SAMPLE_RATE, sentence)),
-                                   ("text", spoken.phonemes)):
-                frames = animate(photo, audio, media.AUDIO_SAMPLE_RATE, fps=quality.FPS, phonemes=phonemes, seed=index)
-                score = quality.judge_clip(f"en/{mode}/{portrait}", references[portrait], frames, audio,
-                                           media.AUDIO_SAMPLE_RATE, spoken.phonemes)
+            for mode, heard, phonemes, truth in (
+                ("audio", audio, None, spoken.phonemes),
+                ("noisy", noisy, None, shifted),
+                ("aligned", audio, recognition.aligned_phonemes(audio, rate, sentence), spoken.phonemes),
+                ("text", audio, spoken.phonemes, spoken.phonemes),
+            ):
+                frames = animate(photo, heard, rate, fps=quality.FPS, phonemes=phonemes, seed=index)
+                score = quality.judge_clip(f"en/{mode}/{portrait}", references[portrait], frames, heard, rate, truth)
                 scores.setdefault((portrait, mode), []).append(score)
-    print("closure (the quality judge, 5 English recordings per portrait):")
+    print("closure (the quality judge, 5 English recordings per portrait; noisy: audio alone with a 0.3 s lead-in and "
+          "tail, under white noise 40 dB below its peak):")
     for (portrait, mode), clips in scores.items():
         bilabials = sum(clip.n_bilabials for clip in clips)
         rate = sum(clip.closure * clip.n_bilabials for clip in clips) / bilabials
