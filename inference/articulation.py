@@ -42,7 +42,7 @@ _SILENCE_DB = -50.0  # dBFS: quieter is silence whatever the recording's level
 # Background noise (see _background_noise), taken out _OVERSUBTRACTION times
 # (its level wavers from hop to hop) down to _SPECTRAL_FLOOR of each bin.
 _NOISE_STRETCH_S, _NOISE_STEADINESS, _NOISE_BELOW_DB, _NOISE_SPREAD, _NOISE_HOPS = 0.15, 4.0, 12.0, 2.0, 200
-_OVERSUBTRACTION, _SPECTRAL_FLOOR = 1.5, 0.02
+_OVERSUBTRACTION, _SPECTRAL_FLOOR = 2.5, 0.02
 _HANGOVER_S = 0.1
 # Loudness 0..1 spans this many dB below the loud end of the speech.
 _LEVEL_RANGE_DB = 35.0
