@@ -206,7 +206,7 @@ def acoustic_track(audio: np.ndarray, sample_rate: int, n_frames: int, fps: int)
     lips apart and the jaw half open.
     Silence is a closed, relaxed mouth.
     """
-    features = acoustic_features(audio, sample_rate, n_frames * _HOPS_PER_FRAME, fps * _HOPS_PER_FRAME)
+    features, noise = _acoustic_analysis(audio, sample_rate, n_frames * _HOPS_PER_FRAME, fps * _HOPS_PER_FRAME)
     hop_s = 1.0 / (fps * _HOPS_PER_FRAME)
     level, voicing, nasal, hiss = (features[:, i] for i in (_LEVEL, _VOICING, _NASAL, _HISS))
     speaking = _voice_activity(level, voicing, hiss, hop_s)
@@ -231,7 +231,7 @@ def acoustic_track(audio: np.ndarray, sample_rate: int, n_frames: int, fps: int)
     context = 2 * round(_CLOSURE_CONTEXT_S / hop_s) + 1
     target[:, CLOSE] = 1 - maximum_filter1d(speaking, size=context)
     shut = []
-    for start, end, labial in _closures(audio, sample_rate, features, formants, scale, speaking, hop_s):
+    for start, end, labial in _closures(audio, sample_rate, features, formants, scale, speaking, hop_s, noise):
         if labial:
             target[start:end, [JAW, DENTAL]] = 0.0
             target[start:end, CLOSE] = 1.0
@@ -262,7 +262,7 @@ def _reference_formants(features: np.ndarray) -> tuple[np.ndarray, float]:
 
 
 def _closures(audio: np.ndarray, sample_rate: int, features: np.ndarray, formants: np.ndarray, scale: float,
-              speaking: np.ndarray, hop_s: float) -> list[tuple[int, int, bool]]:
+              speaking: np.ndarray, hop_s: float, noise: _Noise) -> list[tuple[int, int, bool]]:
     """(first hop, hop after the last, labial) for every oral closure in per-hop features (n, len(_FEATURES)).
 
     A closure is a gap well below the sounds around it (a stop's silence or
@@ -329,7 +329,7 @@ def _closures(audio: np.ndarray, sample_rate: int, features: np.ndarray, formant
                 quietest = part_start + int(np.argmin(level[part_start:part_end]))
                 # After a short dip, or one neither silent nor a voice bar (an approximant's,
                 # murmur-like as /ð/ may be), a vowel may start as sharply as a burst.
-                burst = _release(audio, sample_rate, quietest * hop_s, part_end * hop_s,
+                burst = _release(audio, sample_rate, quietest * hop_s, part_end * hop_s, noise,
                                  must_be_noise=length <= shortest or not stop_closure[part_start:part_end].any())
             left = _transition(features, f2, part_start, part_end, -1, reach) if part_start == start else None
             right = _transition(features, f2, part_start, part_end, 1, reach) if part_end == end else None
@@ -429,7 +429,7 @@ def _split(start: int, end: int, cuts: np.ndarray, shortest: int) -> list[tuple[
     return list(pairwise([*edges, end]))
 
 
-def _release(audio: np.ndarray, sample_rate: int, quietest_s: float, end_s: float, *,
+def _release(audio: np.ndarray, sample_rate: int, quietest_s: float, end_s: float, noise: _Noise, *,
              must_be_noise: bool) -> tuple[float, float] | None:
     """(compact, rising) dB of the burst of a stop whose closure is quietest at quietest_s and ends at
     end_s (mid band over low band, high band over mid band, over the 10 ms from the burst's onset), or
@@ -439,7 +439,7 @@ def _release(audio: np.ndarray, sample_rate: int, quietest_s: float, end_s: floa
     (in 1 ms steps) between the closure's quietest moment and
     _RELEASE_AFTER_S past its end, at least _BURST_RISE_DB. Where
     must_be_noise, a harmonic onset (flatness under _BURST_FLATNESS) is no
-    burst.
+    burst. The recording's background noise is taken out of both.
     """
     step = max(round(0.001 * sample_rate), 1)
     smooth, lag = max(round(0.002 * sample_rate), 1), 3
@@ -451,17 +451,17 @@ def _release(audio: np.ndarray, sample_rate: int, quietest_s: float, end_s: floa
     # Before the recording is silence.
     segment = np.concatenate([np.zeros(max(1 - low, 0)), np.asarray(audio[max(low - 1, 0) : high], np.float64)])
     energy = np.convolve(np.diff(segment) ** 2, np.ones(smooth) / smooth, mode="valid")[::step]
-    log = _DB * np.log10(energy + 1e-12)
+    log = _DB * np.log10(np.maximum(energy - _OVERSUBTRACTION * noise.difference_square, 0.0) + 1e-12)
     rise = log[lag:] - log[:-lag]
     searched = rise[: len(rise) - size // step]
     if not len(searched) or searched.max() < _BURST_RISE_DB:
         return None
     onset = (int(np.argmax(searched)) + lag) * step
     window = segment[onset + 1 : onset + 1 + size]
-    power = np.abs(np.fft.rfft(window * np.hanning(size))) ** 2 + 1e-20
+    power = _denoised(np.abs(np.fft.rfft(window * np.hanning(size))) ** 2, noise.short_spectrum) + 1e-20
     freqs = np.fft.rfftfreq(size, 1.0 / sample_rate)
-    noise = power[(freqs >= _LOW_BAND[1] / 4) & (freqs < _HIGH_BAND[1])]
-    if must_be_noise and np.exp(np.log(noise).mean()) / noise.mean() < _BURST_FLATNESS:
+    burst = power[(freqs >= _LOW_BAND[1] / 4) & (freqs < _HIGH_BAND[1])]
+    if must_be_noise and np.exp(np.log(burst).mean()) / burst.mean() < _BURST_FLATNESS:
         return None
     bands = [_DB * np.log10(power[(freqs >= a) & (freqs < b)].mean()) for a, b in (_LOW_BAND, _MID_BAND, _HIGH_BAND)]
     return bands[1] - bands[0], bands[2] - bands[1]
@@ -496,13 +496,19 @@ def _transition(features: np.ndarray, f2: np.ndarray, start: int, end: int, step
 def acoustic_features(audio: np.ndarray, sample_rate: int, n_hops: int, hop_rate: float) -> np.ndarray:
     """(n_hops, len(_FEATURES)) per-hop features of mono float audio (N,), columns in _FEATURES order.
 
-    level 0..1 is the RMS over the hop, in dB below the speech's loud end;
+    The recording's steady background noise is taken out first (see
+    _background_noise). level 0..1 is the RMS over the hop, in dB below the speech's loud end;
     the rest come from spectra of windows centred on each hop, taken a block
     of hops at a time so that memory stays flat however long the audio is:
     voicing, F1-F3 (Hz; 0 where LPC finds none and on unvoiced hops), the
     shares of the nasal and hiss bands, the hiss band's flatness, and the
     muffling of the middle 10 ms (dB, mid band over low band).
     """
+    return _acoustic_analysis(audio, sample_rate, n_hops, hop_rate)[0]
+
+
+def _acoustic_analysis(audio: np.ndarray, sample_rate: int, n_hops: int, hop_rate: float) -> tuple[np.ndarray, _Noise]:
+    """acoustic_features and the background noise taken out of them."""
     audio = np.asarray(audio)
     size = 1 << int(np.ceil(np.log2(_WINDOW_S * sample_rate)))
     centres = np.round((np.arange(n_hops) + 0.5) * sample_rate / hop_rate).astype(int)
@@ -517,7 +523,7 @@ def acoustic_features(audio: np.ndarray, sample_rate: int, n_hops: int, hop_rate
         level[:] = 0.0
     spectral = [_spectral_features(audio, centres[start : start + _HOPS_PER_BLOCK], size, sample_rate, noise)
                 for start in range(0, n_hops, _HOPS_PER_BLOCK)]
-    return np.column_stack([level, np.concatenate(spectral)])
+    return np.column_stack([level, np.concatenate(spectral)]), noise
 
 
 def _background_noise(audio: np.ndarray, sample_rate: int, mean_square: np.ndarray, centres: np.ndarray,
@@ -537,12 +543,13 @@ def _background_noise(audio: np.ndarray, sample_rate: int, mean_square: np.ndarr
     loud = np.percentile(mean_square, 95)
     steady = (highest <= _NOISE_STEADINESS * lowest) & (highest <= loud * 10 ** (-_NOISE_BELOW_DB / 10))
     if not steady.any() or highest[steady].min() <= 0.0:
-        return _Noise(0.0, 0.0, 0.0)
+        return _Noise(0.0, 0.0, 0.0, 0.0)
     quiet = np.flatnonzero(steady & (highest <= _NOISE_SPREAD * highest[steady].min()))
     quiet = quiet[np.linspace(0, len(quiet) - 1, min(len(quiet), _NOISE_HOPS)).astype(int)]
+    short = 1 << round(np.log2(_SHORT_WINDOW_S * sample_rate))
     return _Noise(float(np.median(mean_square[quiet])),
-                  *(np.median(_power_spectra(audio, centres[quiet], window, sample_rate), axis=0)
-                    for window in (size, 1 << round(np.log2(_SHORT_WINDOW_S * sample_rate)))))
+                  float(np.median(np.mean(np.diff(_windows(audio, centres[quiet], short), axis=1) ** 2, axis=1))),
+                  *(np.median(_power_spectra(audio, centres[quiet], window, sample_rate), axis=0) for window in (size, short)))
 
 
 def _mean_squares(audio: np.ndarray, bounds: np.ndarray) -> np.ndarray:
@@ -559,9 +566,11 @@ def _mean_squares(audio: np.ndarray, bounds: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class _Noise:
-    """A recording's background noise: mean square per sample, and mean power spectra in the long and short windows."""
+    """A recording's background noise: mean square per sample, that of its first difference (the release
+    detector's high-passed energy), and power spectra in the long and short windows."""
 
     mean_square: float
+    difference_square: float
     spectrum: np.ndarray | float
     short_spectrum: np.ndarray | float
 
