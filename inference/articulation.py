@@ -538,8 +538,9 @@ def _background_noise(audio: np.ndarray, sample_rate: int, mean_square: np.ndarr
     quietest such stretch gives its level and its spectra.
     """
     span = 2 * round(_NOISE_STRETCH_S * hop_rate / 2) + 1
-    highest = maximum_filter1d(mean_square, span, mode="nearest")
-    lowest = minimum_filter1d(mean_square, span, mode="nearest")
+    # A stretch lies wholly inside the recording.
+    highest = maximum_filter1d(mean_square, span, mode="constant", cval=np.inf)
+    lowest = minimum_filter1d(mean_square, span, mode="constant", cval=0.0)
     loud = np.percentile(mean_square, 95)
     steady = (highest <= _NOISE_STEADINESS * lowest) & (highest <= loud * 10 ** (-_NOISE_BELOW_DB / 10))
     if not steady.any() or highest[steady].min() <= 0.0:
