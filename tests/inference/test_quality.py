@@ -1,5 +1,7 @@
 """The quality judge's thresholds hold for a real render, so quality cannot silently regress."""
 
+import cv2
+import numpy as np
 import pytest
 
 from benchmarks import face_mesh, quality
@@ -50,6 +52,32 @@ def test_three_seconds_from_text_close_the_lips_on_bilabials(judged):
 def test_three_seconds_from_text_keep_the_person_recognisable(judged):
     assert judged.identity_p90 <= quality.TARGET_IDENTITY_P90
     assert judged.background_ssim >= quality.TARGET_BACKGROUND_SSIM
+
+
+def test_three_seconds_from_text_move_the_head_smoothly(judged, reference):
+    landmark_noise, _ = quality.still_head_noise(reference)
+    assert judged.head_motion > 0.0
+    assert judged.tracked_acceleration <= landmark_noise
+
+
+def test_the_judge_tracks_the_head_finely_enough_to_see_a_jerk(reference):
+    height, width = reference.image.shape[:2]
+
+    def tracked_acceleration(shifts):
+        positions = []
+        for dx, dy in shifts:
+            moved = cv2.warpAffine(reference.image, np.float32([[1, 0, dx], [0, 1, dy]]), (width, height),
+                                   flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+            positions.append(quality.tracked_bridge(moved, reference, positions[-1] if positions else np.zeros(2)))
+        return quality.rms_acceleration(np.array(positions)), np.array(positions)
+
+    steps = np.arange(40)
+    glide, glided = tracked_acceleration(np.column_stack([0.15 * steps, -0.1 * steps]))
+    assert np.abs(glided[-1] - (0.15 * 39, -0.1 * 39)).max() < 0.06  # it follows, to a twentieth of a pixel
+    assert glide < 0.04  # its own error wavers with the pixel phase
+    jitter = np.random.default_rng(0).uniform(-0.15, 0.15, (40, 2))  # a shake a viewer would see
+    jerky, _ = tracked_acceleration(jitter)
+    assert jerky > 0.2
 
 
 def test_the_judge_sees_a_closed_mouth_as_closed_and_an_open_one_as_open(rig, reference):
