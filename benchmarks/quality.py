@@ -80,9 +80,10 @@ _BLINK_DARK_SHARE = 0.72
 _EYE_BAND_TOP, _EYE_BAND_BOTTOM, _EYE_INSET, _EYE_DARK = 0.12, 0.0, 0.2, 0.5
 _DRIFT_PX = 0.2  # per frame, for the landmark-noise reference
 # Head smoothness is read on the texture of the nose bridge just below the eye line (half width, top, bottom, in eye
-# distances), aligned to the portrait's to a hundredth of a pixel (ECC, translation), searched this far (px).
+# distances), found within _PATCH_SEARCH eye distances of where it is in the portrait and aligned to it to a
+# fraction of a pixel (ECC, translation).
 _BRIDGE_PATCH = (0.22, 0.05, 0.55)
-_PATCH_SEARCH_PX = 6
+_PATCH_SEARCH = 0.25
 # Expected openness by phoneme, the judge's own coarse table (first letter of the IPA).
 _EXPECTED = {
     **dict.fromkeys("aɑæɐɒä", 1.0),
@@ -396,7 +397,7 @@ def judge_clip(
     for index, frame in enumerate(frames):
         frame = np.ascontiguousarray(frame)
         points = frame_landmarks(frame, ref)
-        tracked.append(tracked_bridge(frame, ref, tracked[-1] if tracked else np.zeros(2)))
+        tracked.append(tracked_bridge(frame, ref))
         apertures.append(lip_aperture(points))
         pixels.append(pixel_aperture(frame, points, ref))
         bridges.append(_bridge(points))
@@ -470,25 +471,26 @@ def _bridge_patch(ref: Reference) -> tuple[int, int, int, int]:
     return round(x - half * e), round(y + top * e), round(x + half * e), round(y + bottom * e)
 
 
-def tracked_bridge(frame: np.ndarray, ref: Reference, previous: np.ndarray) -> np.ndarray:
+def tracked_bridge(frame: np.ndarray, ref: Reference) -> np.ndarray:
     """(2,) px the nose bridge's texture has moved in a frame (H, W, 3) RGB from where it is in the portrait.
 
-    Aligns the portrait's patch (enhanced correlation, translation only) within
-    _PATCH_SEARCH_PX of where it was in the previous frame (previous (2,)),
-    starting from there; keeps that where the alignment fails to converge.
+    The portrait's patch is found to the pixel by normalized cross-correlation
+    within _PATCH_SEARCH eye distances, then aligned to a fraction of a pixel by
+    enhanced correlation (translation only), which keeps the whole pixel where
+    it does not converge.
     """
     x0, y0, x1, y1 = _bridge_patch(ref)
-    m = _PATCH_SEARCH_PX
-    dx, dy = np.round(previous).astype(int)
+    reach = round(_PATCH_SEARCH * ref.eye_distance)
     template = cv2.cvtColor(ref.image, cv2.COLOR_RGB2GRAY)[y0:y1, x0:x1].astype(np.float32)
-    searched = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)[y0 + dy - m : y1 + dy + m, x0 + dx - m : x1 + dx + m]
-    warp = np.float32([[1, 0, m + previous[0] - dx], [0, 1, m + previous[1] - dy]])
+    searched = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)[y0 - reach : y1 + reach, x0 - reach : x1 + reach].astype(np.float32)
+    _, _, _, (x, y) = cv2.minMaxLoc(cv2.matchTemplate(searched, template, cv2.TM_CCOEFF_NORMED))
+    warp = np.float32([[1, 0, x], [0, 1, y]])
     criteria = (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 100, 1e-5)
     try:
-        _, warp = cv2.findTransformECC(template, searched.astype(np.float32), warp, cv2.MOTION_TRANSLATION, criteria, None, 1)
+        _, warp = cv2.findTransformECC(template, searched, warp, cv2.MOTION_TRANSLATION, criteria, None, 1)
     except cv2.error:
-        return previous
-    return warp[:, 2].astype(np.float64) - m + (dx, dy)
+        pass
+    return warp[:, 2].astype(np.float64) - reach
 
 
 def _gliding(ref: Reference, n_frames: int, seed: int) -> Iterator[np.ndarray]:
@@ -514,7 +516,7 @@ def still_head_noise(ref: Reference, n_frames: int = 50, seed: int = 0) -> tuple
     bridges, tracked = [], []
     for frame in _gliding(ref, n_frames, seed):
         bridges.append(_bridge(frame_landmarks(frame, ref)))
-        tracked.append(tracked_bridge(frame, ref, tracked[-1] if tracked else np.zeros(2)))
+        tracked.append(tracked_bridge(frame, ref))
     return rms_acceleration(np.array(bridges)), rms_acceleration(np.array(tracked))
 
 
