@@ -160,14 +160,16 @@ def test_audio_alone_leaves_the_lips_apart_for_an_approximant_between_vowels(voi
 
 # Uploads are decoded at 16 kHz. Closures the audio path used to miss there: a recording that starts on a
 # voiced /b/ (the mouth it starts from is at rest, lips together), an /m/ whose murmur LPC reads with a high F1
-# in a man's voice (the nasal's antiresonance hides its first resonance), and a /b/ whose voice bar stays a little
-# bright (its release burst places it, not an approximant's F2 rule).
+# in a man's voice (the nasal's antiresonance hides its first resonance), a /b/ whose voice bar stays a little
+# bright (its release burst places it, not an approximant's F2 rule), and the /b/ of "box by": a silence after /s/
+# whose first hop keeps a faint tail of the hiss (hiss counts only where it is audible).
 @pytest.mark.parametrize(
     ("sentence", "voice", "nth_bilabial"),
     [("Bob must keep his promise to bring back the blue umbrella.", "en-us+m7", 0),
      ("Maybe the big brown bear will come back by the time we open the map.", None, -2),
-     ("Please bring my mother a bowl of warm soup before the movie begins.", "en-us+f2", 4)],
-    ids=["starts-on-b", "murmur-of-map", "bright-voice-bar"],
+     ("Please bring my mother a bowl of warm soup before the movie begins.", "en-us+f2", 4),
+     ("The baby put the purple ball in the box by the lamp.", "en-us+m3", -3)],
+    ids=["starts-on-b", "murmur-of-map", "bright-voice-bar", "silent-after-s"],
 )
 def test_audio_alone_shuts_the_lips_where_uploads_used_to_miss(sentence, voice, nth_bilabial):
     from inference import media
