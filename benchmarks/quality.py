@@ -7,8 +7,8 @@ run with LiteRT; see benchmarks/face_mesh.py): the mouth's opening is the gap
 between the inner lip points, head motion is the eye corners' movement and
 the scale is the eye distance, all from the mesh. The mouth's opening is also
 read from pixels (dark cavity and teeth between the lips) as a cross-check;
-blinks and the background are read from pixels; identity is dlib's face
-descriptor.
+blinks and the background are read from pixels; the head's smoothness from
+the nose bridge's texture, tracked; identity is dlib's face descriptor.
 
     python -m benchmarks.quality [--out var/quality] [--languages en,de,fr,es,hi,zh]
 """
@@ -652,6 +652,7 @@ def _print_summary(scores: list[tuple[str, ClipScore]], noise: dict[str, tuple[f
     minutes = sum(s.seconds for s in every) / 60
     blink_rate = sum(s.blinks for s in every) / minutes
     motion = np.mean([s.head_motion for s in every])
+
     def median(field: str, portrait: str) -> float:
         return float(np.median([getattr(s, field) for p, s in scores if p == portrait]))
 
