@@ -443,7 +443,7 @@ def _release(audio: np.ndarray, sample_rate: int, quietest_s: float, end_s: floa
     """
     step = max(round(0.001 * sample_rate), 1)
     smooth, lag = max(round(0.002 * sample_rate), 1), 3
-    size = 1 << round(np.log2(_SHORT_WINDOW_S * sample_rate))
+    size = _short_window(sample_rate)
     low = round(quietest_s * sample_rate) - lag * step - smooth
     high = round((end_s + _RELEASE_AFTER_S) * sample_rate) + size
     if high > len(audio):
@@ -458,7 +458,7 @@ def _release(audio: np.ndarray, sample_rate: int, quietest_s: float, end_s: floa
         return None
     onset = (int(np.argmax(searched)) + lag) * step
     window = segment[onset + 1 : onset + 1 + size]
-    power = _denoised(np.abs(np.fft.rfft(window * np.hanning(size))) ** 2, noise.short_spectrum) + 1e-20
+    power = _denoised(_power(window), noise.short_spectrum) + 1e-20
     freqs = np.fft.rfftfreq(size, 1.0 / sample_rate)
     burst = power[(freqs >= _LOW_BAND[1] / 4) & (freqs < _HIGH_BAND[1])]
     if must_be_noise and np.exp(np.log(burst).mean()) / burst.mean() < _BURST_FLATNESS:
@@ -547,10 +547,11 @@ def _background_noise(audio: np.ndarray, sample_rate: int, mean_square: np.ndarr
         return _Noise(0.0, 0.0, 0.0, 0.0)
     quiet = np.flatnonzero(steady & (highest <= _NOISE_SPREAD * highest[steady].min()))
     quiet = quiet[np.linspace(0, len(quiet) - 1, min(len(quiet), _NOISE_HOPS)).astype(int)]
-    short = 1 << round(np.log2(_SHORT_WINDOW_S * sample_rate))
+    short = _windows(audio, centres[quiet], _short_window(sample_rate))
     return _Noise(float(np.median(mean_square[quiet])),
-                  float(np.median(np.mean(np.diff(_windows(audio, centres[quiet], short), axis=1) ** 2, axis=1))),
-                  *(np.median(_power_spectra(audio, centres[quiet], window, sample_rate), axis=0) for window in (size, short)))
+                  float(np.median(np.mean(np.diff(short, axis=1) ** 2, axis=1))),
+                  np.median(_power(_windows(audio, centres[quiet], size)), axis=0),
+                  np.median(_power(short), axis=0))
 
 
 def _mean_squares(audio: np.ndarray, bounds: np.ndarray) -> np.ndarray:
@@ -585,9 +586,14 @@ def _windows(audio: np.ndarray, centres: np.ndarray, size: int) -> np.ndarray:
     return segment[centres[:, None] - size // 2 - low + np.arange(size)[None, :]]
 
 
-def _power_spectra(audio: np.ndarray, centres: np.ndarray, size: int, sample_rate: int) -> np.ndarray:
-    """(len(centres), size // 2 + 1) Hann-windowed power spectra of audio (N,) centred on each centre sample."""
-    return np.abs(np.fft.rfft(_windows(audio, centres, size) * np.hanning(size), axis=1)) ** 2
+def _power(windows: np.ndarray) -> np.ndarray:
+    """Hann-windowed power spectra of sample windows (..., size), along the last axis."""
+    return np.abs(np.fft.rfft(windows * np.hanning(windows.shape[-1]), axis=-1)) ** 2
+
+
+def _short_window(sample_rate: int) -> int:
+    """Samples in the short (_SHORT_WINDOW_S) window, a power of two."""
+    return 1 << round(np.log2(_SHORT_WINDOW_S * sample_rate))
 
 
 def _denoised(power: np.ndarray, noise: np.ndarray | float) -> np.ndarray:
@@ -599,7 +605,7 @@ def _spectral_features(audio: np.ndarray, centres: np.ndarray, size: int, sample
     """(len(centres), len(_FEATURES) - 1) the spectral features (all but level) of the windows of `size`
     samples of audio (N,) centred on each centre sample, the noise taken out."""
     samples = _windows(audio, centres, size)
-    power = _denoised(np.abs(np.fft.rfft(samples * np.hanning(size), axis=1)) ** 2, noise.spectrum)
+    power = _denoised(_power(samples), noise.spectrum)
     freqs = np.fft.rfftfreq(size, 1.0 / sample_rate)
     autocorrelation = np.fft.irfft(power, axis=1)
     lags = np.arange(*(np.round(np.array(_VOICING_LAGS_S) * sample_rate).astype(int) + [0, 1]))
@@ -609,9 +615,9 @@ def _spectral_features(audio: np.ndarray, centres: np.ndarray, size: int, sample
     hiss_power = power[:, (freqs >= _HISS_BAND[0]) & (freqs < min(_HISS_BAND[1], sample_rate / 2))] + 1e-12
     flatness = np.exp(np.log(hiss_power).mean(axis=1)) / hiss_power.mean(axis=1)
     # Muffling over the middle 10 ms only: a voice bar may last no longer.
-    short = 1 << round(np.log2(_SHORT_WINDOW_S * sample_rate))
-    middle = samples[:, size // 2 - short // 2 : size // 2 + short // 2] * np.hanning(short)
-    short_power = _denoised(np.abs(np.fft.rfft(middle, axis=1)) ** 2, noise.short_spectrum)
+    short = _short_window(sample_rate)
+    middle = samples[:, size // 2 - short // 2 : size // 2 + short // 2]
+    short_power = _denoised(_power(middle), noise.short_spectrum)
     short_freqs = np.fft.rfftfreq(short, 1.0 / sample_rate)
     muffling = _DB * np.log10((_band(short_power, short_freqs, _MID_BAND) + 1e-12) / (_band(short_power, short_freqs, _LOW_BAND) + 1e-12))
     formants = np.zeros((len(centres), 3))
