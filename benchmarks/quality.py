@@ -204,8 +204,10 @@ def _descriptor(image: np.ndarray, box: dlib.rectangle) -> np.ndarray:
 
 
 def _eye_centres(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    return (points[list(face_mesh.LEFT_EYE_CORNERS), :2].mean(axis=0),
-            points[list(face_mesh.RIGHT_EYE_CORNERS), :2].mean(axis=0))
+    return (
+        points[list(face_mesh.LEFT_EYE_CORNERS), :2].mean(axis=0),
+        points[list(face_mesh.RIGHT_EYE_CORNERS), :2].mean(axis=0),
+    )
 
 
 def _eye_distance(points: np.ndarray) -> float:
@@ -273,11 +275,24 @@ def _eye_dark(image: np.ndarray, points: np.ndarray, eye_distance: float) -> flo
         left, right = corners[:, 0].min(), corners[:, 0].max()
         inset = _EYE_INSET * (right - left)
         middle = corners[:, 1].mean()
-        band = gray[int(middle - _EYE_BAND_TOP * eye_distance) : int(middle - _EYE_BAND_BOTTOM * eye_distance) + 1,
-                    int(left + inset) : int(right - inset) + 1]
+        band = gray[
+            int(middle - _EYE_BAND_TOP * eye_distance) : int(middle - _EYE_BAND_BOTTOM * eye_distance) + 1,
+            int(left + inset) : int(right - inset) + 1,
+        ]
         if band.size:
-            total += float((band < _EYE_DARK * np.percentile(gray[int(middle - 0.3 * eye_distance) : int(middle + 0.3 * eye_distance),
-                                                                       int(left) : int(right) + 1], 95)).sum())
+            total += float(
+                (
+                    band
+                    < _EYE_DARK
+                    * np.percentile(
+                        gray[
+                            int(middle - 0.3 * eye_distance) : int(middle + 0.3 * eye_distance),
+                            int(left) : int(right) + 1,
+                        ],
+                        95,
+                    )
+                ).sum()
+            )
     return total
 
 
@@ -439,7 +454,8 @@ def judge_clip(
         closure=float(np.mean(closed)) if closed else float("nan"),
         n_bilabials=len(closed),
         open_ratio=float(np.mean(open_apertures) / max(np.mean(bilabial_apertures), 0.01))
-        if open_apertures and bilabial_apertures else float("nan"),
+        if open_apertures and bilabial_apertures
+        else float("nan"),
         correlation=correlation,
         identity_p90=float(np.percentile(distances, 90)),
         background_ssim=float(np.mean(ssims)),
@@ -482,7 +498,9 @@ def tracked_bridge(frame: np.ndarray, ref: Reference) -> np.ndarray:
     x0, y0, x1, y1 = _bridge_patch(ref)
     reach = round(_PATCH_SEARCH * ref.eye_distance)
     template = cv2.cvtColor(ref.image, cv2.COLOR_RGB2GRAY)[y0:y1, x0:x1].astype(np.float32)
-    searched = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)[y0 - reach : y1 + reach, x0 - reach : x1 + reach].astype(np.float32)
+    searched = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)[y0 - reach : y1 + reach, x0 - reach : x1 + reach].astype(
+        np.float32
+    )
     _, _, _, (x, y) = cv2.minMaxLoc(cv2.matchTemplate(searched, template, cv2.TM_CCOEFF_NORMED))
     warp = np.float32([[1, 0, x], [0, 1, y]])
     criteria = (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 100, 1e-5)
@@ -535,10 +553,12 @@ def render_clip(portrait: np.ndarray, spoken: speech.Speech, *, text_path: bool,
     return list(animate(portrait, spoken.audio, spoken.sample_rate, fps=FPS, phonemes=phonemes, seed=seed))
 
 
-def contact_sheet(rows: Sequence[tuple[str, list[np.ndarray], Sequence[tuple[float, float, str]], Reference]], path: Path) -> None:
+def contact_sheet(
+    rows: Sequence[tuple[str, list[np.ndarray], Sequence[tuple[float, float, str]], Reference]], path: Path
+) -> None:
     """Write a PNG: per clip, face crops at phoneme centres (bilabials and open vowels first), labelled."""
-    from PIL import Image, ImageDraw, ImageFont
     import matplotlib.font_manager
+    from PIL import Image, ImageDraw, ImageFont
 
     font = ImageFont.truetype(matplotlib.font_manager.findfont("DejaVu Sans"), 14)
     tile, per_row = 128, 10
@@ -634,17 +654,31 @@ def _print_summary(scores: list[tuple[str, ClipScore]], noise: dict[str, tuple[f
         bilabials = sum(s.n_bilabials for s in chosen)
         closure = sum(s.closure * s.n_bilabials for s in chosen) / max(bilabials, 1)
         results += [
-            (f"{path}: offset (frames) worst", max(offsets, key=abs), all(abs(o) <= TARGET_OFFSET_FRAMES for o in offsets)),
+            (
+                f"{path}: offset (frames) worst",
+                max(offsets, key=abs),
+                all(abs(o) <= TARGET_OFFSET_FRAMES for o in offsets),
+            ),
             (f"{path}: closure rate ({bilabials} bilabials)", f"{closure:.1%}", closure >= TARGET_CLOSURE),
-            (f"{path}: closure rate, per clip (worst)", f"{min(s.closure for s in chosen):.0%}",
-             min(s.closure for s in chosen) >= TARGET_CLOSURE),
+            (
+                f"{path}: closure rate, per clip (worst)",
+                f"{min(s.closure for s in chosen):.0%}",
+                min(s.closure for s in chosen) >= TARGET_CLOSURE,
+            ),
             (f"{path}: open-vowel / closure aperture", f"{np.nanmean([s.open_ratio for s in chosen]):.1f}", True),
-            (f"{path}: aperture-expected correlation (mean, min)",
-             f"{np.mean([s.correlation for s in chosen]):.2f}, {min(s.correlation for s in chosen):.2f}",
-             min(s.correlation for s in chosen) >= TARGET_CORRELATION),
-            (f"{path}: pixel cross-check: closure rate, mesh agreement (mean)",
-             (f"{sum(s.pixel_closure * s.n_bilabials for s in chosen) / max(bilabials, 1):.1%}, "
-              f"{np.mean([s.pixel_agreement for s in chosen]):.2f}"), True),
+            (
+                f"{path}: aperture-expected correlation (mean, min)",
+                f"{np.mean([s.correlation for s in chosen]):.2f}, {min(s.correlation for s in chosen):.2f}",
+                min(s.correlation for s in chosen) >= TARGET_CORRELATION,
+            ),
+            (
+                f"{path}: pixel cross-check: closure rate, mesh agreement (mean)",
+                (
+                    f"{sum(s.pixel_closure * s.n_bilabials for s in chosen) / max(bilabials, 1):.1%}, "
+                    f"{np.mean([s.pixel_agreement for s in chosen]):.2f}"
+                ),
+                True,
+            ),
         ]
     every = [s for _, s in scores]
     identity = max(s.identity_p90 for s in every)
@@ -662,14 +696,24 @@ def _print_summary(scores: list[tuple[str, ClipScore]], noise: dict[str, tuple[f
     results += [
         ("identity p90 (worst clip)", f"{identity:.3f}", identity <= TARGET_IDENTITY_P90),
         ("background SSIM (worst clip mean)", f"{ssim:.3f}", ssim >= TARGET_BACKGROUND_SSIM),
-        ("blinks per minute", f"{blink_rate:.1f}", TARGET_BLINKS_PER_MINUTE[0] <= blink_rate <= TARGET_BLINKS_PER_MINUTE[1]),
+        (
+            "blinks per minute",
+            f"{blink_rate:.1f}",
+            TARGET_BLINKS_PER_MINUTE[0] <= blink_rate <= TARGET_BLINKS_PER_MINUTE[1],
+        ),
         ("head motion (mean bridge displacement, eye distances)", f"{motion:.3f}", motion >= TARGET_HEAD_MOTION),
-        ("head acceleration, nose bridge tracked, vs still-head landmark noise (px/f²)",
-         ", ".join(f"{p} {tracked[p]:.3f} vs {noise[p][0]:.3f}" for p in tracked), smooth),
+        (
+            "head acceleration, nose bridge tracked, vs still-head landmark noise (px/f²)",
+            ", ".join(f"{p} {tracked[p]:.3f} vs {noise[p][0]:.3f}" for p in tracked),
+            smooth,
+        ),
         # The mesh's eye corners shift a little with the mouth and with where the face sits in its crop: on a
         # talking face its reading is mostly that (see the README), so it is shown, not judged.
-        ("head acceleration read by the mesh's eye corners; tracker on the still head (px/f²)",
-         ", ".join(f"{p} {read_by_mesh[p]:.3f}; {noise[p][1]:.3f}" for p in tracked), None),
+        (
+            "head acceleration read by the mesh's eye corners; tracker on the still head (px/f²)",
+            ", ".join(f"{p} {read_by_mesh[p]:.3f}; {noise[p][1]:.3f}" for p in tracked),
+            None,
+        ),
     ]
     print()
     for label, value, ok in results:

@@ -38,11 +38,26 @@ SENTENCES = (
 )
 VOICES = (None, "en-us+f2", "en-us+m3", "en-us+f4", "en-us+m7")
 OTHER_SPEECH = (
-    "Good morning, I am happy to help.", "Please do not use my face.", "Seven.", "Two and two make four.",
-    "Hello, my name is Anna and I agree.", "One moment please.", "Eight, eight.", "Thank you very much.",
-    "Let me think about it.", "I read the digits aloud.", "Zero zero zero zero zero.", "Six hundred and one.",
-    "Okay, here we go.", "The quick brown fox jumps over the lazy dog.", "Five, four, three, two, one.",
-    "Nice to meet you.", "Could you repeat that?", "Three nine.", "I approve this video.", "No.",
+    "Good morning, I am happy to help.",
+    "Please do not use my face.",
+    "Seven.",
+    "Two and two make four.",
+    "Hello, my name is Anna and I agree.",
+    "One moment please.",
+    "Eight, eight.",
+    "Thank you very much.",
+    "Let me think about it.",
+    "I read the digits aloud.",
+    "Zero zero zero zero zero.",
+    "Six hundred and one.",
+    "Okay, here we go.",
+    "The quick brown fox jumps over the lazy dog.",
+    "Five, four, three, two, one.",
+    "Nice to meet you.",
+    "Could you repeat that?",
+    "Three nine.",
+    "I approve this video.",
+    "No.",
 )
 BILABIALS = frozenset("pbm")
 TURNS = ["left", "up"]
@@ -72,14 +87,18 @@ def alignment() -> None:
             if aligned is None or len(ours) != len(truth):
                 failed += 1
                 continue
-            errors += [(a - c, b - d, (a + b - c - d) / 2) for (a, b), (c, d) in zip(ours, truth)]
+            errors += [(a - c, b - d, (a + b - c - d) / 2) for (a, b), (c, d) in zip(ours, truth, strict=False)]
     error_ms = np.abs(np.array(errors)) * 1000
-    print(f"alignment: {len(SENTENCES) * len(VOICES)} utterances ({seconds:.0f} s) in {len(VOICES)} voices, {failed} not aligned, "
-          f"{time.perf_counter() - started:.1f} s")
+    print(
+        f"alignment: {len(SENTENCES) * len(VOICES)} utterances ({seconds:.0f} s) in {len(VOICES)} voices, {failed} not aligned, "
+        f"{time.perf_counter() - started:.1f} s"
+    )
     for column, name in enumerate(("start", "end", "centre")):
         values = error_ms[:, column]
-        print(f"  /p b m/ {name:6s} of {len(values)}: within 20 ms {np.mean(values <= 20):.1%}, within 40 ms {np.mean(values <= 40):.1%}, "
-              f"median {np.median(values):.0f} ms, 90th percentile {np.percentile(values, 90):.0f} ms")
+        print(
+            f"  /p b m/ {name:6s} of {len(values)}: within 20 ms {np.mean(values <= 20):.1%}, within 40 ms {np.mean(values <= 40):.1%}, "
+            f"median {np.median(values):.0f} ms, 90th percentile {np.percentile(values, 90):.0f} ms"
+        )
 
 
 def closure() -> None:
@@ -87,7 +106,9 @@ def closure() -> None:
     references = {}
     for name, photo in photos.items():
         first = next(animate(photo, np.zeros(1600, np.float32), 16000, fps=quality.FPS))
-        references[name] = quality.reference(cv2.resize(photo, (first.shape[1], first.shape[0]), interpolation=cv2.INTER_AREA))
+        references[name] = quality.reference(
+            cv2.resize(photo, (first.shape[1], first.shape[0]), interpolation=cv2.INTER_AREA)
+        )
     scores: dict[tuple[str, str], list[quality.ClipScore]] = {}
     for index, sentence in enumerate((quality.SENTENCES["en"], *SENTENCES[1:5])):
         spoken = speech.synthesize(sentence, "en", voice=VOICES[index % len(VOICES)])
@@ -105,13 +126,17 @@ def closure() -> None:
                 frames = animate(photo, heard, rate, fps=quality.FPS, phonemes=phonemes, seed=index)
                 score = quality.judge_clip(f"en/{mode}/{portrait}", references[portrait], frames, heard, rate, truth)
                 scores.setdefault((portrait, mode), []).append(score)
-    print("closure (the quality judge, 5 English recordings per portrait; noisy: audio alone with a 0.3 s lead-in and "
-          "tail, under white noise 40 dB below its peak):")
+    print(
+        "closure (the quality judge, 5 English recordings per portrait; noisy: audio alone with a 0.3 s lead-in and "
+        "tail, under white noise 40 dB below its peak):"
+    )
     for (portrait, mode), clips in scores.items():
         bilabials = sum(clip.n_bilabials for clip in clips)
         rate = sum(clip.closure * clip.n_bilabials for clip in clips) / bilabials
-        print(f"  {portrait:10s} {mode:8s} closure {rate:.1%} of {bilabials} bilabials, "
-              f"correlation mean {np.mean([clip.correlation for clip in clips]):.2f} (min {min(clip.correlation for clip in clips):.2f})")
+        print(
+            f"  {portrait:10s} {mode:8s} closure {rate:.1%} of {bilabials} bilabials, "
+            f"correlation mean {np.mean([clip.correlation for clip in clips]):.2f} (min {min(clip.correlation for clip in clips):.2f})"
+        )
 
 
 def digits(count: int) -> None:
@@ -133,7 +158,13 @@ def digits(count: int) -> None:
         parts[at] = str((int(parts[at]) + int(rng.integers(1, 10))) % 10)
         return " ".join(parts)
 
-    outcomes: dict[str, list[bool]] = {"right digits": [], "other digits": [], "one digit changed": [], "other speech": [], "noise": []}
+    outcomes: dict[str, list[bool]] = {
+        "right digits": [],
+        "other digits": [],
+        "one digit changed": [],
+        "other speech": [],
+        "noise": [],
+    }
     refused, mistakes = [], []
     started = time.perf_counter()
     for index in range(count):
@@ -150,9 +181,13 @@ def digits(count: int) -> None:
                 wrong = recognition.digits_check(decoded.audio, decoded.sample_rate, expected)
                 outcomes[case].append(wrong.passed)
                 if wrong.passed:
-                    mistakes.append(f"{voice} read {shown}, passed as {expected} (heard {wrong.heard}, margin {wrong.margin:.1f})")
+                    mistakes.append(
+                        f"{voice} read {shown}, passed as {expected} (heard {wrong.heard}, margin {wrong.margin:.1f})"
+                    )
     for index, sentence in enumerate(OTHER_SPEECH):
-        decoded = liveness.clip_decode(liveness_clip(photo, turns=TURNS, digits=sentence, voice=voices[index % len(voices)]))
+        decoded = liveness.clip_decode(
+            liveness_clip(photo, turns=TURNS, digits=sentence, voice=voices[index % len(voices)])
+        )
         wrong = recognition.digits_check(decoded.audio, decoded.sample_rate, other(""))
         outcomes["other speech"].append(wrong.passed)
         if wrong.passed:
@@ -160,8 +195,10 @@ def digits(count: int) -> None:
     for index in range(20):
         noise = np.random.default_rng(index).normal(0.0, 0.02, 3 * media.AUDIO_SAMPLE_RATE).astype(np.float32)
         outcomes["noise"].append(recognition.digits_check(noise, media.AUDIO_SAMPLE_RATE, other("")).passed)
-    print(f"digits check: {count} clips in {len(voices)} English voices, a third also as browser WebM "
-          f"({time.perf_counter() - started:.0f} s)")
+    print(
+        f"digits check: {count} clips in {len(voices)} English voices, a third also as browser WebM "
+        f"({time.perf_counter() - started:.0f} s)"
+    )
     for case, passed in outcomes.items():
         label = "false reject" if case == "right digits" else "false accept"
         rate = 1 - np.mean(passed) if case == "right digits" else np.mean(passed)
@@ -175,7 +212,9 @@ def digits(count: int) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clips", type=int, default=60, help="liveness clips reading digits")
-    parser.add_argument("--skip-closure", action="store_true", help="leave out the rendered closure measure (the slowest part)")
+    parser.add_argument(
+        "--skip-closure", action="store_true", help="leave out the rendered closure measure (the slowest part)"
+    )
     args = parser.parse_args(argv)
     alignment()
     if not args.skip_closure:

@@ -37,8 +37,10 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
-SENTENCE = ("Welcome to our spring collection. Every piece is made by hand, from materials we choose with care, "
-            "and shipped to you within two days. ")
+SENTENCE = (
+    "Welcome to our spring collection. Every piece is made by hand, from materials we choose with care, "
+    "and shipped to you within two days. "
+)
 TARGET_PIPELINE = 4.0
 TARGET_RENDER_ONLY = 15.0
 TARGET_1080 = 1.0
@@ -80,8 +82,12 @@ def _gpu() -> str | None:
 
 
 def _django(data_dir: Path, max_side: int = 512) -> None:
-    os.environ.update(DJANGO_SETTINGS_MODULE="studio.settings", CANDOR_DATA_DIR=str(data_dir), LOG_LEVEL="WARNING",
-                      CANDOR_RENDER_MAX_SIDE=str(max_side))
+    os.environ.update(
+        DJANGO_SETTINGS_MODULE="studio.settings",
+        CANDOR_DATA_DIR=str(data_dir),
+        LOG_LEVEL="WARNING",
+        CANDOR_RENDER_MAX_SIDE=str(max_side),
+    )
     sys.path.insert(0, str(REPO))
     import django
     from django.core.management import call_command
@@ -114,12 +120,21 @@ def _consented_portrait(side: int):
     from studio.services import portrait_create
 
     creator, _ = get_user_model().objects.get_or_create(username="bench", defaults={"email": "bench@candor.localhost"})
-    portrait = portrait_create(owner=creator, image=SimpleUploadedFile("p.jpg", _portrait_jpeg(side), content_type="image/jpeg"),
-                               subject_name="Eileen Collins", subject_email="eileen@example.com")
+    portrait = portrait_create(
+        owner=creator,
+        image=SimpleUploadedFile("p.jpg", _portrait_jpeg(side), content_type="image/jpeg"),
+        subject_name="Eileen Collins",
+        subject_email="eileen@example.com",
+    )
     consent = consent_request_create(portrait=portrait, requested_by=creator)
     Consent.objects.filter(id=consent.id).update(
-        status=Consent.Status.ACTIVE, purposes=consent.requested_purposes, languages=["any"],
-        expires_at=timezone.now() + timedelta(days=1), decided_at=timezone.now(), full_name="Eileen Collins")
+        status=Consent.Status.ACTIVE,
+        purposes=consent.requested_purposes,
+        languages=["any"],
+        expires_at=timezone.now() + timedelta(days=1),
+        decided_at=timezone.now(),
+        full_name="Eileen Collins",
+    )
     return creator, portrait
 
 
@@ -138,16 +153,19 @@ class _ProgressClock:
 
     def longest_gap_s(self, finished: float) -> float:
         moments = [self.started, *self.reports, finished]
-        return max(b - a for a, b in zip(moments, moments[1:]))
+        return max(b - a for a, b in zip(moments, moments[1:], strict=False))
 
 
-def _render(creator, portrait, *, text: str = "", language: str = "en", audio=None) -> tuple[float, float, _ProgressClock]:
+def _render(
+    creator, portrait, *, text: str = "", language: str = "en", audio=None
+) -> tuple[float, float, _ProgressClock]:
     """(seconds of video, seconds of compute, progress clock) of one real render_run."""
     from studio.models import Render
     from studio.services import render_enqueue, render_run
 
-    render = render_enqueue(owner=creator, portrait=portrait, purpose="marketing", text=text, language=language,
-                            audio=audio, dispatch=False)
+    render = render_enqueue(
+        owner=creator, portrait=portrait, purpose="marketing", text=text, language=language, audio=audio, dispatch=False
+    )
     clock = _ProgressClock()
     done = render_run(render_id=render.id, on_progress=clock)
     finished = time.perf_counter()
@@ -210,9 +228,16 @@ def _stages(seconds: float) -> None:
         timings["H.264 + AAC encode"] = time.perf_counter() - clock
         material = keys.signing_material_load_or_create(Path(folder) / "keys")
         clock = time.perf_counter()
-        c2pa_manifest.mp4_sign(source=video, destination=Path(folder) / "signed.mp4", signer=local_signer(material),
-                               trust_anchor_pem=material.root_certificate_pem, render_id="benchmark", title="benchmark",
-                               generator_version="benchmark", consent_summary={})
+        c2pa_manifest.mp4_sign(
+            source=video,
+            destination=Path(folder) / "signed.mp4",
+            signer=local_signer(material),
+            trust_anchor_pem=material.root_certificate_pem,
+            render_id="benchmark",
+            title="benchmark",
+            generator_version="benchmark",
+            consent_summary={},
+        )
         timings["C2PA signing"] = time.perf_counter() - clock
         still = rig.image
         clock = time.perf_counter()
@@ -241,12 +266,15 @@ def _gpu_stages(seconds: float) -> None:
     print(f"\nrender only (animation + warp), CPU beside GPU, {video_s:.1f} s of video, 512 px:")
     rendered = {}
     for device in ("cpu", "cuda"):
-        list(animate(portrait, spoken.audio[: spoken.sample_rate], spoken.sample_rate, rig=rig, device=device))  # warm-up
+        list(
+            animate(portrait, spoken.audio[: spoken.sample_rate], spoken.sample_rate, rig=rig, device=device)
+        )  # warm-up
         clock = time.perf_counter()
-        rendered[device] = list(animate(portrait, spoken.audio, spoken.sample_rate, phonemes=list(spoken.phonemes),
-                                        rig=rig, device=device))
+        rendered[device] = list(
+            animate(portrait, spoken.audio, spoken.sample_rate, phonemes=list(spoken.phonemes), rig=rig, device=device)
+        )
         print(_line(f"  {device}", video_s, time.perf_counter() - clock, TARGET_RENDER_ONLY))
-    difference = max(float(np.abs(a.astype(np.int16) - b).max()) for a, b in zip(rendered["cpu"], rendered["cuda"]))
+    difference = max(float(np.abs(a.astype(np.int16) - b).max()) for a, b in zip(rendered["cpu"], rendered["cuda"], strict=False))
     print(f"  largest difference between the two paths: {difference:.0f} grey levels")
 
 
@@ -255,14 +283,18 @@ def _pipeline(seconds: float, data_dir: Path) -> None:
     text, _ = _text_of(seconds)
     from inference.warp import engine_warper
 
-    print(f"\nfull pipeline (render_run: synthesis, rig, animation, label, watermark, encode, captions, C2PA), 512 px, "
-          f"frames warped on {engine_warper().device}:")
+    print(
+        f"\nfull pipeline (render_run: synthesis, rig, animation, label, watermark, encode, captions, C2PA), 512 px, "
+        f"frames warped on {engine_warper().device}:"
+    )
     for label, language in (("first render (rig built)", "en"), ("next language (rig cached)", "de")):
         video_s, compute_s, clock = _render(creator, portrait, text=text, language=language)
         print(_line(f"  {label}, {language}, {video_s:.1f} s", video_s, compute_s, TARGET_PIPELINE))
-        print(f"    first progress after {clock.first_s():.3f} s (target < {TARGET_FIRST_PROGRESS_S:g} s); "
-              f"longest gap between reports {clock.longest_gap_s(clock.started + compute_s):.3f} s "
-              f"(target <= {TARGET_PROGRESS_GAP_S:g} s)")
+        print(
+            f"    first progress after {clock.first_s():.3f} s (target < {TARGET_FIRST_PROGRESS_S:g} s); "
+            f"longest gap between reports {clock.longest_gap_s(clock.started + compute_s):.3f} s "
+            f"(target <= {TARGET_PROGRESS_GAP_S:g} s)"
+        )
 
 
 def _pipeline_1080(seconds: float) -> None:
@@ -306,8 +338,17 @@ def _long_child(wav_path: str) -> None:
     baseline_kib = _peak_resident_kib()
     video_s, compute_s, clock = _render(creator, portrait, audio=upload)
     peak_kib = _peak_resident_kib()
-    print(json.dumps({"video_s": video_s, "compute_s": compute_s, "baseline_mib": baseline_kib / 1024,
-                      "peak_mib": peak_kib / 1024, "gap_s": clock.longest_gap_s(clock.started + compute_s)}))
+    print(
+        json.dumps(
+            {
+                "video_s": video_s,
+                "compute_s": compute_s,
+                "baseline_mib": baseline_kib / 1024,
+                "peak_mib": peak_kib / 1024,
+                "gap_s": clock.longest_gap_s(clock.started + compute_s),
+            }
+        )
+    )
 
 
 def _long(minutes: float) -> None:
@@ -327,9 +368,11 @@ def _long(minutes: float) -> None:
     figures = json.loads(child.stdout.strip().splitlines()[-1])
     print(_line(f"  {figures['video_s'] / 60:.1f} min", figures["video_s"], figures["compute_s"]))
     peak_gib = figures["peak_mib"] / 1024
-    print(f"    peak memory of the render process {figures['peak_mib']:.0f} MiB ({figures['baseline_mib']:.0f} MiB before "
-          f"the render, with Django, the models and the uploaded WAV); target < {TARGET_PEAK_GIB:g} GiB: "
-          f"{'met' if peak_gib < TARGET_PEAK_GIB else 'NOT met'}")
+    print(
+        f"    peak memory of the render process {figures['peak_mib']:.0f} MiB ({figures['baseline_mib']:.0f} MiB before "
+        f"the render, with Django, the models and the uploaded WAV); target < {TARGET_PEAK_GIB:g} GiB: "
+        f"{'met' if peak_gib < TARGET_PEAK_GIB else 'NOT met'}"
+    )
     print(f"    longest gap between progress reports {figures['gap_s']:.3f} s (target <= {TARGET_PROGRESS_GAP_S:g} s)")
 
 

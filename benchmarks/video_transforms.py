@@ -22,7 +22,9 @@ def h264_round_trip(frames: list[np.ndarray], *, crf: int, fps: int = 25, preset
         stream = container.add_stream("libx264", rate=fps, options={"crf": str(crf), "preset": preset})
         stream.height, stream.width, stream.pix_fmt = height, width, "yuv420p"
         for frame in frames:
-            container.mux(stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(frame[:height, :width]), format="rgb24")))
+            container.mux(
+                stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(frame[:height, :width]), format="rgb24"))
+            )
         container.mux(stream.encode())
     buffer.seek(0)
     with av.open(buffer) as container:
@@ -31,7 +33,9 @@ def h264_round_trip(frames: list[np.ndarray], *, crf: int, fps: int = 25, preset
 
 def resized(frames, factor):
     height, width = frames[0].shape[:2]
-    return [cv2.resize(f, (round(width * factor), round(height * factor)), interpolation=cv2.INTER_AREA) for f in frames]
+    return [
+        cv2.resize(f, (round(width * factor), round(height * factor)), interpolation=cv2.INTER_AREA) for f in frames
+    ]
 
 
 def center_crop(frames, area):

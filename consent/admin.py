@@ -16,8 +16,18 @@ class RegistryHoldAdmin(admin.ModelAdmin):
     list_display = ("id", "owner", "distance", "status", "created_at", "reviewed_by")
     list_filter = ("status",)
     readonly_fields = (
-        "owner", "entry", "distance", "held_photo", "subject_name", "subject_email", "status", "created_at",
-        "reviewed_at", "reviewed_by", "review_note", "portrait",
+        "owner",
+        "entry",
+        "distance",
+        "held_photo",
+        "subject_name",
+        "subject_email",
+        "status",
+        "created_at",
+        "reviewed_at",
+        "reviewed_by",
+        "review_note",
+        "portrait",
     )
     exclude = ("image",)
     actions = ("release", "refuse")
@@ -28,9 +38,14 @@ class RegistryHoldAdmin(admin.ModelAdmin):
         if not hold.image:
             return "deleted after review"
         with hold.image.open("rb") as handle:
-            return format_html('<img src="data:image/jpeg;base64,{}" style="max-width:320px">', base64.b64encode(handle.read()).decode())
+            return format_html(
+                '<img src="data:image/jpeg;base64,{}" style="max-width:320px">',
+                base64.b64encode(handle.read()).decode(),
+            )
 
-    @admin.action(description="Release: the face is not the registered one; the portrait goes ahead", permissions=["change"])
+    @admin.action(
+        description="Release: the face is not the registered one; the portrait goes ahead", permissions=["change"]
+    )
     def release(self, request, queryset):
         self._review(request, queryset, "release")
 
@@ -41,7 +56,9 @@ class RegistryHoldAdmin(admin.ModelAdmin):
     def _review(self, request, queryset, decision: str) -> None:
         for hold in queryset:
             try:
-                reviewed = registry_hold_release(hold=hold, reviewer=request.user, decision=decision, note="reviewed in the admin")
+                reviewed = registry_hold_release(
+                    hold=hold, reviewer=request.user, decision=decision, note="reviewed in the admin"
+                )
             except ApplicationError as error:
                 self.message_user(request, f"{hold}: {error.detail}", level=messages.ERROR)
             else:

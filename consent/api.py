@@ -151,7 +151,9 @@ class ConsentPublicKeyApi(_SubjectApi):
 
     @extend_schema(responses=PublicKeyOutput)
     def get(self, request):
-        return Response({"algorithm": signing.ALGORITHM, "key_id": signing.key_id(), "public_key_pem": signing.public_key_pem()})
+        return Response(
+            {"algorithm": signing.ALGORITHM, "key_id": signing.key_id(), "public_key_pem": signing.public_key_pem()}
+        )
 
 
 class ConsentRevokeApi(_SubjectApi):
@@ -207,7 +209,10 @@ def _capture_data(request) -> dict:
     serializer = _CaptureInput(data=request.data)
     serializer.is_valid(raise_exception=True)
     capture = serializer.validated_data.get("capture")
-    return {"capture": capture.read() if capture is not None else None, "challenge_id": serializer.validated_data["challenge_id"]}
+    return {
+        "capture": capture.read() if capture is not None else None,
+        "challenge_id": serializer.validated_data["challenge_id"],
+    }
 
 
 class RegistryStartApi(_SubjectApi):
@@ -219,14 +224,18 @@ class RegistryStartApi(_SubjectApi):
         serializer = self.RegistryStartInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         entry = registry_entry_start(email=serializer.validated_data["email"])
-        return Response({"id": str(entry.id), "status": entry.status, "challenge": entry.challenge}, status=status.HTTP_201_CREATED)
+        return Response(
+            {"id": str(entry.id), "status": entry.status, "challenge": entry.challenge}, status=status.HTTP_201_CREATED
+        )
 
 
 class RegistryEntryApi(_SubjectApi):
     @extend_schema(responses=RegistryOutput)
     def get(self, request, entry_id):
         entry = registry_entry_get(entry_id=entry_id)
-        return Response({"id": str(entry.id), "status": entry.status, "challenge": registry_challenge_issue(entry=entry)})
+        return Response(
+            {"id": str(entry.id), "status": entry.status, "challenge": registry_challenge_issue(entry=entry)}
+        )
 
 
 class RegistryCaptureApi(_SubjectApi):
@@ -247,7 +256,9 @@ class RegistryRemoveApi(_SubjectApi):
     @extend_schema(responses=RegistryOutput)
     def get(self, request, remove_token):
         entry = registry_entry_for_removal(remove_token=remove_token)
-        return Response({"id": str(entry.id), "status": entry.status, "challenge": registry_challenge_issue(entry=entry)})
+        return Response(
+            {"id": str(entry.id), "status": entry.status, "challenge": registry_challenge_issue(entry=entry)}
+        )
 
     @extend_schema(request=_CaptureInput, responses=RegistryOutput)
     def post(self, request, remove_token):

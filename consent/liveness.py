@@ -93,7 +93,9 @@ def clip_decode(data: bytes) -> Clip:
             for frame in container.decode(stream):
                 at = float(frame.time) if frame.time is not None else len(times) / ANALYSIS_FPS
                 if at > MAX_CLIP_SECONDS:
-                    raise InferenceError("capture_too_long", f"the capture must be shorter than {MAX_CLIP_SECONDS:.0f} seconds")
+                    raise InferenceError(
+                        "capture_too_long", f"the capture must be shorter than {MAX_CLIP_SECONDS:.0f} seconds"
+                    )
                 # One frame per 1/ANALYSIS_FPS slot, by its nearest slot: webcam timestamps jitter by a few ms.
                 slot = int(np.floor(at * ANALYSIS_FPS + 0.5))
                 if slot <= last_slot:
@@ -106,7 +108,9 @@ def clip_decode(data: bytes) -> Clip:
     if len(frames) < 2 * ANALYSIS_FPS * MIN_TURN_S:
         raise InferenceError("invalid_video", "the capture is too short to answer the challenge")
     audio = media.audio_decode(data, max_seconds=MAX_CLIP_SECONDS + 1)
-    return Clip(frames=tuple(frames), times=np.asarray(times) - times[0], audio=audio, sample_rate=media.AUDIO_SAMPLE_RATE)
+    return Clip(
+        frames=tuple(frames), times=np.asarray(times) - times[0], audio=audio, sample_rate=media.AUDIO_SAMPLE_RATE
+    )
 
 
 def head_pose(landmarks: np.ndarray) -> tuple[float, float]:
@@ -141,7 +145,7 @@ def turns_seen(times: np.ndarray, yaw: np.ndarray, pitch: np.ndarray) -> tuple[s
     yaw_change = (yaw - np.median(yaw[baseline])) / YAW_TURN
     pitch_change = (pitch - np.median(pitch[baseline])) / PITCH_TURN
     labels = []
-    for dy, dp in zip(yaw_change, pitch_change):
+    for dy, dp in zip(yaw_change, pitch_change, strict=False):
         if max(abs(dy), abs(dp)) < 1:
             labels.append("")
         elif abs(dy) >= abs(dp):
@@ -206,16 +210,27 @@ def clip_liveness(clip: Clip, *, turns: list[str], digits: str | None = None) ->
         openings.append(mouth_opening(found[0].landmarks))
     count = len(clip.frames)
     if len(present) < MIN_FACE_SHARE * count:
-        return Liveness("liveness_no_face", "the face must stay in view for the whole capture; face the camera in good light",
-                        (), 0.0, 0.0, count, ())
+        return Liveness(
+            "liveness_no_face",
+            "the face must stay in view for the whole capture; face the camera in good light",
+            (),
+            0.0,
+            0.0,
+            count,
+            (),
+        )
     times = clip.times[present]
-    yaw, pitch = (np.asarray(series) for series in zip(*poses))
+    yaw, pitch = (np.asarray(series) for series in zip(*poses, strict=False))
     opening = np.asarray(openings)
     seen = turns_seen(times, yaw, pitch)
     sync = lip_sync(times, opening, clip.audio, clip.sample_rate)
     mouth_range = float(np.percentile(opening, 95) - np.percentile(opening, 5))
     # Frontal and with the mouth closest to closed: the expression the portrait most likely has.
-    neutral = np.abs(yaw - np.median(yaw)) / YAW_TURN + np.abs(pitch - np.median(pitch)) / PITCH_TURN + opening / MOUTH_MIN_RANGE
+    neutral = (
+        np.abs(yaw - np.median(yaw)) / YAW_TURN
+        + np.abs(pitch - np.median(pitch)) / PITCH_TURN
+        + opening / MOUTH_MIN_RANGE
+    )
     frontal = np.argsort(neutral)[:IDENTITY_FRAMES]
     identity_frames = tuple(int(present[i]) for i in sorted(frontal))
     failure, detail = None, "live"

@@ -28,7 +28,9 @@ class Consent(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     portrait = models.ForeignKey("studio.Portrait", on_delete=models.CASCADE, related_name="consents")
-    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="consent_requests")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="consent_requests"
+    )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     requested_purposes = models.JSONField()
     requested_languages = models.JSONField()
@@ -110,7 +112,9 @@ class RegistryHold(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.HELD)
     created_at = models.DateTimeField(auto_now_add=True)
     reviewed_at = models.DateTimeField(null=True, blank=True)
-    reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     # The reviewer's reasons: kept for the audit log and staff, never shown to the creator (it may describe the registrant).
     review_note = models.TextField(blank=True)
     # The portrait made from a released upload, so that the creator can go on to ask for consent.
@@ -130,7 +134,9 @@ class ConsentEvent(models.Model):
     """
 
     consent = models.ForeignKey(Consent, on_delete=models.CASCADE, null=True, blank=True, related_name="events")
-    registration = models.ForeignKey(RegistryEntry, on_delete=models.CASCADE, null=True, blank=True, related_name="events")
+    registration = models.ForeignKey(
+        RegistryEntry, on_delete=models.CASCADE, null=True, blank=True, related_name="events"
+    )
     kind = models.CharField(max_length=32)
     details = models.JSONField(default=dict)
     # Set by the appender before hashing (auto_now_add would overwrite the hashed time on save).

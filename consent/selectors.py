@@ -72,10 +72,15 @@ def audit_log_first_fault() -> AuditFault | None:
         body = event_body(
             consent_id=str(event.consent_id) if event.consent_id else None,
             registration_id=str(event.registration_id) if event.registration_id else None,
-            kind=event.kind, details=event.details, at=event.created_at.isoformat(), previous=event.previous_hash,
+            kind=event.kind,
+            details=event.details,
+            at=event.created_at.isoformat(),
+            previous=event.previous_hash,
         )
         if event.previous_hash != previous:
-            return AuditFault(event.id, "does not chain onto the entry before it (an entry was removed, inserted or reordered)")
+            return AuditFault(
+                event.id, "does not chain onto the entry before it (an entry was removed, inserted or reordered)"
+            )
         if hashlib.sha256(body).hexdigest() != event.entry_hash:
             return AuditFault(event.id, "its content does not match its hash (the entry was edited)")
         if not event.signature or not signature_valid(event.entry_hash.encode(), event.signature):

@@ -41,7 +41,12 @@ REGISTRY_REVIEW_DECISIONS = ("release", "refuse")
 WATERMARK_FRAMES = 10
 # Refusals that show an attempt to pass someone else's face or a replay count towards locking the link.
 COUNTED_REFUSALS = {
-    "identity_mismatch", "challenge_not_answered", "lip_sync_failed", "digits_mismatch", "candor_generated_capture", "liveness_no_face",
+    "identity_mismatch",
+    "challenge_not_answered",
+    "lip_sync_failed",
+    "digits_mismatch",
+    "candor_generated_capture",
+    "liveness_no_face",
 }
 
 
@@ -53,7 +58,9 @@ class Scope:
     max_renders: int | None
 
 
-def event_body(*, consent_id: str | None, registration_id: str | None, kind: str, details: dict, at: str, previous: str) -> bytes:
+def event_body(
+    *, consent_id: str | None, registration_id: str | None, kind: str, details: dict, at: str, previous: str
+) -> bytes:
     """The canonical bytes an entry's hash covers (entries without a registry entry keep the original shape)."""
     body = {"consent": consent_id, "kind": kind, "details": details, "at": at, "prev": previous}
     if registration_id is not None:
@@ -82,13 +89,23 @@ def _event_create(*, consent, registration, kind: str, details: dict) -> Consent
     previous = ConsentEvent.objects.order_by("-id").values_list("entry_hash", flat=True).first() or GENESIS_HASH
     created_at = timezone.now()
     body = event_body(
-        consent_id=str(consent.id) if consent else None, registration_id=str(registration.id) if registration else None,
-        kind=kind, details=details, at=created_at.isoformat(), previous=previous,
+        consent_id=str(consent.id) if consent else None,
+        registration_id=str(registration.id) if registration else None,
+        kind=kind,
+        details=details,
+        at=created_at.isoformat(),
+        previous=previous,
     )
     entry_hash = hashlib.sha256(body).hexdigest()
     return ConsentEvent.objects.create(
-        consent=consent, registration=registration, kind=kind, details=details, created_at=created_at,
-        previous_hash=previous, entry_hash=entry_hash, signature=signing.sign(entry_hash.encode()),
+        consent=consent,
+        registration=registration,
+        kind=kind,
+        details=details,
+        created_at=created_at,
+        previous_hash=previous,
+        entry_hash=entry_hash,
+        signature=signing.sign(entry_hash.encode()),
     )
 
 
@@ -142,7 +159,9 @@ def consent_request_create(
     # A face registered after its portrait was uploaded is caught here, before anyone is asked.
     nearest, distance = _registry_nearest(portrait.descriptor)
     if nearest is not None and distance <= REGISTRY_REFUSE_DISTANCE:
-        raise ApplicationError("face_opted_out", "the person in this photo asked that their face never be animated", status_code=403)
+        raise ApplicationError(
+            "face_opted_out", "the person in this photo asked that their face never be animated", status_code=403
+        )
     scope = _scope_requested(purposes=purposes, languages=languages, expires_at=expires_at, max_renders=max_renders)
     # A new request supersedes an open one, so only the newest link can decide.
     for stale in Consent.objects.filter(portrait=portrait, status=Consent.Status.PENDING):
@@ -165,7 +184,9 @@ def consent_request_create(
     context = {"consent": consent, "portrait": portrait, "requester": requested_by, "link": link}
     _email_after_commit(
         subject=f"{requested_by.username} asks to animate your photo with Candor",
-        template="consent/email_request.txt", context=context, to=portrait.subject_email,
+        template="consent/email_request.txt",
+        context=context,
+        to=portrait.subject_email,
     )
     return consent
 
@@ -213,13 +234,21 @@ def consent_challenge_issue(*, consent: Consent) -> dict:
 
 def _link_check_open(consent: Consent) -> None:
     if consent.status == Consent.Status.LOCKED:
-        raise ApplicationError("link_locked", "too many failed identity checks; ask the requester for a new link", status_code=403)
+        raise ApplicationError(
+            "link_locked", "too many failed identity checks; ask the requester for a new link", status_code=403
+        )
     if consent.status == Consent.Status.EXPIRED and consent.decided_at is None:
-        raise ApplicationError("link_expired", "this consent link has expired; ask the requester for a new one", status_code=410)
+        raise ApplicationError(
+            "link_expired", "this consent link has expired; ask the requester for a new one", status_code=410
+        )
     if consent.status != Consent.Status.PENDING:
-        raise ApplicationError("link_used", f"this link was already used (consent is {consent.status})", status_code=409)
+        raise ApplicationError(
+            "link_used", f"this link was already used (consent is {consent.status})", status_code=409
+        )
     if consent.link_expires_at <= timezone.now():
-        raise ApplicationError("link_expired", "this consent link has expired; ask the requester for a new one", status_code=410)
+        raise ApplicationError(
+            "link_expired", "this consent link has expired; ask the requester for a new one", status_code=410
+        )
 
 
 @dataclass(frozen=True)
@@ -252,16 +281,24 @@ def capture_check(*, capture: bytes, challenge: dict, english: bool = False) -> 
         clip = liveness.clip_decode(capture)
     except InferenceError as error:
         if error.code in ("invalid_audio", "silent_audio"):
-            raise ApplicationError("liveness_required", "the video must have sound: read the digits aloud while you record") from error
-        raise ApplicationError("liveness_required", f"the capture must be a short video answering the challenge: {error.detail}") from error
+            raise ApplicationError(
+                "liveness_required", "the video must have sound: read the digits aloud while you record"
+            ) from error
+        raise ApplicationError(
+            "liveness_required", f"the capture must be a short video answering the challenge: {error.detail}"
+        ) from error
     reading = watermark_read(
         iter(clip.frames), secret_load_or_create(settings.KEYS_DIR, "watermark"), max_frames=WATERMARK_FRAMES
     )
     if reading.found:
         raise ApplicationError(
-            "candor_generated_capture", "this video was generated by Candor; only a live recording of yourself is accepted", status_code=403
+            "candor_generated_capture",
+            "this video was generated by Candor; only a live recording of yourself is accepted",
+            status_code=403,
         )
-    result = liveness.clip_liveness(clip, turns=list(challenge.get("turns", [])), digits=challenge.get("digits") if english else None)
+    result = liveness.clip_liveness(
+        clip, turns=list(challenge.get("turns", [])), digits=challenge.get("digits") if english else None
+    )
     if result.failure is not None:
         raise ApplicationError(result.failure, result.detail, status_code=403)
     descriptors = []
@@ -270,14 +307,26 @@ def capture_check(*, capture: bytes, challenge: dict, english: bool = False) -> 
         if found:
             descriptors.append(faces.face_descriptor(clip.frames[index], found[0]))
     if not descriptors:
-        raise ApplicationError("liveness_no_face", "no face could be measured in the capture; face the camera in good light", status_code=403)
+        raise ApplicationError(
+            "liveness_no_face",
+            "no face could be measured in the capture; face the camera in good light",
+            status_code=403,
+        )
     record = {**result.as_record(), "challenge": challenge.get("id"), "watermark_checked": True}
     return CaptureCheck(descriptor=np.median(np.stack(descriptors), axis=0), liveness=record)
 
 
 def consent_decide(
-    *, consent: Consent, decision: str, challenge_id: str, full_name: str,
-    capture: bytes | None, purposes=None, languages=None, expires_at=None, consent_text_sha256: str | None = None,
+    *,
+    consent: Consent,
+    decision: str,
+    challenge_id: str,
+    full_name: str,
+    capture: bytes | None,
+    purposes=None,
+    languages=None,
+    expires_at=None,
+    consent_text_sha256: str | None = None,
 ) -> Consent:
     """The person pictured approves (live, identity-matched, scope no wider than asked) or declines; a signed receipt follows."""
     _link_check_open(consent)
@@ -287,7 +336,11 @@ def consent_decide(
         raise ApplicationError("invalid", "full_name is required")
     text = consent_text(consent)
     if consent_text_sha256 and consent_text_sha256 != text.sha256:
-        raise ApplicationError("consent_text_changed", "the consent text changed since you read it; reload the page and read it again", status_code=409)
+        raise ApplicationError(
+            "consent_text_changed",
+            "the consent text changed since you read it; reload the page and read it again",
+            status_code=409,
+        )
     if decision == "decline":
         with transaction.atomic():
             _decision_record(consent, Consent.Status.DECLINED, full_name=full_name, text=text)
@@ -301,10 +354,14 @@ def consent_decide(
     scope = _scope_granted(consent, purposes=purposes, languages=languages, expires_at=expires_at)
     try:
         # Digits are recognized where the person reads them in English: a request for English only.
-        check = capture_check(capture=capture, challenge=consent.challenge, english=consent.requested_languages == ["en"])
+        check = capture_check(
+            capture=capture, challenge=consent.challenge, english=consent.requested_languages == ["en"]
+        )
         distance = faces.descriptor_distance(check.descriptor, np.asarray(consent.portrait.descriptor))
         if distance > faces.IDENTITY_THRESHOLD:
-            raise ApplicationError("identity_mismatch", "the capture does not match the person in the portrait", status_code=403)
+            raise ApplicationError(
+                "identity_mismatch", "the capture does not match the person in the portrait", status_code=403
+            )
     except ApplicationError as refusal:
         if refusal.code in COUNTED_REFUSALS:
             _attempt_failed(consent, refusal)
@@ -318,8 +375,14 @@ def consent_decide(
         consent.liveness = check.liveness
         _decision_record(consent, Consent.Status.ACTIVE, full_name=full_name, text=text)
         consent_event_append(
-            consent=consent, kind="approved",
-            details={**_scope_json(scope), "match_distance": round(distance, 4), "liveness": check.liveness, **_text_json(text)},
+            consent=consent,
+            kind="approved",
+            details={
+                **_scope_json(scope),
+                "match_distance": round(distance, 4),
+                "liveness": check.liveness,
+                **_text_json(text),
+            },
         )
         _receipt_email(consent)
     return consent
@@ -357,14 +420,19 @@ def _receipt_email(consent: Consent) -> None:
     }
     approved = consent.status == Consent.Status.ACTIVE
     message = EmailMessage(
-        subject="You approved a Candor consent: keep this email to revoke it" if approved else "You declined a Candor consent request",
+        subject="You approved a Candor consent: keep this email to revoke it"
+        if approved
+        else "You declined a Candor consent request",
         body=render_to_string("consent/email_approved.txt" if approved else "consent/email_declined.txt", context),
         to=[consent.portrait.subject_email],
     )
 
     def send() -> None:
         # Signed once committed, so the receipt attached is the decision as stored.
-        receipt = json.dumps(consent_receipt(consent=Consent.objects.select_related("portrait", "requested_by").get(id=consent.id)), indent=2)
+        receipt = json.dumps(
+            consent_receipt(consent=Consent.objects.select_related("portrait", "requested_by").get(id=consent.id)),
+            indent=2,
+        )
         message.attach("candor-consent-receipt.json", receipt, "application/json")
         message.send()
 
@@ -394,7 +462,9 @@ def consent_receipt(*, consent: Consent) -> dict:
             "expires_at": consent.requested_expires_at.isoformat(),
             "max_renders": consent.requested_max_renders,
         },
-        "granted_scope": None if consent.expires_at is None else {
+        "granted_scope": None
+        if consent.expires_at is None
+        else {
             "purposes": consent.purposes,
             "languages": consent.languages,
             "expires_at": consent.expires_at.isoformat(),
@@ -406,13 +476,21 @@ def consent_receipt(*, consent: Consent) -> dict:
             # The wording is included only while it still renders to the hashed text (a changed template would not).
             "text": text.text if text.sha256 == consent.consent_text_sha256 else None,
         },
-        "identity": None if consent.match_distance is None else {
-            "match_distance": consent.match_distance, "threshold": faces.IDENTITY_THRESHOLD,
+        "identity": None
+        if consent.match_distance is None
+        else {
+            "match_distance": consent.match_distance,
+            "threshold": faces.IDENTITY_THRESHOLD,
         },
         "liveness": consent.liveness or None,
         "revoke_url": f"{settings.CANDOR_PUBLIC_URL}/consent/revoke/{consent.revoke_token}/",
     }
-    return {"receipt": receipt, "algorithm": signing.ALGORITHM, "key_id": signing.key_id(), "signature": signing.sign(receipt_bytes(receipt))}
+    return {
+        "receipt": receipt,
+        "algorithm": signing.ALGORITHM,
+        "key_id": signing.key_id(),
+        "signature": signing.sign(receipt_bytes(receipt)),
+    }
 
 
 def receipt_bytes(receipt: dict) -> bytes:
@@ -436,12 +514,18 @@ def _scope_granted(consent: Consent, *, purposes, languages, expires_at) -> Scop
     if wider:
         raise ApplicationError("invalid_scope", f"purposes {sorted(wider)} were not requested")
     languages = _languages_normalize(languages) if languages else list(consent.requested_languages)
-    if consent.requested_languages != ["any"] and (languages == ["any"] or set(languages) - set(consent.requested_languages)):
-        raise ApplicationError("invalid_scope", f"languages must be among those requested: {consent.requested_languages}")
+    if consent.requested_languages != ["any"] and (
+        languages == ["any"] or set(languages) - set(consent.requested_languages)
+    ):
+        raise ApplicationError(
+            "invalid_scope", f"languages must be among those requested: {consent.requested_languages}"
+        )
     expires_at = expires_at or consent.requested_expires_at
     if expires_at > consent.requested_expires_at or expires_at <= timezone.now():
         raise ApplicationError("invalid_scope", "expires_at must be in the future and no later than requested")
-    return Scope(purposes=purposes, languages=languages, expires_at=expires_at, max_renders=consent.requested_max_renders)
+    return Scope(
+        purposes=purposes, languages=languages, expires_at=expires_at, max_renders=consent.requested_max_renders
+    )
 
 
 def _consent_for_revoke_token(revoke_token: str) -> Consent:
@@ -510,7 +594,9 @@ def consents_expire_due(*, portrait=None) -> int:
     count = 0
     for consent in due:
         with transaction.atomic():
-            updated = Consent.objects.filter(id=consent.id, status=Consent.Status.ACTIVE).update(status=Consent.Status.EXPIRED)
+            updated = Consent.objects.filter(id=consent.id, status=Consent.Status.ACTIVE).update(
+                status=Consent.Status.EXPIRED
+            )
             if updated:
                 cancelled = renders_cancel_for_consent(consent=consent, reason="consent expired")
                 consent_event_append(consent=consent, kind="expired", details={"renders_cancelled": cancelled})
@@ -523,8 +609,14 @@ def consent_links_expire_due() -> int:
     count = 0
     for consent in Consent.objects.filter(status=Consent.Status.PENDING, link_expires_at__lte=timezone.now()):
         with transaction.atomic():
-            if Consent.objects.filter(id=consent.id, status=Consent.Status.PENDING).update(status=Consent.Status.EXPIRED):
-                consent_event_append(consent=consent, kind="link_expired", details={"link_expires_at": consent.link_expires_at.isoformat()})
+            if Consent.objects.filter(id=consent.id, status=Consent.Status.PENDING).update(
+                status=Consent.Status.EXPIRED
+            ):
+                consent_event_append(
+                    consent=consent,
+                    kind="link_expired",
+                    details={"link_expires_at": consent.link_expires_at.isoformat()},
+                )
                 count += 1
     return count
 
@@ -548,7 +640,8 @@ def consent_gate(*, portrait, purpose: str, language: str) -> Consent:
             reason = f"the consent allows {consent.max_renders} videos and all are used"
     if reason is not None:
         consent_event_append(
-            consent=consent or consent_latest_for_portrait(portrait=portrait), kind="render_refused",
+            consent=consent or consent_latest_for_portrait(portrait=portrait),
+            kind="render_refused",
             details={"portrait": str(portrait.id), "purpose": purpose, "language": language, "reason": reason},
         )
         raise ApplicationError("consent_required", reason, status_code=403)
@@ -570,7 +663,9 @@ def consent_status_now(consent: Consent) -> str:
 
 def registry_entry_start(*, email: str) -> RegistryEntry:
     """Begin registering a face as not to be animated: a challenge to answer with a live capture."""
-    entry = RegistryEntry.objects.create(email=email.strip().lower(), challenge=_challenge_new(), confirm_token=secrets.token_urlsafe(32))
+    entry = RegistryEntry.objects.create(
+        email=email.strip().lower(), challenge=_challenge_new(), confirm_token=secrets.token_urlsafe(32)
+    )
     consent_event_append(registration=entry, kind="registry_started")
     return entry
 
@@ -620,7 +715,9 @@ def registry_capture_submit(*, entry: RegistryEntry, capture: bytes | None, chal
         link = f"{settings.CANDOR_PUBLIC_URL}/registry/confirm/{entry.confirm_token}/"
         _email_after_commit(
             subject="Confirm: never animate my face with Candor",
-            template="consent/email_registry_confirm.txt", context={"link": link}, to=entry.email,
+            template="consent/email_registry_confirm.txt",
+            context={"link": link},
+            to=entry.email,
         )
     return entry
 
@@ -642,7 +739,9 @@ def registry_confirm(*, confirm_token: str) -> RegistryEntry:
         link = f"{settings.CANDOR_PUBLIC_URL}/registry/remove/{entry.remove_token}/"
         _email_after_commit(
             subject="Your face is in Candor's do-not-generate registry",
-            template="consent/email_registry_active.txt", context={"link": link}, to=entry.email,
+            template="consent/email_registry_active.txt",
+            context={"link": link},
+            to=entry.email,
         )
     return entry
 
@@ -663,13 +762,17 @@ def registry_remove(*, entry: RegistryEntry, capture: bytes | None, challenge_id
     if distance > faces.IDENTITY_THRESHOLD:
         RegistryEntry.objects.filter(id=entry.id).update(failed_attempts=entry.failed_attempts + 1)
         consent_event_append(registration=entry, kind="capture_refused", details={"reason": "identity_mismatch"})
-        raise ApplicationError("identity_mismatch", "only the person whose face is registered can remove it", status_code=403)
+        raise ApplicationError(
+            "identity_mismatch", "only the person whose face is registered can remove it", status_code=403
+        )
     with transaction.atomic():
         entry.status = RegistryEntry.Status.REMOVED
         entry.removed_at = timezone.now()
         entry.descriptor = None
         entry.save(update_fields=["status", "removed_at", "descriptor"])
-        consent_event_append(registration=entry, kind="registry_removed", details={"match_distance": round(distance, 4)})
+        consent_event_append(
+            registration=entry, kind="registry_removed", details={"match_distance": round(distance, 4)}
+        )
     return entry
 
 
@@ -681,13 +784,23 @@ def registry_screen(*, owner, descriptor: np.ndarray, image_jpeg: bytes, subject
     if nearest is None or distance > REGISTRY_REVIEW_DISTANCE:
         return
     if distance <= REGISTRY_REFUSE_DISTANCE:
-        consent_event_append(registration=nearest, kind="upload_refused", details={"owner": owner.username, "distance": round(distance, 4)})
-        raise ApplicationError("face_opted_out", "the person in this photo asked that their face never be animated", status_code=403)
+        consent_event_append(
+            registration=nearest,
+            kind="upload_refused",
+            details={"owner": owner.username, "distance": round(distance, 4)},
+        )
+        raise ApplicationError(
+            "face_opted_out", "the person in this photo asked that their face never be animated", status_code=403
+        )
     with transaction.atomic():
-        hold = RegistryHold(owner=owner, entry=nearest, distance=distance, subject_name=subject_name, subject_email=subject_email)
+        hold = RegistryHold(
+            owner=owner, entry=nearest, distance=distance, subject_name=subject_name, subject_email=subject_email
+        )
         hold.image.save(f"{hold.id}.jpg", ContentFile(image_jpeg), save=False)
         hold.save()
-        consent_event_append(registration=nearest, kind="upload_held", details={"hold": str(hold.id), "distance": round(distance, 4)})
+        consent_event_append(
+            registration=nearest, kind="upload_held", details={"hold": str(hold.id), "distance": round(distance, 4)}
+        )
     raise ApplicationError(
         "face_held_for_review",
         f"this face resembles one whose owner opted out; the upload is held for review (reference {hold.id})",
@@ -711,13 +824,17 @@ def registry_hold_release(*, hold: RegistryHold, reviewer, decision: str, note: 
     from studio.services import portrait_create_released
 
     if not (reviewer.is_active and reviewer.is_staff and reviewer.has_perm("consent.change_registryhold")):
-        raise ApplicationError("permission_denied", "only staff allowed to change registry holds can review them", status_code=403)
+        raise ApplicationError(
+            "permission_denied", "only staff allowed to change registry holds can review them", status_code=403
+        )
     if decision not in REGISTRY_REVIEW_DECISIONS:
         raise ApplicationError("invalid", f"decision must be one of {list(REGISTRY_REVIEW_DECISIONS)}")
     with transaction.atomic():
         hold = RegistryHold.objects.select_for_update().select_related("owner", "entry").get(id=hold.id)
         if hold.status != RegistryHold.Status.HELD:
-            raise ApplicationError("already_reviewed", f"this upload was already reviewed ({hold.status})", status_code=409)
+            raise ApplicationError(
+                "already_reviewed", f"this upload was already reviewed ({hold.status})", status_code=409
+            )
         subject_name, held_image = hold.subject_name, hold.image.name
         if decision == "release":
             hold.portrait = portrait_create_released(hold=hold)
@@ -729,9 +846,14 @@ def registry_hold_release(*, hold: RegistryHold, reviewer, decision: str, note: 
         hold.reviewed_at, hold.reviewed_by, hold.review_note = timezone.now(), reviewer, note.strip()
         hold.save()
         consent_event_append(
-            registration=hold.entry, kind=f"hold_{hold.status}",
-            details={"hold": str(hold.id), "reviewer": reviewer.username, "note": hold.review_note,
-                     "portrait": str(hold.portrait_id) if hold.portrait_id else None},
+            registration=hold.entry,
+            kind=f"hold_{hold.status}",
+            details={
+                "hold": str(hold.id),
+                "reviewer": reviewer.username,
+                "note": hold.review_note,
+                "portrait": str(hold.portrait_id) if hold.portrait_id else None,
+            },
         )
         transaction.on_commit(lambda: hold.image.storage.delete(held_image))
         if hold.owner.email:
@@ -739,6 +861,7 @@ def registry_hold_release(*, hold: RegistryHold, reviewer, decision: str, note: 
             _email_after_commit(
                 subject=f"Your portrait upload held for review was {hold.status}",
                 template="consent/email_registry_hold_reviewed.txt",
-                context={"hold": hold, "subject_name": subject_name, "link": link}, to=hold.owner.email,
+                context={"hold": hold, "subject_name": subject_name, "link": link},
+                to=hold.owner.email,
             )
     return hold

@@ -57,7 +57,9 @@ def public_key() -> Ed25519PublicKey:
 
 
 def public_key_pem() -> str:
-    return public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    return (
+        public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    )
 
 
 def key_id() -> str:

@@ -66,8 +66,12 @@ def consent_page(request, token):
             consent.refresh_from_db()
     challenge = consent_challenge_issue(consent=consent)
     context = {
-        "consent": consent, "challenge": challenge, "purposes": PURPOSES, "error": error_message,
-        "text": consent_text(consent), "any_language": ["any"],
+        "consent": consent,
+        "challenge": challenge,
+        "purposes": PURPOSES,
+        "error": error_message,
+        "text": consent_text(consent),
+        "any_language": ["any"],
     }
     return render(request, "consent/consent_page.html", context, status=400 if error_message else 200)
 
@@ -93,7 +97,14 @@ def revoke_page(request, revoke_token):
     if erase:
         message = "Your photo, your face's measurements and the videos made with it were deleted; consent is revoked."
         return render(request, "consent/message.html", {"title": "Erased", "message": message})
-    return render(request, "consent/message.html", {"title": "Consent revoked", "message": f"Your consent is now {consent.status}. No new videos can be made with your face, and pending ones were stopped."})
+    return render(
+        request,
+        "consent/message.html",
+        {
+            "title": "Consent revoked",
+            "message": f"Your consent is now {consent.status}. No new videos can be made with your face, and pending ones were stopped.",
+        },
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -103,7 +114,12 @@ def registry_confirm_page(request, confirm_token):
     try:
         registry_confirm(confirm_token=confirm_token)
     except ApplicationError as error:
-        return render(request, "consent/message.html", {"title": "Not confirmed", "message": error.detail}, status=error.status_code)
+        return render(
+            request,
+            "consent/message.html",
+            {"title": "Not confirmed", "message": error.detail},
+            status=error.status_code,
+        )
     message = "Your face is now in Candor's do-not-generate registry: photos of it are refused. We emailed you a link to remove it."
     return render(request, "consent/message.html", {"title": "Registered", "message": message})
 
@@ -131,14 +147,21 @@ def registry_capture_page(request, entry_id):
         capture = request.FILES.get("capture")
         try:
             registry_capture_submit(
-                entry=entry, capture=capture.read() if capture is not None else None, challenge_id=request.POST.get("challenge_id", "")
+                entry=entry,
+                capture=capture.read() if capture is not None else None,
+                challenge_id=request.POST.get("challenge_id", ""),
             )
             message = "We emailed you a link: your face is registered once you confirm there."
             return render(request, "consent/message.html", {"title": "Check your email", "message": message})
         except ApplicationError as error:
             error_message = error.detail
             entry.refresh_from_db()
-    context = {"entry": entry, "challenge": registry_challenge_issue(entry=entry), "error": error_message, "removal": False}
+    context = {
+        "entry": entry,
+        "challenge": registry_challenge_issue(entry=entry),
+        "error": error_message,
+        "removal": False,
+    }
     return render(request, "consent/registry_capture.html", context, status=400 if error_message else 200)
 
 
@@ -152,11 +175,20 @@ def registry_remove_page(request, remove_token):
     if request.method == "POST":
         capture = request.FILES.get("capture")
         try:
-            registry_remove(entry=entry, capture=capture.read() if capture is not None else None, challenge_id=request.POST.get("challenge_id", ""))
+            registry_remove(
+                entry=entry,
+                capture=capture.read() if capture is not None else None,
+                challenge_id=request.POST.get("challenge_id", ""),
+            )
             message = "Your face is no longer in Candor's do-not-generate registry."
             return render(request, "consent/message.html", {"title": "Registration removed", "message": message})
         except ApplicationError as error:
             error_message = error.detail
             entry.refresh_from_db()
-    context = {"entry": entry, "challenge": registry_challenge_issue(entry=entry), "error": error_message, "removal": True}
+    context = {
+        "entry": entry,
+        "challenge": registry_challenge_issue(entry=entry),
+        "error": error_message,
+        "removal": True,
+    }
     return render(request, "consent/registry_capture.html", context, status=400 if error_message else 200)

@@ -12,7 +12,16 @@ from .articulation import CLOSE, DENTAL, JAW, ROUND, SPREAD, acoustic_track, vis
 from .errors import InferenceError
 from .motion import Phoneme, blink_track, brow_track, head_track, speech_level
 from .neural import NeuralMouth, mel_windows, neural_mouth
-from .rig import BLINK_PARAMETERS, FACE_PARAMETERS, HEAD_PARAMETERS, PARAMETERS, Eyelid, InnerMouth, PortraitRig, portrait_rig
+from .rig import (
+    BLINK_PARAMETERS,
+    FACE_PARAMETERS,
+    HEAD_PARAMETERS,
+    PARAMETERS,
+    Eyelid,
+    InnerMouth,
+    PortraitRig,
+    portrait_rig,
+)
 from .warp import Warper, engine_warper
 
 EXPRESSIONS = ("neutral", "friendly", "serious")
@@ -86,19 +95,36 @@ def animate(
     if fps <= 0:
         raise ValueError("fps must be positive")
     if expression not in EXPRESSIONS:
-        raise InferenceError("invalid_expression", f"expression must be one of {', '.join(EXPRESSIONS)}, not {expression!r}")
+        raise InferenceError(
+            "invalid_expression", f"expression must be one of {', '.join(EXPRESSIONS)}, not {expression!r}"
+        )
     if not 0.0 <= intensity <= 1.0:
         raise InferenceError("invalid_expression", f"expression intensity must be between 0 and 1, not {intensity}")
     warper = engine_warper(device)
     rig = rig if rig is not None else portrait_rig(image, max_side=max_side)
     mouth = neural_mouth(neural_model, rig) if neural_model is not None else None
-    track = animation_track(audio, sample_rate, frame_count(len(audio), sample_rate, fps), fps,
-                            phonemes=phonemes, seed=seed, expression=expression, intensity=intensity)
+    track = animation_track(
+        audio,
+        sample_rate,
+        frame_count(len(audio), sample_rate, fps),
+        fps,
+        phonemes=phonemes,
+        seed=seed,
+        expression=expression,
+        intensity=intensity,
+    )
     return _frames(rig, track, warper, mouth, audio, sample_rate, fps)
 
 
-def _frames(rig: PortraitRig, track: np.ndarray, warper: Warper, mouth: NeuralMouth | None,
-            audio: np.ndarray, sample_rate: int, fps: int) -> Iterator[np.ndarray]:
+def _frames(
+    rig: PortraitRig,
+    track: np.ndarray,
+    warper: Warper,
+    mouth: NeuralMouth | None,
+    audio: np.ndarray,
+    sample_rate: int,
+    fps: int,
+) -> Iterator[np.ndarray]:
     """(H, W, 3) uint8 frames of the rig posed by track (n, len(PARAMETERS)), rendered warper.frames_per_batch at a time."""
     for start in range(0, len(track), warper.frames_per_batch):
         poses = track[start : start + warper.frames_per_batch]
@@ -129,8 +155,13 @@ def animation_track(
         mouth = viseme_track(phonemes, n_frames, fps, level)
     track = np.zeros((n_frames, len(PARAMETERS)), np.float32)
     column = {name: i for i, name in enumerate(PARAMETERS)}
-    for name, channel in (("jaw_open", JAW), ("lip_spread", SPREAD), ("lip_round", ROUND),
-                          ("lip_close", CLOSE), ("lip_dental", DENTAL)):
+    for name, channel in (
+        ("jaw_open", JAW),
+        ("lip_spread", SPREAD),
+        ("lip_round", ROUND),
+        ("lip_close", CLOSE),
+        ("lip_dental", DENTAL),
+    ):
         track[:, column[name]] = mouth[:, channel]
     for name, value in _EXPRESSION_POSE[expression].items():
         track[:, column[name]] = value * intensity
@@ -203,7 +234,7 @@ def _combine_each(values: np.ndarray, fields: np.ndarray, start: np.ndarray | No
     """
     total = np.empty((len(values), *fields.shape[1:]), np.float32)
     total[:] = 0.0 if start is None else start
-    for combined, row in zip(total, values):
+    for combined, row in zip(total, values, strict=False):
         for index in np.flatnonzero(row):
             combined += row[index] * fields[index]
     return total
@@ -285,7 +316,9 @@ def _paint_inner_mouth(frame: np.ndarray, mouth: InnerMouth, face: np.ndarray, p
     colour = _over(colour, (corner_shade * (0.75 + 0.25 * mound))[..., None] * mouth.tongue, tongue)
     # Lower teeth: a shadowed band just above the lower lip.
     lower_show = np.clip((wide - _LOWER_TEETH_FROM) / 0.06, 0.0, 1.0) * _LOWER_TEETH_HEIGHT * mouth.width
-    lower_teeth = np.clip(ys - (bottom - lower_show), 0.0, 1.0) * (lower_show > 0.3) * np.clip((0.6 - corner) / 0.2, 0.0, 1.0)
+    lower_teeth = (
+        np.clip(ys - (bottom - lower_show), 0.0, 1.0) * (lower_show > 0.3) * np.clip((0.6 - corner) / 0.2, 0.0, 1.0)
+    )
     # In the mouth's shadow the lower teeth pick up the tongue's and cavity's warmth.
     lower_colour = _LOWER_TEETH_SHADE * mouth.teeth + (1 - _LOWER_TEETH_SHADE) * mouth.tongue
     colour = _over(colour, corner_shade[..., None] * lower_colour, lower_teeth)
@@ -293,7 +326,9 @@ def _paint_inner_mouth(frame: np.ndarray, mouth: InnerMouth, face: np.ndarray, p
     teeth = np.clip(teeth_edge - ys + 0.5, 0.0, 1.0) * np.clip((1 - corner) / 0.2, 0.0, 1.0)
     vertical = np.clip((ys - top) / np.maximum(teeth_edge - top, 1.0), 0.0, 1.0)
     tooth_phase = (xs - centre) / (_TOOTH_WIDTH * mouth.width)
-    separation = 1 - (1 - _TOOTH_GAP_SHADE) * np.exp(-((tooth_phase - np.round(tooth_phase)) * _TOOTH_WIDTH * mouth.width) ** 2)
+    separation = 1 - (1 - _TOOTH_GAP_SHADE) * np.exp(
+        -(((tooth_phase - np.round(tooth_phase)) * _TOOTH_WIDTH * mouth.width) ** 2)
+    )
     tooth_shade = (_TEETH_TOP_SHADE + (1 - _TEETH_TOP_SHADE) * vertical) * separation * (1 - 0.5 * corner**2)
     if mouth.photo_inside is None:
         colour = _over(colour, tooth_shade[..., None] * mouth.teeth, teeth)
@@ -334,7 +369,14 @@ def _draw_lip_crease(frame: np.ndarray, crease: np.ndarray, polygon: np.ndarray,
     across = (ys - middle) / np.sqrt(1 + np.gradient(middle) ** 2)
     ends = np.clip(xs - line[0, 0] + 0.5, 0.0, 1.0) * np.clip(line[-1, 0] - xs + 0.5, 0.0, 1.0)
     core = np.exp(-0.5 * (across / _CREASE_SIGMA_PX) ** 2) * ends
-    shadow = _CREASE_SHADOW * closed * np.exp(-np.maximum(across, 0.0) / _CREASE_SHADOW_PX) * (across > 0) * ends * (1 - core)
+    shadow = (
+        _CREASE_SHADOW
+        * closed
+        * np.exp(-np.maximum(across, 0.0) / _CREASE_SHADOW_PX)
+        * (across > 0)
+        * ends
+        * (1 - core)
+    )
     alpha = (_CREASE_OPACITY * closed * core)[..., None]
     region = frame[y0:y1, x0:x1]
     shaded = region * (1 - shadow[..., None])

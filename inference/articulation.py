@@ -176,7 +176,7 @@ def _timed_segments(phonemes: Sequence[Phoneme], duration: float) -> list[tuple[
         weights = np.array([_VOWEL_WEIGHT if v.dominance[JAW] >= 2.0 else _CONSONANT_WEIGHT for v in parts])
         edges = start + (end - start) * np.concatenate([[0.0], np.cumsum(weights)]) / max(weights.sum(), 1e-9)
         # A phoneme without a gesture of its own (a lone modifier) is left to its neighbours.
-        timed.extend((float(a), float(b), v) for a, b, v in zip(edges[:-1], edges[1:], parts))
+        timed.extend((float(a), float(b), v) for a, b, v in zip(edges[:-1], edges[1:], parts, strict=False))
         cursor = max(cursor, end)
     if cursor < duration:
         timed.append((cursor, duration, _REST))
@@ -214,8 +214,11 @@ def acoustic_track(audio: np.ndarray, sample_rate: int, n_frames: int, fps: int)
     formants, scale = _reference_formants(features)
     f1, f2 = formants[:, 0], formants[:, 1]
     # LPC's F1 wavers from hop to hop; a vowel's openness is read over its nucleus.
-    openness = median_filter(np.clip((f1 - _F1_RANGE[0]) / (_F1_RANGE[1] - _F1_RANGE[0]), 0.0, 1.0),
-                             size=2 * round(_OPENNESS_MEDIAN_S / hop_s / 2) + 1, mode="nearest")
+    openness = median_filter(
+        np.clip((f1 - _F1_RANGE[0]) / (_F1_RANGE[1] - _F1_RANGE[0]), 0.0, 1.0),
+        size=2 * round(_OPENNESS_MEDIAN_S / hop_s / 2) + 1,
+        mode="nearest",
+    )
     murmur = voiced * np.clip((nasal - 0.6) / 0.3, 0.0, 1.0)
     hissing = np.clip((hiss - 0.2) / 0.4, 0.0, 1.0)
     target = np.zeros((len(level), len(CHANNELS)))
@@ -245,8 +248,14 @@ def acoustic_track(audio: np.ndarray, sample_rate: int, n_frames: int, fps: int)
     track = target.reshape(n_frames, _HOPS_PER_FRAME, len(CHANNELS)).mean(axis=1)
     track[:, JAW] = np.minimum(_ACOUSTIC_JAW_GAIN * track[:, JAW], 1.0)
     # Sealed over the whole closure, the lips are pressed shut on its last moments before the release.
-    _shut(track, [frame for first, last in shut
-                  for frame in range(int(first // _HOPS_PER_FRAME), int(last // _HOPS_PER_FRAME) + 1)])
+    _shut(
+        track,
+        [
+            frame
+            for first, last in shut
+            for frame in range(int(first // _HOPS_PER_FRAME), int(last // _HOPS_PER_FRAME) + 1)
+        ],
+    )
     return np.clip(track, 0.0, 1.0).astype(np.float32)
 
 
@@ -254,15 +263,28 @@ def _reference_formants(features: np.ndarray) -> tuple[np.ndarray, float]:
     """(n, 3) F1-F3 (Hz, 0 where LPC found none) of per-hop features, median-smoothed over three hops and
     scaled onto the reference vocal tract, and that scale (see _REFERENCE_F3)."""
     formants = median_filter(features[:, [_F1, _F2, _F3]], size=(3, 1), mode="nearest")
-    vowel = (features[:, _VOICING] > 0.5) & (features[:, _LEVEL] > 0.45) & (features[:, _NASAL] < 0.6) & (formants[:, 2] > 0)
+    vowel = (
+        (features[:, _VOICING] > 0.5)
+        & (features[:, _LEVEL] > 0.45)
+        & (features[:, _NASAL] < 0.6)
+        & (formants[:, 2] > 0)
+    )
     scale = 1.0
     if vowel.sum() >= 10:
         scale = float(np.clip(np.median(formants[vowel, 2]) / _REFERENCE_F3, *_TRACT_SCALES))
     return formants / scale, scale
 
 
-def _closures(audio: np.ndarray, sample_rate: int, features: np.ndarray, formants: np.ndarray, scale: float,
-              speaking: np.ndarray, hop_s: float, noise: _Noise) -> list[tuple[int, int, bool]]:
+def _closures(
+    audio: np.ndarray,
+    sample_rate: int,
+    features: np.ndarray,
+    formants: np.ndarray,
+    scale: float,
+    speaking: np.ndarray,
+    hop_s: float,
+    noise: _Noise,
+) -> list[tuple[int, int, bool]]:
     """(first hop, hop after the last, labial) for every oral closure in per-hop features (n, len(_FEATURES)).
 
     A closure is a gap well below the sounds around it (a stop's silence or
@@ -290,9 +312,14 @@ def _closures(audio: np.ndarray, sample_rate: int, features: np.ndarray, formant
     # lowest band stands in for it.
     low_f1 = ((f1 > 0) & (f1 < _MURMUR_F1)) | ((features[:, _F1] > 0) & (features[:, _F1] / scale < _MURMUR_F1))
     unresolved = f1 > _UNRESOLVED_F1
-    nasal_murmur = voiced & ~voice_bar & (
-        ((nasal > _MURMUR_NASAL) & low_f1 & (muffling < _MURMUR_MUFFLED_DB))
-        | ((nasal > _MURMUR_NASAL_ALONE) & unresolved & (muffling < _UNRESOLVED_MUFFLED_DB)))
+    nasal_murmur = (
+        voiced
+        & ~voice_bar
+        & (
+            ((nasal > _MURMUR_NASAL) & low_f1 & (muffling < _MURMUR_MUFFLED_DB))
+            | ((nasal > _MURMUR_NASAL_ALONE) & unresolved & (muffling < _UNRESOLVED_MUFFLED_DB))
+        )
+    )
     # A stop's closure falls silent (voicing stops) or to a voice bar. A dip this deep may also be a stop
     # in a high voice whose voice bar stays bright, or an approximant: it is a closure, but it takes some
     # positive cue to make it a lip closure.
@@ -317,7 +344,9 @@ def _closures(audio: np.ndarray, sample_rate: int, features: np.ndarray, formant
     closures = []
     released = -len(level)
     for start, end in _runs(closed):
-        for part_start, part_end, is_nasal in _parts(nasal_murmur[start:end], voice_bar[start:end], f2[start:end], shortest):
+        for part_start, part_end, is_nasal in _parts(
+            nasal_murmur[start:end], voice_bar[start:end], f2[start:end], shortest
+        ):
             part_start, part_end = start + part_start, start + part_end
             length = part_end - part_start
             if not is_nasal and length <= shortest and part_start - released <= 2 * shortest:
@@ -329,8 +358,14 @@ def _closures(audio: np.ndarray, sample_rate: int, features: np.ndarray, formant
                 quietest = part_start + int(np.argmin(level[part_start:part_end]))
                 # After a short dip, or one neither silent nor a voice bar (an approximant's,
                 # murmur-like as /ð/ may be), a vowel may start as sharply as a burst.
-                burst = _release(audio, sample_rate, quietest * hop_s, part_end * hop_s, noise,
-                                 must_be_noise=length <= shortest or not stop_closure[part_start:part_end].any())
+                burst = _release(
+                    audio,
+                    sample_rate,
+                    quietest * hop_s,
+                    part_end * hop_s,
+                    noise,
+                    must_be_noise=length <= shortest or not stop_closure[part_start:part_end].any(),
+                )
             left = _transition(features, f2, part_start, part_end, -1, reach) if part_start == start else None
             right = _transition(features, f2, part_start, part_end, 1, reach) if part_end == end else None
             long_enough = length >= (1 if is_nasal or part_start == 0 else shortest)
@@ -383,7 +418,7 @@ def _labial(cues: _Cues, sure: bool, at_rest: bool = False) -> bool:
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
     """(start, end) of every run of True in a (n,) bool mask."""
     edges = np.flatnonzero(np.diff(np.concatenate([[0], mask.astype(np.int8), [0]])))
-    return [(int(start), int(end)) for start, end in zip(edges[::2], edges[1::2])]
+    return [(int(start), int(end)) for start, end in zip(edges[::2], edges[1::2], strict=False)]
 
 
 def _parts(nasal: np.ndarray, voice_bar: np.ndarray, f2: np.ndarray, shortest: int) -> list[tuple[int, int, bool]]:
@@ -398,8 +433,12 @@ def _parts(nasal: np.ndarray, voice_bar: np.ndarray, f2: np.ndarray, shortest: i
     release. A lone murmur hop beside a longer stop is that stop's own edge.
     """
     jumps = np.flatnonzero(np.abs(np.diff(f2)) > _NASAL_F2_JUMP) + 1
-    runs = [(a, b) for start, end in _runs(nasal) if end - start >= min(shortest, len(nasal) / 2)
-            for a, b in _split(start, end, jumps, shortest)]
+    runs = [
+        (a, b)
+        for start, end in _runs(nasal)
+        if end - start >= min(shortest, len(nasal) / 2)
+        for a, b in _split(start, end, jumps, shortest)
+    ]
     if not runs:
         return [(0, len(nasal), False)]
     parts = []
@@ -429,8 +468,9 @@ def _split(start: int, end: int, cuts: np.ndarray, shortest: int) -> list[tuple[
     return list(pairwise([*edges, end]))
 
 
-def _release(audio: np.ndarray, sample_rate: int, quietest_s: float, end_s: float, noise: _Noise, *,
-             must_be_noise: bool) -> tuple[float, float] | None:
+def _release(
+    audio: np.ndarray, sample_rate: int, quietest_s: float, end_s: float, noise: _Noise, *, must_be_noise: bool
+) -> tuple[float, float] | None:
     """(compact, rising) dB of the burst of a stop whose closure is quietest at quietest_s and ends at
     end_s (mid band over low band, high band over mid band, over the 10 ms from the burst's onset), or
     None where no burst is found.
@@ -486,8 +526,11 @@ def _transition(features: np.ndarray, f2: np.ndarray, start: int, end: int, step
             break
     if edge is None:
         return None
-    vowel = [hop for hop in range(edge, edge + 2 * reach * step, step)
-             if 0 <= hop < len(f2) and level[hop] > floor + _EDGE_ABOVE and f2[hop] > 0]
+    vowel = [
+        hop
+        for hop in range(edge, edge + 2 * reach * step, step)
+        if 0 <= hop < len(f2) and level[hop] > floor + _EDGE_ABOVE and f2[hop] > 0
+    ]
     vowel = vowel[: next((i for i in range(1, len(vowel)) if abs(vowel[i] - vowel[i - 1]) > 1), len(vowel))]
     nucleus = max(vowel, key=lambda hop: level[hop])
     return float(f2[nucleus] - f2[edge])
@@ -513,21 +556,28 @@ def _acoustic_analysis(audio: np.ndarray, sample_rate: int, n_hops: int, hop_rat
     size = 1 << int(np.ceil(np.log2(_WINDOW_S * sample_rate)))
     centres = np.round((np.arange(n_hops) + 0.5) * sample_rate / hop_rate).astype(int)
     bounds = np.clip(np.round(np.arange(n_hops + 1) * sample_rate / hop_rate).astype(int), 0, len(audio))
-    mean_square = np.concatenate([_mean_squares(audio, bounds[start : start + _HOPS_PER_BLOCK + 1])
-                                  for start in range(0, n_hops, _HOPS_PER_BLOCK)])
+    mean_square = np.concatenate(
+        [
+            _mean_squares(audio, bounds[start : start + _HOPS_PER_BLOCK + 1])
+            for start in range(0, n_hops, _HOPS_PER_BLOCK)
+        ]
+    )
     noise = _background_noise(audio, sample_rate, mean_square, centres, hop_rate, size)
     db = 10 * np.log10(np.maximum(mean_square - _OVERSUBTRACTION * noise.mean_square, 1e-12))
     loud = np.percentile(db, 95)
     level = np.clip((db - max(loud - _LEVEL_RANGE_DB, _SILENCE_DB)) / _LEVEL_RANGE_DB, 0.0, 1.0)
     if loud <= _SILENCE_DB:
         level[:] = 0.0
-    spectral = [_spectral_features(audio, centres[start : start + _HOPS_PER_BLOCK], size, sample_rate, noise)
-                for start in range(0, n_hops, _HOPS_PER_BLOCK)]
+    spectral = [
+        _spectral_features(audio, centres[start : start + _HOPS_PER_BLOCK], size, sample_rate, noise)
+        for start in range(0, n_hops, _HOPS_PER_BLOCK)
+    ]
     return np.column_stack([level, np.concatenate(spectral)]), noise
 
 
-def _background_noise(audio: np.ndarray, sample_rate: int, mean_square: np.ndarray, centres: np.ndarray,
-                      hop_rate: float, size: int) -> _Noise:
+def _background_noise(
+    audio: np.ndarray, sample_rate: int, mean_square: np.ndarray, centres: np.ndarray, hop_rate: float, size: int
+) -> _Noise:
     """The recording's background noise, read on its quietest steady stretch; none where it has no such stretch.
 
     Noise is what stays within _NOISE_STEADINESS (mean square, max over min)
@@ -548,10 +598,12 @@ def _background_noise(audio: np.ndarray, sample_rate: int, mean_square: np.ndarr
     quiet = np.flatnonzero(steady & (highest <= _NOISE_SPREAD * highest[steady].min()))
     quiet = quiet[np.linspace(0, len(quiet) - 1, min(len(quiet), _NOISE_HOPS)).astype(int)]
     short = _windows(audio, centres[quiet], _short_window(sample_rate))
-    return _Noise(float(np.median(mean_square[quiet])),
-                  float(np.median(np.mean(np.diff(short, axis=1) ** 2, axis=1))),
-                  np.median(_power(_windows(audio, centres[quiet], size)), axis=0),
-                  np.median(_power(short), axis=0))
+    return _Noise(
+        float(np.median(mean_square[quiet])),
+        float(np.median(np.mean(np.diff(short, axis=1) ** 2, axis=1))),
+        np.median(_power(_windows(audio, centres[quiet], size)), axis=0),
+        np.median(_power(short), axis=0),
+    )
 
 
 def _mean_squares(audio: np.ndarray, bounds: np.ndarray) -> np.ndarray:
@@ -601,7 +653,9 @@ def _denoised(power: np.ndarray, noise: np.ndarray | float) -> np.ndarray:
     return np.maximum(power - _OVERSUBTRACTION * noise, _SPECTRAL_FLOOR * power)
 
 
-def _spectral_features(audio: np.ndarray, centres: np.ndarray, size: int, sample_rate: int, noise: _Noise) -> np.ndarray:
+def _spectral_features(
+    audio: np.ndarray, centres: np.ndarray, size: int, sample_rate: int, noise: _Noise
+) -> np.ndarray:
     """(len(centres), len(_FEATURES) - 1) the spectral features (all but level) of the windows of `size`
     samples of audio (N,) centred on each centre sample, the noise taken out."""
     samples = _windows(audio, centres, size)
@@ -619,12 +673,22 @@ def _spectral_features(audio: np.ndarray, centres: np.ndarray, size: int, sample
     middle = samples[:, size // 2 - short // 2 : size // 2 + short // 2]
     short_power = _denoised(_power(middle), noise.short_spectrum)
     short_freqs = np.fft.rfftfreq(short, 1.0 / sample_rate)
-    muffling = _DB * np.log10((_band(short_power, short_freqs, _MID_BAND) + 1e-12) / (_band(short_power, short_freqs, _LOW_BAND) + 1e-12))
+    muffling = _DB * np.log10(
+        (_band(short_power, short_freqs, _MID_BAND) + 1e-12) / (_band(short_power, short_freqs, _LOW_BAND) + 1e-12)
+    )
     formants = np.zeros((len(centres), 3))
     voiced = voicing > _FORMANT_VOICING
     formants[voiced] = _formants(power[voiced], freqs, sample_rate)
-    return np.column_stack([voicing, formants, _band(power, freqs, _NASAL_BAND) / total,
-                            _band(power, freqs, _HISS_BAND) / total, flatness, muffling])
+    return np.column_stack(
+        [
+            voicing,
+            formants,
+            _band(power, freqs, _NASAL_BAND) / total,
+            _band(power, freqs, _HISS_BAND) / total,
+            flatness,
+            muffling,
+        ]
+    )
 
 
 def _band(power: np.ndarray, freqs: np.ndarray, band: tuple[float, float]) -> np.ndarray:
@@ -646,7 +710,9 @@ def _formants(power: np.ndarray, freqs: np.ndarray, sample_rate: int) -> np.ndar
     emphasis = 1 + _PRE_EMPHASIS**2 - 2 * _PRE_EMPHASIS * np.cos(2 * np.pi * freqs[:top] / sample_rate)
     autocorrelation = np.fft.irfft(power[:, :top] * emphasis, axis=1)[:, : order + 1]
     # A Gaussian lag window widens every pole a little and keeps the fit stable on pure harmonics.
-    autocorrelation = autocorrelation * np.exp(-0.5 * (2 * np.pi * _LAG_WINDOW_HZ * np.arange(order + 1) / band_rate) ** 2)
+    autocorrelation = autocorrelation * np.exp(
+        -0.5 * (2 * np.pi * _LAG_WINDOW_HZ * np.arange(order + 1) / band_rate) ** 2
+    )
     autocorrelation[:, 0] = autocorrelation[:, 0] * (1 + 1e-6) + 1e-12
     predictor = _levinson(autocorrelation)
     companion = np.zeros((len(predictor), order, order))

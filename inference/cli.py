@@ -27,15 +27,28 @@ def _bench(args) -> None:
     rig = portrait_rig(image, max_side=args.max_side)
     rigged = time.perf_counter()
     frames = 0
-    for _ in animate(image, spoken.audio, spoken.sample_rate, fps=args.fps, phonemes=list(spoken.phonemes), rig=rig,
-                     max_side=args.max_side, device=args.device, neural_model=args.neural_model):
+    for _ in animate(
+        image,
+        spoken.audio,
+        spoken.sample_rate,
+        fps=args.fps,
+        phonemes=list(spoken.phonemes),
+        rig=rig,
+        max_side=args.max_side,
+        device=args.device,
+        neural_model=args.neural_model,
+    ):
         frames += 1
     animated = time.perf_counter()
     video_seconds = spoken.audio.size / spoken.sample_rate
     assert frames == frame_count(spoken.audio.size, spoken.sample_rate, args.fps)
-    print(f"machine: {platform.processor() or platform.machine()}, {platform.system()}, python {platform.python_version()}")
-    print(f"video: {video_seconds:.2f} s, {frames} frames at {args.fps} fps, longest side {args.max_side}, "
-          f"warped on {engine_warper(args.device).device}")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {platform.system()}, python {platform.python_version()}"
+    )
+    print(
+        f"video: {video_seconds:.2f} s, {frames} frames at {args.fps} fps, longest side {args.max_side}, "
+        f"warped on {engine_warper(args.device).device}"
+    )
     print(f"speech synthesis: {synthesized - started:.3f} s")
     print(f"portrait rig (face detection, mesh): {rigged - synthesized:.3f} s")
     print(f"animation: {animated - rigged:.3f} s ({(animated - rigged) / frames * 1000:.2f} ms/frame)")
@@ -56,8 +69,11 @@ def main(argv: list[str] | None = None) -> int:
     bench.add_argument("--language", default="en")
     bench.add_argument("--fps", type=int, default=25)
     bench.add_argument("--max-side", type=int, default=512)
-    bench.add_argument("--device", choices=("auto", "cpu", "cuda", "torch-cpu"),
-                       help="where frames are warped (default: CANDOR_ENGINE_DEVICE, else auto)")
+    bench.add_argument(
+        "--device",
+        choices=("auto", "cpu", "cuda", "torch-cpu"),
+        help="where frames are warped (default: CANDOR_ENGINE_DEVICE, else auto)",
+    )
     bench.add_argument("--neural-model", help="an ONNX mouth model (see inference/neural.py) to time with the engine")
     bench.set_defaults(run=_bench)
     commands.add_parser("languages", help="list language codes and their voices").set_defaults(run=_languages)

@@ -76,16 +76,20 @@ def faces_detect(image: np.ndarray, *, upsample: int = 1) -> list[Face]:
     rgb = _as_dlib_image(image)
     # Small images hide small faces; large ones are slow to scan: detect at <= 800 px.
     scale = min(1.0, 800.0 / max(rgb.shape[:2]))
-    scan = rgb if scale == 1.0 else np.ascontiguousarray(
-        _resize(rgb, (round(rgb.shape[1] * scale), round(rgb.shape[0] * scale)))
+    scan = (
+        rgb
+        if scale == 1.0
+        else np.ascontiguousarray(_resize(rgb, (round(rgb.shape[1] * scale), round(rgb.shape[0] * scale))))
     )
     with _dlib_lock:
         rects, scores, _ = _detector().run(scan, upsample, DETECTION_SCORE_FLOOR)
         faces = []
-        for rect, score in sorted(zip(rects, scores), key=lambda rs: -rs[1]):
+        for rect, score in sorted(zip(rects, scores, strict=False), key=lambda rs: -rs[1]):
             full = dlib.rectangle(
-                round(rect.left() / scale), round(rect.top() / scale),
-                round(rect.right() / scale), round(rect.bottom() / scale),
+                round(rect.left() / scale),
+                round(rect.top() / scale),
+                round(rect.right() / scale),
+                round(rect.bottom() / scale),
             )
             shape = _predictor_68()(rgb, full)
             points = np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float32)
@@ -100,7 +104,9 @@ def face_single(image: np.ndarray) -> Face:
     if not faces:
         raise InferenceError("no_face", "no face was found in the image; use a clear, frontal photo of one person")
     if len(faces) > 1:
-        raise InferenceError("multiple_faces", f"{len(faces)} faces were found; the portrait must show exactly one person")
+        raise InferenceError(
+            "multiple_faces", f"{len(faces)} faces were found; the portrait must show exactly one person"
+        )
     return faces[0]
 
 

@@ -46,7 +46,9 @@ def image_decode(data: bytes, *, max_side: int = 2048) -> np.ndarray:
     try:
         with Image.open(io.BytesIO(data)) as probe:
             if probe.format not in IMAGE_FORMATS:
-                raise InferenceError("unsupported_image", f"{probe.format} images are not supported; use JPEG, PNG or WebP")
+                raise InferenceError(
+                    "unsupported_image", f"{probe.format} images are not supported; use JPEG, PNG or WebP"
+                )
             width, height = probe.size
             if width * height > MAX_IMAGE_PIXELS:
                 raise InferenceError(
@@ -55,7 +57,10 @@ def image_decode(data: bytes, *, max_side: int = 2048) -> np.ndarray:
                 )
             if min(width, height) < MIN_IMAGE_SIDE:
                 # A sliver (e.g. 1 x 10,000,000 pixels) cannot show a face and breaks resizing further on.
-                raise InferenceError("unsupported_image", f"the image is {width}x{height} pixels; at least {MIN_IMAGE_SIDE} on each side are needed")
+                raise InferenceError(
+                    "unsupported_image",
+                    f"the image is {width}x{height} pixels; at least {MIN_IMAGE_SIDE} on each side are needed",
+                )
             image = ImageOps.exif_transpose(probe).convert("RGB")
     except (UnidentifiedImageError, OSError, SyntaxError) as error:
         raise InferenceError("unsupported_image", "the file is not a readable JPEG, PNG or WebP image") from error
@@ -70,7 +75,9 @@ def image_encode_jpeg(image: np.ndarray, *, quality: int = 92) -> bytes:
     return buffer.getvalue()
 
 
-def audio_decode(source: str | Path | bytes, *, sample_rate: int = AUDIO_SAMPLE_RATE, max_seconds: float = 600.0) -> np.ndarray:
+def audio_decode(
+    source: str | Path | bytes, *, sample_rate: int = AUDIO_SAMPLE_RATE, max_seconds: float = 600.0
+) -> np.ndarray:
     """Mono float32 samples at `sample_rate` from any audio file FFmpeg reads (WAV, MP3, OGG, FLAC, M4A, ...)."""
     stream_source = io.BytesIO(source) if isinstance(source, bytes) else str(source)
     chunks: list[np.ndarray] = []
@@ -91,7 +98,9 @@ def audio_decode(source: str | Path | bytes, *, sample_rate: int = AUDIO_SAMPLE_
             for out in resampler.resample(None):
                 chunks.append(out.to_ndarray().reshape(-1))
     except av.FFmpegError as error:
-        raise InferenceError("invalid_audio", "the file is not a readable audio file (WAV, MP3, OGG, FLAC or M4A)") from error
+        raise InferenceError(
+            "invalid_audio", "the file is not a readable audio file (WAV, MP3, OGG, FLAC or M4A)"
+        ) from error
     audio = np.concatenate(chunks).astype(np.float32) if chunks else np.zeros(0, np.float32)
     audio_check_speech(audio, sample_rate)
     return audio
@@ -154,7 +163,9 @@ def _mp4_encode(path, frames, audio, sample_rate, *, fps, crf, on_frame):
             nonlocal audio_sent
             chunk = np.clip(audio[audio_sent:until], -1.0, 1.0).reshape(1, -1)
             if chunk.size:
-                audio_frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(chunk, dtype=np.float32), format="flt", layout="mono")
+                audio_frame = av.AudioFrame.from_ndarray(
+                    np.ascontiguousarray(chunk, dtype=np.float32), format="flt", layout="mono"
+                )
                 audio_frame.sample_rate = sample_rate
                 audio_frame.pts = audio_sent
                 container.mux(audio_stream.encode(audio_frame))
@@ -182,14 +193,23 @@ def _mp4_encode(path, frames, audio, sample_rate, *, fps, crf, on_frame):
 class FragmentedMp4Writer:
     """H.264 + AAC written as fragmented MP4 while it is made: each keyframe starts a fragment a player can show at once."""
 
-    def __init__(self, target: BinaryIO, *, width: int, height: int, fps: int, sample_rate: int, keyframe_every_s: float = 1.0) -> None:
-        self.container = av.open(target, mode="w", format="mp4", options={
-            "movflags": "frag_keyframe+empty_moov+default_base_moof",
-            # Without an edit list (empty_moov) the AAC priming would otherwise delay the first video frame.
-            "avoid_negative_ts": "make_non_negative",
-        })
+    def __init__(
+        self, target: BinaryIO, *, width: int, height: int, fps: int, sample_rate: int, keyframe_every_s: float = 1.0
+    ) -> None:
+        self.container = av.open(
+            target,
+            mode="w",
+            format="mp4",
+            options={
+                "movflags": "frag_keyframe+empty_moov+default_base_moof",
+                # Without an edit list (empty_moov) the AAC priming would otherwise delay the first video frame.
+                "avoid_negative_ts": "make_non_negative",
+            },
+        )
         # zerolatency: no B-frames or lookahead, so each frame leaves the encoder as it goes in.
-        self.video = self.container.add_stream("libx264", rate=fps, options={"crf": "20", "preset": "veryfast", "tune": "zerolatency"})
+        self.video = self.container.add_stream(
+            "libx264", rate=fps, options={"crf": "20", "preset": "veryfast", "tune": "zerolatency"}
+        )
         self.video.width, self.video.height = width, height
         self.video.pix_fmt = "yuv420p"
         self.video.time_base = Fraction(1, fps)
@@ -245,8 +265,13 @@ def video_probe(path: str | Path) -> VideoInfo:
     except av.FFmpegError as error:
         raise InferenceError("invalid_video", "the file is not a readable video") from error
     return VideoInfo(
-        width=stream.width, height=stream.height, fps=fps, frame_count=frame_count,
-        duration_s=frame_count / fps if fps else 0.0, has_audio=has_audio, audio_duration_s=audio_seconds,
+        width=stream.width,
+        height=stream.height,
+        fps=fps,
+        frame_count=frame_count,
+        duration_s=frame_count / fps if fps else 0.0,
+        has_audio=has_audio,
+        audio_duration_s=audio_seconds,
     )
 
 

@@ -119,7 +119,7 @@ def head_track(level: np.ndarray, fps: int, seed: int) -> np.ndarray:
     pose *= (1 + _SPEECH_SWAY_GAIN * energy)[:, None]
     pose[:, 1] += _BREATH_DEG * np.sin(2 * np.pi * rng.uniform(*_BREATH_HZ) * times + rng.uniform(0, 2 * np.pi))
     peaks, strength = stressed_syllables(level, fps, _STRESS_PERCENTILE)
-    for frame, weight in zip(peaks, strength):
+    for frame, weight in zip(peaks, strength, strict=False):
         bump = np.exp(-0.5 * ((times - frame / fps - _STRESS_LAG_S) / _STRESS_WIDTH_S) ** 2)
         pose[:, 1] += _STRESS_NOD_DEG * weight * bump
         pose[:, [0, 2]] += _STRESS_TURN_DEG * weight * rng.uniform(-1, 1, 2) * bump[:, None]
@@ -131,7 +131,7 @@ def brow_track(level: np.ndarray, fps: int) -> np.ndarray:
     times = np.arange(len(level)) / fps
     raise_ = np.zeros(len(level))
     peaks, strength = stressed_syllables(level, fps, _BROW_PERCENTILE)
-    for frame, weight in zip(peaks, strength):
+    for frame, weight in zip(peaks, strength, strict=False):
         raise_ = np.maximum(raise_, _BROW_RAISE * weight * np.exp(-0.5 * ((times - frame / fps) / _BROW_WIDTH_S) ** 2))
     return raise_.astype(np.float32)
 

@@ -83,7 +83,7 @@ class NeuralMouth:
         shrink = cv2.INTER_AREA if side > size else cv2.INTER_LINEAR
         faces = np.stack([cv2.resize(crop, (size, size), interpolation=shrink) for crop in crops])
         mask = self.region.mask[..., None]
-        for crop, spoken in zip(crops, speaking_faces(self.model, faces, mels)):
+        for crop, spoken in zip(crops, speaking_faces(self.model, faces, mels), strict=False):
             model_pixels = cv2.resize(spoken, (side, side), interpolation=cv2.INTER_LINEAR) * 255
             crop[:] = np.clip(crop * (1 - mask) + model_pixels * mask + 0.5, 0, 255).astype(np.uint8)
 
@@ -99,7 +99,9 @@ def mouth_model(path: str | os.PathLike) -> MouthModel:
     try:
         stat = path.stat()
     except OSError as error:
-        raise InferenceError("invalid_neural_model", f"cannot read the neural model {path}: {error.strerror}") from error
+        raise InferenceError(
+            "invalid_neural_model", f"cannot read the neural model {path}: {error.strerror}"
+        ) from error
     return _load(str(path.resolve()), stat.st_mtime_ns, stat.st_size)
 
 
@@ -113,7 +115,9 @@ def _load(path: str, mtime_ns: int, size: int) -> MouthModel:
     try:
         session = onnxruntime.InferenceSession(path, options, providers=[p for p in _PROVIDERS if p in available])
     except Exception as error:  # onnxruntime's errors share no base class narrower than Exception
-        raise InferenceError("invalid_neural_model", f"{Path(path).name} is not a loadable ONNX model: {error}") from error
+        raise InferenceError(
+            "invalid_neural_model", f"{Path(path).name} is not a loadable ONNX model: {error}"
+        ) from error
     side, frames_per_run = _check_interface(session, Path(path).name)
     return MouthModel(session=session, face_side=side, frames_per_run=frames_per_run)
 
@@ -122,12 +126,16 @@ def _check_interface(session, name: str) -> tuple[int, int | None]:
     """(S, frames per run) of a session whose inputs and outputs fit the interface; InferenceError naming what does not."""
     inputs = {tensor.name: tensor for tensor in session.get_inputs()}
     outputs = {tensor.name: tensor for tensor in session.get_outputs()}
-    expected = (f"inputs {FACE_INPUT!r} (N, 3, S, S) and {MEL_INPUT!r} (N, {MEL_BANDS}, {MEL_STEPS}), "
-                f"output {FACE_OUTPUT!r} (N, 3, S, S), all float32")
+    expected = (
+        f"inputs {FACE_INPUT!r} (N, 3, S, S) and {MEL_INPUT!r} (N, {MEL_BANDS}, {MEL_STEPS}), "
+        f"output {FACE_OUTPUT!r} (N, 3, S, S), all float32"
+    )
 
     def refuse(problem: str) -> InferenceError:
-        return InferenceError("invalid_neural_model", f"{name} does not fit Candor's neural mouth interface ({problem}); "
-                              f"a model needs {expected}")
+        return InferenceError(
+            "invalid_neural_model",
+            f"{name} does not fit Candor's neural mouth interface ({problem}); a model needs {expected}",
+        )
 
     if set(inputs) != {FACE_INPUT, MEL_INPUT} or FACE_OUTPUT not in outputs:
         raise refuse(f"it has inputs {sorted(inputs)} and outputs {sorted(outputs)}")
@@ -140,7 +148,7 @@ def _check_interface(session, name: str) -> tuple[int, int | None]:
         raise refuse(f"{FACE_INPUT!r} has shape {face}")
     if list(mel[1:]) != [MEL_BANDS, MEL_STEPS] or len(mel) != 3:
         raise refuse(f"{MEL_INPUT!r} has shape {mel}")
-    if len(spoken) != 4 or any(isinstance(dim, int) and dim != want for dim, want in zip(spoken[1:], (3, side, side))):
+    if len(spoken) != 4 or any(isinstance(dim, int) and dim != want for dim, want in zip(spoken[1:], (3, side, side), strict=False)):
         raise refuse(f"{FACE_OUTPUT!r} has shape {spoken}")
     batches = {dim for dim in (face[0], mel[0]) if isinstance(dim, int)}
     if batches - {1}:
@@ -154,16 +162,23 @@ def speaking_faces(model: MouthModel, faces: np.ndarray, mels: np.ndarray) -> np
     mel_input = np.ascontiguousarray(mels, np.float32)
     step = model.frames_per_run or len(faces)
     try:
-        spoken = np.concatenate([
-            model.session.run([FACE_OUTPUT], {FACE_INPUT: face_input[i : i + step], MEL_INPUT: mel_input[i : i + step]})[0]
-            for i in range(0, len(faces), step)
-        ])
+        spoken = np.concatenate(
+            [
+                model.session.run(
+                    [FACE_OUTPUT], {FACE_INPUT: face_input[i : i + step], MEL_INPUT: mel_input[i : i + step]}
+                )[0]
+                for i in range(0, len(faces), step)
+            ]
+        )
     except Exception as error:  # onnxruntime's errors share no base class narrower than Exception
         raise InferenceError("neural_model_failed", f"the neural model failed on a frame: {error}") from error
     side = model.face_side
     if spoken.shape != (len(faces), 3, side, side) or not np.all(np.isfinite(spoken)):
-        raise InferenceError("neural_model_failed", f"the neural model gave {spoken.shape} values (finite: "
-                             f"{bool(np.all(np.isfinite(spoken)))}), not finite {FACE_OUTPUT!r} ({len(faces)}, 3, {side}, {side})")
+        raise InferenceError(
+            "neural_model_failed",
+            f"the neural model gave {spoken.shape} values (finite: "
+            f"{bool(np.all(np.isfinite(spoken)))}), not finite {FACE_OUTPUT!r} ({len(faces)}, 3, {side}, {side})",
+        )
     return np.clip(spoken.transpose(0, 2, 3, 1), 0.0, 1.0).astype(np.float32)
 
 
@@ -176,7 +191,10 @@ def mouth_region(rig: PortraitRig) -> MouthRegion:
     low, high = landmarks.min(axis=0), landmarks.max(axis=0)
     centre = (low + high) / 2
     # The crop holds the whole ellipse too, so the mask fades out before the crop's edge.
-    reach = np.abs((middle_x, middle_y) - centre) + (_REGION_HALF_WIDTH * mouth_width, _REGION_HALF_HEIGHT * mouth_width)
+    reach = np.abs((middle_x, middle_y) - centre) + (
+        _REGION_HALF_WIDTH * mouth_width,
+        _REGION_HALF_HEIGHT * mouth_width,
+    )
     side = min(int(np.ceil(max(_CROP_MARGIN * float(np.max(high - low)), 2 * float(np.max(reach)) + 2))), height, width)
     x = int(np.clip(round(centre[0] - side / 2), 0, width - side))
     y = int(np.clip(round(centre[1] - side / 2), 0, height - side))

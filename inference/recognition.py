@@ -110,7 +110,9 @@ def _prepared(audio: np.ndarray, sample_rate: int) -> _Speech | None:
     padded += np.random.default_rng(0).normal(0.0, 10 ** ((loud + _NOISE_FLOOR_DB) / 20), padded.size)
     pcm = (np.clip(padded, -1.0, 1.0) * 32767).astype("<i2").tobytes()
     fine = int(_FRAME_S * SAMPLE_RATE)
-    fine_db = 10 * np.log10(np.maximum(np.mean(samples[: samples.size // fine * fine].reshape(-1, fine) ** 2, axis=1), 1e-20))
+    fine_db = 10 * np.log10(
+        np.maximum(np.mean(samples[: samples.size // fine * fine].reshape(-1, fine) ** 2, axis=1), 1e-20)
+    )
     loud_times = (np.flatnonzero(fine_db > loud - _LOUD_RANGE_DB) + 0.5) * _FRAME_S
     return _Speech(pcm=pcm, offset=(first - margin) / SAMPLE_RATE, loud=loud_times)
 
@@ -230,9 +232,13 @@ def digits_check(audio: np.ndarray, sample_rate: int, digits: str) -> DigitsChec
         if heard == expected:
             return DigitsCheck(shown, shown, 0.0, True)
         # Where the digits agree the expected string keeps the heard word ("oh" for 0).
-        expected_words = [word if value == want else _DIGIT_WORDS[want] for word, value, want in zip(heard_words, heard, expected)]
+        expected_words = [
+            word if value == want else _DIGIT_WORDS[want] for word, value, want in zip(heard_words, heard, expected, strict=False)
+        ]
         frames = len(prepared.pcm) / 2 / SAMPLE_RATE / _FRAME_S
-        margin = (_aligned_score(decoder, prepared.pcm, heard_words) - _aligned_score(decoder, prepared.pcm, expected_words)) / frames
+        margin = (
+            _aligned_score(decoder, prepared.pcm, heard_words) - _aligned_score(decoder, prepared.pcm, expected_words)
+        ) / frames
     return DigitsCheck(shown, " ".join(map(str, heard)), margin, margin <= _DIGITS_MARGIN)
 
 
@@ -270,8 +276,9 @@ def _aligned_score(decoder: pocketsphinx.Decoder, pcm: bytes, words: list[str]) 
 def _digits_grammar(count: int) -> str:
     """JSGF for exactly `count` spoken digits."""
     alternatives = " | ".join((*_DIGIT_WORDS, _ZERO_ALTERNATIVE))
-    return (f"#JSGF V1.0;\ngrammar digits;\n<digit> = {alternatives};\n"
-            f"public <digits> = {' '.join(['<digit>'] * count)};\n")
+    return (
+        f"#JSGF V1.0;\ngrammar digits;\n<digit> = {alternatives};\npublic <digits> = {' '.join(['<digit>'] * count)};\n"
+    )
 
 
 def _decode(decoder: pocketsphinx.Decoder, pcm: bytes) -> None:

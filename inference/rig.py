@@ -157,19 +157,25 @@ class Eyelid:
 class InnerMouth:
     """What the renderer paints between parted lips; positions in image px, colours (3,) float32 RGB."""
 
-    polygon_rest: np.ndarray  # (K, 2) float32 cavity polygon at rest: left corner, upper edge, right corner, lower edge back
+    polygon_rest: (
+        np.ndarray
+    )  # (K, 2) float32 cavity polygon at rest: left corner, upper edge, right corner, lower edge back
     polygon_motion: np.ndarray  # (len(FACE_PARAMETERS), K, 2) float32 its motion per face parameter at 1
     upper: np.ndarray  # (S,) int indices of the upper edge in the polygon, left to right
     lower: np.ndarray  # (S,) int indices of the lower edge, left to right
     teeth_line: np.ndarray  # (S,) float32 image y where the upper teeth's edges sit at rest, per upper-edge vertex
-    photo_inside: np.ndarray | None  # (H, W) float32 0..1 the photo's open mouth and a rim of lip (lips parted), else None
+    photo_inside: (
+        np.ndarray | None
+    )  # (H, W) float32 0..1 the photo's open mouth and a rim of lip (lips parted), else None
     photo_teeth: np.ndarray | None  # (H, W) float32 the photo's open mouth less the inner edge of the lower lip
     rest_parting: float  # px between the lips' middles at rest
     width: float  # mouth width, px
     cavity: np.ndarray  # dark, reddish inside of the mouth
     teeth: np.ndarray
     tongue: np.ndarray
-    crease: np.ndarray | None  # of the line where the lips meet, drawn when they close; None when the photo shows its own
+    crease: (
+        np.ndarray | None
+    )  # of the line where the lips meet, drawn when they close; None when the photo shows its own
 
 
 @dataclass(frozen=True, eq=False)
@@ -186,7 +192,9 @@ class PortraitRig:
 
     image: np.ndarray  # (H, W, 3) uint8 RGB, H and W even: the portrait
     base: np.ndarray  # (H, W, 3) uint8 RGB: the portrait with its lips closed
-    landmarks: np.ndarray  # (68, 2) float32 (x, y) in image pixels, iBUG order; parted lips' inner points on their edges
+    landmarks: (
+        np.ndarray
+    )  # (68, 2) float32 (x, y) in image pixels, iBUG order; parted lips' inner points on their edges
     roi: tuple[int, int, int, int]  # x, y, w, h of the face fields
     fields: np.ndarray  # (len(FACE_PARAMETERS), h, w, 2) float32 (dx, dy) at parameter 1
     rest: np.ndarray  # (h, w, 2) float32 displacement of the rest pose (zero unless the photo's lips are parted)
@@ -233,10 +241,14 @@ def rig_from_bytes(data: bytes) -> PortraitRig | None:
     if arrays.get("format") != RIG_FORMAT:
         return None
     try:
-        eyelids = {name: _unflatten(Eyelid, f"eyelids.{name}.", arrays)
-                   for name in BLINK_PARAMETERS if f"eyelids.{name}.box" in arrays}
-        return _unflatten(PortraitRig, "", arrays, eyelids=MappingProxyType(eyelids),
-                          mouth=_unflatten(InnerMouth, "mouth.", arrays))
+        eyelids = {
+            name: _unflatten(Eyelid, f"eyelids.{name}.", arrays)
+            for name in BLINK_PARAMETERS
+            if f"eyelids.{name}.box" in arrays
+        }
+        return _unflatten(
+            PortraitRig, "", arrays, eyelids=MappingProxyType(eyelids), mouth=_unflatten(InnerMouth, "mouth.", arrays)
+        )
     except (KeyError, TypeError, ValueError):
         return None
 
@@ -282,8 +294,14 @@ def _rig(image: np.ndarray, landmarks: np.ndarray) -> PortraitRig:
         gap = np.zeros(len(mesh.points), bool)
         gap[[*mesh.upper_inner, *mesh.lower_inner, _MESH_LANDMARKS.index(60), _MESH_LANDMARKS.index(64)]] = True
         base = _close_lips(image, axes.to_image(mesh.points), closed, triangles, gap)
-        strip = np.vstack([closed[_MESH_LANDMARKS.index(60)], closed[mesh.upper_inner], closed[_MESH_LANDMARKS.index(64)],
-                           closed[mesh.lower_inner][::-1]])
+        strip = np.vstack(
+            [
+                closed[_MESH_LANDMARKS.index(60)],
+                closed[mesh.upper_inner],
+                closed[_MESH_LANDMARKS.index(64)],
+                closed[mesh.lower_inner][::-1],
+            ]
+        )
         _fill_lip_seam(base, strip)
         mesh.close()
         triangles = Delaunay(mesh.points)
@@ -399,8 +417,11 @@ class _FaceMesh:
         gap_x = np.concatenate([[local[60, 0]], upper[:, 0], [local[64, 0]]])
         shut = np.concatenate([[0.0], np.maximum(lower[:, 1] - upper[:, 1] - _LIP_SEPARATION_PX, 0.0), [0.0]])
         outer_x = np.linspace(local[48, 0], local[54, 0], 8 * _LIP_SAMPLES)
-        outer_shut = gaussian_filter1d(np.interp(outer_x, gap_x, shut, left=0.0, right=0.0),
-                                       _OUTER_LIP_SMOOTHING * self.width / (outer_x[1] - outer_x[0]), mode="constant")
+        outer_shut = gaussian_filter1d(
+            np.interp(outer_x, gap_x, shut, left=0.0, right=0.0),
+            _OUTER_LIP_SMOOTHING * self.width / (outer_x[1] - outer_x[0]),
+            mode="constant",
+        )
         for name, points in chains.items():
             setattr(self, name, self._extend(points, name))
         self.closing = np.zeros_like(self.points)
@@ -410,7 +431,9 @@ class _FaceMesh:
                 share = np.interp(self.points[rows, 0], gap_x, shut, left=0.0, right=0.0)
             else:
                 share = np.interp(self.points[rows, 0], outer_x, outer_shut)
-            self.closing[rows, 1] = _UPPER_LIP_SHARE * share if name.startswith("upper") else -(1 - _UPPER_LIP_SHARE) * share
+            self.closing[rows, 1] = (
+                _UPPER_LIP_SHARE * share if name.startswith("upper") else -(1 - _UPPER_LIP_SHARE) * share
+            )
         self.rest = np.zeros_like(self.points)
 
     def _extend(self, points: np.ndarray, kind: str) -> np.ndarray:
@@ -433,10 +456,13 @@ class _FaceMesh:
         half_w, half_h = (jaw[:, 0].max() - jaw[:, 0].min()) / 2, (bottom - top) / 2
         angles = np.linspace(0, 2 * np.pi, _RING_POINTS, endpoint=False)
         sin = np.sin(angles)
-        ring = np.stack([
-            centre[0] + _RING_SIDE * half_w * np.cos(angles),
-            centre[1] + half_h * sin * np.where(sin > 0, _RING_BOTTOM, _RING_TOP),
-        ], axis=1)
+        ring = np.stack(
+            [
+                centre[0] + _RING_SIDE * half_w * np.cos(angles),
+                centre[1] + half_h * sin * np.where(sin > 0, _RING_BOTTOM, _RING_TOP),
+            ],
+            axis=1,
+        )
         self._extend(np.vstack([ring, border]), "anchor")
         self.closing = np.vstack([self.closing, np.zeros((len(ring) + len(border), 2))])
         self.rest = np.vstack([self.rest, np.zeros((len(ring) + len(border), 2))])
@@ -448,7 +474,7 @@ class _FaceMesh:
         mouth_centre = (self.points[_MESH_LANDMARKS.index(60), 0] + self.points[_MESH_LANDMARKS.index(64), 0]) / 2
         half = max((self.points[_MESH_LANDMARKS.index(64), 0] - self.points[_MESH_LANDMARKS.index(60), 0]) / 2, 1.0)
         W, E = self.width, self.eyes
-        for row, (point, kind) in enumerate(zip(self.points, self.kinds)):
+        for row, (point, kind) in enumerate(zip(self.points, self.kinds, strict=False)):
             if kind == "anchor":
                 continue
             landmark = _MESH_LANDMARKS[row] if kind == "landmark" else None
@@ -464,7 +490,10 @@ class _FaceMesh:
                 thin = _SPREAD_THIN * W * centre * outer * (1 if upper else -1 if lower else 0)
                 motion[index["lip_spread"], row] = (side * _SPREAD_OUT * W * u, thin - 0.015 * W * corner)
                 push = _ROUND_PUSH * W * centre * outer
-                motion[index["lip_round"], row] = (-side * _ROUND_IN * W * u, -push if upper else push if lower else 0.0)
+                motion[index["lip_round"], row] = (
+                    -side * _ROUND_IN * W * u,
+                    -push if upper else push if lower else 0.0,
+                )
                 dental = -(_DENTAL_LIFT if upper else _DENTAL_RISE if lower else 0.0) * W * centre
                 motion[index["lip_dental"], row] = (0.0, dental * (0.7 if outer else 1.0))
                 motion[index["smile"], row] = (side * _SMILE_OUT * W * corner, -_SMILE_UP * W * corner)
@@ -480,7 +509,8 @@ class _FaceMesh:
                 motion[index["brow_raise"], row] = (0.0, -_BROW_LIFT * E * (1.0 if inner else 0.8))
                 toward = 1.0 if landmark < 22 else -1.0
                 motion[index["serious"], row] = (
-                    toward * _SERIOUS_BROW_IN * E * inner, _SERIOUS_BROW_DOWN * E * (1.0 if inner else 0.6)
+                    toward * _SERIOUS_BROW_IN * E * inner,
+                    _SERIOUS_BROW_DOWN * E * (1.0 if inner else 0.6),
                 )
         motion[index["lip_close"]] = -self.rest
         motion[-1] = self.rest
@@ -533,7 +563,9 @@ class _FaceMesh:
         # (still at the corners) keeps the brows' smoothed motion off them.
         corners = axes.to_image(self.local[list(_EYE_CORNERS)]) - (x, y)
         nearest = np.min([(xs - x - cx) ** 2 + (ys - y - cy) ** 2 for cx, cy in corners], axis=0)
-        exact = np.maximum(exact, np.exp(-0.5 * nearest / (_EYE_CORNER_ANCHOR * self.eyes) ** 2)).astype(np.float32)[..., None]
+        exact = np.maximum(exact, np.exp(-0.5 * nearest / (_EYE_CORNER_ANCHOR * self.eyes) ** 2)).astype(np.float32)[
+            ..., None
+        ]
         fields = np.zeros((len(motions), h, w, 2), np.float32)
         for i, motion in enumerate(motions):
             if not motion.any():
@@ -607,7 +639,9 @@ def _fill_lip_seam(base: np.ndarray, strip: np.ndarray) -> None:
     if not w or not h:
         return
     seam = (_polygon_mask(base.shape[:2], strip)[y : y + h, x : x + w] > 0).astype(np.uint8)
-    base[y : y + h, x : x + w] = cv2.inpaint(np.ascontiguousarray(base[y : y + h, x : x + w]), seam, 2, cv2.INPAINT_TELEA)
+    base[y : y + h, x : x + w] = cv2.inpaint(
+        np.ascontiguousarray(base[y : y + h, x : x + w]), seam, 2, cv2.INPAINT_TELEA
+    )
 
 
 def _head_fields(shape: tuple[int, int], landmarks: np.ndarray) -> tuple[tuple[int, int, int, int], np.ndarray]:
@@ -619,10 +653,12 @@ def _head_fields(shape: tuple[int, int], landmarks: np.ndarray) -> tuple[tuple[i
     centre = np.array([(jaw[:, 0].min() + jaw[:, 0].max()) / 2, (top + chin) / 2])
     half_w, half_h = face_w / 2, face_h / 2
     reach = 1 + _HEAD_FADE
-    corners = np.array([
-        [centre[0] - _HEAD_SIDE * half_w * reach, centre[1] - _HEAD_TOP * half_h * reach],
-        [centre[0] + _HEAD_SIDE * half_w * reach, chin + _NECK_FADE * face_h],
-    ])
+    corners = np.array(
+        [
+            [centre[0] - _HEAD_SIDE * half_w * reach, centre[1] - _HEAD_TOP * half_h * reach],
+            [centre[0] + _HEAD_SIDE * half_w * reach, chin + _NECK_FADE * face_h],
+        ]
+    )
     x, y, w, h = _box(corners, shape)
     ys, xs = np.mgrid[y : y + h, x : x + w].astype(np.float64)
     dx, dy = (xs - centre[0]) / (_HEAD_SIDE * half_w), ys - centre[1]
@@ -638,7 +674,9 @@ def _head_fields(shape: tuple[int, int], landmarks: np.ndarray) -> tuple[tuple[i
     fx, fy = (xs - centre[0]) / half_w, (ys - centre[1]) / half_h
     relief = _RELIEF_DEPTH * face_w * np.sqrt(np.clip(1 - fx * fx - fy * fy, 0.0, None))
     nose = landmarks[30].astype(np.float64)
-    relief += _NOSE_DEPTH * face_w * np.exp(-0.5 * ((xs - nose[0]) ** 2 + (ys - nose[1]) ** 2) / (_NOSE_SPREAD * face_w) ** 2)
+    relief += (
+        _NOSE_DEPTH * face_w * np.exp(-0.5 * ((xs - nose[0]) ** 2 + (ys - nose[1]) ** 2) / (_NOSE_SPREAD * face_w) ** 2)
+    )
     relief *= radian
     zero = np.zeros_like(relief)
     nod = np.stack([zero, relief], axis=-1)
@@ -675,7 +713,9 @@ def _inner_mouth(image: np.ndarray, landmarks: np.ndarray, axes: _FaceAxes, mesh
         upper=_frozen(np.arange(1, n + 1)),
         lower=_frozen(np.arange(len(vertices) - 1, n + 1, -1)),
         teeth_line=_frozen(axes.to_image(rest_points[upper])[:, 1].astype(np.float32)),
-        photo_inside=_frozen(_grown(_polygon_mask(image.shape[:2], polygon), _PHOTO_MARGIN_PX)) if mesh.parted else None,
+        photo_inside=_frozen(_grown(_polygon_mask(image.shape[:2], polygon), _PHOTO_MARGIN_PX))
+        if mesh.parted
+        else None,
         photo_teeth=_frozen(_photo_teeth(image.shape[:2], polygon, n)) if mesh.parted else None,
         rest_parting=float(np.linalg.norm(polygon[1 + n // 2] - polygon[len(vertices) - 1 - n // 2])),
         width=float(mesh.width),
@@ -683,7 +723,8 @@ def _inner_mouth(image: np.ndarray, landmarks: np.ndarray, axes: _FaceAxes, mesh
         teeth=_frozen(_teeth_colour(image, landmarks, mesh.parted)),
         tongue=_frozen((lip * np.array([0.7, 0.5, 0.5])).astype(np.float32)),
         crease=_frozen((_CREASE_SHADE * lip * (lip / max(float(lip.max()), 1.0)) ** _CREASE_DEEPEN).astype(np.float32))
-        if mesh.parted else None,
+        if mesh.parted
+        else None,
     )
 
 

@@ -292,8 +292,10 @@ def synthesize(text: str, language: str, *, voice: str | None = None, words_per_
 
 
 def _stop_closures_retimed(
-    phonemes: tuple[tuple[float, float, str], ...], words: tuple[tuple[float, float, str], ...],
-    audio: np.ndarray, sample_rate: int,
+    phonemes: tuple[tuple[float, float, str], ...],
+    words: tuple[tuple[float, float, str], ...],
+    audio: np.ndarray,
+    sample_rate: int,
 ) -> tuple[tuple[tuple[float, float, str], ...], tuple[tuple[float, float, str], ...]]:
     """The phonemes and words with every oral stop starting where its closure's silence starts in the audio (N,).
 
@@ -313,7 +315,7 @@ def _stop_closures_retimed(
     silent = power < np.percentile(power, 95) * 10 ** (_SILENCE_DB / 10)
     retimed = [list(phoneme) for phoneme in phonemes]
     moved: dict[float, float] = {}  # boundary as espeak reported it -> where the closure starts
-    for before, stop in zip(retimed, retimed[1:]):
+    for before, stop in zip(retimed, retimed[1:], strict=False):
         if _first_letter(stop[2]) not in _ORAL_STOPS or abs(before[1] - stop[0]) > 1e-9:
             continue
         hop_at = min(round(stop[0] / hop_s), len(silent))
@@ -327,8 +329,10 @@ def _stop_closures_retimed(
             boundary = start * hop_s
             moved[stop[0]] = boundary
             before[1] = stop[0] = boundary
-    return (tuple((start, end, ipa) for start, end, ipa in retimed),
-            tuple((moved.get(start, start), moved.get(end, end), word) for start, end, word in words))
+    return (
+        tuple((start, end, ipa) for start, end, ipa in retimed),
+        tuple((moved.get(start, start), moved.get(end, end), word) for start, end, word in words),
+    )
 
 
 def _first_letter(ipa: str) -> str:

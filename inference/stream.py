@@ -82,7 +82,9 @@ def stream(
     if fps <= 0:
         raise InferenceError("invalid_fps", f"fps must be positive, not {fps}")
     if expression not in EXPRESSIONS:
-        raise InferenceError("invalid_expression", f"expression must be one of {', '.join(EXPRESSIONS)}, not {expression!r}")
+        raise InferenceError(
+            "invalid_expression", f"expression must be one of {', '.join(EXPRESSIONS)}, not {expression!r}"
+        )
     if not 0.0 <= intensity <= 1.0:
         raise InferenceError("invalid_expression", f"expression intensity must be between 0 and 1, not {intensity}")
     rig = portrait if isinstance(portrait, PortraitRig) else portrait_rig(portrait, max_side=max_side)
@@ -90,7 +92,13 @@ def stream(
 
 
 def _live_frames(
-    rig: PortraitRig, audio_chunks: Iterable[np.ndarray], sample_rate: int, fps: int, seed: int, expression: str, intensity: float,
+    rig: PortraitRig,
+    audio_chunks: Iterable[np.ndarray],
+    sample_rate: int,
+    fps: int,
+    seed: int,
+    expression: str,
+    intensity: float,
     frame_filter: Callable[[np.ndarray], np.ndarray] | None,
 ) -> Iterator[LiveFrame]:
     from .animate import frame_count, render_frame
@@ -123,8 +131,12 @@ def _live_frames(
             context, audio = 0, heard.between(sample(first), last_sample)
         else:
             context = fps
-            audio = np.concatenate([heard.between(sample(reference * fps), sample((reference + 1) * fps)),
-                                    heard.between(sample(first), last_sample)])
+            audio = np.concatenate(
+                [
+                    heard.between(sample(reference * fps), sample((reference + 1) * fps)),
+                    heard.between(sample(first), last_sample),
+                ]
+            )
         position = context + index - first
         target = _pose_at(audio, sample_rate, context + last_frame - first, position, fps, seed, expression, intensity)
         target[blink] = idle[index, 0]
@@ -133,7 +145,7 @@ def _live_frames(
         pose = target if previous is None else previous + np.clip(target - previous, -max_step, max_step)
         previous = pose
         heard.forget_before(sample(max(0, first - memory)))
-        image = render_frame(rig, dict(zip(PARAMETERS, pose.tolist())))
+        image = render_frame(rig, dict(zip(PARAMETERS, pose.tolist(), strict=False)))
         if frame_filter is not None:
             image = frame_filter(image)
         return LiveFrame(index=index, time_s=index / fps, heard_s=last_sample / sample_rate, image=image)
@@ -164,7 +176,14 @@ def _loudest_second(loudness: list[float], first_frame: int, fps: int, memory_fr
 
 
 def _pose_at(
-    audio: np.ndarray, sample_rate: int, n_frames: int, position: int, fps: int, seed: int, expression: str, intensity: float
+    audio: np.ndarray,
+    sample_rate: int,
+    n_frames: int,
+    position: int,
+    fps: int,
+    seed: int,
+    expression: str,
+    intensity: float,
 ) -> np.ndarray:
     """(len(PARAMETERS),) float32 pose of the frame at position of mono audio (N,) covering n_frames, without blinks and idle head motion.
 
@@ -174,7 +193,9 @@ def _pose_at(
     from .animate import animation_track
     from .rig import HEAD_PARAMETERS, PARAMETERS
 
-    pose = animation_track(audio, sample_rate, n_frames, fps, seed=seed, expression=expression, intensity=intensity)[position]
+    pose = animation_track(audio, sample_rate, n_frames, fps, seed=seed, expression=expression, intensity=intensity)[
+        position
+    ]
     pose[[PARAMETERS.index(name) for name in HEAD_PARAMETERS]] -= _idle_head(n_frames, fps, seed)[position]
     return pose
 
@@ -206,7 +227,9 @@ def _idle_motion(n_frames: int, fps: int, seed: int) -> np.ndarray:
 def _check_chunk(chunk: np.ndarray) -> None:
     if not isinstance(chunk, np.ndarray) or chunk.ndim != 1 or not np.issubdtype(chunk.dtype, np.floating):
         shape = f"{chunk.dtype} {chunk.shape}" if isinstance(chunk, np.ndarray) else type(chunk).__name__
-        raise InferenceError("invalid_audio", f"each audio chunk must be mono floating-point samples (a 1-D float array), not {shape}")
+        raise InferenceError(
+            "invalid_audio", f"each audio chunk must be mono floating-point samples (a 1-D float array), not {shape}"
+        )
     if not np.all(np.isfinite(chunk)):
         raise InferenceError("invalid_audio", "an audio chunk contains NaN or infinite samples")
 

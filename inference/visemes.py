@@ -25,14 +25,37 @@ UNKNOWN = Viseme((0.3, 0.0, 0.0, 0.0, 0.0), (0.05, 0.05, 0.05, 0.05, 0.05))
 
 # IPA vowels by (height 0 close .. 1 open, backness 0 front .. 1 back, rounded).
 _VOWELS = {
-    "i": (0.0, 0.0, False), "y": (0.0, 0.0, True), "ɨ": (0.0, 0.5, False), "ʉ": (0.0, 0.5, True),
-    "ɯ": (0.0, 1.0, False), "u": (0.0, 1.0, True), "ɪ": (0.15, 0.1, False), "ʏ": (0.15, 0.1, True),
-    "ʊ": (0.15, 0.9, True), "e": (0.33, 0.0, False), "ø": (0.33, 0.0, True), "ɘ": (0.33, 0.5, False),
-    "ɵ": (0.33, 0.5, True), "ɤ": (0.33, 1.0, False), "o": (0.33, 1.0, True), "ə": (0.5, 0.5, False),
-    "ɚ": (0.5, 0.5, False), "ɛ": (0.67, 0.0, False), "œ": (0.67, 0.0, True), "ɜ": (0.67, 0.5, False),
-    "ɝ": (0.67, 0.5, False), "ɞ": (0.67, 0.5, True), "ʌ": (0.67, 1.0, False), "ɔ": (0.67, 1.0, True),
-    "æ": (0.85, 0.0, False), "ɐ": (0.8, 0.5, False), "a": (1.0, 0.2, False), "ɶ": (1.0, 0.0, True),
-    "ä": (1.0, 0.5, False), "ɑ": (1.0, 1.0, False), "ɒ": (1.0, 1.0, True),
+    "i": (0.0, 0.0, False),
+    "y": (0.0, 0.0, True),
+    "ɨ": (0.0, 0.5, False),
+    "ʉ": (0.0, 0.5, True),
+    "ɯ": (0.0, 1.0, False),
+    "u": (0.0, 1.0, True),
+    "ɪ": (0.15, 0.1, False),
+    "ʏ": (0.15, 0.1, True),
+    "ʊ": (0.15, 0.9, True),
+    "e": (0.33, 0.0, False),
+    "ø": (0.33, 0.0, True),
+    "ɘ": (0.33, 0.5, False),
+    "ɵ": (0.33, 0.5, True),
+    "ɤ": (0.33, 1.0, False),
+    "o": (0.33, 1.0, True),
+    "ə": (0.5, 0.5, False),
+    "ɚ": (0.5, 0.5, False),
+    "ɛ": (0.67, 0.0, False),
+    "œ": (0.67, 0.0, True),
+    "ɜ": (0.67, 0.5, False),
+    "ɝ": (0.67, 0.5, False),
+    "ɞ": (0.67, 0.5, True),
+    "ʌ": (0.67, 1.0, False),
+    "ɔ": (0.67, 1.0, True),
+    "æ": (0.85, 0.0, False),
+    "ɐ": (0.8, 0.5, False),
+    "a": (1.0, 0.2, False),
+    "ɶ": (1.0, 0.0, True),
+    "ä": (1.0, 0.5, False),
+    "ɑ": (1.0, 1.0, False),
+    "ɒ": (1.0, 1.0, True),
     # espeak's ASCII names for phonemes without an IPA spelling.
     "A": (1.0, 1.0, False),
 }
@@ -122,7 +145,7 @@ def segments(ipa: str) -> tuple[Viseme, ...]:
     # place, so the lips take the fricative's shape throughout.
     merged: list[Viseme] = []
     previous = ""
-    for (letter, *_), viseme in zip(letters, visemes):
+    for (letter, *_), viseme in zip(letters, visemes, strict=False):
         if letter in _FRICATIVES and previous in _LINGUAL_STOPS:
             merged[-1] = viseme
         else:

@@ -57,8 +57,14 @@ class Warper:
         if self.device == "cpu":
             sampled = np.empty((*points.shape[:3], 3), np.uint8)
             for i, frame in enumerate(sampled):
-                cv2.remap(images if images.ndim == 3 else images[i], points[i], None, cv2.INTER_LINEAR, dst=frame,
-                          borderMode=cv2.BORDER_REFLECT)
+                cv2.remap(
+                    images if images.ndim == 3 else images[i],
+                    points[i],
+                    None,
+                    cv2.INTER_LINEAR,
+                    dst=frame,
+                    borderMode=cv2.BORDER_REFLECT,
+                )
             return sampled
         return _remap_torch(images, points, "cuda" if self.device == "cuda" else "cpu")
 
@@ -77,8 +83,11 @@ def engine_warper(device: str | None = None) -> Warper:
     if device == "auto":
         return Warper("cuda" if _cuda_available() else "cpu")
     if device == "cuda" and not _cuda_available():
-        raise InferenceError("device_unavailable", f"{source} asks for a CUDA GPU, but torch finds none on this machine; "
-                             "use 'auto' or 'cpu' to render on the CPU")
+        raise InferenceError(
+            "device_unavailable",
+            f"{source} asks for a CUDA GPU, but torch finds none on this machine; "
+            "use 'auto' or 'cpu' to render on the CPU",
+        )
     if device == "torch-cpu" and not _torch_installed():
         raise InferenceError("device_unavailable", f"{source} needs torch, which is not installed; use 'cpu'")
     return Warper(device)

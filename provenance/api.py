@@ -36,5 +36,7 @@ class VerifyApi(APIView):
         serializer = self.VerifyInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         with verification_slot():
-            report = upload_verify(upload=serializer.validated_data.get("video"), url=serializer.validated_data.get("url", ""))
+            report = upload_verify(
+                upload=serializer.validated_data.get("video"), url=serializer.validated_data.get("url", "")
+            )
         return Response(report_as_dict(report))

@@ -71,8 +71,6 @@ def generator() -> tuple[int, ...]:
     return tuple(reversed(product))
 
 
-
-
 def encode(message: np.ndarray) -> np.ndarray:
     """The systematic 127-bit codeword (uint8 0/1) of 64 message bits: message, then parity."""
     message = np.asarray(message, dtype=np.uint8)

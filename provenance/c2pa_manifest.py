@@ -103,7 +103,7 @@ def mp4_sign(
     consent_fields = dict(consent_summary or {})
     if "render_id" in consent_fields:
         raise ValueError("consent_summary must not carry its own render_id")
-    when = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    when = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
     actions = [{"action": "c2pa.created", "digitalSourceType": TRAINED_ALGORITHMIC_MEDIA, "when": when}]
     actions += [{"action": name, "when": when} for name in edits]
     assertions = [{"label": RENDER_ASSERTION_LABEL, "data": {"render_id": render_id}}]
@@ -111,13 +111,20 @@ def mp4_sign(
         assertions.append({"label": CONSENT_ASSERTION_LABEL, "data": consent_fields})
     if soft_binding is not None:
         # c2pa accepts c2pa.watermarked only beside a soft-binding assertion naming the watermark.
-        actions.append({"action": "c2pa.watermarked", "when": when, "parameters": {"description": soft_binding.algorithm}})
+        actions.append(
+            {"action": "c2pa.watermarked", "when": when, "parameters": {"description": soft_binding.algorithm}}
+        )
         assertions.append(
             {
                 "label": SOFT_BINDING_LABEL,
                 "data": {
                     "alg": soft_binding.algorithm,
-                    "blocks": [{"scope": {}, "value": base64.b64encode(bytes.fromhex(soft_binding.payload_hex)).decode("ascii")}],
+                    "blocks": [
+                        {
+                            "scope": {},
+                            "value": base64.b64encode(bytes.fromhex(soft_binding.payload_hex)).decode("ascii"),
+                        }
+                    ],
                 },
             }
         )

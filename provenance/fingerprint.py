@@ -53,7 +53,9 @@ def _detail(image: np.ndarray) -> np.ndarray:
     return image - cv2.GaussianBlur(image, (0, 0), _DETAIL_SIGMA)
 
 
-def content_similarity(fingerprint: ContentFingerprint, mean_luma: np.ndarray, *, scale: float, mirrored: bool = False) -> float:
+def content_similarity(
+    fingerprint: ContentFingerprint, mean_luma: np.ndarray, *, scale: float, mirrored: bool = False
+) -> float:
     """How well a copy's (h, w) mean luma matches the fingerprinted render (-1..1).
 
     ``scale`` is the copy's size relative to the render and ``mirrored`` whether it

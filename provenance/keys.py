@@ -122,7 +122,9 @@ def secret_rotate(keys_dir: Path, name: str, *, n_bytes: int = 32) -> bytes:
 def secrets_retired(keys_dir: Path, name: str) -> list[bytes]:
     """Rotated-out values of the secret `<name>`, newest first."""
     retired = Path(keys_dir).resolve() / RETIRED_DIR
-    return [path.read_bytes() for path in sorted(retired.glob(f"{name}-*.key"), reverse=True)] if retired.is_dir() else []
+    return (
+        [path.read_bytes() for path in sorted(retired.glob(f"{name}-*.key"), reverse=True)] if retired.is_dir() else []
+    )
 
 
 def _directory_ensure(*, directory: Path) -> None:
@@ -142,7 +144,7 @@ def _directory_lock(*, directory: Path) -> Iterator[None]:
 
 
 def _material_create(*, directory: Path) -> None:
-    now = datetime.datetime.now(datetime.timezone.utc) - BACKDATE
+    now = datetime.datetime.now(datetime.UTC) - BACKDATE
     root_key = ec.generate_private_key(ec.SECP256R1())
     root_cert = (
         x509.CertificateBuilder()
@@ -178,7 +180,7 @@ def _material_create(*, directory: Path) -> None:
 
 
 def _signing_create(*, directory: Path, root_key: ec.EllipticCurvePrivateKey) -> None:
-    now = datetime.datetime.now(datetime.timezone.utc) - BACKDATE
+    now = datetime.datetime.now(datetime.UTC) - BACKDATE
     signing_key = ec.generate_private_key(ec.SECP256R1())
     signing_cert = (
         x509.CertificateBuilder()

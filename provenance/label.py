@@ -28,7 +28,16 @@ def _label_patch(height: int, width: int) -> _LabelPatch:
     pad = max(4, round(text_h * 0.5))
     box_w, box_h = text_w + 2 * pad, text_h + baseline + 2 * pad
     text_mask = np.zeros((box_h, box_w), np.uint8)
-    cv2.putText(text_mask, LABEL_TEXT, (pad, box_h - pad - baseline), cv2.FONT_HERSHEY_SIMPLEX, scale, 255, thickness, cv2.LINE_AA)
+    cv2.putText(
+        text_mask,
+        LABEL_TEXT,
+        (pad, box_h - pad - baseline),
+        cv2.FONT_HERSHEY_SIMPLEX,
+        scale,
+        255,
+        thickness,
+        cv2.LINE_AA,
+    )
     text_alpha = text_mask.astype(np.float32)[..., None] / 255.0
     alpha = np.maximum(np.full_like(text_alpha, 0.55), text_alpha)
     colour = np.repeat(text_alpha * 255.0, 3, axis=2)
@@ -42,6 +51,6 @@ def frame_label(frame: np.ndarray) -> np.ndarray:
     out = frame.copy()
     region = out[patch.top : patch.top + h, patch.left : patch.left + w].astype(np.float32)
     out[patch.top : patch.top + h, patch.left : patch.left + w] = (
-        region * (1.0 - patch.alpha) + patch.colour * patch.alpha
-    ).round().astype(np.uint8)
+        (region * (1.0 - patch.alpha) + patch.colour * patch.alpha).round().astype(np.uint8)
+    )
     return out

@@ -20,5 +20,7 @@ class RenderFingerprint(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     def as_fingerprint(self) -> ContentFingerprint:
-        pixels = np.frombuffer(bytes(self.thumbnail), dtype=np.uint8).reshape(self.thumbnail_height, self.thumbnail_width)
+        pixels = np.frombuffer(bytes(self.thumbnail), dtype=np.uint8).reshape(
+            self.thumbnail_height, self.thumbnail_width
+        )
         return ContentFingerprint(pixels, self.frame_height, self.frame_width)

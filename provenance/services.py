@@ -135,8 +135,12 @@ def video_sign(*, source: Path, destination: Path, render) -> None:
             "languages": consent.languages,
             "status_url": f"{settings.CANDOR_PUBLIC_URL}/verify/",
         },
-        ingredient=c2pa_manifest.Ingredient(title="source portrait", relationship="parentOf", sha256=_portrait_sha256(render)),
-        soft_binding=c2pa_manifest.SoftBinding(algorithm=watermark.ALGORITHM, payload_hex=np.packbits(payload).tobytes().hex()),
+        ingredient=c2pa_manifest.Ingredient(
+            title="source portrait", relationship="parentOf", sha256=_portrait_sha256(render)
+        ),
+        soft_binding=c2pa_manifest.SoftBinding(
+            algorithm=watermark.ALGORITHM, payload_hex=np.packbits(payload).tobytes().hex()
+        ),
         edits=("c2pa.edited",) if render.label else (),
     )
 
@@ -191,7 +195,9 @@ def video_verify(*, path: Path) -> VerificationReport:
     if mime is None:
         manifest = c2pa_manifest.report_absent(issues=())
     else:
-        manifest = c2pa_manifest.mp4_read_manifest(path=path, root_certificate_pem=material.root_certificate_pem, mime=mime)
+        manifest = c2pa_manifest.mp4_read_manifest(
+            path=path, root_certificate_pem=material.root_certificate_pem, mime=mime
+        )
     luma_sums: list = []
     try:
         reading = watermark.watermark_read(
@@ -246,8 +252,13 @@ def video_verify(*, path: Path) -> VerificationReport:
     return VerificationReport(
         verdict=verdict,
         explanation=_explanation(
-            verdict=verdict, container=container, manifest=manifest, reading=reading, render_info=render_info,
-            content_match=content_match, watermark_render_known=by_watermark is not None,
+            verdict=verdict,
+            container=container,
+            manifest=manifest,
+            reading=reading,
+            render_info=render_info,
+            content_match=content_match,
+            watermark_render_known=by_watermark is not None,
         ),
         content_match=content_match,
         c2pa={
@@ -302,16 +313,26 @@ def _explanation(
         lines.append("A valid C2PA manifest is present, but it is not signed by Candor's certificate authority.")
     elif manifest.present:
         if manifest.hash_binding_intact is False:
-            lines.append("A C2PA manifest is present but the video was changed after signing: its hash no longer matches (tampered).")
+            lines.append(
+                "A C2PA manifest is present but the video was changed after signing: its hash no longer matches (tampered)."
+            )
         else:
-            lines.append(f"A C2PA manifest is present but damaged or invalid ({', '.join(manifest.issues) or 'unreadable'}).")
+            lines.append(
+                f"A C2PA manifest is present but damaged or invalid ({', '.join(manifest.issues) or 'unreadable'})."
+            )
     elif container == "webm":
         lines.append("WebM files cannot carry a C2PA manifest, so only the invisible watermark was checked.")
     else:
         lines.append("No C2PA manifest: it was never there or was stripped (re-encoding and most uploads strip it).")
     if reading.found and watermark_render_known:
-        where = "" if not reading.scale or reading.scale == 1.0 else f" in a copy at {reading.scale:.0%} of the original size"
-        lines.append(f"Candor's invisible watermark was found{where}, naming one of Candor's renders ({reading.frames_examined} frames read).")
+        where = (
+            ""
+            if not reading.scale or reading.scale == 1.0
+            else f" in a copy at {reading.scale:.0%} of the original size"
+        )
+        lines.append(
+            f"Candor's invisible watermark was found{where}, naming one of Candor's renders ({reading.frames_examined} frames read)."
+        )
     elif reading.found and reading.serial == PREVIEW_WATERMARK_SERIAL:
         lines.append(
             "Candor's invisible watermark for previews was found: this looks like a one-second preview made with Candor "
@@ -332,7 +353,9 @@ def _explanation(
             f"{render_info['consent_status']} now."
         )
     if verdict == "tampered":
-        lines.append("The manifest cannot be trusted and no watermark confirms the video, so its origin cannot be established.")
+        lines.append(
+            "The manifest cannot be trusted and no watermark confirms the video, so its origin cannot be established."
+        )
     if verdict == "not_recognized" and not reading.found:
         lines.append("Not recognized as a Candor video. Absence of a watermark is not proof that a video is authentic.")
     elif verdict == "not_recognized":
@@ -351,7 +374,9 @@ def upload_verify(*, upload=None, url: str = "") -> VerificationReport:
     if upload is None:
         raise ApplicationError("invalid", "send the video as the multipart field 'video' or a Candor link as 'url'")
     if upload.size > settings.CANDOR_MAX_VIDEO_BYTES:
-        raise ApplicationError("too_large", f"videos up to {settings.CANDOR_MAX_VIDEO_BYTES / 1e6:.0f} MB can be verified", status_code=413)
+        raise ApplicationError(
+            "too_large", f"videos up to {settings.CANDOR_MAX_VIDEO_BYTES / 1e6:.0f} MB can be verified", status_code=413
+        )
     if upload.size == 0:
         raise ApplicationError("invalid_video", "the video file is empty")
     with tempfile.NamedTemporaryFile(suffix=".video", dir=settings.DATA_DIR) as handle:
@@ -383,7 +408,8 @@ def _share_link_verify(*, url: str) -> VerificationReport:
     ours = urlsplit(settings.CANDOR_PUBLIC_URL)
     if parts.scheme not in ("http", "https") or (parts.scheme, parts.netloc) != (ours.scheme, ours.netloc):
         raise ApplicationError(
-            "foreign_url", f"only links to {settings.CANDOR_PUBLIC_URL} can be checked; download the video and upload the file instead"
+            "foreign_url",
+            f"only links to {settings.CANDOR_PUBLIC_URL} can be checked; download the video and upload the file instead",
         )
     segments = parts.path.strip("/").split("/")
     if segments[0] == "watch" and len(segments) in (2, 3) and segments[2:] in ([], ["video.mp4"]):
@@ -394,7 +420,9 @@ def _share_link_verify(*, url: str) -> VerificationReport:
             raise ApplicationError("invalid_url", "this is not a link to a Candor video")
         render = Render.objects.filter(id=render_id).first()
     if render is None or not render.video:
-        raise ApplicationError("not_found", "no video is stored under this link (it may have been deleted)", status_code=404)
+        raise ApplicationError(
+            "not_found", "no video is stored under this link (it may have been deleted)", status_code=404
+        )
     return _verify_as_application(path=Path(render.video.path))
 
 

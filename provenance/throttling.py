@@ -49,6 +49,8 @@ def verification_slot():
             handle.close()  # closing releases the lock
         return
     raise ApplicationError(
-        "verifier_busy", f"the verifier is busy with other videos; try again in {VERIFIER_BUSY_RETRY_S} seconds",
-        status_code=429, retry_after_s=VERIFIER_BUSY_RETRY_S,
+        "verifier_busy",
+        f"the verifier is busy with other videos; try again in {VERIFIER_BUSY_RETRY_S} seconds",
+        status_code=429,
+        retry_after_s=VERIFIER_BUSY_RETRY_S,
     )

@@ -17,12 +17,19 @@ def verify_page(request):
         return render(request, "provenance/verify.html", {})
     throttle = VerifyRateThrottle()
     if not throttle.allow_request(request, view=None):
-        response = render(request, "provenance/verify.html", {"error": "Too many checks from your address; please wait a minute."}, status=429)
+        response = render(
+            request,
+            "provenance/verify.html",
+            {"error": "Too many checks from your address; please wait a minute."},
+            status=429,
+        )
         response["Retry-After"] = str(int(throttle.wait() or 60))
         return response
     try:
         with verification_slot():
-            report = report_as_dict(upload_verify(upload=request.FILES.get("video"), url=request.POST.get("url", "").strip()))
+            report = report_as_dict(
+                upload_verify(upload=request.FILES.get("video"), url=request.POST.get("url", "").strip())
+            )
     except ApplicationError as error:
         response = render(request, "provenance/verify.html", {"error": error.detail}, status=error.status_code)
         if error.retry_after_s is not None:

@@ -109,7 +109,9 @@ def key_id(key: bytes) -> int:
 
 
 def _mac(serial: int, key: bytes) -> int:
-    digest = hmac.new(key, _DOMAIN + b"/mac" + serial.to_bytes(4, "big") + bytes([key_id(key)]), hashlib.sha256).digest()
+    digest = hmac.new(
+        key, _DOMAIN + b"/mac" + serial.to_bytes(4, "big") + bytes([key_id(key)]), hashlib.sha256
+    ).digest()
     return int.from_bytes(digest[:4], "big") >> (32 - MAC_BITS)
 
 
@@ -128,7 +130,9 @@ def _parse(message: np.ndarray, key: bytes) -> int | None:
     serial = word >> (KEY_ID_BITS + MAC_BITS)
     carried_key_id = (word >> MAC_BITS) & (2**KEY_ID_BITS - 1)
     carried_mac = word & (2**MAC_BITS - 1)
-    if carried_key_id != key_id(key) or not hmac.compare_digest(carried_mac.to_bytes(4, "big"), _mac(serial, key).to_bytes(4, "big")):
+    if carried_key_id != key_id(key) or not hmac.compare_digest(
+        carried_mac.to_bytes(4, "big"), _mac(serial, key).to_bytes(4, "big")
+    ):
         return None
     return serial
 
@@ -392,7 +396,9 @@ def watermark_read(
             for key in key_list:
                 decoded = _decode(candidate, key)
                 if decoded is not None:
-                    return WatermarkReading(True, decoded[0], decoded[1], examined, key_id(key), round(scale * shrink, 4), mirrored)
+                    return WatermarkReading(
+                        True, decoded[0], decoded[1], examined, key_id(key), round(scale * shrink, 4), mirrored
+                    )
         return None
 
     def attempt(mean: np.ndarray) -> WatermarkReading | None:
@@ -426,7 +432,9 @@ def watermark_read(
             # A video keeps one frame size; a stray frame of another size cannot be folded with the rest.
             continue
         if shrink > 1.0:
-            luma = cv2.resize(luma, (round(luma.shape[1] / shrink), round(luma.shape[0] / shrink)), interpolation=cv2.INTER_AREA)
+            luma = cv2.resize(
+                luma, (round(luma.shape[1] / shrink), round(luma.shape[0] / shrink)), interpolation=cv2.INTER_AREA
+            )
         if total is None:
             total = np.zeros(luma.shape, dtype=np.float32)
         # Resampling is linear, so the mean of the whitened frames, resampled once

@@ -9,9 +9,9 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from consent.models import PURPOSES
 from consent.selectors import portrait_consent_state
 from consent.services import consent_request_create, consent_status_now
-from consent.models import PURPOSES
 
 from . import selectors, services
 from .exceptions import ApplicationError
@@ -73,7 +73,10 @@ class PortraitsApi(APIView):
     def post(self, request):
         data = _validated(self.PortraitCreateInput, request.data)
         portrait = services.portrait_create(
-            owner=request.user, image=data["image"], subject_name=data["subject_name"], subject_email=data["subject_email"]
+            owner=request.user,
+            image=data["image"],
+            subject_name=data["subject_name"],
+            subject_email=data["subject_email"],
         )
         return Response(PortraitOutput(portrait).data, status=status.HTTP_201_CREATED)
 
@@ -133,15 +136,22 @@ class SpeechInput(serializers.Serializer):
     portrait = serializers.UUIDField()
     purpose = serializers.ChoiceField(choices=Render.Purpose.choices)
     text = serializers.CharField(required=False, allow_blank=True, max_length=5000, trim_whitespace=True)
-    language = serializers.CharField(required=False, allow_blank=True, max_length=16, help_text="of the text, or spoken in the audio")
-    voice = serializers.CharField(required=False, allow_blank=True, max_length=40, help_text="with text: one of GET /api/voices/")
+    language = serializers.CharField(
+        required=False, allow_blank=True, max_length=16, help_text="of the text, or spoken in the audio"
+    )
+    voice = serializers.CharField(
+        required=False, allow_blank=True, max_length=40, help_text="with text: one of GET /api/voices/"
+    )
     audio = serializers.FileField(required=False, allow_empty_file=True)
 
 
 class RendersApi(APIView):
     class RenderCreateInput(SpeechInput):
         transcript = serializers.CharField(
-            required=False, allow_blank=True, max_length=5000, help_text="with audio: what is said, for captions timed by word length"
+            required=False,
+            allow_blank=True,
+            max_length=5000,
+            help_text="with audio: what is said, for captions timed by word length",
         )
         label = serializers.BooleanField(required=False, default=True)
 
@@ -152,18 +162,29 @@ class RendersApi(APIView):
     @extend_schema(
         request=RenderCreateInput,
         responses={202: RenderOutput},
-        parameters=[OpenApiParameter(
-            "Idempotency-Key", str, OpenApiParameter.HEADER, required=False,
-            description="a client-chosen key (at most 100 characters): a retry with the same key returns the first render",
-        )],
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key",
+                str,
+                OpenApiParameter.HEADER,
+                required=False,
+                description="a client-chosen key (at most 100 characters): a retry with the same key returns the first render",
+            )
+        ],
     )
     def post(self, request):
         data = _validated(self.RenderCreateInput, request.data)
         portrait = selectors.portrait_of(owner=request.user, portrait_id=data["portrait"])
         render = services.render_enqueue(
-            owner=request.user, portrait=portrait, purpose=data["purpose"], text=data.get("text", ""),
-            language=data.get("language", ""), voice=data.get("voice", ""), audio=data.get("audio"),
-            transcript=data.get("transcript", ""), label=data["label"],
+            owner=request.user,
+            portrait=portrait,
+            purpose=data["purpose"],
+            text=data.get("text", ""),
+            language=data.get("language", ""),
+            voice=data.get("voice", ""),
+            audio=data.get("audio"),
+            transcript=data.get("transcript", ""),
+            label=data["label"],
             idempotency_key=request.headers.get("Idempotency-Key", "").strip(),
         )
         return Response(RenderOutput(render, context={"request": request}).data, status=status.HTTP_202_ACCEPTED)
@@ -173,12 +194,16 @@ class RendersLocalizeApi(APIView):
     class Version(serializers.Serializer):
         language = serializers.CharField(max_length=16)
         text = serializers.CharField(max_length=5000, trim_whitespace=True)
-        voice = serializers.CharField(required=False, allow_blank=True, max_length=40, help_text="one of GET /api/voices/?language=")
+        voice = serializers.CharField(
+            required=False, allow_blank=True, max_length=40, help_text="one of GET /api/voices/?language="
+        )
 
     class LocalizeInput(serializers.Serializer):
         portrait = serializers.UUIDField()
         purpose = serializers.ChoiceField(choices=Render.Purpose.choices)
-        versions = serializers.ListField(child=serializers.DictField(), min_length=1, max_length=services.LOCALIZATION_MAX_VERSIONS)
+        versions = serializers.ListField(
+            child=serializers.DictField(), min_length=1, max_length=services.LOCALIZATION_MAX_VERSIONS
+        )
         label = serializers.BooleanField(required=False, default=True)
 
     @extend_schema(request=LocalizeInput, responses={202: RenderOutput(many=True)})
@@ -187,9 +212,12 @@ class RendersLocalizeApi(APIView):
         data = _validated(self.LocalizeInput, request.data)
         versions = [_validated(self.Version, version) for version in data["versions"]]
         portrait = selectors.portrait_of(owner=request.user, portrait_id=data["portrait"])
-        renders = services.renders_localize(owner=request.user, portrait=portrait, purpose=data["purpose"], versions=versions,
-                                            label=data["label"])
-        return Response(RenderOutput(renders, many=True, context={"request": request}).data, status=status.HTTP_202_ACCEPTED)
+        renders = services.renders_localize(
+            owner=request.user, portrait=portrait, purpose=data["purpose"], versions=versions, label=data["label"]
+        )
+        return Response(
+            RenderOutput(renders, many=True, context={"request": request}).data, status=status.HTTP_202_ACCEPTED
+        )
 
 
 class RenderPreviewApi(APIView):
@@ -202,8 +230,12 @@ class RenderPreviewApi(APIView):
         data = _validated(self.RenderPreviewInput, request.data)
         portrait = selectors.portrait_of(owner=request.user, portrait_id=data["portrait"])
         video = services.render_preview(
-            portrait=portrait, purpose=data["purpose"], text=data.get("text", ""), language=data.get("language", ""),
-            voice=data.get("voice", ""), audio=data.get("audio"),
+            portrait=portrait,
+            purpose=data["purpose"],
+            text=data.get("text", ""),
+            language=data.get("language", ""),
+            voice=data.get("voice", ""),
+            audio=data.get("audio"),
         )
         return HttpResponse(video, content_type="video/mp4")
 
@@ -216,7 +248,11 @@ class VoicesApi(APIView):
 
     @extend_schema(
         operation_id="voices_list",
-        parameters=[OpenApiParameter("language", str, required=False, description="a language code such as de; all when left out")],
+        parameters=[
+            OpenApiParameter(
+                "language", str, required=False, description="a language code such as de; all when left out"
+            )
+        ],
         responses=VoicesOutput(many=True),
     )
     def get(self, request):
@@ -225,7 +261,9 @@ class VoicesApi(APIView):
 
         language = request.query_params.get("language", "").strip().lower()
         if language and language not in speech.languages():
-            raise ApplicationError("unknown_language", f"unknown language '{language}'; supported: {sorted(speech.languages())}")
+            raise ApplicationError(
+                "unknown_language", f"unknown language '{language}'; supported: {sorted(speech.languages())}"
+            )
         rows = []
         for code in [language] if language else speech.languages():
             offered = speech.voices(code)
@@ -253,5 +291,11 @@ class RenderVideoApi(APIView):
             raise ApplicationError("not_ready", f"the render is {render.status}", status_code=409)
         consent_now = consent_status_now(render.consent)
         if consent_now != "active":
-            raise ApplicationError("consent_withdrawn", f"the person pictured's consent is {consent_now}; the video is no longer served", status_code=403)
-        return FileResponse(render.video.open("rb"), content_type="video/mp4", as_attachment=False, filename=f"candor-{render.id}.mp4")
+            raise ApplicationError(
+                "consent_withdrawn",
+                f"the person pictured's consent is {consent_now}; the video is no longer served",
+                status_code=403,
+            )
+        return FileResponse(
+            render.video.open("rb"), content_type="video/mp4", as_attachment=False, filename=f"candor-{render.id}.mp4"
+        )

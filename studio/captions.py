@@ -86,8 +86,15 @@ def captions_embed(*, path: Path, words: Iterable[tuple[float, float, str]]) -> 
         return
     partial = path.with_name(f".captioned-{path.name}")
     try:
-        with av.open(str(path)) as source, av.open(str(partial), mode="w", format="mp4", options={"movflags": "+faststart"}) as target:
-            copies = {stream.index: target.add_stream_from_template(stream) for stream in source.streams if stream.type in ("video", "audio")}
+        with (
+            av.open(str(path)) as source,
+            av.open(str(partial), mode="w", format="mp4", options={"movflags": "+faststart"}) as target,
+        ):
+            copies = {
+                stream.index: target.add_stream_from_template(stream)
+                for stream in source.streams
+                if stream.type in ("video", "audio")
+            }
             subtitles = target.add_stream("mov_text")
             subtitles.codec_context.subtitle_header = _MOV_TEXT_HEADER
             subtitles.codec_context.time_base = subtitles.time_base = _MILLISECOND

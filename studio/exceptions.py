@@ -12,7 +12,14 @@ from rest_framework.views import exception_handler
 class ApplicationError(Exception):
     """A refusal a user can act on: `code` is stable for clients, `detail` is for people."""
 
-    def __init__(self, code: str, detail: str, *, status_code: int = status.HTTP_400_BAD_REQUEST, retry_after_s: int | None = None):
+    def __init__(
+        self,
+        code: str,
+        detail: str,
+        *,
+        status_code: int = status.HTTP_400_BAD_REQUEST,
+        retry_after_s: int | None = None,
+    ):
         super().__init__(detail)
         self.code = code
         self.detail = detail

@@ -17,8 +17,10 @@ from .models import Render
 
 LOCALIZATION_ROWS = 4
 CONSENT_DEFAULT_DAYS = 365
-TRANSCRIPT_HELP = ("Paste what is said to get captions. Their timing is approximate: the words are spread over the "
-                   "detected speech in proportion to their length, not recognized in the recording.")
+TRANSCRIPT_HELP = (
+    "Paste what is said to get captions. Their timing is approximate: the words are spread over the "
+    "detected speech in proportion to their length, not recognized in the recording."
+)
 
 
 @functools.cache
@@ -48,23 +50,38 @@ class SignupForm(UserCreationForm):
 
 
 class PortraitUploadForm(forms.Form):
-    image = forms.FileField(label="Portrait photo", help_text="A JPEG or PNG with exactly one face, looking at the camera.",
-                            widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}))
+    image = forms.FileField(
+        label="Portrait photo",
+        help_text="A JPEG or PNG with exactly one face, looking at the camera.",
+        widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}),
+    )
     subject_name = forms.CharField(label="Name of the person pictured", max_length=200)
-    subject_email = forms.EmailField(label="Their email", help_text="They receive the consent request here; nothing is made until they approve.")
+    subject_email = forms.EmailField(
+        label="Their email", help_text="They receive the consent request here; nothing is made until they approve."
+    )
 
 
 class ConsentRequestForm(forms.Form):
     """Every field is optional: an empty form asks for all purposes, any language, one year."""
 
     purposes = forms.MultipleChoiceField(
-        choices=[(p, p.capitalize()) for p in PURPOSES], required=False, widget=forms.CheckboxSelectMultiple,
+        choices=[(p, p.capitalize()) for p in PURPOSES],
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
         help_text="None ticked asks for all purposes.",
     )
-    languages = forms.CharField(required=False, max_length=200, label="Languages",
-                                help_text="Comma-separated codes such as en, de, fr; empty asks for any language.")
-    valid_days = forms.IntegerField(required=False, min_value=1, max_value=3650, label="Valid for (days)", initial=CONSENT_DEFAULT_DAYS)
-    max_renders = forms.IntegerField(required=False, min_value=1, label="At most this many videos", help_text="Empty: no limit.")
+    languages = forms.CharField(
+        required=False,
+        max_length=200,
+        label="Languages",
+        help_text="Comma-separated codes such as en, de, fr; empty asks for any language.",
+    )
+    valid_days = forms.IntegerField(
+        required=False, min_value=1, max_value=3650, label="Valid for (days)", initial=CONSENT_DEFAULT_DAYS
+    )
+    max_renders = forms.IntegerField(
+        required=False, min_value=1, label="At most this many videos", help_text="Empty: no limit."
+    )
 
     def scope(self) -> dict:
         """Keyword arguments for consent_request_create."""
@@ -79,16 +96,29 @@ class ConsentRequestForm(forms.Form):
 
 class _VideoBaseForm(forms.Form):
     portrait = forms.ModelChoiceField(
-        queryset=None, empty_label=None, label="Portrait", help_text="Only portraits whose person pictured has given active consent.",
-        error_messages={"invalid_choice": "The person pictured has no active consent for this portrait (it may have been revoked "
-                                          "or have expired); choose another portrait."},
+        queryset=None,
+        empty_label=None,
+        label="Portrait",
+        help_text="Only portraits whose person pictured has given active consent.",
+        error_messages={
+            "invalid_choice": "The person pictured has no active consent for this portrait (it may have been revoked "
+            "or have expired); choose another portrait."
+        },
     )
     purpose = forms.ChoiceField(choices=Render.Purpose.choices)
     # The engine drives the mouth and blinks only; expression styles are planned, so the field shows what is coming.
-    expression = forms.ChoiceField(choices=[("neutral", "Neutral")], required=False, disabled=True,
-                                   help_text="Expression styles are not available yet.")
-    label = forms.BooleanField(required=False, initial=True, label='Show the visible "AI-generated" label',
-                               help_text="The invisible watermark and the signed manifest are always added.")
+    expression = forms.ChoiceField(
+        choices=[("neutral", "Neutral")],
+        required=False,
+        disabled=True,
+        help_text="Expression styles are not available yet.",
+    )
+    label = forms.BooleanField(
+        required=False,
+        initial=True,
+        label='Show the visible "AI-generated" label',
+        help_text="The invisible watermark and the signed manifest are always added.",
+    )
 
     def __init__(self, *args, portraits, **kwargs):
         super().__init__(*args, **kwargs)
@@ -102,13 +132,32 @@ class RenderForm(_VideoBaseForm):
     source = forms.ChoiceField(choices=SOURCES, initial="text", widget=forms.RadioSelect, label="Speech")
     text = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 4}), max_length=5000)
     language = forms.ChoiceField(required=False, initial="en")
-    voice = forms.ChoiceField(required=False, help_text="The voices the speech synthesizer offers for the chosen language.")
-    audio = forms.FileField(required=False, label="Audio file", widget=forms.ClearableFileInput(attrs={"accept": "audio/*"}))
-    transcript = forms.CharField(required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 3}),
-                                 label="Transcript (optional)",
-                                 help_text=TRANSCRIPT_HELP)
+    voice = forms.ChoiceField(
+        required=False, help_text="The voices the speech synthesizer offers for the chosen language."
+    )
+    audio = forms.FileField(
+        required=False, label="Audio file", widget=forms.ClearableFileInput(attrs={"accept": "audio/*"})
+    )
+    transcript = forms.CharField(
+        required=False,
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        label="Transcript (optional)",
+        help_text=TRANSCRIPT_HELP,
+    )
 
-    field_order = ["portrait", "purpose", "source", "text", "language", "voice", "audio", "transcript", "expression", "label"]
+    field_order = [
+        "portrait",
+        "purpose",
+        "source",
+        "text",
+        "language",
+        "voice",
+        "audio",
+        "transcript",
+        "expression",
+        "label",
+    ]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -136,9 +185,16 @@ class LocalizationRowForm(forms.Form):
     language = forms.ChoiceField(required=False)
     text = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}), max_length=5000)
     voice = forms.ChoiceField(required=False)
-    audio = forms.FileField(required=False, label="or audio", widget=forms.ClearableFileInput(attrs={"accept": "audio/*"}))
-    transcript = forms.CharField(required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 2}),
-                                 label="Transcript of the recording (optional)", help_text=TRANSCRIPT_HELP)
+    audio = forms.FileField(
+        required=False, label="or audio", widget=forms.ClearableFileInput(attrs={"accept": "audio/*"})
+    )
+    transcript = forms.CharField(
+        required=False,
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        label="Transcript of the recording (optional)",
+        help_text=TRANSCRIPT_HELP,
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -174,7 +230,8 @@ class BaseLocalizationRowFormSet(forms.BaseFormSet):
         """{"language", "text", "audio", "transcript"} of each filled row, for renders_localize."""
         return [
             {key: row.cleaned_data[key] for key in ("language", "text", "voice", "audio", "transcript")}
-            for row in self.forms if row.cleaned_data.get("language")
+            for row in self.forms
+            if row.cleaned_data.get("language")
         ]
 
 

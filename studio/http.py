@@ -21,12 +21,16 @@ def _range_chunks(handle, start: int, length: int):
             yield chunk
 
 
-def file_response_ranged(request, field_file, *, content_type: str, filename: str, as_attachment: bool = False) -> HttpResponse:
+def file_response_ranged(
+    request, field_file, *, content_type: str, filename: str, as_attachment: bool = False
+) -> HttpResponse:
     """The whole file (200), or the one byte range the request asks for (206); several ranges get the whole file."""
     size = field_file.size
     match = _RANGE.match(request.headers.get("Range", "").strip())
     if match is None or not any(match.groups()):
-        response = FileResponse(field_file.open("rb"), content_type=content_type, as_attachment=as_attachment, filename=filename)
+        response = FileResponse(
+            field_file.open("rb"), content_type=content_type, as_attachment=as_attachment, filename=filename
+        )
         response["Accept-Ranges"] = "bytes"
         return response
     first, last = match.groups()
@@ -38,7 +42,9 @@ def file_response_ranged(request, field_file, *, content_type: str, filename: st
         response = HttpResponse(status=416)
         response["Content-Range"] = f"bytes */{size}"
         return response
-    response = StreamingHttpResponse(_range_chunks(field_file.open("rb"), start, end - start + 1), status=206, content_type=content_type)
+    response = StreamingHttpResponse(
+        _range_chunks(field_file.open("rb"), start, end - start + 1), status=206, content_type=content_type
+    )
     response["Content-Range"] = f"bytes {start}-{end}/{size}"
     response["Content-Length"] = str(end - start + 1)
     response["Accept-Ranges"] = "bytes"

@@ -12,9 +12,36 @@ import time
 def _commands(host: str, port: str) -> list[list[str]]:
     python = sys.executable
     return [
-        [python, "-m", "gunicorn", "studio.wsgi:application", "--bind", f"{host}:{port}", "--workers", "2", "--threads", "4", "--timeout", "120"],
+        [
+            python,
+            "-m",
+            "gunicorn",
+            "studio.wsgi:application",
+            "--bind",
+            f"{host}:{port}",
+            "--workers",
+            "2",
+            "--threads",
+            "4",
+            "--timeout",
+            "120",
+        ],
         # --beat: the one embedded worker also runs the periodic jobs (consent expiry, clean-up).
-        [python, "-m", "celery", "-A", "studio", "worker", "--beat", "--queues", "default,render", "--concurrency", "1", "--loglevel", "INFO"],
+        [
+            python,
+            "-m",
+            "celery",
+            "-A",
+            "studio",
+            "worker",
+            "--beat",
+            "--queues",
+            "default,render",
+            "--concurrency",
+            "1",
+            "--loglevel",
+            "INFO",
+        ],
     ]
 
 

@@ -74,12 +74,16 @@ def failures_clear(*, scope: str, key: str) -> None:
 
 def login_wait(*, username: str, address: str) -> int:
     """Seconds until a login to this account, or from this address, may be tried again; 0 when it may now."""
-    return max(failures_wait(scope=LOGIN_ACCOUNT, key=username.casefold()), failures_wait(scope=LOGIN_ADDRESS, key=address))
+    return max(
+        failures_wait(scope=LOGIN_ACCOUNT, key=username.casefold()), failures_wait(scope=LOGIN_ADDRESS, key=address)
+    )
 
 
 def login_failed(*, username: str, address: str) -> int:
     """Count a failed login against the account and the address; returns the seconds to wait now (0 if not locked)."""
-    return max(failure_record(scope=LOGIN_ACCOUNT, key=username.casefold()), failure_record(scope=LOGIN_ADDRESS, key=address))
+    return max(
+        failure_record(scope=LOGIN_ACCOUNT, key=username.casefold()), failure_record(scope=LOGIN_ADDRESS, key=address)
+    )
 
 
 def login_succeeded(*, username: str) -> None:

@@ -67,6 +67,11 @@ class TokenGuessLimitMiddleware:
         if request.path_info.startswith("/api/"):
             response = JsonResponse({"error": "throttled", "detail": detail}, status=429)
         else:
-            response = render(request, "consent/message.html", {"title": "Too many attempts", "message": detail.capitalize() + "."}, status=429)
+            response = render(
+                request,
+                "consent/message.html",
+                {"title": "Too many attempts", "message": detail.capitalize() + "."},
+                status=429,
+            )
         response["Retry-After"] = str(wait)
         return response

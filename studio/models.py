@@ -81,7 +81,9 @@ class Render(models.Model):
         indexes = [models.Index(fields=["owner", "-created_at"])]
         constraints = [
             models.UniqueConstraint(
-                fields=["owner", "idempotency_key"], condition=~models.Q(idempotency_key=""), name="render_idempotency_key_unique"
+                fields=["owner", "idempotency_key"],
+                condition=~models.Q(idempotency_key=""),
+                name="render_idempotency_key_unique",
             )
         ]
 

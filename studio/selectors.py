@@ -28,7 +28,9 @@ def render_of(*, owner, render_id) -> Render:
 
 def portraits_with_active_consent(*, owner) -> QuerySet[Portrait]:
     """The owner's portraits that a render can use now (an active, unexpired consent)."""
-    return portraits_of(owner=owner).filter(consents__status="active", consents__expires_at__gt=timezone.now()).distinct()
+    return (
+        portraits_of(owner=owner).filter(consents__status="active", consents__expires_at__gt=timezone.now()).distinct()
+    )
 
 
 def renders_by_ids(*, owner, render_ids) -> QuerySet[Render]:

@@ -59,10 +59,16 @@ def _read_upload(upload, *, max_bytes: int, what: str) -> bytes:
     if upload is None:
         raise ApplicationError("invalid", f"the {what} file is missing")
     if upload.size > max_bytes:
-        raise ApplicationError("too_large", f"the {what} is {upload.size / 1e6:.1f} MB; at most {max_bytes / 1e6:.0f} MB is accepted", status_code=413)
+        raise ApplicationError(
+            "too_large",
+            f"the {what} is {upload.size / 1e6:.1f} MB; at most {max_bytes / 1e6:.0f} MB is accepted",
+            status_code=413,
+        )
     data = upload.read()
     if not data:
-        raise ApplicationError(f"unsupported_{what}" if what == "image" else "invalid_audio", f"the {what} file is empty")
+        raise ApplicationError(
+            f"unsupported_{what}" if what == "image" else "invalid_audio", f"the {what} file is empty"
+        )
     return data
 
 
@@ -75,10 +81,20 @@ def portrait_create(*, owner, image, subject_name: str, subject_email: str) -> P
     data = _read_upload(image, max_bytes=settings.CANDOR_MAX_IMAGE_BYTES, what="image")
     pixels, face, descriptor = _portrait_measure(data)
     registry_screen(
-        owner=owner, descriptor=descriptor, image_jpeg=media.image_encode_jpeg(pixels),
-        subject_name=subject_name.strip(), subject_email=subject_email.strip().lower(),
+        owner=owner,
+        descriptor=descriptor,
+        image_jpeg=media.image_encode_jpeg(pixels),
+        subject_name=subject_name.strip(),
+        subject_email=subject_email.strip().lower(),
     )
-    return _portrait_save(owner=owner, pixels=pixels, face=face, descriptor=descriptor, subject_name=subject_name, subject_email=subject_email)
+    return _portrait_save(
+        owner=owner,
+        pixels=pixels,
+        face=face,
+        descriptor=descriptor,
+        subject_name=subject_name,
+        subject_email=subject_email,
+    )
 
 
 def portrait_create_released(*, hold) -> Portrait:
@@ -86,7 +102,12 @@ def portrait_create_released(*, hold) -> Portrait:
     with hold.image.open("rb") as handle:
         pixels, face, descriptor = _portrait_measure(handle.read())
     return _portrait_save(
-        owner=hold.owner, pixels=pixels, face=face, descriptor=descriptor, subject_name=hold.subject_name, subject_email=hold.subject_email
+        owner=hold.owner,
+        pixels=pixels,
+        face=face,
+        descriptor=descriptor,
+        subject_name=hold.subject_name,
+        subject_email=hold.subject_email,
     )
 
 
@@ -136,12 +157,18 @@ def _render_input_checked(
         raise ApplicationError("invalid", "send either an audio file or text with a language, not both")
     language, voice = language.strip().lower(), voice.strip()
     if language and language not in speech.languages():
-        raise ApplicationError("unknown_language", f"unknown language '{language}'; supported: {sorted(speech.languages())}")
+        raise ApplicationError(
+            "unknown_language", f"unknown language '{language}'; supported: {sorted(speech.languages())}"
+        )
     if audio:
         if voice:
-            raise ApplicationError("invalid", "a voice applies to typed text; an uploaded recording keeps its own voice")
+            raise ApplicationError(
+                "invalid", "a voice applies to typed text; an uploaded recording keeps its own voice"
+            )
         if len(transcript) > speech.MAX_TEXT_CHARS:
-            raise ApplicationError("transcript_too_long", f"the transcript is limited to {speech.MAX_TEXT_CHARS} characters")
+            raise ApplicationError(
+                "transcript_too_long", f"the transcript is limited to {speech.MAX_TEXT_CHARS} characters"
+            )
         audio_bytes = _read_upload(audio, max_bytes=settings.CANDOR_MAX_AUDIO_BYTES, what="audio")
         try:
             media.audio_decode(audio_bytes)
@@ -149,20 +176,34 @@ def _render_input_checked(
             raise _as_application_error(error) from error
         return language, "", audio_bytes
     if transcript.strip():
-        raise ApplicationError("invalid", "a transcript goes with an uploaded recording; typed text is captioned from the synthesizer")
+        raise ApplicationError(
+            "invalid", "a transcript goes with an uploaded recording; typed text is captioned from the synthesizer"
+        )
     if not language:
         raise ApplicationError("invalid", "language is required with text (e.g. en, de, fr, es, hi, zh)")
     if len(text) > speech.MAX_TEXT_CHARS:
         raise ApplicationError("text_too_long", f"text is limited to {speech.MAX_TEXT_CHARS} characters")
     if voice and voice not in speech.voices(language):
         offered = ", ".join(speech.voices(language))
-        raise ApplicationError("unknown_voice", f"voice '{voice}' is not offered for '{language}'; choose one of {offered}")
+        raise ApplicationError(
+            "unknown_voice", f"voice '{voice}' is not offered for '{language}'; choose one of {offered}"
+        )
     return language, voice, None
 
 
 def render_enqueue(
-    *, owner, portrait: Portrait, purpose: str, text: str = "", language: str = "", voice: str = "", audio=None,
-    transcript: str = "", label: bool = True, dispatch: bool = True, idempotency_key: str = "",
+    *,
+    owner,
+    portrait: Portrait,
+    purpose: str,
+    text: str = "",
+    language: str = "",
+    voice: str = "",
+    audio=None,
+    transcript: str = "",
+    label: bool = True,
+    dispatch: bool = True,
+    idempotency_key: str = "",
 ) -> Render:
     """Check consent and input, store the render request and (unless `dispatch` is off) queue it for a render worker.
 
@@ -170,7 +211,9 @@ def render_enqueue(
     A repeated `idempotency_key` of the same creator returns the render it first made instead of a new one.
     """
     if len(idempotency_key) > IDEMPOTENCY_KEY_MAX_CHARS:
-        raise ApplicationError("invalid", f"the Idempotency-Key header is limited to {IDEMPOTENCY_KEY_MAX_CHARS} characters")
+        raise ApplicationError(
+            "invalid", f"the Idempotency-Key header is limited to {IDEMPOTENCY_KEY_MAX_CHARS} characters"
+        )
     if idempotency_key:
         earlier = Render.objects.filter(owner=owner, idempotency_key=idempotency_key).first()
         if earlier is not None:
@@ -185,20 +228,34 @@ def render_enqueue(
         with transaction.atomic():
             consent = consent_gate(portrait=portrait, purpose=purpose, language=language or "any")
             render = Render(
-                owner=owner, portrait=portrait, consent=consent, purpose=purpose, language=language,
-                text=text.strip(), voice=voice, transcript=transcript.strip(), label=label,
-                watermark_serial=_watermark_serial_new(), idempotency_key=idempotency_key,
+                owner=owner,
+                portrait=portrait,
+                consent=consent,
+                purpose=purpose,
+                language=language,
+                text=text.strip(),
+                voice=voice,
+                transcript=transcript.strip(),
+                label=label,
+                watermark_serial=_watermark_serial_new(),
+                idempotency_key=idempotency_key,
             )
             if audio_bytes is not None:
                 # Stored under a name of ours: FFmpeg reads it by content, so the client's file name is never used.
                 render.audio.save(f"{render.id}.audio", ContentFile(audio_bytes), save=False)
             render.save()
-            consent_event_append(consent=consent, kind="render_allowed", details={"render": str(render.id), "purpose": purpose, "language": language})
+            consent_event_append(
+                consent=consent,
+                kind="render_allowed",
+                details={"render": str(render.id), "purpose": purpose, "language": language},
+            )
             if dispatch:
                 transaction.on_commit(lambda: _render_dispatch(render.id))
     except IntegrityError:
         # A concurrent duplicate with the same key won the unique constraint: answer with its render.
-        earlier = Render.objects.filter(owner=owner, idempotency_key=idempotency_key).first() if idempotency_key else None
+        earlier = (
+            Render.objects.filter(owner=owner, idempotency_key=idempotency_key).first() if idempotency_key else None
+        )
         if earlier is None:
             raise
         if render is not None and render.audio:
@@ -207,7 +264,9 @@ def render_enqueue(
     return render
 
 
-def renders_localize(*, owner, portrait: Portrait, purpose: str, versions: list[dict], label: bool = True) -> list[Render]:
+def renders_localize(
+    *, owner, portrait: Portrait, purpose: str, versions: list[dict], label: bool = True
+) -> list[Render]:
     """Queue one render per language version ({"language", "text", "voice"} or {"language", "audio", "transcript"}), all or none.
 
     Each is gated by the consent's language scope; one refusal leaves nothing queued and names its language.
@@ -224,13 +283,23 @@ def renders_localize(*, owner, portrait: Portrait, purpose: str, versions: list[
         for version in versions:
             language = version["language"]
             try:
-                renders.append(render_enqueue(
-                    owner=owner, portrait=portrait, purpose=purpose, language=language, text=version.get("text", ""),
-                    voice=version.get("voice", ""), audio=version.get("audio"), transcript=version.get("transcript", ""),
-                    label=label,
-                ))
+                renders.append(
+                    render_enqueue(
+                        owner=owner,
+                        portrait=portrait,
+                        purpose=purpose,
+                        language=language,
+                        text=version.get("text", ""),
+                        voice=version.get("voice", ""),
+                        audio=version.get("audio"),
+                        transcript=version.get("transcript", ""),
+                        label=label,
+                    )
+                )
             except ApplicationError as error:
-                raise ApplicationError(error.code, f"{language}: {error.detail}", status_code=error.status_code) from error
+                raise ApplicationError(
+                    error.code, f"{language}: {error.detail}", status_code=error.status_code
+                ) from error
     return renders
 
 
@@ -259,27 +328,46 @@ def render_preview(
             spoken = speech.synthesize(text, language, voice=voice or None)
             sound, sample_rate = spoken.audio, spoken.sample_rate
             phonemes = [
-                (start, min(end, PREVIEW_SECONDS), ipa) for start, end, ipa in spoken.phonemes if start < PREVIEW_SECONDS
+                (start, min(end, PREVIEW_SECONDS), ipa)
+                for start, end, ipa in spoken.phonemes
+                if start < PREVIEW_SECONDS
             ]
         else:
             sound, sample_rate, phonemes = media.audio_decode(audio_bytes), media.AUDIO_SAMPLE_RATE, None
         sound = sound[: int(PREVIEW_SECONDS * sample_rate)]
         rig = portrait_rig_load(portrait=portrait, max_side=settings.CANDOR_RENDER_MAX_SIDE)
         frames = animate(
-            rig.image, sound, sample_rate, fps=settings.CANDOR_RENDER_FPS, phonemes=phonemes, rig=rig,
+            rig.image,
+            sound,
+            sample_rate,
+            fps=settings.CANDOR_RENDER_FPS,
+            phonemes=phonemes,
+            rig=rig,
             neural_model=settings.CANDOR_NEURAL_MODEL or None,
         )
         marker = FrameWatermarker(PREVIEW_WATERMARK_SERIAL, secret_load_or_create(settings.KEYS_DIR, "watermark"))
         with tempfile.TemporaryDirectory(prefix="candor-preview-") as folder:
             path = Path(folder) / "preview.mp4"
-            media.mp4_write(path, (marker.mark(frame_label(frame)) for frame in frames), sound, sample_rate,
-                            fps=settings.CANDOR_RENDER_FPS)
+            media.mp4_write(
+                path,
+                (marker.mark(frame_label(frame)) for frame in frames),
+                sound,
+                sample_rate,
+                fps=settings.CANDOR_RENDER_FPS,
+            )
             video = path.read_bytes()
     except InferenceError as error:
         raise _as_application_error(error) from error
-    consent_event_append(consent=consent, kind="render_previewed", details={
-        "portrait": str(portrait.id), "purpose": purpose, "language": language, "seconds": PREVIEW_SECONDS,
-    })
+    consent_event_append(
+        consent=consent,
+        kind="render_previewed",
+        details={
+            "portrait": str(portrait.id),
+            "purpose": purpose,
+            "language": language,
+            "seconds": PREVIEW_SECONDS,
+        },
+    )
     return video
 
 
@@ -301,7 +389,11 @@ def _render_dispatch(render_id) -> None:
 def renders_undispatched_dispatch(*, older_than_s: int = 30) -> int:
     """Periodic: queue the renders whose job could not be handed to the broker when they were submitted."""
     cutoff = timezone.now() - timedelta(seconds=older_than_s)
-    waiting = list(Render.objects.filter(status=Render.Status.QUEUED, dispatched_at=None, created_at__lte=cutoff).values_list("id", flat=True))
+    waiting = list(
+        Render.objects.filter(status=Render.Status.QUEUED, dispatched_at=None, created_at__lte=cutoff).values_list(
+            "id", flat=True
+        )
+    )
     for render_id in waiting:
         _render_dispatch(render_id)
     return len(waiting)
@@ -351,13 +443,17 @@ class _ProgressReporter:
             return
         self.last_write = now
         self.progress = progress
-        updated = Render.objects.filter(id=self.render.id, status=Render.Status.RUNNING).update(progress=round(progress, 4))
+        updated = Render.objects.filter(id=self.render.id, status=Render.Status.RUNNING).update(
+            progress=round(progress, 4)
+        )
         consent = Consent.objects.select_related("portrait").get(id=self.render.consent_id)
         if not updated or consent_status_now(consent) != "active":
             raise RenderCancelled()
         limit = settings.CANDOR_RENDER_MEMORY_LIMIT_MB
         if limit and (resident := _resident_mb()) is not None and resident > limit:
-            raise RenderOverBudget(f"the render exceeded its memory budget of {limit} MB ({resident:.0f} MB in use) and was stopped")
+            raise RenderOverBudget(
+                f"the render exceeded its memory budget of {limit} MB ({resident:.0f} MB in use) and was stopped"
+            )
         if self.on_progress is not None:
             self.on_progress(progress)
 
@@ -446,10 +542,14 @@ def render_run(*, render_id, on_progress=None) -> Render:
         return render
     if render.attempts >= settings.CANDOR_RENDER_MAX_ATTEMPTS:
         # Each re-delivery follows a worker process that died mid-render (killed, out of memory): stop the loop.
-        _render_finish(render, Render.Status.FAILED, error=(
-            f"the render was interrupted {render.attempts} times (its worker process was killed, e.g. out of memory); "
-            "it is not tried again"
-        ))
+        _render_finish(
+            render,
+            Render.Status.FAILED,
+            error=(
+                f"the render was interrupted {render.attempts} times (its worker process was killed, e.g. out of memory); "
+                "it is not tried again"
+            ),
+        )
         return render
     try:
         consent_gate(portrait=render.portrait, purpose=render.purpose, language=render.language or "any")
@@ -476,17 +576,29 @@ def render_run(*, render_id, on_progress=None) -> Render:
         reporter.stage(0.05)
         # Deferred into the pipeline's thread: rigging a new portrait and analysing a long recording take
         # seconds, and the waiting render keeps reporting progress and checking consent meanwhile.
-        frames = _deferred(lambda rig: animate(
-            rig.image, audio, sample_rate, fps=settings.CANDOR_RENDER_FPS,
-            phonemes=phonemes if render.text else _recording_phonemes(render, audio, sample_rate),
-            seed=render.watermark_serial, rig=rig, neural_model=settings.CANDOR_NEURAL_MODEL or None,
-        ), portrait=render.portrait)
+        frames = _deferred(
+            lambda rig: animate(
+                rig.image,
+                audio,
+                sample_rate,
+                fps=settings.CANDOR_RENDER_FPS,
+                phonemes=phonemes if render.text else _recording_phonemes(render, audio, sample_rate),
+                seed=render.watermark_serial,
+                rig=rig,
+                neural_model=settings.CANDOR_NEURAL_MODEL or None,
+            ),
+            portrait=render.portrait,
+        )
         destination = Path(settings.MEDIA_ROOT) / "videos" / f"{render.id}.mp4"
         unsigned = destination.with_name(f".unsigned-{render.id}.mp4")
         try:
             media.mp4_write(
-                unsigned, provenance_frames(frames, render=render, on_wait=reporter.waiting),
-                audio, sample_rate, fps=settings.CANDOR_RENDER_FPS, on_frame=reporter.frame,
+                unsigned,
+                provenance_frames(frames, render=render, on_wait=reporter.waiting),
+                audio,
+                sample_rate,
+                fps=settings.CANDOR_RENDER_FPS,
+                on_frame=reporter.frame,
             )
             reporter.stage(0.92)
             if words:
@@ -548,9 +660,13 @@ def live_render_start(*, portrait: Portrait, purpose: str, audio) -> Render:
     """A running render row for a live session: consent-gated like any render, it gives the stream its watermark serial."""
     render = render_enqueue(owner=portrait.owner, portrait=portrait, purpose=purpose, audio=audio, dispatch=False)
     # Running at once: a queued render would be handed to a worker by the periodic dispatcher.
-    Render.objects.filter(id=render.id).update(status=Render.Status.RUNNING, started_at=timezone.now(), attempts=F("attempts") + 1)
+    Render.objects.filter(id=render.id).update(
+        status=Render.Status.RUNNING, started_at=timezone.now(), attempts=F("attempts") + 1
+    )
     render.status = Render.Status.RUNNING
-    consent_event_append(consent=render.consent, kind="render_started", details={"render": str(render.id), "live": True})
+    consent_event_append(
+        consent=render.consent, kind="render_started", details={"render": str(render.id), "live": True}
+    )
     return render
 
 

@@ -195,9 +195,13 @@ SPECTACULAR_SETTINGS = {
 
 # Throttling and login counters live in the cache: the embedded default keeps it in files under the data directory,
 # so that every web process counts the same attempts; production shares Redis.
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": str(DATA_DIR / "cache")}}
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": str(DATA_DIR / "cache")}
+}
 if env_str("CACHE_URL", ""):
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": env_str("CACHE_URL", "")}}
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": env_str("CACHE_URL", "")}
+    }
 
 # Celery: the embedded default needs no server (filesystem transport under var/queue).
 QUEUE_DIR = DATA_DIR / "queue"

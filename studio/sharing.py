@@ -21,7 +21,9 @@ def render_for_share_token(*, token: str) -> Render:
     try:
         render_id = signing.loads(token, salt=SHARE_SALT, max_age=SHARE_MAX_AGE_S)
     except signing.SignatureExpired as error:
-        raise ApplicationError("link_expired", "this share link has expired; ask the creator for a new one", status_code=404) from error
+        raise ApplicationError(
+            "link_expired", "this share link has expired; ask the creator for a new one", status_code=404
+        ) from error
     except signing.BadSignature as error:
         raise ApplicationError("link_unknown", "this share link is not valid", status_code=404) from error
     render = Render.objects.select_related("portrait", "consent__portrait").filter(id=render_id).first()

@@ -60,6 +60,8 @@ class LoginView(auth_views.LoginView):
         wait = getattr(self.request, "login_retry_after", 0)
         if not wait:
             return super().form_invalid(form)
-        response = self.render_to_response(self.get_context_data(form=form, lockout_message=lockout_message(wait)), status=429)
+        response = self.render_to_response(
+            self.get_context_data(form=form, lockout_message=lockout_message(wait)), status=429
+        )
         response["Retry-After"] = str(wait)
         return response

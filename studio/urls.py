@@ -15,7 +15,11 @@ from . import api, signin, views
 api_patterns = [
     path("api/portraits/", api.PortraitsApi.as_view(), name="api-portraits"),
     path("api/portraits/<uuid:portrait_id>/", api.PortraitDetailApi.as_view(), name="api-portrait"),
-    path("api/portraits/<uuid:portrait_id>/consent-request/", api.ConsentRequestCreateApi.as_view(), name="api-consent-request"),
+    path(
+        "api/portraits/<uuid:portrait_id>/consent-request/",
+        api.ConsentRequestCreateApi.as_view(),
+        name="api-consent-request",
+    ),
     path("api/renders/", api.RendersApi.as_view(), name="api-renders"),
     path("api/renders/preview/", api.RenderPreviewApi.as_view(), name="api-render-preview"),
     path("api/renders/localize/", api.RendersLocalizeApi.as_view(), name="api-renders-localize"),
@@ -39,7 +43,9 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("password-reset/", auth_views.PasswordResetView.as_view(), name="password_reset"),
     path("password-reset/sent/", auth_views.PasswordResetDoneView.as_view(), name="password_reset_done"),
-    path("password-reset/<uidb64>/<token>/", auth_views.PasswordResetConfirmView.as_view(), name="password_reset_confirm"),
+    path(
+        "password-reset/<uidb64>/<token>/", auth_views.PasswordResetConfirmView.as_view(), name="password_reset_confirm"
+    ),
     path("password-reset/done/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
     path("account/token/", views.api_token, name="api-token"),
     path("portraits/new/", views.portrait_new, name="portrait-new"),

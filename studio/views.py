@@ -37,7 +37,11 @@ FINISHED = (Render.Status.DONE, Render.Status.FAILED, Render.Status.CANCELLED)
 
 
 def _portrait_row(portrait) -> dict:
-    return {"portrait": portrait, "consent_state": portrait_consent_state(portrait), "consent": consent_latest_for_portrait(portrait=portrait)}
+    return {
+        "portrait": portrait,
+        "consent_state": portrait_consent_state(portrait),
+        "consent": consent_latest_for_portrait(portrait=portrait),
+    }
 
 
 def _refusal(form, error: ApplicationError) -> None:
@@ -49,10 +53,16 @@ def _refusal(form, error: ApplicationError) -> None:
 def dashboard(request):
     portraits = [_portrait_row(p) for p in selectors.portraits_of(owner=request.user)[:50]]
     renders = selectors.renders_of(owner=request.user)[:50]
-    return render(request, "studio/dashboard.html", {
-        "portraits": portraits, "renders": renders, "watching": any(r.status not in FINISHED for r in renders),
-        "holds": consent_selectors.registry_holds_of(owner=request.user)[:20],
-    })
+    return render(
+        request,
+        "studio/dashboard.html",
+        {
+            "portraits": portraits,
+            "renders": renders,
+            "watching": any(r.status not in FINISHED for r in renders),
+            "holds": consent_selectors.registry_holds_of(owner=request.user)[:20],
+        },
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -87,7 +97,9 @@ def portrait_new(request):
         except ApplicationError as error:
             _refusal(form, error)
         else:
-            messages.success(request, "Portrait uploaded. Check the detected face, then ask the person pictured for consent.")
+            messages.success(
+                request, "Portrait uploaded. Check the detected face, then ask the person pictured for consent."
+            )
             return redirect("portrait", portrait_id=portrait.id)
     return render(request, "studio/portrait_new.html", {"form": form}, status=400 if form.errors else 200)
 
@@ -100,12 +112,18 @@ def portrait_detail(request, portrait_id):
 
 
 def _portrait_page(request, portrait, consent_form, *, status=200):
-    return render(request, "studio/portrait_detail.html", {
-        **_portrait_row(portrait), "consent_form": consent_form,
-        "renders": selectors.renders_of(owner=request.user).filter(portrait=portrait)[:20],
-        # Landmark dots scale with the photo so that they read the same at any size.
-        "dot_radius": round(max(portrait.width, portrait.height) / 160, 1),
-    }, status=status)
+    return render(
+        request,
+        "studio/portrait_detail.html",
+        {
+            **_portrait_row(portrait),
+            "consent_form": consent_form,
+            "renders": selectors.renders_of(owner=request.user).filter(portrait=portrait)[:20],
+            # Landmark dots scale with the photo so that they read the same at any size.
+            "dot_radius": round(max(portrait.width, portrait.height) / 160, 1),
+        },
+        status=status,
+    )
 
 
 @login_required
@@ -135,8 +153,12 @@ def consent_request(request, portrait_id):
 
 def _render_form(request) -> tuple[RenderForm, bool]:
     portraits = selectors.portraits_with_active_consent(owner=request.user)
-    form = RenderForm(request.POST or None, request.FILES or None, portraits=portraits,
-                      initial={"portrait": request.GET.get("portrait")})
+    form = RenderForm(
+        request.POST or None,
+        request.FILES or None,
+        portraits=portraits,
+        initial={"portrait": request.GET.get("portrait")},
+    )
     return form, portraits.exists()
 
 
@@ -148,16 +170,26 @@ def render_new(request):
         data = form.cleaned_data
         try:
             item = services.render_enqueue(
-                owner=request.user, portrait=data["portrait"], purpose=data["purpose"], text=data["text"],
-                language=data["language"], voice=data["voice"], audio=data["audio"], transcript=data["transcript"],
+                owner=request.user,
+                portrait=data["portrait"],
+                purpose=data["purpose"],
+                text=data["text"],
+                language=data["language"],
+                voice=data["voice"],
+                audio=data["audio"],
+                transcript=data["transcript"],
                 label=data["label"],
             )
         except ApplicationError as error:
             _refusal(form, error)
         else:
             return redirect("render", render_id=item.id)
-    return render(request, "studio/render_new.html", {"form": form, "has_portraits": has_portraits},
-                  status=400 if form.errors else 200)
+    return render(
+        request,
+        "studio/render_new.html",
+        {"form": form, "has_portraits": has_portraits},
+        status=400 if form.errors else 200,
+    )
 
 
 @login_required
@@ -172,16 +204,24 @@ def render_preview(request):
         data = form.cleaned_data
         try:
             video = services.render_preview(
-                portrait=data["portrait"], purpose=data["purpose"], text=data["text"], language=data["language"],
-                voice=data["voice"], audio=data["audio"],
+                portrait=data["portrait"],
+                purpose=data["purpose"],
+                text=data["text"],
+                language=data["language"],
+                voice=data["voice"],
+                audio=data["audio"],
             )
         except ApplicationError as error:
             preview["error"], preview["status"] = error.detail, error.status_code
         else:
             # Inline, so that nothing about the preview is stored on the server.
             preview["video_url"] = "data:video/mp4;base64," + base64.b64encode(video).decode()
-    return render(request, "studio/render_new.html", {"form": form, "has_portraits": has_portraits, "preview": preview},
-                  status=preview.get("status", 400) if "error" in preview else 200)
+    return render(
+        request,
+        "studio/render_new.html",
+        {"form": form, "has_portraits": has_portraits, "preview": preview},
+        status=preview.get("status", 400) if "error" in preview else 200,
+    )
 
 
 @login_required
@@ -194,26 +234,41 @@ def localize(request):
         data = form.cleaned_data
         try:
             made = services.renders_localize(
-                owner=request.user, portrait=data["portrait"], purpose=data["purpose"], versions=rows.versions(), label=data["label"],
+                owner=request.user,
+                portrait=data["portrait"],
+                purpose=data["purpose"],
+                versions=rows.versions(),
+                label=data["label"],
             )
         except ApplicationError as error:
             _refusal(form, error)
         else:
             return redirect(f"{reverse('renders-compare')}?" + "&".join(f"id={item.id}" for item in made))
-    return render(request, "studio/localize.html", {"form": form, "rows": rows, "has_portraits": portraits.exists()},
-                  status=400 if (form.errors or rows.total_error_count()) else 200)
+    return render(
+        request,
+        "studio/localize.html",
+        {"form": form, "rows": rows, "has_portraits": portraits.exists()},
+        status=400 if (form.errors or rows.total_error_count()) else 200,
+    )
 
 
 @login_required
 @require_GET
 def renders_compare(request):
     try:
-        items = list(selectors.renders_by_ids(owner=request.user, render_ids=request.GET.getlist("id")).order_by("language"))
+        items = list(
+            selectors.renders_by_ids(owner=request.user, render_ids=request.GET.getlist("id")).order_by("language")
+        )
     except ValidationError as error:
         raise Http404("unknown render") from error
-    return render(request, "studio/renders_compare.html", {
-        "videos": [_video_context(item) for item in items], "watching": any(r.status not in FINISHED for r in items),
-    })
+    return render(
+        request,
+        "studio/renders_compare.html",
+        {
+            "videos": [_video_context(item) for item in items],
+            "watching": any(r.status not in FINISHED for r in items),
+        },
+    )
 
 
 @login_required
@@ -222,14 +277,19 @@ def render_detail(request, render_id):
     item = selectors.render_of(owner=request.user, render_id=render_id)
     context = {**_video_context(item), "watching": item.status not in FINISHED}
     if not context["unavailable"]:
-        context["share_url"] = request.build_absolute_uri(reverse("shared", args=[sharing.share_token_make(render=item)]))
+        context["share_url"] = request.build_absolute_uri(
+            reverse("shared", args=[sharing.share_token_make(render=item)])
+        )
     return render(request, "studio/render_detail.html", context)
 
 
 def _video_context(item: Render) -> dict:
     return {
-        "r": item, "unavailable": _video_unavailable(item), "has_captions": _captions_exist(item),
-        "video_url": reverse("render-video", args=[item.id]), "captions_url": reverse("render-captions", args=[item.id]),
+        "r": item,
+        "unavailable": _video_unavailable(item),
+        "has_captions": _captions_exist(item),
+        "video_url": reverse("render-video", args=[item.id]),
+        "captions_url": reverse("render-captions", args=[item.id]),
     }
 
 
@@ -238,10 +298,15 @@ def _video_context(item: Render) -> dict:
 def render_status(request, render_id):
     """The small JSON the pages poll every second while a render is queued or running."""
     item = selectors.render_of(owner=request.user, render_id=render_id)
-    return JsonResponse({
-        "status": item.status, "progress": item.progress, "percent": round(item.progress * 100),
-        "error": item.error, "finished": item.status in FINISHED,
-    })
+    return JsonResponse(
+        {
+            "status": item.status,
+            "progress": item.progress,
+            "percent": round(item.progress * 100),
+            "error": item.error,
+            "finished": item.status in FINISHED,
+        }
+    )
 
 
 def _video_unavailable(item: Render) -> str:
@@ -276,8 +341,13 @@ def _video_file(request, item: Render):
     unavailable = _video_unavailable(item)
     if unavailable:
         return HttpResponseForbidden(unavailable)
-    return file_response_ranged(request, item.video, content_type="video/mp4", as_attachment="download" in request.GET,
-                                filename=f"candor-{item.id}.mp4")
+    return file_response_ranged(
+        request,
+        item.video,
+        content_type="video/mp4",
+        as_attachment="download" in request.GET,
+        filename=f"candor-{item.id}.mp4",
+    )
 
 
 def _captions_file(request, item: Render):
@@ -286,8 +356,12 @@ def _captions_file(request, item: Render):
         return HttpResponseForbidden(unavailable)
     if not _captions_exist(item):
         raise Http404("this video has no captions")
-    return FileResponse(default_storage.open(captions.captions_name(item.id), "rb"), content_type="text/vtt; charset=utf-8",
-                        as_attachment="download" in request.GET, filename=f"candor-{item.id}.vtt")
+    return FileResponse(
+        default_storage.open(captions.captions_name(item.id), "rb"),
+        content_type="text/vtt; charset=utf-8",
+        as_attachment="download" in request.GET,
+        filename=f"candor-{item.id}.vtt",
+    )
 
 
 @login_required
@@ -304,7 +378,9 @@ def voices(request, language):
     """The New video page's voice choices for a language, as [{"value", "label"}]."""
     if language not in dict(language_choices()):
         raise Http404("unknown language")
-    return JsonResponse({"language": language, "voices": [{"value": value, "label": label} for value, label in voice_choices(language)]})
+    return JsonResponse(
+        {"language": language, "voices": [{"value": value, "label": label} for value, label in voice_choices(language)]}
+    )
 
 
 def _shared_render(token: str) -> Render:
@@ -319,8 +395,10 @@ def shared_page(request, token):
     """The public page of a share link: the video, said to be AI-generated, with a way to verify it."""
     item = _shared_render(token)
     context = {
-        **_video_context(item), "token": token,
-        "video_url": reverse("shared-video", args=[token]), "captions_url": reverse("shared-captions", args=[token]),
+        **_video_context(item),
+        "token": token,
+        "video_url": reverse("shared-video", args=[token]),
+        "captions_url": reverse("shared-captions", args=[token]),
     }
     return render(request, "studio/shared.html", context, status=403 if context["unavailable"] else 200)
 

@@ -77,9 +77,15 @@ def mouth_opened(frame: np.ndarray, landmarks: np.ndarray, amount: float) -> np.
     cx, cy = landmarks[57]
     lip_line = landmarks[[60, 61, 62, 63, 64], 1].max()
     below = np.clip((rows - lip_line) / 2.0, 0.0, 1.0)
-    falloff = np.exp(-((columns - cx) ** 2) / (2 * (0.7 * mouth_width) ** 2) - ((rows - cy) ** 2) / (2 * (1.2 * mouth_width) ** 2))
+    falloff = np.exp(
+        -((columns - cx) ** 2) / (2 * (0.7 * mouth_width) ** 2) - ((rows - cy) ** 2) / (2 * (1.2 * mouth_width) ** 2)
+    )
     moved = cv2.remap(
-        frame, columns, (rows - drop * below * falloff).astype(np.float32), cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT
+        frame,
+        columns,
+        (rows - drop * below * falloff).astype(np.float32),
+        cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_REFLECT,
     )
     upper = landmarks[[60, 61, 62, 63, 64]]
     lower = landmarks[[64, 65, 66, 67, 60]] + np.array([0.0, drop]) * np.array([[0.2], [0.9], [1.0], [0.9], [0.2]])
@@ -97,8 +103,15 @@ def speech_envelope(audio: np.ndarray, sample_rate: int, n_frames: int, fps: int
 
 
 def liveness_clip(
-    photo: np.ndarray, *, turns: list[str], digits: str = "4 7 2", language: str = "en",
-    fps: int = 15, seconds: float = 3.0, lips_follow: str = "speech", voice: str | None = None,
+    photo: np.ndarray,
+    *,
+    turns: list[str],
+    digits: str = "4 7 2",
+    language: str = "en",
+    fps: int = 15,
+    seconds: float = 3.0,
+    lips_follow: str = "speech",
+    voice: str | None = None,
 ) -> bytes:
     """MP4 bytes (H.264 + AAC) of the photo's person answering a challenge.
 
@@ -125,11 +138,13 @@ def liveness_clip(
     else:
         mouth = speech_envelope(audio, sample_rate, n_frames, fps)
     # The first quarter stays frontal (the analysis takes the frontal pose from it); each turn then holds ~0.5 s.
-    windows = [(seconds * (0.3 + 0.33 * i), seconds * (0.3 + 0.33 * i) + min(0.75, seconds * 0.28)) for i in range(len(turns))]
+    windows = [
+        (seconds * (0.3 + 0.33 * i), seconds * (0.3 + 0.33 * i) + min(0.75, seconds * 0.28)) for i in range(len(turns))
+    ]
     posed = []
     for index in range(n_frames):
         frame = mouth_opened(face, landmarks, float(mouth[index]))
-        for direction, (begin, end) in zip(turns, windows):
+        for direction, (begin, end) in zip(turns, windows, strict=False):
             frame = head_turned(frame, landmarks, direction, _turn_amount(index / fps, begin, end))
         posed.append(frame)
     with tempfile.TemporaryDirectory() as folder:

@@ -54,7 +54,9 @@ def _reencode(source: bytes, *, crf: int) -> bytes:
 
 def _unrelated_video(image: np.ndarray) -> bytes:
     rng = np.random.default_rng(1)
-    frames = (np.clip(image.astype(np.int16) + rng.integers(-3, 4, image.shape), 0, 255).astype(np.uint8) for _ in range(50))
+    frames = (
+        np.clip(image.astype(np.int16) + rng.integers(-3, 4, image.shape), 0, 255).astype(np.uint8) for _ in range(50)
+    )
     buffer = io.BytesIO()
     with av.open(buffer, mode="w", format="mp4") as container:
         stream = container.add_stream("libx264", rate=25)
@@ -87,9 +89,29 @@ def test_a_portrait_travels_from_upload_to_verified_video(
     wav_seconds = spoken.audio.size / spoken.sample_rate
 
     submitted = {
-        "en": api.post("/api/renders/", {"portrait": portrait_id, "purpose": "marketing", "text": "Hello, I am glad to meet you.", "language": "en"}, format="multipart"),
-        "de": api.post("/api/renders/", {"portrait": portrait_id, "purpose": "marketing", "text": "Guten Tag, schön Sie zu sehen.", "language": "de"}, format="multipart"),
-        "wav": api.post("/api/renders/", {"portrait": portrait_id, "purpose": "education", "audio": wav}, format="multipart"),
+        "en": api.post(
+            "/api/renders/",
+            {
+                "portrait": portrait_id,
+                "purpose": "marketing",
+                "text": "Hello, I am glad to meet you.",
+                "language": "en",
+            },
+            format="multipart",
+        ),
+        "de": api.post(
+            "/api/renders/",
+            {
+                "portrait": portrait_id,
+                "purpose": "marketing",
+                "text": "Guten Tag, schön Sie zu sehen.",
+                "language": "de",
+            },
+            format="multipart",
+        ),
+        "wav": api.post(
+            "/api/renders/", {"portrait": portrait_id, "purpose": "education", "audio": wav}, format="multipart"
+        ),
     }
     for name, response in submitted.items():
         assert response.status_code == 202, (name, response.json())

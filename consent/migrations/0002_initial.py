@@ -6,29 +6,36 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('consent', '0001_initial'),
-        ('studio', '0001_initial'),
+        ("consent", "0001_initial"),
+        ("studio", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='consent',
-            name='portrait',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='consents', to='studio.portrait'),
+            model_name="consent",
+            name="portrait",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="consents", to="studio.portrait"
+            ),
         ),
         migrations.AddField(
-            model_name='consent',
-            name='requested_by',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='consent_requests', to=settings.AUTH_USER_MODEL),
+            model_name="consent",
+            name="requested_by",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="consent_requests",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='consentevent',
-            name='consent',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='events', to='consent.consent'),
+            model_name="consentevent",
+            name="consent",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="events", to="consent.consent"
+            ),
         ),
     ]

@@ -6,27 +6,38 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('consent', '0003_signed_log_liveness_registry'),
-        ('studio', '0001_initial'),  # where Portrait is made; later studio migrations are not needed
+        ("consent", "0003_signed_log_liveness_registry"),
+        ("studio", "0001_initial"),  # where Portrait is made; later studio migrations are not needed
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='registryhold',
-            name='portrait',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='studio.portrait'),
+            model_name="registryhold",
+            name="portrait",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to="studio.portrait",
+            ),
         ),
         migrations.AddField(
-            model_name='registryhold',
-            name='review_note',
+            model_name="registryhold",
+            name="review_note",
             field=models.TextField(blank=True),
         ),
         migrations.AddField(
-            model_name='registryhold',
-            name='reviewed_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="registryhold",
+            name="reviewed_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
     ]

@@ -5,25 +5,29 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('studio', '0002_render_idempotency_key'),
+        ("studio", "0002_render_idempotency_key"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='RenderFingerprint',
+            name="RenderFingerprint",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('frame_width', models.PositiveIntegerField()),
-                ('frame_height', models.PositiveIntegerField()),
-                ('thumbnail_width', models.PositiveSmallIntegerField()),
-                ('thumbnail_height', models.PositiveSmallIntegerField()),
-                ('thumbnail', models.BinaryField()),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('render', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='fingerprint', to='studio.render')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("frame_width", models.PositiveIntegerField()),
+                ("frame_height", models.PositiveIntegerField()),
+                ("thumbnail_width", models.PositiveSmallIntegerField()),
+                ("thumbnail_height", models.PositiveSmallIntegerField()),
+                ("thumbnail", models.BinaryField()),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "render",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="fingerprint", to="studio.render"
+                    ),
+                ),
             ],
         ),
     ]

@@ -5,20 +5,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('studio', '0002_render_idempotency_key'),
+        ("studio", "0002_render_idempotency_key"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='render',
-            name='attempts',
+            model_name="render",
+            name="attempts",
             field=models.PositiveSmallIntegerField(default=0),
         ),
         migrations.AddField(
-            model_name='render',
-            name='dispatched_at',
+            model_name="render",
+            name="dispatched_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
     ]

@@ -34,10 +34,14 @@ def test_consent_request_emails_a_link_and_viewing_decides_nothing(api, public_a
     assert api.get(f"/api/portraits/{portrait_id}/").json()["status"] == "pending"
 
 
-def test_a_matching_live_capture_approves_and_the_confirmation_carries_a_revoke_link(api, public_api, outbox, portrait_jpeg, live_capture):
+def test_a_matching_live_capture_approves_and_the_confirmation_carries_a_revoke_link(
+    api, public_api, outbox, portrait_jpeg, live_capture
+):
     portrait_id = upload_portrait(api, portrait_jpeg).json()["id"]
     api.post(f"/api/portraits/{portrait_id}/consent-request/", {}, format="json")
-    response = decide(public_api, consent_token_from(outbox), capture=live_capture, purposes=["education"], languages=["fr"])
+    response = decide(
+        public_api, consent_token_from(outbox), capture=live_capture, purposes=["education"], languages=["fr"]
+    )
     assert response.status_code == 200, response.json()
     assert response.json() == {"status": "active"}
     consent = Consent.objects.get()
@@ -81,12 +85,16 @@ def test_renders_are_refused_before_consent(api, portrait_jpeg):
 def test_renders_are_refused_after_decline(api, public_api, outbox, portrait_jpeg):
     portrait_id = upload_portrait(api, portrait_jpeg).json()["id"]
     api.post(f"/api/portraits/{portrait_id}/consent-request/", {}, format="json")
-    assert decide(public_api, consent_token_from(outbox), capture=None, decision="decline").json() == {"status": "declined"}
+    assert decide(public_api, consent_token_from(outbox), capture=None, decision="decline").json() == {
+        "status": "declined"
+    }
     assert _render(api, portrait_id).json()["error"] == "consent_required"
     assert api.get(f"/api/portraits/{portrait_id}/").json()["status"] == "declined"
 
 
-def test_renders_are_refused_outside_the_approved_language_or_purpose(api, public_api, outbox, portrait_jpeg, live_capture):
+def test_renders_are_refused_outside_the_approved_language_or_purpose(
+    api, public_api, outbox, portrait_jpeg, live_capture
+):
     portrait_id = active_portrait(
         api, public_api, outbox, portrait_jpeg, live_capture, purposes=["education"], languages=["en", "de"]
     )
@@ -132,7 +140,7 @@ def test_every_consent_event_is_chained_in_the_log(api, public_api, outbox, port
     _render(api, portrait_id)
     events = list(ConsentEvent.objects.order_by("id"))
     assert [e.kind for e in events] == ["requested", "viewed", "approved", "render_allowed"]
-    for previous, current in zip(events, events[1:]):
+    for previous, current in zip(events, events[1:], strict=False):
         assert current.previous_hash == previous.entry_hash
 
 

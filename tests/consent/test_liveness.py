@@ -37,7 +37,9 @@ def test_a_live_answer_approves_and_its_liveness_and_match_distance_are_kept(pub
     assert consent.liveness["lip_sync"] >= 0.4
     assert consent.liveness["digits_checked"] is False
     approved = consent.events.get(kind="approved")
-    assert approved.details["liveness"]["passed"] is True and approved.details["match_distance"] == round(consent.match_distance, 4)
+    assert approved.details["liveness"]["passed"] is True and approved.details["match_distance"] == round(
+        consent.match_distance, 4
+    )
 
 
 def test_a_browser_recording_in_webm_with_jittered_timestamps_approves(public_api, token, live_capture):
@@ -64,7 +66,9 @@ def test_the_portrait_filmed_as_a_still_clip_is_refused(public_api, token, astro
 def test_a_recorded_clip_answering_another_challenge_is_refused(public_api, token, live_capture):
     def replay(challenge):
         other_turns = next(
-            [first, second] for first in ("left", "right", "up", "down") for second in ("left", "right", "up", "down")
+            [first, second]
+            for first in ("left", "right", "up", "down")
+            for second in ("left", "right", "up", "down")
             if first != second and [first, second] != challenge["turns"]
         )
         return live_capture({"turns": other_turns})
@@ -92,7 +96,9 @@ def test_a_clip_without_sound_is_refused(public_api, token, live_capture):
     assert _refusal(response) == (400, "liveness_required") and "sound" in response.json()["detail"]
 
 
-def test_a_candor_render_of_the_portrait_is_refused_by_its_watermark(api, public_api, outbox, portrait_jpeg, live_capture):
+def test_a_candor_render_of_the_portrait_is_refused_by_its_watermark(
+    api, public_api, outbox, portrait_jpeg, live_capture
+):
     from studio.models import Render
     from studio.services import render_run
 

@@ -16,14 +16,25 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def test_the_page_shows_the_request_and_approves_with_a_live_clip(client, api, outbox, portrait_jpeg, live_capture):
     portrait_id = upload_portrait(api, portrait_jpeg).json()["id"]
-    api.post(f"/api/portraits/{portrait_id}/consent-request/", {"max_renders": 4, "purposes": ["education", "support"]}, format="json")
+    api.post(
+        f"/api/portraits/{portrait_id}/consent-request/",
+        {"max_renders": 4, "purposes": ["education", "support"]},
+        format="json",
+    )
     token = consent_token_from(outbox)
     page = client.get(f"/consent/{token}/")
     html = page.content.decode()
     assert page.status_code == 200
     consent = Consent.objects.get()
-    for shown in ("ada asks to animate your photo", "education, support", "Maximum number of videos: 4", "Consent text (version 1)",
-                  consent.challenge["instructions"], f"/consent/{token}/portrait.jpg", "candor/capture.js"):
+    for shown in (
+        "ada asks to animate your photo",
+        "education, support",
+        "Maximum number of videos: 4",
+        "Consent text (version 1)",
+        consent.challenge["instructions"],
+        f"/consent/{token}/portrait.jpg",
+        "candor/capture.js",
+    ):
         assert shown in html, shown
     photo = client.get(f"/consent/{token}/portrait.jpg")
     assert photo.status_code == 200 and photo["Content-Type"] == "image/jpeg"
@@ -32,15 +43,25 @@ def test_the_page_shows_the_request_and_approves_with_a_live_clip(client, api, o
     clip.name = "capture.webm"
     text_hash = page.context["text"].sha256
     until = (date.today() + timedelta(days=30)).isoformat()
-    decided = client.post(f"/consent/{token}/", {
-        "challenge_id": consent.challenge["id"], "consent_text_sha256": text_hash, "full_name": "Eileen Collins",
-        "decision": "approve", "purposes": ["support"], "expires_at": until, "capture": clip,
-    })
-    assert decided.status_code == 200, decided.content.decode().split("role=\"alert\">")[-1][:300]
+    decided = client.post(
+        f"/consent/{token}/",
+        {
+            "challenge_id": consent.challenge["id"],
+            "consent_text_sha256": text_hash,
+            "full_name": "Eileen Collins",
+            "decision": "approve",
+            "purposes": ["support"],
+            "expires_at": until,
+            "capture": clip,
+        },
+    )
+    assert decided.status_code == 200, decided.content.decode().split('role="alert">')[-1][:300]
     consent.refresh_from_db()
     assert consent.status == "active" and consent.purposes == ["support"] and consent.consent_text_sha256 == text_hash
     assert consent.expires_at.date().isoformat() == until
-    assert client.get(f"/consent/{token}/portrait.jpg").status_code == 404, "the photo is shown only while the request is open"
+    assert client.get(f"/consent/{token}/portrait.jpg").status_code == 404, (
+        "the photo is shown only while the request is open"
+    )
 
 
 def test_a_still_photo_on_the_page_is_refused_with_the_reason(client, api, outbox, portrait_jpeg):
@@ -52,7 +73,10 @@ def test_a_still_photo_on_the_page_is_refused_with_the_reason(client, api, outbo
     consent.refresh_from_db()
     photo = io.BytesIO(portrait_jpeg)
     photo.name = "me.jpg"
-    page = client.post(f"/consent/{token}/", {"challenge_id": consent.challenge["id"], "full_name": "E", "decision": "approve", "capture": photo})
+    page = client.post(
+        f"/consent/{token}/",
+        {"challenge_id": consent.challenge["id"], "full_name": "E", "decision": "approve", "capture": photo},
+    )
     assert page.status_code == 400 and "a photo cannot prove that you are present" in page.content.decode()
     assert Consent.objects.get().status == "pending"
 
@@ -64,7 +88,9 @@ def test_the_revoke_page_revokes_and_erases(client, api, outbox, portrait_jpeg):
     consent = Consent.objects.get()
     client.get(f"/consent/{token}/")
     consent.refresh_from_db()
-    client.post(f"/consent/{token}/", {"challenge_id": consent.challenge["id"], "full_name": "E", "decision": "decline"})
+    client.post(
+        f"/consent/{token}/", {"challenge_id": consent.challenge["id"], "full_name": "E", "decision": "decline"}
+    )
     (revoke_token,) = outbox.links(r"/consent/revoke/([A-Za-z0-9_\-]+)/")
     assert "Erase your photo" in client.get(f"/consent/revoke/{revoke_token}/").content.decode()
     erased = client.post(f"/consent/revoke/{revoke_token}/", {"action": "erase"})
@@ -74,7 +100,9 @@ def test_the_revoke_page_revokes_and_erases(client, api, outbox, portrait_jpeg):
     assert Consent.objects.get().status == "declined"
 
 
-def test_the_registry_pages_register_and_remove_a_face_with_live_captures(client, api, outbox, portrait_jpeg, live_capture):
+def test_the_registry_pages_register_and_remove_a_face_with_live_captures(
+    client, api, outbox, portrait_jpeg, live_capture
+):
     from consent.models import RegistryEntry
 
     assert "Never animate my face" in client.get("/registry/").content.decode()

@@ -26,14 +26,18 @@ def _canonical(receipt: dict) -> bytes:
     return json.dumps(receipt, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def test_the_receipt_is_emailed_and_its_signature_verifies_with_the_published_key(api, public_api, outbox, portrait_jpeg, live_capture):
+def test_the_receipt_is_emailed_and_its_signature_verifies_with_the_published_key(
+    api, public_api, outbox, portrait_jpeg, live_capture
+):
     portrait_id = upload_portrait(api, portrait_jpeg).json()["id"]
     api.post(f"/api/portraits/{portrait_id}/consent-request/", {"max_renders": 3}, format="json")
     token = consent_token_from(outbox)
     shown = public_api.get(f"/api/consent/{token}/").json()["consent_text"]
     assert shown["sha256"] == hashlib.sha256(shown["text"].encode()).hexdigest()
     assert "at most 3 videos" in shown["text"]
-    response = decide(public_api, token, capture=live_capture, purposes=["education"], consent_text_sha256=shown["sha256"])
+    response = decide(
+        public_api, token, capture=live_capture, purposes=["education"], consent_text_sha256=shown["sha256"]
+    )
     assert response.status_code == 200, response.json()
 
     receipt_links = outbox.links(r"/api/consent/([A-Za-z0-9_\-]+)/receipt/")
@@ -81,7 +85,9 @@ def test_a_decision_on_a_text_other_than_the_one_shown_is_refused(api, public_ap
     assert Consent.objects.get().status == "pending"
 
 
-def test_audit_verify_passes_an_intact_log_and_names_an_edited_entry(api, public_api, outbox, portrait_jpeg, live_capture, capsys):
+def test_audit_verify_passes_an_intact_log_and_names_an_edited_entry(
+    api, public_api, outbox, portrait_jpeg, live_capture, capsys
+):
     portrait_id = active_portrait(api, public_api, outbox, portrait_jpeg, live_capture, purposes=["education"])
     render_request(api, portrait_id, purpose="education")
     render_request(api, portrait_id, purpose="marketing")
@@ -96,16 +102,26 @@ def test_audit_verify_passes_an_intact_log_and_names_an_edited_entry(api, public
         call_command("audit_verify")
 
 
-def test_audit_verify_catches_a_removed_entry_and_a_forged_signature(api, public_api, outbox, portrait_jpeg, live_capture):
+def test_audit_verify_catches_a_removed_entry_and_a_forged_signature(
+    api, public_api, outbox, portrait_jpeg, live_capture
+):
     from consent.services import event_body
 
     active_portrait(api, public_api, outbox, portrait_jpeg, live_capture)
     events = list(ConsentEvent.objects.order_by("id"))
     # Rewriting an entry and its hash consistently still fails: the signature covers the hash.
     viewed = events[1]
-    body = event_body(consent_id=str(viewed.consent_id), registration_id=None, kind="viewed", details={"note": "rewritten"},
-                      at=viewed.created_at.isoformat(), previous=viewed.previous_hash)
-    ConsentEvent.objects.filter(id=viewed.id).update(details={"note": "rewritten"}, entry_hash=hashlib.sha256(body).hexdigest())
+    body = event_body(
+        consent_id=str(viewed.consent_id),
+        registration_id=None,
+        kind="viewed",
+        details={"note": "rewritten"},
+        at=viewed.created_at.isoformat(),
+        previous=viewed.previous_hash,
+    )
+    ConsentEvent.objects.filter(id=viewed.id).update(
+        details={"note": "rewritten"}, entry_hash=hashlib.sha256(body).hexdigest()
+    )
     with pytest.raises(CommandError, match=rf"entry {viewed.id} is bad: .*signature"):
         call_command("audit_verify")
     ConsentEvent.objects.filter(id=viewed.id).delete()
@@ -122,13 +138,19 @@ def test_the_signing_key_is_private_to_its_owner(api, public_api, outbox, portra
     assert stat.S_IMODE(mode) == 0o600
 
 
-def test_the_creator_and_the_person_each_see_the_events_about_them(api, other_api, public_api, outbox, portrait_jpeg, live_capture):
+def test_the_creator_and_the_person_each_see_the_events_about_them(
+    api, other_api, public_api, outbox, portrait_jpeg, live_capture
+):
     portrait_id = active_portrait(api, public_api, outbox, portrait_jpeg, live_capture)
     render_request(api, portrait_id)
     token = Consent.objects.get().token
     creator_view = api.get(f"/api/portraits/{portrait_id}/consent-events/").json()
     person_view = public_api.get(f"/api/consent/{token}/events/").json()
-    assert [e["kind"] for e in creator_view] == [e["kind"] for e in person_view] == ["requested", "viewed", "approved", "render_allowed"]
+    assert (
+        [e["kind"] for e in creator_view]
+        == [e["kind"] for e in person_view]
+        == ["requested", "viewed", "approved", "render_allowed"]
+    )
     assert all(e["signature"] and len(e["entry_hash"]) == 64 for e in person_view)
     assert other_api.get(f"/api/portraits/{portrait_id}/consent-events/").status_code == 404
     assert public_api.get(f"/api/portraits/{portrait_id}/consent-events/").status_code == 401

@@ -25,19 +25,25 @@ def _register(public_api, outbox, live_capture, *, email="eileen@example.com", c
     entry_id = started.json()["id"]
     challenge = public_api.get(f"/api/registry/{entry_id}/").json()["challenge"]
     captured = public_api.post(
-        f"/api/registry/{entry_id}/capture/", {"capture": _named(live_capture(challenge)), "challenge_id": challenge["id"]}, format="multipart"
+        f"/api/registry/{entry_id}/capture/",
+        {"capture": _named(live_capture(challenge)), "challenge_id": challenge["id"]},
+        format="multipart",
     )
     assert captured.status_code == 200, captured.json()
     assert captured.json()["status"] == "email_pending"
     if confirm:
         (confirm_token,) = outbox.links(r"/registry/confirm/([A-Za-z0-9_\-]+)/")
-        assert public_api.get(f"/registry/confirm/{confirm_token}/").status_code == 200, "opening the link confirms nothing"
+        assert public_api.get(f"/registry/confirm/{confirm_token}/").status_code == 200, (
+            "opening the link confirms nothing"
+        )
         assert RegistryEntry.objects.get().status == "email_pending"
         assert public_api.post(f"/registry/confirm/{confirm_token}/").status_code == 200
     return RegistryEntry.objects.get(id=entry_id)
 
 
-def test_a_registered_face_is_refused_at_upload_only_once_confirmed(api, other_api, public_api, outbox, portrait_jpeg, capture_jpeg, live_capture):
+def test_a_registered_face_is_refused_at_upload_only_once_confirmed(
+    api, other_api, public_api, outbox, portrait_jpeg, capture_jpeg, live_capture
+):
     _register(public_api, outbox, live_capture, confirm=False)
     assert upload_portrait(api, portrait_jpeg).status_code == 201, "an unconfirmed registration blocks nothing"
     (confirm_token,) = outbox.links(r"/registry/confirm/([A-Za-z0-9_\-]+)/")
@@ -55,7 +61,9 @@ def test_a_different_face_is_not_affected(api, public_api, outbox, other_person_
     assert upload_portrait(api, other_person_jpeg).status_code == 201
 
 
-def test_a_borderline_match_is_held_for_review_instead_of_refused(api, public_api, outbox, capture_jpeg, live_capture, monkeypatch):
+def test_a_borderline_match_is_held_for_review_instead_of_refused(
+    api, public_api, outbox, capture_jpeg, live_capture, monkeypatch
+):
     from consent import services
 
     entry = _register(public_api, outbox, live_capture)
@@ -70,20 +78,30 @@ def test_a_borderline_match_is_held_for_review_instead_of_refused(api, public_ap
     assert Portrait.objects.count() == 0
 
 
-def test_only_the_same_person_can_remove_a_registration(api, public_api, outbox, portrait_jpeg, live_capture, other_person_live_capture):
+def test_only_the_same_person_can_remove_a_registration(
+    api, public_api, outbox, portrait_jpeg, live_capture, other_person_live_capture
+):
     entry = _register(public_api, outbox, live_capture)
     remove_url = f"/api/registry/remove/{entry.remove_token}/"
 
     challenge = public_api.get(remove_url).json()["challenge"]
-    impostor = public_api.post(remove_url, {"capture": _named(other_person_live_capture(challenge)), "challenge_id": challenge["id"]}, format="multipart")
+    impostor = public_api.post(
+        remove_url,
+        {"capture": _named(other_person_live_capture(challenge)), "challenge_id": challenge["id"]},
+        format="multipart",
+    )
     assert impostor.status_code == 403 and impostor.json()["error"] == "identity_mismatch"
     assert RegistryEntry.objects.get().status == "active"
 
     challenge = public_api.get(remove_url).json()["challenge"]
-    still = public_api.post(remove_url, {"capture": _named(portrait_jpeg), "challenge_id": challenge["id"]}, format="multipart")
+    still = public_api.post(
+        remove_url, {"capture": _named(portrait_jpeg), "challenge_id": challenge["id"]}, format="multipart"
+    )
     assert still.status_code == 400 and still.json()["error"] == "liveness_required"
 
-    removed = public_api.post(remove_url, {"capture": _named(live_capture(challenge)), "challenge_id": challenge["id"]}, format="multipart")
+    removed = public_api.post(
+        remove_url, {"capture": _named(live_capture(challenge)), "challenge_id": challenge["id"]}, format="multipart"
+    )
     assert removed.status_code == 200 and removed.json()["status"] == "removed"
     entry.refresh_from_db()
     assert entry.descriptor is None
@@ -93,12 +111,18 @@ def test_only_the_same_person_can_remove_a_registration(api, public_api, outbox,
 def test_registering_needs_a_live_capture(public_api, outbox, portrait_jpeg):
     entry_id = public_api.post("/api/registry/", {"email": "eileen@example.com"}, format="json").json()["id"]
     challenge = public_api.get(f"/api/registry/{entry_id}/").json()["challenge"]
-    response = public_api.post(f"/api/registry/{entry_id}/capture/", {"capture": _named(portrait_jpeg), "challenge_id": challenge["id"]}, format="multipart")
+    response = public_api.post(
+        f"/api/registry/{entry_id}/capture/",
+        {"capture": _named(portrait_jpeg), "challenge_id": challenge["id"]},
+        format="multipart",
+    )
     assert response.status_code == 400 and response.json()["error"] == "liveness_required"
     assert RegistryEntry.objects.get().status == "capture_pending" and outbox.messages() == []
 
 
-def test_a_portrait_uploaded_before_the_registration_can_no_longer_be_asked_about(api, public_api, outbox, portrait_jpeg, live_capture):
+def test_a_portrait_uploaded_before_the_registration_can_no_longer_be_asked_about(
+    api, public_api, outbox, portrait_jpeg, live_capture
+):
     portrait_id = upload_portrait(api, portrait_jpeg).json()["id"]
     _register(public_api, outbox, live_capture)
     refused = api.post(f"/api/portraits/{portrait_id}/consent-request/", {}, format="json")

@@ -34,8 +34,11 @@ def hold(api, outbox, portrait_jpeg, capture_jpeg, monkeypatch) -> RegistryHold:
     pixels = media.image_decode(portrait_jpeg, max_side=1600)
     descriptor = faces.face_descriptor(pixels, faces.face_single(pixels))
     RegistryEntry.objects.create(
-        email="eileen@example.com", status=RegistryEntry.Status.ACTIVE, descriptor=np.asarray(descriptor).tolist(),
-        confirm_token="confirm-" + "x" * 40, remove_token="remove-" + "x" * 40,
+        email="eileen@example.com",
+        status=RegistryEntry.Status.ACTIVE,
+        descriptor=np.asarray(descriptor).tolist(),
+        confirm_token="confirm-" + "x" * 40,
+        remove_token="remove-" + "x" * 40,
     )
     monkeypatch.setattr(services, "REGISTRY_REFUSE_DISTANCE", 0.01)
     held = upload_portrait(api, capture_jpeg, name="Eileen Collins")
@@ -45,7 +48,9 @@ def hold(api, outbox, portrait_jpeg, capture_jpeg, monkeypatch) -> RegistryHold:
 
 @pytest.fixture
 def reviewer(db):
-    user = get_user_model().objects.create_user(username="rita", email="rita@candor.example", password="x-secret-3", is_staff=True)
+    user = get_user_model().objects.create_user(
+        username="rita", email="rita@candor.example", password="x-secret-3", is_staff=True
+    )
     user.user_permissions.add(Permission.objects.get(codename="change_registryhold"))
     return get_user_model().objects.get(id=user.id)
 
@@ -58,7 +63,9 @@ def test_a_released_upload_becomes_the_creators_portrait_and_consent_can_be_aske
     held_file = _held_file(hold)
     assert held_file.exists() and api.get(f"/api/registry-holds/{hold.id}/").json()["status"] == "held"
 
-    released = registry_hold_release(hold=hold, reviewer=reviewer, decision="release", note="a different woman; similar hair")
+    released = registry_hold_release(
+        hold=hold, reviewer=reviewer, decision="release", note="a different woman; similar hair"
+    )
 
     portrait = Portrait.objects.get()
     assert released.status == "released" and released.portrait == portrait and released.reviewed_by == reviewer
@@ -68,7 +75,12 @@ def test_a_released_upload_becomes_the_creators_portrait_and_consent_can_be_aske
     assert seen["status"] == "released" and seen["portrait"] == str(portrait.id) and "note" not in seen
     (event,) = ConsentEvent.objects.filter(kind="hold_released")
     assert event.registration_id == hold.entry_id
-    assert event.details == {"hold": str(hold.id), "reviewer": "rita", "note": "a different woman; similar hair", "portrait": str(portrait.id)}
+    assert event.details == {
+        "hold": str(hold.id),
+        "reviewer": "rita",
+        "note": "a different woman; similar hair",
+        "portrait": str(portrait.id),
+    }
     (message,) = [m for m in outbox.messages() if "ada@example.com" in m]
     assert "It was released" in message and f"/portraits/{portrait.id}/" in message and "similar hair" not in message
     asked = api.post(f"/api/portraits/{portrait.id}/consent-request/", {}, format="json")
@@ -85,7 +97,11 @@ def test_a_confirmed_block_refuses_the_upload_and_deletes_the_photo(api, hold, r
     stored = RegistryHold.objects.get()
     assert not stored.image and stored.subject_name == "" and stored.subject_email == ""
     assert api.get(f"/api/registry-holds/{hold.id}/").json() | {"created_at": None, "reviewed_at": None} == {
-        "id": str(hold.id), "status": "refused", "portrait": None, "created_at": None, "reviewed_at": None,
+        "id": str(hold.id),
+        "status": "refused",
+        "portrait": None,
+        "created_at": None,
+        "reviewed_at": None,
     }
     assert ConsentEvent.objects.filter(kind="hold_refused", registration=hold.entry).count() == 1
     (message,) = [m for m in outbox.messages() if "ada@example.com" in m]
@@ -97,7 +113,9 @@ def test_a_confirmed_block_refuses_the_upload_and_deletes_the_photo(api, hold, r
 
 
 def test_only_staff_allowed_to_change_holds_can_review_them(hold, creator, reviewer):
-    staff_without_permission = get_user_model().objects.create_user(username="sam", password="x-secret-4", is_staff=True)
+    staff_without_permission = get_user_model().objects.create_user(
+        username="sam", password="x-secret-4", is_staff=True
+    )
     permission_without_staff = get_user_model().objects.create_user(username="pat", password="x-secret-5")
     permission_without_staff.user_permissions.add(Permission.objects.get(codename="change_registryhold"))
     for user in (creator, staff_without_permission, permission_without_staff):
@@ -121,7 +139,9 @@ def test_a_reviewer_decides_in_the_admin(hold, reviewer):
     page = Client()
     page.force_login(reviewer)
     listed = page.get(f"/admin/consent/registryhold/{hold.id}/change/")
-    assert listed.status_code == 200 and b"data:image/jpeg;base64," in listed.content, "the reviewer sees the held photo"
+    assert listed.status_code == 200 and b"data:image/jpeg;base64," in listed.content, (
+        "the reviewer sees the held photo"
+    )
 
     response = page.post("/admin/consent/registryhold/", {"action": "release", "_selected_action": [str(hold.id)]})
 

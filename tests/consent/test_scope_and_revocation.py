@@ -27,10 +27,19 @@ def test_the_person_can_narrow_the_scope_but_not_widen_it(api, public_api, outbo
     token = consent_token_from(outbox)
     wider = decide(public_api, token, capture=live_capture, purposes=["education", "support"])
     assert wider.status_code == 400 and wider.json()["error"] == "invalid_scope"
-    later = decide(public_api, token, capture=live_capture, expires_at=(requested_until + timedelta(days=1)).isoformat())
+    later = decide(
+        public_api, token, capture=live_capture, expires_at=(requested_until + timedelta(days=1)).isoformat()
+    )
     assert later.status_code == 400 and later.json()["error"] == "invalid_scope"
     granted_until = timezone.now() + timedelta(days=10)
-    narrower = decide(public_api, token, capture=live_capture, purposes=["education"], languages=["de"], expires_at=granted_until.isoformat())
+    narrower = decide(
+        public_api,
+        token,
+        capture=live_capture,
+        purposes=["education"],
+        languages=["de"],
+        expires_at=granted_until.isoformat(),
+    )
     assert narrower.status_code == 200, narrower.json()
     consent = Consent.objects.get()
     assert (consent.purposes, consent.languages) == (["education"], ["de"])
@@ -53,7 +62,9 @@ def test_the_maximum_number_of_videos_is_enforced(api, public_api, outbox, portr
     assert refused.count() == 1 and "allows 2 videos" in refused.get().details["reason"]
 
 
-def test_expiry_refuses_new_renders_and_cancels_queued_ones_at_enqueue(api, public_api, outbox, portrait_jpeg, live_capture):
+def test_expiry_refuses_new_renders_and_cancels_queued_ones_at_enqueue(
+    api, public_api, outbox, portrait_jpeg, live_capture
+):
     until = timezone.now() + timedelta(days=1)
     portrait_id = active_portrait(api, public_api, outbox, portrait_jpeg, live_capture, expires_at=until.isoformat())
     queued = render_request(api, portrait_id).json()["id"]
@@ -68,7 +79,9 @@ def test_expiry_refuses_new_renders_and_cancels_queued_ones_at_enqueue(api, publ
     assert consent.events.get(kind="expired").details == {"renders_cancelled": 1}
 
 
-def test_a_render_queued_before_expiry_is_cancelled_when_the_worker_starts_it(api, public_api, outbox, portrait_jpeg, live_capture):
+def test_a_render_queued_before_expiry_is_cancelled_when_the_worker_starts_it(
+    api, public_api, outbox, portrait_jpeg, live_capture
+):
     from studio.services import render_run
 
     until = timezone.now() + timedelta(hours=2)
@@ -84,7 +97,9 @@ def test_revocation_stops_a_running_render(api, public_api, outbox, portrait_jpe
     from studio.services import render_run
 
     portrait_id = active_portrait(api, public_api, outbox, portrait_jpeg, live_capture)
-    render_id = render_request(api, portrait_id, text="This sentence is long enough to take a while to render, frame by frame.").json()["id"]
+    render_id = render_request(
+        api, portrait_id, text="This sentence is long enough to take a while to render, frame by frame."
+    ).json()["id"]
     revoke_token = Consent.objects.get().revoke_token
     progress_seen = []
 
@@ -142,7 +157,9 @@ def test_a_finished_video_reports_expired_then_revoked_then_erased_and_stops_bei
     assert public_api.post(f"/api/consent/erase/{consent.revoke_token}/").json() == {"status": "erased"}
     portrait.refresh_from_db()
     assert not photo_path.exists() and not video_path.exists() and not captions_path.exists()
-    assert portrait.descriptor == [] and portrait.landmarks == [] and not portrait.image and portrait.subject_email == ""
+    assert (
+        portrait.descriptor == [] and portrait.landmarks == [] and not portrait.image and portrait.subject_email == ""
+    )
     assert Consent.objects.get().full_name == ""
     report = _verify(public_api, video)
     assert report["verdict"] == "candor_generated" and report["render"]["consent_status"] == "erased"
@@ -177,7 +194,9 @@ def test_each_link_serves_only_its_own_purpose(api, public_api, outbox, portrait
     assert again.status_code == 409 and again.json()["error"] == "link_used"
 
 
-def test_the_consent_expire_command_expires_consents_nobody_asked_about(api, public_api, outbox, portrait_jpeg, live_capture, capsys):
+def test_the_consent_expire_command_expires_consents_nobody_asked_about(
+    api, public_api, outbox, portrait_jpeg, live_capture, capsys
+):
     from django.core.management import call_command
 
     until = timezone.now() + timedelta(days=1)

@@ -130,8 +130,15 @@ def lips_shut(track, frame):
 # (Velar /g/ is left out: its burst is not yet told from a labial one in these voices.)
 @pytest.mark.parametrize("voice", ["it", "it+f2", "it+m3"])
 def test_audio_alone_shuts_the_lips_for_labial_stops_and_nasals_only(voice):
-    for word, labial in [("aba", True), ("apa", True), ("ama", True),
-                         ("ada", False), ("ata", False), ("ana", False), ("aka", False)]:
+    for word, labial in [
+        ("aba", True),
+        ("apa", True),
+        ("ama", True),
+        ("ada", False),
+        ("ata", False),
+        ("ana", False),
+        ("aka", False),
+    ]:
         result = speech.synthesize(word, "it", voice=voice)
         n_frames = round(len(result.audio) * FPS / result.sample_rate)
         track = acoustic_track(result.audio, result.sample_rate, n_frames, FPS)
@@ -165,10 +172,12 @@ def test_audio_alone_leaves_the_lips_apart_for_an_approximant_between_vowels(voi
 # whose first hop keeps a faint tail of the hiss (hiss counts only where it is audible).
 @pytest.mark.parametrize(
     ("sentence", "voice", "nth_bilabial"),
-    [("Bob must keep his promise to bring back the blue umbrella.", "en-us+m7", 0),
-     ("Maybe the big brown bear will come back by the time we open the map.", None, -2),
-     ("Please bring my mother a bowl of warm soup before the movie begins.", "en-us+f2", 4),
-     ("The baby put the purple ball in the box by the lamp.", "en-us+m3", -3)],
+    [
+        ("Bob must keep his promise to bring back the blue umbrella.", "en-us+m7", 0),
+        ("Maybe the big brown bear will come back by the time we open the map.", None, -2),
+        ("Please bring my mother a bowl of warm soup before the movie begins.", "en-us+f2", 4),
+        ("The baby put the purple ball in the box by the lamp.", "en-us+m3", -3),
+    ],
     ids=["starts-on-b", "murmur-of-map", "bright-voice-bar", "silent-after-s"],
 )
 def test_audio_alone_shuts_the_lips_where_uploads_used_to_miss(sentence, voice, nth_bilabial):
@@ -192,13 +201,18 @@ def synthetic_vowel(formants, sample_rate, pitch=110.0, seconds=0.5):
 
 
 @pytest.mark.parametrize("sample_rate", [16000, 44100])
-@pytest.mark.parametrize("formants", [((700, 80), (1220, 90), (2600, 120)),  # /a/
-                                      ((300, 60), (2250, 100), (3000, 150)),  # /i/
-                                      ((350, 60), (800, 80), (2300, 120))])  # /u/
+@pytest.mark.parametrize(
+    "formants",
+    [
+        ((700, 80), (1220, 90), (2600, 120)),  # /a/
+        ((300, 60), (2250, 100), (3000, 150)),  # /i/
+        ((350, 60), (800, 80), (2300, 120)),
+    ],
+)  # /u/
 def test_linear_prediction_finds_the_formants_of_a_vowel(formants, sample_rate):
     features = acoustic_features(synthetic_vowel(formants, sample_rate), sample_rate, 50, 100)
     found = np.median(features[10:40, 2:5], axis=0)  # level, voicing, then F1-F3
-    for (frequency, _), estimate in zip(formants, found):
+    for (frequency, _), estimate in zip(formants, found, strict=False):
         assert abs(estimate - frequency) < 0.1 * frequency + 40, (formants, found)
 
 

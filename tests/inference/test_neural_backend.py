@@ -22,7 +22,10 @@ class SolidMouth(torch.nn.Module):
 
     def forward(self, face, mel):
         sound = (mel.amax(dim=(1, 2)) > float(np.log(MEL_FLOOR)) + 1).float()[:, None, None, None]
-        silent, speaking = (torch.tensor(colour / 255, dtype=torch.float32)[None, :, None, None] for colour in (SILENT_COLOUR, SPEAKING_COLOUR))
+        silent, speaking = (
+            torch.tensor(colour / 255, dtype=torch.float32)[None, :, None, None]
+            for colour in (SILENT_COLOUR, SPEAKING_COLOUR)
+        )
         return face * 0 + silent + sound * (speaking - silent)
 
 
@@ -31,12 +34,21 @@ class Passthrough(torch.nn.Module):
         return face + 0 * mel.mean()
 
 
-def export(module, path, *, names=("face", "mel", "speaking_face"), face_shape=(3, 32, 32), mel_shape=(MEL_BANDS, MEL_STEPS)):
+def export(
+    module, path, *, names=("face", "mel", "speaking_face"), face_shape=(3, 32, 32), mel_shape=(MEL_BANDS, MEL_STEPS)
+):
     face, mel, output = names
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the TorchScript exporter is deprecated but needs only the onnx package
-        torch.onnx.export(module, (torch.zeros(2, *face_shape), torch.zeros(2, *mel_shape)), str(path), input_names=[face, mel],
-                          output_names=[output], dynamic_axes={face: {0: "n"}, mel: {0: "n"}, output: {0: "n"}}, dynamo=False)
+        torch.onnx.export(
+            module,
+            (torch.zeros(2, *face_shape), torch.zeros(2, *mel_shape)),
+            str(path),
+            input_names=[face, mel],
+            output_names=[output],
+            dynamic_axes={face: {0: "n"}, mel: {0: "n"}, output: {0: "n"}},
+            dynamo=False,
+        )
     return path
 
 
@@ -70,7 +82,9 @@ def test_a_model_painting_one_colour_changes_exactly_the_mouth_region(rig, solid
     neural_mouth(solid_model, rig).redraw(frames, mel_windows(tone(1.0), RATE, np.array([0.5])))
     mask = image_mask(rig)
     crop_mask = mouth_region(rig).mask
-    assert not (crop_mask[[0, -1]].any() or crop_mask[:, [0, -1]].any())  # faded out inside the crop: no seam at its edge
+    assert not (
+        crop_mask[[0, -1]].any() or crop_mask[:, [0, -1]].any()
+    )  # faded out inside the crop: no seam at its edge
     changed = np.any(frames[0] != engine, axis=2)
     assert changed.any() and not changed[mask == 0].any()
     assert (frames[0][mask == 1] == SPEAKING_COLOUR).all()
@@ -92,7 +106,7 @@ def test_the_mouth_follows_the_audio_through_animate(rig, astronaut, solid_model
     assert (frames[40][centre[1], centre[0]] == SPEAKING_COLOUR).all()
     # Away from the mouth (beyond the head's few pixels of sway) the frames are the engine's own.
     near_mouth = cv2.dilate((image_mask(rig) > 0).astype(np.uint8), np.ones((21, 21), np.uint8)).astype(bool)
-    for with_model, without in zip(frames, plain):
+    for with_model, without in zip(frames, plain, strict=False):
         assert np.array_equal(with_model[~near_mouth], without[~near_mouth])
         assert not np.array_equal(with_model, without)
 
@@ -100,7 +114,9 @@ def test_the_mouth_follows_the_audio_through_animate(rig, astronaut, solid_model
 def test_a_model_that_returns_its_input_leaves_the_frame_as_it_was(rig, tmp_path):
     engine = render_frame(rig, {"jaw_open": 0.4})
     frames = engine[None].copy()
-    neural_mouth(export(Passthrough(), tmp_path / "same.onnx"), rig).redraw(frames, mel_windows(tone(1.0), RATE, np.array([0.5])))
+    neural_mouth(export(Passthrough(), tmp_path / "same.onnx"), rig).redraw(
+        frames, mel_windows(tone(1.0), RATE, np.array([0.5]))
+    )
     # Only the crop's trip down to the model's 32 px and back blurs the mouth.
     difference = np.abs(frames[0].astype(int) - engine)
     assert difference[image_mask(rig) == 0].max() == 0
@@ -118,7 +134,9 @@ def test_a_model_that_returns_its_input_leaves_the_frame_as_it_was(rig, tmp_path
     ],
     ids=["input-names", "output-name", "mel-bands", "non-square-face", "grey-face"],
 )
-def test_a_model_that_does_not_fit_the_interface_is_refused_before_any_frame(rig, astronaut, tmp_path, export_options, complaint):
+def test_a_model_that_does_not_fit_the_interface_is_refused_before_any_frame(
+    rig, astronaut, tmp_path, export_options, complaint
+):
     class Fitting(torch.nn.Module):
         def forward(self, face, mel):
             return face[:, :1].expand(-1, 3, -1, -1) * mel.mean()
@@ -134,7 +152,10 @@ def test_a_model_that_does_not_fit_the_interface_is_refused_before_any_frame(rig
 def test_an_unreadable_model_file_is_refused(rig, astronaut, tmp_path):
     garbage = tmp_path / "garbage.onnx"
     garbage.write_bytes(b"this is not a model")
-    for path, complaint in ((garbage, "not a loadable ONNX model"), (tmp_path / "missing.onnx", "cannot read the neural model")):
+    for path, complaint in (
+        (garbage, "not a loadable ONNX model"),
+        (tmp_path / "missing.onnx", "cannot read the neural model"),
+    ):
         with pytest.raises(InferenceError) as refused:
             animate(astronaut, tone(0.5), RATE, rig=rig, neural_model=path)
         assert refused.value.code == "invalid_neural_model" and complaint in refused.value.detail
@@ -151,4 +172,6 @@ def test_mel_windows_place_a_tone_in_its_band_and_silence_at_the_floor():
     assert abs(centres[loudest] - 1000) < 60
     # Centred on the tone's onset: the earlier half of the hops is silent, the later half holds the tone.
     onset = windows[2, loudest]
-    assert (onset[: MEL_STEPS // 2 - 2] == np.float32(np.log(MEL_FLOOR))).all() and (onset[MEL_STEPS // 2 + 1 :] > 0).all()
+    assert (onset[: MEL_STEPS // 2 - 2] == np.float32(np.log(MEL_FLOOR))).all() and (
+        onset[MEL_STEPS // 2 + 1 :] > 0
+    ).all()

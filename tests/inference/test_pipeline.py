@@ -61,8 +61,16 @@ def test_a_rig_read_back_from_its_cache_form_renders_identical_frames(astronaut,
         rig = portrait_rig(photo)
         copy = rig_from_bytes(rig_to_bytes(rig))
         assert copy is not None and copy.lips_parted == rig.lips_parted and copy.roi == rig.roi
-        pose = {"jaw_open": 0.8, "lip_round": 0.3, "smile": 0.5, "brow_raise": 0.4, "blink_left": 0.6, "blink_right": 0.6,
-                "head_yaw": 2.5, "head_nod": -1.0}
+        pose = {
+            "jaw_open": 0.8,
+            "lip_round": 0.3,
+            "smile": 0.5,
+            "brow_raise": 0.4,
+            "blink_left": 0.6,
+            "blink_right": 0.6,
+            "head_yaw": 2.5,
+            "head_nod": -1.0,
+        }
         assert np.array_equal(render_frame(copy, pose), render_frame(rig, pose))
         assert not copy.fields.flags.writeable
 
@@ -96,7 +104,9 @@ def test_memory_does_not_grow_with_the_length_of_the_video(astronaut, tmp_path):
     frames_held_mib = frame_count(int(20 * spoken.sample_rate), spoken.sample_rate, 25) * rig.image.nbytes / 2**20
     # 20 s more audio and its analysis cost about 35 MiB; holding the 500 extra frames would cost 375 MiB more.
     assert long - short < 60 < frames_held_mib, (short, long)
-    assert media.video_probe(tmp_path / "24.0.mp4").frame_count == frame_count(int(24 * spoken.sample_rate), spoken.sample_rate, 25)
+    assert media.video_probe(tmp_path / "24.0.mp4").frame_count == frame_count(
+        int(24 * spoken.sample_rate), spoken.sample_rate, 25
+    )
 
 
 def test_run_ahead_calls_on_wait_while_the_producer_is_busy_and_stops_when_it_raises():

@@ -66,8 +66,13 @@ def test_the_judge_tracks_the_head_finely_enough_to_see_a_jerk(reference):
     def tracked_acceleration(shifts):
         positions = []
         for dx, dy in shifts:
-            moved = cv2.warpAffine(reference.image, np.float32([[1, 0, dx], [0, 1, dy]]), (width, height),
-                                   flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+            moved = cv2.warpAffine(
+                reference.image,
+                np.float32([[1, 0, dx], [0, 1, dy]]),
+                (width, height),
+                flags=cv2.INTER_LINEAR,
+                borderMode=cv2.BORDER_REFLECT,
+            )
             positions.append(quality.tracked_bridge(moved, reference))
         return quality.rms_acceleration(np.array(positions)), np.array(positions)
 
@@ -112,5 +117,8 @@ def test_the_face_mesh_sees_no_face_in_a_photo_without_one(mesh_model):
 
 def test_a_smiling_portrait_with_teeth_closes_its_lips(rig, reference):
     frame = render_frame(rig, {"lip_close": 1.0})
-    assert quality.pixel_aperture(frame, quality.frame_landmarks(frame, reference), reference) <= quality.PIXEL_CLOSED_APERTURE
+    assert (
+        quality.pixel_aperture(frame, quality.frame_landmarks(frame, reference), reference)
+        <= quality.PIXEL_CLOSED_APERTURE
+    )
     assert quality.frame_aperture(frame, reference) <= quality.CLOSED_APERTURE

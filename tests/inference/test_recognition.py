@@ -36,7 +36,7 @@ def _bilabial_errors() -> np.ndarray:
             ours = [(start, end) for start, end, ipa in aligned if ipa in BILABIALS]
             truth = [(start, end) for start, end, ipa in spoken.phonemes if ipa in BILABIALS]
             assert len(ours) == len(truth), (voice, sentence)
-            errors += [(a - c, b - d, (a + b - c - d) / 2) for (a, b), (c, d) in zip(ours, truth)]
+            errors += [(a - c, b - d, (a + b - c - d) / 2) for (a, b), (c, d) in zip(ours, truth, strict=False)]
     return np.abs(np.array(errors))
 
 
@@ -66,7 +66,9 @@ def test_words_missing_from_the_dictionary_take_the_synthesizers_pronunciation()
     spoken = speech.synthesize(sentence, "en")
     aligned = recognition.aligned_phonemes(_uploaded(spoken), media.AUDIO_SAMPLE_RATE, sentence)
     assert aligned is not None
-    assert [ipa for _, _, ipa in aligned if ipa in BILABIALS] == [ipa for _, _, ipa in spoken.phonemes if ipa in BILABIALS]
+    assert [ipa for _, _, ipa in aligned if ipa in BILABIALS] == [
+        ipa for _, _, ipa in spoken.phonemes if ipa in BILABIALS
+    ]
 
 
 def test_speech_that_does_not_fit_the_transcript_is_left_to_the_acoustic_analysis():
@@ -78,11 +80,23 @@ def test_speech_that_does_not_fit_the_transcript_is_left_to_the_acoustic_analysi
     assert recognition.aligned_phonemes(audio, rate, "...") is None  # no words
     assert recognition.aligned_phonemes(np.zeros(rate, np.float32), rate, "hello") is None  # silence
     german = speech.synthesize("Bitte bring mir morgen einen Apfel und eine Banane mit.", "de")
-    assert recognition.aligned_phonemes(_uploaded(german), rate, "Bitte bring mir morgen einen Apfel und eine Banane mit.") is None
+    assert (
+        recognition.aligned_phonemes(_uploaded(german), rate, "Bitte bring mir morgen einen Apfel und eine Banane mit.")
+        is None
+    )
 
 
 def test_transcripts_are_read_as_the_dictionary_spells_words():
-    assert recognition.transcript_words("“Don’t,” she said — it's 9:30 in Zürich!") == ["don't", "she", "said", "it's", "9", "30", "in", "zürich"]
+    assert recognition.transcript_words("“Don’t,” she said — it's 9:30 in Zürich!") == [
+        "don't",
+        "she",
+        "said",
+        "it's",
+        "9",
+        "30",
+        "in",
+        "zürich",
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -101,7 +115,9 @@ def test_an_uploaded_english_recording_with_its_transcript_closes_the_lips_on_ev
     audio = _uploaded(spoken)
     aligned = recognition.aligned_phonemes(audio, media.AUDIO_SAMPLE_RATE, sentence)
     frames = animate(None, audio, media.AUDIO_SAMPLE_RATE, phonemes=aligned, seed=1, rig=rig)
-    judged = quality.judge_clip("en/aligned", quality.reference(rig.image), frames, audio, media.AUDIO_SAMPLE_RATE, spoken.phonemes)
+    judged = quality.judge_clip(
+        "en/aligned", quality.reference(rig.image), frames, audio, media.AUDIO_SAMPLE_RATE, spoken.phonemes
+    )
     assert judged.n_bilabials >= 8
     assert judged.closure >= quality.TARGET_CLOSURE
     assert abs(judged.offset) <= quality.TARGET_OFFSET_FRAMES

@@ -44,7 +44,7 @@ def test_phoneme_times_strictly_increase_and_end_with_the_audio(language, text, 
     starts = [start for start, _, _ in result.phonemes]
     assert len(result.phonemes) >= 2 * n_words
     assert starts == sorted(set(starts))
-    for (start, end, ipa), following in zip(result.phonemes, [*result.phonemes[1:], None]):
+    for (start, end, ipa), following in zip(result.phonemes, [*result.phonemes[1:], None], strict=False):
         assert 0.0 <= start < end <= duration
         assert ipa
         if following is not None:
@@ -73,7 +73,7 @@ def test_lip_closures_of_mama_mia_bob_are_quieter_than_the_vowels_they_open_into
     result = speech.synthesize("Mama mia, Bob", "en")
     pairs = [
         (closure, vowel)
-        for closure, vowel in zip(result.phonemes, result.phonemes[1:])
+        for closure, vowel in zip(result.phonemes, result.phonemes[1:], strict=False)
         if closure[2] in {"m", "b"} and vowel[2][0] in VOWELS
     ]
     assert len(pairs) >= 4
@@ -83,15 +83,22 @@ def test_lip_closures_of_mama_mia_bob_are_quieter_than_the_vowels_they_open_into
 
 @pytest.mark.parametrize(
     ("language", "text"),
-    [("ru", "Мама мыла раму, а папа купил большой батон."), ("it", "Il mio babbo porta il pane ogni mattina."),
-     ("en", "Take a cup of tea to the dog, Pat."), ("en", "Take a cup of tea to the dog, Pat. " * 12)],
+    [
+        ("ru", "Мама мыла раму, а папа купил большой батон."),
+        ("it", "Il mio babbo porta il pane ogni mattina."),
+        ("en", "Take a cup of tea to the dog, Pat."),
+        ("en", "Take a cup of tea to the dog, Pat. " * 12),
+    ],
     ids=["ru", "it", "en", "en-30-seconds"],
 )
 def test_a_stop_starts_where_its_closure_falls_silent_not_at_its_burst(language, text):
     # espeak reports a stop at its release burst; its silent closure belongs to the stop, not to the vowel before.
     result = speech.synthesize(text, language)
-    stops = [(before, stop) for before, stop in zip(result.phonemes, result.phonemes[1:])
-             if stop[2][0] in "pbtdkgc" and before[1] == stop[0]]
+    stops = [
+        (before, stop)
+        for before, stop in zip(result.phonemes, result.phonemes[1:], strict=False)
+        if stop[2][0] in "pbtdkgc" and before[1] == stop[0]
+    ]
     assert len(stops) >= 4
     moved = 0
     for (b_start, b_end, _), (s_start, s_end, _) in stops:
@@ -105,7 +112,7 @@ def test_a_stop_starts_where_its_closure_falls_silent_not_at_its_burst(language,
     # As late in the audio as early: the last stop's closure too.
     last = stops[-1][1]
     assert rms(result, last[0], last[0] + 0.01) < 1e-4
-    assert all(a[1] <= b[0] + 1e-9 for a, b in zip(result.phonemes, result.phonemes[1:]))
+    assert all(a[1] <= b[0] + 1e-9 for a, b in zip(result.phonemes, result.phonemes[1:], strict=False))
 
 
 def test_word_timings_follow_the_words_of_the_text_in_order():

@@ -69,7 +69,7 @@ def test_the_chunk_sizes_do_not_change_the_frames(rig, speech):
         for size in (1, RATE // 100, RATE)
     )
     assert len(one_sample) == len(ten_ms) == len(one_second) == frame_count(audio.size, RATE, FPS)
-    assert all(np.array_equal(a, b) and np.array_equal(a, c) for a, b, c in zip(one_sample, ten_ms, one_second))
+    assert all(np.array_equal(a, b) and np.array_equal(a, c) for a, b, c in zip(one_sample, ten_ms, one_second, strict=False))
 
 
 @pytest.mark.parametrize("seconds", [0.01, 0.1, 0.5, 1.02])
@@ -93,7 +93,9 @@ def test_streamed_frames_stay_close_to_the_offline_animation_without_jumps(rig, 
     noise = 0.003 * np.random.default_rng(0).standard_normal(round(3.5 * RATE))
     audio = np.concatenate([speech[: round(2.6 * RATE)], noise, speech[round(2.6 * RATE) :]]).astype(np.float32)
     offline = np.array(list(animate(rig.image, audio, RATE, fps=FPS, seed=9, rig=rig)), np.int16)
-    live = np.array([frame.image for frame in inference.stream(rig, Microphone(audio, RATE // 50), RATE, fps=FPS, seed=9)], np.int16)
+    live = np.array(
+        [frame.image for frame in inference.stream(rig, Microphone(audio, RATE // 50), RATE, fps=FPS, seed=9)], np.int16
+    )
     assert live.shape == offline.shape
     difference = np.abs(live - offline).mean(axis=(1, 2, 3))  # per frame, in 8-bit levels
     assert difference.mean() < 0.5 and difference.max() < 1.5

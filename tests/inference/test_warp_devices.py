@@ -29,7 +29,19 @@ def spoken():
 
 @pytest.fixture(scope="module")
 def opencv_frames(rig, astronaut, spoken):
-    return np.stack(list(animate(astronaut, spoken.audio, spoken.sample_rate, phonemes=list(spoken.phonemes), rig=rig, seed=3, device="cpu")))
+    return np.stack(
+        list(
+            animate(
+                astronaut,
+                spoken.audio,
+                spoken.sample_rate,
+                phonemes=list(spoken.phonemes),
+                rig=rig,
+                seed=3,
+                device="cpu",
+            )
+        )
+    )
 
 
 def assert_alike(frames: np.ndarray, reference: np.ndarray) -> None:
@@ -39,9 +51,24 @@ def assert_alike(frames: np.ndarray, reference: np.ndarray) -> None:
 
 
 def test_torch_frames_of_a_speaking_portrait_match_opencv_frames(rig, astronaut, spoken, opencv_frames):
-    frames = np.stack(list(animate(astronaut, spoken.audio, spoken.sample_rate, phonemes=list(spoken.phonemes), rig=rig, seed=3,
-                                   device="torch-cpu")))
-    assert frames.shape == opencv_frames.shape == (frame_count(len(spoken.audio), spoken.sample_rate, FPS), *rig.image.shape)
+    frames = np.stack(
+        list(
+            animate(
+                astronaut,
+                spoken.audio,
+                spoken.sample_rate,
+                phonemes=list(spoken.phonemes),
+                rig=rig,
+                seed=3,
+                device="torch-cpu",
+            )
+        )
+    )
+    assert (
+        frames.shape
+        == opencv_frames.shape
+        == (frame_count(len(spoken.audio), spoken.sample_rate, FPS), *rig.image.shape)
+    )
     # The frames do move: the comparison is not between two copies of the photo.
     assert np.abs(opencv_frames.astype(int) - rig.image).max(axis=(1, 2, 3)).min() > 20
     assert_alike(frames, opencv_frames)
@@ -49,8 +76,19 @@ def test_torch_frames_of_a_speaking_portrait_match_opencv_frames(rig, astronaut,
 
 @needs_cuda
 def test_cuda_frames_match_opencv_frames(rig, astronaut, spoken, opencv_frames):
-    frames = np.stack(list(animate(astronaut, spoken.audio, spoken.sample_rate, phonemes=list(spoken.phonemes), rig=rig, seed=3,
-                                   device="cuda")))
+    frames = np.stack(
+        list(
+            animate(
+                astronaut,
+                spoken.audio,
+                spoken.sample_rate,
+                phonemes=list(spoken.phonemes),
+                rig=rig,
+                seed=3,
+                device="cuda",
+            )
+        )
+    )
     assert_alike(frames, opencv_frames)
 
 
@@ -59,9 +97,9 @@ def test_frames_warped_in_batches_equal_frames_warped_one_at_a_time(rig, astrona
     audio = spoken.audio[: spoken.sample_rate]  # 25 frames: a batch of 16 and a shorter one
     batched = list(animate(astronaut, audio, spoken.sample_rate, rig=rig, seed=4, device=device))
     track = animation_track(audio, spoken.sample_rate, len(batched), FPS, seed=4)
-    single = [render_frame(rig, dict(zip(PARAMETERS, pose)), device=device) for pose in track]
+    single = [render_frame(rig, dict(zip(PARAMETERS, pose, strict=False)), device=device) for pose in track]
     assert len(batched) == 25
-    assert all(np.array_equal(a, b) for a, b in zip(batched, single))
+    assert all(np.array_equal(a, b) for a, b in zip(batched, single, strict=False))
     # Many displacement fields over one image, and one image per field.
     warper = engine_warper(device)
     x, y, w, h = rig.roi
@@ -109,7 +147,10 @@ def test_the_device_setting_picks_the_warper_and_auto_takes_cuda_only_when_prese
     monkeypatch.setenv(DEVICE_SETTING, "torch-cpu")
     assert engine_warper().device == "torch-cpu"
     assert engine_warper("cpu").device == "cpu"  # an explicit choice beats the setting
-    assert_alike(render_frame(rig, {"jaw_open": 0.7, "head_nod": 2.0})[None], render_frame(rig, {"jaw_open": 0.7, "head_nod": 2.0}, device="cpu")[None])
+    assert_alike(
+        render_frame(rig, {"jaw_open": 0.7, "head_nod": 2.0})[None],
+        render_frame(rig, {"jaw_open": 0.7, "head_nod": 2.0}, device="cpu")[None],
+    )
 
 
 def test_importing_the_engine_loads_neither_torch_nor_onnxruntime():

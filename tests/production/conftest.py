@@ -45,7 +45,9 @@ def pytest_collection_modifyitems(config, items):
         return
     if os.environ.get("CANDOR_REQUIRE_SERVICES") == "1":
         pytest.exit(f"{SERVICES_MISSING_PREFIX} was required (CANDOR_REQUIRE_SERVICES=1) but {missing}", returncode=3)
-    skip = pytest.mark.skip(reason=f"{SERVICES_MISSING_PREFIX} not run: {missing}; start both and run `make test-production`")
+    skip = pytest.mark.skip(
+        reason=f"{SERVICES_MISSING_PREFIX} not run: {missing}; start both and run `make test-production`"
+    )
     for item in needing:
         item.add_marker(skip)
 
@@ -64,13 +66,19 @@ def consented_portrait(creator, portrait_jpeg):
     from studio.services import portrait_create
 
     portrait = portrait_create(
-        owner=creator, image=SimpleUploadedFile("portrait.jpg", portrait_jpeg, content_type="image/jpeg"),
-        subject_name="Eileen Collins", subject_email="eileen@example.com",
+        owner=creator,
+        image=SimpleUploadedFile("portrait.jpg", portrait_jpeg, content_type="image/jpeg"),
+        subject_name="Eileen Collins",
+        subject_email="eileen@example.com",
     )
     consent = consent_request_create(portrait=portrait, requested_by=creator)
     Consent.objects.filter(id=consent.id).update(
-        status=Consent.Status.ACTIVE, purposes=consent.requested_purposes, languages=["any"],
-        expires_at=timezone.now() + timedelta(days=30), decided_at=timezone.now(), full_name="Eileen Collins",
+        status=Consent.Status.ACTIVE,
+        purposes=consent.requested_purposes,
+        languages=["any"],
+        expires_at=timezone.now() + timedelta(days=30),
+        decided_at=timezone.now(),
+        full_name="Eileen Collins",
     )
     return portrait
 
@@ -92,9 +100,23 @@ class RedisServer:
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.folder),
-             "--appendonly", "yes", "--appendfsync", "always", "--save", ""],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--dir",
+                str(self.folder),
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "always",
+                "--save",
+                "",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         import redis
 

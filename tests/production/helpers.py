@@ -16,8 +16,10 @@ FINISHED = ("done", "failed", "cancelled")
 
 def render_submit(api, portrait, *, text: str = LONG_TEXT, headers: dict | None = None) -> str:
     response = api.post(
-        "/api/renders/", {"portrait": str(portrait.id), "purpose": "marketing", "text": text, "language": "en"},
-        format="multipart", headers=headers or {},
+        "/api/renders/",
+        {"portrait": str(portrait.id), "purpose": "marketing", "text": text, "language": "en"},
+        format="multipart",
+        headers=headers or {},
     )
     assert response.status_code == 202, response.json()
     return response.json()["id"]

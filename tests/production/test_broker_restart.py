@@ -29,7 +29,14 @@ SHORT_TEXT = "Hello there, this is a short message for you."
 def test_queued_renders_survive_a_redis_crash_and_restart(creator, consented_portrait, redis_server):
     with Workers(count=2, broker_url=redis_server.url) as workers:
         renders = [
-            render_enqueue(owner=creator, portrait=consented_portrait, purpose="marketing", text=SHORT_TEXT, language="en", dispatch=False)
+            render_enqueue(
+                owner=creator,
+                portrait=consented_portrait,
+                purpose="marketing",
+                text=SHORT_TEXT,
+                language="en",
+                dispatch=False,
+            )
             for _ in range(5)
         ]
         with app.connection_for_write(redis_server.url) as connection:
@@ -53,23 +60,49 @@ def test_queued_renders_survive_a_redis_crash_and_restart(creator, consented_por
     assert sorted(Render.objects.values_list("status", flat=True)) == ["done"] * 5
 
 
-def test_a_render_submitted_while_redis_is_down_is_accepted_and_queued_once_it_is_back(creator, consented_portrait, redis_server):
+def test_a_render_submitted_while_redis_is_down_is_accepted_and_queued_once_it_is_back(
+    creator, consented_portrait, redis_server
+):
     env = {
-        **os.environ, "DJANGO_SETTINGS_MODULE": "studio.settings", "CANDOR_DATA_DIR": str(settings.DATA_DIR),
-        "DATABASE_URL": worker_database_url(), "CELERY_BROKER_URL": redis_server.url, "CANDOR_LOCAL_HTTP": "1",
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "studio.settings",
+        "CANDOR_DATA_DIR": str(settings.DATA_DIR),
+        "DATABASE_URL": worker_database_url(),
+        "CELERY_BROKER_URL": redis_server.url,
+        "CANDOR_LOCAL_HTTP": "1",
         "ALLOWED_HOSTS": "127.0.0.1",
     }
     port = _free_port()
     web = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "studio.wsgi:application", "--bind", f"127.0.0.1:{port}", "--workers", "1", "--timeout", "120"],
-        env=env, cwd=settings.BASE_DIR, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "studio.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "1",
+            "--timeout",
+            "120",
+        ],
+        env=env,
+        cwd=settings.BASE_DIR,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         redis_server.kill()
         request = urllib.request.Request(
-            f"http://127.0.0.1:{port}/api/renders/", method="POST",
-            data=json.dumps({"portrait": str(consented_portrait.id), "purpose": "marketing", "text": SHORT_TEXT, "language": "en"}).encode(),
-            headers={"Authorization": f"Token {Token.objects.create(user=creator).key}", "Content-Type": "application/json"},
+            f"http://127.0.0.1:{port}/api/renders/",
+            method="POST",
+            data=json.dumps(
+                {"portrait": str(consented_portrait.id), "purpose": "marketing", "text": SHORT_TEXT, "language": "en"}
+            ).encode(),
+            headers={
+                "Authorization": f"Token {Token.objects.create(user=creator).key}",
+                "Content-Type": "application/json",
+            },
         )
         deadline = time.monotonic() + 60
         while True:  # until gunicorn listens
@@ -91,9 +124,18 @@ def test_a_render_submitted_while_redis_is_down_is_accepted_and_queued_once_it_i
     redis_server.start()
     with Workers(count=1, broker_url=redis_server.url) as workers:
         sweep = subprocess.run(
-            [sys.executable, "manage.py", "shell", "-c",
-             "from studio.services import renders_undispatched_dispatch; print(renders_undispatched_dispatch(older_than_s=0))"],
-            env=env, cwd=settings.BASE_DIR, capture_output=True, text=True, timeout=120,
+            [
+                sys.executable,
+                "manage.py",
+                "shell",
+                "-c",
+                "from studio.services import renders_undispatched_dispatch; print(renders_undispatched_dispatch(older_than_s=0))",
+            ],
+            env=env,
+            cwd=settings.BASE_DIR,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
         assert sweep.returncode == 0 and sweep.stdout.strip().splitlines()[-1] == "1", sweep.stderr
         deadline = time.monotonic() + 120

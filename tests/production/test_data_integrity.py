@@ -62,7 +62,9 @@ def _assert_everything_agrees(*, deleted=()) -> None:
 
 
 def test_a_revocation_during_signing_leaves_no_video_behind(creator, consented_portrait):
-    render = render_enqueue(owner=creator, portrait=consented_portrait, purpose="marketing", text=SHORT_TEXT, language="en", dispatch=False)
+    render = render_enqueue(
+        owner=creator, portrait=consented_portrait, purpose="marketing", text=SHORT_TEXT, language="en", dispatch=False
+    )
     token = _revoke_token(consented_portrait)
 
     def revoke_once_encoded(progress: float) -> None:
@@ -85,16 +87,36 @@ def test_concurrent_renders_revocations_and_deletions_agree_afterwards(creator, 
     from studio.services import portrait_create
 
     second = portrait_create(
-        owner=creator, image=SimpleUploadedFile("p.jpg", portrait_jpeg, content_type="image/jpeg"),
-        subject_name="Second Sitter", subject_email="second@example.com",
+        owner=creator,
+        image=SimpleUploadedFile("p.jpg", portrait_jpeg, content_type="image/jpeg"),
+        subject_name="Second Sitter",
+        subject_email="second@example.com",
     )
     consent = consent_request_create(portrait=second, requested_by=creator)
     Consent.objects.filter(id=consent.id).update(
-        status=Consent.Status.ACTIVE, purposes=consent.requested_purposes, languages=["any"],
-        expires_at=timezone.now() + timedelta(days=30), decided_at=timezone.now(),
+        status=Consent.Status.ACTIVE,
+        purposes=consent.requested_purposes,
+        languages=["any"],
+        expires_at=timezone.now() + timedelta(days=30),
+        decided_at=timezone.now(),
     )
-    revoked = [render_enqueue(owner=creator, portrait=consented_portrait, purpose="marketing", text=SHORT_TEXT, language="en", dispatch=False) for _ in range(3)]
-    kept = [render_enqueue(owner=creator, portrait=second, purpose="marketing", text=SHORT_TEXT, language="en", dispatch=False) for _ in range(3)]
+    revoked = [
+        render_enqueue(
+            owner=creator,
+            portrait=consented_portrait,
+            purpose="marketing",
+            text=SHORT_TEXT,
+            language="en",
+            dispatch=False,
+        )
+        for _ in range(3)
+    ]
+    kept = [
+        render_enqueue(
+            owner=creator, portrait=second, purpose="marketing", text=SHORT_TEXT, language="en", dispatch=False
+        )
+        for _ in range(3)
+    ]
     token = _revoke_token(consented_portrait)
     started = threading.Event()
 
@@ -122,6 +144,9 @@ def test_concurrent_renders_revocations_and_deletions_agree_afterwards(creator, 
             future.result()
 
     _assert_everything_agrees(deleted={kept[0].id, kept[1].id})
-    assert {render.status for render in Render.objects.filter(consent__portrait=consented_portrait)} <= {"cancelled", "done"}
+    assert {render.status for render in Render.objects.filter(consent__portrait=consented_portrait)} <= {
+        "cancelled",
+        "done",
+    }
     assert Render.objects.get(id=kept[2].id).status == Render.Status.DONE
     assert not Render.objects.get(id=kept[0].id).video and not Render.objects.get(id=kept[1].id).video

@@ -99,16 +99,34 @@ def web_via_proxy(creator):
     port = _free_port()
     url = worker_database_url().replace(f":{db['PORT'] or 5432}/", f":{proxy.port}/")
     env = {
-        **os.environ, "DJANGO_SETTINGS_MODULE": "studio.settings", "CANDOR_DATA_DIR": str(settings.DATA_DIR),
-        "DATABASE_URL": url, "DEBUG": "0", "CANDOR_LOCAL_HTTP": "1", "ALLOWED_HOSTS": "127.0.0.1",
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "studio.settings",
+        "CANDOR_DATA_DIR": str(settings.DATA_DIR),
+        "DATABASE_URL": url,
+        "DEBUG": "0",
+        "CANDOR_LOCAL_HTTP": "1",
+        "ALLOWED_HOSTS": "127.0.0.1",
         # Persistent connections: the cut breaks a connection the web process already holds.
-        "DB_CONN_MAX_AGE": "60", "DB_CONNECT_TIMEOUT_S": "2",
+        "DB_CONN_MAX_AGE": "60",
+        "DB_CONNECT_TIMEOUT_S": "2",
     }
     log_path = settings.DATA_DIR / "gunicorn-proxy.log"
     with open(log_path, "w") as log:
         server = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "studio.wsgi:application", "--bind", f"127.0.0.1:{port}", "--workers", "2"],
-            env=env, stdout=log, stderr=subprocess.STDOUT, cwd=settings.BASE_DIR,
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "studio.wsgi:application",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                "2",
+            ],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=settings.BASE_DIR,
         )
     deadline = time.monotonic() + 60
     while True:

@@ -23,11 +23,16 @@ PRODUCTION_ENV = {
 
 
 def _manage(*args: str, env: dict[str, str], tmp_path) -> subprocess.CompletedProcess:
-    clean = {key: value for key, value in os.environ.items() if key not in ("DJANGO_SETTINGS_MODULE", "CANDOR_LOCAL_HTTP")}
+    clean = {
+        key: value for key, value in os.environ.items() if key not in ("DJANGO_SETTINGS_MODULE", "CANDOR_LOCAL_HTTP")
+    }
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         env={**clean, "DJANGO_SETTINGS_MODULE": "studio.settings", "CANDOR_DATA_DIR": str(tmp_path), **env},
-        cwd=settings.BASE_DIR, capture_output=True, text=True, timeout=120,
+        cwd=settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -45,15 +50,28 @@ def test_production_settings_read_secrets_from_files_and_select_the_servers(tmp_
     key = secrets.token_urlsafe(50)
     (tmp_path / "key").write_text(key + "\n")
     shown = _manage(
-        "shell", "-c",
+        "shell",
+        "-c",
         "from django.conf import settings as s; "
         "print(s.SECRET_KEY, s.DATABASES['default']['ENGINE'], s.CELERY_BROKER_URL, s.SESSION_COOKIE_SECURE, "
         "s.CSRF_COOKIE_SECURE, s.SECURE_SSL_REDIRECT, s.SECURE_HSTS_SECONDS, s.CELERY_BROKER_TRANSPORT_OPTIONS['visibility_timeout'], "
         "s.DATABASES['default']['CONN_MAX_AGE'], s.DATABASES['default']['CONN_HEALTH_CHECKS'])",
-        env={**PRODUCTION_ENV, "SECRET_KEY_FILE": str(tmp_path / "key"), "CANDOR_RENDER_TIME_LIMIT_S": "600"}, tmp_path=tmp_path,
+        env={**PRODUCTION_ENV, "SECRET_KEY_FILE": str(tmp_path / "key"), "CANDOR_RENDER_TIME_LIMIT_S": "600"},
+        tmp_path=tmp_path,
     )
     assert shown.returncode == 0, shown.stderr
-    assert shown.stdout.strip().splitlines()[-1].split() == [key, "django.db.backends.postgresql", "redis://127.0.0.1:6379/0", "True", "True", "True", "31536000", "1260", "60", "True"]
+    assert shown.stdout.strip().splitlines()[-1].split() == [
+        key,
+        "django.db.backends.postgresql",
+        "redis://127.0.0.1:6379/0",
+        "True",
+        "True",
+        "True",
+        "31536000",
+        "1260",
+        "60",
+        "True",
+    ]
 
 
 def test_a_weak_or_unreadable_secret_stops_the_start(tmp_path):

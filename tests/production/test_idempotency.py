@@ -27,7 +27,9 @@ def test_a_retried_submission_returns_the_first_render(api, consented_portrait):
 
 
 def test_without_a_key_every_submission_is_a_new_render(api, consented_portrait):
-    assert render_submit(api, consented_portrait, text=SHORT_TEXT) != render_submit(api, consented_portrait, text=SHORT_TEXT)
+    assert render_submit(api, consented_portrait, text=SHORT_TEXT) != render_submit(
+        api, consented_portrait, text=SHORT_TEXT
+    )
 
 
 def test_keys_belong_to_one_creator(api, other_creator, consented_portrait):
@@ -36,8 +38,10 @@ def test_keys_belong_to_one_creator(api, other_creator, consented_portrait):
     mine = render_submit(api, consented_portrait, text=SHORT_TEXT, headers={"Idempotency-Key": "k1"})
     # The other creator has no consent for this portrait: the same key does not reach the first creator's render.
     response = _client_for(other_creator).post(
-        "/api/renders/", {"portrait": str(consented_portrait.id), "purpose": "marketing", "text": SHORT_TEXT, "language": "en"},
-        format="multipart", headers={"Idempotency-Key": "k1"},
+        "/api/renders/",
+        {"portrait": str(consented_portrait.id), "purpose": "marketing", "text": SHORT_TEXT, "language": "en"},
+        format="multipart",
+        headers={"Idempotency-Key": "k1"},
     )
     assert response.status_code == 404 and Consent.objects.count() == 1
     assert Render.objects.get().id.hex == mine.replace("-", "")
@@ -45,8 +49,10 @@ def test_keys_belong_to_one_creator(api, other_creator, consented_portrait):
 
 def test_an_overlong_key_is_refused(api, consented_portrait):
     response = api.post(
-        "/api/renders/", {"portrait": str(consented_portrait.id), "purpose": "marketing", "text": SHORT_TEXT, "language": "en"},
-        format="multipart", headers={"Idempotency-Key": "k" * 101},
+        "/api/renders/",
+        {"portrait": str(consented_portrait.id), "purpose": "marketing", "text": SHORT_TEXT, "language": "en"},
+        format="multipart",
+        headers={"Idempotency-Key": "k" * 101},
     )
     assert response.status_code == 400 and response.json()["error"] == "invalid"
     assert not Render.objects.exists()
@@ -56,8 +62,10 @@ def test_concurrent_duplicates_make_one_render(creator, consented_portrait):
     def submit(_):
         try:
             response = _client_for(creator).post(
-                "/api/renders/", {"portrait": str(consented_portrait.id), "purpose": "marketing", "text": SHORT_TEXT, "language": "en"},
-                format="multipart", headers={"Idempotency-Key": "double-click"},
+                "/api/renders/",
+                {"portrait": str(consented_portrait.id), "purpose": "marketing", "text": SHORT_TEXT, "language": "en"},
+                format="multipart",
+                headers={"Idempotency-Key": "double-click"},
             )
             return response.status_code, response.json()["id"]
         finally:

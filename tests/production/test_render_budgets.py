@@ -14,7 +14,9 @@ SHORT_TEXT = "Hello there, this is a short message for you."
 
 
 def _queued(creator, portrait) -> Render:
-    return render_enqueue(owner=creator, portrait=portrait, purpose="marketing", text=SHORT_TEXT, language="en", dispatch=False)
+    return render_enqueue(
+        owner=creator, portrait=portrait, purpose="marketing", text=SHORT_TEXT, language="en", dispatch=False
+    )
 
 
 def test_a_render_over_its_memory_budget_is_stopped_and_marked_failed(creator, consented_portrait, settings):
@@ -23,13 +25,17 @@ def test_a_render_over_its_memory_budget_is_stopped_and_marked_failed(creator, c
     render_run(render_id=render.id)
     render.refresh_from_db()
     assert render.status == Render.Status.FAILED
-    assert render.error.startswith("the render exceeded its memory budget of 64 MB (") and render.error.endswith("MB in use) and was stopped")
+    assert render.error.startswith("the render exceeded its memory budget of 64 MB (") and render.error.endswith(
+        "MB in use) and was stopped"
+    )
     assert not render.video and not list(video_path(str(render.id)).parent.glob(f"*{render.id}*"))
 
 
 def test_a_render_whose_worker_died_too_often_is_given_up(creator, consented_portrait, settings):
     render = _queued(creator, consented_portrait)
-    Render.objects.filter(id=render.id).update(status=Render.Status.RUNNING, attempts=settings.CANDOR_RENDER_MAX_ATTEMPTS)
+    Render.objects.filter(id=render.id).update(
+        status=Render.Status.RUNNING, attempts=settings.CANDOR_RENDER_MAX_ATTEMPTS
+    )
     render_run(render_id=render.id)
     render.refresh_from_db()
     assert render.status == Render.Status.FAILED

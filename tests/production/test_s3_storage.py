@@ -26,15 +26,23 @@ def s3_storage(settings):
     server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     endpoint = f"http://127.0.0.1:{port}"
-    client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test")
+    client = boto3.client(
+        "s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test"
+    )
     client.create_bucket(Bucket=BUCKET)
     settings.STORAGES = {
         **settings.STORAGES,
         "default": {
             "BACKEND": "storages.backends.s3.S3Storage",
             "OPTIONS": {
-                "bucket_name": BUCKET, "endpoint_url": endpoint, "region_name": "us-east-1", "access_key": "test",
-                "secret_key": "test", "default_acl": "private", "querystring_auth": True, "file_overwrite": False,
+                "bucket_name": BUCKET,
+                "endpoint_url": endpoint,
+                "region_name": "us-east-1",
+                "access_key": "test",
+                "secret_key": "test",
+                "default_acl": "private",
+                "querystring_auth": True,
+                "file_overwrite": False,
             },
         },
     }
@@ -42,7 +50,9 @@ def s3_storage(settings):
     server.stop()
 
 
-def test_portraits_and_rendered_videos_live_in_the_bucket_and_are_served_from_it(s3_storage, creator, api, portrait_jpeg):
+def test_portraits_and_rendered_videos_live_in_the_bucket_and_are_served_from_it(
+    s3_storage, creator, api, portrait_jpeg
+):
     from datetime import timedelta
 
     from django.utils import timezone
@@ -51,15 +61,27 @@ def test_portraits_and_rendered_videos_live_in_the_bucket_and_are_served_from_it
     from consent.services import consent_request_create
 
     portrait = portrait_create(
-        owner=creator, image=SimpleUploadedFile("p.jpg", portrait_jpeg, content_type="image/jpeg"),
-        subject_name="Eileen Collins", subject_email="eileen@example.com",
+        owner=creator,
+        image=SimpleUploadedFile("p.jpg", portrait_jpeg, content_type="image/jpeg"),
+        subject_name="Eileen Collins",
+        subject_email="eileen@example.com",
     )
     consent = consent_request_create(portrait=portrait, requested_by=creator)
     Consent.objects.filter(id=consent.id).update(
-        status=Consent.Status.ACTIVE, purposes=consent.requested_purposes, languages=["any"],
-        expires_at=timezone.now() + timedelta(days=1), decided_at=timezone.now(),
+        status=Consent.Status.ACTIVE,
+        purposes=consent.requested_purposes,
+        languages=["any"],
+        expires_at=timezone.now() + timedelta(days=1),
+        decided_at=timezone.now(),
     )
-    render = render_enqueue(owner=creator, portrait=portrait, purpose="marketing", text="Hello from the bucket.", language="en", dispatch=False)
+    render = render_enqueue(
+        owner=creator,
+        portrait=portrait,
+        purpose="marketing",
+        text="Hello from the bucket.",
+        language="en",
+        dispatch=False,
+    )
     render_run(render_id=render.id)
     render.refresh_from_db()
     assert render.status == Render.Status.DONE, render.error

@@ -22,7 +22,9 @@ SHORT_TEXT = "Hello there, this is a short message for you."
 def _mount(*args: str) -> None:
     result = subprocess.run(["mount", *args], capture_output=True, text=True)
     if result.returncode != 0:
-        pytest.skip(f"storage fault group not run: cannot mount a test filesystem here ({result.stderr.strip()}); run as root")
+        pytest.skip(
+            f"storage fault group not run: cannot mount a test filesystem here ({result.stderr.strip()}); run as root"
+        )
 
 
 class BrokenStorage:
@@ -56,10 +58,19 @@ def _digest(path: str) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def test_a_render_on_broken_storage_fails_clearly_and_leaves_other_data_intact(creator, consented_portrait, broken_storage):
+def test_a_render_on_broken_storage_fails_clearly_and_leaves_other_data_intact(
+    creator, consented_portrait, broken_storage
+):
     portrait_digest = _digest(consented_portrait.image.path)
     doomed, waiting = (
-        render_enqueue(owner=creator, portrait=consented_portrait, purpose="marketing", text=SHORT_TEXT, language="en", dispatch=False)
+        render_enqueue(
+            owner=creator,
+            portrait=consented_portrait,
+            purpose="marketing",
+            text=SHORT_TEXT,
+            language="en",
+            dispatch=False,
+        )
         for _ in range(2)
     )
     events_before = list(ConsentEvent.objects.values_list("entry_hash", flat=True))

@@ -15,7 +15,9 @@ pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 def test_a_render_worker_killed_mid_render_gets_its_job_back_and_finishes(api, consented_portrait):
     with Workers(count=2) as workers:
         render_id = render_submit(api, consented_portrait)
-        before_kill = render_wait(api, render_id, until=lambda body: body["status"] == "running" and body["progress"] >= 0.2)
+        before_kill = render_wait(
+            api, render_id, until=lambda body: body["status"] == "running" and body["progress"] >= 0.2
+        )
         assert api.get(f"/api/renders/{render_id}/video/").status_code == 409
         assert workers.kill_pool_children()
 
@@ -28,9 +30,13 @@ def test_a_render_worker_killed_mid_render_gets_its_job_back_and_finishes(api, c
                 # The render may finish between the status poll and this request: a served video is
                 # fine only if the render is done by now. (The final MP4 is renamed into place whole.)
                 if api.get(f"/api/renders/{render_id}/video/").status_code != 409:
-                    assert api.get(f"/api/renders/{render_id}/").json()["status"] == "done", "a video was served before the render was done"
+                    assert api.get(f"/api/renders/{render_id}/").json()["status"] == "done", (
+                        "a video was served before the render was done"
+                    )
 
-        done = render_wait(api, render_id, until=lambda body: body["status"] in FINISHED, on_poll=nothing_half_written_is_served)
+        done = render_wait(
+            api, render_id, until=lambda body: body["status"] in FINISHED, on_poll=nothing_half_written_is_served
+        )
         assert done["status"] == "done", (done, workers.log_text())
         # The job started over on a fresh process: progress went back below where it was killed, then to the end.
         assert min(seen) < before_kill["progress"] and done["progress"] == 1.0

@@ -23,7 +23,9 @@ def worker_database_url() -> str:
     if db["ENGINE"] == "django.db.backends.sqlite3":
         return f"sqlite:///{db['NAME']}"
     if db["ENGINE"] == "django.db.backends.postgresql":
-        credentials = f"{quote(db['USER'] or '', safe='')}:{quote(db['PASSWORD'] or '', safe='')}@" if db["USER"] else ""
+        credentials = (
+            f"{quote(db['USER'] or '', safe='')}:{quote(db['PASSWORD'] or '', safe='')}@" if db["USER"] else ""
+        )
         return f"postgres://{credentials}{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{db['NAME']}"
     raise RuntimeError(f"no URL form for database engine {db['ENGINE']}")
 
@@ -75,12 +77,32 @@ class Workers:
         for index in range(self.count):
             log_path = Path(settings.DATA_DIR) / f"worker-{index}.log"
             with open(log_path, "w") as log:
-                self.processes.append(subprocess.Popen(
-                    [sys.executable, "-m", "celery", "-A", "studio", "worker", "--hostname", f"candor-test-{index}@%h",
-                     "--queues", "default,render", "--concurrency", "1", "--without-gossip", "--without-mingle",
-                     "--loglevel", "INFO"],
-                    env=self.env, stdout=log, stderr=subprocess.STDOUT, cwd=settings.BASE_DIR,
-                ))
+                self.processes.append(
+                    subprocess.Popen(
+                        [
+                            sys.executable,
+                            "-m",
+                            "celery",
+                            "-A",
+                            "studio",
+                            "worker",
+                            "--hostname",
+                            f"candor-test-{index}@%h",
+                            "--queues",
+                            "default,render",
+                            "--concurrency",
+                            "1",
+                            "--without-gossip",
+                            "--without-mingle",
+                            "--loglevel",
+                            "INFO",
+                        ],
+                        env=self.env,
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                        cwd=settings.BASE_DIR,
+                    )
+                )
             self.logs.append(log_path)
         deadline = time.monotonic() + READY_TIMEOUT_S
         for process, log_path in zip(self.processes, self.logs, strict=True):

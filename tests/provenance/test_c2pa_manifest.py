@@ -21,7 +21,11 @@ def _sign(*, source, destination, material, **overrides):
         "render_id": RENDER_ID,
         "title": "Portrait greeting",
         "generator_version": "0.1.0",
-        "consent_summary": {"consent_id": "c-1", "purposes": ["marketing"], "status_url": "https://candor.example/verify/"},
+        "consent_summary": {
+            "consent_id": "c-1",
+            "purposes": ["marketing"],
+            "status_url": "https://candor.example/verify/",
+        },
         "ingredient": Ingredient(title="source portrait", relationship="parentOf", sha256=PORTRAIT_SHA256),
         "soft_binding": SoftBinding(algorithm="org.candor.watermark.ss-tile.1", payload_hex=PAYLOAD_HEX),
         "edits": ("c2pa.edited",),
@@ -72,12 +76,18 @@ def test_the_manifest_lists_actions_soft_binding_portrait_hash_and_consent_witho
     assert report.ingredients == (
         {"title": "source portrait", "relationship": "parentOf", "instance_id": f"sha256:{PORTRAIT_SHA256}"},
     )
-    assert report.consent == {"consent_id": "c-1", "purposes": ["marketing"], "status_url": "https://candor.example/verify/"}
+    assert report.consent == {
+        "consent_id": "c-1",
+        "purposes": ["marketing"],
+        "status_url": "https://candor.example/verify/",
+    }
     # Only the portrait's hash travels: no thumbnail or image data is embedded.
     assert b"image/jpeg" not in signed_mp4.read_bytes() or b"c2pa.thumbnail.ingredient" not in signed_mp4.read_bytes()
 
 
-def test_after_key_rotation_old_and_new_videos_both_verify_and_the_old_certificate_is_kept(tmp_path, sample_mp4, material):
+def test_after_key_rotation_old_and_new_videos_both_verify_and_the_old_certificate_is_kept(
+    tmp_path, sample_mp4, material
+):
     keys_dir = tmp_path / "keys"
     old = _sign(source=sample_mp4, destination=tmp_path / "old.mp4", material=material)
 
@@ -198,12 +208,25 @@ def test_a_file_truncated_after_its_manifest_reads_as_present_but_invalid(signed
 
 
 def test_signing_in_place_replaces_the_file_with_a_signed_one(sample_mp4, material):
-    _sign(source=sample_mp4, destination=sample_mp4, material=material, consent_summary=None, ingredient=None, soft_binding=None, edits=())
+    _sign(
+        source=sample_mp4,
+        destination=sample_mp4,
+        material=material,
+        consent_summary=None,
+        ingredient=None,
+        soft_binding=None,
+        edits=(),
+    )
 
     assert mp4_read_manifest(path=sample_mp4, root_certificate_pem=material.root_certificate_pem).trusted
 
 
 def test_consent_summary_cannot_override_the_render_id(tmp_path, sample_mp4, material):
     with pytest.raises(ValueError):
-        _sign(source=sample_mp4, destination=tmp_path / "out.mp4", material=material, consent_summary={"render_id": "forged"})
+        _sign(
+            source=sample_mp4,
+            destination=tmp_path / "out.mp4",
+            material=material,
+            consent_summary={"render_id": "forged"},
+        )
     assert not (tmp_path / "out.mp4").exists()

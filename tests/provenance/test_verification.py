@@ -28,13 +28,18 @@ def _consented_portrait(creator, portrait_jpeg):
     from studio.services import portrait_create
 
     portrait = portrait_create(
-        owner=creator, image=SimpleUploadedFile("portrait.jpg", portrait_jpeg, content_type="image/jpeg"),
-        subject_name="Eileen Collins", subject_email="eileen@example.com",
+        owner=creator,
+        image=SimpleUploadedFile("portrait.jpg", portrait_jpeg, content_type="image/jpeg"),
+        subject_name="Eileen Collins",
+        subject_email="eileen@example.com",
     )
     consent = consent_request_create(portrait=portrait, requested_by=creator)
     Consent.objects.filter(id=consent.id).update(
-        status=Consent.Status.ACTIVE, purposes=consent.requested_purposes, languages=["any"],
-        expires_at=timezone.now() + timedelta(days=30), decided_at=timezone.now(),
+        status=Consent.Status.ACTIVE,
+        purposes=consent.requested_purposes,
+        languages=["any"],
+        expires_at=timezone.now() + timedelta(days=30),
+        decided_at=timezone.now(),
     )
     return portrait
 
@@ -48,9 +53,18 @@ def render(django_db_setup, django_db_blocker, portrait_jpeg):
     from studio.services import render_enqueue, render_run
 
     with django_db_blocker.unblock():
-        owner = get_user_model().objects.create_user(username="verifier-owner", email="owner@example.com", password="x-secret-3")
+        owner = get_user_model().objects.create_user(
+            username="verifier-owner", email="owner@example.com", password="x-secret-3"
+        )
         portrait = _consented_portrait(owner, portrait_jpeg)
-        queued = render_enqueue(owner=owner, portrait=portrait, purpose="marketing", text="Hello there, nice to meet you.", language="en", dispatch=False)
+        queued = render_enqueue(
+            owner=owner,
+            portrait=portrait,
+            purpose="marketing",
+            text="Hello there, nice to meet you.",
+            language="en",
+            dispatch=False,
+        )
         render_run(render_id=queued.id)
         done = Render.objects.get(id=queued.id)
         assert done.status == Render.Status.DONE, done.error
@@ -60,7 +74,15 @@ def render(django_db_setup, django_db_blocker, portrait_jpeg):
         owner.delete()
 
 
-def _reencoded(source: Path, destination: Path, *, crf: int = 28, codec: str = "libx264", container: str = "mp4", mirror_frames=None) -> Path:
+def _reencoded(
+    source: Path,
+    destination: Path,
+    *,
+    crf: int = 28,
+    codec: str = "libx264",
+    container: str = "mp4",
+    mirror_frames=None,
+) -> Path:
     """Decode every frame and encode again: metadata (and so the manifest) does not survive."""
     frames = list(media.video_frames(source))
     if mirror_frames is not None:
@@ -93,7 +115,9 @@ def test_a_render_verifies_with_a_complete_credential_and_says_why(render):
     assert c2pa["digital_source_type"].endswith("trainedAlgorithmicMedia")
     with render.portrait.image.open("rb") as handle:
         portrait_hash = hashlib.sha256(handle.read()).hexdigest()
-    assert c2pa["ingredients"] == [{"title": "source portrait", "relationship": "parentOf", "instance_id": f"sha256:{portrait_hash}"}]
+    assert c2pa["ingredients"] == [
+        {"title": "source portrait", "relationship": "parentOf", "instance_id": f"sha256:{portrait_hash}"}
+    ]
     assert c2pa["soft_binding"]["algorithm"] == ALGORITHM
     assert int(c2pa["soft_binding"]["payload_hex"][:8], 16) == render.watermark_serial
     assert c2pa["consent"]["consent_id"] == str(render.consent_id)
@@ -120,7 +144,9 @@ def test_the_fingerprint_is_kept_after_the_video_is_deleted(creator, portrait_jp
     from studio.services import render_delete, render_enqueue
 
     portrait = _consented_portrait(creator, portrait_jpeg)
-    queued = render_enqueue(owner=creator, portrait=portrait, purpose="marketing", text="Hi.", language="en", dispatch=False)
+    queued = render_enqueue(
+        owner=creator, portrait=portrait, purpose="marketing", text="Hi.", language="en", dispatch=False
+    )
     render_fingerprint_store(render=queued, mean_luma=frame_luma(astronaut))
 
     render_delete(render=queued)
@@ -196,8 +222,15 @@ def test_a_tampered_manifest_without_a_watermark_is_tampered_not_unknown(sample_
 
     material = keys.signing_material_load_or_create(settings.KEYS_DIR)
     signed = tmp_path / "signed.mp4"
-    mp4_sign(source=sample_mp4, destination=signed, signer=local_signer(material), trust_anchor_pem=material.root_certificate_pem,
-             render_id="00000000-0000-0000-0000-000000000000", title="t", generator_version="0.1.0")
+    mp4_sign(
+        source=sample_mp4,
+        destination=signed,
+        signer=local_signer(material),
+        trust_anchor_pem=material.root_certificate_pem,
+        render_id="00000000-0000-0000-0000-000000000000",
+        title="t",
+        generator_version="0.1.0",
+    )
     data = bytearray(signed.read_bytes())
     start, size = top_level_box(bytes(data), b"mdat")
     data[start + size // 2] ^= 0xFF
@@ -257,10 +290,14 @@ def test_the_api_accepts_an_upload_and_a_share_link_to_this_site_only(render, pu
         by_link = public_api.post("/api/verify/", {"url": link}, format="json")
         assert by_link.status_code == 200, (link, by_link.json())
         assert by_link.json()["render"]["id"] == str(render.id)
-    forged = public_api.post("/api/verify/", {"url": f"{settings.CANDOR_PUBLIC_URL}/watch/forged-token/"}, format="json")
+    forged = public_api.post(
+        "/api/verify/", {"url": f"{settings.CANDOR_PUBLIC_URL}/watch/forged-token/"}, format="json"
+    )
     assert forged.status_code == 404
 
-    foreign = public_api.post("/api/verify/", {"url": f"https://evil.example/renders/{render.id}/video/"}, format="json")
+    foreign = public_api.post(
+        "/api/verify/", {"url": f"https://evil.example/renders/{render.id}/video/"}, format="json"
+    )
     assert foreign.status_code == 400 and foreign.json()["error"] == "foreign_url"
     not_a_video = public_api.post("/api/verify/", {"url": f"{settings.CANDOR_PUBLIC_URL}/admin/"}, format="json")
     assert not_a_video.status_code == 400 and not_a_video.json()["error"] == "invalid_url"
@@ -271,7 +308,7 @@ def test_the_verify_command_prints_the_same_report(render, capsys):
 
     printed = capsys.readouterr().out
     assert printed.splitlines()[0] == "verdict: candor_generated"
-    report = json.loads(printed[printed.index("{"):])
+    report = json.loads(printed[printed.index("{") :])
     assert report["render"]["id"] == str(render.id) and report["c2pa"]["trusted"]
 
 

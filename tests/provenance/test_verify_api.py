@@ -65,7 +65,9 @@ def test_an_upload_over_the_size_limit_is_refused_with_413(public_api, settings)
 def test_a_file_and_a_link_together_are_refused(public_api, settings):
     handle = io.BytesIO(b"junk")
     handle.name = "clip.mp4"
-    response = public_api.post("/api/verify/", {"video": handle, "url": f"{settings.CANDOR_PUBLIC_URL}/renders/x/video/"}, format="multipart")
+    response = public_api.post(
+        "/api/verify/", {"video": handle, "url": f"{settings.CANDOR_PUBLIC_URL}/renders/x/video/"}, format="multipart"
+    )
     assert response.status_code == 400 and response.json()["error"] == "invalid"
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import cv2
 import numpy as np
 import pytest
@@ -60,13 +59,15 @@ def test_bch_corrects_up_to_ten_errors_and_soft_decoding_goes_further():
     soft = (2.0 * codeword - 1) + rng.normal(0, 0.75, 127)
     hard_errors = int(np.count_nonzero((soft > 0) != codeword))
     assert hard_errors > 10, "the case must be beyond hard-decision decoding"
-    assert bch.decode((soft > 0).astype(np.uint8)) is None or not np.array_equal(bch.decode((soft > 0).astype(np.uint8))[0], message)
+    assert bch.decode((soft > 0).astype(np.uint8)) is None or not np.array_equal(
+        bch.decode((soft > 0).astype(np.uint8))[0], message
+    )
     assert np.array_equal(bch.decode_soft(soft)[0], message)
 
 
 def test_marking_is_invisible_by_psnr_and_keeps_shape(rendered, marked):
-    assert all(m.shape == f.shape and m.dtype == np.uint8 for f, m in zip(rendered, marked))
-    assert min(psnr(f, m) for f, m in zip(rendered, marked)) >= 40.0
+    assert all(m.shape == f.shape and m.dtype == np.uint8 for f, m in zip(rendered, marked, strict=False))
+    assert min(psnr(f, m) for f, m in zip(rendered, marked, strict=False)) >= 40.0
 
 
 def test_the_published_render_reads_back_its_serial_after_a_few_frames(published):
@@ -93,7 +94,9 @@ def test_the_published_render_reads_back_its_serial_after_a_few_frames(published
         pytest.param(lambda f: h264_round_trip(f[-25:], crf=23), id="last-second-excerpt"),
         pytest.param(lambda f: h264_round_trip([frame[:, ::-1] for frame in f], crf=23), id="mirrored"),
         pytest.param(lambda f: h264_round_trip(resized(f, 0.5), crf=35), id="crf35-and-downscale-50"),
-        pytest.param(lambda f: h264_round_trip(resized(center_crop(f, 0.8), 0.5), crf=23), id="center-crop-80-then-downscale-50"),
+        pytest.param(
+            lambda f: h264_round_trip(resized(center_crop(f, 0.8), 0.5), crf=23), id="center-crop-80-then-downscale-50"
+        ),
     ],
 )
 def test_the_payload_survives(published, attack):
@@ -108,7 +111,9 @@ def test_a_quarter_size_copy_of_the_grace_hopper_render_keeps_its_payload(grace_
     from inference.animate import animate
 
     spoken = speech.synthesize("Hello there, nice to meet you.", "en")
-    frames = list(animate(grace_hopper, spoken.audio, spoken.sample_rate, phonemes=list(spoken.phonemes), max_side=512))[:40]
+    frames = list(
+        animate(grace_hopper, spoken.audio, spoken.sample_rate, phonemes=list(spoken.phonemes), max_side=512)
+    )[:40]
     watermarker = FrameWatermarker(99, KEY)
     published = h264_round_trip([watermarker.mark(frame) for frame in frames], crf=20, preset="veryfast")
     reading = watermark_read(h264_round_trip(resized(published, 0.25), crf=23), KEY)

@@ -22,4 +22,6 @@ def url_routes(patterns=None, prefix: str = ""):
 
 def url_fill(route: str, values, default=None) -> str:
     """The path of `route` with each argument taken from `values` (or made by `default()` when it is missing)."""
-    return "/" + _ARGUMENT.sub(lambda match: values[match[1]] if default is None else values.get(match[1]) or default(), route)
+    return "/" + _ARGUMENT.sub(
+        lambda match: values[match[1]] if default is None else values.get(match[1]) or default(), route
+    )

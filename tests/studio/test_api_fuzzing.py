@@ -41,7 +41,9 @@ def token(creator) -> str:
 
 
 @schema.parametrize()
-@hypothesis_settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+@hypothesis_settings(
+    max_examples=MAX_EXAMPLES, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck)
+)
 def test_no_generated_request_gets_a_server_error_or_an_off_schema_answer(case, token):
     case.call_and_validate(
         headers={"Authorization": f"Token {token}"},

@@ -45,15 +45,25 @@ def test_deploy_check_is_clean_with_debug_off(tmp_path):
     }
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        env=env, capture_output=True, text=True, timeout=120,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
 
 
 def test_a_bad_boolean_setting_fails_loudly(tmp_path):
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "studio.settings", "DEBUG": "maybe", "CANDOR_DATA_DIR": str(tmp_path)}
-    result = subprocess.run([sys.executable, "manage.py", "check"], env=env, capture_output=True, text=True, timeout=120)
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "studio.settings",
+        "DEBUG": "maybe",
+        "CANDOR_DATA_DIR": str(tmp_path),
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"], env=env, capture_output=True, text=True, timeout=120
+    )
     assert result.returncode != 0 and "DEBUG='maybe' is not a boolean" in result.stderr
 
 

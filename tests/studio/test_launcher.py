@@ -33,10 +33,19 @@ def test_sigterm_stops_web_and_worker_cleanly(tmp_path):
         "CANDOR_PORT": str(port),
     }
     env.pop("DATABASE_URL", None)
-    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput"], cwd=ROOT, env=env, check=True, capture_output=True, timeout=180)
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=180,
+    )
     log_path = tmp_path / "launcher.log"
     with open(log_path, "w") as log:
-        launcher = subprocess.Popen([sys.executable, "-m", "studio.launcher"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        launcher = subprocess.Popen(
+            [sys.executable, "-m", "studio.launcher"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+        )
     try:
         deadline = time.monotonic() + 90
         status = None

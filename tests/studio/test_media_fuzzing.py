@@ -84,16 +84,37 @@ def _video(frames: int, *, vfr: bool = False, size: int = 64) -> bytes:
     return buffer.getvalue()
 
 
-MAGICS = [b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff\xe0", b"RIFF\x00\x00\x00\x00WEBP", b"GIF89a", b"%PDF-1.7", b"PK\x03\x04", b"\x00\x00\x00\x18ftypmp42", b"ID3\x04", b"OggS", b"fLaC", b"\x7fELF", b"<?xml"]
+MAGICS = [
+    b"\x89PNG\r\n\x1a\n",
+    b"\xff\xd8\xff\xe0",
+    b"RIFF\x00\x00\x00\x00WEBP",
+    b"GIF89a",
+    b"%PDF-1.7",
+    b"PK\x03\x04",
+    b"\x00\x00\x00\x18ftypmp42",
+    b"ID3\x04",
+    b"OggS",
+    b"fLaC",
+    b"\x7fELF",
+    b"<?xml",
+]
 
 
 @pytest.fixture(scope="module")
 def image_cases(portrait_jpeg) -> list[bytes]:
     rng = np.random.default_rng(SEED)
     crafted = [
-        _png_bomb(100_000, 100_000), _png_bomb(1, 10_000_000), _png_bomb(0, 0), b"", b"\xff\xd8", b"GIF89a" + b"\xff" * 20,
-        b"RIFF\xff\xff\xff\xffWEBPVP8 ", b"BM" + b"\x00" * 60, b"<svg xmlns='http://www.w3.org/2000/svg'/>",
-        portrait_jpeg * 2, portrait_jpeg[: len(portrait_jpeg) // 2] + portrait_jpeg,
+        _png_bomb(100_000, 100_000),
+        _png_bomb(1, 10_000_000),
+        _png_bomb(0, 0),
+        b"",
+        b"\xff\xd8",
+        b"GIF89a" + b"\xff" * 20,
+        b"RIFF\xff\xff\xff\xffWEBPVP8 ",
+        b"BM" + b"\x00" * 60,
+        b"<svg xmlns='http://www.w3.org/2000/svg'/>",
+        portrait_jpeg * 2,
+        portrait_jpeg[: len(portrait_jpeg) // 2] + portrait_jpeg,
     ]
     return crafted + _mutants(portrait_jpeg, 120 - len(crafted), rng, MAGICS)
 
@@ -107,10 +128,18 @@ def audio_cases() -> list[bytes]:
     crafted = [
         _wav(np.tile(tone[:, None], (1, 8)), 16000),  # 8 channels
         _wav(tone[:100], 1),  # 1 Hz sample rate
-        _wav(tone, 192000), _wav(tone, 7350), _wav(tone[:0], 16000), _wav(tone[:10], 16000),
-        _wav(np.zeros(16000, np.float32), 16000), _wav(tone, 16000, "FLOAT"), _wav(tone, 16000, "PCM_24"),
-        _wav(tone, 44100, "PCM_16", "FLAC"), _wav(tone, 8000, "VORBIS", "OGG"),
-        base[:44], base[:44] + b"\xff" * 10, b"RIFF" + struct.pack("<I", 2**31) + b"WAVEfmt " + b"\x00" * 32,
+        _wav(tone, 192000),
+        _wav(tone, 7350),
+        _wav(tone[:0], 16000),
+        _wav(tone[:10], 16000),
+        _wav(np.zeros(16000, np.float32), 16000),
+        _wav(tone, 16000, "FLOAT"),
+        _wav(tone, 16000, "PCM_24"),
+        _wav(tone, 44100, "PCM_16", "FLAC"),
+        _wav(tone, 8000, "VORBIS", "OGG"),
+        base[:44],
+        base[:44] + b"\xff" * 10,
+        b"RIFF" + struct.pack("<I", 2**31) + b"WAVEfmt " + b"\x00" * 32,
         _video(10),  # a video without an audio track
     ]
     return crafted + _mutants(base, 100 - len(crafted), rng, MAGICS)
@@ -120,22 +149,45 @@ def audio_cases() -> list[bytes]:
 def video_cases() -> list[bytes]:
     rng = np.random.default_rng(SEED + 2)
     base = _video(12)
-    crafted = [_video(1), _video(30, vfr=True), _video(5, size=16), _wav(np.zeros(8000, np.float32), 8000), b"\x00\x00\x00\x08ftyp", b"\x00" * 1000]
+    crafted = [
+        _video(1),
+        _video(30, vfr=True),
+        _video(5, size=16),
+        _wav(np.zeros(8000, np.float32), 8000),
+        b"\x00\x00\x00\x08ftyp",
+        b"\x00" * 1000,
+    ]
     return crafted + _mutants(base, 80 - len(crafted), rng, MAGICS)
 
 
-def test_three_hundred_hostile_media_files_get_clean_answers(api, public_api, image_cases, audio_cases, video_cases, consented_portrait):
+def test_three_hundred_hostile_media_files_get_clean_answers(
+    api, public_api, image_cases, audio_cases, video_cases, consented_portrait
+):
     assert len(image_cases) + len(audio_cases) + len(video_cases) == 300
     portraits_before = Portrait.objects.count()
     answers = {"image": [], "audio": [], "video": []}
     for index, data in enumerate(image_cases):
-        response = api.post("/api/portraits/", {"image": SimpleUploadedFile(f"f{index}.jpg", data), "subject_name": "X", "subject_email": "x@example.com"}, format="multipart")
+        response = api.post(
+            "/api/portraits/",
+            {"image": SimpleUploadedFile(f"f{index}.jpg", data), "subject_name": "X", "subject_email": "x@example.com"},
+            format="multipart",
+        )
         answers["image"].append(response.status_code)
     for index, data in enumerate(audio_cases):
-        response = api.post("/api/renders/", {"portrait": str(consented_portrait.id), "purpose": "marketing", "audio": SimpleUploadedFile(f"a{index}.wav", data)}, format="multipart")
+        response = api.post(
+            "/api/renders/",
+            {
+                "portrait": str(consented_portrait.id),
+                "purpose": "marketing",
+                "audio": SimpleUploadedFile(f"a{index}.wav", data),
+            },
+            format="multipart",
+        )
         answers["audio"].append(response.status_code)
     for index, data in enumerate(video_cases):
-        response = public_api.post("/api/verify/", {"video": SimpleUploadedFile(f"v{index}.mp4", data)}, format="multipart")
+        response = public_api.post(
+            "/api/verify/", {"video": SimpleUploadedFile(f"v{index}.mp4", data)}, format="multipart"
+        )
         answers["video"].append(response.status_code)
 
     for kind, codes in answers.items():
@@ -148,5 +200,7 @@ def test_three_hundred_hostile_media_files_get_clean_answers(api, public_api, im
     assert Render.objects.count() == answers["audio"].count(202)
     media = settings.MEDIA_ROOT
     stored = {str(path.relative_to(media)) for path in media.rglob("*") if path.is_file()}
-    referenced = {portrait.image.name for portrait in Portrait.objects.all()} | {render.audio.name for render in Render.objects.all()}
+    referenced = {portrait.image.name for portrait in Portrait.objects.all()} | {
+        render.audio.name for render in Render.objects.all()
+    }
     assert stored == referenced, "a refused upload left a file behind"

@@ -13,15 +13,18 @@ pytestmark = pytest.mark.django_db
 
 
 def _render(creator, portrait):
-    render = render_enqueue(owner=creator, portrait=portrait, purpose="marketing", text="Hello, and welcome.", language="en",
-                            dispatch=False)
+    render = render_enqueue(
+        owner=creator, portrait=portrait, purpose="marketing", text="Hello, and welcome.", language="en", dispatch=False
+    )
     return render_run(render_id=render.id)
 
 
 def _share_of_model_colour(path) -> float:
     """Largest share of any frame's pixels within a few levels of the model's colour (the codec shifts them a little)."""
-    return max(float(np.mean(np.all(np.abs(frame.astype(int) - SPEAKING_COLOUR) < 20, axis=2)))
-               for frame in media.video_frames(path, step=5))
+    return max(
+        float(np.mean(np.all(np.abs(frame.astype(int) - SPEAKING_COLOUR) < 20, axis=2)))
+        for frame in media.video_frames(path, step=5)
+    )
 
 
 def test_renders_use_the_configured_mouth_model_and_stay_verifiable(creator, consented_portrait, settings, tmp_path):

@@ -28,14 +28,23 @@ def test_beat_schedules_the_periodic_jobs_on_registered_tasks():
     app.loader.import_default_modules()
     scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
     assert scheduled == {
-        "studio.tasks.consents_expire_task", "studio.tasks.uploads_abandoned_delete_task", "studio.tasks.renders_undispatched_dispatch_task",
+        "studio.tasks.consents_expire_task",
+        "studio.tasks.uploads_abandoned_delete_task",
+        "studio.tasks.renders_undispatched_dispatch_task",
         "consent.tasks.consent_links_expire_task",
     }
     assert scheduled <= set(app.tasks)
 
 
 def test_consent_expiry_marks_consents_expired_and_cancels_their_queued_renders(creator, consented_portrait):
-    render = render_enqueue(owner=creator, portrait=consented_portrait, purpose="marketing", text="Hello there.", language="en", dispatch=False)
+    render = render_enqueue(
+        owner=creator,
+        portrait=consented_portrait,
+        purpose="marketing",
+        text="Hello there.",
+        language="en",
+        dispatch=False,
+    )
     Consent.objects.filter(portrait=consented_portrait).update(expires_at=timezone.now() - timedelta(minutes=1))
 
     consents_expire_task()
@@ -48,10 +57,14 @@ def test_consent_expiry_marks_consents_expired_and_cancels_their_queued_renders(
     assert ConsentEvent.objects.filter(kind="expired").count() == 1
 
 
-def test_unanswered_consent_links_expire_once_their_days_are_over(creator, api, public_api, portrait_jpeg, consented_portrait):
+def test_unanswered_consent_links_expire_once_their_days_are_over(
+    creator, api, public_api, portrait_jpeg, consented_portrait
+):
     portrait = portrait_create(
-        owner=creator, image=SimpleUploadedFile("p.jpg", portrait_jpeg, content_type="image/jpeg"),
-        subject_name="Eileen Collins", subject_email="eileen@example.com",
+        owner=creator,
+        image=SimpleUploadedFile("p.jpg", portrait_jpeg, content_type="image/jpeg"),
+        subject_name="Eileen Collins",
+        subject_email="eileen@example.com",
     )
     asked_at = timezone.now()
     with frozen_clock(asked_at):
@@ -76,7 +89,10 @@ def test_unanswered_consent_links_expire_once_their_days_are_over(creator, api, 
     assert events[-1]["details"] == {"link_expires_at": pending.link_expires_at.isoformat()}
     refused = public_api.get(f"/consent/{pending.token}/")
     assert b"expired" in refused.content
-    late = public_api.post(f"/api/consent/{pending.token}/", {"decision": "decline", "challenge_id": pending.challenge["id"], "full_name": "Eileen"})
+    late = public_api.post(
+        f"/api/consent/{pending.token}/",
+        {"decision": "decline", "challenge_id": pending.challenge["id"], "full_name": "Eileen"},
+    )
     assert late.status_code == 410 and late.json()["error"] == "link_expired"
 
 
@@ -84,8 +100,10 @@ def test_the_consent_expire_command_also_expires_unanswered_links(creator, portr
     from django.core.management import call_command
 
     portrait = portrait_create(
-        owner=creator, image=SimpleUploadedFile("p.jpg", portrait_jpeg, content_type="image/jpeg"),
-        subject_name="Eileen Collins", subject_email="eileen@example.com",
+        owner=creator,
+        image=SimpleUploadedFile("p.jpg", portrait_jpeg, content_type="image/jpeg"),
+        subject_name="Eileen Collins",
+        subject_email="eileen@example.com",
     )
     consent_request_create(portrait=portrait, requested_by=creator)
     Consent.objects.update(link_expires_at=timezone.now() - timedelta(seconds=1))
@@ -96,12 +114,19 @@ def test_the_consent_expire_command_also_expires_unanswered_links(creator, portr
 
 def test_abandoned_upload_clean_up_deletes_only_old_unreferenced_files(creator, consented_portrait):
     render = render_enqueue(
-        owner=creator, portrait=consented_portrait, purpose="marketing", dispatch=False,
+        owner=creator,
+        portrait=consented_portrait,
+        purpose="marketing",
+        dispatch=False,
         audio=SimpleUploadedFile("speech.wav", _wav_bytes(), content_type="audio/wav"),
     )
     media = Path(settings.MEDIA_ROOT)
     old = time.time() - (settings.CANDOR_ABANDONED_UPLOAD_HOURS + 1) * 3600
-    abandoned = [media / "audio" / "rolled-back.wav", media / "videos" / ".partial-killed.mp4", media / "portraits" / "gone.jpg"]
+    abandoned = [
+        media / "audio" / "rolled-back.wav",
+        media / "videos" / ".partial-killed.mp4",
+        media / "portraits" / "gone.jpg",
+    ]
     fresh = media / "audio" / "in-flight.wav"
     for path in (*abandoned, fresh):
         path.parent.mkdir(parents=True, exist_ok=True)

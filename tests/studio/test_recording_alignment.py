@@ -51,14 +51,28 @@ def test_an_english_recording_with_its_transcript_is_aligned_to_its_words(creato
     assert phones is not None and sum(ipa in ("m", "b", "p") for _, _, ipa in phones) >= 4
 
 
-def test_recordings_without_a_transcript_or_in_another_language_are_read_from_the_sound(creator, consented_portrait, alignments):
+def test_recordings_without_a_transcript_or_in_another_language_are_read_from_the_sound(
+    creator, consented_portrait, alignments
+):
     _render(creator, consented_portrait, audio=_recording(), language="en")
-    _render(creator, consented_portrait, audio=_recording("de"), language="de", transcript="Vielleicht kommt der Bär zurück.")
+    _render(
+        creator,
+        consented_portrait,
+        audio=_recording("de"),
+        language="de",
+        transcript="Vielleicht kommt der Bär zurück.",
+    )
     assert alignments == []
 
 
 def test_a_transcript_that_does_not_fit_the_recording_falls_back_to_the_sound(creator, consented_portrait, alignments):
-    _render(creator, consented_portrait, audio=_recording(), language="en", transcript="Completely different words about the weather today.")
+    _render(
+        creator,
+        consented_portrait,
+        audio=_recording(),
+        language="en",
+        transcript="Completely different words about the weather today.",
+    )
     assert alignments == [None]
 
 
@@ -66,5 +80,11 @@ def test_a_recording_in_an_unknown_language_is_refused(creator, consented_portra
     from studio.exceptions import ApplicationError
 
     with pytest.raises(ApplicationError, match="unknown language 'klingon'"):
-        render_enqueue(owner=creator, portrait=consented_portrait, purpose="marketing", audio=_recording(), language="klingon",
-                       dispatch=False)
+        render_enqueue(
+            owner=creator,
+            portrait=consented_portrait,
+            purpose="marketing",
+            audio=_recording(),
+            language="klingon",
+            dispatch=False,
+        )

@@ -28,8 +28,9 @@ def _in_thread(work):
 
 def test_a_render_task_lowers_its_own_priority_and_leaves_the_rest_alone(creator, consented_portrait, settings):
     settings.CANDOR_RENDER_NICENESS = 7
-    render = render_enqueue(owner=creator, portrait=consented_portrait, purpose="marketing", text="Hello.", language="en",
-                            dispatch=False)
+    render = render_enqueue(
+        owner=creator, portrait=consented_portrait, purpose="marketing", text="Hello.", language="en", dispatch=False
+    )
     before = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
     status, nice = _in_thread(lambda: (render_run_task(str(render.id)), Render.objects.get(id=render.id).status)[1])
     assert status == Render.Status.DONE
@@ -39,8 +40,9 @@ def test_a_render_task_lowers_its_own_priority_and_leaves_the_rest_alone(creator
 
 def test_niceness_zero_leaves_render_priority_unchanged(creator, consented_portrait, settings):
     settings.CANDOR_RENDER_NICENESS = 0
-    render = render_enqueue(owner=creator, portrait=consented_portrait, purpose="marketing", text="Hi.", language="en",
-                            dispatch=False)
+    render = render_enqueue(
+        owner=creator, portrait=consented_portrait, purpose="marketing", text="Hi.", language="en", dispatch=False
+    )
     before = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
     _, nice = _in_thread(lambda: render_run_task(str(render.id)))
     assert nice == before

@@ -45,7 +45,17 @@ def portrait_id(api, public_api, outbox, portrait_jpeg, live_capture):
         (lambda: {"text": "x" * 5001, "language": "en"}, "invalid"),
         (lambda: {}, "invalid"),
     ],
-    ids=["silent", "zero-length", "empty-file", "fake-mp3", "unknown-language", "no-language", "text-and-audio", "too-long", "nothing"],
+    ids=[
+        "silent",
+        "zero-length",
+        "empty-file",
+        "fake-mp3",
+        "unknown-language",
+        "no-language",
+        "text-and-audio",
+        "too-long",
+        "nothing",
+    ],
 )
 def test_bad_speech_input_is_refused_and_nothing_is_stored(api, portrait_id, fields, error):
     data = {"portrait": portrait_id, "purpose": "marketing", **fields()}
@@ -59,7 +69,14 @@ def test_bad_speech_input_is_refused_and_nothing_is_stored(api, portrait_id, fie
 
 
 @pytest.mark.parametrize(
-    ("fmt", "name"), [("OGG", "speech.ogg"), ("FLAC", "speech.flac"), ("WAV", "speech.wav"), ("WAV", "../speech.php"), ("FLAC", "speech")]
+    ("fmt", "name"),
+    [
+        ("OGG", "speech.ogg"),
+        ("FLAC", "speech.flac"),
+        ("WAV", "speech.wav"),
+        ("WAV", "../speech.php"),
+        ("FLAC", "speech"),
+    ],
 )
 def test_common_audio_formats_are_accepted_and_stored_under_our_name(api, portrait_id, fmt, name):
     response = api.post(
@@ -75,8 +92,12 @@ def test_common_audio_formats_are_accepted_and_stored_under_our_name(api, portra
 
 
 def test_render_lists_are_private_and_newest_first(api, other_api, portrait_id):
-    first = api.post("/api/renders/", {"portrait": portrait_id, "purpose": "support", "text": "One.", "language": "en"}).json()
-    second = api.post("/api/renders/", {"portrait": portrait_id, "purpose": "support", "text": "Two.", "language": "en"}).json()
+    first = api.post(
+        "/api/renders/", {"portrait": portrait_id, "purpose": "support", "text": "One.", "language": "en"}
+    ).json()
+    second = api.post(
+        "/api/renders/", {"portrait": portrait_id, "purpose": "support", "text": "Two.", "language": "en"}
+    ).json()
     assert [r["id"] for r in api.get("/api/renders/").json()["results"]] == [second["id"], first["id"]]
     assert other_api.get("/api/renders/").json()["count"] == 0
     assert other_api.get(f"/api/renders/{first['id']}/").status_code == 404
@@ -85,7 +106,9 @@ def test_render_lists_are_private_and_newest_first(api, other_api, portrait_id):
 
 
 def test_a_video_is_not_served_before_it_is_done(api, portrait_id):
-    render = api.post("/api/renders/", {"portrait": portrait_id, "purpose": "support", "text": "One.", "language": "en"}).json()
+    render = api.post(
+        "/api/renders/", {"portrait": portrait_id, "purpose": "support", "text": "One.", "language": "en"}
+    ).json()
     assert render["video_url"] is None
     response = api.get(f"/api/renders/{render['id']}/video/")
     assert response.status_code == 409 and response.json()["error"] == "not_ready"

@@ -29,13 +29,23 @@ def rig_builds(monkeypatch):
 
 
 def _cached_rigs(portrait) -> list[str]:
-    return [name for name in default_storage.listdir("rigs")[1] if name.startswith(str(portrait.id))] if default_storage.exists("rigs") else []
+    return (
+        [name for name in default_storage.listdir("rigs")[1] if name.startswith(str(portrait.id))]
+        if default_storage.exists("rigs")
+        else []
+    )
 
 
 def test_renders_of_one_portrait_build_its_rig_once(creator, consented_portrait, rig_builds):
     for language in ("en", "de"):
-        render = render_enqueue(owner=creator, portrait=consented_portrait, purpose="marketing", text="Hello there.",
-                                language=language, dispatch=False)
+        render = render_enqueue(
+            owner=creator,
+            portrait=consented_portrait,
+            purpose="marketing",
+            text="Hello there.",
+            language=language,
+            dispatch=False,
+        )
         assert render_run(render_id=render.id).status == Render.Status.DONE
     assert len(rig_builds) == 1
     assert len(_cached_rigs(consented_portrait)) == 1

@@ -40,21 +40,43 @@ def _object_routes() -> list[str]:
 
 
 def test_every_url_argument_is_known_to_be_an_object_a_capability_or_neither():
-    unknown = {argument for _, arguments in url_routes() for argument in arguments} - OBJECT_ARGUMENTS - CAPABILITY_ARGUMENTS - PLAIN_ARGUMENTS
-    assert not unknown, f"new URL arguments {unknown}: add them to OBJECT_ARGUMENTS (swept here) or CAPABILITY_ARGUMENTS (token tests)"
+    unknown = (
+        {argument for _, arguments in url_routes() for argument in arguments}
+        - OBJECT_ARGUMENTS
+        - CAPABILITY_ARGUMENTS
+        - PLAIN_ARGUMENTS
+    )
+    assert not unknown, (
+        f"new URL arguments {unknown}: add them to OBJECT_ARGUMENTS (swept here) or CAPABILITY_ARGUMENTS (token tests)"
+    )
     assert len(_object_routes()) >= 12, _object_routes()
 
 
 @pytest.fixture
 def victim_objects(creator, consented_portrait) -> dict[str, str]:
     """The first creator's portrait, a finished render with its video and captions, and an upload held for review."""
-    render = render_enqueue(owner=creator, portrait=consented_portrait, purpose="marketing", text="Hello there.", language="en", dispatch=False)
+    render = render_enqueue(
+        owner=creator,
+        portrait=consented_portrait,
+        purpose="marketing",
+        text="Hello there.",
+        language="en",
+        dispatch=False,
+    )
     render.video.save(f"{render.id}.mp4", ContentFile(b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 64), save=False)
-    Render.objects.filter(id=render.id).update(status=Render.Status.DONE, progress=1.0, video=render.video.name, finished_at=timezone.now())
+    Render.objects.filter(id=render.id).update(
+        status=Render.Status.DONE, progress=1.0, video=render.video.name, finished_at=timezone.now()
+    )
     captions_save(render_id=render.id, words=[(0.0, 0.5, "Hello"), (0.5, 1.0, "there.")])
-    entry = RegistryEntry.objects.create(email="r@example.com", status=RegistryEntry.Status.ACTIVE, descriptor=[0.0] * 128,
-                                         confirm_token=secrets.token_urlsafe(32))
-    hold = RegistryHold(owner=creator, entry=entry, distance=0.5, subject_name="Eileen", subject_email="eileen@example.com")
+    entry = RegistryEntry.objects.create(
+        email="r@example.com",
+        status=RegistryEntry.Status.ACTIVE,
+        descriptor=[0.0] * 128,
+        confirm_token=secrets.token_urlsafe(32),
+    )
+    hold = RegistryHold(
+        owner=creator, entry=entry, distance=0.5, subject_name="Eileen", subject_email="eileen@example.com"
+    )
     hold.image.save(f"{hold.id}.jpg", ContentFile(b"\xff\xd8held"), save=False)
     hold.save()
     return {"portrait_id": str(consented_portrait.id), "render_id": str(render.id), "hold_id": str(hold.id)}
@@ -68,7 +90,11 @@ def _call(client: Client, method: str, url: str):
 
 def _state() -> tuple:
     media = Path(settings.MEDIA_ROOT)
-    files = sorted((str(path.relative_to(media)), path.stat().st_size, path.stat().st_mtime_ns) for path in media.rglob("*") if path.is_file())
+    files = sorted(
+        (str(path.relative_to(media)), path.stat().st_size, path.stat().st_mtime_ns)
+        for path in media.rglob("*")
+        if path.is_file()
+    )
     rows = [list(model.objects.order_by("pk").values()) for model in MODELS]
     return files, rows
 
@@ -80,7 +106,9 @@ def _intruders(other_creator) -> list[tuple[str, Client]]:
     return [("session", session), ("token", token)]
 
 
-def test_another_creator_gets_exactly_the_answer_for_a_missing_object_and_changes_nothing(victim_objects, other_creator):
+def test_another_creator_gets_exactly_the_answer_for_a_missing_object_and_changes_nothing(
+    victim_objects, other_creator
+):
     intruders = _intruders(other_creator)
     before = _state()
     missing = {name: str(uuid.uuid4()) for name in OBJECT_ARGUMENTS}
@@ -93,7 +121,11 @@ def test_another_creator_gets_exactly_the_answer_for_a_missing_object_and_change
                 status, body = _call(intruder, method, real_url)
                 expected_status, expected_body = _call(intruder, method, missing_url)
                 assert status in (404, 405), (label, method, real_url, status, body[:200])
-                assert (status, _masked(body, victim_objects)) == (expected_status, _masked(expected_body, missing)), (label, method, real_url)
+                assert (status, _masked(body, victim_objects)) == (expected_status, _masked(expected_body, missing)), (
+                    label,
+                    method,
+                    real_url,
+                )
     assert _state() == before
 
 

@@ -50,13 +50,19 @@ LINKS = [
 @pytest.fixture
 def real_tokens(creator, consented_portrait) -> dict[str, str]:
     """One live token of every kind: a pending request's, an approved one's revoke link, a registration's, a share link."""
-    Consent.objects.filter(portrait=consented_portrait).update(revoke_token=secrets.token_urlsafe(32))  # approved: a revoke link
+    Consent.objects.filter(portrait=consented_portrait).update(
+        revoke_token=secrets.token_urlsafe(32)
+    )  # approved: a revoke link
     consent_request_create(portrait=consented_portrait, requested_by=creator)
     entry = RegistryEntry.objects.create(
-        email="eileen@example.com", status=RegistryEntry.Status.EMAIL_PENDING, confirm_token=secrets.token_urlsafe(32),
+        email="eileen@example.com",
+        status=RegistryEntry.Status.EMAIL_PENDING,
+        confirm_token=secrets.token_urlsafe(32),
         remove_token=secrets.token_urlsafe(32),
     )
-    render = render_enqueue(owner=creator, portrait=consented_portrait, purpose="marketing", text="Hi.", language="en", dispatch=False)
+    render = render_enqueue(
+        owner=creator, portrait=consented_portrait, purpose="marketing", text="Hi.", language="en", dispatch=False
+    )
     return {
         "consent": Consent.objects.get(status=Consent.Status.PENDING).token,
         "revoke": Consent.objects.get(status=Consent.Status.ACTIVE).revoke_token,
@@ -86,7 +92,13 @@ def test_a_wrong_token_gets_the_same_404_whether_random_or_a_real_token_of_anoth
 
 def _fits(template: str, token: str, real_tokens: dict[str, str]) -> bool:
     """Whether `token` is the real token for this link (then it is no guess)."""
-    owner = {"/consent/revoke/": "revoke", "/consent/erase/": "revoke", "/confirm/": "confirm", "/remove/": "remove", "/watch/": "share"}
+    owner = {
+        "/consent/revoke/": "revoke",
+        "/consent/erase/": "revoke",
+        "/confirm/": "confirm",
+        "/remove/": "remove",
+        "/watch/": "share",
+    }
     kind = next((kind for fragment, kind in owner.items() if fragment in template), "consent")
     return real_tokens[kind] == token
 
@@ -96,7 +108,9 @@ def test_each_real_token_opens_its_own_link(real_tokens):
     assert client.get(f"/api/consent/{real_tokens['consent']}/").status_code == 200
     assert client.get(f"/consent/revoke/{real_tokens['revoke']}/").status_code == 200
     assert client.get(f"/api/registry/remove/{real_tokens['remove']}/").status_code == 200
-    assert client.get(f"/watch/{real_tokens['share']}/").status_code == 403, "the render is not finished: found, but nothing to watch"
+    assert client.get(f"/watch/{real_tokens['share']}/").status_code == 403, (
+        "the render is not finished: found, but nothing to watch"
+    )
     assert client.post(f"/api/registry/confirm/{real_tokens['confirm']}/").status_code == 200
 
 
@@ -108,10 +122,16 @@ def test_tokens_carry_enough_randomness_that_guessing_is_hopeless(real_tokens, c
 
 
 def test_a_share_link_for_another_render_cannot_be_forged_from_a_real_one(real_tokens, creator, consented_portrait):
-    other = render_enqueue(owner=creator, portrait=consented_portrait, purpose="marketing", text="Bye.", language="en", dispatch=False)
+    other = render_enqueue(
+        owner=creator, portrait=consented_portrait, purpose="marketing", text="Bye.", language="en", dispatch=False
+    )
     payload, signature = real_tokens["share"].rsplit(":", 1)
     forged_payload = signing.dumps(str(other.id), salt="wrong salt", compress=True).rsplit(":", 1)[0]
-    for forged in (f"{forged_payload}:{signature}", f"{payload}:{signature[:-2]}xx", signing.dumps(str(other.id), compress=True)):
+    for forged in (
+        f"{forged_payload}:{signature}",
+        f"{payload}:{signature[:-2]}xx",
+        signing.dumps(str(other.id), compress=True),
+    ):
         assert Client().get(f"/watch/{forged}/").status_code == 404, forged
     assert Render.objects.count() == 2
 
@@ -126,11 +146,19 @@ def test_guessing_links_from_one_address_is_throttled_even_for_a_real_token(real
     assert page.status_code == 429 and int(page["Retry-After"]) == settings.CANDOR_TOKEN_LOCKOUT_S
     assert b"Too many links or tokens that do not exist were tried from your address" in page.content
     api = APIClient(REMOTE_ADDR="10.1.1.1").get(f"/api/consent/{real_tokens['consent']}/")
-    assert api.status_code == 429 and api.json()["error"] == "throttled" and "try again in 15 minutes" in api.json()["detail"]
+    assert (
+        api.status_code == 429
+        and api.json()["error"] == "throttled"
+        and "try again in 15 minutes" in api.json()["detail"]
+    )
     assert guesser.post(f"/api/consent/revoke/{real_tokens['revoke']}/").status_code == 429
-    assert Consent.objects.get(revoke_token=real_tokens["revoke"]).status == Consent.Status.ACTIVE, "nothing was done while throttled"
+    assert Consent.objects.get(revoke_token=real_tokens["revoke"]).status == Consent.Status.ACTIVE, (
+        "nothing was done while throttled"
+    )
     assert guesser.get("/how-candor-works/").status_code == 200, "pages without tokens stay open"
-    assert Client(REMOTE_ADDR="10.2.2.2").get(f"/consent/{real_tokens['consent']}/").status_code == 200, "other addresses are not affected"
+    assert Client(REMOTE_ADDR="10.2.2.2").get(f"/consent/{real_tokens['consent']}/").status_code == 200, (
+        "other addresses are not affected"
+    )
 
     with frozen_clock(timezone.now() + timedelta(seconds=settings.CANDOR_TOKEN_LOCKOUT_S + 1)):
         assert guesser.get(f"/consent/{real_tokens['consent']}/").status_code == 200

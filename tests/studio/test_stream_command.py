@@ -53,7 +53,9 @@ def fragments(data: bytes) -> int:
     return count
 
 
-def test_it_streams_a_consented_portrait_to_a_fragmented_mp4_that_the_verifier_recognises(consented_portrait, speech_wav, tmp_path):
+def test_it_streams_a_consented_portrait_to_a_fragmented_mp4_that_the_verifier_recognises(
+    consented_portrait, speech_wav, tmp_path
+):
     from consent.models import ConsentEvent
     from provenance.services import video_verify
     from studio.models import Render
@@ -100,7 +102,9 @@ def test_it_writes_to_stdout_as_the_frames_come(consented_portrait, speech_wav, 
     pipe = io.TextIOWrapper(os.fdopen(write_end, "wb"))
     monkeypatch.setattr(sys, "stdout", pipe)
     try:
-        call_command("stream", portrait=str(consented_portrait.id), audio=speech_wav, out="-", chunk_ms=40, stderr=StringIO())
+        call_command(
+            "stream", portrait=str(consented_portrait.id), audio=speech_wav, out="-", chunk_ms=40, stderr=StringIO()
+        )
     finally:
         pipe.close()
         reader.join(timeout=30)
@@ -118,8 +122,10 @@ def test_it_refuses_a_portrait_without_active_consent(creator, portrait_jpeg, sp
     from studio.services import portrait_create
 
     portrait = portrait_create(
-        owner=creator, image=SimpleUploadedFile("portrait.jpg", portrait_jpeg, content_type="image/jpeg"),
-        subject_name="Eileen Collins", subject_email="eileen@example.com",
+        owner=creator,
+        image=SimpleUploadedFile("portrait.jpg", portrait_jpeg, content_type="image/jpeg"),
+        subject_name="Eileen Collins",
+        subject_email="eileen@example.com",
     )
     out = tmp_path / "live.mp4"
     with pytest.raises(CommandError, match="consent_required: the person pictured has not given active consent"):
@@ -133,8 +139,14 @@ def test_it_refuses_a_purpose_the_consent_does_not_cover(consented_portrait, spe
 
     Consent.objects.filter(portrait=consented_portrait).update(purposes=["education"])
     with pytest.raises(CommandError, match="does not cover the purpose 'marketing'"):
-        call_command("stream", portrait=str(consented_portrait.id), audio=speech_wav, out=str(tmp_path / "x.mp4"),
-                     purpose="marketing", stderr=StringIO())
+        call_command(
+            "stream",
+            portrait=str(consented_portrait.id),
+            audio=speech_wav,
+            out=str(tmp_path / "x.mp4"),
+            purpose="marketing",
+            stderr=StringIO(),
+        )
 
 
 def test_it_stops_when_consent_is_revoked_during_the_stream(consented_portrait, speech_wav, tmp_path, monkeypatch):
@@ -170,5 +182,7 @@ def test_it_refuses_an_unknown_portrait_and_a_missing_audio_file(consented_portr
     with pytest.raises(CommandError, match="no portrait"):
         call_command("stream", portrait="not-a-uuid", audio=tmp_path / "a.wav", out=str(tmp_path / "x.mp4"))
     with pytest.raises(CommandError, match="audio file not found"):
-        call_command("stream", portrait=str(consented_portrait.id), audio=tmp_path / "a.wav", out=str(tmp_path / "x.mp4"))
+        call_command(
+            "stream", portrait=str(consented_portrait.id), audio=tmp_path / "a.wav", out=str(tmp_path / "x.mp4")
+        )
     assert not list(tmp_path.glob("*.mp4"))

@@ -94,7 +94,14 @@ def test_the_new_video_form_offers_the_voices_of_the_language(client, creator, p
     assert german["voices"][0] == {"value": "", "label": "Default voice (de)"}
     assert {"value": "de+m2", "label": "de, male 2"} in german["voices"]
     assert client.get("/voices/klingon/").status_code == 404
-    form = {"portrait": portrait_id, "purpose": "marketing", "source": "text", "text": "Hallo zusammen.", "language": "de", "label": "on"}
+    form = {
+        "portrait": portrait_id,
+        "purpose": "marketing",
+        "source": "text",
+        "text": "Hallo zusammen.",
+        "language": "de",
+        "label": "on",
+    }
     client.post("/renders/new/", {**form, "voice": "de+f2"})
     assert Render.objects.get().voice == "de+f2"
     # A voice of another language (a stale list without JavaScript) is refused on the form, not stored.
@@ -104,24 +111,37 @@ def test_the_new_video_form_offers_the_voices_of_the_language(client, creator, p
 
 
 def test_localization_through_the_api_queues_each_language_with_its_own_voice(api, portrait_id):
-    response = api.post("/api/renders/localize/", {"portrait": portrait_id, "purpose": "marketing", "versions": [
-        {"language": "en", "text": "Welcome to our shop.", "voice": "en-us+f3"},
-        {"language": "de", "text": "Willkommen in unserem Laden."},
-    ]}, format="json")
+    response = api.post(
+        "/api/renders/localize/",
+        {
+            "portrait": portrait_id,
+            "purpose": "marketing",
+            "versions": [
+                {"language": "en", "text": "Welcome to our shop.", "voice": "en-us+f3"},
+                {"language": "de", "text": "Willkommen in unserem Laden."},
+            ],
+        },
+        format="json",
+    )
     assert response.status_code == 202, response.content
     made = {item["language"]: item for item in response.json()}
     assert made["en"]["voice"] == "en-us+f3" and made["de"]["voice"] == ""
     assert {(r.language, r.voice) for r in Render.objects.all()} == {("en", "en-us+f3"), ("de", "")}
 
 
-@pytest.mark.parametrize("versions, expected", [
-    ([{"language": "en", "text": "Hi.", "voice": "de+m1"}], b"unknown_voice"),
-    ([{"language": "en", "text": "Hi."}, {"language": "en", "text": "Hello."}], b"each language can appear once"),
-    ([], b"versions"),
-    ([{"language": "en"}], b"text"),
-])
+@pytest.mark.parametrize(
+    "versions, expected",
+    [
+        ([{"language": "en", "text": "Hi.", "voice": "de+m1"}], b"unknown_voice"),
+        ([{"language": "en", "text": "Hi."}, {"language": "en", "text": "Hello."}], b"each language can appear once"),
+        ([], b"versions"),
+        ([{"language": "en"}], b"text"),
+    ],
+)
 def test_a_bad_localization_request_is_refused_and_queues_nothing(api, portrait_id, versions, expected):
-    response = api.post("/api/renders/localize/", {"portrait": portrait_id, "purpose": "marketing", "versions": versions}, format="json")
+    response = api.post(
+        "/api/renders/localize/", {"portrait": portrait_id, "purpose": "marketing", "versions": versions}, format="json"
+    )
     assert response.status_code == 400 and expected in response.content, response.content
     assert not Render.objects.exists()
 
@@ -130,14 +150,34 @@ def test_each_localization_row_offers_and_keeps_its_own_voice(client, creator, p
     client.force_login(creator)
     page = client.get("/renders/localize/").content.decode()
     assert page.count('data-voices-url="/voices/xx/"') == 4
-    client.post("/renders/localize/", {
-        "portrait": portrait_id, "purpose": "marketing", "label": "on", "rows-TOTAL_FORMS": "2", "rows-INITIAL_FORMS": "0",
-        "rows-0-language": "de", "rows-0-text": "Willkommen.", "rows-0-voice": "de+f2",
-        "rows-1-language": "en", "rows-1-text": "Welcome.", "rows-1-voice": "",
-    })
+    client.post(
+        "/renders/localize/",
+        {
+            "portrait": portrait_id,
+            "purpose": "marketing",
+            "label": "on",
+            "rows-TOTAL_FORMS": "2",
+            "rows-INITIAL_FORMS": "0",
+            "rows-0-language": "de",
+            "rows-0-text": "Willkommen.",
+            "rows-0-voice": "de+f2",
+            "rows-1-language": "en",
+            "rows-1-text": "Welcome.",
+            "rows-1-voice": "",
+        },
+    )
     assert {(r.language, r.voice) for r in Render.objects.all()} == {("de", "de+f2"), ("en", "")}
-    refused = client.post("/renders/localize/", {
-        "portrait": portrait_id, "purpose": "marketing", "label": "on", "rows-TOTAL_FORMS": "1", "rows-INITIAL_FORMS": "0",
-        "rows-0-language": "de", "rows-0-text": "Hallo.", "rows-0-voice": "en-us+f3",
-    })
+    refused = client.post(
+        "/renders/localize/",
+        {
+            "portrait": portrait_id,
+            "purpose": "marketing",
+            "label": "on",
+            "rows-TOTAL_FORMS": "1",
+            "rows-INITIAL_FORMS": "0",
+            "rows-0-language": "de",
+            "rows-0-text": "Hallo.",
+            "rows-0-voice": "en-us+f3",
+        },
+    )
     assert refused.status_code == 400 and Render.objects.count() == 2

@@ -19,8 +19,13 @@ def consent_approved(*, portrait_id, languages=("any",)) -> Consent:
     portrait = Portrait.objects.get(id=portrait_id)
     now = timezone.now()
     consent = Consent.objects.filter(portrait=portrait, status=Consent.Status.PENDING).first() or Consent(
-        portrait=portrait, requested_by=portrait.owner, requested_purposes=PURPOSES, requested_languages=list(languages),
-        requested_expires_at=now + timedelta(days=365), token=secrets.token_urlsafe(32), link_expires_at=now + timedelta(days=7),
+        portrait=portrait,
+        requested_by=portrait.owner,
+        requested_purposes=PURPOSES,
+        requested_languages=list(languages),
+        requested_expires_at=now + timedelta(days=365),
+        token=secrets.token_urlsafe(32),
+        link_expires_at=now + timedelta(days=7),
     )
     consent.status = Consent.Status.ACTIVE
     consent.purposes, consent.languages = list(PURPOSES), list(languages)

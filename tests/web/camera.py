@@ -69,14 +69,26 @@ def challenge_turns(browser) -> list[str]:
 def record_and_approve(browser, camera, clip: bytes, name: str) -> None:
     camera.play(clip)
     find(browser, "#record").click()
-    browser.wait_for(lambda driver: driver.execute_script(
-        "const v = document.getElementById('preview'); return v.srcObject && v.videoWidth > 0"), timeout=RECORDING_TIMEOUT_S)
+    browser.wait_for(
+        lambda driver: driver.execute_script(
+            "const v = document.getElementById('preview'); return v.srcObject && v.videoWidth > 0"
+        ),
+        timeout=RECORDING_TIMEOUT_S,
+    )
     browser.screenshot(f"{name}-recording", size=PHONE)
-    browser.wait_for(lambda driver: find(browser, "#record-status").text.startswith("Recorded"), timeout=RECORDING_TIMEOUT_S)
-    assert browser.driver.execute_script("return document.getElementById('capture').files[0].type").startswith("video/webm")
+    browser.wait_for(
+        lambda driver: find(browser, "#record-status").text.startswith("Recorded"), timeout=RECORDING_TIMEOUT_S
+    )
+    assert browser.driver.execute_script("return document.getElementById('capture').files[0].type").startswith(
+        "video/webm"
+    )
     find(browser, "#full_name").send_keys("Eileen Collins")
     # Marks this page: the answer has arrived once a page without the mark has loaded.
     browser.driver.execute_script("window.candorAnswered = true")
     find(browser, "button[name=decision][value=approve]").click()
-    browser.wait_for(lambda driver: driver.execute_script("return window.candorAnswered !== true && document.readyState === 'complete'"),
-                     timeout=DECISION_TIMEOUT_S)
+    browser.wait_for(
+        lambda driver: driver.execute_script(
+            "return window.candorAnswered !== true && document.readyState === 'complete'"
+        ),
+        timeout=DECISION_TIMEOUT_S,
+    )

@@ -52,10 +52,21 @@ def chromium_driver(*extra_flags: str):
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
     # The network is closed and the machine has no display: no updates, no sync, no GPU, no sandbox for root.
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--mute-audio",
-                 "--autoplay-policy=no-user-gesture-required", f"--user-data-dir={profile}", f"--window-size={DESKTOP[0]},{DESKTOP[1]}",
-                 *extra_flags):
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--mute-audio",
+        "--autoplay-policy=no-user-gesture-required",
+        f"--user-data-dir={profile}",
+        f"--window-size={DESKTOP[0]},{DESKTOP[1]}",
+        *extra_flags,
+    ):
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(options=options, service=Service(executable_path=str(CHROMEDRIVER)))
@@ -91,7 +102,13 @@ class Browser:
         client = Client()
         client.force_login(user)
         self.open("/how-candor-works/")
-        self.driver.add_cookie({"name": settings.SESSION_COOKIE_NAME, "value": client.cookies[settings.SESSION_COOKIE_NAME].value, "path": "/"})
+        self.driver.add_cookie(
+            {
+                "name": settings.SESSION_COOKIE_NAME,
+                "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
+                "path": "/",
+            }
+        )
 
     def console_errors(self) -> list[str]:
         return [entry["message"] for entry in self.driver.get_log("browser") if entry["level"] == "SEVERE"]
@@ -106,7 +123,9 @@ class Browser:
         metrics = {"width": size[0], "height": size[1], "deviceScaleFactor": 1, "mobile": size[0] < 600}
         self.driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)
         height = self.driver.execute_script("return document.documentElement.scrollHeight")
-        self.driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {**metrics, "height": max(size[1], min(height, 4000))})
+        self.driver.execute_cdp_cmd(
+            "Emulation.setDeviceMetricsOverride", {**metrics, "height": max(size[1], min(height, 4000))}
+        )
         path = SCREENSHOTS / f"{name}.png"
         self.driver.save_screenshot(str(path))
         self.driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
@@ -152,7 +171,11 @@ def filmed(camera, live_server, settings):
     """A Chromium of its own whose camera and microphone are the fake camera's files, granted without a prompt."""
     settings.SESSION_COOKIE_SECURE = False
     settings.CSRF_COOKIE_SECURE = False
-    flags = ("--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-             f"--use-file-for-fake-video-capture={camera.video}", f"--use-file-for-fake-audio-capture={camera.audio}")
+    flags = (
+        "--use-fake-ui-for-media-stream",
+        "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-video-capture={camera.video}",
+        f"--use-file-for-fake-audio-capture={camera.audio}",
+    )
     with chromium_driver(*flags) as driver:
         yield Browser(driver, live_server.url)

@@ -51,7 +51,12 @@ def test_a_creator_signs_up_logs_out_and_logs_in_again(browser):
     browser.open("/")
     assert "/login/" in browser.driver.current_url
     _find(browser, "main a[href='/signup/']").click()
-    for field, value in (("username", "grace"), ("email", "grace@example.com"), ("password1", "a-long-passphrase-9"), ("password2", "a-long-passphrase-9")):
+    for field, value in (
+        ("username", "grace"),
+        ("email", "grace@example.com"),
+        ("password1", "a-long-passphrase-9"),
+        ("password2", "a-long-passphrase-9"),
+    ):
         _find(browser, f"#id_{field}").send_keys(value)
     browser.screenshot("01-signup")
     _find(browser, "main button[type=submit]").click()
@@ -190,13 +195,18 @@ def test_the_whole_journey_consent_by_camera_then_a_two_language_localization_pl
     outcomes = {r.language: r.status for r in Render.objects.all()}
     assert outcomes == {"en": "done", "de": "done"}, {r.language: (r.status, r.error) for r in Render.objects.all()}
     assert "running" in seen_live and any(value.endswith("%") for value in seen_live), seen_live
-    browser.wait_for(lambda driver: driver.execute_script(
-        "return Array.from(document.querySelectorAll('video.player')).every(v => v.readyState >= 1 && !v.error)"))
+    browser.wait_for(
+        lambda driver: driver.execute_script(
+            "return Array.from(document.querySelectorAll('video.player')).every(v => v.readyState >= 1 && !v.error)"
+        )
+    )
     player = _find(browser, "video.player")
     assert browser.driver.execute_script("return arguments[0].duration", player) > 2
     assert browser.driver.execute_script("return arguments[0].textTracks[0].mode", player) == "showing"
     browser.driver.execute_script("arguments[0].currentTime = 1.0", player)
-    browser.wait_for(lambda driver: driver.execute_script("return arguments[0].textTracks[0].activeCues.length", player) > 0)
+    browser.wait_for(
+        lambda driver: driver.execute_script("return arguments[0].textTracks[0].activeCues.length", player) > 0
+    )
     assert browser.driver.execute_script("return arguments[0].textTracks[0].activeCues[0].text", player)
     browser.assert_clean_console()
     browser.screenshot("08-localize-done")
@@ -210,7 +220,11 @@ def test_the_whole_journey_consent_by_camera_then_a_two_language_localization_pl
     share_link = _find(browser, "#share-link").get_attribute("value")
     browser.driver.delete_all_cookies()
     browser.driver.get(share_link)
-    browser.wait_for(lambda driver: driver.execute_script("const v = document.querySelector('video.player'); return v && v.readyState >= 1"))
+    browser.wait_for(
+        lambda driver: driver.execute_script(
+            "const v = document.querySelector('video.player'); return v && v.readyState >= 1"
+        )
+    )
     browser.assert_clean_console()
     browser.screenshot("08-shared-video-phone", size=PHONE)
 
@@ -220,8 +234,10 @@ def test_the_whole_journey_consent_by_camera_then_a_two_language_localization_pl
     _find(browser, "main button[type=submit]").click()
     browser.wait_for(_visible(".verdict"))
     verdict = _find(browser, ".verdict").text
-    assert verdict == (f"Made with Candor on {english.created_at:%Y-%m-%d} as an AI-generated video. "
-                       "The person pictured consented; consent is active.")
+    assert verdict == (
+        f"Made with Candor on {english.created_at:%Y-%m-%d} as an AI-generated video. "
+        "The person pictured consented; consent is active."
+    )
     browser.assert_clean_console()
     browser.screenshot("09-verify-recognized")
 
@@ -231,19 +247,27 @@ def test_the_verifier_says_plainly_when_it_does_not_recognize_a_video(browser, p
     _find(browser, "#video").send_keys(str(plain_mp4))
     _find(browser, "main button[type=submit]").click()
     browser.wait_for(_visible(".verdict"))
-    assert _find(browser, ".verdict").text.startswith("Not recognized: we found no valid Candor signature or watermark.")
+    assert _find(browser, ".verdict").text.startswith(
+        "Not recognized: we found no valid Candor signature or watermark."
+    )
     assert "C2PA manifest: absent" in _find(browser, ".result").text
     browser.assert_clean_console()
     browser.screenshot("10-verify-not-recognized-phone", size=PHONE)
 
 
 @pytest.mark.parametrize(
-    "path", ["/login/", "/signup/", "/password-reset/", "/how-candor-works/", "/verify/"],
+    "path",
+    ["/login/", "/signup/", "/password-reset/", "/how-candor-works/", "/verify/"],
 )
 def test_public_pages_fit_a_phone_without_console_errors(browser, path):
-    browser.driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {"width": PHONE[0], "height": PHONE[1], "deviceScaleFactor": 1, "mobile": True})
+    browser.driver.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": PHONE[0], "height": PHONE[1], "deviceScaleFactor": 1, "mobile": True},
+    )
     browser.open(path)
-    assert browser.driver.execute_script("return document.documentElement.scrollWidth <= window.innerWidth"), "the page scrolls sideways"
+    assert browser.driver.execute_script("return document.documentElement.scrollWidth <= window.innerWidth"), (
+        "the page scrolls sideways"
+    )
     browser.assert_clean_console()
     browser.screenshot(f"11-phone-{path.strip('/')}", size=PHONE)
 
@@ -252,14 +276,25 @@ def test_creator_pages_have_no_console_errors(browser, creator, api, portrait_jp
     portrait_id = upload_portrait(api, portrait_jpeg).json()["id"]
     consent_approved(portrait_id=portrait_id)
     browser.login_as(creator)
-    for path in ("/", f"/portraits/{portrait_id}/", "/portraits/new/", f"/renders/new/?portrait={portrait_id}", "/renders/localize/", "/account/token/"):
+    for path in (
+        "/",
+        f"/portraits/{portrait_id}/",
+        "/portraits/new/",
+        f"/renders/new/?portrait={portrait_id}",
+        "/renders/localize/",
+        "/account/token/",
+    ):
         browser.open(path)
         browser.assert_clean_console()
     browser.open("/renders/new/")
     from selenium.webdriver.support.ui import Select
 
     Select(_find(browser, "#id_language")).select_by_value("de")
-    browser.wait_for(lambda driver: driver.execute_script("return document.querySelector('#id_voice').options[0].text") == "Default voice (de)")
+    browser.wait_for(
+        lambda driver: (
+            driver.execute_script("return document.querySelector('#id_voice').options[0].text") == "Default voice (de)"
+        )
+    )
     _find(browser, "#id_source_1").click()
     assert _find(browser, "#id_audio").is_displayed()
     assert not _find(browser, "#id_text").is_displayed()

@@ -30,11 +30,15 @@ def test_the_person_pictured_approves_with_the_camera_after_a_wrong_answer_is_re
         "const text = document.querySelector('pre.consent-text');"
         "return text.scrollWidth <= text.clientWidth && document.documentElement.scrollWidth <= window.innerWidth"
     ), "the consent text or the page is wider than a phone's screen"
-    assert find(filmed, "#camera").is_displayed(), "the camera recorder stays hidden: getUserMedia or MediaRecorder is missing"
+    assert find(filmed, "#camera").is_displayed(), (
+        "the camera recorder stays hidden: getUserMedia or MediaRecorder is missing"
+    )
     asked = challenge_turns(filmed)
     # The same person, live and speaking, but turning the other two ways.
     wrong = [turn for turn in TURNS if turn not in asked]
-    record_and_approve(filmed, camera, liveness_clip(photo, turns=wrong, fps=CLIP_FPS, seconds=CLIP_SECONDS), "13-consent-camera")
+    record_and_approve(
+        filmed, camera, liveness_clip(photo, turns=wrong, fps=CLIP_FPS, seconds=CLIP_SECONDS), "13-consent-camera"
+    )
     refusal = find(filmed, "p.error[role=alert]").text
     assert f"do not answer the challenge ({', '.join(asked)})" in refusal, refusal
     assert Consent.objects.get().status == "pending"
@@ -44,7 +48,9 @@ def test_the_person_pictured_approves_with_the_camera_after_a_wrong_answer_is_re
 
     # The refusal page asks a fresh challenge; this time the clip answers it.
     asked = challenge_turns(filmed)
-    record_and_approve(filmed, camera, liveness_clip(photo, turns=asked, fps=CLIP_FPS, seconds=CLIP_SECONDS), "15-consent-camera")
+    record_and_approve(
+        filmed, camera, liveness_clip(photo, turns=asked, fps=CLIP_FPS, seconds=CLIP_SECONDS), "15-consent-camera"
+    )
     consent = Consent.objects.get()
     assert find(filmed, "h1").text == "You approved", consent.liveness or find(filmed, "main").text
     assert consent.status == "active" and sorted(consent.purposes) == sorted(PURPOSES)

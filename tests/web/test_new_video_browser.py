@@ -21,20 +21,28 @@ def _find(browser, selector):
 
 
 def _voice_labels(browser) -> list[str]:
-    return browser.driver.execute_script("return Array.from(document.querySelectorAll('#id_voice option')).map(o => o.textContent)")
+    return browser.driver.execute_script(
+        "return Array.from(document.querySelectorAll('#id_voice option')).map(o => o.textContent)"
+    )
 
 
 def _preview(browser) -> str:
     """Press "Preview first second" and wait for its answer in the page: "video" or the refusal's text."""
     _find(browser, "[data-preview-button]").click()
-    return browser.wait_for(lambda driver: driver.execute_script(
-        "const video = document.querySelector('[data-preview-result] video');"
-        "if (video) { return video.readyState >= 2 ? 'video' : null; }"
-        "const error = document.querySelector('[data-preview-result] [role=alert]');"
-        "return error ? error.textContent : null;"), timeout=PREVIEW_TIMEOUT_S)
+    return browser.wait_for(
+        lambda driver: driver.execute_script(
+            "const video = document.querySelector('[data-preview-result] video');"
+            "if (video) { return video.readyState >= 2 ? 'video' : null; }"
+            "const error = document.querySelector('[data-preview-result] [role=alert]');"
+            "return error ? error.textContent : null;"
+        ),
+        timeout=PREVIEW_TIMEOUT_S,
+    )
 
 
-def test_the_voice_list_follows_the_language_and_the_first_second_is_previewed_in_place(browser, creator, api, portrait_jpeg):
+def test_the_voice_list_follows_the_language_and_the_first_second_is_previewed_in_place(
+    browser, creator, api, portrait_jpeg
+):
     from selenium.webdriver.support.ui import Select
 
     portrait_id = upload_portrait(api, portrait_jpeg).json()["id"]

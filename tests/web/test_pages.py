@@ -27,7 +27,6 @@ def _file(data: bytes, name: str) -> io.BytesIO:
     return handle
 
 
-
 @pytest.fixture
 def portrait_id(api, portrait_jpeg):
     portrait_id = upload_portrait(api, portrait_jpeg).json()["id"]
@@ -36,8 +35,16 @@ def portrait_id(api, portrait_jpeg):
 
 
 def test_a_new_creator_signs_up_and_lands_on_the_dashboard(client):
-    response = client.post("/signup/", {"username": "grace", "email": "grace@example.com",
-                                        "password1": "a-long-passphrase-9", "password2": "a-long-passphrase-9"}, follow=True)
+    response = client.post(
+        "/signup/",
+        {
+            "username": "grace",
+            "email": "grace@example.com",
+            "password1": "a-long-passphrase-9",
+            "password2": "a-long-passphrase-9",
+        },
+        follow=True,
+    )
     assert response.redirect_chain[-1][0] == "/"
     assert b"Your portraits" in response.content and response.context["user"].username == "grace"
 
@@ -49,13 +56,19 @@ def test_a_forgotten_password_is_reset_through_the_emailed_link(client, creator,
     assert links, "no reset link was emailed"
     form_page = client.get(links[-1], follow=True)
     assert b"Choose a new password" in form_page.content
-    done = client.post(form_page.redirect_chain[-1][0], {"new_password1": "brand-new-secret-42", "new_password2": "brand-new-secret-42"}, follow=True)
+    done = client.post(
+        form_page.redirect_chain[-1][0],
+        {"new_password1": "brand-new-secret-42", "new_password2": "brand-new-secret-42"},
+        follow=True,
+    )
     assert b"Password changed" in done.content
     assert Client().login(username="ada", password="brand-new-secret-42")
 
 
 def test_the_token_page_shows_a_working_token_and_can_replace_it(page, public_api):
-    token = re.search(rb'id="api-token"[^>]*value="([0-9a-f]{40})"', page.get("/account/token/").content).group(1).decode()
+    token = (
+        re.search(rb'id="api-token"[^>]*value="([0-9a-f]{40})"', page.get("/account/token/").content).group(1).decode()
+    )
     public_api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     assert public_api.get("/api/portraits/").status_code == 200
     page.post("/account/token/")
@@ -63,8 +76,15 @@ def test_the_token_page_shows_a_working_token_and_can_replace_it(page, public_ap
 
 
 def test_an_uploaded_portrait_shows_its_face_box_and_landmarks(page, portrait_jpeg):
-    response = page.post("/portraits/new/", {"image": _file(portrait_jpeg, "me.jpg"), "subject_name": "Eileen Collins",
-                                             "subject_email": "eileen@example.com"}, follow=True)
+    response = page.post(
+        "/portraits/new/",
+        {
+            "image": _file(portrait_jpeg, "me.jpg"),
+            "subject_name": "Eileen Collins",
+            "subject_email": "eileen@example.com",
+        },
+        follow=True,
+    )
     portrait = Portrait.objects.get()
     assert response.redirect_chain[-1][0] == f"/portraits/{portrait.id}/"
     html = response.content.decode()
@@ -75,7 +95,10 @@ def test_an_uploaded_portrait_shows_its_face_box_and_landmarks(page, portrait_jp
 
 
 def test_a_photo_without_a_face_is_refused_with_the_reason(page, no_face_jpeg):
-    response = page.post("/portraits/new/", {"image": _file(no_face_jpeg, "cup.jpg"), "subject_name": "Nobody", "subject_email": "n@example.com"})
+    response = page.post(
+        "/portraits/new/",
+        {"image": _file(no_face_jpeg, "cup.jpg"), "subject_name": "Nobody", "subject_email": "n@example.com"},
+    )
     assert response.status_code == 400
     assert b'role="alert"' in response.content and b"face" in response.content
     assert not Portrait.objects.exists()
@@ -105,20 +128,42 @@ def test_new_video_offers_only_portraits_with_active_consent(page, api, portrait
 def test_a_video_outside_the_consented_languages_is_refused_with_the_reason(page, api, portrait_jpeg):
     portrait_id = upload_portrait(api, portrait_jpeg).json()["id"]
     consent_approved(portrait_id=portrait_id, languages=["en"])
-    response = page.post("/renders/new/", {"portrait": portrait_id, "purpose": "marketing", "source": "text", "text": "Hallo.", "language": "de", "label": "on"})
+    response = page.post(
+        "/renders/new/",
+        {
+            "portrait": portrait_id,
+            "purpose": "marketing",
+            "source": "text",
+            "text": "Hallo.",
+            "language": "de",
+            "label": "on",
+        },
+    )
     assert response.status_code == 400
     assert b"does not cover the language" in response.content
     assert not Render.objects.exists()
 
 
 def test_localization_queues_one_video_per_language_and_shows_them_side_by_side(page, portrait_id):
-    response = page.post("/renders/localize/", {
-        "portrait": portrait_id, "purpose": "marketing", "label": "on",
-        "rows-TOTAL_FORMS": "4", "rows-INITIAL_FORMS": "0",
-        "rows-0-language": "en", "rows-0-text": "Welcome to our shop.",
-        "rows-1-language": "de", "rows-1-text": "Willkommen in unserem Laden.",
-        "rows-2-language": "", "rows-2-text": "", "rows-3-language": "", "rows-3-text": "",
-    }, follow=True)
+    response = page.post(
+        "/renders/localize/",
+        {
+            "portrait": portrait_id,
+            "purpose": "marketing",
+            "label": "on",
+            "rows-TOTAL_FORMS": "4",
+            "rows-INITIAL_FORMS": "0",
+            "rows-0-language": "en",
+            "rows-0-text": "Welcome to our shop.",
+            "rows-1-language": "de",
+            "rows-1-text": "Willkommen in unserem Laden.",
+            "rows-2-language": "",
+            "rows-2-text": "",
+            "rows-3-language": "",
+            "rows-3-text": "",
+        },
+        follow=True,
+    )
     renders = {r.language: r for r in Render.objects.all()}
     assert set(renders) == {"en", "de"} and renders["de"].text == "Willkommen in unserem Laden."
     html = response.content.decode()
@@ -130,26 +175,56 @@ def test_localization_takes_a_recording_for_a_language_and_refuses_one_outside_t
     consent_approved(portrait_id=portrait_id, languages=["en", "fr"])
     seconds = np.arange(16_000) / 16_000
     recording = io.BytesIO()
-    soundfile.write(recording, (0.3 * np.sin(2 * np.pi * 180 * seconds) * (0.5 + 0.5 * np.sin(2 * np.pi * 3 * seconds))).astype(np.float32), 16_000, format="WAV")
+    soundfile.write(
+        recording,
+        (0.3 * np.sin(2 * np.pi * 180 * seconds) * (0.5 + 0.5 * np.sin(2 * np.pi * 3 * seconds))).astype(np.float32),
+        16_000,
+        format="WAV",
+    )
     form = {
-        "portrait": portrait_id, "purpose": "marketing", "label": "on", "rows-TOTAL_FORMS": "2", "rows-INITIAL_FORMS": "0",
-        "rows-0-language": "en", "rows-0-text": "Welcome.", "rows-1-language": "de", "rows-1-text": "Willkommen.",
+        "portrait": portrait_id,
+        "purpose": "marketing",
+        "label": "on",
+        "rows-TOTAL_FORMS": "2",
+        "rows-INITIAL_FORMS": "0",
+        "rows-0-language": "en",
+        "rows-0-text": "Welcome.",
+        "rows-1-language": "de",
+        "rows-1-text": "Willkommen.",
     }
     refused = page.post("/renders/localize/", form)
     assert refused.status_code == 400 and b"de: the consent does not cover the language" in refused.content
     assert not Render.objects.exists(), "one refused language queues none"
 
-    form.update({"rows-1-language": "fr", "rows-1-text": "", "rows-1-audio": _file(recording.getvalue(), "bonjour.wav")})
+    form.update(
+        {"rows-1-language": "fr", "rows-1-text": "", "rows-1-audio": _file(recording.getvalue(), "bonjour.wav")}
+    )
     page.post("/renders/localize/", form)
     renders = {r.language: r for r in Render.objects.all()}
     assert set(renders) == {"en", "fr"} and renders["fr"].audio and not renders["fr"].text
 
 
 def test_a_text_video_gets_captions_from_the_word_timings(page, portrait_id):
-    page.post("/renders/new/", {"portrait": portrait_id, "purpose": "marketing", "source": "text", "text": "Hello there, friends.", "language": "en", "label": "on"})
+    page.post(
+        "/renders/new/",
+        {
+            "portrait": portrait_id,
+            "purpose": "marketing",
+            "source": "text",
+            "text": "Hello there, friends.",
+            "language": "en",
+            "label": "on",
+        },
+    )
     item = Render.objects.get()
     render_run(render_id=item.id)
-    assert page.get(f"/renders/{item.id}/status/").json() == {"status": "done", "progress": 1.0, "percent": 100, "error": "", "finished": True}
+    assert page.get(f"/renders/{item.id}/status/").json() == {
+        "status": "done",
+        "progress": 1.0,
+        "percent": 100,
+        "error": "",
+        "finished": True,
+    }
     detail = page.get(f"/renders/{item.id}/").content.decode()
     assert f'<track kind="captions" src="/renders/{item.id}/captions.vtt" srclang="en"' in detail
     captions = page.get(f"/renders/{item.id}/captions.vtt")
@@ -178,10 +253,22 @@ def test_a_text_video_gets_captions_from_the_word_timings(page, portrait_id):
 
 
 def test_a_share_link_plays_for_anyone_until_consent_is_withdrawn(page, portrait_id, client):
-    page.post("/renders/new/", {"portrait": portrait_id, "purpose": "marketing", "source": "text", "text": "Hi there.", "language": "en", "label": "on"})
+    page.post(
+        "/renders/new/",
+        {
+            "portrait": portrait_id,
+            "purpose": "marketing",
+            "source": "text",
+            "text": "Hi there.",
+            "language": "en",
+            "label": "on",
+        },
+    )
     item = Render.objects.get()
     render_run(render_id=item.id)
-    share_path = re.search(r'id="share-link"[^>]*value="https?://[^/]+(/watch/[^"]+/)"', page.get(f"/renders/{item.id}/").content.decode()).group(1)
+    share_path = re.search(
+        r'id="share-link"[^>]*value="https?://[^/]+(/watch/[^"]+/)"', page.get(f"/renders/{item.id}/").content.decode()
+    ).group(1)
     visitor = Client()
     shared = visitor.get(share_path)
     assert shared.status_code == 200 and b"An AI-generated video made with Candor" in shared.content
@@ -199,11 +286,22 @@ def test_a_share_link_plays_for_anyone_until_consent_is_withdrawn(page, portrait
 
 def test_a_pasted_transcript_captions_an_uploaded_recording(page, portrait_id):
     seconds = np.arange(32_000) / 16_000
-    speechlike = np.where(seconds >= 0.5, 0.3 * np.sin(2 * np.pi * 180 * seconds) * (0.5 + 0.5 * np.sin(2 * np.pi * 3 * seconds)), 0.0)
+    speechlike = np.where(
+        seconds >= 0.5, 0.3 * np.sin(2 * np.pi * 180 * seconds) * (0.5 + 0.5 * np.sin(2 * np.pi * 3 * seconds)), 0.0
+    )
     recording = io.BytesIO()
     soundfile.write(recording, speechlike.astype(np.float32), 16_000, format="WAV")
-    page.post("/renders/new/", {"portrait": portrait_id, "purpose": "marketing", "source": "audio", "label": "on",
-                                "audio": _file(recording.getvalue(), "hello.wav"), "transcript": "Hello and welcome."})
+    page.post(
+        "/renders/new/",
+        {
+            "portrait": portrait_id,
+            "purpose": "marketing",
+            "source": "audio",
+            "label": "on",
+            "audio": _file(recording.getvalue(), "hello.wav"),
+            "transcript": "Hello and welcome.",
+        },
+    )
     item = Render.objects.get()
     assert item.audio and not item.text
     render_run(render_id=item.id)
@@ -214,16 +312,36 @@ def test_a_pasted_transcript_captions_an_uploaded_recording(page, portrait_id):
 
 def test_captions_group_words_into_cues_and_escape_markup():
     text = captions_webvtt([(0.0, 0.4, "Tom"), (0.4, 0.9, "&"), (0.9, 1.3, "Jerry."), (1.5, 2.0, "<Bye>")])
-    assert text == "WEBVTT\n\n1\n00:00:00.000 --> 00:00:01.300\nTom &amp; Jerry.\n\n2\n00:00:01.500 --> 00:00:02.000\n&lt;Bye&gt;\n"
+    assert (
+        text
+        == "WEBVTT\n\n1\n00:00:00.000 --> 00:00:01.300\nTom &amp; Jerry.\n\n2\n00:00:01.500 --> 00:00:02.000\n&lt;Bye&gt;\n"
+    )
 
 
 def test_another_creators_pages_and_files_are_not_found(page, other_creator, api, portrait_id):
-    page.post("/renders/new/", {"portrait": portrait_id, "purpose": "marketing", "source": "text", "text": "Hi.", "language": "en", "label": "on"})
+    page.post(
+        "/renders/new/",
+        {
+            "portrait": portrait_id,
+            "purpose": "marketing",
+            "source": "text",
+            "text": "Hi.",
+            "language": "en",
+            "label": "on",
+        },
+    )
     render_id = Render.objects.get().id
     intruder = Client()
     intruder.force_login(other_creator)
-    for url in (f"/portraits/{portrait_id}/", f"/portraits/{portrait_id}/image/", f"/renders/{render_id}/", f"/renders/{render_id}/status/",
-                f"/renders/{render_id}/video/", f"/renders/{render_id}/captions.vtt", f"/renders/compare/?id={render_id}"):
+    for url in (
+        f"/portraits/{portrait_id}/",
+        f"/portraits/{portrait_id}/image/",
+        f"/renders/{render_id}/",
+        f"/renders/{render_id}/status/",
+        f"/renders/{render_id}/video/",
+        f"/renders/{render_id}/captions.vtt",
+        f"/renders/compare/?id={render_id}",
+    ):
         response = intruder.get(url)
         assert response.status_code == 404 or b"Hi." not in response.content, url
     assert intruder.post(f"/renders/{render_id}/delete/").status_code == 404

@@ -23,8 +23,14 @@ from .approval import consent_approved
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-FORM = {"purpose": "marketing", "source": "text", "text": "Hello there, welcome to our shop.", "language": "en", "voice": "", "label": "on"}
-
+FORM = {
+    "purpose": "marketing",
+    "source": "text",
+    "text": "Hello there, welcome to our shop.",
+    "language": "en",
+    "voice": "",
+    "label": "on",
+}
 
 
 def _preview_mp4(html: str, folder: Path) -> Path:
@@ -54,7 +60,9 @@ def test_a_preview_without_active_consent_is_refused_with_the_reason(page, api, 
     assert not Render.objects.exists()
 
 
-def test_a_preview_is_one_second_labelled_and_watermarked_and_nothing_is_stored(page, api, portrait_jpeg, tmp_path, settings):
+def test_a_preview_is_one_second_labelled_and_watermarked_and_nothing_is_stored(
+    page, api, portrait_jpeg, tmp_path, settings
+):
     portrait_id = upload_portrait(api, portrait_jpeg).json()["id"]
     consent_approved(portrait_id=portrait_id)
     response = page.post("/renders/preview/", {**FORM, "portrait": portrait_id, "voice": "en-us+f3"})
@@ -94,14 +102,21 @@ def test_a_recording_is_previewed_from_its_first_second(page, api, portrait_jpeg
     soundfile.write(recording, (0.3 * np.sin(2 * np.pi * 180 * seconds)).astype(np.float32), 16_000, format="WAV")
     recording.seek(0)
     recording.name = "hello.wav"
-    response = page.post("/renders/preview/", {**FORM, "portrait": portrait_id, "source": "audio", "text": "", "audio": recording})
+    response = page.post(
+        "/renders/preview/", {**FORM, "portrait": portrait_id, "source": "audio", "text": "", "audio": recording}
+    )
     assert response.status_code == 200, response.content.decode()
     assert abs(media.video_probe(_preview_mp4(response.content.decode(), tmp_path)).duration_s - 1.0) < 0.05
 
 
 def test_the_api_previews_the_first_second_as_mp4(api, portrait_jpeg, tmp_path):
     portrait_id = upload_portrait(api, portrait_jpeg).json()["id"]
-    data = {"portrait": portrait_id, "purpose": "marketing", "text": "Hello there, welcome to our shop.", "language": "en"}
+    data = {
+        "portrait": portrait_id,
+        "purpose": "marketing",
+        "text": "Hello there, welcome to our shop.",
+        "language": "en",
+    }
     refused = api.post("/api/renders/preview/", data, format="multipart")
     assert refused.status_code == 403 and refused.json()["error"] == "consent_required"
     consent_approved(portrait_id=portrait_id)

@@ -33,7 +33,6 @@ def _recording(*, silence_s: float, speech_s: float, name: str = "speech.wav") -
     return handle
 
 
-
 def test_transcript_words_are_spread_over_the_speech_by_their_length():
     audio = np.zeros(4 * RATE, np.float32)
     audio[RATE : 3 * RATE] = 0.3 * np.sin(2 * np.pi * 180 * np.arange(2 * RATE) / RATE)
@@ -46,15 +45,27 @@ def test_transcript_words_are_spread_over_the_speech_by_their_length():
     assert transcript_timed("   ", audio, RATE) == [] and transcript_timed("Hi", np.zeros(RATE, np.float32), RATE) == []
 
 
-def test_a_localized_recording_with_a_transcript_gets_captions_in_the_player_the_file_and_the_mp4(page, api, portrait_jpeg):
+def test_a_localized_recording_with_a_transcript_gets_captions_in_the_player_the_file_and_the_mp4(
+    page, api, portrait_jpeg
+):
     portrait_id = upload_portrait(api, portrait_jpeg).json()["id"]
     consent_approved(portrait_id=portrait_id, languages=["en", "fr"])
-    response = page.post("/renders/localize/", {
-        "portrait": portrait_id, "purpose": "marketing", "label": "on", "rows-TOTAL_FORMS": "2", "rows-INITIAL_FORMS": "0",
-        "rows-0-language": "en", "rows-0-text": "Welcome to our shop.",
-        "rows-1-language": "fr", "rows-1-audio": _recording(silence_s=0.5, speech_s=2.0, name="bonjour.wav"),
-        "rows-1-transcript": "Bienvenue dans notre boutique.",
-    }, follow=True)
+    response = page.post(
+        "/renders/localize/",
+        {
+            "portrait": portrait_id,
+            "purpose": "marketing",
+            "label": "on",
+            "rows-TOTAL_FORMS": "2",
+            "rows-INITIAL_FORMS": "0",
+            "rows-0-language": "en",
+            "rows-0-text": "Welcome to our shop.",
+            "rows-1-language": "fr",
+            "rows-1-audio": _recording(silence_s=0.5, speech_s=2.0, name="bonjour.wav"),
+            "rows-1-transcript": "Bienvenue dans notre boutique.",
+        },
+        follow=True,
+    )
     renders = {r.language: r for r in Render.objects.all()}
     french = renders["fr"]
     assert french.audio and french.transcript == "Bienvenue dans notre boutique."
@@ -93,14 +104,24 @@ def test_a_recording_without_a_transcript_has_no_captions(page, api, portrait_jp
 def test_a_transcript_goes_only_with_a_recording(page, api, portrait_jpeg):
     portrait_id = upload_portrait(api, portrait_jpeg).json()["id"]
     consent_approved(portrait_id=portrait_id)
-    with_audio = render_request(api, portrait_id, text="", language="", audio=_recording(silence_s=0.2, speech_s=1.0),
-                                transcript="Hello there.")
+    with_audio = render_request(
+        api, portrait_id, text="", language="", audio=_recording(silence_s=0.2, speech_s=1.0), transcript="Hello there."
+    )
     assert with_audio.status_code == 202 and Render.objects.get().transcript == "Hello there."
     with_text = render_request(api, portrait_id, transcript="Hello there.")
     assert with_text.status_code == 400 and "a transcript goes with an uploaded recording" in with_text.json()["detail"]
-    row = page.post("/renders/localize/", {
-        "portrait": portrait_id, "purpose": "marketing", "label": "on", "rows-TOTAL_FORMS": "1", "rows-INITIAL_FORMS": "0",
-        "rows-0-language": "en", "rows-0-text": "Welcome.", "rows-0-transcript": "Welcome.",
-    })
+    row = page.post(
+        "/renders/localize/",
+        {
+            "portrait": portrait_id,
+            "purpose": "marketing",
+            "label": "on",
+            "rows-TOTAL_FORMS": "1",
+            "rows-INITIAL_FORMS": "0",
+            "rows-0-language": "en",
+            "rows-0-text": "Welcome.",
+            "rows-0-transcript": "Welcome.",
+        },
+    )
     assert row.status_code == 400 and b"A transcript goes with an audio file" in row.content
     assert Render.objects.count() == 1

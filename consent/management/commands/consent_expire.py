@@ -13,4 +13,6 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args, **options):
-        self.stdout.write(f"{consents_expire_due()} consents expired; {consent_links_expire_due()} unanswered consent links expired")
+        self.stdout.write(
+            f"{consents_expire_due()} consents expired; {consent_links_expire_due()} unanswered consent links expired"
+        )

@@ -1,6 +1,5 @@
 """manage.py registry_hold_review: a reviewer's outcome for an upload the do-not-generate registry held."""
 
-
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
@@ -29,7 +28,9 @@ class Command(BaseCommand):
     def handle(self, *args, hold=None, decision=None, reviewer=None, note="", **options):
         if hold is None:
             for waiting in RegistryHold.objects.filter(status=RegistryHold.Status.HELD).select_related("owner"):
-                self.stdout.write(f"{waiting.id}  {waiting.owner.username}  distance {waiting.distance:.3f}  held {waiting.created_at:%Y-%m-%d %H:%M}")
+                self.stdout.write(
+                    f"{waiting.id}  {waiting.owner.username}  distance {waiting.distance:.3f}  held {waiting.created_at:%Y-%m-%d %H:%M}"
+                )
             return
         if decision is None or not reviewer:
             raise CommandError("give --release or --refuse, and --reviewer")

@@ -36,12 +36,19 @@ class Command(BaseCommand):
             upload = SimpleUploadedFile(audio.name, audio.read_bytes())
         try:
             render = render_enqueue(
-                owner=found.owner, portrait=found, purpose=purpose, text=text or "",
-                language=language, audio=upload, label=not no_label, dispatch=False,
+                owner=found.owner,
+                portrait=found,
+                purpose=purpose,
+                text=text or "",
+                language=language,
+                audio=upload,
+                label=not no_label,
+                dispatch=False,
             )
         except ApplicationError as error:
             raise CommandError(f"{error.code}: {error.detail}") from error
         with tqdm(total=100, unit="%", desc="rendering") as bar:
+
             def on_progress(progress):
                 bar.update(round(progress * 100) - bar.n)
 

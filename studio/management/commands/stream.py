@@ -39,11 +39,17 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--portrait", required=True, help="portrait id")
-        parser.add_argument("--audio", type=Path, required=True, help="speech audio file (WAV, MP3, OGG, FLAC, M4A), fed in as if live")
+        parser.add_argument(
+            "--audio", type=Path, required=True, help="speech audio file (WAV, MP3, OGG, FLAC, M4A), fed in as if live"
+        )
         parser.add_argument("--out", required=True, help="where to write the fragmented MP4, or - for stdout")
-        parser.add_argument("--chunk-ms", type=int, default=20, help="length of each audio chunk fed in (default 20 ms, a microphone's)")
+        parser.add_argument(
+            "--chunk-ms", type=int, default=20, help="length of each audio chunk fed in (default 20 ms, a microphone's)"
+        )
         parser.add_argument("--purpose", default="personal", choices=Render.Purpose.values)
-        parser.add_argument("--realtime", action="store_true", help="feed the chunks at the pace of speech, as a microphone would")
+        parser.add_argument(
+            "--realtime", action="store_true", help="feed the chunks at the pace of speech, as a microphone would"
+        )
 
     def handle(self, *args, portrait, audio, out, chunk_ms, purpose, realtime, **options):
         if chunk_ms <= 0:
@@ -95,7 +101,9 @@ class _Report:
             f"speed: {self.frames / max(self.seconds, 1e-9):.1f} frames per second",
         ]
         if self.behind_s:
-            lines.append(f"behind the live audio: {np.mean(self.behind_s) * 1000:.0f} ms on average, at most {max(self.behind_s) * 1000:.0f} ms")
+            lines.append(
+                f"behind the live audio: {np.mean(self.behind_s) * 1000:.0f} ms on average, at most {max(self.behind_s) * 1000:.0f} ms"
+            )
         return "\n".join(lines)
 
 
@@ -108,10 +116,20 @@ def _stream(render: Render, recording: bytes, out: str, *, chunk_ms: int, realti
     report = _Report()
     target = sys.stdout.buffer if out == "-" else _opened(Path(out))
     try:
-        with media.FragmentedMp4Writer(target, width=rig.image.shape[1], height=rig.image.shape[0], fps=fps, sample_rate=sample_rate) as mp4:
+        with media.FragmentedMp4Writer(
+            target, width=rig.image.shape[1], height=rig.image.shape[0], fps=fps, sample_rate=sample_rate
+        ) as mp4:
             marked = live_frame_filter(render=render)
-            source = _LiveAudio(audio, sample_rate, max(1, round(chunk_ms * sample_rate / 1000)), realtime=realtime, on_chunk=mp4.add_audio)
-            frames = inference.stream(rig, source, sample_rate, fps=fps, seed=render.watermark_serial, frame_filter=marked)
+            source = _LiveAudio(
+                audio,
+                sample_rate,
+                max(1, round(chunk_ms * sample_rate / 1000)),
+                realtime=realtime,
+                on_chunk=mp4.add_audio,
+            )
+            frames = inference.stream(
+                rig, source, sample_rate, fps=fps, seed=render.watermark_serial, frame_filter=marked
+            )
             for live in frames:
                 mp4.add_frame(live.index, live.image)
                 target.flush()
@@ -139,8 +157,15 @@ def _opened(path: Path) -> BinaryIO:
 class _LiveAudio:
     """Decoded mono audio (N,) handed out chunk by chunk as a live source would, optionally at the pace of speech."""
 
-    def __init__(self, audio: np.ndarray, sample_rate: int, chunk_samples: int, *, realtime: bool,
-                 on_chunk: Callable[[np.ndarray], None]) -> None:
+    def __init__(
+        self,
+        audio: np.ndarray,
+        sample_rate: int,
+        chunk_samples: int,
+        *,
+        realtime: bool,
+        on_chunk: Callable[[np.ndarray], None],
+    ) -> None:
         self.audio, self.sample_rate, self.chunk_samples = audio, sample_rate, chunk_samples
         self.realtime, self.on_chunk = realtime, on_chunk
         self.handed_out = 0  # samples
