@@ -34,7 +34,7 @@ demo: migrate
 	@$(PY) manage.py issue_token demo --create --email demo@candor.localhost --password candor-demo | tail -n 1
 
 run: demo
-	CANDOR_LOCAL_HTTP=$${CANDOR_LOCAL_HTTP:-1} exec $(PY) -m studio.launcher
+	CANDOR_LOCAL_HTTP=$${CANDOR_LOCAL_HTTP:-1} exec $(PY) -m config.launcher
 
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -54,7 +54,7 @@ def _arguments() -> argparse.Namespace:
 def _environment(data_dir: Path, args) -> dict[str, str]:
     return {
         **os.environ,
-        "DJANGO_SETTINGS_MODULE": "studio.settings",
+        "DJANGO_SETTINGS_MODULE": "config.settings",
         "CANDOR_DATA_DIR": str(data_dir),
         "CANDOR_LOCAL_HTTP": "1",
         "DEBUG": "0",
@@ -166,7 +166,7 @@ def _start_stack(env: dict[str, str], args) -> tuple[list[subprocess.Popen], Pat
             sys.executable,
             "-m",
             "gunicorn",
-            "studio.wsgi:application",
+            "config.wsgi:application",
             "--bind",
             f"127.0.0.1:{args.port}",
             "--workers",
@@ -181,7 +181,7 @@ def _start_stack(env: dict[str, str], args) -> tuple[list[subprocess.Popen], Pat
             "-m",
             "celery",
             "-A",
-            "studio",
+            "config",
             "worker",
             "--queues",
             "default,render",

@@ -83,7 +83,7 @@ def _gpu() -> str | None:
 
 def _django(data_dir: Path, max_side: int = 512) -> None:
     os.environ.update(
-        DJANGO_SETTINGS_MODULE="studio.settings",
+        DJANGO_SETTINGS_MODULE="config.settings",
         CANDOR_DATA_DIR=str(data_dir),
         LOG_LEVEL="WARNING",
         CANDOR_RENDER_MAX_SIDE=str(max_side),
@@ -274,7 +274,9 @@ def _gpu_stages(seconds: float) -> None:
             animate(portrait, spoken.audio, spoken.sample_rate, phonemes=list(spoken.phonemes), rig=rig, device=device)
         )
         print(_line(f"  {device}", video_s, time.perf_counter() - clock, TARGET_RENDER_ONLY))
-    difference = max(float(np.abs(a.astype(np.int16) - b).max()) for a, b in zip(rendered["cpu"], rendered["cuda"], strict=False))
+    difference = max(
+        float(np.abs(a.astype(np.int16) - b).max()) for a, b in zip(rendered["cpu"], rendered["cuda"], strict=False)
+    )
     print(f"  largest difference between the two paths: {difference:.0f} grey levels")
 
 

@@ -5,7 +5,7 @@ import base64
 from django.contrib import admin, messages
 from django.utils.html import format_html
 
-from studio.exceptions import ApplicationError
+from core.errors import ApplicationError
 
 from .models import RegistryHold
 from .services import registry_hold_release

@@ -15,11 +15,10 @@ from django.core.mail import EmailMessage, send_mail
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
-from rest_framework import status
 
 from inference import faces, media
 from inference.errors import InferenceError
-from studio.exceptions import ApplicationError
+from core.errors import ApplicationError, ErrorCode
 
 from . import liveness, signing
 from .models import PURPOSES, Consent, ConsentEvent, RegistryEntry, RegistryHold
@@ -41,12 +40,12 @@ REGISTRY_REVIEW_DECISIONS = ("release", "refuse")
 WATERMARK_FRAMES = 10
 # Refusals that show an attempt to pass someone else's face or a replay count towards locking the link.
 COUNTED_REFUSALS = {
-    "identity_mismatch",
-    "challenge_not_answered",
-    "lip_sync_failed",
-    "digits_mismatch",
-    "candor_generated_capture",
-    "liveness_no_face",
+    ErrorCode.IDENTITY_MISMATCH,
+    ErrorCode.CHALLENGE_NOT_ANSWERED,
+    ErrorCode.LIP_SYNC_FAILED,
+    ErrorCode.DIGITS_MISMATCH,
+    ErrorCode.CANDOR_GENERATED_CAPTURE,
+    ErrorCode.LIVENESS_NO_FACE,
 }
 
 
@@ -125,14 +124,14 @@ def _scope_requested(*, purposes, languages, expires_at, max_renders) -> Scope:
     purposes = list(purposes or PURPOSES)
     unknown = sorted(set(purposes) - set(PURPOSES))
     if unknown:
-        raise ApplicationError("invalid_scope", f"unknown purposes {unknown}; choose from {PURPOSES}")
+        raise ApplicationError(ErrorCode.INVALID_SCOPE, f"unknown purposes {unknown}; choose from {PURPOSES}")
     languages = _languages_normalize(languages or ["any"])
     now = timezone.now()
     expires_at = expires_at or now + timedelta(days=365)
     if expires_at <= now:
-        raise ApplicationError("invalid_scope", "expires_at must be in the future")
+        raise ApplicationError(ErrorCode.INVALID_SCOPE, "expires_at must be in the future")
     if max_renders is not None and max_renders < 1:
-        raise ApplicationError("invalid_scope", "max_renders must be at least 1")
+        raise ApplicationError(ErrorCode.INVALID_SCOPE, "max_renders must be at least 1")
     return Scope(purposes=sorted(set(purposes)), languages=languages, expires_at=expires_at, max_renders=max_renders)
 
 
@@ -145,7 +144,9 @@ def _languages_normalize(languages: list[str]) -> list[str]:
     supported = speech.languages()
     unknown = [code for code in codes if code not in supported]
     if unknown:
-        raise ApplicationError("unknown_language", f"unknown language codes {unknown}; supported: {sorted(supported)}")
+        raise ApplicationError(
+            ErrorCode.UNKNOWN_LANGUAGE, f"unknown language codes {unknown}; supported: {sorted(supported)}"
+        )
     return codes
 
 
@@ -155,12 +156,14 @@ def consent_request_create(
 ) -> Consent:
     """Ask the person pictured for consent: a new pending record and an email with their own link."""
     if portrait.erased_at is not None:
-        raise ApplicationError("portrait_erased", "this portrait was erased at the request of the person pictured")
+        raise ApplicationError(
+            ErrorCode.PORTRAIT_ERASED, "this portrait was erased at the request of the person pictured"
+        )
     # A face registered after its portrait was uploaded is caught here, before anyone is asked.
     nearest, distance = _registry_nearest(portrait.descriptor)
     if nearest is not None and distance <= REGISTRY_REFUSE_DISTANCE:
         raise ApplicationError(
-            "face_opted_out", "the person in this photo asked that their face never be animated", status_code=403
+            ErrorCode.FACE_OPTED_OUT, "the person in this photo asked that their face never be animated"
         )
     scope = _scope_requested(purposes=purposes, languages=languages, expires_at=expires_at, max_renders=max_renders)
     # A new request supersedes an open one, so only the newest link can decide.
@@ -203,7 +206,7 @@ def _scope_json(scope: Scope) -> dict:
 def consent_for_token(*, token: str) -> Consent:
     consent = Consent.objects.select_related("portrait", "requested_by").filter(token=token).first()
     if consent is None:
-        raise ApplicationError("not_found", "this consent link does not exist", status_code=status.HTTP_404_NOT_FOUND)
+        raise ApplicationError(ErrorCode.NOT_FOUND, "this consent link does not exist")
     return consent
 
 
@@ -235,20 +238,14 @@ def consent_challenge_issue(*, consent: Consent) -> dict:
 def _link_check_open(consent: Consent) -> None:
     if consent.status == Consent.Status.LOCKED:
         raise ApplicationError(
-            "link_locked", "too many failed identity checks; ask the requester for a new link", status_code=403
+            ErrorCode.LINK_LOCKED, "too many failed identity checks; ask the requester for a new link"
         )
     if consent.status == Consent.Status.EXPIRED and consent.decided_at is None:
-        raise ApplicationError(
-            "link_expired", "this consent link has expired; ask the requester for a new one", status_code=410
-        )
+        raise ApplicationError(ErrorCode.LINK_EXPIRED, "this consent link has expired; ask the requester for a new one")
     if consent.status != Consent.Status.PENDING:
-        raise ApplicationError(
-            "link_used", f"this link was already used (consent is {consent.status})", status_code=409
-        )
+        raise ApplicationError(ErrorCode.LINK_USED, f"this link was already used (consent is {consent.status})")
     if consent.link_expires_at <= timezone.now():
-        raise ApplicationError(
-            "link_expired", "this consent link has expired; ask the requester for a new one", status_code=410
-        )
+        raise ApplicationError(ErrorCode.LINK_EXPIRED, "this consent link has expired; ask the requester for a new one")
 
 
 @dataclass(frozen=True)
@@ -274,7 +271,7 @@ def capture_check(*, capture: bytes, challenge: dict, english: bool = False) -> 
         pass
     else:
         raise ApplicationError(
-            "liveness_required",
+            ErrorCode.LIVENESS_REQUIRED,
             "a photo cannot prove that you are present; record a short video answering the challenge (camera, or a video file)",
         )
     try:
@@ -282,25 +279,24 @@ def capture_check(*, capture: bytes, challenge: dict, english: bool = False) -> 
     except InferenceError as error:
         if error.code in ("invalid_audio", "silent_audio"):
             raise ApplicationError(
-                "liveness_required", "the video must have sound: read the digits aloud while you record"
+                ErrorCode.LIVENESS_REQUIRED, "the video must have sound: read the digits aloud while you record"
             ) from error
         raise ApplicationError(
-            "liveness_required", f"the capture must be a short video answering the challenge: {error.detail}"
+            ErrorCode.LIVENESS_REQUIRED, f"the capture must be a short video answering the challenge: {error.detail}"
         ) from error
     reading = watermark_read(
         iter(clip.frames), secret_load_or_create(settings.KEYS_DIR, "watermark"), max_frames=WATERMARK_FRAMES
     )
     if reading.found:
         raise ApplicationError(
-            "candor_generated_capture",
+            ErrorCode.CANDOR_GENERATED_CAPTURE,
             "this video was generated by Candor; only a live recording of yourself is accepted",
-            status_code=403,
         )
     result = liveness.clip_liveness(
         clip, turns=list(challenge.get("turns", [])), digits=challenge.get("digits") if english else None
     )
     if result.failure is not None:
-        raise ApplicationError(result.failure, result.detail, status_code=403)
+        raise ApplicationError(ErrorCode(result.failure), result.detail)
     descriptors = []
     for index in result.identity_frames:
         found = faces.faces_detect(clip.frames[index])
@@ -308,9 +304,8 @@ def capture_check(*, capture: bytes, challenge: dict, english: bool = False) -> 
             descriptors.append(faces.face_descriptor(clip.frames[index], found[0]))
     if not descriptors:
         raise ApplicationError(
-            "liveness_no_face",
+            ErrorCode.LIVENESS_NO_FACE,
             "no face could be measured in the capture; face the camera in good light",
-            status_code=403,
         )
     record = {**result.as_record(), "challenge": challenge.get("id"), "watermark_checked": True}
     return CaptureCheck(descriptor=np.median(np.stack(descriptors), axis=0), liveness=record)
@@ -331,15 +326,14 @@ def consent_decide(
     """The person pictured approves (live, identity-matched, scope no wider than asked) or declines; a signed receipt follows."""
     _link_check_open(consent)
     if challenge_id != consent.challenge.get("id"):
-        raise ApplicationError("challenge_mismatch", "the challenge has changed; reload the page and try again")
+        raise ApplicationError(ErrorCode.CHALLENGE_MISMATCH, "the challenge has changed; reload the page and try again")
     if not full_name.strip():
-        raise ApplicationError("invalid", "full_name is required")
+        raise ApplicationError(ErrorCode.INVALID, "full_name is required")
     text = consent_text(consent)
     if consent_text_sha256 and consent_text_sha256 != text.sha256:
         raise ApplicationError(
-            "consent_text_changed",
+            ErrorCode.CONSENT_TEXT_CHANGED,
             "the consent text changed since you read it; reload the page and read it again",
-            status_code=409,
         )
     if decision == "decline":
         with transaction.atomic():
@@ -348,9 +342,11 @@ def consent_decide(
             _receipt_email(consent)
         return consent
     if decision != "approve":
-        raise ApplicationError("invalid", "decision must be 'approve' or 'decline'")
+        raise ApplicationError(ErrorCode.INVALID, "decision must be 'approve' or 'decline'")
     if not capture:
-        raise ApplicationError("liveness_required", "approving needs a short live video of you answering the challenge")
+        raise ApplicationError(
+            ErrorCode.LIVENESS_REQUIRED, "approving needs a short live video of you answering the challenge"
+        )
     scope = _scope_granted(consent, purposes=purposes, languages=languages, expires_at=expires_at)
     try:
         # Digits are recognized where the person reads them in English: a request for English only.
@@ -359,9 +355,7 @@ def consent_decide(
         )
         distance = faces.descriptor_distance(check.descriptor, np.asarray(consent.portrait.descriptor))
         if distance > faces.IDENTITY_THRESHOLD:
-            raise ApplicationError(
-                "identity_mismatch", "the capture does not match the person in the portrait", status_code=403
-            )
+            raise ApplicationError(ErrorCode.IDENTITY_MISMATCH, "the capture does not match the person in the portrait")
     except ApplicationError as refusal:
         if refusal.code in COUNTED_REFUSALS:
             _attempt_failed(consent, refusal)
@@ -446,7 +440,7 @@ def consent_receipt(*, consent: Consent) -> dict:
     the key published at /api/consent/public-key/.
     """
     if consent.decided_at is None:
-        raise ApplicationError("not_decided", "there is no decision on this request yet", status_code=409)
+        raise ApplicationError(ErrorCode.NOT_DECIDED, "there is no decision on this request yet")
     text = consent_text(consent)
     receipt = {
         "type": RECEIPT_TYPE,
@@ -512,17 +506,17 @@ def _scope_granted(consent: Consent, *, purposes, languages, expires_at) -> Scop
     purposes = sorted(set(purposes)) if purposes else list(consent.requested_purposes)
     wider = set(purposes) - set(consent.requested_purposes)
     if wider:
-        raise ApplicationError("invalid_scope", f"purposes {sorted(wider)} were not requested")
+        raise ApplicationError(ErrorCode.INVALID_SCOPE, f"purposes {sorted(wider)} were not requested")
     languages = _languages_normalize(languages) if languages else list(consent.requested_languages)
     if consent.requested_languages != ["any"] and (
         languages == ["any"] or set(languages) - set(consent.requested_languages)
     ):
         raise ApplicationError(
-            "invalid_scope", f"languages must be among those requested: {consent.requested_languages}"
+            ErrorCode.INVALID_SCOPE, f"languages must be among those requested: {consent.requested_languages}"
         )
     expires_at = expires_at or consent.requested_expires_at
     if expires_at > consent.requested_expires_at or expires_at <= timezone.now():
-        raise ApplicationError("invalid_scope", "expires_at must be in the future and no later than requested")
+        raise ApplicationError(ErrorCode.INVALID_SCOPE, "expires_at must be in the future and no later than requested")
     return Scope(
         purposes=purposes, languages=languages, expires_at=expires_at, max_renders=consent.requested_max_renders
     )
@@ -531,7 +525,7 @@ def _scope_granted(consent: Consent, *, purposes, languages, expires_at) -> Scop
 def _consent_for_revoke_token(revoke_token: str) -> Consent:
     consent = Consent.objects.select_related("portrait").filter(revoke_token=revoke_token).first()
     if consent is None:
-        raise ApplicationError("not_found", "this revoke link does not exist", status_code=404)
+        raise ApplicationError(ErrorCode.NOT_FOUND, "this revoke link does not exist")
     return consent
 
 
@@ -644,7 +638,7 @@ def consent_gate(*, portrait, purpose: str, language: str) -> Consent:
             kind="render_refused",
             details={"portrait": str(portrait.id), "purpose": purpose, "language": language, "reason": reason},
         )
-        raise ApplicationError("consent_required", reason, status_code=403)
+        raise ApplicationError(ErrorCode.CONSENT_REQUIRED, reason)
     return consent
 
 
@@ -673,7 +667,7 @@ def registry_entry_start(*, email: str) -> RegistryEntry:
 def registry_entry_get(*, entry_id) -> RegistryEntry:
     entry = RegistryEntry.objects.filter(id=entry_id).first()
     if entry is None:
-        raise ApplicationError("not_found", "this registration does not exist", status_code=404)
+        raise ApplicationError(ErrorCode.NOT_FOUND, "this registration does not exist")
     return entry
 
 
@@ -687,11 +681,13 @@ def registry_challenge_issue(*, entry: RegistryEntry) -> dict:
 
 def _registry_capture(entry: RegistryEntry, *, capture: bytes | None, challenge_id: str) -> CaptureCheck:
     if challenge_id != entry.challenge.get("id"):
-        raise ApplicationError("challenge_mismatch", "the challenge has changed; reload and try again")
+        raise ApplicationError(ErrorCode.CHALLENGE_MISMATCH, "the challenge has changed; reload and try again")
     if entry.failed_attempts >= settings.CANDOR_CONSENT_MAX_ATTEMPTS:
-        raise ApplicationError("link_locked", "too many failed captures; start a new registration", status_code=403)
+        raise ApplicationError(ErrorCode.LINK_LOCKED, "too many failed captures; start a new registration")
     if not capture:
-        raise ApplicationError("liveness_required", "a short live video of you answering the challenge is needed")
+        raise ApplicationError(
+            ErrorCode.LIVENESS_REQUIRED, "a short live video of you answering the challenge is needed"
+        )
     try:
         return capture_check(capture=capture, challenge=entry.challenge)
     except ApplicationError as refusal:
@@ -704,7 +700,7 @@ def _registry_capture(entry: RegistryEntry, *, capture: bytes | None, challenge_
 def registry_capture_submit(*, entry: RegistryEntry, capture: bytes | None, challenge_id: str) -> RegistryEntry:
     """Store the live face's descriptor and email a confirmation link; the entry blocks nothing until confirmed."""
     if entry.status != RegistryEntry.Status.CAPTURE_PENDING:
-        raise ApplicationError("link_used", f"this registration is {entry.status}", status_code=409)
+        raise ApplicationError(ErrorCode.LINK_USED, f"this registration is {entry.status}")
     check = _registry_capture(entry, capture=capture, challenge_id=challenge_id)
     with transaction.atomic():
         entry.descriptor = check.descriptor.tolist()
@@ -726,9 +722,9 @@ def registry_confirm(*, confirm_token: str) -> RegistryEntry:
     """The emailed link confirms the registration; from now on uploads of this face are refused."""
     entry = RegistryEntry.objects.filter(confirm_token=confirm_token).first()
     if entry is None:
-        raise ApplicationError("not_found", "this confirmation link does not exist", status_code=404)
+        raise ApplicationError(ErrorCode.NOT_FOUND, "this confirmation link does not exist")
     if entry.status != RegistryEntry.Status.EMAIL_PENDING:
-        raise ApplicationError("link_used", f"this registration is {entry.status}", status_code=409)
+        raise ApplicationError(ErrorCode.LINK_USED, f"this registration is {entry.status}")
     with transaction.atomic():
         entry.status = RegistryEntry.Status.ACTIVE
         entry.confirmed_at = timezone.now()
@@ -749,22 +745,20 @@ def registry_confirm(*, confirm_token: str) -> RegistryEntry:
 def registry_entry_for_removal(*, remove_token: str) -> RegistryEntry:
     entry = RegistryEntry.objects.filter(remove_token=remove_token).first()
     if entry is None:
-        raise ApplicationError("not_found", "this removal link does not exist", status_code=404)
+        raise ApplicationError(ErrorCode.NOT_FOUND, "this removal link does not exist")
     return entry
 
 
 def registry_remove(*, entry: RegistryEntry, capture: bytes | None, challenge_id: str) -> RegistryEntry:
     """Removal needs the emailed link and a live capture of the same face: nobody else can lift someone's opt-out."""
     if entry.status != RegistryEntry.Status.ACTIVE:
-        raise ApplicationError("link_used", f"this registration is {entry.status}", status_code=409)
+        raise ApplicationError(ErrorCode.LINK_USED, f"this registration is {entry.status}")
     check = _registry_capture(entry, capture=capture, challenge_id=challenge_id)
     distance = faces.descriptor_distance(check.descriptor, np.asarray(entry.descriptor))
     if distance > faces.IDENTITY_THRESHOLD:
         RegistryEntry.objects.filter(id=entry.id).update(failed_attempts=entry.failed_attempts + 1)
         consent_event_append(registration=entry, kind="capture_refused", details={"reason": "identity_mismatch"})
-        raise ApplicationError(
-            "identity_mismatch", "only the person whose face is registered can remove it", status_code=403
-        )
+        raise ApplicationError(ErrorCode.IDENTITY_MISMATCH, "only the person whose face is registered can remove it")
     with transaction.atomic():
         entry.status = RegistryEntry.Status.REMOVED
         entry.removed_at = timezone.now()
@@ -790,7 +784,7 @@ def registry_screen(*, owner, descriptor: np.ndarray, image_jpeg: bytes, subject
             details={"owner": owner.username, "distance": round(distance, 4)},
         )
         raise ApplicationError(
-            "face_opted_out", "the person in this photo asked that their face never be animated", status_code=403
+            ErrorCode.FACE_OPTED_OUT, "the person in this photo asked that their face never be animated"
         )
     with transaction.atomic():
         hold = RegistryHold(
@@ -802,9 +796,8 @@ def registry_screen(*, owner, descriptor: np.ndarray, image_jpeg: bytes, subject
             registration=nearest, kind="upload_held", details={"hold": str(hold.id), "distance": round(distance, 4)}
         )
     raise ApplicationError(
-        "face_held_for_review",
+        ErrorCode.FACE_HELD_FOR_REVIEW,
         f"this face resembles one whose owner opted out; the upload is held for review (reference {hold.id})",
-        status_code=409,
     )
 
 
@@ -825,16 +818,14 @@ def registry_hold_release(*, hold: RegistryHold, reviewer, decision: str, note: 
 
     if not (reviewer.is_active and reviewer.is_staff and reviewer.has_perm("consent.change_registryhold")):
         raise ApplicationError(
-            "permission_denied", "only staff allowed to change registry holds can review them", status_code=403
+            ErrorCode.PERMISSION_DENIED, "only staff allowed to change registry holds can review them"
         )
     if decision not in REGISTRY_REVIEW_DECISIONS:
-        raise ApplicationError("invalid", f"decision must be one of {list(REGISTRY_REVIEW_DECISIONS)}")
+        raise ApplicationError(ErrorCode.INVALID, f"decision must be one of {list(REGISTRY_REVIEW_DECISIONS)}")
     with transaction.atomic():
         hold = RegistryHold.objects.select_for_update().select_related("owner", "entry").get(id=hold.id)
         if hold.status != RegistryHold.Status.HELD:
-            raise ApplicationError(
-                "already_reviewed", f"this upload was already reviewed ({hold.status})", status_code=409
-            )
+            raise ApplicationError(ErrorCode.ALREADY_REVIEWED, f"this upload was already reviewed ({hold.status})")
         subject_name, held_image = hold.subject_name, hold.image.name
         if decision == "release":
             hold.portrait = portrait_create_released(hold=hold)

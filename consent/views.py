@@ -8,7 +8,7 @@ from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
-from studio.exceptions import ApplicationError
+from core.errors import ApplicationError, ErrorCode
 
 from .models import PURPOSES, Consent
 from .services import (
@@ -35,7 +35,7 @@ def _end_of_day(value: str):
     try:
         day = datetime.strptime(value, "%Y-%m-%d").date()
     except ValueError as error:
-        raise ApplicationError("invalid_scope", "the end date must be a date (YYYY-MM-DD)") from error
+        raise ApplicationError(ErrorCode.INVALID_SCOPE, "the end date must be a date (YYYY-MM-DD)") from error
     return datetime.combine(day, time(23, 59, 59), tzinfo=UTC)
 
 

@@ -148,7 +148,9 @@ def _check_interface(session, name: str) -> tuple[int, int | None]:
         raise refuse(f"{FACE_INPUT!r} has shape {face}")
     if list(mel[1:]) != [MEL_BANDS, MEL_STEPS] or len(mel) != 3:
         raise refuse(f"{MEL_INPUT!r} has shape {mel}")
-    if len(spoken) != 4 or any(isinstance(dim, int) and dim != want for dim, want in zip(spoken[1:], (3, side, side), strict=False)):
+    if len(spoken) != 4 or any(
+        isinstance(dim, int) and dim != want for dim, want in zip(spoken[1:], (3, side, side), strict=False)
+    ):
         raise refuse(f"{FACE_OUTPUT!r} has shape {spoken}")
     batches = {dim for dim in (face[0], mel[0]) if isinstance(dim, int)}
     if batches - {1}:

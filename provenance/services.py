@@ -365,20 +365,22 @@ def _explanation(
 
 def upload_verify(*, upload=None, url: str = "") -> VerificationReport:
     """Verify an uploaded file (size-checked, spooled to a temp file) or a share link to a video on this site."""
-    from studio.exceptions import ApplicationError
+    from core.errors import ApplicationError, ErrorCode
 
     if url:
         if upload is not None:
-            raise ApplicationError("invalid", "send either a video file or a link, not both")
+            raise ApplicationError(ErrorCode.INVALID, "send either a video file or a link, not both")
         return _share_link_verify(url=url)
     if upload is None:
-        raise ApplicationError("invalid", "send the video as the multipart field 'video' or a Candor link as 'url'")
+        raise ApplicationError(
+            ErrorCode.INVALID, "send the video as the multipart field 'video' or a Candor link as 'url'"
+        )
     if upload.size > settings.CANDOR_MAX_VIDEO_BYTES:
         raise ApplicationError(
-            "too_large", f"videos up to {settings.CANDOR_MAX_VIDEO_BYTES / 1e6:.0f} MB can be verified", status_code=413
+            ErrorCode.TOO_LARGE, f"videos up to {settings.CANDOR_MAX_VIDEO_BYTES / 1e6:.0f} MB can be verified"
         )
     if upload.size == 0:
-        raise ApplicationError("invalid_video", "the video file is empty")
+        raise ApplicationError(ErrorCode.INVALID_VIDEO, "the video file is empty")
     with tempfile.NamedTemporaryFile(suffix=".video", dir=settings.DATA_DIR) as handle:
         for chunk in upload.chunks():
             handle.write(chunk)
@@ -387,7 +389,7 @@ def upload_verify(*, upload=None, url: str = "") -> VerificationReport:
 
 
 def _verify_as_application(*, path: Path) -> VerificationReport:
-    from studio.exceptions import ApplicationError
+    from core.errors import ApplicationError
 
     try:
         return video_verify(path=path)
@@ -400,7 +402,7 @@ def _share_link_verify(*, url: str) -> VerificationReport:
 
     Accepted: a share link (/watch/<token>/ or its video.mp4) and a render's own video path.
     """
-    from studio.exceptions import ApplicationError
+    from core.errors import ApplicationError, ErrorCode
     from studio.models import Render
     from studio.sharing import render_for_share_token
 
@@ -408,7 +410,7 @@ def _share_link_verify(*, url: str) -> VerificationReport:
     ours = urlsplit(settings.CANDOR_PUBLIC_URL)
     if parts.scheme not in ("http", "https") or (parts.scheme, parts.netloc) != (ours.scheme, ours.netloc):
         raise ApplicationError(
-            "foreign_url",
+            ErrorCode.FOREIGN_URL,
             f"only links to {settings.CANDOR_PUBLIC_URL} can be checked; download the video and upload the file instead",
         )
     segments = parts.path.strip("/").split("/")
@@ -417,12 +419,10 @@ def _share_link_verify(*, url: str) -> VerificationReport:
     else:
         render_id = _uuid_or_none(segments[-2]) if len(segments) >= 3 else None
         if render_id is None or parts.path not in {pattern.format(id=segments[-2]) for pattern in _SHARE_PATHS}:
-            raise ApplicationError("invalid_url", "this is not a link to a Candor video")
+            raise ApplicationError(ErrorCode.INVALID_URL, "this is not a link to a Candor video")
         render = Render.objects.filter(id=render_id).first()
     if render is None or not render.video:
-        raise ApplicationError(
-            "not_found", "no video is stored under this link (it may have been deleted)", status_code=404
-        )
+        raise ApplicationError(ErrorCode.NOT_FOUND, "no video is stored under this link (it may have been deleted)")
     return _verify_as_application(path=Path(render.video.path))
 
 

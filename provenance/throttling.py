@@ -7,7 +7,7 @@ from pathlib import Path
 from django.conf import settings
 from rest_framework.throttling import SimpleRateThrottle
 
-from studio.exceptions import ApplicationError
+from core.errors import ApplicationError, ErrorCode
 
 # Seconds a client is asked to wait when every verification slot is taken (a verification takes well under that).
 VERIFIER_BUSY_RETRY_S = 2
@@ -49,8 +49,7 @@ def verification_slot():
             handle.close()  # closing releases the lock
         return
     raise ApplicationError(
-        "verifier_busy",
+        ErrorCode.VERIFIER_BUSY,
         f"the verifier is busy with other videos; try again in {VERIFIER_BUSY_RETRY_S} seconds",
-        status_code=429,
         retry_after_s=VERIFIER_BUSY_RETRY_S,
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
-from studio.exceptions import ApplicationError
+from core.errors import ApplicationError
 
 from .services import report_as_dict, upload_verify
 from .throttling import VerifyRateThrottle, verification_slot

@@ -14,7 +14,7 @@ from consent.selectors import portrait_consent_state
 from consent.services import consent_request_create, consent_status_now
 
 from . import selectors, services
-from .exceptions import ApplicationError
+from core.errors import ApplicationError, ErrorCode
 from .models import Portrait, Render
 
 
@@ -262,7 +262,7 @@ class VoicesApi(APIView):
         language = request.query_params.get("language", "").strip().lower()
         if language and language not in speech.languages():
             raise ApplicationError(
-                "unknown_language", f"unknown language '{language}'; supported: {sorted(speech.languages())}"
+                ErrorCode.UNKNOWN_LANGUAGE, f"unknown language '{language}'; supported: {sorted(speech.languages())}"
             )
         rows = []
         for code in [language] if language else speech.languages():
@@ -288,13 +288,12 @@ class RenderVideoApi(APIView):
     def get(self, request, render_id):
         render = selectors.render_of(owner=request.user, render_id=render_id)
         if render.status != Render.Status.DONE or not render.video:
-            raise ApplicationError("not_ready", f"the render is {render.status}", status_code=409)
+            raise ApplicationError(ErrorCode.NOT_READY, f"the render is {render.status}")
         consent_now = consent_status_now(render.consent)
         if consent_now != "active":
             raise ApplicationError(
-                "consent_withdrawn",
+                ErrorCode.CONSENT_WITHDRAWN,
                 f"the person pictured's consent is {consent_now}; the video is no longer served",
-                status_code=403,
             )
         return FileResponse(
             render.video.open("rb"), content_type="video/mp4", as_attachment=False, filename=f"candor-{render.id}.mp4"

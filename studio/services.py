@@ -24,7 +24,7 @@ from inference import faces, media
 from inference.errors import InferenceError
 
 from .captions import captions_delete, captions_embed, captions_save, transcript_timed
-from .exceptions import ApplicationError
+from core.errors import ApplicationError, ErrorCode
 from .models import Portrait, Render
 
 logger = logging.getLogger(__name__)
@@ -57,23 +57,21 @@ def _resident_mb() -> float | None:
 
 def _read_upload(upload, *, max_bytes: int, what: str) -> bytes:
     if upload is None:
-        raise ApplicationError("invalid", f"the {what} file is missing")
+        raise ApplicationError(ErrorCode.INVALID, f"the {what} file is missing")
     if upload.size > max_bytes:
         raise ApplicationError(
-            "too_large",
+            ErrorCode.TOO_LARGE,
             f"the {what} is {upload.size / 1e6:.1f} MB; at most {max_bytes / 1e6:.0f} MB is accepted",
-            status_code=413,
         )
     data = upload.read()
     if not data:
-        raise ApplicationError(
-            f"unsupported_{what}" if what == "image" else "invalid_audio", f"the {what} file is empty"
-        )
+        code = ErrorCode.UNSUPPORTED_IMAGE if what == "image" else ErrorCode.INVALID_AUDIO
+        raise ApplicationError(code, f"the {what} file is empty")
     return data
 
 
 def _as_application_error(error: InferenceError) -> ApplicationError:
-    return ApplicationError(error.code, error.detail, status_code=400 if error.code != "too_large" else 413)
+    return ApplicationError(ErrorCode(error.code), error.detail)
 
 
 def portrait_create(*, owner, image, subject_name: str, subject_email: str) -> Portrait:
@@ -152,22 +150,22 @@ def _render_input_checked(
     from inference import speech
 
     if purpose not in Render.Purpose.values:
-        raise ApplicationError("invalid", f"purpose must be one of {Render.Purpose.values}")
+        raise ApplicationError(ErrorCode.INVALID, f"purpose must be one of {Render.Purpose.values}")
     if bool(text.strip()) == bool(audio):
-        raise ApplicationError("invalid", "send either an audio file or text with a language, not both")
+        raise ApplicationError(ErrorCode.INVALID, "send either an audio file or text with a language, not both")
     language, voice = language.strip().lower(), voice.strip()
     if language and language not in speech.languages():
         raise ApplicationError(
-            "unknown_language", f"unknown language '{language}'; supported: {sorted(speech.languages())}"
+            ErrorCode.UNKNOWN_LANGUAGE, f"unknown language '{language}'; supported: {sorted(speech.languages())}"
         )
     if audio:
         if voice:
             raise ApplicationError(
-                "invalid", "a voice applies to typed text; an uploaded recording keeps its own voice"
+                ErrorCode.INVALID, "a voice applies to typed text; an uploaded recording keeps its own voice"
             )
         if len(transcript) > speech.MAX_TEXT_CHARS:
             raise ApplicationError(
-                "transcript_too_long", f"the transcript is limited to {speech.MAX_TEXT_CHARS} characters"
+                ErrorCode.TRANSCRIPT_TOO_LONG, f"the transcript is limited to {speech.MAX_TEXT_CHARS} characters"
             )
         audio_bytes = _read_upload(audio, max_bytes=settings.CANDOR_MAX_AUDIO_BYTES, what="audio")
         try:
@@ -177,16 +175,17 @@ def _render_input_checked(
         return language, "", audio_bytes
     if transcript.strip():
         raise ApplicationError(
-            "invalid", "a transcript goes with an uploaded recording; typed text is captioned from the synthesizer"
+            ErrorCode.INVALID,
+            "a transcript goes with an uploaded recording; typed text is captioned from the synthesizer",
         )
     if not language:
-        raise ApplicationError("invalid", "language is required with text (e.g. en, de, fr, es, hi, zh)")
+        raise ApplicationError(ErrorCode.INVALID, "language is required with text (e.g. en, de, fr, es, hi, zh)")
     if len(text) > speech.MAX_TEXT_CHARS:
-        raise ApplicationError("text_too_long", f"text is limited to {speech.MAX_TEXT_CHARS} characters")
+        raise ApplicationError(ErrorCode.TEXT_TOO_LONG, f"text is limited to {speech.MAX_TEXT_CHARS} characters")
     if voice and voice not in speech.voices(language):
         offered = ", ".join(speech.voices(language))
         raise ApplicationError(
-            "unknown_voice", f"voice '{voice}' is not offered for '{language}'; choose one of {offered}"
+            ErrorCode.UNKNOWN_VOICE, f"voice '{voice}' is not offered for '{language}'; choose one of {offered}"
         )
     return language, voice, None
 
@@ -212,7 +211,7 @@ def render_enqueue(
     """
     if len(idempotency_key) > IDEMPOTENCY_KEY_MAX_CHARS:
         raise ApplicationError(
-            "invalid", f"the Idempotency-Key header is limited to {IDEMPOTENCY_KEY_MAX_CHARS} characters"
+            ErrorCode.INVALID, f"the Idempotency-Key header is limited to {IDEMPOTENCY_KEY_MAX_CHARS} characters"
         )
     if idempotency_key:
         earlier = Render.objects.filter(owner=owner, idempotency_key=idempotency_key).first()
@@ -272,12 +271,12 @@ def renders_localize(
     Each is gated by the consent's language scope; one refusal leaves nothing queued and names its language.
     """
     if not versions:
-        raise ApplicationError("invalid", "give a text or an audio file for at least one language")
+        raise ApplicationError(ErrorCode.INVALID, "give a text or an audio file for at least one language")
     if len(versions) > LOCALIZATION_MAX_VERSIONS:
-        raise ApplicationError("invalid", f"at most {LOCALIZATION_MAX_VERSIONS} language versions at once")
+        raise ApplicationError(ErrorCode.INVALID, f"at most {LOCALIZATION_MAX_VERSIONS} language versions at once")
     languages = [version["language"] for version in versions]
     if len(set(languages)) != len(languages):
-        raise ApplicationError("invalid", "each language can appear once")
+        raise ApplicationError(ErrorCode.INVALID, "each language can appear once")
     renders = []
     with transaction.atomic():
         for version in versions:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core import signing
 
-from .exceptions import ApplicationError
+from core.errors import ApplicationError, ErrorCode
 from .models import Render
 
 SHARE_SALT = "candor.render.share"
@@ -22,11 +22,11 @@ def render_for_share_token(*, token: str) -> Render:
         render_id = signing.loads(token, salt=SHARE_SALT, max_age=SHARE_MAX_AGE_S)
     except signing.SignatureExpired as error:
         raise ApplicationError(
-            "link_expired", "this share link has expired; ask the creator for a new one", status_code=404
+            ErrorCode.LINK_EXPIRED, "this share link has expired; ask the creator for a new one", status_code=404
         ) from error
     except signing.BadSignature as error:
-        raise ApplicationError("link_unknown", "this share link is not valid", status_code=404) from error
+        raise ApplicationError(ErrorCode.LINK_UNKNOWN, "this share link is not valid") from error
     render = Render.objects.select_related("portrait", "consent__portrait").filter(id=render_id).first()
     if render is None:
-        raise ApplicationError("link_unknown", "this share link is not valid", status_code=404)
+        raise ApplicationError(ErrorCode.LINK_UNKNOWN, "this share link is not valid")
     return render

@@ -8,7 +8,7 @@ from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from . import limits
+from core import limits
 
 
 class LimitedModelBackend(ModelBackend):

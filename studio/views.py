@@ -19,7 +19,7 @@ from consent.selectors import consent_latest_for_portrait, portrait_consent_stat
 from consent.services import consent_request_create, consent_status_now
 
 from . import accounts, captions, selectors, services, sharing
-from .exceptions import ApplicationError
+from core.errors import ApplicationError
 from .forms import (
     ConsentRequestForm,
     LocalizationRowFormSet,
@@ -30,7 +30,7 @@ from .forms import (
     language_choices,
     voice_choices,
 )
-from .http import file_response_ranged
+from core.http import file_response_ranged
 from .models import Render
 
 FINISHED = (Render.Status.DONE, Render.Status.FAILED, Render.Status.CANCELLED)

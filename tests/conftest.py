@@ -152,7 +152,7 @@ def outbox(transactional_db) -> Outbox:
 
 @pytest.fixture
 def celery_worker(transactional_db):
-    """Real Celery workers (`celery -A studio worker`) on the test database and the configured broker.
+    """Real Celery workers (`celery -A config worker`) on the test database and the configured broker.
 
     One by default; CANDOR_TEST_WORKERS=2 (set by `make test-production`) runs two, as production does.
     """

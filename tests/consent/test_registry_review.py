@@ -15,7 +15,7 @@ from django.test import Client
 from consent.models import Consent, ConsentEvent, RegistryEntry, RegistryHold
 from consent.services import registry_hold_release
 from inference import faces, media
-from studio.exceptions import ApplicationError
+from core.errors import ApplicationError
 from studio.models import Portrait
 from tests.helpers import upload_portrait
 

@@ -69,7 +69,9 @@ def test_the_chunk_sizes_do_not_change_the_frames(rig, speech):
         for size in (1, RATE // 100, RATE)
     )
     assert len(one_sample) == len(ten_ms) == len(one_second) == frame_count(audio.size, RATE, FPS)
-    assert all(np.array_equal(a, b) and np.array_equal(a, c) for a, b, c in zip(one_sample, ten_ms, one_second, strict=False))
+    assert all(
+        np.array_equal(a, b) and np.array_equal(a, c) for a, b, c in zip(one_sample, ten_ms, one_second, strict=False)
+    )
 
 
 @pytest.mark.parametrize("seconds", [0.01, 0.1, 0.5, 1.02])

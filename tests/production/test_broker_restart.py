@@ -65,7 +65,7 @@ def test_a_render_submitted_while_redis_is_down_is_accepted_and_queued_once_it_i
 ):
     env = {
         **os.environ,
-        "DJANGO_SETTINGS_MODULE": "studio.settings",
+        "DJANGO_SETTINGS_MODULE": "config.settings",
         "CANDOR_DATA_DIR": str(settings.DATA_DIR),
         "DATABASE_URL": worker_database_url(),
         "CELERY_BROKER_URL": redis_server.url,
@@ -78,7 +78,7 @@ def test_a_render_submitted_while_redis_is_down_is_accepted_and_queued_once_it_i
             sys.executable,
             "-m",
             "gunicorn",
-            "studio.wsgi:application",
+            "config.wsgi:application",
             "--bind",
             f"127.0.0.1:{port}",
             "--workers",

@@ -100,7 +100,7 @@ def web_via_proxy(creator):
     url = worker_database_url().replace(f":{db['PORT'] or 5432}/", f":{proxy.port}/")
     env = {
         **os.environ,
-        "DJANGO_SETTINGS_MODULE": "studio.settings",
+        "DJANGO_SETTINGS_MODULE": "config.settings",
         "CANDOR_DATA_DIR": str(settings.DATA_DIR),
         "DATABASE_URL": url,
         "DEBUG": "0",
@@ -117,7 +117,7 @@ def web_via_proxy(creator):
                 sys.executable,
                 "-m",
                 "gunicorn",
-                "studio.wsgi:application",
+                "config.wsgi:application",
                 "--bind",
                 f"127.0.0.1:{port}",
                 "--workers",

@@ -28,7 +28,7 @@ def _manage(*args: str, env: dict[str, str], tmp_path) -> subprocess.CompletedPr
     }
     return subprocess.run(
         [sys.executable, "manage.py", *args],
-        env={**clean, "DJANGO_SETTINGS_MODULE": "studio.settings", "CANDOR_DATA_DIR": str(tmp_path), **env},
+        env={**clean, "DJANGO_SETTINGS_MODULE": "config.settings", "CANDOR_DATA_DIR": str(tmp_path), **env},
         cwd=settings.BASE_DIR,
         capture_output=True,
         text=True,

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 from schemathesis.checks import content_type_conformance, not_a_server_error, response_schema_conformance
 
-from studio.wsgi import application
+from config.wsgi import application
 
 # Bounded for CI: examples per operation (override with CANDOR_FUZZ_EXAMPLES for a longer hunt).
 MAX_EXAMPLES = int(os.environ.get("CANDOR_FUZZ_EXAMPLES", "15"))

@@ -37,7 +37,7 @@ def test_issue_token_refuses_an_unknown_creator_without_create():
 def test_deploy_check_is_clean_with_debug_off(tmp_path):
     env = {
         **os.environ,
-        "DJANGO_SETTINGS_MODULE": "studio.settings",
+        "DJANGO_SETTINGS_MODULE": "config.settings",
         "DEBUG": "0",
         "SECRET_KEY": "k" * 20 + "A9b$" * 10,
         "ALLOWED_HOSTS": "candor.example",
@@ -57,7 +57,7 @@ def test_deploy_check_is_clean_with_debug_off(tmp_path):
 def test_a_bad_boolean_setting_fails_loudly(tmp_path):
     env = {
         **os.environ,
-        "DJANGO_SETTINGS_MODULE": "studio.settings",
+        "DJANGO_SETTINGS_MODULE": "config.settings",
         "DEBUG": "maybe",
         "CANDOR_DATA_DIR": str(tmp_path),
     }

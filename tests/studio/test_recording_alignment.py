@@ -77,7 +77,7 @@ def test_a_transcript_that_does_not_fit_the_recording_falls_back_to_the_sound(cr
 
 
 def test_a_recording_in_an_unknown_language_is_refused(creator, consented_portrait):
-    from studio.exceptions import ApplicationError
+    from core.errors import ApplicationError
 
     with pytest.raises(ApplicationError, match="unknown language 'klingon'"):
         render_enqueue(

@@ -81,7 +81,7 @@ def test_production_settings_send_secure_headers_and_cookies(tmp_path):
     }
     environment.update(
         PRODUCTION_ENV,
-        DJANGO_SETTINGS_MODULE="studio.settings",
+        DJANGO_SETTINGS_MODULE="config.settings",
         CANDOR_DATA_DIR=str(tmp_path),
         SECRET_KEY_FILE=str(key),
         DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",

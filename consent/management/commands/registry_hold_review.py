@@ -5,8 +5,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from consent.models import RegistryHold
 from consent.services import registry_hold_release
-from studio.exceptions import ApplicationError
-from studio.management.arguments import uuid_or_none
+from core.errors import ApplicationError
+from core.parsers import uuid_or_none
 
 
 class Command(BaseCommand):

@@ -6,8 +6,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from studio.exceptions import ApplicationError
-from studio.management.arguments import uuid_or_none
+from core.errors import ApplicationError
+from core.parsers import uuid_or_none
 from studio.models import Portrait, Render
 from studio.services import render_enqueue, render_run
 

@@ -17,8 +17,8 @@ import inference
 from inference import media
 from inference.errors import InferenceError
 from provenance.services import live_frame_filter
-from studio.exceptions import ApplicationError
-from studio.management.arguments import uuid_or_none
+from core.errors import ApplicationError
+from core.parsers import uuid_or_none
 from studio.models import Portrait, Render
 from studio.selectors import live_render_allowed
 from studio.services import (

@@ -10,7 +10,7 @@ from consent import views as consent_views
 from provenance import api as provenance_api
 from provenance import views as provenance_views
 
-from . import api, signin, views
+from studio import api, signin, views
 
 api_patterns = [
     path("api/portraits/", api.PortraitsApi.as_view(), name="api-portraits"),

@@ -9,7 +9,7 @@ from django.db import InterfaceError, OperationalError
 from django.http import JsonResponse
 from django.shortcuts import render
 
-from . import limits
+from core import limits
 
 logger = logging.getLogger(__name__)
 

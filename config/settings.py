@@ -58,12 +58,12 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "studio.middleware.DatabaseUnavailableMiddleware",
-    "studio.middleware.TokenGuessLimitMiddleware",
+    "config.middleware.DatabaseUnavailableMiddleware",
+    "config.middleware.TokenGuessLimitMiddleware",
 ]
 
-ROOT_URLCONF = "studio.urls"
-WSGI_APPLICATION = "studio.wsgi.application"
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
@@ -111,7 +111,7 @@ AUTHENTICATION_BACKENDS = ["studio.signin.LimitedModelBackend"]
 CANDOR_LOGIN_FAILURES_PER_ACCOUNT = env_int("CANDOR_LOGIN_FAILURES_PER_ACCOUNT", 5)
 CANDOR_LOGIN_FAILURES_PER_ADDRESS = env_int("CANDOR_LOGIN_FAILURES_PER_ADDRESS", 20)
 CANDOR_LOGIN_LOCKOUT_S = env_int("CANDOR_LOGIN_LOCKOUT_S", 900)
-# Link tokens that lead nowhere and refused API tokens, per address (studio.middleware.TokenGuessLimitMiddleware).
+# Link tokens that lead nowhere and refused API tokens, per address (config.middleware.TokenGuessLimitMiddleware).
 CANDOR_TOKEN_FAILURES_PER_ADDRESS = env_int("CANDOR_TOKEN_FAILURES_PER_ADDRESS", 20)
 CANDOR_TOKEN_LOCKOUT_S = env_int("CANDOR_TOKEN_LOCKOUT_S", 900)
 LOGIN_URL = "login"
@@ -175,14 +175,14 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PARSER_CLASSES": [
-        "studio.parsers.SafeJSONParser",
+        "core.parsers.SafeJSONParser",
         "rest_framework.parsers.MultiPartParser",
         "rest_framework.parsers.FormParser",
     ],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "studio.exceptions.api_exception_handler",
+    "EXCEPTION_HANDLER": "core.errors.api_exception_handler",
     "DEFAULT_THROTTLE_RATES": {"consent_subject": "60/minute"},
     # Who a client is for every limit: its own address, or the one the TLS proxy in front saw (never a header it could forge).
     "NUM_PROXIES": 1 if env_bool("BEHIND_TLS_PROXY", False) else 0,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 
@@ -14,3 +16,11 @@ class SafeJSONParser(JSONParser):
             return super().parse(stream, media_type, parser_context)
         except RecursionError as error:
             raise ParseError("JSON parse error - nested too deeply") from error
+
+
+def uuid_or_none(value: str) -> uuid.UUID | None:
+    """The UUID a client or operator typed, or None when it is not one (the caller then says it does not exist)."""
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None
