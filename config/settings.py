@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "studio",
     "consent",
     "provenance",
+    "verifier",
 ]
 
 MIDDLEWARE = [
@@ -244,7 +245,7 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
-    "consents-expire": {"task": "studio.tasks.consents_expire_task", "schedule": 300.0},
+    "consents-expire": {"task": "consent.tasks.consents_expire_task", "schedule": 300.0},
     "uploads-abandoned-delete": {"task": "studio.tasks.uploads_abandoned_delete_task", "schedule": 3600.0},
     "renders-undispatched-dispatch": {"task": "studio.tasks.renders_undispatched_dispatch_task", "schedule": 60.0},
     "consent-links-expire": {"task": "consent.tasks.consent_links_expire_task", "schedule": 900.0},

@@ -7,10 +7,9 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from consent import api as consent_api
 from consent import views as consent_views
-from provenance import api as provenance_api
-from provenance import views as provenance_views
-
 from studio import api, signin, views
+from verifier import api as verifier_api
+from verifier import views as verifier_views
 
 api_patterns = [
     path("api/portraits/", api.PortraitsApi.as_view(), name="api-portraits"),
@@ -20,6 +19,11 @@ api_patterns = [
         api.ConsentRequestCreateApi.as_view(),
         name="api-consent-request",
     ),
+    path(
+        "api/portraits/<uuid:portrait_id>/consent-events/",
+        api.PortraitConsentEventsApi.as_view(),
+        name="api-portrait-consent-events",
+    ),
     path("api/renders/", api.RendersApi.as_view(), name="api-renders"),
     path("api/renders/preview/", api.RenderPreviewApi.as_view(), name="api-render-preview"),
     path("api/renders/localize/", api.RendersLocalizeApi.as_view(), name="api-renders-localize"),
@@ -28,7 +32,7 @@ api_patterns = [
     path("api/renders/<uuid:render_id>/video/", api.RenderVideoApi.as_view(), name="api-render-video"),
     path("api/consent/revoke/<str:revoke_token>/", consent_api.ConsentRevokeApi.as_view(), name="api-consent-revoke"),
     path("api/consent/<str:token>/", consent_api.ConsentSubjectApi.as_view(), name="api-consent"),
-    path("api/verify/", provenance_api.VerifyApi.as_view(), name="api-verify"),
+    path("api/verify/", verifier_api.VerifyApi.as_view(), name="api-verify"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]
@@ -68,6 +72,6 @@ urlpatterns = [
     path("how-candor-works/", views.how_it_works, name="how-it-works"),
     path("consent/revoke/<str:revoke_token>/", consent_views.revoke_page, name="consent-revoke"),
     path("consent/<str:token>/", consent_views.consent_page, name="consent"),
-    path("verify/", provenance_views.verify_page, name="verify"),
+    path("verify/", verifier_views.verify_page, name="verify"),
     path("admin/", admin.site.urls),
 ]

@@ -9,23 +9,19 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from studio import selectors as studio_selectors
-
 from . import selectors, signing
 from .models import PURPOSES
+from .selectors import consent_get, registry_entry_get, registry_entry_get_by_remove_token
 from .services import (
     consent_challenge_issue,
     consent_decide,
     consent_erase,
-    consent_for_token,
     consent_receipt,
     consent_revoke,
     consent_text,
     registry_capture_submit,
     registry_challenge_issue,
     registry_confirm,
-    registry_entry_for_removal,
-    registry_entry_get,
     registry_entry_start,
     registry_remove,
 )
@@ -88,7 +84,7 @@ class ConsentSubjectApi(_SubjectApi):
 
     @extend_schema(responses=ConsentRequestViewOutput)
     def get(self, request, token):
-        consent = consent_for_token(token=token)
+        consent = consent_get(token=token)
         challenge = consent_challenge_issue(consent=consent)
         text = consent_text(consent)
         return Response(
@@ -111,7 +107,7 @@ class ConsentSubjectApi(_SubjectApi):
 
     @extend_schema(request=ConsentDecisionInput, responses=ConsentStatusOutput)
     def post(self, request, token):
-        consent = consent_for_token(token=token)
+        consent = consent_get(token=token)
         serializer = self.ConsentDecisionInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
@@ -133,13 +129,13 @@ class ConsentSubjectApi(_SubjectApi):
 class ConsentReceiptApi(_SubjectApi):
     @extend_schema(responses=dict)
     def get(self, request, token):
-        return Response(consent_receipt(consent=consent_for_token(token=token)))
+        return Response(consent_receipt(consent=consent_get(token=token)))
 
 
 class ConsentEventsApi(_SubjectApi):
     @extend_schema(responses=ConsentEventOutput(many=True))
     def get(self, request, token):
-        events = selectors.events_for_consent(consent=consent_for_token(token=token))
+        events = selectors.consent_events_list(consent=consent_get(token=token))
         return Response(ConsentEventOutput(events, many=True).data)
 
 
@@ -170,15 +166,6 @@ class ConsentEraseApi(_SubjectApi):
         return Response({"status": "erased"})
 
 
-class PortraitConsentEventsApi(APIView):
-    """The creator's view of what happened with consent for one of their portraits."""
-
-    @extend_schema(responses=ConsentEventOutput(many=True))
-    def get(self, request, portrait_id):
-        portrait = studio_selectors.portrait_of(owner=request.user, portrait_id=portrait_id)
-        return Response(ConsentEventOutput(selectors.events_for_portrait(portrait=portrait), many=True).data)
-
-
 class RegistryHoldApi(APIView):
     """The creator's view of an upload the registry held for review: its outcome, and the portrait if released."""
 
@@ -191,7 +178,7 @@ class RegistryHoldApi(APIView):
 
     @extend_schema(responses=RegistryHoldOutput)
     def get(self, request, hold_id):
-        return Response(self.RegistryHoldOutput(selectors.registry_hold_of(owner=request.user, hold_id=hold_id)).data)
+        return Response(self.RegistryHoldOutput(selectors.registry_hold_get(owner=request.user, hold_id=hold_id)).data)
 
 
 class RegistryOutput(serializers.Serializer):
@@ -255,12 +242,12 @@ class RegistryConfirmApi(_SubjectApi):
 class RegistryRemoveApi(_SubjectApi):
     @extend_schema(responses=RegistryOutput)
     def get(self, request, remove_token):
-        entry = registry_entry_for_removal(remove_token=remove_token)
+        entry = registry_entry_get_by_remove_token(remove_token=remove_token)
         return Response(
             {"id": str(entry.id), "status": entry.status, "challenge": registry_challenge_issue(entry=entry)}
         )
 
     @extend_schema(request=_CaptureInput, responses=RegistryOutput)
     def post(self, request, remove_token):
-        entry = registry_remove(entry=registry_entry_for_removal(remove_token=remove_token), **_capture_data(request))
+        entry = registry_remove(entry=registry_entry_get_by_remove_token(remove_token=remove_token), **_capture_data(request))
         return Response({"id": str(entry.id), "status": entry.status})

@@ -8,7 +8,31 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-PURPOSES = ["marketing", "education", "support", "entertainment", "personal"]
+
+class Purpose(models.TextChoices):
+    """What a video may be used for: the one list the consent scope, the render and the forms use."""
+
+    MARKETING = "marketing"
+    EDUCATION = "education"
+    SUPPORT = "support"
+    ENTERTAINMENT = "entertainment"
+    PERSONAL = "personal"
+
+
+PURPOSES: list[str] = list(Purpose.values)
+
+
+class ConsentState(models.TextChoices):
+    """A consent as the creator's pages and the verifier describe it now (its stored status, read with the clock)."""
+
+    NONE = "none"
+    PENDING = "pending"
+    ACTIVE = "active"
+    DECLINED = "declined"
+    REVOKED = "revoked"
+    EXPIRED = "expired"
+    LOCKED = "locked"
+    ERASED = "erased"
 
 
 class Consent(models.Model):

@@ -10,3 +10,10 @@ def consent_links_expire_task() -> None:
     from .services import consent_links_expire_due
 
     consent_links_expire_due()
+
+
+@shared_task
+def consents_expire_task() -> None:
+    from .services import consents_expire_due
+
+    consents_expire_due()

@@ -9,11 +9,6 @@ urlpatterns = [
     path("api/consent/erase/<str:revoke_token>/", api.ConsentEraseApi.as_view(), name="api-consent-erase"),
     path("api/consent/<str:token>/receipt/", api.ConsentReceiptApi.as_view(), name="api-consent-receipt"),
     path("api/consent/<str:token>/events/", api.ConsentEventsApi.as_view(), name="api-consent-events"),
-    path(
-        "api/portraits/<uuid:portrait_id>/consent-events/",
-        api.PortraitConsentEventsApi.as_view(),
-        name="api-portrait-consent-events",
-    ),
     path("api/registry-holds/<uuid:hold_id>/", api.RegistryHoldApi.as_view(), name="api-registry-hold"),
     path("api/registry/", api.RegistryStartApi.as_view(), name="api-registry"),
     path("api/registry/<uuid:entry_id>/", api.RegistryEntryApi.as_view(), name="api-registry-entry"),

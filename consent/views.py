@@ -11,18 +11,16 @@ from django.views.decorators.http import require_GET, require_http_methods
 from core.errors import ApplicationError, ErrorCode
 
 from .models import PURPOSES, Consent
+from .selectors import consent_get, registry_entry_get, registry_entry_get_by_remove_token
 from .services import (
     consent_challenge_issue,
     consent_decide,
     consent_erase,
-    consent_for_token,
     consent_revoke,
     consent_text,
     registry_capture_submit,
     registry_challenge_issue,
     registry_confirm,
-    registry_entry_for_removal,
-    registry_entry_get,
     registry_entry_start,
     registry_remove,
 )
@@ -42,7 +40,7 @@ def _end_of_day(value: str):
 @require_http_methods(["GET", "POST"])
 def consent_page(request, token):
     try:
-        consent = consent_for_token(token=token)
+        consent = consent_get(token=token)
     except ApplicationError as error:
         return render(request, "consent/message.html", {"title": "Link not found", "message": error.detail}, status=404)
     error_message = None
@@ -168,7 +166,7 @@ def registry_capture_page(request, entry_id):
 @require_http_methods(["GET", "POST"])
 def registry_remove_page(request, remove_token):
     try:
-        entry = registry_entry_for_removal(remove_token=remove_token)
+        entry = registry_entry_get_by_remove_token(remove_token=remove_token)
     except ApplicationError as error:
         return render(request, "consent/message.html", {"title": "Not found", "message": error.detail}, status=404)
     error_message = None

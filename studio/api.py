@@ -9,12 +9,13 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from consent import selectors as consent_selectors
+from consent.api import ConsentEventOutput
 from consent.models import PURPOSES
-from consent.selectors import portrait_consent_state
-from consent.services import consent_request_create, consent_status_now
+from consent.services import consent_request_create
+from core.errors import ApplicationError, ErrorCode
 
 from . import selectors, services
-from core.errors import ApplicationError, ErrorCode
 from .models import Portrait, Render
 
 
@@ -53,7 +54,7 @@ class PortraitOutput(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
     def get_status(self, portrait: Portrait) -> str:
-        return portrait_consent_state(portrait)
+        return consent_selectors.consent_state_get(portrait=portrait)
 
     def get_face(self, portrait: Portrait) -> dict:
         return {"box": portrait.face_box}
@@ -289,7 +290,7 @@ class RenderVideoApi(APIView):
         render = selectors.render_of(owner=request.user, render_id=render_id)
         if render.status != Render.Status.DONE or not render.video:
             raise ApplicationError(ErrorCode.NOT_READY, f"the render is {render.status}")
-        consent_now = consent_status_now(render.consent)
+        consent_now = consent_selectors.consent_state_now(render.consent)
         if consent_now != "active":
             raise ApplicationError(
                 ErrorCode.CONSENT_WITHDRAWN,
@@ -298,3 +299,12 @@ class RenderVideoApi(APIView):
         return FileResponse(
             render.video.open("rb"), content_type="video/mp4", as_attachment=False, filename=f"candor-{render.id}.mp4"
         )
+
+
+class PortraitConsentEventsApi(APIView):
+    """The creator's view of what happened with consent for one of their portraits."""
+
+    @extend_schema(responses=ConsentEventOutput(many=True))
+    def get(self, request, portrait_id):
+        portrait = selectors.portrait_get(owner=request.user, portrait_id=portrait_id)
+        return Response(ConsentEventOutput(consent_selectors.portrait_consent_events_list(portrait=portrait), many=True).data)

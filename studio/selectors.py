@@ -39,7 +39,7 @@ def renders_by_ids(*, owner, render_ids) -> QuerySet[Render]:
 
 def live_render_allowed(*, render_id) -> bool:
     """Whether a live render may go on: not cancelled (revocation cancels it) and its consent still active."""
-    from consent.services import consent_status_now
+    from consent.selectors import consent_state_now
 
     render = Render.objects.select_related("consent__portrait").get(id=render_id)
-    return render.status == Render.Status.RUNNING and consent_status_now(render.consent) == "active"
+    return render.status == Render.Status.RUNNING and consent_state_now(render.consent) == "active"

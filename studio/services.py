@@ -18,13 +18,15 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from consent.audit_log import consent_event_append
 from consent.models import Consent
-from consent.services import consent_event_append, consent_gate, consent_status_now, registry_screen
+from consent.selectors import consent_state_now
+from consent.services import consent_gate, registry_screen
+from core.errors import ApplicationError, ErrorCode
 from inference import faces, media
 from inference.errors import InferenceError
 
 from .captions import captions_delete, captions_embed, captions_save, transcript_timed
-from core.errors import ApplicationError, ErrorCode
 from .models import Portrait, Render
 
 logger = logging.getLogger(__name__)
@@ -405,6 +407,27 @@ def renders_cancel_for_consent(*, consent: Consent, reason: str = "consent was r
     )
 
 
+def portrait_erase(*, portrait: Portrait) -> None:
+    """Delete what shows or describes the person pictured: photo, descriptor, rigs, videos, recordings, captions.
+
+    The rows stay, stripped to ids, dates and scope, so the verifier can still say a video's consent was erased.
+    """
+    renders = Render.objects.filter(portrait=portrait)
+    for render in renders.exclude(video=""):
+        render.video.delete(save=False)
+    for render in renders.exclude(audio=""):
+        render.audio.delete(save=False)
+    for render in renders:
+        captions_delete(render_id=render.id)  # they hold the spoken words
+    renders.update(video="", audio="", text="")
+    if portrait.image:
+        portrait.image.delete(save=False)
+    portrait_rigs_delete(portrait=portrait)
+    Portrait.objects.filter(id=portrait.id).update(
+        image="", descriptor=[], landmarks=[], subject_name="", subject_email="", erased_at=timezone.now()
+    )
+
+
 def render_delete(*, render: Render) -> None:
     if render.status in (Render.Status.QUEUED, Render.Status.RUNNING):
         Render.objects.filter(id=render.id).update(status=Render.Status.CANCELLED, error="deleted by the creator")
@@ -446,7 +469,7 @@ class _ProgressReporter:
             progress=round(progress, 4)
         )
         consent = Consent.objects.select_related("portrait").get(id=self.render.consent_id)
-        if not updated or consent_status_now(consent) != "active":
+        if not updated or consent_state_now(consent) != "active":
             raise RenderCancelled()
         limit = settings.CANDOR_RENDER_MEMORY_LIMIT_MB
         if limit and (resident := _resident_mb()) is not None and resident > limit:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.core import signing
 
 from core.errors import ApplicationError, ErrorCode
+
 from .models import Render
 
 SHARE_SALT = "candor.render.share"

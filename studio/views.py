@@ -15,11 +15,12 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from consent import selectors as consent_selectors
-from consent.selectors import consent_latest_for_portrait, portrait_consent_state
-from consent.services import consent_request_create, consent_status_now
+from consent.selectors import consent_latest_get, consent_state_get, consent_state_now
+from consent.services import consent_request_create
+from core.errors import ApplicationError
+from core.http import file_response_ranged
 
 from . import accounts, captions, selectors, services, sharing
-from core.errors import ApplicationError
 from .forms import (
     ConsentRequestForm,
     LocalizationRowFormSet,
@@ -30,7 +31,6 @@ from .forms import (
     language_choices,
     voice_choices,
 )
-from core.http import file_response_ranged
 from .models import Render
 
 FINISHED = (Render.Status.DONE, Render.Status.FAILED, Render.Status.CANCELLED)
@@ -39,8 +39,8 @@ FINISHED = (Render.Status.DONE, Render.Status.FAILED, Render.Status.CANCELLED)
 def _portrait_row(portrait) -> dict:
     return {
         "portrait": portrait,
-        "consent_state": portrait_consent_state(portrait),
-        "consent": consent_latest_for_portrait(portrait=portrait),
+        "consent_state": consent_state_get(portrait=portrait),
+        "consent": consent_latest_get(portrait=portrait),
     }
 
 
@@ -60,7 +60,7 @@ def dashboard(request):
             "portraits": portraits,
             "renders": renders,
             "watching": any(r.status not in FINISHED for r in renders),
-            "holds": consent_selectors.registry_holds_of(owner=request.user)[:20],
+            "holds": consent_selectors.registry_hold_list(owner=request.user)[:20],
         },
     )
 
@@ -315,7 +315,7 @@ def _video_unavailable(item: Render) -> str:
         return f"The video is {item.status}."
     if not item.video:
         return "The video was deleted."
-    consent_now = consent_status_now(item.consent)
+    consent_now = consent_state_now(item.consent)
     if consent_now != "active":
         return f"The person pictured's consent is {consent_now}; the video is no longer available."
     return ""

@@ -105,7 +105,7 @@ def test_audit_verify_passes_an_intact_log_and_names_an_edited_entry(
 def test_audit_verify_catches_a_removed_entry_and_a_forged_signature(
     api, public_api, outbox, portrait_jpeg, live_capture
 ):
-    from consent.services import event_body
+    from consent.audit_log import event_body
 
     active_portrait(api, public_api, outbox, portrait_jpeg, live_capture)
     events = list(ConsentEvent.objects.order_by("id"))

@@ -64,7 +64,7 @@ def test_a_different_face_is_not_affected(api, public_api, outbox, other_person_
 def test_a_borderline_match_is_held_for_review_instead_of_refused(
     api, public_api, outbox, capture_jpeg, live_capture, monkeypatch
 ):
-    from consent import services
+    from consent.services import registry as services
 
     entry = _register(public_api, outbox, live_capture)
     # With the refusal threshold below the distance these two captures of one face measure (about 0.1),

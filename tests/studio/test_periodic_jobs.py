@@ -11,14 +11,14 @@ import pytest
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
+from studio.celery import app
 
 from consent.models import Consent, ConsentEvent
 from consent.services import consent_request_create
-from consent.tasks import consent_links_expire_task
-from studio.celery import app
+from consent.tasks import consent_links_expire_task, consents_expire_task
 from studio.models import Render
 from studio.services import portrait_create, render_enqueue
-from studio.tasks import consents_expire_task, uploads_abandoned_delete_task
+from studio.tasks import uploads_abandoned_delete_task
 from tests.helpers import frozen_clock
 
 pytestmark = pytest.mark.django_db
@@ -28,7 +28,7 @@ def test_beat_schedules_the_periodic_jobs_on_registered_tasks():
     app.loader.import_default_modules()
     scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
     assert scheduled == {
-        "studio.tasks.consents_expire_task",
+        "consent.tasks.consents_expire_task",
         "studio.tasks.uploads_abandoned_delete_task",
         "studio.tasks.renders_undispatched_dispatch_task",
         "consent.tasks.consent_links_expire_task",

@@ -2,8 +2,8 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
+from consent.audit_log import audit_log_first_fault
 from consent.models import ConsentEvent
-from consent.selectors import audit_log_first_fault
 
 
 class Command(BaseCommand):

@@ -14,11 +14,11 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management.base import BaseCommand, CommandError
 
 import inference
+from core.errors import ApplicationError
+from core.parsers import uuid_or_none
 from inference import media
 from inference.errors import InferenceError
 from provenance.services import live_frame_filter
-from core.errors import ApplicationError
-from core.parsers import uuid_or_none
 from studio.models import Portrait, Render
 from studio.selectors import live_render_allowed
 from studio.services import (

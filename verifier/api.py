@@ -8,7 +8,8 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .services import VERDICTS, report_as_dict, upload_verify
+from .report import VERDICTS, report_as_dict
+from .services import upload_verify
 from .throttling import VerifyRateThrottle, verification_slot
 
 

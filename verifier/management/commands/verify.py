@@ -8,7 +8,8 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from inference.errors import InferenceError
-from provenance.services import report_as_dict, video_verify
+from verifier.report import report_as_dict
+from verifier.services import video_verify
 
 
 class Command(BaseCommand):

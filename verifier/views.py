@@ -7,19 +7,20 @@ from django.views.decorators.http import require_http_methods
 
 from core.errors import ApplicationError
 
-from .services import report_as_dict, upload_verify
+from .report import report_as_dict
+from .services import upload_verify
 from .throttling import VerifyRateThrottle, verification_slot
 
 
 @require_http_methods(["GET", "POST"])
 def verify_page(request):
     if request.method == "GET":
-        return render(request, "provenance/verify.html", {})
+        return render(request, "verifier/verify.html", {})
     throttle = VerifyRateThrottle()
     if not throttle.allow_request(request, view=None):
         response = render(
             request,
-            "provenance/verify.html",
+            "verifier/verify.html",
             {"error": "Too many checks from your address; please wait a minute."},
             status=429,
         )
@@ -31,8 +32,8 @@ def verify_page(request):
                 upload_verify(upload=request.FILES.get("video"), url=request.POST.get("url", "").strip())
             )
     except ApplicationError as error:
-        response = render(request, "provenance/verify.html", {"error": error.detail}, status=error.status_code)
+        response = render(request, "verifier/verify.html", {"error": error.detail}, status=error.status_code)
         if error.retry_after_s is not None:
             response["Retry-After"] = str(error.retry_after_s)
         return response
-    return render(request, "provenance/verify.html", {"report": report})
+    return render(request, "verifier/verify.html", {"report": report})

@@ -1,0 +1,54 @@
+"""Consent actions, one module per topic; the names callers use are re-exported here.
+
+- `requests`: ask the person pictured; the consent text; the challenge their page shows.
+- `capture`: the live capture check (stills, Candor renders, unanswered challenges refused).
+- `decisions`: approve or decline; the signed receipt; failed attempts.
+- `lifecycle`: revoke, erase, expire; the gate every render passes.
+- `registry`: the do-not-generate registry and the upload screen.
+- `holds`: human review of uploads the registry held.
+"""
+
+from .capture import COUNTED_REFUSALS, CaptureCheck, capture_check
+from .decisions import consent_decide, consent_receipt, receipt_bytes
+from .holds import REGISTRY_REVIEW_DECISIONS, registry_hold_release
+from .lifecycle import consent_erase, consent_gate, consent_links_expire_due, consent_revoke, consents_expire_due
+from .registry import (
+    REGISTRY_REFUSE_DISTANCE,
+    REGISTRY_REVIEW_DISTANCE,
+    registry_capture_submit,
+    registry_challenge_issue,
+    registry_confirm,
+    registry_entry_start,
+    registry_remove,
+    registry_screen,
+)
+from .requests import CONSENT_TEXT_VERSION, ConsentText, consent_challenge_issue, consent_request_create, consent_text
+
+__all__ = [
+    "CONSENT_TEXT_VERSION",
+    "COUNTED_REFUSALS",
+    "REGISTRY_REFUSE_DISTANCE",
+    "REGISTRY_REVIEW_DECISIONS",
+    "REGISTRY_REVIEW_DISTANCE",
+    "CaptureCheck",
+    "ConsentText",
+    "capture_check",
+    "consent_challenge_issue",
+    "consent_decide",
+    "consent_erase",
+    "consent_gate",
+    "consent_links_expire_due",
+    "consent_receipt",
+    "consent_request_create",
+    "consent_revoke",
+    "consent_text",
+    "consents_expire_due",
+    "receipt_bytes",
+    "registry_capture_submit",
+    "registry_challenge_issue",
+    "registry_confirm",
+    "registry_entry_start",
+    "registry_hold_release",
+    "registry_remove",
+    "registry_screen",
+]

@@ -1,0 +1,107 @@
+"""After a decision: revocation, erasure, expiry, and the gate every render passes."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+
+from core.errors import ApplicationError, ErrorCode
+
+from .. import signals
+from ..audit_log import consent_event_append
+from ..models import Consent
+from ..selectors import consent_active_get, consent_get_by_revoke_token, consent_latest_get
+
+
+def consent_revoke(*, revoke_token: str) -> Consent:
+    """Revoke by the link from the confirmation email; queued and running renders of this consent are cancelled."""
+    consent = consent_get_by_revoke_token(revoke_token=revoke_token)
+    with transaction.atomic():
+        if consent.status == Consent.Status.ACTIVE:
+            consent.status = Consent.Status.REVOKED
+            consent.revoked_at = timezone.now()
+            consent.save(update_fields=["status", "revoked_at"])
+            cancelled = signals.renders_cancelled_count(
+                signals.consent_revoked.send(sender=Consent, consent=consent)
+            )
+            consent_event_append(consent=consent, kind="revoked", details={"renders_cancelled": cancelled})
+    return consent
+
+
+def consent_erase(*, revoke_token: str) -> Consent:
+    """The person pictured has their portrait erased: consent revoked, photo, descriptor and rendered videos deleted.
+
+    The rows stay, stripped to ids, dates and scope, so the verifier can still say a video's consent was erased.
+    """
+    consent = consent_revoke(revoke_token=revoke_token)
+    portrait = consent.portrait
+    if portrait.erased_at is not None:
+        return consent
+    with transaction.atomic():
+        signals.consent_erased.send(sender=Consent, consent=consent, portrait=portrait)
+        Consent.objects.filter(portrait=portrait).update(full_name="")
+        consent_event_append(consent=consent, kind="erased", details={"portrait": str(portrait.id)})
+    consent.refresh_from_db()
+    return consent
+
+
+def consents_expire_due(*, portrait=None) -> int:
+    """Mark active consents past their end date expired, cancelling their queued and running renders; returns how many."""
+    due = Consent.objects.filter(status=Consent.Status.ACTIVE, expires_at__lte=timezone.now())
+    if portrait is not None:
+        due = due.filter(portrait=portrait)
+    count = 0
+    for consent in due:
+        with transaction.atomic():
+            updated = Consent.objects.filter(id=consent.id, status=Consent.Status.ACTIVE).update(
+                status=Consent.Status.EXPIRED
+            )
+            if updated:
+                cancelled = signals.renders_cancelled_count(
+                    signals.consent_expired.send(sender=Consent, consent=consent)
+                )
+                consent_event_append(consent=consent, kind="expired", details={"renders_cancelled": cancelled})
+                count += 1
+    return count
+
+
+def consent_links_expire_due() -> int:
+    """Expire the pending requests whose link ran out unanswered (logged), so the creator sees that; returns how many."""
+    count = 0
+    for consent in Consent.objects.filter(status=Consent.Status.PENDING, link_expires_at__lte=timezone.now()):
+        with transaction.atomic():
+            if Consent.objects.filter(id=consent.id, status=Consent.Status.PENDING).update(
+                status=Consent.Status.EXPIRED
+            ):
+                consent_event_append(
+                    consent=consent,
+                    kind="link_expired",
+                    details={"link_expires_at": consent.link_expires_at.isoformat()},
+                )
+                count += 1
+    return count
+
+
+def consent_gate(*, portrait, purpose: str, language: str) -> Consent:
+    """The active consent that covers this render, or a 403 saying what is missing (the refusal is logged)."""
+    consents_expire_due(portrait=portrait)
+    consent = consent_active_get(portrait=portrait)
+    reason = None
+    if consent is None:
+        reason = "the person pictured has not given active consent for this portrait"
+    elif purpose not in consent.purposes:
+        reason = f"the consent does not cover the purpose '{purpose}' (covers {consent.purposes})"
+    elif consent.languages != ["any"] and language not in consent.languages:
+        reason = f"the consent does not cover the language '{language}' (covers {consent.languages})"
+    elif consent.max_renders is not None:
+        used = consent.renders.exclude(status__in=["failed", "cancelled"]).count()
+        if used >= consent.max_renders:
+            reason = f"the consent allows {consent.max_renders} videos and all are used"
+    if reason is not None:
+        consent_event_append(
+            consent=consent or consent_latest_get(portrait=portrait),
+            kind="render_refused",
+            details={"portrait": str(portrait.id), "purpose": purpose, "language": language, "reason": reason},
+        )
+        raise ApplicationError(ErrorCode.CONSENT_REQUIRED, reason)
+    return consent

@@ -1,0 +1,168 @@
+"""The do-not-generate registry: register a face live, confirm by email, remove it, and screen uploads against it."""
+
+from __future__ import annotations
+
+import secrets
+
+import numpy as np
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from core.errors import ApplicationError, ErrorCode
+from inference import faces
+
+from ..audit_log import consent_event_append
+from ..models import RegistryEntry, RegistryHold
+from .capture import COUNTED_REFUSALS, CaptureCheck, capture_check
+from .common import challenge_new, email_after_commit
+
+# Do-not-generate registry: a wrong match blocks an innocent creator, so refusing needs a closer match than
+# consent's 0.5 (changed copies of one photo measure 0.07-0.13, different people 0.70 on the photos here);
+# between the two thresholds the upload is held for a person to review instead of being refused.
+REGISTRY_REFUSE_DISTANCE = 0.4
+
+
+REGISTRY_REVIEW_DISTANCE = 0.55
+
+
+def registry_entry_start(*, email: str) -> RegistryEntry:
+    """Begin registering a face as not to be animated: a challenge to answer with a live capture."""
+    entry = RegistryEntry.objects.create(
+        email=email.strip().lower(), challenge=challenge_new(), confirm_token=secrets.token_urlsafe(32)
+    )
+    consent_event_append(registration=entry, kind="registry_started")
+    return entry
+
+
+def registry_challenge_issue(*, entry: RegistryEntry) -> dict:
+    """A fresh challenge for the next live capture (registration, or removal of an active entry)."""
+    if entry.status in (RegistryEntry.Status.CAPTURE_PENDING, RegistryEntry.Status.ACTIVE):
+        entry.challenge = challenge_new()
+        entry.save(update_fields=["challenge"])
+    return entry.challenge
+
+
+def _registry_capture(entry: RegistryEntry, *, capture: bytes | None, challenge_id: str) -> CaptureCheck:
+    if challenge_id != entry.challenge.get("id"):
+        raise ApplicationError(ErrorCode.CHALLENGE_MISMATCH, "the challenge has changed; reload and try again")
+    if entry.failed_attempts >= settings.CANDOR_CONSENT_MAX_ATTEMPTS:
+        raise ApplicationError(ErrorCode.LINK_LOCKED, "too many failed captures; start a new registration")
+    if not capture:
+        raise ApplicationError(
+            ErrorCode.LIVENESS_REQUIRED, "a short live video of you answering the challenge is needed"
+        )
+    try:
+        return capture_check(capture=capture, challenge=entry.challenge)
+    except ApplicationError as refusal:
+        if refusal.code in COUNTED_REFUSALS:
+            RegistryEntry.objects.filter(id=entry.id).update(failed_attempts=entry.failed_attempts + 1)
+            consent_event_append(registration=entry, kind="capture_refused", details={"reason": refusal.code})
+        raise
+
+
+def registry_capture_submit(*, entry: RegistryEntry, capture: bytes | None, challenge_id: str) -> RegistryEntry:
+    """Store the live face's descriptor and email a confirmation link; the entry blocks nothing until confirmed."""
+    if entry.status != RegistryEntry.Status.CAPTURE_PENDING:
+        raise ApplicationError(ErrorCode.LINK_USED, f"this registration is {entry.status}")
+    check = _registry_capture(entry, capture=capture, challenge_id=challenge_id)
+    with transaction.atomic():
+        entry.descriptor = check.descriptor.tolist()
+        entry.liveness = check.liveness
+        entry.status = RegistryEntry.Status.EMAIL_PENDING
+        entry.save(update_fields=["descriptor", "liveness", "status"])
+        consent_event_append(registration=entry, kind="registry_captured", details={"liveness": check.liveness})
+        link = f"{settings.CANDOR_PUBLIC_URL}/registry/confirm/{entry.confirm_token}/"
+        email_after_commit(
+            subject="Confirm: never animate my face with Candor",
+            template="consent/email_registry_confirm.txt",
+            context={"link": link},
+            to=entry.email,
+        )
+    return entry
+
+
+def registry_confirm(*, confirm_token: str) -> RegistryEntry:
+    """The emailed link confirms the registration; from now on uploads of this face are refused."""
+    entry = RegistryEntry.objects.filter(confirm_token=confirm_token).first()
+    if entry is None:
+        raise ApplicationError(ErrorCode.NOT_FOUND, "this confirmation link does not exist")
+    if entry.status != RegistryEntry.Status.EMAIL_PENDING:
+        raise ApplicationError(ErrorCode.LINK_USED, f"this registration is {entry.status}")
+    with transaction.atomic():
+        entry.status = RegistryEntry.Status.ACTIVE
+        entry.confirmed_at = timezone.now()
+        entry.remove_token = secrets.token_urlsafe(32)
+        entry.challenge = challenge_new()
+        entry.save(update_fields=["status", "confirmed_at", "remove_token", "challenge"])
+        consent_event_append(registration=entry, kind="registry_confirmed")
+        link = f"{settings.CANDOR_PUBLIC_URL}/registry/remove/{entry.remove_token}/"
+        email_after_commit(
+            subject="Your face is in Candor's do-not-generate registry",
+            template="consent/email_registry_active.txt",
+            context={"link": link},
+            to=entry.email,
+        )
+    return entry
+
+
+def registry_remove(*, entry: RegistryEntry, capture: bytes | None, challenge_id: str) -> RegistryEntry:
+    """Removal needs the emailed link and a live capture of the same face: nobody else can lift someone's opt-out."""
+    if entry.status != RegistryEntry.Status.ACTIVE:
+        raise ApplicationError(ErrorCode.LINK_USED, f"this registration is {entry.status}")
+    check = _registry_capture(entry, capture=capture, challenge_id=challenge_id)
+    distance = faces.descriptor_distance(check.descriptor, np.asarray(entry.descriptor))
+    if distance > faces.IDENTITY_THRESHOLD:
+        RegistryEntry.objects.filter(id=entry.id).update(failed_attempts=entry.failed_attempts + 1)
+        consent_event_append(registration=entry, kind="capture_refused", details={"reason": "identity_mismatch"})
+        raise ApplicationError(ErrorCode.IDENTITY_MISMATCH, "only the person whose face is registered can remove it")
+    with transaction.atomic():
+        entry.status = RegistryEntry.Status.REMOVED
+        entry.removed_at = timezone.now()
+        entry.descriptor = None
+        entry.save(update_fields=["status", "removed_at", "descriptor"])
+        consent_event_append(
+            registration=entry, kind="registry_removed", details={"match_distance": round(distance, 4)}
+        )
+    return entry
+
+
+def registry_screen(*, owner, descriptor: np.ndarray, image_jpeg: bytes, subject_name: str, subject_email: str) -> None:
+    """Refuse a portrait upload whose face is in the registry; hold a borderline match for review instead of refusing it."""
+    from django.core.files.base import ContentFile
+
+    nearest, distance = registry_nearest(descriptor)
+    if nearest is None or distance > REGISTRY_REVIEW_DISTANCE:
+        return
+    if distance <= REGISTRY_REFUSE_DISTANCE:
+        consent_event_append(
+            registration=nearest,
+            kind="upload_refused",
+            details={"owner": owner.username, "distance": round(distance, 4)},
+        )
+        raise ApplicationError(
+            ErrorCode.FACE_OPTED_OUT, "the person in this photo asked that their face never be animated"
+        )
+    with transaction.atomic():
+        hold = RegistryHold(
+            owner=owner, entry=nearest, distance=distance, subject_name=subject_name, subject_email=subject_email
+        )
+        hold.image.save(f"{hold.id}.jpg", ContentFile(image_jpeg), save=False)
+        hold.save()
+        consent_event_append(
+            registration=nearest, kind="upload_held", details={"hold": str(hold.id), "distance": round(distance, 4)}
+        )
+    raise ApplicationError(
+        ErrorCode.FACE_HELD_FOR_REVIEW,
+        f"this face resembles one whose owner opted out; the upload is held for review (reference {hold.id})",
+    )
+
+
+def registry_nearest(descriptor) -> tuple[RegistryEntry | None, float]:
+    """The active registry entry closest to a face descriptor, and its distance (a linear scan: fine for thousands)."""
+    nearest, distance = None, float("inf")
+    for entry in RegistryEntry.objects.filter(status=RegistryEntry.Status.ACTIVE).only("id", "descriptor"):
+        candidate = faces.descriptor_distance(np.asarray(descriptor), np.asarray(entry.descriptor))
+        if candidate < distance:
+            nearest, distance = entry, candidate
+    return nearest, distance
