@@ -11,9 +11,9 @@ from rest_framework.views import APIView
 
 from consent import selectors as consent_selectors
 from consent.api import ConsentEventOutput
-from consent.models import PURPOSES
+from consent.models import PURPOSES, Purpose
 from consent.services import consent_request_create
-from core.errors import ApplicationError, ErrorCode
+from core.languages import language_check
 
 from . import selectors, services
 from .models import Portrait, Render
@@ -68,7 +68,7 @@ class PortraitsApi(APIView):
 
     @extend_schema(operation_id="portraits_list", responses=page_of(PortraitOutput))
     def get(self, request):
-        return _paginated(request, self, selectors.portraits_of(owner=request.user), PortraitOutput)
+        return _paginated(request, self, selectors.portrait_list(owner=request.user), PortraitOutput)
 
     @extend_schema(request=PortraitCreateInput, responses={201: PortraitOutput})
     def post(self, request):
@@ -85,7 +85,7 @@ class PortraitsApi(APIView):
 class PortraitDetailApi(APIView):
     @extend_schema(responses=PortraitOutput)
     def get(self, request, portrait_id):
-        return Response(PortraitOutput(selectors.portrait_of(owner=request.user, portrait_id=portrait_id)).data)
+        return Response(PortraitOutput(selectors.portrait_get(owner=request.user, portrait_id=portrait_id)).data)
 
 
 class ConsentRequestCreateApi(APIView):
@@ -106,7 +106,7 @@ class ConsentRequestCreateApi(APIView):
 
     @extend_schema(request=ConsentRequestInput, responses={201: ConsentRequestOutput})
     def post(self, request, portrait_id):
-        portrait = selectors.portrait_of(owner=request.user, portrait_id=portrait_id)
+        portrait = selectors.portrait_get(owner=request.user, portrait_id=portrait_id)
         data = _validated(self.ConsentRequestInput, request.data)
         consent = consent_request_create(portrait=portrait, requested_by=request.user, **data)
         return Response(self.ConsentRequestOutput(consent).data, status=status.HTTP_201_CREATED)
@@ -135,7 +135,7 @@ class SpeechInput(serializers.Serializer):
     """What a video says and of whom: a render's input, and a preview's."""
 
     portrait = serializers.UUIDField()
-    purpose = serializers.ChoiceField(choices=Render.Purpose.choices)
+    purpose = serializers.ChoiceField(choices=Purpose.choices)
     text = serializers.CharField(required=False, allow_blank=True, max_length=5000, trim_whitespace=True)
     language = serializers.CharField(
         required=False, allow_blank=True, max_length=16, help_text="of the text, or spoken in the audio"
@@ -158,7 +158,7 @@ class RendersApi(APIView):
 
     @extend_schema(operation_id="renders_list", responses=page_of(RenderOutput))
     def get(self, request):
-        return _paginated(request, self, selectors.renders_of(owner=request.user), RenderOutput)
+        return _paginated(request, self, selectors.render_list(owner=request.user), RenderOutput)
 
     @extend_schema(
         request=RenderCreateInput,
@@ -175,7 +175,7 @@ class RendersApi(APIView):
     )
     def post(self, request):
         data = _validated(self.RenderCreateInput, request.data)
-        portrait = selectors.portrait_of(owner=request.user, portrait_id=data["portrait"])
+        portrait = selectors.portrait_get(owner=request.user, portrait_id=data["portrait"])
         render = services.render_enqueue(
             owner=request.user,
             portrait=portrait,
@@ -201,7 +201,7 @@ class RendersLocalizeApi(APIView):
 
     class LocalizeInput(serializers.Serializer):
         portrait = serializers.UUIDField()
-        purpose = serializers.ChoiceField(choices=Render.Purpose.choices)
+        purpose = serializers.ChoiceField(choices=Purpose.choices)
         versions = serializers.ListField(
             child=serializers.DictField(), min_length=1, max_length=services.LOCALIZATION_MAX_VERSIONS
         )
@@ -212,7 +212,7 @@ class RendersLocalizeApi(APIView):
         """One render per language version of the same message, all gated by consent's language scope: all queued or none."""
         data = _validated(self.LocalizeInput, request.data)
         versions = [_validated(self.Version, version) for version in data["versions"]]
-        portrait = selectors.portrait_of(owner=request.user, portrait_id=data["portrait"])
+        portrait = selectors.portrait_get(owner=request.user, portrait_id=data["portrait"])
         renders = services.renders_localize(
             owner=request.user, portrait=portrait, purpose=data["purpose"], versions=versions, label=data["label"]
         )
@@ -229,7 +229,7 @@ class RenderPreviewApi(APIView):
     def post(self, request):
         """The first second of the video, labelled and watermarked, gated by consent like a render; nothing is stored."""
         data = _validated(self.RenderPreviewInput, request.data)
-        portrait = selectors.portrait_of(owner=request.user, portrait_id=data["portrait"])
+        portrait = selectors.portrait_get(owner=request.user, portrait_id=data["portrait"])
         video = services.render_preview(
             portrait=portrait,
             purpose=data["purpose"],
@@ -261,10 +261,8 @@ class VoicesApi(APIView):
         from inference import speech
 
         language = request.query_params.get("language", "").strip().lower()
-        if language and language not in speech.languages():
-            raise ApplicationError(
-                ErrorCode.UNKNOWN_LANGUAGE, f"unknown language '{language}'; supported: {sorted(speech.languages())}"
-            )
+        if language:
+            language_check(language)
         rows = []
         for code in [language] if language else speech.languages():
             offered = speech.voices(code)
@@ -275,27 +273,22 @@ class VoicesApi(APIView):
 class RenderDetailApi(APIView):
     @extend_schema(responses=RenderOutput)
     def get(self, request, render_id):
-        render = selectors.render_of(owner=request.user, render_id=render_id)
+        render = selectors.render_get(owner=request.user, render_id=render_id)
         return Response(RenderOutput(render, context={"request": request}).data)
 
     @extend_schema(responses={204: None})
     def delete(self, request, render_id):
-        services.render_delete(render=selectors.render_of(owner=request.user, render_id=render_id))
+        services.render_delete(render=selectors.render_get(owner=request.user, render_id=render_id))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class RenderVideoApi(APIView):
     @extend_schema(responses={(200, "video/mp4"): bytes})
     def get(self, request, render_id):
-        render = selectors.render_of(owner=request.user, render_id=render_id)
-        if render.status != Render.Status.DONE or not render.video:
-            raise ApplicationError(ErrorCode.NOT_READY, f"the render is {render.status}")
-        consent_now = consent_selectors.consent_state_now(render.consent)
-        if consent_now != "active":
-            raise ApplicationError(
-                ErrorCode.CONSENT_WITHDRAWN,
-                f"the person pictured's consent is {consent_now}; the video is no longer served",
-            )
+        render = selectors.render_get(owner=request.user, render_id=render_id)
+        refusal = selectors.render_video_unavailable(render)
+        if refusal is not None:
+            raise refusal
         return FileResponse(
             render.video.open("rb"), content_type="video/mp4", as_attachment=False, filename=f"candor-{render.id}.mp4"
         )

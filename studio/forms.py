@@ -11,9 +11,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import UserCreationForm
 from django.utils import timezone
 
-from consent.models import PURPOSES
-
-from .models import Render
+from consent.models import PURPOSES, Purpose
 
 LOCALIZATION_ROWS = 4
 CONSENT_DEFAULT_DAYS = 365
@@ -105,7 +103,7 @@ class _VideoBaseForm(forms.Form):
             "or have expired); choose another portrait."
         },
     )
-    purpose = forms.ChoiceField(choices=Render.Purpose.choices)
+    purpose = forms.ChoiceField(choices=Purpose.choices)
     # The engine drives the mouth and blinks only; expression styles are planned, so the field shows what is coming.
     expression = forms.ChoiceField(
         choices=[("neutral", "Neutral")],

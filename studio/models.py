@@ -7,6 +7,8 @@ import uuid
 from django.conf import settings
 from django.db import models
 
+from consent.models import Purpose
+
 
 class Portrait(models.Model):
     """A normalized portrait photo with its detected face; the descriptor is what consent identity is matched against."""
@@ -38,13 +40,6 @@ class Render(models.Model):
         DONE = "done"
         FAILED = "failed"
         CANCELLED = "cancelled"
-
-    class Purpose(models.TextChoices):
-        MARKETING = "marketing"
-        EDUCATION = "education"
-        SUPPORT = "support"
-        ENTERTAINMENT = "entertainment"
-        PERSONAL = "personal"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="renders")

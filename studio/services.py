@@ -19,10 +19,11 @@ from django.db.models import F
 from django.utils import timezone
 
 from consent.audit_log import consent_event_append
-from consent.models import Consent
+from consent.models import Consent, ConsentState, Purpose
 from consent.selectors import consent_state_now
 from consent.services import consent_gate, registry_screen
 from core.errors import ApplicationError, ErrorCode
+from core.languages import language_check
 from inference import faces, media
 from inference.errors import InferenceError
 
@@ -151,15 +152,13 @@ def _render_input_checked(
     """(language, voice, recording bytes) of a valid request: text in a language (in a voice it offers) or a recording."""
     from inference import speech
 
-    if purpose not in Render.Purpose.values:
-        raise ApplicationError(ErrorCode.INVALID, f"purpose must be one of {Render.Purpose.values}")
+    if purpose not in Purpose.values:
+        raise ApplicationError(ErrorCode.INVALID, f"purpose must be one of {Purpose.values}")
     if bool(text.strip()) == bool(audio):
         raise ApplicationError(ErrorCode.INVALID, "send either an audio file or text with a language, not both")
     language, voice = language.strip().lower(), voice.strip()
-    if language and language not in speech.languages():
-        raise ApplicationError(
-            ErrorCode.UNKNOWN_LANGUAGE, f"unknown language '{language}'; supported: {sorted(speech.languages())}"
-        )
+    if language:
+        language_check(language)
     if audio:
         if voice:
             raise ApplicationError(
@@ -469,7 +468,7 @@ class _ProgressReporter:
             progress=round(progress, 4)
         )
         consent = Consent.objects.select_related("portrait").get(id=self.render.consent_id)
-        if not updated or consent_state_now(consent) != "active":
+        if not updated or consent_state_now(consent) != ConsentState.ACTIVE:
             raise RenderCancelled()
         limit = settings.CANDOR_RENDER_MEMORY_LIMIT_MB
         if limit and (resident := _resident_mb()) is not None and resident > limit:

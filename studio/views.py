@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from consent import selectors as consent_selectors
-from consent.selectors import consent_latest_get, consent_state_get, consent_state_now
+from consent.selectors import consent_latest_get, consent_state_get
 from consent.services import consent_request_create
 from core.errors import ApplicationError
 from core.http import file_response_ranged
@@ -51,8 +51,8 @@ def _refusal(form, error: ApplicationError) -> None:
 
 @login_required
 def dashboard(request):
-    portraits = [_portrait_row(p) for p in selectors.portraits_of(owner=request.user)[:50]]
-    renders = selectors.renders_of(owner=request.user)[:50]
+    portraits = [_portrait_row(p) for p in selectors.portrait_list(owner=request.user)[:50]]
+    renders = selectors.render_list(owner=request.user)[:50]
     return render(
         request,
         "studio/dashboard.html",
@@ -107,7 +107,7 @@ def portrait_new(request):
 @login_required
 @require_GET
 def portrait_detail(request, portrait_id):
-    portrait = selectors.portrait_of(owner=request.user, portrait_id=portrait_id)
+    portrait = selectors.portrait_get(owner=request.user, portrait_id=portrait_id)
     return _portrait_page(request, portrait, ConsentRequestForm())
 
 
@@ -118,7 +118,7 @@ def _portrait_page(request, portrait, consent_form, *, status=200):
         {
             **_portrait_row(portrait),
             "consent_form": consent_form,
-            "renders": selectors.renders_of(owner=request.user).filter(portrait=portrait)[:20],
+            "renders": selectors.render_list(owner=request.user).filter(portrait=portrait)[:20],
             # Landmark dots scale with the photo so that they read the same at any size.
             "dot_radius": round(max(portrait.width, portrait.height) / 160, 1),
         },
@@ -129,7 +129,7 @@ def _portrait_page(request, portrait, consent_form, *, status=200):
 @login_required
 @require_GET
 def portrait_image(request, portrait_id):
-    portrait = selectors.portrait_of(owner=request.user, portrait_id=portrait_id)
+    portrait = selectors.portrait_get(owner=request.user, portrait_id=portrait_id)
     if not portrait.image:
         raise Http404("this portrait has no image")
     return FileResponse(portrait.image.open("rb"), content_type="image/jpeg")
@@ -138,7 +138,7 @@ def portrait_image(request, portrait_id):
 @login_required
 @require_POST
 def consent_request(request, portrait_id):
-    portrait = selectors.portrait_of(owner=request.user, portrait_id=portrait_id)
+    portrait = selectors.portrait_get(owner=request.user, portrait_id=portrait_id)
     form = ConsentRequestForm(request.POST)
     if form.is_valid():
         try:
@@ -152,7 +152,7 @@ def consent_request(request, portrait_id):
 
 
 def _render_form(request) -> tuple[RenderForm, bool]:
-    portraits = selectors.portraits_with_active_consent(owner=request.user)
+    portraits = selectors.portrait_list_consented(owner=request.user)
     form = RenderForm(
         request.POST or None,
         request.FILES or None,
@@ -227,7 +227,7 @@ def render_preview(request):
 @login_required
 @require_http_methods(["GET", "POST"])
 def localize(request):
-    portraits = selectors.portraits_with_active_consent(owner=request.user)
+    portraits = selectors.portrait_list_consented(owner=request.user)
     form = LocalizeForm(request.POST or None, portraits=portraits, initial={"portrait": request.GET.get("portrait")})
     rows = LocalizationRowFormSet(request.POST or None, request.FILES or None, prefix="rows")
     if request.method == "POST" and form.is_valid() and rows.is_valid():
@@ -257,7 +257,7 @@ def localize(request):
 def renders_compare(request):
     try:
         items = list(
-            selectors.renders_by_ids(owner=request.user, render_ids=request.GET.getlist("id")).order_by("language")
+            selectors.render_list_by_ids(owner=request.user, render_ids=request.GET.getlist("id")).order_by("language")
         )
     except ValidationError as error:
         raise Http404("unknown render") from error
@@ -274,7 +274,7 @@ def renders_compare(request):
 @login_required
 @require_GET
 def render_detail(request, render_id):
-    item = selectors.render_of(owner=request.user, render_id=render_id)
+    item = selectors.render_get(owner=request.user, render_id=render_id)
     context = {**_video_context(item), "watching": item.status not in FINISHED}
     if not context["unavailable"]:
         context["share_url"] = request.build_absolute_uri(
@@ -297,7 +297,7 @@ def _video_context(item: Render) -> dict:
 @require_GET
 def render_status(request, render_id):
     """The small JSON the pages poll every second while a render is queued or running."""
-    item = selectors.render_of(owner=request.user, render_id=render_id)
+    item = selectors.render_get(owner=request.user, render_id=render_id)
     return JsonResponse(
         {
             "status": item.status,
@@ -310,15 +310,9 @@ def render_status(request, render_id):
 
 
 def _video_unavailable(item: Render) -> str:
-    """Why the video cannot be shown, or "" when it can."""
-    if item.status != Render.Status.DONE:
-        return f"The video is {item.status}."
-    if not item.video:
-        return "The video was deleted."
-    consent_now = consent_state_now(item.consent)
-    if consent_now != "active":
-        return f"The person pictured's consent is {consent_now}; the video is no longer available."
-    return ""
+    """Why the video cannot be shown, as a sentence, or "" when it can."""
+    refusal = selectors.render_video_unavailable(item)
+    return "" if refusal is None else refusal.detail[0].upper() + refusal.detail[1:] + "."
 
 
 def _captions_exist(item: Render) -> bool:
@@ -328,13 +322,13 @@ def _captions_exist(item: Render) -> bool:
 @login_required
 @require_GET
 def render_video(request, render_id):
-    return _video_file(request, selectors.render_of(owner=request.user, render_id=render_id))
+    return _video_file(request, selectors.render_get(owner=request.user, render_id=render_id))
 
 
 @login_required
 @require_GET
 def render_captions(request, render_id):
-    return _captions_file(request, selectors.render_of(owner=request.user, render_id=render_id))
+    return _captions_file(request, selectors.render_get(owner=request.user, render_id=render_id))
 
 
 def _video_file(request, item: Render):
@@ -367,7 +361,7 @@ def _captions_file(request, item: Render):
 @login_required
 @require_POST
 def render_delete(request, render_id):
-    services.render_delete(render=selectors.render_of(owner=request.user, render_id=render_id))
+    services.render_delete(render=selectors.render_get(owner=request.user, render_id=render_id))
     messages.success(request, "The video and its files were deleted.")
     return redirect("dashboard")
 

@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 
 from inference import media
-from provenance.services import video_verify
 from studio.models import Render
 from studio.services import render_enqueue, render_run
 from tests.inference.test_neural_backend import SPEAKING_COLOUR, SolidMouth, export
+from verifier.services import video_verify
 
 pytestmark = pytest.mark.django_db
 

@@ -57,8 +57,8 @@ def test_it_streams_a_consented_portrait_to_a_fragmented_mp4_that_the_verifier_r
     consented_portrait, speech_wav, tmp_path
 ):
     from consent.models import ConsentEvent
-    from provenance.services import video_verify
     from studio.models import Render
+    from verifier.services import video_verify
 
     out = tmp_path / "live.mp4"
     stderr = StringIO()

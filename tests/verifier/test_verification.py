@@ -99,8 +99,9 @@ def _reencoded(
 
 
 def test_a_render_verifies_with_a_complete_credential_and_says_why(render):
-    from provenance.services import report_as_dict, video_verify
     from provenance.watermark import ALGORITHM
+    from verifier.report import report_as_dict
+    from verifier.services import video_verify
 
     report = report_as_dict(video_verify(path=Path(render.video.path)))
 
@@ -155,7 +156,8 @@ def test_the_fingerprint_is_kept_after_the_video_is_deleted(creator, portrait_jp
 
 
 def test_a_stripped_re_encoded_copy_is_recovered_through_the_watermark(render, tmp_path):
-    from provenance.services import report_as_dict, video_verify
+    from verifier.report import report_as_dict
+    from verifier.services import video_verify
 
     copy = _reencoded(Path(render.video.path), tmp_path / "copy.mp4", crf=28)
     report = report_as_dict(video_verify(path=copy))
@@ -168,7 +170,8 @@ def test_a_stripped_re_encoded_copy_is_recovered_through_the_watermark(render, t
 
 
 def test_a_webm_copy_is_recognized_by_its_watermark(render, tmp_path):
-    from provenance.services import report_as_dict, video_verify
+    from verifier.report import report_as_dict
+    from verifier.services import video_verify
 
     copy = _reencoded(Path(render.video.path), tmp_path / "copy.webm", codec="libvpx", container="webm")
     report = report_as_dict(video_verify(path=copy))
@@ -178,7 +181,7 @@ def test_a_webm_copy_is_recognized_by_its_watermark(render, tmp_path):
 
 
 def test_a_mov_remux_is_accepted_and_recognized(render, tmp_path):
-    from provenance.services import video_verify
+    from verifier.services import video_verify
 
     mov = tmp_path / "copy.mov"
     with av.open(render.video.path) as reader, av.open(str(mov), "w", format="mov") as writer:
@@ -195,7 +198,8 @@ def test_a_mov_remux_is_accepted_and_recognized(render, tmp_path):
 
 
 def test_flipped_media_bytes_are_reported_as_tampered(render, tmp_path):
-    from provenance.services import report_as_dict, video_verify
+    from verifier.report import report_as_dict
+    from verifier.services import video_verify
 
     data = bytearray(Path(render.video.path).read_bytes())
     start, size = top_level_box(bytes(data), b"mdat")
@@ -217,8 +221,8 @@ def test_flipped_media_bytes_are_reported_as_tampered(render, tmp_path):
 def test_a_tampered_manifest_without_a_watermark_is_tampered_not_unknown(sample_mp4, tmp_path, settings):
     from provenance import keys
     from provenance.c2pa_manifest import mp4_sign
-    from provenance.services import video_verify
     from provenance.signer import local_signer
+    from verifier.services import video_verify
 
     material = keys.signing_material_load_or_create(settings.KEYS_DIR)
     signed = tmp_path / "signed.mp4"
@@ -245,8 +249,10 @@ def test_a_tampered_manifest_without_a_watermark_is_tampered_not_unknown(sample_
 def test_a_watermark_copied_onto_someone_else_is_a_content_mismatch(render, grace_hopper, tmp_path):
     import cv2
 
-    from provenance.services import _watermark_key, report_as_dict, video_verify
+    from provenance.services import _watermark_key
     from provenance.watermark import FrameWatermarker
+    from verifier.report import report_as_dict
+    from verifier.services import video_verify
 
     # The strongest copy attack: the real watermark (made with Candor's own key) on another person's video.
     other = cv2.resize(grace_hopper, (512, 512), interpolation=cv2.INTER_AREA)
@@ -264,7 +270,7 @@ def test_a_watermark_copied_onto_someone_else_is_a_content_mismatch(render, grac
 
 
 def test_unrelated_video_is_not_recognized_with_the_caveat(tmp_path, sample_mp4):
-    from provenance.services import video_verify
+    from verifier.services import video_verify
 
     report = video_verify(path=sample_mp4)
 
@@ -325,8 +331,8 @@ def test_the_verify_command_refuses_a_missing_or_unreadable_file(tmp_path):
 
 def test_a_video_marked_before_a_watermark_key_rotation_still_reads(settings, tmp_path, astronaut):
     from provenance import keys
-    from provenance.services import video_verify
     from provenance.watermark import FrameWatermarker
+    from verifier.services import video_verify
 
     settings.KEYS_DIR = tmp_path / "keys"
     old_key = keys.secret_load_or_create(settings.KEYS_DIR, "watermark")

@@ -76,7 +76,7 @@ def test_when_every_verification_slot_is_busy_a_client_is_told_when_to_retry_and
 ):
     import threading
 
-    from provenance.throttling import verification_slot
+    from verifier.throttling import verification_slot
 
     settings.CANDOR_VERIFY_CONCURRENCY = 1
     holding, release = threading.Event(), threading.Event()

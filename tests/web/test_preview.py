@@ -15,9 +15,9 @@ import soundfile
 from consent.models import ConsentEvent
 from inference import media
 from provenance.label import frame_label
-from provenance.services import video_verify
 from studio.models import Portrait, Render
 from tests.helpers import upload_portrait
+from verifier.services import video_verify
 
 from .approval import consent_approved
 

@@ -14,13 +14,14 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management.base import BaseCommand, CommandError
 
 import inference
+from consent.models import Purpose
 from core.errors import ApplicationError
 from core.parsers import uuid_or_none
 from inference import media
 from inference.errors import InferenceError
 from provenance.services import live_frame_filter
 from studio.models import Portrait, Render
-from studio.selectors import live_render_allowed
+from studio.selectors import render_live_allowed
 from studio.services import (
     live_render_finish,
     live_render_start,
@@ -46,7 +47,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--chunk-ms", type=int, default=20, help="length of each audio chunk fed in (default 20 ms, a microphone's)"
         )
-        parser.add_argument("--purpose", default="personal", choices=Render.Purpose.values)
+        parser.add_argument("--purpose", default="personal", choices=Purpose.values)
         parser.add_argument(
             "--realtime", action="store_true", help="feed the chunks at the pace of speech, as a microphone would"
         )
@@ -138,7 +139,7 @@ def _stream(render: Render, recording: bytes, out: str, *, chunk_ms: int, realti
                 report.lookahead_s.append(live.heard_s - live.time_s)
                 if realtime:
                     report.behind_s.append(time.monotonic() - source.started - live.time_s)
-                if report.frames % fps == 0 and not live_render_allowed(render_id=render.id):
+                if report.frames % fps == 0 and not render_live_allowed(render_id=render.id):
                     report.stopped = True
                     break
             report.seconds = time.monotonic() - source.started
