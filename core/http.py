@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 
+from django.conf import settings
 from django.http import FileResponse, HttpResponse, StreamingHttpResponse
+from django.urls import reverse
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 CHUNK_BYTES = 64 * 1024
@@ -49,3 +51,8 @@ def file_response_ranged(
     response["Content-Length"] = str(end - start + 1)
     response["Accept-Ranges"] = "bytes"
     return response
+
+
+def public_url(view_name: str, *args: object) -> str:
+    """The absolute address of a named route on this site (links in emails, receipts and manifests)."""
+    return settings.CANDOR_PUBLIC_URL + reverse(view_name, args=args)

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 from django.conf import settings
 
+from core.http import public_url
 from inference.pipeline import run_ahead
 
 from . import c2pa_manifest, keys, watermark
@@ -119,7 +120,7 @@ def video_sign(*, source: Path, destination: Path, render) -> None:
             "consent_id": str(consent.id),
             "purposes": consent.purposes,
             "languages": consent.languages,
-            "status_url": f"{settings.CANDOR_PUBLIC_URL}/verify/",
+            "status_url": public_url("verify"),
         },
         ingredient=c2pa_manifest.Ingredient(
             title="source portrait", relationship="parentOf", sha256=_portrait_sha256(render)

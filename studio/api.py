@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.http import FileResponse, HttpResponse
+from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.pagination import PageNumberPagination
@@ -128,7 +129,7 @@ class RenderOutput(serializers.Serializer):
     def get_video_url(self, render: Render) -> str | None:
         if render.status != Render.Status.DONE or not render.video:
             return None
-        return self.context["request"].build_absolute_uri(f"/api/renders/{render.id}/video/")
+        return self.context["request"].build_absolute_uri(reverse("api-render-video", args=[render.id]))
 
 
 class SpeechInput(serializers.Serializer):

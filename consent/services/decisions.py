@@ -13,6 +13,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from core.errors import ApplicationError, ErrorCode
+from core.http import public_url
 from core.languages import languages_normalize
 from inference import faces
 
@@ -126,13 +127,12 @@ def _text_json(text: ConsentText) -> dict:
 
 
 def _receipt_email(consent: Consent) -> None:
-    base = settings.CANDOR_PUBLIC_URL
     context = {
         "consent": consent,
-        "revoke_link": f"{base}/consent/revoke/{consent.revoke_token}/",
-        "receipt_link": f"{base}/api/consent/{consent.token}/receipt/",
-        "events_link": f"{base}/api/consent/{consent.token}/events/",
-        "public_key_link": f"{base}/api/consent/public-key/",
+        "revoke_link": public_url("consent-revoke", consent.revoke_token),
+        "receipt_link": public_url("api-consent-receipt", consent.token),
+        "events_link": public_url("api-consent-events", consent.token),
+        "public_key_link": public_url("api-consent-public-key"),
     }
     approved = consent.status == Consent.Status.ACTIVE
     message = EmailMessage(
@@ -199,7 +199,7 @@ def consent_receipt(*, consent: Consent) -> dict:
             "threshold": faces.IDENTITY_THRESHOLD,
         },
         "liveness": consent.liveness or None,
-        "revoke_url": f"{settings.CANDOR_PUBLIC_URL}/consent/revoke/{consent.revoke_token}/",
+        "revoke_url": public_url("consent-revoke", consent.revoke_token),
     }
     return {
         "receipt": receipt,

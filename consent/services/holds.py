@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from core.errors import ApplicationError, ErrorCode
+from core.http import public_url
 
 from .. import signals
 from ..audit_log import consent_event_append
@@ -52,7 +52,7 @@ def registry_hold_release(*, hold: RegistryHold, reviewer, decision: str, note: 
         )
         transaction.on_commit(lambda: hold.image.storage.delete(held_image))
         if hold.owner.email:
-            link = f"{settings.CANDOR_PUBLIC_URL}/portraits/{hold.portrait_id}/" if hold.portrait_id else ""
+            link = public_url("portrait", hold.portrait_id) if hold.portrait_id else ""
             email_after_commit(
                 subject=f"Your portrait upload held for review was {hold.status}",
                 template="consent/email_registry_hold_reviewed.txt",

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.errors import ApplicationError, ErrorCode
+from core.http import public_url
 from inference import faces
 
 from ..audit_log import consent_event_append
@@ -72,7 +73,7 @@ def registry_capture_submit(*, entry: RegistryEntry, capture: bytes | None, chal
         entry.status = RegistryEntry.Status.EMAIL_PENDING
         entry.save(update_fields=["descriptor", "liveness", "status"])
         consent_event_append(registration=entry, kind="registry_captured", details={"liveness": check.liveness})
-        link = f"{settings.CANDOR_PUBLIC_URL}/registry/confirm/{entry.confirm_token}/"
+        link = public_url("registry-confirm", entry.confirm_token)
         email_after_commit(
             subject="Confirm: never animate my face with Candor",
             template="consent/email_registry_confirm.txt",
@@ -96,7 +97,7 @@ def registry_confirm(*, confirm_token: str) -> RegistryEntry:
         entry.challenge = challenge_new()
         entry.save(update_fields=["status", "confirmed_at", "remove_token", "challenge"])
         consent_event_append(registration=entry, kind="registry_confirmed")
-        link = f"{settings.CANDOR_PUBLIC_URL}/registry/remove/{entry.remove_token}/"
+        link = public_url("registry-remove", entry.remove_token)
         email_after_commit(
             subject="Your face is in Candor's do-not-generate registry",
             template="consent/email_registry_active.txt",

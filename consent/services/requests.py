@@ -13,6 +13,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from core.errors import ApplicationError, ErrorCode
+from core.http import public_url
 
 from ..audit_log import consent_event_append
 from ..models import Consent
@@ -56,7 +57,7 @@ def consent_request_create(
         challenge=challenge_new(),
     )
     consent_event_append(consent=consent, kind="requested", details=scope_json(scope))
-    link = f"{settings.CANDOR_PUBLIC_URL}/consent/{consent.token}/"
+    link = public_url("consent", consent.token)
     context = {"consent": consent, "portrait": portrait, "requester": requested_by, "link": link}
     email_after_commit(
         subject=f"{requested_by.username} asks to animate your photo with Candor",
