@@ -1,16 +1,20 @@
-"""Pages for the person pictured (decide with a live capture, revoke, erase) and the do-not-generate registry; forms work without JavaScript."""
+"""Pages for the person pictured (decide with a live capture, revoke, erase) and the do-not-generate registry.
+
+Forms work without JavaScript.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, time
 
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from core.errors import ApplicationError, ErrorCode
 
-from .models import PURPOSES, Consent
+from .models import PURPOSES, Consent, RegistryEntry
 from .selectors import consent_get, registry_entry_get, registry_entry_get_by_remove_token
 from .services import (
     consent_challenge_issue,
@@ -37,41 +41,69 @@ def _end_of_day(value: str):
     return datetime.combine(day, time(23, 59, 59), tzinfo=UTC)
 
 
+def _message(request: HttpRequest, title: str, message: str, *, status: int = 200) -> HttpResponse:
+    """A page that says one thing: an outcome, or why a link leads nowhere."""
+    return render(request, "consent/message.html", {"title": title, "message": message}, status=status)
+
+
+def _uploaded_capture(request: HttpRequest) -> bytes | None:
+    capture = request.FILES.get("capture")
+    return capture.read() if capture is not None else None
+
+
+def _capture_page(
+    request: HttpRequest,
+    *,
+    template: str,
+    submit: Callable[[], HttpResponse],
+    context: Callable[[str | None], dict],
+) -> HttpResponse:
+    """The skeleton of every live-capture page: on POST submit (its response on success), else the form again.
+
+    A refusal is shown above the form with status 400, and the form gets a fresh challenge.
+    """
+    error_message = None
+    if request.method == "POST":
+        try:
+            return submit()
+        except ApplicationError as error:
+            error_message = error.detail
+    return render(request, template, context(error_message), status=400 if error_message else 200)
+
+
 @require_http_methods(["GET", "POST"])
 def consent_page(request, token):
     try:
         consent = consent_get(token=token)
     except ApplicationError as error:
-        return render(request, "consent/message.html", {"title": "Link not found", "message": error.detail}, status=404)
-    error_message = None
-    if request.method == "POST":
-        capture = request.FILES.get("capture")
-        try:
-            consent = consent_decide(
-                consent=consent,
-                decision=request.POST.get("decision", ""),
-                challenge_id=request.POST.get("challenge_id", ""),
-                full_name=request.POST.get("full_name", ""),
-                capture=capture.read() if capture is not None else None,
-                purposes=request.POST.getlist("purposes") or None,
-                languages=request.POST.getlist("languages") or None,
-                expires_at=_end_of_day(request.POST.get("expires_at", "")),
-                consent_text_sha256=request.POST.get("consent_text_sha256") or None,
-            )
-            return render(request, "consent/decided.html", {"consent": consent})
-        except ApplicationError as error:
-            error_message = error.detail
-            consent.refresh_from_db()
-    challenge = consent_challenge_issue(consent=consent)
-    context = {
-        "consent": consent,
-        "challenge": challenge,
-        "purposes": PURPOSES,
-        "error": error_message,
-        "text": consent_text(consent),
-        "any_language": ["any"],
-    }
-    return render(request, "consent/consent_page.html", context, status=400 if error_message else 200)
+        return _message(request, "Link not found", error.detail, status=404)
+
+    def submit() -> HttpResponse:
+        decided = consent_decide(
+            consent=consent,
+            decision=request.POST.get("decision", ""),
+            challenge_id=request.POST.get("challenge_id", ""),
+            full_name=request.POST.get("full_name", ""),
+            capture=_uploaded_capture(request),
+            purposes=request.POST.getlist("purposes") or None,
+            languages=request.POST.getlist("languages") or None,
+            expires_at=_end_of_day(request.POST.get("expires_at", "")),
+            consent_text_sha256=request.POST.get("consent_text_sha256") or None,
+        )
+        return render(request, "consent/decided.html", {"consent": decided})
+
+    def context(error_message: str | None) -> dict:
+        consent.refresh_from_db()
+        return {
+            "consent": consent,
+            "challenge": consent_challenge_issue(consent=consent),
+            "purposes": PURPOSES,
+            "error": error_message,
+            "text": consent_text(consent),
+            "any_language": ["any"],
+        }
+
+    return _capture_page(request, template="consent/consent_page.html", submit=submit, context=context)
 
 
 @require_GET
@@ -91,17 +123,15 @@ def revoke_page(request, revoke_token):
     try:
         consent = consent_erase(revoke_token=revoke_token) if erase else consent_revoke(revoke_token=revoke_token)
     except ApplicationError as error:
-        return render(request, "consent/message.html", {"title": "Link not found", "message": error.detail}, status=404)
+        return _message(request, "Link not found", error.detail, status=404)
     if erase:
         message = "Your photo, your face's measurements and the videos made with it were deleted; consent is revoked."
-        return render(request, "consent/message.html", {"title": "Erased", "message": message})
-    return render(
+        return _message(request, "Erased", message)
+    return _message(
         request,
-        "consent/message.html",
-        {
-            "title": "Consent revoked",
-            "message": f"Your consent is now {consent.status}. No new videos can be made with your face, and pending ones were stopped.",
-        },
+        "Consent revoked",
+        f"Your consent is now {consent.status}. No new videos can be made with your face, and pending ones were "
+        "stopped.",
     )
 
 
@@ -112,14 +142,12 @@ def registry_confirm_page(request, confirm_token):
     try:
         registry_confirm(confirm_token=confirm_token)
     except ApplicationError as error:
-        return render(
-            request,
-            "consent/message.html",
-            {"title": "Not confirmed", "message": error.detail},
-            status=error.status_code,
-        )
-    message = "Your face is now in Candor's do-not-generate registry: photos of it are refused. We emailed you a link to remove it."
-    return render(request, "consent/message.html", {"title": "Registered", "message": message})
+        return _message(request, "Not confirmed", error.detail, status=error.status_code)
+    message = (
+        "Your face is now in Candor's do-not-generate registry: photos of it are refused. "
+        "We emailed you a link to remove it."
+    )
+    return _message(request, "Registered", message)
 
 
 @require_http_methods(["GET", "POST"])
@@ -134,33 +162,37 @@ def registry_page(request):
     return redirect("registry-capture", entry_id=entry.id)
 
 
+def _registry_capture_page(request: HttpRequest, entry: RegistryEntry, *, removal: bool) -> HttpResponse:
+    def submit() -> HttpResponse:
+        capture, challenge_id = _uploaded_capture(request), request.POST.get("challenge_id", "")
+        if removal:
+            registry_remove(entry=entry, capture=capture, challenge_id=challenge_id)
+            return _message(
+                request, "Registration removed", "Your face is no longer in Candor's do-not-generate registry."
+            )
+        registry_capture_submit(entry=entry, capture=capture, challenge_id=challenge_id)
+        message = "We emailed you a link: your face is registered once you confirm there."
+        return _message(request, "Check your email", message)
+
+    def context(error_message: str | None) -> dict:
+        entry.refresh_from_db()
+        return {
+            "entry": entry,
+            "challenge": registry_challenge_issue(entry=entry),
+            "error": error_message,
+            "removal": removal,
+        }
+
+    return _capture_page(request, template="consent/registry_capture.html", submit=submit, context=context)
+
+
 @require_http_methods(["GET", "POST"])
 def registry_capture_page(request, entry_id):
     try:
         entry = registry_entry_get(entry_id=entry_id)
     except ApplicationError as error:
-        return render(request, "consent/message.html", {"title": "Not found", "message": error.detail}, status=404)
-    error_message = None
-    if request.method == "POST":
-        capture = request.FILES.get("capture")
-        try:
-            registry_capture_submit(
-                entry=entry,
-                capture=capture.read() if capture is not None else None,
-                challenge_id=request.POST.get("challenge_id", ""),
-            )
-            message = "We emailed you a link: your face is registered once you confirm there."
-            return render(request, "consent/message.html", {"title": "Check your email", "message": message})
-        except ApplicationError as error:
-            error_message = error.detail
-            entry.refresh_from_db()
-    context = {
-        "entry": entry,
-        "challenge": registry_challenge_issue(entry=entry),
-        "error": error_message,
-        "removal": False,
-    }
-    return render(request, "consent/registry_capture.html", context, status=400 if error_message else 200)
+        return _message(request, "Not found", error.detail, status=404)
+    return _registry_capture_page(request, entry, removal=False)
 
 
 @require_http_methods(["GET", "POST"])
@@ -168,25 +200,5 @@ def registry_remove_page(request, remove_token):
     try:
         entry = registry_entry_get_by_remove_token(remove_token=remove_token)
     except ApplicationError as error:
-        return render(request, "consent/message.html", {"title": "Not found", "message": error.detail}, status=404)
-    error_message = None
-    if request.method == "POST":
-        capture = request.FILES.get("capture")
-        try:
-            registry_remove(
-                entry=entry,
-                capture=capture.read() if capture is not None else None,
-                challenge_id=request.POST.get("challenge_id", ""),
-            )
-            message = "Your face is no longer in Candor's do-not-generate registry."
-            return render(request, "consent/message.html", {"title": "Registration removed", "message": message})
-        except ApplicationError as error:
-            error_message = error.detail
-            entry.refresh_from_db()
-    context = {
-        "entry": entry,
-        "challenge": registry_challenge_issue(entry=entry),
-        "error": error_message,
-        "removal": True,
-    }
-    return render(request, "consent/registry_capture.html", context, status=400 if error_message else 200)
+        return _message(request, "Not found", error.detail, status=404)
+    return _registry_capture_page(request, entry, removal=True)
