@@ -249,5 +249,7 @@ class RegistryRemoveApi(_SubjectApi):
 
     @extend_schema(request=_CaptureInput, responses=RegistryOutput)
     def post(self, request, remove_token):
-        entry = registry_remove(entry=registry_entry_get_by_remove_token(remove_token=remove_token), **_capture_data(request))
+        entry = registry_remove(
+            entry=registry_entry_get_by_remove_token(remove_token=remove_token), **_capture_data(request)
+        )
         return Response({"id": str(entry.id), "status": entry.status})

@@ -31,6 +31,7 @@ def event_body(
         body["registration"] = registration_id
     return json.dumps(body, sort_keys=True).encode()
 
+
 def consent_event_append(
     *, consent: Consent | None = None, registration: RegistryEntry | None = None, kind: str, details: dict | None = None
 ) -> ConsentEvent:
@@ -46,6 +47,7 @@ def consent_event_append(
             if tries >= EVENT_APPEND_TRIES:
                 raise
             tries += 1
+
 
 def _event_create(*, consent, registration, kind: str, details: dict) -> ConsentEvent:
     previous = ConsentEvent.objects.order_by("-id").values_list("entry_hash", flat=True).first() or GENESIS_HASH

@@ -301,4 +301,6 @@ class PortraitConsentEventsApi(APIView):
     @extend_schema(responses=ConsentEventOutput(many=True))
     def get(self, request, portrait_id):
         portrait = selectors.portrait_get(owner=request.user, portrait_id=portrait_id)
-        return Response(ConsentEventOutput(consent_selectors.portrait_consent_events_list(portrait=portrait), many=True).data)
+        return Response(
+            ConsentEventOutput(consent_selectors.portrait_consent_events_list(portrait=portrait), many=True).data
+        )

@@ -33,7 +33,9 @@ def render_get(*, owner, render_id) -> Render:
 def portrait_list_consented(*, owner) -> QuerySet[Portrait]:
     """The owner's portraits that a render can use now (an active, unexpired consent)."""
     return (
-        portrait_list(owner=owner).filter(consents__status=Consent.Status.ACTIVE, consents__expires_at__gt=timezone.now()).distinct()
+        portrait_list(owner=owner)
+        .filter(consents__status=Consent.Status.ACTIVE, consents__expires_at__gt=timezone.now())
+        .distinct()
     )
 
 

@@ -98,8 +98,7 @@ def _manifest_sentence(evidence: Evidence) -> str:
         return "A valid C2PA manifest is present, but it is not signed by Candor's certificate authority."
     if manifest.present and manifest.hash_binding_intact is False:
         return (
-            "A C2PA manifest is present but the video was changed after signing: its hash no longer matches "
-            "(tampered)."
+            "A C2PA manifest is present but the video was changed after signing: its hash no longer matches (tampered)."
         )
     if manifest.present:
         return f"A C2PA manifest is present but damaged or invalid ({', '.join(manifest.issues) or 'unreadable'})."
@@ -111,7 +110,11 @@ def _manifest_sentence(evidence: Evidence) -> str:
 def _watermark_sentence(evidence: Evidence) -> str:
     reading = evidence.reading
     if reading.found and evidence.by_watermark is not None:
-        where = "" if not reading.scale or reading.scale == 1.0 else f" in a copy at {reading.scale:.0%} of the original size"
+        where = (
+            ""
+            if not reading.scale or reading.scale == 1.0
+            else f" in a copy at {reading.scale:.0%} of the original size"
+        )
         return (
             f"Candor's invisible watermark was found{where}, naming one of Candor's renders "
             f"({reading.frames_examined} frames read)."

@@ -211,7 +211,5 @@ def _share_link_verify(*, url: str) -> VerificationReport:
             raise ApplicationError(ErrorCode.INVALID_URL, "this is not a link to a Candor video")
         render = directory().render_by_id(render_id)
     if render is None or not render.video:
-        raise ApplicationError(
-            ErrorCode.NOT_FOUND, "no video is stored under this link (it may have been deleted)"
-        )
+        raise ApplicationError(ErrorCode.NOT_FOUND, "no video is stored under this link (it may have been deleted)")
     return _stream_verify(_file_chunks(render.video.open("rb")))

@@ -21,9 +21,7 @@ def consent_revoke(*, revoke_token: str) -> Consent:
             consent.status = Consent.Status.REVOKED
             consent.revoked_at = timezone.now()
             consent.save(update_fields=["status", "revoked_at"])
-            cancelled = signals.renders_cancelled_count(
-                signals.consent_revoked.send(sender=Consent, consent=consent)
-            )
+            cancelled = signals.renders_cancelled_count(signals.consent_revoked.send(sender=Consent, consent=consent))
             consent_event_append(consent=consent, kind="revoked", details={"renders_cancelled": cancelled})
     return consent
 
