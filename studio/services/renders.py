@@ -273,7 +273,7 @@ def render_preview(
 def _render_dispatch(render_id) -> None:
     from kombu.exceptions import OperationalError as BrokerUnavailable
 
-    from .tasks import render_run_task
+    from ..tasks import render_run_task
 
     try:
         # No limits stamped on the message: the render worker's own CANDOR_RENDER_TIME_LIMIT_S applies.

@@ -13,7 +13,7 @@ import urllib.request
 import pytest
 from django.conf import settings
 from rest_framework.authtoken.models import Token
-from studio.celery import app
+from config.celery import app
 
 from studio.models import Render
 from studio.services import render_enqueue

@@ -11,7 +11,7 @@ import pytest
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
-from studio.celery import app
+from config.celery import app
 
 from consent.models import Consent, ConsentEvent
 from consent.services import consent_request_create
