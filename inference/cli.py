@@ -12,7 +12,7 @@ import sys
 import time
 
 from . import media, speech
-from .animate import animate, frame_count
+from .animation import animate, frame_count
 from .errors import InferenceError
 from .rig import portrait_rig
 from .warp import engine_warper

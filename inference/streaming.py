@@ -74,7 +74,7 @@ def stream(
     label and watermark. Arguments are checked, and the portrait rigged, before
     the first chunk is read; each chunk is checked as it arrives.
     """
-    from .animate import EXPRESSIONS
+    from .animation import EXPRESSIONS
     from .rig import PortraitRig, portrait_rig
 
     if sample_rate <= 0:
@@ -101,7 +101,7 @@ def _live_frames(
     intensity: float,
     frame_filter: Callable[[np.ndarray], np.ndarray] | None,
 ) -> Iterator[LiveFrame]:
-    from .animate import frame_count, render_frame
+    from .animation import frame_count, render_frame
     from .rig import BLINK_PARAMETERS, HEAD_PARAMETERS, PARAMETERS
 
     column = {name: i for i, name in enumerate(PARAMETERS)}
@@ -190,7 +190,7 @@ def _pose_at(
     The offline track of this stretch of audio; its head columns keep only what
     speech adds to the idle sway, which runs on the stream's own clock instead.
     """
-    from .animate import animation_track
+    from .animation import animation_track
     from .rig import HEAD_PARAMETERS, PARAMETERS
 
     pose = animation_track(audio, sample_rate, n_frames, fps, seed=seed, expression=expression, intensity=intensity)[
