@@ -14,7 +14,7 @@ lacks MediaPipe's three custom operations (the crops around lips and eyes),
 so the model runs as stages of built-in operations with those three in numpy
 between them (_StagedModel).
 
-    python -m benchmarks.face_mesh [--overlay var/quality/face_mesh.png]
+    python -m benchmarks.face_mesh  (fetches the model; benchmarks.reference_faces --overlay draws the mesh)
 """
 
 from __future__ import annotations
@@ -610,27 +610,13 @@ def overlay(image: np.ndarray, points: np.ndarray) -> np.ndarray:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--overlay", type=Path, help="write the mesh over the offline portraits to this PNG")
-    args = parser.parse_args(argv)
+    parser.parse_args(argv)
     try:
         path = model_file()
     except FaceMeshUnavailable as error:
         print(f"face mesh unavailable: {error}", file=sys.stderr)
         return 1
     print(f"{path} (sha256 {SHA256})")
-    if args.overlay:
-        from benchmarks.quality import portraits, reference
-
-        tiles = []
-        for name, image in portraits().items():
-            ref = reference(image)
-            tiles.append(cv2.resize(overlay(image, ref.points), (512, round(512 * image.shape[0] / image.shape[1]))))
-            print(f"{name}: face presence {mesh(image, ref.region).presence:.3f}")
-        height = max(tile.shape[0] for tile in tiles)
-        sheet = np.hstack([np.pad(tile, ((0, height - tile.shape[0]), (0, 0), (0, 0))) for tile in tiles])
-        args.overlay.parent.mkdir(parents=True, exist_ok=True)
-        cv2.imwrite(str(args.overlay), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR))
-        print(f"overlay: {args.overlay}")
     return 0
 
 

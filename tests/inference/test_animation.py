@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from skimage import data
 
-from inference.animate import animate, animation_track, frame_count, render_frame
+from inference.animation import animate, animation_track, frame_count, render_frame
 from inference.errors import InferenceError
 from inference.faces import faces_detect
 from inference.rig import FACE_PARAMETERS, PARAMETERS, portrait_rig

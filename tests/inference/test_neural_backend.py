@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from inference.animate import animate, render_frame
+from inference.animation import animate, render_frame
 from inference.errors import InferenceError
 from inference.neural import MEL_BANDS, MEL_FLOOR, MEL_RANGE_HZ, MEL_STEPS, mel_windows, mouth_region, neural_mouth
 from inference.rig import portrait_rig

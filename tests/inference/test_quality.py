@@ -6,7 +6,7 @@ import pytest
 
 from benchmarks import face_mesh, quality
 from inference import speech
-from inference.animate import animate, render_frame
+from inference.animation import animate, render_frame
 from inference.rig import portrait_rig
 
 

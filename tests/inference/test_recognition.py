@@ -8,7 +8,7 @@ import pytest
 from benchmarks import quality
 from benchmarks.recognition import SENTENCES as BENCHMARK_SENTENCES
 from inference import media, recognition, speech
-from inference.animate import animate
+from inference.animation import animate
 from inference.articulation import CLOSE, viseme_track
 from inference.rig import portrait_rig
 from inference.visemes import UNKNOWN, segments

@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 
 import inference
-from inference.animate import animate, frame_count
+from inference.animation import animate, frame_count
 from inference.errors import InferenceError
 from inference.media import audio_resample
 from inference.rig import portrait_rig
 from inference.speech import synthesize
-from inference.stream import LOOKAHEAD_S
+from inference.streaming import LOOKAHEAD_S
 
 RATE = 16000
 FPS = 25
