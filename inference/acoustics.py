@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 from scipy.ndimage import maximum_filter1d, minimum_filter1d
@@ -135,7 +136,7 @@ def _windows(audio: np.ndarray, centres: np.ndarray, size: int) -> np.ndarray:
     segment = np.zeros(high - low)
     inside = slice(max(low, 0), max(min(high, len(audio)), low, 0))
     segment[inside.start - low : inside.stop - low] = audio[inside]
-    return segment[centres[:, None] - size // 2 - low + np.arange(size)[None, :]]
+    return cast(np.ndarray, segment[centres[:, None] - size // 2 - low + np.arange(size)[None, :]])
 
 
 def power_spectra(windows: np.ndarray) -> np.ndarray:
@@ -145,7 +146,7 @@ def power_spectra(windows: np.ndarray) -> np.ndarray:
 
 def short_window_size(sample_rate: int) -> int:
     """Samples in the short (_SHORT_WINDOW_S) window, a power of two."""
-    return 1 << round(np.log2(_SHORT_WINDOW_S * sample_rate))
+    return cast(int, 1 << round(np.log2(_SHORT_WINDOW_S * sample_rate)))
 
 
 def denoised(power: np.ndarray, noise: np.ndarray | float) -> np.ndarray:
@@ -191,7 +192,7 @@ def _spectral_features(audio: np.ndarray, centres: np.ndarray, size: int, sample
 
 def _band(power: np.ndarray, freqs: np.ndarray, band: tuple[float, float]) -> np.ndarray:
     """(n,) power of spectra (n, len(freqs)) in the band [low, high) Hz."""
-    return power[:, (freqs >= band[0]) & (freqs < band[1])].sum(axis=1)
+    return cast(np.ndarray, power[:, (freqs >= band[0]) & (freqs < band[1])].sum(axis=1))
 
 
 def _formants(power: np.ndarray, freqs: np.ndarray, sample_rate: int) -> np.ndarray:

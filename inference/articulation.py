@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
 import numpy as np
 from scipy.ndimage import gaussian_filter1d, maximum_filter1d, median_filter
@@ -95,7 +96,7 @@ def viseme_track(phonemes: Sequence[Phoneme], n_frames: int, fps: int, level: np
     if level is not None:
         track[:, JAW] *= 1 - _LOUDNESS_SHARE + _LOUDNESS_SHARE * np.asarray(level)
     _shut(track, [int((start + end) / 2 * fps) for start, end in lip_closures])
-    return track.astype(np.float32)
+    return cast(np.ndarray, track.astype(np.float32))
 
 
 def _timed_segments(phonemes: Sequence[Phoneme], duration: float) -> list[tuple[float, float, Viseme]]:
@@ -189,7 +190,7 @@ def acoustic_track(audio: np.ndarray, sample_rate: int, n_frames: int, fps: int)
             for frame in range(int(first // _HOPS_PER_FRAME), int(last // _HOPS_PER_FRAME) + 1)
         ],
     )
-    return np.clip(track, 0.0, 1.0).astype(np.float32)
+    return cast(np.ndarray, np.clip(track, 0.0, 1.0).astype(np.float32))
 
 
 def _reference_formants(features: np.ndarray) -> tuple[np.ndarray, float]:
@@ -208,5 +209,4 @@ def _reference_formants(features: np.ndarray) -> tuple[np.ndarray, float]:
 def _voice_activity(level: np.ndarray, voicing: np.ndarray, hiss: np.ndarray, hop_s: float) -> np.ndarray:
     """(n,) float 0/1: speech where loud enough and voiced or hissing, held briefly over short gaps."""
     active = (level > _SPEECH_LEVEL) & ((voicing > _VOICED_ABOVE) | (hiss > _SPEECH_HISS) | (level > _LOUD_LEVEL))
-    return maximum_filter1d(active.astype(float), size=2 * round(_HANGOVER_S / hop_s / 2) + 1)
-
+    return cast(np.ndarray, maximum_filter1d(active.astype(float), size=2 * round(_HANGOVER_S / hop_s / 2) + 1))

@@ -18,7 +18,7 @@ from .rig import portrait_rig
 from .warp import engine_warper
 
 
-def _bench(args) -> None:
+def _bench(args: argparse.Namespace) -> None:
     with open(args.image, "rb") as handle:
         image = media.image_decode(handle.read())
     started = time.perf_counter()
@@ -55,7 +55,7 @@ def _bench(args) -> None:
     print(f"render-only speed: {video_seconds / (animated - rigged):.1f}x real time")
 
 
-def _languages(args) -> None:
+def _languages(args: argparse.Namespace) -> None:
     for code, voice in sorted(speech.languages().items()):
         print(f"{code}\t{voice}")
 

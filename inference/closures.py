@@ -238,7 +238,7 @@ def _parts(nasal: np.ndarray, voice_bar: np.ndarray, f2: np.ndarray, shortest: i
     ]
     if not runs:
         return [(0, len(nasal), False)]
-    parts = []
+    parts: list[tuple[int, int, bool]] = []
     cursor = 0
     for start, end in runs:
         if voice_bar[cursor:start].sum() >= shortest:

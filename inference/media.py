@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 import av
 import numpy as np
@@ -120,7 +120,7 @@ def audio_resample(audio: np.ndarray, source_rate: int, target_rate: int) -> np.
     duration = audio.size / source_rate
     target_times = np.arange(int(round(duration * target_rate))) / target_rate
     source_times = np.arange(audio.size) / source_rate
-    return np.interp(target_times, source_times, audio).astype(np.float32)
+    return cast(np.ndarray, np.interp(target_times, source_times, audio).astype(np.float32))
 
 
 def mp4_write(
@@ -151,7 +151,16 @@ def mp4_write(
             os.unlink(temp_name)
 
 
-def _mp4_encode(path, frames, audio, sample_rate, *, fps, crf, on_frame):
+def _mp4_encode(
+    path: str,
+    frames: Iterable[np.ndarray],
+    audio: np.ndarray,
+    sample_rate: int,
+    *,
+    fps: int,
+    crf: int,
+    on_frame: Callable[[int], None] | None,
+) -> None:
     with av.open(path, mode="w", format="mp4", options={"movflags": "+faststart"}) as container:
         video = None
         # PyAV's encoder resamples to the stream's rate (libswresample) as the audio arrives.
@@ -223,7 +232,7 @@ class FragmentedMp4Writer:
     def __enter__(self) -> FragmentedMp4Writer:
         return self
 
-    def __exit__(self, error_type, *details) -> None:
+    def __exit__(self, error_type: type[BaseException] | None, *details: object) -> None:
         if error_type is None:
             self.container.mux(self.video.encode(None))
             self.container.mux(self.audio.encode(None))

@@ -233,7 +233,8 @@ def digits_check(audio: np.ndarray, sample_rate: int, digits: str) -> DigitsChec
             return DigitsCheck(shown, shown, 0.0, True)
         # Where the digits agree the expected string keeps the heard word ("oh" for 0).
         expected_words = [
-            word if value == want else _DIGIT_WORDS[want] for word, value, want in zip(heard_words, heard, expected, strict=False)
+            word if value == want else _DIGIT_WORDS[want]
+            for word, value, want in zip(heard_words, heard, expected, strict=False)
         ]
         frames = len(prepared.pcm) / 2 / SAMPLE_RATE / _FRAME_S
         margin = (

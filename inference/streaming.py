@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
@@ -197,7 +197,7 @@ def _pose_at(
         position
     ]
     pose[[PARAMETERS.index(name) for name in HEAD_PARAMETERS]] -= _idle_head(n_frames, fps, seed)[position]
-    return pose
+    return cast(np.ndarray, pose)
 
 
 @lru_cache(maxsize=16)

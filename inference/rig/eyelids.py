@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 from scipy.interpolate import PchipInterpolator
@@ -42,7 +43,14 @@ class Eyelid:
     overlap: float  # px above the open margin where the closing lid starts (covering the lashes)
 
 
-def build_eyelid(shape: tuple[int, int], landmarks: np.ndarray, corners, upper_lid, lower_lid, brow) -> Eyelid | None:
+def build_eyelid(
+    shape: tuple[int, int],
+    landmarks: np.ndarray,
+    corners: tuple[int, int],
+    upper_lid: tuple[int, int],
+    lower_lid: tuple[int, int],
+    brow: range,
+) -> Eyelid | None:
     """The upper lid of one eye, or None where the landmarks show no open eye to close."""
     start, end = landmarks[corners[0]].astype(np.float64), landmarks[corners[1]].astype(np.float64)
     length = float(np.linalg.norm(end - start))
@@ -73,7 +81,7 @@ def build_eyelid(shape: tuple[int, int], landmarks: np.ndarray, corners, upper_l
 
     def skin(s: np.ndarray) -> np.ndarray:
         to_brow = upper(s) - np.interp(s, brow_s[order], brow_r[order])
-        return np.maximum(_LID_SKIN_SHARE * to_brow - overlap, 1.0)
+        return cast(np.ndarray, np.maximum(_LID_SKIN_SHARE * to_brow - overlap, 1.0))
 
     top = float(np.min(upper(samples))) - overlap - 1
     bottom = float(np.max(lower(samples))) + 1

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 from scipy.interpolate import PchipInterpolator
 
@@ -27,10 +29,10 @@ class FaceAxes:
         return np.stack([offset @ self.x, offset @ self.y], axis=-1)
 
     def to_image(self, points: np.ndarray) -> np.ndarray:
-        return self.origin + self.vectors_to_image(points)
+        return cast(np.ndarray, self.origin + self.vectors_to_image(points))
 
     def vectors_to_image(self, vectors: np.ndarray) -> np.ndarray:
-        return vectors[..., :1] * self.x + vectors[..., 1:] * self.y
+        return cast(np.ndarray, vectors[..., :1] * self.x + vectors[..., 1:] * self.y)
 
 
 def flush_subnormals(fields: np.ndarray) -> None:
@@ -40,15 +42,15 @@ def flush_subnormals(fields: np.ndarray) -> None:
 
 def smoothstep(x: np.ndarray) -> np.ndarray:
     x = np.clip(x, 0.0, 1.0)
-    return x * x * (3 - 2 * x)
+    return cast(np.ndarray, x * x * (3 - 2 * x))
 
 
 def smooth_curve(points: np.ndarray, xs: np.ndarray) -> np.ndarray:
     """y of a smooth curve through points (n, 2) at xs; points out of x order fall back to straight segments."""
     if np.all(np.diff(points[:, 0]) > 0):
-        return PchipInterpolator(points[:, 0], points[:, 1])(xs)
+        return cast(np.ndarray, PchipInterpolator(points[:, 0], points[:, 1])(xs))
     order = np.argsort(points[:, 0])
-    return np.interp(xs, points[order, 0], points[order, 1])
+    return cast(np.ndarray, np.interp(xs, points[order, 0], points[order, 1]))
 
 
 def image_border(shape: tuple[int, int]) -> np.ndarray:

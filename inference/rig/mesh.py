@@ -77,7 +77,13 @@ class FaceMesh:
     mesh stands on the closed lips and a last motion, the rest pose, reopens them.
     """
 
-    def __init__(self, local: np.ndarray):
+    # Rows of self.points of each lip contour (set per _LIP_CHAINS name).
+    upper_outer: np.ndarray
+    lower_outer: np.ndarray
+    upper_inner: np.ndarray
+    lower_inner: np.ndarray
+
+    def __init__(self, local: np.ndarray) -> None:
         self.local = local
         self.width = float(local[54, 0] - local[48, 0])  # of the mouth
         self.eyes = float(np.linalg.norm(local[42:48].mean(axis=0) - local[36:42].mean(axis=0)))
@@ -162,7 +168,7 @@ class FaceMesh:
         for row, (point, kind) in enumerate(zip(self.points, self.kinds, strict=False)):
             if kind == "anchor":
                 continue
-            landmark = MESH_LANDMARKS[row] if kind == "landmark" else None
+            landmark = MESH_LANDMARKS[row] if kind == "landmark" else -1  # -1: a lip contour point
             lips = kind != "landmark" or landmark in (48, 54, 60, 64)
             if lips:
                 side = np.sign(point[0] - mouth_centre)
@@ -239,7 +245,7 @@ class FaceMesh:
         # Smoothing hides the mesh's creases (straight lines in the photo would
         # bend at triangle edges) but must not blur across the lip gap, where
         # the field steps from still to moving: the lips keep the exact field.
-        lips = np.zeros((h, w), np.uint8)
+        lips: np.ndarray = np.zeros((h, w), np.uint8)
         cv2.fillPoly(lips, [np.round(axes.to_image(self.local[48:60]) - (x, y)).astype(np.int32)], 1)
         size = 2 * int(np.ceil(reach)) + 1
         lips = cv2.dilate(lips, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size)))

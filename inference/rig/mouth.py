@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import cv2
 import numpy as np
@@ -94,7 +95,7 @@ def inner_lips_refined(image: np.ndarray, landmarks: np.ndarray, axes: FaceAxes)
 def _colour_at(lab: np.ndarray, points: np.ndarray) -> np.ndarray:
     """(n, 3) float32 colours of an image (H, W, 3) float32 at points (n, 2), bilinearly sampled."""
     maps = np.asarray(points, np.float32).reshape(1, -1, 2)
-    return cv2.remap(lab, maps, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)[0]
+    return cast(np.ndarray, cv2.remap(lab, maps, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)[0])
 
 
 def close_lips(
@@ -227,7 +228,7 @@ def _teeth_colour(image: np.ndarray, landmarks: np.ndarray, parted: bool) -> np.
     hue /= hue.mean()
     # However coloured the light or the sampled whites, enamel stays pale.
     hue = 1 + (hue - 1) * min(1.0, _TEETH_MAX_TINT / max(float(np.abs(hue - 1).max()), 1e-6))
-    return (hue * _TEETH_LIGHTNESS * highlight).clip(0, 255).astype(np.float32)
+    return cast(np.ndarray, (hue * _TEETH_LIGHTNESS * highlight).clip(0, 255).astype(np.float32))
 
 
 def _skin_pixels(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
@@ -235,7 +236,7 @@ def _skin_pixels(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
     mask = np.zeros(image.shape[:2], np.uint8)
     region = landmarks[[1, 2, 3, 31, 32, 33, 34, 35, 13, 14, 15, 29]]
     cv2.fillPoly(mask, [np.round(cv2.convexHull(region.astype(np.float32))).astype(np.int32)], 1)
-    return image[mask.astype(bool)].astype(np.float32)
+    return cast(np.ndarray, image[mask.astype(bool)].astype(np.float32))
 
 
 def _lip_colour(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
@@ -246,4 +247,4 @@ def _lip_colour(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
     cv2.fillPoly(mask, [np.round(landmarks[60:68]).astype(np.int32)], 0)
     if not mask.any():  # lips thinner than a pixel: take the whole mouth
         cv2.fillPoly(mask, [outer], 1)
-    return image[mask.astype(bool)].mean(axis=0).astype(np.float32)
+    return cast(np.ndarray, image[mask.astype(bool)].mean(axis=0).astype(np.float32))

@@ -7,6 +7,7 @@ import zipfile
 from collections.abc import Mapping
 from dataclasses import fields
 from types import MappingProxyType
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -20,6 +21,9 @@ from .portrait import PortraitRig
 RIG_FORMAT = "candor-rig-2"
 
 
+_Record = TypeVar("_Record", PortraitRig, Eyelid, InnerMouth)
+
+
 def rig_to_bytes(rig: PortraitRig) -> bytes:
     """The rig as an .npz archive (arrays only, no pickle), to cache it with its portrait."""
     arrays = {"format": np.array(RIG_FORMAT)}
@@ -28,7 +32,7 @@ def rig_to_bytes(rig: PortraitRig) -> bytes:
         _flatten(eyelid, f"eyelids.{name}.", arrays)
     _flatten(rig.mouth, "mouth.", arrays)
     buffer = io.BytesIO()
-    np.savez(buffer, **arrays)
+    np.savez(buffer, **arrays)  # type: ignore[arg-type]  # numpy's stub types **kwds as its allow_pickle
     return buffer.getvalue()
 
 
@@ -54,22 +58,22 @@ def rig_from_bytes(data: bytes) -> PortraitRig | None:
         return None
 
 
-def _flatten(record, prefix: str, arrays: dict[str, np.ndarray]) -> None:
+def _flatten(record: PortraitRig | Eyelid | InnerMouth, prefix: str, arrays: dict[str, np.ndarray]) -> None:
     for field in fields(record):
         value = getattr(record, field.name)
         if value is not None and field.name not in ("eyelids", "mouth"):
             arrays[prefix + field.name] = np.asarray(value)
 
 
-def _unflatten(kind, prefix: str, arrays: Mapping[str, np.ndarray], **given):
-    values = dict(given)
+def _unflatten(kind: type[_Record], prefix: str, arrays: Mapping[str, np.ndarray], **given: object) -> _Record:
+    values: dict[str, Any] = dict(given)
     for field in fields(kind):
         if field.name in given:
             continue
         stored = arrays.get(prefix + field.name)
         if stored is None:
             values[field.name] = None  # optional arrays (a photo without an open mouth)
-        elif field.type.startswith("tuple"):
+        elif str(field.type).startswith("tuple"):
             values[field.name] = tuple(int(v) for v in stored)
         elif field.type in ("float", "bool"):
             values[field.name] = float(stored) if field.type == "float" else bool(stored)
