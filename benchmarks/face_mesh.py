@@ -585,7 +585,8 @@ def mesh(image: np.ndarray, region: Region) -> Mesh:
 
 
 def track(image: np.ndarray, region: Region) -> Mesh:
-    """The mesh after one re-centring on its own points: a region from a box or another frame, refined as MediaPipe tracks."""
+    """The mesh after one re-centring on its own points: a region from a box or another frame, refined as MediaPipe
+    tracks."""
     return mesh(image, region_from_points(mesh(image, region).points))
 
 

@@ -77,7 +77,8 @@ _MOUTH_HALF_WIDTH, _MOUTH_TOP, _MOUTH_BOTTOM = 0.3, 0.05, 1.05
 # nearly colourless against the skin (teeth).
 _CAVITY_DARKER = 0.5
 _TEETH_CHROMA, _TEETH_LIGHTER = 0.6, 0.7
-# A blink: the eyes' dark pixels (iris, pupil; see reference_faces.eye_darkness) fall below this share of the portrait's.
+# A blink: the eyes' dark pixels (iris, pupil; see reference_faces.eye_darkness) fall below this share of the
+# portrait's.
 _BLINK_DARK_SHARE = 0.72
 _DRIFT_PX = 0.2  # per frame, for the landmark-noise reference
 # Head smoothness is read on the texture of the nose bridge just below the eye line (half width, top, bottom, in eye

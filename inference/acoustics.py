@@ -226,7 +226,8 @@ def _formants(power: np.ndarray, freqs: np.ndarray, sample_rate: int) -> np.ndar
 
 
 def _levinson(autocorrelation: np.ndarray) -> np.ndarray:
-    """(n, p + 1) predictor polynomials (leading 1) from autocorrelations (n, p + 1), by the Levinson-Durbin recursion."""
+    """(n, p + 1) predictor polynomials (leading 1) from autocorrelations (n, p + 1), by the Levinson-Durbin
+    recursion."""
     n, size = autocorrelation.shape
     predictor = np.zeros((n, size))
     predictor[:, 0] = 1.0

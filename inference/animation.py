@@ -126,7 +126,8 @@ def _frames(
     sample_rate: int,
     fps: int,
 ) -> Iterator[np.ndarray]:
-    """(H, W, 3) uint8 frames of the rig posed by track (n, len(PARAMETERS)), rendered warper.frames_per_batch at a time."""
+    """(H, W, 3) uint8 frames of the rig posed by track (n, len(PARAMETERS)), rendered warper.frames_per_batch at a
+    time."""
     for start in range(0, len(track), warper.frames_per_batch):
         poses = track[start : start + warper.frames_per_batch]
         frames = _posed_faces(rig, poses, warper)
@@ -193,7 +194,8 @@ def render_frame(rig: PortraitRig, params: Mapping[str, float], *, device: str |
 
 
 def _posed_faces(rig: PortraitRig, poses: np.ndarray, warper: Warper) -> np.ndarray:
-    """(B, H, W, 3) uint8 frames with the face posed by poses (B, len(PARAMETERS)) float32 and the inside of the mouth painted."""
+    """(B, H, W, 3) uint8 frames with the face posed by poses (B, len(PARAMETERS)) float32 and the inside of the mouth
+    painted."""
     faces = poses[:, _FACE_COLUMNS]
     frames = np.empty((len(poses), *rig.image.shape), np.uint8)
     frames[:] = rig.image

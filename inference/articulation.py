@@ -118,7 +118,8 @@ def _timed_segments(phonemes: Sequence[Phoneme], duration: float) -> list[tuple[
 
 
 def _shut(track: np.ndarray, frames: Sequence[int]) -> None:
-    """Close the lips fully on these frames of a (n, 5) track, in place; the blend already eases the frames beside them."""
+    """Close the lips fully on these frames of a (n, 5) track, in place; the blend already eases the frames beside
+    them."""
     for frame in frames:
         if 0 <= frame < len(track):
             track[frame, CLOSE] = 1.0

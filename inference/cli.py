@@ -43,7 +43,8 @@ def _bench(args: argparse.Namespace) -> None:
     video_seconds = spoken.audio.size / spoken.sample_rate
     assert frames == frame_count(spoken.audio.size, spoken.sample_rate, args.fps)
     print(
-        f"machine: {platform.processor() or platform.machine()}, {platform.system()}, python {platform.python_version()}"
+        f"machine: {platform.processor() or platform.machine()}, {platform.system()}, "
+        f"python {platform.python_version()}"
     )
     print(
         f"video: {video_seconds:.2f} s, {frames} frames at {args.fps} fps, longest side {args.max_side}, "

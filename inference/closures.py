@@ -1,4 +1,5 @@
-"""Oral closures in speech audio: where the tract closes, and whether at the lips (by murmur, burst and F2 transitions)."""
+"""Oral closures in speech audio: where the tract closes, and whether at the lips (by murmur, burst and F2
+transitions)."""
 
 from __future__ import annotations
 

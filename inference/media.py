@@ -53,7 +53,8 @@ def image_decode(data: bytes, *, max_side: int = 2048) -> np.ndarray:
             if width * height > MAX_IMAGE_PIXELS:
                 raise InferenceError(
                     "too_large",
-                    f"the image has {width * height / 1e6:.0f} megapixels; at most {MAX_IMAGE_PIXELS / 1e6:.0f} are accepted",
+                    f"the image has {width * height / 1e6:.0f} megapixels; "
+                    f"at most {MAX_IMAGE_PIXELS / 1e6:.0f} are accepted",
                 )
             if min(width, height) < MIN_IMAGE_SIDE:
                 # A sliver (e.g. 1 x 10,000,000 pixels) cannot show a face and breaks resizing further on.
@@ -200,7 +201,8 @@ def _mp4_encode(
 
 
 class FragmentedMp4Writer:
-    """H.264 + AAC written as fragmented MP4 while it is made: each keyframe starts a fragment a player can show at once."""
+    """H.264 + AAC written as fragmented MP4 while it is made: each keyframe starts a fragment a player can show at
+    once."""
 
     def __init__(
         self, target: BinaryIO, *, width: int, height: int, fps: int, sample_rate: int, keyframe_every_s: float = 1.0

@@ -144,7 +144,8 @@ def _raised_cosine(x: np.ndarray) -> np.ndarray:
 
 
 def speech_level(audio: np.ndarray, sample_rate: int, n_frames: int, fps: float) -> np.ndarray:
-    """Loudness 0..1 per frame, (n_frames,) float64, of mono float audio (N,): RMS in dB between the noise floor and the speech peak."""
+    """Loudness 0..1 per frame, (n_frames,) float64, of mono float audio (N,): RMS in dB between the noise floor and
+    the speech peak."""
     hop = sample_rate / fps
     centres = (np.arange(n_frames) + 1.0) * hop
     half = _WINDOW_FRAMES * hop / 2

@@ -77,7 +77,8 @@ class NeuralMouth:
     region: MouthRegion
 
     def redraw(self, frames: np.ndarray, mels: np.ndarray) -> None:
-        """Blend the model's mouth into frames (B, H, W, 3) uint8 in place, one mel window (B, MEL_BANDS, MEL_STEPS) each."""
+        """Blend the model's mouth into frames (B, H, W, 3) uint8 in place, one mel window (B, MEL_BANDS, MEL_STEPS)
+        each."""
         x, y, side = self.region.box
         crops = frames[:, y : y + side, x : x + side]
         size = self.model.face_side
@@ -95,7 +96,8 @@ def neural_mouth(path: str | os.PathLike[str], rig: PortraitRig) -> NeuralMouth:
 
 
 def mouth_model(path: str | os.PathLike[str]) -> MouthModel:
-    """The ONNX model at path, loaded once per file version; InferenceError if unreadable or not fitting the interface."""
+    """The ONNX model at path, loaded once per file version; InferenceError if unreadable or not fitting the
+    interface."""
     path = Path(path)
     try:
         stat = path.stat()
@@ -124,7 +126,8 @@ def _load(path: str, mtime_ns: int, size: int) -> MouthModel:
 
 
 def _check_interface(session: Any, name: str) -> tuple[int, int | None]:
-    """(S, frames per run) of a session whose inputs and outputs fit the interface; InferenceError naming what does not."""
+    """(S, frames per run) of a session whose inputs and outputs fit the interface; InferenceError naming what does
+    not."""
     inputs = {tensor.name: tensor for tensor in session.get_inputs()}
     outputs = {tensor.name: tensor for tensor in session.get_outputs()}
     expected = (
@@ -160,7 +163,8 @@ def _check_interface(session: Any, name: str) -> tuple[int, int | None]:
 
 
 def speaking_faces(model: MouthModel, faces: np.ndarray, mels: np.ndarray) -> np.ndarray:
-    """(B, S, S, 3) float32 RGB 0..1 of the model's speaking faces for face crops (B, S, S, 3) uint8 and mels (B, MEL_BANDS, MEL_STEPS)."""
+    """(B, S, S, 3) float32 RGB 0..1 of the model's speaking faces for face crops (B, S, S, 3) uint8 and mels (B,
+    MEL_BANDS, MEL_STEPS)."""
     face_input = np.ascontiguousarray(faces.transpose(0, 3, 1, 2), np.float32) / 255
     mel_input = np.ascontiguousarray(mels, np.float32)
     step = model.frames_per_run or len(faces)

@@ -1,4 +1,5 @@
-"""Offline text-to-speech with exact phoneme and word timing, via ctypes on the libespeak-ng bundled by espeakng-loader."""
+"""Offline text-to-speech with exact phoneme and word timing, via ctypes on the libespeak-ng bundled by espeakng-
+loader."""
 
 from __future__ import annotations
 
@@ -244,7 +245,8 @@ def synthesize(text: str, language: str, *, voice: str | None = None, words_per_
     if not MIN_WORDS_PER_MINUTE <= words_per_minute <= MAX_WORDS_PER_MINUTE:
         raise InferenceError(
             "invalid_rate",
-            f"Speaking rate {words_per_minute} is outside {MIN_WORDS_PER_MINUTE}-{MAX_WORDS_PER_MINUTE} words per minute.",
+            f"Speaking rate {words_per_minute} is outside "
+            f"{MIN_WORDS_PER_MINUTE}-{MAX_WORDS_PER_MINUTE} words per minute.",
         )
     offered = voices(language)
     if voice is None:

@@ -1,4 +1,5 @@
-"""Live mode: frames of a portrait speaking audio that arrives in chunks, each drawn once LOOKAHEAD_S of its audio is in."""
+"""Live mode: frames of a portrait speaking audio that arrives in chunks, each drawn once LOOKAHEAD_S of its audio is
+in."""
 
 from __future__ import annotations
 
@@ -163,9 +164,9 @@ def _live_frames(
     if heard.end == 0:
         raise InferenceError("invalid_audio", "the audio stream ended before any audio arrived")
     total = frame_count(heard.end, sample_rate, fps)
-    for index in range(index, total):
-        last_frame = min(index + lookahead, total)
-        yield draw(index, last_frame, min(sample(last_frame), heard.end))
+    for owed in range(index, total):  # the frames still owed when the chunks end
+        last_frame = min(owed + lookahead, total)
+        yield draw(owed, last_frame, min(sample(last_frame), heard.end))
 
 
 def _loudest_second(loudness: list[float], first_frame: int, fps: int, memory_frames: int) -> int | None:
@@ -185,7 +186,8 @@ def _pose_at(
     expression: str,
     intensity: float,
 ) -> np.ndarray:
-    """(len(PARAMETERS),) float32 pose of the frame at position of mono audio (N,) covering n_frames, without blinks and idle head motion.
+    """(len(PARAMETERS),) float32 pose of the frame at position of mono audio (N,) covering n_frames, without
+    blinks and idle head motion.
 
     The offline track of this stretch of audio; its head columns keep only what
     speech adds to the idle sway, which runs on the stream's own clock instead.

@@ -36,7 +36,8 @@ class FaceAxes:
 
 
 def flush_subnormals(fields: np.ndarray) -> None:
-    """Zero the negligible components of float32 fields in place: subnormal floats make every frame's arithmetic crawl."""
+    """Zero the negligible components of float32 fields in place: subnormal floats make every frame's arithmetic
+    crawl."""
     fields[np.abs(fields) < 1e-6] = 0.0
 
 

@@ -225,7 +225,8 @@ class FaceMesh:
     def dense_fields(
         self, shape: tuple[int, int], axes: FaceAxes, triangles: Delaunay
     ) -> tuple[tuple[int, int, int, int], np.ndarray]:
-        """The region (x, y, w, h) where any face parameter moves anything, and the (P + 1, h, w, 2) float32 fields there."""
+        """The region (x, y, w, h) where any face parameter moves anything, and the (P + 1, h, w, 2) float32 fields
+        there."""
         motions = self.motions()
         moving = np.any(motions != 0, axis=(0, 2))
         touched = axes.to_image(self.points[triangles.simplices[moving[triangles.simplices].any(axis=1)].ravel()])

@@ -1,4 +1,5 @@
-"""The package face: `inference.animate(image, audio, sample_rate)` and the rest of the API, importable from the package."""
+"""The package face: `inference.animate(image, audio, sample_rate)` and the rest of the API, importable from the
+package."""
 
 import importlib
 import pkgutil

@@ -1,4 +1,5 @@
-"""The streamed render path: stages overlap in threads, memory stays flat with length, the rig round-trips through its cache form."""
+"""The streamed render path: stages overlap in threads, memory stays flat with length, the rig round-trips through its
+cache form."""
 
 import threading
 import time
