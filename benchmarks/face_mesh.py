@@ -432,7 +432,7 @@ class _StagedModel:
     def __call__(self, image: np.ndarray) -> dict[str, np.ndarray]:
         """The model's outputs by name for a (1, 192, 192, 3) float32 input."""
         values = {self.input_name: image}
-        for interpreter, needed, given, customs in self.stages:
+        for interpreter, needed, _given, customs in self.stages:
             details = {detail["name"]: detail["index"] for detail in interpreter.get_input_details()}
             for name in needed:
                 interpreter.set_tensor(details[name], values[name])
@@ -456,7 +456,8 @@ def _landmarks_to_transform_matrix(
     output_height: int,
     target_rotation_radians: float,
 ) -> np.ndarray:
-    """(1, 4, 4) float32: the affine from a crop of output size around a subset of landmarks (1, N, 3) to their frame."""
+    """(1, 4, 4) float32: the affine from a crop of output size around a subset of landmarks (1, N, 3) to their
+    frame."""
     points = landmarks.reshape(-1, 3)[:, :2].astype(np.float64)
     left, right = points[left_rotation_idx], points[right_rotation_idx]
     rotation = target_rotation_radians - np.arctan2(right[1] - left[1], right[0] - left[0])
@@ -548,7 +549,8 @@ class Region:
 
 
 def region_from_box(left: float, top: float, right: float, bottom: float) -> Region:
-    """The model's region for a detector's face box (image pixels): upright, square on the long side, 1.5 times larger."""
+    """The model's region for a detector's face box (image pixels): upright, square on the long side, 1.5 times
+    larger."""
     return Region(((left + right) / 2, (top + bottom) / 2), ROI_SCALE * max(right - left, bottom - top), 0.0)
 
 
