@@ -24,7 +24,7 @@ import numpy as np
 
 from benchmarks import quality
 from inference import media, recognition, speech
-from inference.animate import animate
+from inference.animation import animate
 
 SENTENCES = (
     "Maybe the big brown bear will come back by the time we open the map.",

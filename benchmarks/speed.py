@@ -192,7 +192,7 @@ def _line(label: str, video_s: float, compute_s: float, target: float | None = N
 def _stages(seconds: float) -> None:
     """Each stage alone over the same clip, to show where the time goes."""
     from inference import media, speech
-    from inference.animate import animate
+    from inference.animation import animate
     from inference.faces import face_single
     from inference.rig import portrait_rig
     from provenance import c2pa_manifest, keys, watermark
@@ -255,7 +255,7 @@ def _stages(seconds: float) -> None:
 def _gpu_stages(seconds: float) -> None:
     """Render only on the CUDA path beside the CPU path, and the CUDA warp's agreement with it."""
     from inference import media, speech
-    from inference.animate import animate
+    from inference.animation import animate
     from inference.rig import portrait_rig
 
     portrait = media.image_decode(_portrait_jpeg(512))

@@ -1,4 +1,5 @@
-"""Video transformations a published clip meets (re-encode, resize, crop, levels, frame rate), for tests and benchmarks."""
+"""Video transformations a published clip meets (re-encode, resize, crop, levels, frame rate), for tests and
+benchmarks."""
 
 from __future__ import annotations
 

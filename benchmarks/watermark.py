@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.video_transforms import center_crop, frame_rate_changed, h264_round_trip, levels, psnr, resized  # noqa: E402
 from inference import speech  # noqa: E402
-from inference.animate import animate  # noqa: E402
+from inference.animation import animate  # noqa: E402
 from provenance import bch, watermark  # noqa: E402
 from provenance.fingerprint import content_fingerprint, content_similarity, frame_luma  # noqa: E402
 

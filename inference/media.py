@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 import av
 import numpy as np
@@ -53,7 +53,8 @@ def image_decode(data: bytes, *, max_side: int = 2048) -> np.ndarray:
             if width * height > MAX_IMAGE_PIXELS:
                 raise InferenceError(
                     "too_large",
-                    f"the image has {width * height / 1e6:.0f} megapixels; at most {MAX_IMAGE_PIXELS / 1e6:.0f} are accepted",
+                    f"the image has {width * height / 1e6:.0f} megapixels; "
+                    f"at most {MAX_IMAGE_PIXELS / 1e6:.0f} are accepted",
                 )
             if min(width, height) < MIN_IMAGE_SIDE:
                 # A sliver (e.g. 1 x 10,000,000 pixels) cannot show a face and breaks resizing further on.
@@ -120,7 +121,7 @@ def audio_resample(audio: np.ndarray, source_rate: int, target_rate: int) -> np.
     duration = audio.size / source_rate
     target_times = np.arange(int(round(duration * target_rate))) / target_rate
     source_times = np.arange(audio.size) / source_rate
-    return np.interp(target_times, source_times, audio).astype(np.float32)
+    return cast(np.ndarray, np.interp(target_times, source_times, audio).astype(np.float32))
 
 
 def mp4_write(
@@ -151,7 +152,16 @@ def mp4_write(
             os.unlink(temp_name)
 
 
-def _mp4_encode(path, frames, audio, sample_rate, *, fps, crf, on_frame):
+def _mp4_encode(
+    path: str,
+    frames: Iterable[np.ndarray],
+    audio: np.ndarray,
+    sample_rate: int,
+    *,
+    fps: int,
+    crf: int,
+    on_frame: Callable[[int], None] | None,
+) -> None:
     with av.open(path, mode="w", format="mp4", options={"movflags": "+faststart"}) as container:
         video = None
         # PyAV's encoder resamples to the stream's rate (libswresample) as the audio arrives.
@@ -191,7 +201,8 @@ def _mp4_encode(path, frames, audio, sample_rate, *, fps, crf, on_frame):
 
 
 class FragmentedMp4Writer:
-    """H.264 + AAC written as fragmented MP4 while it is made: each keyframe starts a fragment a player can show at once."""
+    """H.264 + AAC written as fragmented MP4 while it is made: each keyframe starts a fragment a player can show at
+    once."""
 
     def __init__(
         self, target: BinaryIO, *, width: int, height: int, fps: int, sample_rate: int, keyframe_every_s: float = 1.0
@@ -223,7 +234,7 @@ class FragmentedMp4Writer:
     def __enter__(self) -> FragmentedMp4Writer:
         return self
 
-    def __exit__(self, error_type, *details) -> None:
+    def __exit__(self, error_type: type[BaseException] | None, *details: object) -> None:
         if error_type is None:
             self.container.mux(self.video.encode(None))
             self.container.mux(self.audio.encode(None))

@@ -1,11 +1,12 @@
-"""Live mode: frames of a portrait speaking audio that arrives in chunks, each drawn once LOOKAHEAD_S of its audio is in."""
+"""Live mode: frames of a portrait speaking audio that arrives in chunks, each drawn once LOOKAHEAD_S of its audio is
+in."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
@@ -74,7 +75,7 @@ def stream(
     label and watermark. Arguments are checked, and the portrait rigged, before
     the first chunk is read; each chunk is checked as it arrives.
     """
-    from .animate import EXPRESSIONS
+    from .animation import EXPRESSIONS
     from .rig import PortraitRig, portrait_rig
 
     if sample_rate <= 0:
@@ -101,7 +102,7 @@ def _live_frames(
     intensity: float,
     frame_filter: Callable[[np.ndarray], np.ndarray] | None,
 ) -> Iterator[LiveFrame]:
-    from .animate import frame_count, render_frame
+    from .animation import frame_count, render_frame
     from .rig import BLINK_PARAMETERS, HEAD_PARAMETERS, PARAMETERS
 
     column = {name: i for i, name in enumerate(PARAMETERS)}
@@ -163,9 +164,9 @@ def _live_frames(
     if heard.end == 0:
         raise InferenceError("invalid_audio", "the audio stream ended before any audio arrived")
     total = frame_count(heard.end, sample_rate, fps)
-    for index in range(index, total):
-        last_frame = min(index + lookahead, total)
-        yield draw(index, last_frame, min(sample(last_frame), heard.end))
+    for owed in range(index, total):  # the frames still owed when the chunks end
+        last_frame = min(owed + lookahead, total)
+        yield draw(owed, last_frame, min(sample(last_frame), heard.end))
 
 
 def _loudest_second(loudness: list[float], first_frame: int, fps: int, memory_frames: int) -> int | None:
@@ -185,19 +186,20 @@ def _pose_at(
     expression: str,
     intensity: float,
 ) -> np.ndarray:
-    """(len(PARAMETERS),) float32 pose of the frame at position of mono audio (N,) covering n_frames, without blinks and idle head motion.
+    """(len(PARAMETERS),) float32 pose of the frame at position of mono audio (N,) covering n_frames, without
+    blinks and idle head motion.
 
     The offline track of this stretch of audio; its head columns keep only what
     speech adds to the idle sway, which runs on the stream's own clock instead.
     """
-    from .animate import animation_track
+    from .animation import animation_track
     from .rig import HEAD_PARAMETERS, PARAMETERS
 
     pose = animation_track(audio, sample_rate, n_frames, fps, seed=seed, expression=expression, intensity=intensity)[
         position
     ]
     pose[[PARAMETERS.index(name) for name in HEAD_PARAMETERS]] -= _idle_head(n_frames, fps, seed)[position]
-    return pose
+    return cast(np.ndarray, pose)
 
 
 @lru_cache(maxsize=16)

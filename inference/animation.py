@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Mapping, Sequence
+from typing import cast
 
 import cv2
 import numpy as np
@@ -76,7 +77,7 @@ def animate(
     expression: str = "neutral",
     intensity: float = 0.5,
     device: str | None = None,
-    neural_model: str | os.PathLike | None = None,
+    neural_model: str | os.PathLike[str] | None = None,
 ) -> Iterator[np.ndarray]:
     """Lazily rendered (H, W, 3) uint8 RGB frames of the portrait speaking mono float audio (N,).
 
@@ -125,7 +126,8 @@ def _frames(
     sample_rate: int,
     fps: int,
 ) -> Iterator[np.ndarray]:
-    """(H, W, 3) uint8 frames of the rig posed by track (n, len(PARAMETERS)), rendered warper.frames_per_batch at a time."""
+    """(H, W, 3) uint8 frames of the rig posed by track (n, len(PARAMETERS)), rendered warper.frames_per_batch at a
+    time."""
     for start in range(0, len(track), warper.frames_per_batch):
         poses = track[start : start + warper.frames_per_batch]
         frames = _posed_faces(rig, poses, warper)
@@ -188,11 +190,12 @@ def render_frame(rig: PortraitRig, params: Mapping[str, float], *, device: str |
     pose = np.array([[params.get(name, 0.0) for name in PARAMETERS]], np.float32)
     frames = _posed_faces(rig, pose, warper)
     _move_eyelids_and_head(rig, pose, frames, warper)
-    return frames[0]
+    return cast(np.ndarray, frames[0])
 
 
 def _posed_faces(rig: PortraitRig, poses: np.ndarray, warper: Warper) -> np.ndarray:
-    """(B, H, W, 3) uint8 frames with the face posed by poses (B, len(PARAMETERS)) float32 and the inside of the mouth painted."""
+    """(B, H, W, 3) uint8 frames with the face posed by poses (B, len(PARAMETERS)) float32 and the inside of the mouth
+    painted."""
     faces = poses[:, _FACE_COLUMNS]
     frames = np.empty((len(poses), *rig.image.shape), np.uint8)
     frames[:] = rig.image
@@ -223,7 +226,7 @@ def _move_eyelids_and_head(rig: PortraitRig, poses: np.ndarray, frames: np.ndarr
 
 def _combine(values: np.ndarray, fields: np.ndarray, start: np.ndarray | None = None) -> np.ndarray:
     """start (...) plus the sum of values (K,) times fields (K, ...), as float32."""
-    return _combine_each(values[None], fields, start)[0]
+    return cast(np.ndarray, _combine_each(values[None], fields, start)[0])
 
 
 def _combine_each(values: np.ndarray, fields: np.ndarray, start: np.ndarray | None = None) -> np.ndarray:
@@ -337,7 +340,7 @@ def _paint_inner_mouth(frame: np.ndarray, mouth: InnerMouth, face: np.ndarray, p
         # the lips move over them, so closing never squeezes them.
         # As the lower lip leaves, the sliver of it inside the photo's contour goes too.
         leaving = min(max((parting + _LIP_SEPARATION_PX - mouth.rest_parting) / _CAVITY_FADE_PX, 0.0), 1.0)
-        inside, teeth_only = mouth.photo_inside[y0:y1, x0:x1], mouth.photo_teeth[y0:y1, x0:x1]
+        inside, teeth_only = mouth.photo_inside[y0:y1, x0:x1], cast(np.ndarray, mouth.photo_teeth)[y0:y1, x0:x1]
         colour = _over(colour, photo[y0:y1, x0:x1], inside - leaving * (inside - teeth_only))
     alpha = (coverage * strength)[..., None]
     region = frame[y0:y1, x0:x1]
@@ -386,7 +389,7 @@ def _draw_lip_crease(frame: np.ndarray, crease: np.ndarray, polygon: np.ndarray,
 def _over(below: np.ndarray, above: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     """(h, w, 3) of colour above (h, w, 3) laid over below (h, w, 3) with coverage alpha (h, w) 0..1."""
     alpha = alpha[..., None]
-    return below * (1 - alpha) + above * alpha
+    return cast(np.ndarray, below * (1 - alpha) + above * alpha)
 
 
 def _check_audio(audio: np.ndarray, sample_rate: int) -> None:
