@@ -172,7 +172,7 @@ def _render_speech(render: Render) -> RenderSpeech:
 
 def _render_encode_and_sign(render: Render, spoken: RenderSpeech, reporter: _ProgressReporter) -> Path:
     """Animate, mark (label, watermark, fingerprint), encode, embed captions and sign; returns the signed MP4."""
-    from inference.animate import animate
+    from inference import animate
     from provenance.services import provenance_frames, video_sign
 
     # Deferred into the pipeline's thread: rigging a new portrait and analysing a long recording take
@@ -216,7 +216,7 @@ def render_run(*, render_id, on_progress=None) -> Render:
 
     The consent gate is checked again here: consent may have been revoked since the render was queued.
     """
-    from inference.animate import frame_count
+    from inference import frame_count
 
     render = Render.objects.select_related("portrait", "consent").get(id=render_id)
     if render.status not in (Render.Status.QUEUED, Render.Status.RUNNING) or not _render_claim(render):

@@ -212,7 +212,7 @@ def render_preview(
     records each preview.
     """
     from inference import speech
-    from inference.animate import animate
+    from inference import animate
     from provenance.keys import secret_load_or_create
     from provenance.label import frame_label
     from provenance.services import PREVIEW_WATERMARK_SERIAL

@@ -15,7 +15,7 @@ import pytest
 import soundfile
 from django.core.management import CommandError, call_command
 
-from inference.animate import frame_count
+from inference import frame_count
 from inference.media import AUDIO_SAMPLE_RATE, audio_decode
 from inference.speech import synthesize
 from tests.provenance.mp4_boxes import top_level_box
