@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 DATA_DIR ?= var
 
-.PHONY: install run test test-production migrate demo clean system-deps
+.PHONY: install run test test-production lint migrate demo clean system-deps
 
 $(STAMP): pyproject.toml
 	@$(MAKE) --no-print-directory system-deps
@@ -18,11 +18,17 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# OpenCV needs libGL and GLib at import; install them from Debian only where they are missing.
+# From Debian, only where missing: libGL and GLib (OpenCV needs them at import), Chromium and its driver (the
+# browser tests). One apt-get update, and none at all on a machine that has everything.
 system-deps:
-	@if ! ldconfig -p | grep -q 'libGL.so.1' || ! ldconfig -p | grep -q 'libgthread-2.0.so.0'; then \
-		echo "Installing libgl1 and libglib2.0-0 for OpenCV"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libgl1 libglib2.0-0; \
+	@missing=""; \
+	ldconfig -p | grep -q 'libGL.so.1' || missing="$$missing libgl1"; \
+	ldconfig -p | grep -q 'libgthread-2.0.so.0' || missing="$$missing libglib2.0-0"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v chromedriver >/dev/null || missing="$$missing chromium-driver"; \
+	if [ -n "$$missing" ]; then \
+		echo "Installing from Debian:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
 migrate: install
@@ -37,9 +43,17 @@ run: demo
 	CANDOR_LOCAL_HTTP=$${CANDOR_LOCAL_HTTP:-1} exec $(PY) -m config.launcher
 
 test: install
+	@$(MAKE) --no-print-directory system-deps
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-# Production mode: PostgreSQL, Redis and two workers (README "Production"); refuses to run without both servers.
+# ruff (style and bugs), mypy (strict for inference/ and core/) and import-linter (the layers in pyproject.toml).
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
+
+# Production mode: PostgreSQL, Redis and two workers (docs/production.md); refuses to run without both servers.
 test-production: install
 	@case "$${DATABASE_URL:-}" in postgres://*|postgresql://*) ;; *) echo "test-production needs DATABASE_URL=postgres://..." >&2; exit 2;; esac
 	@case "$${CELERY_BROKER_URL:-}" in redis://*) ;; *) echo "test-production needs CELERY_BROKER_URL=redis://..." >&2; exit 2;; esac

@@ -33,8 +33,8 @@ CLIP_FRAMES = 10
 
 def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--clients", type=int, default=50, help="concurrent clients (at most %d)" % MAX_CLIENTS)
-    parser.add_argument("--duration", type=float, default=60, help="seconds of load (at most %d)" % MAX_DURATION_S)
+    parser.add_argument("--clients", type=int, default=50, help=f"concurrent clients (at most {MAX_CLIENTS})")
+    parser.add_argument("--duration", type=float, default=60, help=f"seconds of load (at most {MAX_DURATION_S})")
     parser.add_argument("--renders", type=int, default=2, help="renders kept running during the load")
     parser.add_argument("--verify-share", type=float, default=0.2, help="share of requests that go to the verifier")
     parser.add_argument(
@@ -101,7 +101,9 @@ def _creator_with_consented_portrait() -> tuple[str, str]:
 
 
 def _clip() -> bytes:
-    """A short 256x256 H.264 clip of a photo for the verifier (not a Candor video, so the whole watermark search runs)."""
+    """A short 256x256 H.264 clip of a photo for the verifier (not a Candor video, so the whole watermark
+    search runs).
+    """
     import av
     import numpy as np
     import skimage.data
@@ -269,7 +271,8 @@ def _machine() -> str:
     )
     load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     return (
-        f"{os.cpu_count()} CPU ({model}), {memory_kb / 1024 / 1024:.1f} GiB RAM, {platform.system()} {platform.release()}, "
+        f"{os.cpu_count()} CPU ({model}), {memory_kb / 1024 / 1024:.1f} GiB RAM, {platform.system()} "
+        f"{platform.release()}, "
         f"Python {platform.python_version()}, load average at the end {load}"
     )
 
@@ -349,11 +352,13 @@ def main() -> int:
     locked = sum(path.read_text(errors="replace").count("database is locked") for path in logs.glob("*.log"))
     print(f"machine: {_machine()}")
     print(
-        f"mode: database {settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]}, broker {settings.CELERY_BROKER_URL.split(':', 1)[0]}, "
+        f"mode: database {settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]}, broker "
+        f"{settings.CELERY_BROKER_URL.split(':', 1)[0]}, "
         f"gunicorn {args.web_workers}x4 threads, worker concurrency {args.renders}"
     )
     print(
-        f"load: {args.clients} clients for {wall:.1f} s, {args.verify_share:.0%} verifier; renders kept running: {args.renders} "
+        f"load: {args.clients} clients for {wall:.1f} s, {args.verify_share:.0%} verifier; renders kept running: "
+        f"{args.renders} "
         f"(finished during the run: {dict(keeper.finished) or 'none'}, in flight at the end: {running_at_end})"
     )
     total_errors = 0
@@ -363,7 +368,8 @@ def main() -> int:
         errors = sum(count for code, count in codes[kind].items() if code >= 400 and code != 429) + failures[kind]
         total_errors += errors
         print(
-            f"{kind:>7}: {len(values)} requests, {len(values) / wall:.1f}/s, p50 {_percentile(values, 0.50) * 1000:.0f} ms, "
+            f"{kind:>7}: {len(values)} requests, {len(values) / wall:.1f}/s, p50 "
+            f"{_percentile(values, 0.50) * 1000:.0f} ms, "
             f"p95 {_percentile(values, 0.95) * 1000:.0f} ms, p99 {_percentile(values, 0.99) * 1000:.0f} ms, "
             f"errors {errors}, throttled (429) {throttled}, codes {dict(codes[kind])}"
         )

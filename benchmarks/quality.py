@@ -557,7 +557,7 @@ def _print_summary(scores: list[tuple[str, ClipScore]], noise: dict[str, tuple[f
             smooth,
         ),
         # The mesh's eye corners shift a little with the mouth and with where the face sits in its crop: on a
-        # talking face its reading is mostly that (see the README), so it is shown, not judged.
+        # talking face its reading is mostly that (see docs/engine.md), so it is shown, not judged.
         (
             "head acceleration read by the mesh's eye corners; tracker on the still head (px/f²)",
             ", ".join(f"{p} {read_by_mesh[p]:.3f}; {noise[p][1]:.3f}" for p in tracked),

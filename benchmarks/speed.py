@@ -371,7 +371,8 @@ def _long(minutes: float) -> None:
     print(_line(f"  {figures['video_s'] / 60:.1f} min", figures["video_s"], figures["compute_s"]))
     peak_gib = figures["peak_mib"] / 1024
     print(
-        f"    peak memory of the render process {figures['peak_mib']:.0f} MiB ({figures['baseline_mib']:.0f} MiB before "
+        f"    peak memory of the render process {figures['peak_mib']:.0f} MiB ({figures['baseline_mib']:.0f} MiB "
+        "before "
         f"the render, with Django, the models and the uploaded WAV); target < {TARGET_PEAK_GIB:g} GiB: "
         f"{'met' if peak_gib < TARGET_PEAK_GIB else 'NOT met'}"
     )

@@ -63,7 +63,10 @@ class TokenGuessLimitMiddleware:
         wait = limits.failures_wait(scope=limits.TOKEN_ADDRESS, key=limits.client_address(request))
         if not wait:
             return None
-        detail = f"too many links or tokens that do not exist were tried from your address; try again in {limits.wait_words(wait)}"
+        detail = (
+            "too many links or tokens that do not exist were tried from your address; try again in "
+            f"{limits.wait_words(wait)}"
+        )
         if request.path_info.startswith("/api/"):
             response = JsonResponse({"error": "throttled", "detail": detail}, status=429)
         else:

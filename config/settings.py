@@ -81,7 +81,8 @@ TEMPLATES = [
 ]
 
 DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{DATA_DIR / 'candor.sqlite3'}")
-# A PostgreSQL connection costs the server a process: web threads keep theirs (health-checked) instead of one per request.
+# A PostgreSQL connection costs the server a process: web threads keep theirs (health-checked) instead of one per
+# request.
 DATABASES = {
     "default": dj_database_url.parse(
         DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 0 if DATABASE_URL.startswith("sqlite") else 60)
@@ -185,7 +186,8 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "core.errors.api_exception_handler",
     "DEFAULT_THROTTLE_RATES": {"consent_subject": "60/minute"},
-    # Who a client is for every limit: its own address, or the one the TLS proxy in front saw (never a header it could forge).
+    # Who a client is for every limit: its own address, or the one the TLS proxy in front saw (never a header it could
+    # forge).
     "NUM_PROXIES": 1 if env_bool("BEHIND_TLS_PROXY", False) else 0,
 }
 SPECTACULAR_SETTINGS = {
@@ -208,12 +210,14 @@ if env_str("CACHE_URL", ""):
 QUEUE_DIR = DATA_DIR / "queue"
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    for folder in ("in", "processed"):
+    for folder in ("in", "processed", "control"):
         (QUEUE_DIR / folder).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(QUEUE_DIR / "in"),
         "data_folder_out": str(QUEUE_DIR / "in"),
         "processed_folder": str(QUEUE_DIR / "processed"),
+        # Broadcast (remote control) exchanges: under the queue, not in the working directory.
+        "control_folder": str(QUEUE_DIR / "control"),
         "store_processed": False,
         "polling_interval": 0.2,
     }
@@ -253,7 +257,8 @@ CELERY_BEAT_SCHEDULE = {
 CANDOR_ABANDONED_UPLOAD_HOURS = env_int("CANDOR_ABANDONED_UPLOAD_HOURS", 24)
 
 CANDOR_RENDER_FPS = 25
-# An operator's own ONNX mouth model (inference/neural.py describes what it must provide); empty: the weight-free engine.
+# An operator's own ONNX mouth model (inference/neural.py describes what it must provide); empty: the weight-free
+# engine.
 # Where frames are warped is the engine's own setting, CANDOR_ENGINE_DEVICE (auto, cpu, cuda, torch-cpu).
 CANDOR_NEURAL_MODEL = env_str("CANDOR_NEURAL_MODEL", "")
 CANDOR_RENDER_MAX_SIDE = env_int("CANDOR_RENDER_MAX_SIDE", 512)

@@ -1,4 +1,6 @@
-"""API for the person pictured and the do-not-generate registry: tokens in emailed links are the capabilities; no account."""
+"""API for the person pictured and the do-not-generate registry: tokens in emailed links are the capabilities; no
+account.
+"""
 
 from __future__ import annotations
 

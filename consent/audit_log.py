@@ -35,7 +35,9 @@ def event_body(
 def consent_event_append(
     *, consent: Consent | None = None, registration: RegistryEntry | None = None, kind: str, details: dict | None = None
 ) -> ConsentEvent:
-    """Append to the hash-chained log and sign the entry (the chain makes silent edits detectable, the signature forgery)."""
+    """Append to the hash-chained log and sign the entry (the chain makes silent edits detectable, the signature
+    forgery).
+    """
     details = details or {}
     tries = 1
     while True:
@@ -80,7 +82,9 @@ class AuditFault:
 
 
 def audit_log_first_fault() -> AuditFault | None:
-    """Walk the log in order: each entry's hash must match its content, chain onto the previous, and carry a valid signature."""
+    """Walk the log in order: each entry's hash must match its content, chain onto the previous, and carry a valid
+    signature.
+    """
 
     previous = GENESIS_HASH
     for event in ConsentEvent.objects.order_by("id").iterator():

@@ -1,4 +1,6 @@
-"""Liveness of a live capture: the challenge's head turns seen in the landmarks, lips moving with the recorded speech, digits read aloud."""
+"""Liveness of a live capture: the challenge's head turns seen in the landmarks, lips moving with the recorded speech,
+digits read aloud.
+"""
 
 from __future__ import annotations
 
@@ -79,7 +81,8 @@ class Liveness:
 def clip_decode(data: bytes) -> Clip:
     """Frames (at most ANALYSIS_FPS) with their presentation times, and the audio; InferenceError when unreadable.
 
-    Webcam recordings (WebM from a browser) have variable frame rates, so times come from the stream, not a nominal rate.
+    Webcam recordings (WebM from a browser) have variable frame rates, so times come from the stream, not a nominal
+    rate.
     """
     frames: list[np.ndarray] = []
     times: list[float] = []
@@ -164,7 +167,8 @@ def turns_seen(times: np.ndarray, yaw: np.ndarray, pitch: np.ndarray) -> tuple[s
 
 
 def speech_loudness(audio: np.ndarray, sample_rate: int, times: np.ndarray) -> np.ndarray:
-    """Loudness 0..1 of mono audio (N,) around each time (n,): RMS in dB between the clip's quiet floor and its speech peak.
+    """Loudness 0..1 of mono audio (N,) around each time (n,): RMS in dB between the clip's quiet floor and its speech
+    peak.
 
     Syllables are where the jaw opens, so this is what a speaking mouth's opening follows.
     """
@@ -182,7 +186,9 @@ def speech_loudness(audio: np.ndarray, sample_rate: int, times: np.ndarray) -> n
 
 
 def lip_sync(times: np.ndarray, opening: np.ndarray, audio: np.ndarray, sample_rate: int) -> float:
-    """Best Pearson correlation (-1..1) between mouth opening (n,) at `times` and the speech loudness, over lags up to SYNC_MAX_LAG_S."""
+    """Best Pearson correlation (-1..1) between mouth opening (n,) at `times` and the speech loudness, over lags up to
+    SYNC_MAX_LAG_S.
+    """
     if np.std(opening) < 1e-6:
         return 0.0
     best = -1.0
@@ -237,7 +243,10 @@ def clip_liveness(clip: Clip, *, turns: list[str], digits: str | None = None) ->
     if list(seen) != list(turns):
         failure = "challenge_not_answered"
         shown = ", ".join(seen) or "none"
-        detail = f"the head turns in the capture ({shown}) do not answer the challenge ({', '.join(turns)}); reload and try again"
+        detail = (
+            f"the head turns in the capture ({shown}) do not answer the challenge ({', '.join(turns)}); reload "
+            "and try again"
+        )
     elif mouth_range < MOUTH_MIN_RANGE or sync < SYNC_MIN_CORRELATION:
         failure = "lip_sync_failed"
         detail = "the lips in the capture do not move with its speech; read the digits aloud while facing the camera"
@@ -247,5 +256,8 @@ def clip_liveness(clip: Clip, *, turns: list[str], digits: str | None = None) ->
         heard = check.heard
         if not check.passed:
             failure = "digits_mismatch"
-            detail = "the digits you read did not match the ones shown; read them aloud in English, one by one, and try again"
+            detail = (
+                "the digits you read did not match the ones shown; read them aloud in English, one by one, and "
+                "try again"
+            )
     return Liveness(failure, detail, seen, sync, mouth_range, count, identity_frames, heard)

@@ -139,7 +139,8 @@ class RegistryHold(models.Model):
     reviewed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
-    # The reviewer's reasons: kept for the audit log and staff, never shown to the creator (it may describe the registrant).
+    # The reviewer's reasons: kept for the audit log and staff, never shown to the creator (it may describe the
+    # registrant).
     review_note = models.TextField(blank=True)
     # The portrait made from a released upload, so that the creator can go on to ask for consent.
     portrait = models.ForeignKey("studio.Portrait", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
@@ -171,3 +172,6 @@ class ConsentEvent(models.Model):
 
     class Meta:
         ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"consent event {self.id} ({self.kind})"

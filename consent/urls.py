@@ -1,4 +1,6 @@
-"""Routes of the consent app: the person pictured's API and pages, the public key, the registry, the creator's event and hold views."""
+"""Routes of the consent app: the person pictured's API and pages, the public key, the registry, the creator's event and
+hold views.
+"""
 
 from django.urls import path
 

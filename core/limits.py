@@ -1,4 +1,6 @@
-"""Limits on guessing, counted in the cache: failed logins per account and per address, invalid link and API tokens per address."""
+"""Limits on guessing, counted in the cache: failed logins per account and per address, invalid link and API tokens per
+address.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +18,9 @@ TOKEN_ADDRESS = "token-address"
 
 
 def client_address(request) -> str:
-    """The client as the API's throttles see it (REMOTE_ADDR, or the proxy's X-Forwarded-For when NUM_PROXIES says so)."""
+    """The client as the API's throttles see it (REMOTE_ADDR, or the proxy's X-Forwarded-For when NUM_PROXIES
+    says so).
+    """
     return BaseThrottle().get_ident(request)
 
 
@@ -50,7 +54,9 @@ def failures_wait(*, scope: str, key: str) -> int:
 
 
 def failure_record(*, scope: str, key: str) -> int:
-    """Count one failure; at the limit the key is locked out for the window. Returns the seconds to wait (0 if not locked)."""
+    """Count one failure; at the limit the key is locked out for the window. Returns the seconds to wait (0 if not
+    locked).
+    """
     allowed, window_s = _limit(scope)
     counter, lock = _keys(scope, key)
     cache.add(counter, 0, timeout=window_s)

@@ -9,7 +9,9 @@ from rest_framework.parsers import JSONParser
 
 
 class SafeJSONParser(JSONParser):
-    """DRF's JSON parser, except that `[[[[...` a hundred thousand deep is a parse error, not a crash (RecursionError)."""
+    """DRF's JSON parser, except that `[[[[...` a hundred thousand deep is a parse error, not a crash
+    (RecursionError).
+    """
 
     def parse(self, stream, media_type=None, parser_context=None):
         try:

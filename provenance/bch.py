@@ -1,4 +1,6 @@
-"""Binary BCH(127, 64) code correcting up to 10 bit errors, with ordered-statistics soft-decision decoding; pure numpy."""
+"""Binary BCH(127, 64) code correcting up to 10 bit errors, with ordered-statistics soft-decision decoding;
+pure numpy.
+"""
 
 from __future__ import annotations
 

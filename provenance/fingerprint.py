@@ -1,4 +1,6 @@
-"""Compact perceptual fingerprint of a render's picture, to tell a real Candor video from a watermark copied onto other content."""
+"""Compact perceptual fingerprint of a render's picture, to tell a real Candor video from a watermark copied onto other
+content.
+"""
 
 from __future__ import annotations
 

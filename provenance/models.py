@@ -9,7 +9,9 @@ from .fingerprint import ContentFingerprint
 
 
 class RenderFingerprint(models.Model):
-    """A render's thumbnail-sized luma picture, kept after its video is deleted, to catch watermarks copied onto other videos."""
+    """A render's thumbnail-sized luma picture, kept after its video is deleted, to catch watermarks copied onto other
+    videos.
+    """
 
     render = models.OneToOneField("studio.Render", on_delete=models.CASCADE, related_name="fingerprint")
     frame_width = models.PositiveIntegerField()
@@ -24,3 +26,6 @@ class RenderFingerprint(models.Model):
             self.thumbnail_height, self.thumbnail_width
         )
         return ContentFingerprint(pixels, self.frame_height, self.frame_width)
+
+    def __str__(self) -> str:
+        return f"fingerprint of render {self.render_id}"

@@ -58,7 +58,8 @@ def provenance_frames(
 
 
 def live_frame_filter(*, render, fingerprint_every: int = 25) -> Callable[[np.ndarray], np.ndarray]:
-    """frame -> frame for a live stream of a render: label (when the render asks) and watermark it, as provenance_frames does.
+    """frame -> frame for a live stream of a render: label (when the render asks) and watermark it, as provenance_frames
+    does.
 
     A live stream can be cut off at any frame, so the content fingerprint is
     stored from the first frame on and renewed every fingerprint_every frames.

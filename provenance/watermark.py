@@ -271,7 +271,9 @@ def _usable_luma(frame: np.ndarray) -> np.ndarray | None:
 
 
 def _candidate_scales(height: int, width: int, reference_side: int) -> list[float]:
-    """Size ratios to undo: none (crops, re-encodes) and a plain resize of a render whose long side was reference_side."""
+    """Size ratios to undo: none (crops, re-encodes) and a plain resize of a render whose long side was
+    reference_side.
+    """
     scales = [1.0]
     resized = max(height, width) / reference_side
     if abs(resized - 1.0) > 0.01:

@@ -170,7 +170,8 @@ class RendersApi(APIView):
                 str,
                 OpenApiParameter.HEADER,
                 required=False,
-                description="a client-chosen key (at most 100 characters): a retry with the same key returns the first render",
+                description="a client-chosen key (at most 100 characters): a retry with the same key returns the "
+                "first render",
             )
         ],
     )
@@ -210,7 +211,9 @@ class RendersLocalizeApi(APIView):
 
     @extend_schema(request=LocalizeInput, responses={202: RenderOutput(many=True)})
     def post(self, request):
-        """One render per language version of the same message, all gated by consent's language scope: all queued or none."""
+        """One render per language version of the same message, all gated by consent's language scope: all queued or
+        none.
+        """
         data = _validated(self.LocalizeInput, request.data)
         versions = [_validated(self.Version, version) for version in data["versions"]]
         portrait = selectors.portrait_get(owner=request.user, portrait_id=data["portrait"])
@@ -228,7 +231,9 @@ class RenderPreviewApi(APIView):
 
     @extend_schema(request=RenderPreviewInput, responses={(200, "video/mp4"): bytes})
     def post(self, request):
-        """The first second of the video, labelled and watermarked, gated by consent like a render; nothing is stored."""
+        """The first second of the video, labelled and watermarked, gated by consent like a render; nothing is
+        stored.
+        """
         data = _validated(self.RenderPreviewInput, request.data)
         portrait = selectors.portrait_get(owner=request.user, portrait_id=data["portrait"])
         video = services.render_preview(

@@ -1,4 +1,6 @@
-"""Timed captions (WebVTT) of renders, from the synthesizer's word timings or a pasted transcript, kept beside the video."""
+"""Timed captions (WebVTT) of renders, from the synthesizer's word timings or a pasted transcript, kept beside the
+video.
+"""
 
 from __future__ import annotations
 
@@ -49,7 +51,9 @@ def _timestamp(seconds: float) -> str:
 
 
 def caption_cues(words: Iterable[tuple[float, float, str]]) -> list[tuple[float, float, str]]:
-    """(start_s, end_s, text) cues from (start_s, end_s, word) triples; a cue ends after a sentence, CUE_MAX_WORDS or CUE_MAX_SECONDS."""
+    """(start_s, end_s, text) cues from (start_s, end_s, word) triples; a cue ends after a sentence, CUE_MAX_WORDS or
+    CUE_MAX_SECONDS.
+    """
     groups: list[list[tuple[float, float, str]]] = []
     for word in words:
         current = groups[-1] if groups else None

@@ -31,7 +31,10 @@ def language_choices() -> tuple[tuple[str, str], ...]:
 
 
 def voice_choices(language: str) -> list[tuple[str, str]]:
-    """The synthesizer's voices for a language as (value, label): "" (its default voice) first, then "de+f2" as "de, female 2"."""
+    """The synthesizer's voices for a language as (value, label): "" (its default voice) first, then "de+f2" as "de,
+    female
+    2".
+    """
     from inference import speech
 
     default, *others = speech.voices(language)

@@ -11,7 +11,9 @@ from consent.models import Purpose
 
 
 class Portrait(models.Model):
-    """A normalized portrait photo with its detected face; the descriptor is what consent identity is matched against."""
+    """A normalized portrait photo with its detected face; the descriptor is what consent identity is matched
+    against.
+    """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="portraits")

@@ -1,4 +1,6 @@
-"""Logins with failed-attempt limits: the password backend that enforces them everywhere, and the login page that says so."""
+"""Logins with failed-attempt limits: the password backend that enforces them everywhere, and the login page that says
+so.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""Creator pages (account, portraits, consent requests, videos, localization) and the public page on how Candor works."""
+"""Creator pages (account, portraits, consent requests, videos, localization) and the public page on how Candor
+works.
+"""
 
 from __future__ import annotations
 

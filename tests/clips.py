@@ -1,4 +1,6 @@
-"""Builds live-capture test clips from a real photo: landmark-driven head turns and jaw, mouth following the spoken digits."""
+"""Builds live-capture test clips from a real photo: landmark-driven head turns and jaw, mouth following the spoken
+digits.
+"""
 
 from __future__ import annotations
 
@@ -65,7 +67,8 @@ def _turn_amount(t: float, start: float, end: float, ramp: float = 0.15) -> floa
 
 
 def mouth_opened(frame: np.ndarray, landmarks: np.ndarray, amount: float) -> np.ndarray:
-    """The frame with the jaw dropped by amount 0..1 (a quarter of the mouth's width at 1) and the gap between the lips dark.
+    """The frame with the jaw dropped by amount 0..1 (a quarter of the mouth's width at 1) and the gap between the lips
+    dark.
 
     The lower lip, chin and jaw move down as a Gaussian around the lower lip; the upper lip stays where it is.
     """
@@ -94,7 +97,9 @@ def mouth_opened(frame: np.ndarray, landmarks: np.ndarray, amount: float) -> np.
 
 
 def speech_envelope(audio: np.ndarray, sample_rate: int, n_frames: int, fps: int) -> np.ndarray:
-    """Jaw opening 0..1 per frame from the loudness of mono audio (N,): how far a speaker's mouth opens on each syllable."""
+    """Jaw opening 0..1 per frame from the loudness of mono audio (N,): how far a speaker's mouth opens on each
+    syllable.
+    """
     hop = sample_rate / fps
     level = np.array([np.sqrt(np.mean(audio[int(i * hop) : int((i + 1) * hop)] ** 2) + 1e-12) for i in range(n_frames)])
     db = 20 * np.log10(level)
@@ -185,7 +190,9 @@ class LiveClips:
 
 
 def as_browser_webm(clip: bytes, *, fps: int = 15, seed: int = 0) -> bytes:
-    """The clip re-encoded as a browser's MediaRecorder writes it: WebM, VP8 + Opus, millisecond timestamps with jitter."""
+    """The clip re-encoded as a browser's MediaRecorder writes it: WebM, VP8 + Opus, millisecond timestamps with
+    jitter.
+    """
     rng = np.random.default_rng(seed)
     with tempfile.TemporaryDirectory() as folder:
         source = Path(folder) / "clip.mp4"

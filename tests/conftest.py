@@ -54,7 +54,9 @@ def capture_jpeg(astronaut) -> bytes:
 
 @pytest.fixture(scope="session")
 def live_capture(astronaut):
-    """challenge -> MP4 bytes of the portrait's person answering it live (head turns, lips moving with the digits read aloud)."""
+    """challenge -> MP4 bytes of the portrait's person answering it live (head turns, lips moving with the digits read
+    aloud).
+    """
     from tests.clips import LiveClips
 
     return LiveClips(astronaut)

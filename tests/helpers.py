@@ -22,7 +22,9 @@ def consent_token_from(outbox) -> str:
 
 
 def decide(public_client, token: str, *, capture, decision="approve", **scope):
-    """Answer the link's current challenge: `capture` is bytes (sent as they are), a callable challenge -> bytes, or None."""
+    """Answer the link's current challenge: `capture` is bytes (sent as they are), a callable challenge -> bytes, or
+    None.
+    """
     challenge = public_client.get(f"/api/consent/{token}/").json()["challenge"]
     data = {"challenge_id": challenge["id"], "full_name": "Eileen Collins", "decision": decision, **scope}
     if callable(capture):

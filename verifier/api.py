@@ -1,4 +1,6 @@
-"""The public verifier API: anyone may upload a video or send a Candor link; throttled per client by CANDOR_VERIFY_RATE."""
+"""The public verifier API: anyone may upload a video or send a Candor link; throttled per client by
+CANDOR_VERIFY_RATE.
+"""
 
 from __future__ import annotations
 

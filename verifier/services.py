@@ -199,7 +199,8 @@ def _share_link_verify(*, url: str) -> VerificationReport:
     if parts.scheme not in ("http", "https") or (parts.scheme, parts.netloc) != (ours.scheme, ours.netloc):
         raise ApplicationError(
             ErrorCode.FOREIGN_URL,
-            f"only links to {settings.CANDOR_PUBLIC_URL} can be checked; download the video and upload the file instead",
+            f"only links to {settings.CANDOR_PUBLIC_URL} can be checked; download the video and upload the file "
+            "instead",
         )
     segments = parts.path.strip("/").split("/")
     render: RenderRecord | None

@@ -37,7 +37,8 @@ class CaptureCheck:
 
 
 def capture_check(*, capture: bytes, challenge: dict, english: bool = False) -> CaptureCheck:
-    """Refuse a still, a Candor-generated clip, or a clip that does not answer the challenge live; else the face's descriptor.
+    """Refuse a still, a Candor-generated clip, or a clip that does not answer the challenge live; else the face's
+    descriptor.
 
     english: the digits read aloud are recognized offline (pocketsphinx's English model) and must be the
     challenge's; in any language the lips must move with the recorded speech.
@@ -52,7 +53,8 @@ def capture_check(*, capture: bytes, challenge: dict, english: bool = False) -> 
     else:
         raise ApplicationError(
             ErrorCode.LIVENESS_REQUIRED,
-            "a photo cannot prove that you are present; record a short video answering the challenge (camera, or a video file)",
+            "a photo cannot prove that you are present; record a short video answering the challenge (camera, or a "
+            "video file)",
         )
     try:
         clip = liveness.clip_decode(capture)

@@ -1,4 +1,6 @@
-"""The person pictured decides: approve (live, identity-matched, scope no wider than asked) or decline; the signed receipt."""
+"""The person pictured decides: approve (live, identity-matched, scope no wider than asked) or decline; the signed
+receipt.
+"""
 
 from __future__ import annotations
 
@@ -52,7 +54,9 @@ def consent_decide(
     expires_at=None,
     consent_text_sha256: str | None = None,
 ) -> Consent:
-    """The person pictured approves (live, identity-matched, scope no wider than asked) or declines; a signed receipt follows."""
+    """The person pictured approves (live, identity-matched, scope no wider than asked) or declines; a signed receipt
+    follows.
+    """
     _link_check_open(consent)
     if challenge_id != consent.challenge.get("id"):
         raise ApplicationError(ErrorCode.CHALLENGE_MISMATCH, "the challenge has changed; reload the page and try again")

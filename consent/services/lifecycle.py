@@ -44,7 +44,9 @@ def consent_erase(*, revoke_token: str) -> Consent:
 
 
 def consents_expire_due(*, portrait=None) -> int:
-    """Mark active consents past their end date expired, cancelling their queued and running renders; returns how many."""
+    """Mark active consents past their end date expired, cancelling their queued and running renders; returns
+    how many.
+    """
     due = Consent.objects.filter(status=Consent.Status.ACTIVE, expires_at__lte=timezone.now())
     if portrait is not None:
         due = due.filter(portrait=portrait)
@@ -64,7 +66,9 @@ def consents_expire_due(*, portrait=None) -> int:
 
 
 def consent_links_expire_due() -> int:
-    """Expire the pending requests whose link ran out unanswered (logged), so the creator sees that; returns how many."""
+    """Expire the pending requests whose link ran out unanswered (logged), so the creator sees that; returns
+    how many.
+    """
     count = 0
     for consent in Consent.objects.filter(status=Consent.Status.PENDING, link_expires_at__lte=timezone.now()):
         with transaction.atomic():

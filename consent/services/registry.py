@@ -129,7 +129,9 @@ def registry_remove(*, entry: RegistryEntry, capture: bytes | None, challenge_id
 
 
 def registry_screen(*, owner, descriptor: np.ndarray, image_jpeg: bytes, subject_name: str, subject_email: str) -> None:
-    """Refuse a portrait upload whose face is in the registry; hold a borderline match for review instead of refusing it."""
+    """Refuse a portrait upload whose face is in the registry; hold a borderline match for review instead of refusing
+    it.
+    """
     from django.core.files.base import ContentFile
 
     nearest, distance = registry_nearest(descriptor)

@@ -231,7 +231,8 @@ def render_run(*, render_id, on_progress=None) -> Render:
         render.video.name = _video_store(signed=signed, name=f"videos/{render.id}.mp4")
         render.duration_s = spoken.audio.size / spoken.sample_rate
         if spoken.words:
-            # Text renders get exact captions from the synthesizer; recordings their transcript's words, timed by length.
+            # Text renders get exact captions from the synthesizer; recordings their transcript's words, timed by
+            # length.
             captions_save(render_id=render.id, words=spoken.words)
         render_finish(render, Render.Status.DONE)
     except RenderCancelled:

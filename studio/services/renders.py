@@ -48,7 +48,9 @@ def _watermark_serial_new() -> int:
 def _render_input_checked(
     *, purpose: str, text: str, language: str, voice: str, audio, transcript: str
 ) -> tuple[str, str, bytes | None]:
-    """(language, voice, recording bytes) of a valid request: text in a language (in a voice it offers) or a recording."""
+    """(language, voice, recording bytes) of a valid request: text in a language (in a voice it offers) or a
+    recording.
+    """
     from inference import speech
 
     if purpose not in Purpose.values:
@@ -166,7 +168,8 @@ def render_enqueue(
 def renders_localize(
     *, owner, portrait: Portrait, purpose: str, versions: list[dict], label: bool = True
 ) -> list[Render]:
-    """Queue one render per language version ({"language", "text", "voice"} or {"language", "audio", "transcript"}), all or none.
+    """Queue one render per language version ({"language", "text", "voice"} or {"language", "audio", "transcript"}), all
+    or none.
 
     Each is gated by the consent's language scope; one refusal leaves nothing queued and names its language.
     """
@@ -211,8 +214,7 @@ def render_preview(
     the preview is a frame-accurate part of an AI-generated video, so it is marked as one. The consent's audit log
     records each preview.
     """
-    from inference import speech
-    from inference import animate
+    from inference import animate, speech
     from provenance.keys import secret_load_or_create
     from provenance.label import frame_label
     from provenance.services import PREVIEW_WATERMARK_SERIAL
@@ -347,7 +349,9 @@ def uploads_abandoned_delete(*, older_than_hours: int | None = None) -> int:
 
 
 def live_render_start(*, portrait: Portrait, purpose: str, audio) -> Render:
-    """A running render row for a live session: consent-gated like any render, it gives the stream its watermark serial."""
+    """A running render row for a live session: consent-gated like any render, it gives the stream its watermark
+    serial.
+    """
     render = render_enqueue(owner=portrait.owner, portrait=portrait, purpose=purpose, audio=audio, dispatch=False)
     # Running at once: a queued render would be handed to a worker by the periodic dispatcher.
     Render.objects.filter(id=render.id).update(

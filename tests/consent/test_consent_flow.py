@@ -57,7 +57,7 @@ def test_a_capture_of_a_different_person_is_refused_and_the_link_locks_after_fiv
     portrait_id = upload_portrait(api, portrait_jpeg).json()["id"]
     api.post(f"/api/portraits/{portrait_id}/consent-request/", {}, format="json")
     token = consent_token_from(outbox)
-    for attempt in range(5):
+    for _attempt in range(5):
         response = decide(public_api, token, capture=other_person_live_capture)
         assert response.status_code == 403
         assert response.json()["error"] == "identity_mismatch"

@@ -1,4 +1,6 @@
-"""Approval needs a live video answering the challenge: stills, replays, dubbed clips and Candor's own videos are refused."""
+"""Approval needs a live video answering the challenge: stills, replays, dubbed clips and Candor's own videos are
+refused.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""The person pictured's pages: what is asked, the portrait and the consent text; approving with a clip; revoking and erasing."""
+"""The person pictured's pages: what is asked, the portrait and the consent text; approving with a clip; revoking and
+erasing.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""The do-not-generate registry: live capture plus email confirmation, uploads refused or held, removal only by the same person."""
+"""The do-not-generate registry: live capture plus email confirmation, uploads refused or held, removal only by the same
+person.
+"""
 
 from __future__ import annotations
 

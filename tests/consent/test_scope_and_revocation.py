@@ -1,4 +1,6 @@
-"""Scope is enforced at enqueue and when the worker starts; revocation, expiry and erasure stop renders and show in the verifier."""
+"""Scope is enforced at enqueue and when the worker starts; revocation, expiry and erasure stop renders and show in the
+verifier.
+"""
 
 from __future__ import annotations
 

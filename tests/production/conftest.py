@@ -1,4 +1,6 @@
-"""Production-mode tests: faults, duplicates and settings; those needing PostgreSQL and Redis skip loudly without them."""
+"""Production-mode tests: faults, duplicates and settings; those needing PostgreSQL and Redis skip loudly
+without them.
+"""
 
 from __future__ import annotations
 

@@ -13,8 +13,8 @@ import urllib.request
 import pytest
 from django.conf import settings
 from rest_framework.authtoken.models import Token
-from config.celery import app
 
+from config.celery import app
 from studio.models import Render
 from studio.services import render_enqueue
 from studio.tasks import render_run_task
@@ -129,7 +129,8 @@ def test_a_render_submitted_while_redis_is_down_is_accepted_and_queued_once_it_i
                 "manage.py",
                 "shell",
                 "-c",
-                "from studio.services import renders_undispatched_dispatch; print(renders_undispatched_dispatch(older_than_s=0))",
+                "from studio.services import renders_undispatched_dispatch; "
+                "print(renders_undispatched_dispatch(older_than_s=0))",
             ],
             env=env,
             cwd=settings.BASE_DIR,

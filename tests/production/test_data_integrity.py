@@ -1,4 +1,6 @@
-"""Renders, revocations and deletions at the same time: afterwards the rows, the files on disk and the audit log agree."""
+"""Renders, revocations and deletions at the same time: afterwards the rows, the files on disk and the audit
+log agree.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""PostgreSQL unreachable for a moment: a real gunicorn answers 503 with Retry-After in the API's error shape, then recovers."""
+"""PostgreSQL unreachable for a moment: a real gunicorn answers 503 with Retry-After in the API's error shape, then
+recovers.
+"""
 
 from __future__ import annotations
 
@@ -23,7 +25,9 @@ pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
 
 class TcpProxy:
-    """Forwards a local port to PostgreSQL; `cut()` drops every connection and refuses new ones, like a database restart."""
+    """Forwards a local port to PostgreSQL; `cut()` drops every connection and refuses new ones, like a database
+    restart.
+    """
 
     def __init__(self, target: tuple[str, int]):
         self.target = target

@@ -1,4 +1,6 @@
-"""Media on S3-compatible storage (django-storages): uploads and rendered videos go to the bucket and are served from it."""
+"""Media on S3-compatible storage (django-storages): uploads and rendered videos go to the bucket and are served from
+it.
+"""
 
 from __future__ import annotations
 

@@ -68,7 +68,10 @@ def test_a_bad_boolean_setting_fails_loudly(tmp_path):
 
 
 def test_the_engine_never_imports_django():
-    code = "import sys, inference.animation, inference.speech, inference.media, inference.faces; print('django' in sys.modules)"
+    code = (
+        "import sys, inference.animation, inference.speech, inference.media, inference.faces; print('django' in "
+        "sys.modules)"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "False"

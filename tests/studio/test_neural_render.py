@@ -1,4 +1,6 @@
-"""An operator's ONNX mouth model (CANDOR_NEURAL_MODEL) is used by real renders, which still carry Candor's provenance."""
+"""An operator's ONNX mouth model (CANDOR_NEURAL_MODEL) is used by real renders, which still carry Candor's
+provenance.
+"""
 
 import numpy as np
 import pytest
@@ -20,7 +22,9 @@ def _render(creator, portrait):
 
 
 def _share_of_model_colour(path) -> float:
-    """Largest share of any frame's pixels within a few levels of the model's colour (the codec shifts them a little)."""
+    """Largest share of any frame's pixels within a few levels of the model's colour (the codec shifts them a
+    little).
+    """
     return max(
         float(np.mean(np.all(np.abs(frame.astype(int) - SPEAKING_COLOUR) < 20, axis=2)))
         for frame in media.video_frames(path, step=5)

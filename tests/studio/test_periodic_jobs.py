@@ -1,4 +1,6 @@
-"""The periodic jobs Celery beat runs: consent expiry stops renders; unanswered links expire; abandoned media files are deleted, nothing else."""
+"""The periodic jobs Celery beat runs: consent expiry stops renders; unanswered links expire; abandoned media files are
+deleted, nothing else.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +13,8 @@ import pytest
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
-from config.celery import app
 
+from config.celery import app
 from consent.models import Consent, ConsentEvent
 from consent.services import consent_request_create
 from consent.tasks import consent_links_expire_task, consents_expire_task

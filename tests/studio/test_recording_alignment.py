@@ -1,4 +1,6 @@
-"""An English recording with its transcript moves the lips from its phones aligned offline; other recordings from the sound."""
+"""An English recording with its transcript moves the lips from its phones aligned offline; other recordings from the
+sound.
+"""
 
 from __future__ import annotations
 

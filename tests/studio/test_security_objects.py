@@ -1,4 +1,6 @@
-"""Object sweep: every URL naming a creator's object answers another creator as for a missing one (404), and anonymous visitors not at all."""
+"""Object sweep: every URL naming a creator's object answers another creator as for a missing one (404), and anonymous
+visitors not at all.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Tokens cannot be enumerated: consent, revoke, registry and share links and API tokens answer a wrong one uniformly, and guessing is throttled."""
+"""Tokens cannot be enumerated: consent, revoke, registry and share links and API tokens answer a wrong one uniformly,
+and
+guessing is throttled.
+"""
 
 from __future__ import annotations
 
@@ -49,7 +52,9 @@ LINKS = [
 
 @pytest.fixture
 def real_tokens(creator, consented_portrait) -> dict[str, str]:
-    """One live token of every kind: a pending request's, an approved one's revoke link, a registration's, a share link."""
+    """One live token of every kind: a pending request's, an approved one's revoke link, a registration's, a share
+    link.
+    """
     Consent.objects.filter(portrait=consented_portrait).update(
         revoke_token=secrets.token_urlsafe(32)
     )  # approved: a revoke link

@@ -1,4 +1,6 @@
-"""The verifier on real renders: full C2PA report, stripped and tampered copies, copied watermarks, share links, the command."""
+"""The verifier on real renders: full C2PA report, stripped and tampered copies, copied watermarks, share links, the
+command.
+"""
 
 from __future__ import annotations
 
@@ -22,7 +24,9 @@ pytestmark = pytest.mark.django_db
 
 
 def _consented_portrait(creator, portrait_jpeg):
-    """A portrait of the astronaut with active consent (granted through the ORM: the approval flow has its own tests)."""
+    """A portrait of the astronaut with active consent (granted through the ORM: the approval flow has its own
+    tests).
+    """
     from consent.models import Consent
     from consent.services import consent_request_create
     from studio.services import portrait_create
@@ -46,7 +50,9 @@ def _consented_portrait(creator, portrait_jpeg):
 
 @pytest.fixture(scope="module")
 def render(django_db_setup, django_db_blocker, portrait_jpeg):
-    """One finished render made by the real pipeline (labelled, watermarked, fingerprinted, signed), shared read-only by this module."""
+    """One finished render made by the real pipeline (labelled, watermarked, fingerprinted, signed), shared read-only by
+    this module.
+    """
     from django.contrib.auth import get_user_model
 
     from studio.models import Render

@@ -1,4 +1,5 @@
-"""The person pictured's camera in a real browser: Chromium's fake camera and microphone play a clip made for the challenge.
+"""The person pictured's camera in a real browser: Chromium's fake camera and microphone play a clip made for the
+challenge.
 
 Chromium's fake capture devices play a Y4M video and a WAV file (--use-file-for-fake-video-capture and
 --use-file-for-fake-audio-capture). It opens those files each time a page starts the camera, so a test writes the

@@ -1,4 +1,6 @@
-"""A real headless Chromium (Debian's chromium + chromium-driver) driven by Selenium against pytest-django's live server."""
+"""A real headless Chromium (Debian's chromium + chromium-driver) driven by Selenium against pytest-django's live
+server.
+"""
 
 from __future__ import annotations
 
@@ -85,7 +87,9 @@ def chromium():
 
 
 class Browser:
-    """The driver plus the few steps every browser test takes: open a page, log in, check the console, take a screenshot."""
+    """The driver plus the few steps every browser test takes: open a page, log in, check the console, take a
+    screenshot.
+    """
 
     def __init__(self, driver, base_url: str):
         self.driver = driver

@@ -1,4 +1,5 @@
-"""The pages in a real headless Chromium: log in, upload with the face overlay, consent state, live progress to a playing
+"""The pages in a real headless Chromium: log in, upload with the face overlay, consent state, live progress to a
+playing
 video, the verifier's plain words, a clean console on every page, one creator never seeing another's data."""
 
 from __future__ import annotations
@@ -179,7 +180,8 @@ def test_the_whole_journey_consent_by_camera_then_a_two_language_localization_pl
     deadline = time.monotonic() + RENDER_TIMEOUT_S
     while time.monotonic() < deadline:
         state = browser.driver.execute_script(
-            "return [window.candorSamePage === true, Array.from(document.querySelectorAll('[data-role=status]')).map(e => e.textContent),"
+            "return [window.candorSamePage === true, "
+            "Array.from(document.querySelectorAll('[data-role=status]')).map(e => e.textContent),"
             " Array.from(document.querySelectorAll('[data-role=percent]')).map(e => e.textContent)]"
         )
         same_page, statuses, percents = state

@@ -1,4 +1,6 @@
-"""Creator and public pages through Django's test client: accounts, portraits, consent requests, videos, captions, privacy."""
+"""Creator and public pages through Django's test client: accounts, portraits, consent requests, videos, captions,
+privacy.
+"""
 
 from __future__ import annotations
 
@@ -313,8 +315,8 @@ def test_a_pasted_transcript_captions_an_uploaded_recording(page, portrait_id):
 def test_captions_group_words_into_cues_and_escape_markup():
     text = captions_webvtt([(0.0, 0.4, "Tom"), (0.4, 0.9, "&"), (0.9, 1.3, "Jerry."), (1.5, 2.0, "<Bye>")])
     assert (
-        text
-        == "WEBVTT\n\n1\n00:00:00.000 --> 00:00:01.300\nTom &amp; Jerry.\n\n2\n00:00:01.500 --> 00:00:02.000\n&lt;Bye&gt;\n"
+        text == "WEBVTT\n\n1\n00:00:00.000 --> 00:00:01.300\nTom &amp; Jerry.\n\n2\n00:00:01.500 --> "
+        "00:00:02.000\n&lt;Bye&gt;\n"
     )
 
 

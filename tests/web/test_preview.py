@@ -1,4 +1,6 @@
-"""The first-second preview on the New video page: gated by consent like a render, labelled and watermarked, never stored."""
+"""The first-second preview on the New video page: gated by consent like a render, labelled and watermarked, never
+stored.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""manage.py audit_verify: check the consent audit log's hash chain and Ed25519 signatures, naming the first bad entry."""
+"""manage.py audit_verify: check the consent audit log's hash chain and Ed25519 signatures, naming the first
+bad entry.
+"""
 
 from django.core.management.base import BaseCommand, CommandError
 

@@ -1,4 +1,7 @@
-"""manage.py consent_expire: expire consents past their end date (stopping their renders) and unanswered links (run it from cron)."""
+"""manage.py consent_expire: expire consents past their end date (stopping their renders) and unanswered links (run it
+from
+cron).
+"""
 
 from django.core.management.base import BaseCommand
 
@@ -9,7 +12,8 @@ class Command(BaseCommand):
     help = (
         "Mark every active consent past its end date expired, cancel its queued and running renders and log it. "
         "The render gate does the same for one portrait whenever it is asked; this catches the ones nobody asks about. "
-        "Also marks pending requests whose link has expired (CANDOR_CONSENT_LINK_DAYS) expired, so creators see them unanswered."
+        "Also marks pending requests whose link has expired (CANDOR_CONSENT_LINK_DAYS) expired, so creators see them "
+        "unanswered."
     )
 
     def handle(self, *args, **options):

@@ -1,4 +1,7 @@
-"""manage.py stream: live mode shown end to end, a consented portrait speaking audio fed in chunks, written as fragmented MP4 as it plays."""
+"""manage.py stream: live mode shown end to end, a consented portrait speaking audio fed in chunks, written as
+fragmented
+MP4 as it plays.
+"""
 
 from __future__ import annotations
 
@@ -32,9 +35,12 @@ from studio.services import (
 
 class Command(BaseCommand):
     help = (
-        "Stream a talking video of a consented portrait: the audio file is fed to the engine in chunks as a live source "
-        "would deliver it, and every frame is labelled, watermarked and written to a fragmented MP4 (H.264 + AAC) as soon "
-        "as it is drawn. The session is recorded as a render (the verifier recognises its video); refuses without active "
+        "Stream a talking video of a consented portrait: the audio file is fed to the engine in chunks as a live "
+        "source "
+        "would deliver it, and every frame is labelled, watermarked and written to a fragmented MP4 (H.264 + AAC) as "
+        "soon "
+        "as it is drawn. The session is recorded as a render (the verifier recognises its video); refuses without "
+        "active "
         "consent for the purpose, and stops if consent is withdrawn. Prints the added latency and speed to stderr."
     )
 
@@ -97,19 +103,24 @@ class _Report:
         where = "stdout" if out == "-" else out
         lines = [
             f"render {render.id}: {self.frames} frames ({self.audio_s:.2f} s) streamed to {where}",
-            f"added latency: at most {max(self.added_s) * 1000:.0f} ms of audio beyond a frame's time had arrived when it was drawn "
-            f"(the engine's lookahead, {max(self.lookahead_s) * 1000:.0f} ms, and the wait for the {chunk_ms} ms chunk that completed it)",
+            f"added latency: at most {max(self.added_s) * 1000:.0f} ms of audio beyond a frame's time had arrived "
+            "when it was drawn "
+            f"(the engine's lookahead, {max(self.lookahead_s) * 1000:.0f} ms, and the wait for the {chunk_ms} ms "
+            "chunk that completed it)",
             f"speed: {self.frames / max(self.seconds, 1e-9):.1f} frames per second",
         ]
         if self.behind_s:
             lines.append(
-                f"behind the live audio: {np.mean(self.behind_s) * 1000:.0f} ms on average, at most {max(self.behind_s) * 1000:.0f} ms"
+                f"behind the live audio: {np.mean(self.behind_s) * 1000:.0f} ms on average, at most "
+                f"{max(self.behind_s) * 1000:.0f} ms"
             )
         return "\n".join(lines)
 
 
 def _stream(render: Render, recording: bytes, out: str, *, chunk_ms: int, realtime: bool) -> _Report:
-    """Feed the decoded recording in chunks to inference.stream and write each frame as it comes; stops when consent ends."""
+    """Feed the decoded recording in chunks to inference.stream and write each frame as it comes; stops when consent
+    ends.
+    """
     sample_rate = media.AUDIO_SAMPLE_RATE
     fps = settings.CANDOR_RENDER_FPS
     audio = media.audio_decode(recording, sample_rate=sample_rate)

@@ -15,7 +15,8 @@ from verifier.services import video_verify
 class Command(BaseCommand):
     help = (
         "Check a video file the way the public verifier does: C2PA manifest, Candor's invisible watermark, "
-        "whether the picture is the render's own, and the consent status now. Prints the explanation, then the JSON report."
+        "whether the picture is the render's own, and the consent status now. Prints the explanation, then the JSON "
+        "report."
     )
 
     def add_arguments(self, parser):
