@@ -6,7 +6,7 @@ import logging
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
 
 from core import limits
@@ -67,6 +67,7 @@ class TokenGuessLimitMiddleware:
             "too many links or tokens that do not exist were tried from your address; try again in "
             f"{limits.wait_words(wait)}"
         )
+        response: HttpResponse
         if request.path_info.startswith("/api/"):
             response = JsonResponse({"error": "throttled", "detail": detail}, status=429)
         else:

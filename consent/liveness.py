@@ -93,7 +93,7 @@ def clip_decode(data: bytes) -> Clip:
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
             last_slot = -1
-            for frame in container.decode(stream):
+            for frame in container.decode(stream):  # type: ignore[union-attr]  # opened for reading
                 at = float(frame.time) if frame.time is not None else len(times) / ANALYSIS_FPS
                 if at > MAX_CLIP_SECONDS:
                     raise InferenceError(

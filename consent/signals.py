@@ -3,6 +3,8 @@
 Each is sent inside the transaction that made the change, so a receiver's writes commit or roll back with it.
 """
 
+from collections.abc import Sequence
+
 from django.dispatch import Signal
 
 # consent: the revoked Consent. Receivers cancel its queued and running renders and return how many they cancelled.
@@ -16,6 +18,6 @@ consent_erased = Signal()
 registry_hold_released = Signal()
 
 
-def renders_cancelled_count(responses: list[tuple[object, object]]) -> int:
+def renders_cancelled_count(responses: Sequence[tuple[object, object]]) -> int:
     """How many renders the receivers of consent_revoked / consent_expired say they cancelled."""
     return sum(response for _, response in responses if isinstance(response, int))

@@ -9,6 +9,7 @@ import math
 
 from django.conf import settings
 from django.core.cache import cache
+from django.http import HttpRequest
 from django.utils import timezone
 from rest_framework.throttling import BaseThrottle
 
@@ -17,11 +18,11 @@ LOGIN_ADDRESS = "login-address"
 TOKEN_ADDRESS = "token-address"
 
 
-def client_address(request) -> str:
+def client_address(request: HttpRequest) -> str:
     """The client as the API's throttles see it (REMOTE_ADDR, or the proxy's X-Forwarded-For when NUM_PROXIES
     says so).
     """
-    return BaseThrottle().get_ident(request)
+    return BaseThrottle().get_ident(request)  # type: ignore[arg-type]  # reads only META
 
 
 # Per scope: the settings naming how many failures are allowed, and for how many seconds they count and lock out.
@@ -50,7 +51,7 @@ def failures_wait(*, scope: str, key: str) -> int:
     if locked_until is None:
         return 0
     # Compared with Django's clock (not only left to the cache's expiry), so a lockout ends when that clock says.
-    return max(0, math.ceil(locked_until - timezone.now().timestamp()))
+    return max(0, math.ceil(float(locked_until) - timezone.now().timestamp()))
 
 
 def failure_record(*, scope: str, key: str) -> int:

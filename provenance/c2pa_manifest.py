@@ -112,7 +112,7 @@ def mp4_sign(
     if soft_binding is not None:
         # c2pa accepts c2pa.watermarked only beside a soft-binding assertion naming the watermark.
         actions.append(
-            {"action": "c2pa.watermarked", "when": when, "parameters": {"description": soft_binding.algorithm}}
+            {"action": "c2pa.watermarked", "when": when, "parameters": {"description": soft_binding.algorithm}}  # type: ignore[dict-item]
         )
         assertions.append(
             {

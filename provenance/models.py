@@ -21,11 +21,11 @@ class RenderFingerprint(models.Model):
     thumbnail = models.BinaryField()
     created_at = models.DateTimeField(auto_now_add=True)
 
+    def __str__(self) -> str:
+        return f"fingerprint of render {self.render_id}"
+
     def as_fingerprint(self) -> ContentFingerprint:
         pixels = np.frombuffer(bytes(self.thumbnail), dtype=np.uint8).reshape(
             self.thumbnail_height, self.thumbnail_width
         )
         return ContentFingerprint(pixels, self.frame_height, self.frame_width)
-
-    def __str__(self) -> str:
-        return f"fingerprint of render {self.render_id}"

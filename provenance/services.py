@@ -112,7 +112,7 @@ def video_sign(*, source: Path, destination: Path, render) -> None:
     c2pa_manifest.mp4_sign(
         source=source,
         destination=destination,
-        signer=local_signer(material),
+        signer=local_signer(material),  # type: ignore[arg-type]  # read-only properties satisfy the protocol at run time
         trust_anchor_pem=material.root_certificate_pem,
         render_id=str(render.id),
         title=f"Candor render {render.id}",

@@ -429,7 +429,7 @@ def watermark_read(
         if first_shape is None:
             first_shape = luma.shape
             shrink = max(1.0, max(luma.shape) / READ_MAX_SIDE)
-            scales = [scale / shrink for scale in _candidate_scales(*luma.shape, reference_side)]
+            scales = [scale / shrink for scale in _candidate_scales(*luma.shape, reference_side)]  # type: ignore[call-arg]  # a 2-D luma
         elif luma.shape != first_shape:
             # A video keeps one frame size; a stray frame of another size cannot be folded with the rest.
             continue

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.http import FileResponse, HttpResponse
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -22,7 +24,7 @@ from .models import Portrait, Render
 
 def _paginated(request, view, queryset, output_class) -> Response:
     paginator = PageNumberPagination()
-    page = paginator.paginate_queryset(queryset, request, view=view)
+    page: list[Any] | None = paginator.paginate_queryset(queryset, request, view=view)
     return paginator.get_paginated_response(output_class(page, many=True, context={"request": request}).data)
 
 
@@ -155,7 +157,7 @@ class RendersApi(APIView):
             max_length=5000,
             help_text="with audio: what is said, for captions timed by word length",
         )
-        label = serializers.BooleanField(required=False, default=True)
+        label = serializers.BooleanField(required=False, default=True)  # type: ignore[assignment]  # a field named "label"
 
     @extend_schema(operation_id="renders_list", responses=page_of(RenderOutput))
     def get(self, request):
@@ -207,7 +209,7 @@ class RendersLocalizeApi(APIView):
         versions = serializers.ListField(
             child=serializers.DictField(), min_length=1, max_length=services.LOCALIZATION_MAX_VERSIONS
         )
-        label = serializers.BooleanField(required=False, default=True)
+        label = serializers.BooleanField(required=False, default=True)  # type: ignore[assignment]  # a field named "label"
 
     @extend_schema(request=LocalizeInput, responses={202: RenderOutput(many=True)})
     def post(self, request):

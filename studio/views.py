@@ -5,6 +5,7 @@ works.
 from __future__ import annotations
 
 import base64
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth import login
@@ -199,9 +200,9 @@ def render_new(request):
 def render_preview(request):
     """The New video page again, with the first second of the video these inputs would make, or why it was refused."""
     form, has_portraits = _render_form(request)
-    preview = {}
+    preview: dict[str, Any] = {}
     if not form.is_valid():
-        preview["error"] = " ".join(error for errors in form.errors.values() for error in errors)
+        preview["error"] = " ".join(str(error) for errors in form.errors.values() for error in errors)
     else:
         data = form.cleaned_data
         try:
@@ -239,7 +240,7 @@ def localize(request):
                 owner=request.user,
                 portrait=data["portrait"],
                 purpose=data["purpose"],
-                versions=rows.versions(),
+                versions=rows.versions(),  # type: ignore[attr-defined]  # LocalizationRowFormSet.versions
                 label=data["label"],
             )
         except ApplicationError as error:

@@ -105,7 +105,9 @@ def video_evidence(*, path: Path) -> Evidence:
     renders = directory()
     manifest_render_id = uuid_or_none(manifest.render_id or "") if manifest.trusted else None
     by_manifest = renders.render_by_id(manifest_render_id) if manifest_render_id else None
-    by_watermark = renders.render_by_watermark_serial(reading.serial) if reading.found else None
+    by_watermark = (
+        renders.render_by_watermark_serial(reading.serial) if reading.found and reading.serial is not None else None
+    )
     similarity = None
     if by_manifest is None and by_watermark is not None and by_watermark.fingerprint is not None and luma_sums:
         similarity = content_similarity(

@@ -17,7 +17,7 @@ def verify_page(request):
     if request.method == "GET":
         return render(request, "verifier/verify.html", {})
     throttle = VerifyRateThrottle()
-    if not throttle.allow_request(request, view=None):
+    if not throttle.allow_request(request, view=None):  # type: ignore[arg-type]  # the throttle reads no view
         response = render(
             request,
             "verifier/verify.html",

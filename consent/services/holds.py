@@ -50,7 +50,7 @@ def registry_hold_release(*, hold: RegistryHold, reviewer, decision: str, note: 
                 "portrait": str(hold.portrait_id) if hold.portrait_id else None,
             },
         )
-        transaction.on_commit(lambda: hold.image.storage.delete(held_image))
+        transaction.on_commit(lambda: hold.image.storage.delete(str(held_image)))
         if hold.owner.email:
             link = public_url("portrait", hold.portrait_id) if hold.portrait_id else ""
             email_after_commit(

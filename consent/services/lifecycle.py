@@ -106,4 +106,5 @@ def consent_gate(*, portrait, purpose: str, language: str) -> Consent:
             details={"portrait": str(portrait.id), "purpose": purpose, "language": language, "reason": reason},
         )
         raise ApplicationError(ErrorCode.CONSENT_REQUIRED, reason)
+    assert consent is not None  # a missing consent is a refusal above
     return consent

@@ -6,6 +6,7 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -125,8 +126,8 @@ class RenderSpeech:
 
     audio: np.ndarray
     sample_rate: int
-    phonemes: list | None
-    words: list
+    phonemes: Sequence[tuple[float, float, str]] | None
+    words: Sequence[tuple[float, float, str]]
 
 
 def _render_claim(render: Render) -> bool:
@@ -161,7 +162,7 @@ def _render_speech(render: Render) -> RenderSpeech:
 
     if render.text:
         spoken = speech.synthesize(render.text, render.language, voice=render.voice or None)
-        return RenderSpeech(spoken.audio, spoken.sample_rate, list(spoken.phonemes), spoken.words)
+        return RenderSpeech(spoken.audio, spoken.sample_rate, spoken.phonemes, spoken.words)
     with render.audio.open("rb") as handle:
         audio = media.audio_decode(handle.read())
     sample_rate = media.AUDIO_SAMPLE_RATE
@@ -272,7 +273,7 @@ def render_finish(render: Render, status: str, *, error: str = "") -> None:
         Render.objects.filter(id=render.id).exclude(status=Render.Status.CANCELLED).update(**fields)
     elif not Render.objects.filter(id=render.id, status=Render.Status.RUNNING).update(**fields):
         # Revoked or deleted while the file was being finished: the video must not outlive the cancellation.
-        default_storage.delete(render.video.name)
+        default_storage.delete(str(render.video.name))
         captions_delete(render_id=render.id)
         render.status, render.video.name, render.progress = Render.Status.CANCELLED, "", 0.0
     logger.info("render %s finished: %s %s", render.id, render.status, error)

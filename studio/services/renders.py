@@ -279,7 +279,8 @@ def _render_dispatch(render_id) -> None:
 
     try:
         # No limits stamped on the message: the render worker's own CANDOR_RENDER_TIME_LIMIT_S applies.
-        render_run_task.apply_async(args=[str(render_id)], time_limit=None, soft_time_limit=None)
+        # (celery-types declares the limits int; Celery takes None as "no limit on the message".)
+        render_run_task.apply_async(args=(str(render_id),), time_limit=None, soft_time_limit=None)  # type: ignore[arg-type]
     except BrokerUnavailable as error:
         # The render is stored; renders_undispatched_dispatch queues it once the broker is back.
         logger.warning("render %s stays queued until the broker answers again: %s", render_id, error)
