@@ -195,6 +195,7 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Candor API",
     "DESCRIPTION": "Consent-gated talking portraits with provenance.",
     "VERSION": "1",
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "core.schema.error_component"],
 }
 
 # Throttling and login counters live in the cache: the embedded default keeps it in files under the data directory,
