@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from consent.selectors import consent_state_now
 from provenance import watermark
 from provenance.services import PREVIEW_WATERMARK_SERIAL
 
 from .directory import RenderRecord
-
-if TYPE_CHECKING:
-    from .services import Evidence
+from .evidence import Evidence
 
 VERDICTS = ("candor_generated", "content_mismatch", "tampered", "not_recognized")
 

@@ -11,119 +11,25 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 from urllib.parse import urlsplit
 
-import numpy as np
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 
 from core.errors import ApplicationError, ErrorCode
 from core.parsers import uuid_or_none
-from inference import media
 from inference.errors import InferenceError
-from provenance import c2pa_manifest, keys, watermark
-from provenance.fingerprint import MATCH_THRESHOLD, content_similarity, frame_luma
-from provenance.services import watermark_keys
+from provenance.fingerprint import MATCH_THRESHOLD
 
 from .directory import RenderRecord, directory
+from .evidence import Evidence, video_evidence
 from .report import Verdict, VerificationReport, report_build
 
-# Frames the verifier folds at most: the watermark usually decodes after 4, and
-# reading stops there, so even an hour-long upload answers in well under 2 s.
-VERIFY_SAMPLE_FRAMES = 30
 # Render video paths the verifier follows besides share links: only this site's own, never another host.
 _RENDER_VIDEO_PATHS = ("/renders/{id}/video/", "/api/renders/{id}/video/")
 COPY_CHUNK_BYTES = 1 << 20
-
-
-@dataclass(frozen=True)
-class Evidence:
-    """What a video file says about itself, and the renders on record it names."""
-
-    container: str
-    manifest: c2pa_manifest.ManifestReport
-    reading: watermark.WatermarkReading
-    # The render the trusted manifest names (its hash binding proves these are the render's bytes).
-    by_manifest: RenderRecord | None
-    # The render the watermark names, and how alike its stored picture and this file's are.
-    by_watermark: RenderRecord | None
-    content_similarity: float | None
-
-
-def _container(path: Path) -> tuple[str, str | None]:
-    """('mp4' | 'mov' | 'webm', C2PA MIME type or None) from the file's first bytes."""
-    with open(path, "rb") as handle:
-        head = handle.read(64)
-    if head[4:8] == b"ftyp":
-        return ("mov", c2pa_manifest.MOV_MIME) if head[8:12] == b"qt  " else ("mp4", c2pa_manifest.MP4_MIME)
-    if head[:4] == b"\x1a\x45\xdf\xa3":
-        # C2PA has no binding for Matroska/WebM, so only the watermark can speak.
-        return "webm", None
-    raise InferenceError("invalid_video", "the file is not a readable video (MP4, MOV or WebM)")
-
-
-def _luma_recorded(frames: Iterable[np.ndarray], sums: list) -> Iterator[np.ndarray]:
-    """Pass frames through while keeping the sum and count of their luma for the content check."""
-    for frame in frames:
-        if frame.ndim == 3:
-            luma = frame_luma(frame)
-            if not sums:
-                sums.extend([luma, 1])
-            elif sums[0].shape == luma.shape:
-                sums[0] = sums[0] + luma
-                sums[1] += 1
-        yield frame
-
-
-def video_evidence(*, path: Path) -> Evidence:
-    """Read the file's manifest and watermark, and find the renders they name."""
-    container, mime = _container(path)
-    material = keys.signing_material_load_or_create(settings.KEYS_DIR)
-    if mime is None:
-        manifest = c2pa_manifest.report_absent(issues=())
-    else:
-        manifest = c2pa_manifest.mp4_read_manifest(
-            path=path, root_certificate_pem=material.root_certificate_pem, mime=mime
-        )
-    luma_sums: list = []
-    try:
-        reading = watermark.watermark_read(
-            _luma_recorded(media.video_frames(path, max_frames=VERIFY_SAMPLE_FRAMES), luma_sums),
-            watermark_keys(),
-            max_frames=VERIFY_SAMPLE_FRAMES,
-            reference_side=settings.CANDOR_RENDER_MAX_SIDE,
-        )
-    except UnicodeDecodeError as error:
-        # PyAV decodes container tags as UTF-8 when opening and raises this on corrupt ones.
-        raise InferenceError("invalid_video", "the file is not a readable video (MP4, MOV or WebM)") from error
-    if reading.frames_examined == 0:
-        raise InferenceError("invalid_video", "no picture could be decoded from the file")
-
-    renders = directory()
-    manifest_render_id = uuid_or_none(manifest.render_id or "") if manifest.trusted else None
-    by_manifest = renders.render_by_id(manifest_render_id) if manifest_render_id else None
-    by_watermark = (
-        renders.render_by_watermark_serial(reading.serial) if reading.found and reading.serial is not None else None
-    )
-    similarity = None
-    if by_manifest is None and by_watermark is not None and by_watermark.fingerprint is not None and luma_sums:
-        similarity = content_similarity(
-            by_watermark.fingerprint,
-            luma_sums[0] / luma_sums[1],
-            scale=reading.scale or 1.0,
-            mirrored=bool(reading.mirrored),
-        )
-    return Evidence(
-        container=container,
-        manifest=manifest,
-        reading=reading,
-        by_manifest=by_manifest,
-        by_watermark=by_watermark,
-        content_similarity=similarity,
-    )
 
 
 def verdict_decide(evidence: Evidence) -> Verdict:
