@@ -16,7 +16,6 @@ from .. import liveness
 # Frames read for Candor's own watermark in a capture (a Candor render carries it in every frame).
 WATERMARK_FRAMES = 10
 
-
 # Refusals that show an attempt to pass someone else's face or a replay count towards locking the link.
 COUNTED_REFUSALS = {
     ErrorCode.IDENTITY_MISMATCH,

@@ -22,8 +22,6 @@ from .common import challenge_new, email_after_commit
 # consent's 0.5 (changed copies of one photo measure 0.07-0.13, different people 0.70 on the photos here);
 # between the two thresholds the upload is held for a person to review instead of being refused.
 REGISTRY_REFUSE_DISTANCE = 0.4
-
-
 REGISTRY_REVIEW_DISTANCE = 0.55
 
 

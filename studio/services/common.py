@@ -2,30 +2,15 @@
 
 from __future__ import annotations
 
-import logging
-
 from core.errors import ApplicationError, ErrorCode
 from inference.errors import InferenceError
 
-logger = logging.getLogger(__name__)
-
-
 PORTRAIT_MAX_SIDE = 1600
-
-
 PROGRESS_WRITE_INTERVAL_S = 0.5
-
-
 IDEMPOTENCY_KEY_MAX_CHARS = 100
-
-
 # Language versions one localization may queue at once.
 LOCALIZATION_MAX_VERSIONS = 20
-
-
 MEDIA_FOLDERS = ("portraits", "audio", "videos")
-
-
 PREVIEW_SECONDS = 1.0
 
 

@@ -38,6 +38,7 @@ from .portraits import portrait_rig_load
 logger = logging.getLogger(__name__)
 
 
+# Renders' watermark serials start at 1: a preview's serial 0 reads as Candor's own mark yet names no render.
 def _watermark_serial_new() -> int:
     while True:
         serial = secrets.randbelow(2**32 - 1) + 1
