@@ -65,12 +65,10 @@ def matches_by_binding(*, alg: str, value: str, max_results: int) -> list[dict]:
     """The manifests whose soft-binding assertion carries this algorithm and value (base64, as in the assertion)."""
     _algorithm_check(alg)
     try:
-        payload = base64.b64decode(value, validate=True)
+        base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError) as error:
         raise ApplicationError(ErrorCode.INVALID, "value must be the soft binding's value in base64") from error
-    stored = render_manifests_by_soft_binding(
-        alg=alg, value=base64.b64encode(payload).decode("ascii"), limit=max_results
-    )
+    stored = render_manifests_by_soft_binding(alg=alg, value=value, limit=max_results)
     return [{"manifestId": manifest.manifest_id} for manifest in stored]
 
 

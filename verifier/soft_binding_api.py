@@ -37,7 +37,7 @@ class VideoBodyParser(FileUploadParser):
 
 
 class MatchOutput(serializers.Serializer):
-    manifestId = serializers.CharField()  # noqa: N815  # the API's field name
+    manifestId = serializers.CharField()  # the API's field name, camelCase
 
 
 class QueryResultOutput(serializers.Serializer):

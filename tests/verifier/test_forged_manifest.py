@@ -39,9 +39,7 @@ def _forged(*, source, destination, render, stranger):
     return destination
 
 
-def test_a_stranger_signed_mp4_naming_a_real_render_is_not_vouched_for(
-    real_render, sample_mp4, tmp_path, public_api
-):
+def test_a_stranger_signed_mp4_naming_a_real_render_is_not_vouched_for(real_render, sample_mp4, tmp_path, public_api):
     stranger = keys.signing_material_load_or_create(tmp_path / "stranger-keys")
     forged = _forged(source=sample_mp4, destination=tmp_path / "forged.mp4", render=real_render, stranger=stranger)
     upload = io.BytesIO(forged.read_bytes())

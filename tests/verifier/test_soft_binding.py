@@ -60,9 +60,7 @@ def test_a_stripped_re_encoded_render_gets_its_manifest_back_byte_identical_and_
     assert on_copy.hash_binding_intact is False and on_copy.render_id == str(render.id)
 
 
-def test_the_recovered_manifest_validates_in_the_second_c2pa_implementation(
-    render, tmp_path, public_api, c2pa_ts
-):
+def test_the_recovered_manifest_validates_in_the_second_c2pa_implementation(render, tmp_path, public_api, c2pa_ts):
     original = Path(render.video.path)
     copy = _reencoded(original, tmp_path / "copy.mp4", crf=28)
     [match] = _by_content(public_api, copy.read_bytes()).json()["matches"]
@@ -161,7 +159,11 @@ def test_after_erasure_the_repository_answers_as_for_a_manifest_it_never_had(sig
     erased = public_api.get(f"{BASE}/manifests/{stored.manifest_id}")
     never_existed = public_api.get(f"{BASE}/manifests/urn:c2pa:{uuid.uuid4()}")
     assert erased.status_code == never_existed.status_code == 404
-    assert erased.json() == never_existed.json() == {"error": "not_found", "detail": "no manifest with this id is kept here"}
+    assert (
+        erased.json()
+        == never_existed.json()
+        == {"error": "not_found", "detail": "no manifest with this id is kept here"}
+    )
 
 
 def test_the_active_manifest_alone_is_the_stores_last_manifest_box(signed_render, public_api):
@@ -187,7 +189,7 @@ def test_supported_algorithms_name_the_watermark(public_api):
     ("query", "status", "code"),
     [
         pytest.param({"alg": "com.example.watermark.1", "value": "AAAA"}, 400, "unsupported_algorithm", id="alg"),
-        pytest.param({"alg": ALGORITHM, "value": "not base64!"}, 400, "invalid", id="value"),
+        pytest.param({"alg": ALGORITHM, "value": "AAAA!"}, 400, "invalid", id="value"),
         pytest.param({"alg": ALGORITHM}, 400, "invalid", id="no-value"),
         pytest.param({"alg": ALGORITHM, "value": "AAAA", "maxResults": "0"}, 400, "invalid", id="max-results-0"),
         pytest.param({"alg": ALGORITHM, "value": "AAAA", "maxResults": "x"}, 400, "invalid", id="max-results-x"),
@@ -215,12 +217,24 @@ def test_by_content_refuses_what_is_not_a_video(public_api, body, content_type, 
 
     assert response.status_code == status
     assert response.json()["error"] == code and response.json()["detail"]
+    if status == 415:
+        assert "video/*" in response.json()["detail"], "the client is told what to send instead"
 
 
-def test_by_content_refuses_an_oversized_video_before_reading_it(public_api, settings, sample_mp4):
+def test_by_content_refuses_an_oversized_video(public_api, settings, sample_mp4):
     settings.CANDOR_MAX_VIDEO_BYTES = 1000
 
     response = _by_content(public_api, sample_mp4.read_bytes())
+
+    assert response.status_code == 413 and response.json()["error"] == "too_large"
+
+
+def test_by_content_refuses_a_video_by_its_declared_length_before_reading_it(public_api, settings, sample_mp4):
+    settings.CANDOR_MAX_VIDEO_BYTES = 1000
+    # Only the header says it is too large: the body is never spooled to disk.
+    response = public_api.post(
+        f"{BASE}/matches/byContent", data=b"tiny", content_type="video/mp4", CONTENT_LENGTH="5000000000"
+    )
 
     assert response.status_code == 413 and response.json()["error"] == "too_large"
 
