@@ -201,8 +201,8 @@ def active_manifest_jumbf(store: bytes) -> bytes:
 
     A store is a `jumb` superbox: a `jumd` description, then one `jumb` superbox per manifest, oldest first.
     """
-    manifests = [box for box in _jumbf_boxes(store, start=8) if box[4:8] == b"jumb"]
-    if store[4:8] != b"jumb" or not manifests:
+    manifests = [box for box in _jumbf_boxes(store, start=8) if box[4:8] == b"jumb"] if store[4:8] == b"jumb" else []
+    if not manifests:
         raise ValueError("not a C2PA manifest store: no manifest superbox inside a jumb box")
     return manifests[-1]
 

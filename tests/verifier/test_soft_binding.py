@@ -147,6 +147,18 @@ def test_after_revocation_the_manifest_is_still_served(signed_render, public_api
     assert served.status_code == 200 and served.content == bytes(stored.store)
 
 
+def test_after_the_creator_deletes_the_video_the_manifest_is_still_served(signed_render, public_api):
+    from studio.services import render_delete
+
+    render, stored = signed_render
+    render_delete(render=render)
+
+    assert _by_binding(public_api, ALGORITHM, stored.soft_binding_value).json() == {
+        "matches": [{"manifestId": stored.manifest_id}]
+    }
+    assert public_api.get(f"{BASE}/manifests/{stored.manifest_id}").status_code == 200
+
+
 def test_after_erasure_the_repository_answers_as_for_a_manifest_it_never_had(signed_render, public_api):
     from consent.services import consent_erase
     from provenance.models import RenderManifest
