@@ -31,8 +31,8 @@ def _by_content(client, video: bytes, content_type="video/mp4", query=""):
     return client.post(f"{BASE}/matches/byContent{query}", data=video, content_type=content_type)
 
 
-def _by_binding(client, alg: str, value: str, query=""):
-    return client.get(f"{BASE}/matches/byBinding", {"alg": alg, "value": value, **dict(query)})
+def _by_binding(client, alg: str, value: str):
+    return client.get(f"{BASE}/matches/byBinding", {"alg": alg, "value": value})
 
 
 def test_a_stripped_re_encoded_render_gets_its_manifest_back_byte_identical_and_still_valid(
