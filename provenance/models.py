@@ -34,7 +34,7 @@ class RenderFingerprint(models.Model):
 class RenderManifest(models.Model):
     """The C2PA manifest store signed into a render's MP4, byte for byte, served again for copies that lost it.
 
-    Kept in the database (a store is about 12 kB) so that local and S3-compatible media storage behave alike and
+    Kept in the database (a store is about 13 kB) so that local and S3-compatible media storage behave alike and
     the store outlives the video file, as the fingerprint does. Erasing the portrait deletes it.
     """
 
