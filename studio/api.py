@@ -16,9 +16,10 @@ from consent import selectors as consent_selectors
 from consent.api import ConsentEventOutput
 from consent.models import PURPOSES, Purpose
 from consent.services import consent_request_create
+from core.http import public_url
 from core.languages import language_check
 
-from . import selectors, services
+from . import selectors, services, sharing
 from .models import Portrait, Render
 
 
@@ -300,6 +301,30 @@ class RenderVideoApi(APIView):
         return FileResponse(
             render.video.open("rb"), content_type="video/mp4", as_attachment=False, filename=f"candor-{render.id}.mp4"
         )
+
+
+class RenderShareLinkApi(APIView):
+    """A public link to the video (a new one replaces the open ones) and its revocation."""
+
+    class ShareLinkOutput(serializers.Serializer):
+        url = serializers.CharField()
+        expires_at = serializers.DateTimeField()
+
+    @extend_schema(request=None, responses={201: ShareLinkOutput})
+    def post(self, request, render_id):
+        render = selectors.render_get(owner=request.user, render_id=render_id)
+        refusal = selectors.render_video_unavailable(render)
+        if refusal is not None:
+            raise refusal
+        sharing.share_links_revoke(render=render)
+        link = sharing.share_link_create(render=render)
+        output = {"url": public_url("shared", link.token), "expires_at": link.expires_at}
+        return Response(self.ShareLinkOutput(output).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, render_id):
+        sharing.share_links_revoke(render=selectors.render_get(owner=request.user, render_id=render_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class PortraitConsentEventsApi(APIView):
