@@ -268,6 +268,8 @@ def test_a_share_link_plays_for_anyone_until_consent_is_withdrawn(page, portrait
     )
     item = Render.objects.get()
     render_run(render_id=item.id)
+    assert b'id="share-link"' not in page.get(f"/renders/{item.id}/").content, "no link until the creator makes one"
+    assert page.post(f"/renders/{item.id}/share/").status_code == 302
     share_path = re.search(
         r'id="share-link"[^>]*value="https?://[^/]+(/watch/[^"]+/)"', page.get(f"/renders/{item.id}/").content.decode()
     ).group(1)
