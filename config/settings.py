@@ -278,6 +278,10 @@ CANDOR_NEURAL_MODEL = env_str("CANDOR_NEURAL_MODEL", "")
 CANDOR_RENDER_MAX_SIDE = env_int("CANDOR_RENDER_MAX_SIDE", 512)
 CANDOR_CONSENT_LINK_DAYS = env_int("CANDOR_CONSENT_LINK_DAYS", 7)
 CANDOR_CONSENT_MAX_ATTEMPTS = 5
+# Consent requests send mail from Candor's address to whoever the creator names: at most this many per creator per
+# hour, and per address asked per day, whoever asks (consent/services/requests.py).
+CANDOR_CONSENT_REQUESTS_PER_CREATOR_HOUR = env_int("CANDOR_CONSENT_REQUESTS_PER_CREATOR_HOUR", 20)
+CANDOR_CONSENT_REQUESTS_PER_ADDRESS_DAY = env_int("CANDOR_CONSENT_REQUESTS_PER_ADDRESS_DAY", 5)
 
 # With DEBUG off the secure settings follow (manage.py check --deploy is clean).
 # CANDOR_LOCAL_HTTP=1 (set by `make run`) serves plain HTTP on loopback without weakening anything else.

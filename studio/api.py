@@ -21,6 +21,7 @@ from core.languages import language_check
 
 from . import selectors, services, sharing
 from .models import Portrait, Render
+from .validators import SUBJECT_NAME_MAX_CHARS, subject_name_validate
 
 
 def _paginated(request, view, queryset, output_class) -> Response:
@@ -67,7 +68,7 @@ class PortraitOutput(serializers.Serializer):
 class PortraitsApi(APIView):
     class PortraitCreateInput(serializers.Serializer):
         image = serializers.FileField(allow_empty_file=True)
-        subject_name = serializers.CharField(max_length=200)
+        subject_name = serializers.CharField(max_length=SUBJECT_NAME_MAX_CHARS, validators=[subject_name_validate])
         subject_email = serializers.EmailField()
 
     @extend_schema(operation_id="portraits_list", responses=page_of(PortraitOutput))

@@ -45,9 +45,7 @@ def share_links_revoke(*, render: Render) -> int:
 
 def render_for_share_token(*, token: str) -> Render:
     """The shared render, or ApplicationError(404) when the link is unknown, revoked, expired or its video deleted."""
-    link = (
-        ShareLink.objects.select_related("render__portrait", "render__consent__portrait").filter(token=token).first()
-    )
+    link = ShareLink.objects.select_related("render__portrait", "render__consent__portrait").filter(token=token).first()
     if link is None or link.revoked_at is not None:
         raise ApplicationError(ErrorCode.LINK_UNKNOWN, "this share link is not valid")
     if link.expires_at <= timezone.now():

@@ -148,6 +148,10 @@ def consent_request(request, portrait_id):
             consent_request_create(portrait=portrait, requested_by=request.user, **form.scope())
         except ApplicationError as error:
             _refusal(form, error)
+            if error.retry_after_s is not None:
+                page = _portrait_page(request, portrait, form, status=error.status_code)
+                page["Retry-After"] = str(error.retry_after_s)
+                return page
         else:
             messages.success(request, f"Consent request sent to {portrait.subject_email}.")
             return redirect("portrait", portrait_id=portrait.id)
