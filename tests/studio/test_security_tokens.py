@@ -14,8 +14,10 @@ import secrets
 import uuid
 import zlib
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 import pytest
+from django.core.files.base import ContentFile
 from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -217,3 +219,24 @@ def test_refused_api_tokens_get_one_uniform_401_and_guessing_them_is_throttled(c
     for _ in range(10):  # a creator's own 404s are not token guesses
         assert elsewhere.get(f"/api/renders/{uuid.uuid4()}/").status_code == 404
     assert elsewhere.get("/api/portraits/").status_code == 200
+
+
+def test_the_api_makes_a_share_link_that_replaces_the_last_and_revokes_it(api, creator, consented_portrait, settings):
+    render = render_enqueue(
+        owner=creator, portrait=consented_portrait, purpose="marketing", text="Hi.", language="en", dispatch=False
+    )
+    render.video.save(f"{render.id}.mp4", ContentFile(b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 64), save=False)
+    Render.objects.filter(id=render.id).update(
+        status=Render.Status.DONE, video=render.video.name, finished_at=timezone.now()
+    )
+
+    first = api.post(f"/api/renders/{render.id}/share-link/")
+    assert first.status_code == 201 and first.json()["url"].startswith(f"{settings.CANDOR_PUBLIC_URL}/watch/")
+    first_path = urlsplit(first.json()["url"]).path
+    assert Client().get(f"{first_path}video.mp4").status_code == 200
+    second_path = urlsplit(api.post(f"/api/renders/{render.id}/share-link/").json()["url"]).path
+    assert Client().get(first_path).status_code == 404, "a new link replaces the open one"
+    assert Client().get(second_path).status_code == 200
+
+    assert api.delete(f"/api/renders/{render.id}/share-link/").status_code == 204
+    assert Client().get(f"{second_path}video.mp4").status_code == 404
