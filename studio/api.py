@@ -317,7 +317,6 @@ class RenderShareLinkApi(APIView):
         refusal = selectors.render_video_unavailable(render)
         if refusal is not None:
             raise refusal
-        sharing.share_links_revoke(render=render)
         link = sharing.share_link_create(render=render)
         output = {"url": public_url("shared", link.token), "expires_at": link.expires_at}
         return Response(self.ShareLinkOutput(output).data, status=status.HTTP_201_CREATED)

@@ -19,8 +19,10 @@ from .models import Render, ShareLink
 SHARE_MAX_AGE_S = 30 * 24 * 3600
 
 
+@transaction.atomic
 def share_link_create(*, render: Render) -> ShareLink:
-    """A new link to this render, valid for SHARE_MAX_AGE_S."""
+    """A new link to this render, valid for SHARE_MAX_AGE_S; it replaces the open ones (one live link at a time)."""
+    share_links_revoke(render=render)
     return ShareLink.objects.create(
         render=render,
         token=secrets.token_urlsafe(32),

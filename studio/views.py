@@ -296,13 +296,13 @@ def render_detail(request, render_id):
 def render_share(request, render_id):
     """Make a share link (a new one replaces the open ones), or with action=revoke close every open link."""
     item = selectors.render_get(owner=request.user, render_id=render_id)
+    unavailable = _video_unavailable(item)
     if request.POST.get("action") == "revoke":
         sharing.share_links_revoke(render=item)
         messages.success(request, "The share link was revoked: it no longer opens the video.")
-    elif _video_unavailable(item):
-        messages.error(request, "This video cannot be shared: " + _video_unavailable(item))
+    elif unavailable:
+        messages.error(request, f"This video cannot be shared. {unavailable}")
     else:
-        sharing.share_links_revoke(render=item)
         sharing.share_link_create(render=item)
         messages.success(request, "Share link made.")
     return redirect("render", render_id=item.id)
