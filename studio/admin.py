@@ -1,4 +1,4 @@
-"""Admin of the creator app: DRF's plaintext token admin is withdrawn (API tokens are stored hashed, studio.ApiToken)."""
+"""Admin of the creator app: DRF's plaintext token admin is withdrawn (API tokens are stored hashed: ApiToken)."""
 
 from django.contrib import admin
 from rest_framework.authtoken.models import TokenProxy
