@@ -38,9 +38,9 @@ migrate: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput --verbosity 0
 
+# The demo account only on a plain-HTTP server bound to loopback (manage.py demo_account checks, and says why not).
 demo: migrate
-	@echo "Demo creator: username 'demo', password 'candor-demo'. API token:"
-	@$(PY) manage.py issue_token demo --create --email demo@candor.localhost --password candor-demo | tail -n 1
+	@CANDOR_LOCAL_HTTP=$${CANDOR_LOCAL_HTTP:-1} $(PY) manage.py demo_account
 
 run: demo
 	CANDOR_LOCAL_HTTP=$${CANDOR_LOCAL_HTTP:-1} exec $(PY) -m config.launcher

@@ -75,11 +75,11 @@ def _creator_with_consented_portrait() -> tuple[str, str]:
     from django.contrib.auth import get_user_model
     from django.core.files.uploadedfile import SimpleUploadedFile
     from django.utils import timezone
-    from rest_framework.authtoken.models import Token
 
     from consent.models import Consent
     from consent.services import consent_request_create
     from inference import media
+    from studio.accounts import creator_token_rotate
     from studio.services import portrait_create
 
     user = get_user_model().objects.create_user(username=f"load-{uuid.uuid4().hex[:8]}", password=uuid.uuid4().hex)
@@ -97,7 +97,7 @@ def _creator_with_consented_portrait() -> tuple[str, str]:
         expires_at=timezone.now() + timedelta(days=1),
         decided_at=timezone.now(),
     )
-    return Token.objects.create(user=user).key, str(portrait.id)
+    return creator_token_rotate(user=user), str(portrait.id)
 
 
 def _clip() -> bytes:

@@ -8,6 +8,10 @@ import subprocess
 import sys
 import time
 
+# The same private umask the settings set (config/settings.py), here before any child starts, so that what gunicorn
+# and Celery write before they load the settings is private too.
+PRIVATE_UMASK = 0o077
+
 
 def _commands(host: str, port: str) -> list[list[str]]:
     python = sys.executable
@@ -45,10 +49,16 @@ def _commands(host: str, port: str) -> list[list[str]]:
     ]
 
 
+def children_start(commands: list[list[str]]) -> list[subprocess.Popen]:
+    """Start each command as a child that inherits the private umask."""
+    os.umask(PRIVATE_UMASK)
+    return [subprocess.Popen(command) for command in commands]
+
+
 def main() -> int:
     host = os.environ.get("CANDOR_HOST", "127.0.0.1")
     port = os.environ.get("CANDOR_PORT", "8000")
-    children = [subprocess.Popen(command) for command in _commands(host, port)]
+    children = children_start(_commands(host, port))
     stopping = False
 
     def stop(signum, frame):

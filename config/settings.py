@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from pathlib import Path
 from typing import Any
@@ -10,10 +11,20 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from .env import env_bool, env_int, env_list, env_secret, env_str
+from .log_redaction import redacting_record_factory_install
+
+# What any Candor process writes (database, mail outbox, keys, videos, queue, cache, logs) is its user's alone: files
+# 0600, folders 0700. Set here because every process (web, worker, manage.py commands, tests) loads the settings
+# before it writes anything; the launcher sets it too, for the children it starts.
+PRIVATE_UMASK = 0o077
+os.umask(PRIVATE_UMASK)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("CANDOR_DATA_DIR", str(BASE_DIR / "var"))).resolve()
-DATA_DIR.mkdir(parents=True, exist_ok=True)
+DATA_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
+if DATA_DIR.stat().st_uid == os.getuid():
+    # A data directory made before this rule (or by hand): closing it closes everything below, whatever its mode.
+    DATA_DIR.chmod(0o700)
 
 DEBUG = env_bool("DEBUG", False)
 
@@ -161,7 +172,8 @@ CANDOR_MAX_AUDIO_BYTES = env_int("CANDOR_MAX_AUDIO_BYTES", 50 * 1024 * 1024)
 CANDOR_MAX_VIDEO_BYTES = env_int("CANDOR_MAX_VIDEO_BYTES", 200 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
-FILE_UPLOAD_PERMISSIONS = 0o640
+FILE_UPLOAD_PERMISSIONS = 0o600
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
 EMAIL_FILE_PATH = DATA_DIR / "mail"
@@ -173,7 +185,7 @@ CANDOR_VERIFY_RATE = env_str("CANDOR_VERIFY_RATE", "30/minute")
 CANDOR_VERIFY_CONCURRENCY = env_int("CANDOR_VERIFY_CONCURRENCY", 1)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "studio.accounts.HashedTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -266,6 +278,10 @@ CANDOR_NEURAL_MODEL = env_str("CANDOR_NEURAL_MODEL", "")
 CANDOR_RENDER_MAX_SIDE = env_int("CANDOR_RENDER_MAX_SIDE", 512)
 CANDOR_CONSENT_LINK_DAYS = env_int("CANDOR_CONSENT_LINK_DAYS", 7)
 CANDOR_CONSENT_MAX_ATTEMPTS = 5
+# Consent requests send mail from Candor's address to whoever the creator names: at most this many per creator per
+# hour, and per address asked per day, whoever asks (consent/services/requests.py).
+CANDOR_CONSENT_REQUESTS_PER_CREATOR_HOUR = env_int("CANDOR_CONSENT_REQUESTS_PER_CREATOR_HOUR", 20)
+CANDOR_CONSENT_REQUESTS_PER_ADDRESS_DAY = env_int("CANDOR_CONSENT_REQUESTS_PER_ADDRESS_DAY", 5)
 
 # With DEBUG off the secure settings follow (manage.py check --deploy is clean).
 # CANDOR_LOCAL_HTTP=1 (set by `make run`) serves plain HTTP on loopback without weakening anything else.
@@ -285,6 +301,8 @@ SESSION_COOKIE_HTTPONLY = True
 if not DEBUG and len(SECRET_KEY) < 50:
     raise ImproperlyConfigured("SECRET_KEY must be at least 50 characters when DEBUG is off")
 
+# Link tokens and credentials never reach a log (config/log_redaction.py), whichever logger or handler writes it.
+redacting_record_factory_install()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

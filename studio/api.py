@@ -16,10 +16,12 @@ from consent import selectors as consent_selectors
 from consent.api import ConsentEventOutput
 from consent.models import PURPOSES, Purpose
 from consent.services import consent_request_create
+from core.http import public_url
 from core.languages import language_check
 
-from . import selectors, services
+from . import selectors, services, sharing
 from .models import Portrait, Render
+from .validators import SUBJECT_NAME_MAX_CHARS, subject_name_validate
 
 
 def _paginated(request, view, queryset, output_class) -> Response:
@@ -66,7 +68,7 @@ class PortraitOutput(serializers.Serializer):
 class PortraitsApi(APIView):
     class PortraitCreateInput(serializers.Serializer):
         image = serializers.FileField(allow_empty_file=True)
-        subject_name = serializers.CharField(max_length=200)
+        subject_name = serializers.CharField(max_length=SUBJECT_NAME_MAX_CHARS, validators=[subject_name_validate])
         subject_email = serializers.EmailField()
 
     @extend_schema(operation_id="portraits_list", responses=page_of(PortraitOutput))
@@ -300,6 +302,29 @@ class RenderVideoApi(APIView):
         return FileResponse(
             render.video.open("rb"), content_type="video/mp4", as_attachment=False, filename=f"candor-{render.id}.mp4"
         )
+
+
+class RenderShareLinkApi(APIView):
+    """A public link to the video (a new one replaces the open ones) and its revocation."""
+
+    class ShareLinkOutput(serializers.Serializer):
+        url = serializers.CharField()
+        expires_at = serializers.DateTimeField()
+
+    @extend_schema(request=None, responses={201: ShareLinkOutput})
+    def post(self, request, render_id):
+        render = selectors.render_get(owner=request.user, render_id=render_id)
+        refusal = selectors.render_video_unavailable(render)
+        if refusal is not None:
+            raise refusal
+        link = sharing.share_link_create(render=render)
+        output = {"url": public_url("shared", link.token), "expires_at": link.expires_at}
+        return Response(self.ShareLinkOutput(output).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, render_id):
+        sharing.share_links_revoke(render=selectors.render_get(owner=request.user, render_id=render_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class PortraitConsentEventsApi(APIView):

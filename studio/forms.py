@@ -13,6 +13,8 @@ from django.utils import timezone
 
 from consent.models import PURPOSES, Purpose
 
+from .validators import SUBJECT_NAME_MAX_CHARS, subject_name_validate
+
 LOCALIZATION_ROWS = 4
 CONSENT_DEFAULT_DAYS = 365
 TRANSCRIPT_HELP = (
@@ -56,7 +58,12 @@ class PortraitUploadForm(forms.Form):
         help_text="A JPEG or PNG with exactly one face, looking at the camera.",
         widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}),
     )
-    subject_name = forms.CharField(label="Name of the person pictured", max_length=200)
+    subject_name = forms.CharField(
+        label="Name of the person pictured",
+        max_length=SUBJECT_NAME_MAX_CHARS,
+        validators=[subject_name_validate],
+        help_text="As it should appear in the consent request: one line, no links.",
+    )
     subject_email = forms.EmailField(
         label="Their email", help_text="They receive the consent request here; nothing is made until they approve."
     )

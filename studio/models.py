@@ -86,3 +86,30 @@ class Render(models.Model):
 
     def __str__(self) -> str:
         return f"render {self.id} ({self.status})"
+
+
+class ShareLink(models.Model):
+    """A public link to one render's video: a random token that names nothing, kept here so it can be revoked."""
+
+    render = models.ForeignKey(Render, on_delete=models.CASCADE, related_name="share_links")
+    token = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"share link of render {self.render_id}"
+
+
+class ApiToken(models.Model):
+    """A creator's API token, stored only as its keyed hash (studio/accounts.py): the database never holds the token."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_token")
+    digest = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"API token of {self.user_id}"

@@ -83,11 +83,11 @@ def signup(request):
 @login_required
 @require_http_methods(["GET", "POST"])
 def api_token(request):
+    """Only a hash of the token is kept, so a new token is shown on the page that makes it, and never again."""
     if request.method == "POST":
-        accounts.creator_token_rotate(user=request.user)
-        messages.success(request, "A new token was made; the old one no longer works.")
-        return redirect("api-token")
-    return render(request, "studio/token.html", {"token": accounts.creator_token_get(user=request.user)})
+        token = accounts.creator_token_rotate(user=request.user)
+        return render(request, "studio/token.html", {"token": token, "has_token": True})
+    return render(request, "studio/token.html", {"has_token": accounts.creator_token_exists(user=request.user)})
 
 
 @login_required
@@ -148,6 +148,10 @@ def consent_request(request, portrait_id):
             consent_request_create(portrait=portrait, requested_by=request.user, **form.scope())
         except ApplicationError as error:
             _refusal(form, error)
+            if error.retry_after_s is not None:
+                page = _portrait_page(request, portrait, form, status=error.status_code)
+                page["Retry-After"] = str(error.retry_after_s)
+                return page
         else:
             messages.success(request, f"Consent request sent to {portrait.subject_email}.")
             return redirect("portrait", portrait_id=portrait.id)
@@ -280,10 +284,28 @@ def render_detail(request, render_id):
     item = selectors.render_get(owner=request.user, render_id=render_id)
     context = {**_video_context(item), "watching": item.status not in FINISHED}
     if not context["unavailable"]:
-        context["share_url"] = request.build_absolute_uri(
-            reverse("shared", args=[sharing.share_token_make(render=item)])
-        )
+        link = sharing.share_link_active(render=item)
+        if link is not None:
+            context["share_url"] = request.build_absolute_uri(reverse("shared", args=[link.token]))
+            context["share_expires_at"] = link.expires_at
     return render(request, "studio/render_detail.html", context)
+
+
+@login_required
+@require_POST
+def render_share(request, render_id):
+    """Make a share link (a new one replaces the open ones), or with action=revoke close every open link."""
+    item = selectors.render_get(owner=request.user, render_id=render_id)
+    unavailable = _video_unavailable(item)
+    if request.POST.get("action") == "revoke":
+        sharing.share_links_revoke(render=item)
+        messages.success(request, "The share link was revoked: it no longer opens the video.")
+    elif unavailable:
+        messages.error(request, f"This video cannot be shared. {unavailable}")
+    else:
+        sharing.share_link_create(render=item)
+        messages.success(request, "Share link made.")
+    return redirect("render", render_id=item.id)
 
 
 def _video_context(item: Render) -> dict:

@@ -97,11 +97,12 @@ def other_creator(db):
 
 
 def _client_for(user):
-    from rest_framework.authtoken.models import Token
     from rest_framework.test import APIClient
 
+    from studio.accounts import creator_token_rotate
+
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {creator_token_rotate(user=user)}")
     return client
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import tempfile
 import time
-import uuid
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO
@@ -19,16 +18,13 @@ from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 
 from core.errors import ApplicationError, ErrorCode
-from core.parsers import uuid_or_none
 from inference.errors import InferenceError
 from provenance.fingerprint import MATCH_THRESHOLD
 
-from .directory import RenderRecord, directory
+from .directory import directory
 from .evidence import Evidence, video_evidence
 from .report import Verdict, VerificationReport, report_build
 
-# Render video paths the verifier follows besides share links: only this site's own, never another host.
-_RENDER_VIDEO_PATHS = ("/renders/{id}/video/", "/api/renders/{id}/video/")
 COPY_CHUNK_BYTES = 1 << 20
 
 
@@ -97,10 +93,11 @@ def _file_chunks(handle: IO[bytes]) -> Iterator[bytes]:
 
 
 def _share_link_verify(*, url: str) -> VerificationReport:
-    """Follow a link only when it points at a render on this very site; the file is read from storage, never fetched.
+    """Follow a link only when it is a live share link on this very site; the file is read from storage, never fetched.
 
-    Accepted: a share link (/watch/<token>/ or its video.mp4) and a render's own video path. The video is read
-    through the storage API, so S3-compatible storage works as local files do.
+    Accepted: /watch/<token>/ and its video.mp4, where the token is a share link the creator made and has not revoked.
+    A render's own video path (/renders/<id>/video/) is refused: a render id is not a permission to watch. The video
+    is read through the storage API, so S3-compatible storage works as local files do.
     """
     parts = urlsplit(url.strip())
     ours = urlsplit(settings.CANDOR_PUBLIC_URL)
@@ -111,14 +108,11 @@ def _share_link_verify(*, url: str) -> VerificationReport:
             "instead",
         )
     segments = parts.path.strip("/").split("/")
-    render: RenderRecord | None
-    if segments[0] == "watch" and len(segments) in (2, 3) and segments[2:] in ([], ["video.mp4"]):
-        render = directory().render_by_share_token(segments[1])
-    else:
-        render_id: uuid.UUID | None = uuid_or_none(segments[-2]) if len(segments) >= 3 else None
-        if render_id is None or parts.path not in {pattern.format(id=segments[-2]) for pattern in _RENDER_VIDEO_PATHS}:
-            raise ApplicationError(ErrorCode.INVALID_URL, "this is not a link to a Candor video")
-        render = directory().render_by_id(render_id)
-    if render is None or not render.video:
+    if not (segments[0] == "watch" and len(segments) in (2, 3) and segments[2:] in ([], ["video.mp4"])):
+        raise ApplicationError(
+            ErrorCode.INVALID_URL, "this is not a Candor share link (/watch/...); upload the video file instead"
+        )
+    render = directory().render_by_share_token(segments[1])
+    if not render.video:
         raise ApplicationError(ErrorCode.NOT_FOUND, "no video is stored under this link (it may have been deleted)")
     return _stream_verify(_file_chunks(render.video.open("rb")))

@@ -9,7 +9,8 @@ from datetime import datetime, timedelta
 
 from django.core.mail import send_mail
 from django.db import transaction
-from django.template.loader import render_to_string
+from django.template import Context
+from django.template.loader import get_template
 from django.utils import timezone
 
 from core.errors import ApplicationError, ErrorCode
@@ -64,7 +65,12 @@ def scope_json(scope: Scope) -> dict:
     }
 
 
+def email_text(template: str, context: dict) -> str:
+    """The plain-text body of an email: rendered without HTML escaping, so "Smith & Sons" reads as typed."""
+    return get_template(template).template.render(Context(context, autoescape=False))  # type: ignore[attr-defined]
+
+
 def email_after_commit(*, subject: str, template: str, context: dict, to: str) -> None:
     """Send once the transaction commits, so no email ever carries a link to a rolled-back record."""
-    message = render_to_string(template, context)
+    message = email_text(template, context)
     transaction.on_commit(lambda: send_mail(subject=subject, message=message, from_email=None, recipient_list=[to]))

@@ -11,7 +11,6 @@ import numpy as np
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import transaction
-from django.template.loader import render_to_string
 from django.utils import timezone
 
 from core.errors import ApplicationError, ErrorCode
@@ -23,7 +22,7 @@ from .. import signing
 from ..audit_log import consent_event_append
 from ..models import Consent
 from .capture import COUNTED_REFUSALS, capture_check
-from .common import Scope, scope_json
+from .common import Scope, email_text, scope_json
 from .requests import ConsentText, consent_text
 
 RECEIPT_TYPE = "candor.consent-receipt.v1"
@@ -143,7 +142,7 @@ def _receipt_email(consent: Consent) -> None:
         subject="You approved a Candor consent: keep this email to revoke it"
         if approved
         else "You declined a Candor consent request",
-        body=render_to_string("consent/email_approved.txt" if approved else "consent/email_declined.txt", context),
+        body=email_text("consent/email_approved.txt" if approved else "consent/email_declined.txt", context),
         to=[consent.portrait.subject_email],
     )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -40,6 +41,7 @@ def consent_request_create(
             ErrorCode.FACE_OPTED_OUT, "the person in this photo asked that their face never be animated"
         )
     scope = scope_requested(purposes=purposes, languages=languages, expires_at=expires_at, max_renders=max_renders)
+    _consent_request_rate_check(requested_by=requested_by, subject_email=portrait.subject_email)
     # A new request supersedes an open one, so only the newest link can decide.
     for stale in Consent.objects.filter(portrait=portrait, status=Consent.Status.PENDING):
         stale.status = Consent.Status.EXPIRED
@@ -66,6 +68,40 @@ def consent_request_create(
         to=portrait.subject_email,
     )
     return consent
+
+
+def _consent_request_rate_check(*, requested_by, subject_email: str) -> None:
+    """Refuse with 429 when this creator, or anyone, has asked too often lately: mail from Candor is no relay.
+
+    Counted from the requests on record, so every web process sees the same count and nothing resets on restart.
+    """
+    now = timezone.now()
+    limits = (
+        (
+            Consent.objects.filter(requested_by=requested_by),
+            settings.CANDOR_CONSENT_REQUESTS_PER_CREATOR_HOUR,
+            timedelta(hours=1),
+            "you sent {count} consent requests in the last hour",
+        ),
+        (
+            Consent.objects.filter(portrait__subject_email__iexact=subject_email),
+            settings.CANDOR_CONSENT_REQUESTS_PER_ADDRESS_DAY,
+            timedelta(days=1),
+            "this address was sent {count} consent requests in the last day",
+        ),
+    )
+    for requests, allowed, window, reason in limits:
+        recent = requests.filter(created_at__gt=now - window).order_by("created_at")
+        count = recent.count()
+        if count >= allowed:
+            # The window frees a place when the oldest request counted leaves it.
+            oldest = recent.values_list("created_at", flat=True)[count - allowed]
+            wait_s = max(1, math.ceil((oldest + window - now).total_seconds()))
+            raise ApplicationError(
+                ErrorCode.THROTTLED,
+                f"{reason.format(count=count)}; try again in {math.ceil(wait_s / 60)} minutes",
+                retry_after_s=wait_s,
+            )
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,9 @@ import urllib.request
 
 import pytest
 from django.conf import settings
-from rest_framework.authtoken.models import Token
 
 from config.celery import app
+from studio.accounts import creator_token_rotate
 from studio.models import Render
 from studio.services import render_enqueue
 from studio.tasks import render_run_task
@@ -100,7 +100,7 @@ def test_a_render_submitted_while_redis_is_down_is_accepted_and_queued_once_it_i
                 {"portrait": str(consented_portrait.id), "purpose": "marketing", "text": SHORT_TEXT, "language": "en"}
             ).encode(),
             headers={
-                "Authorization": f"Token {Token.objects.create(user=creator).key}",
+                "Authorization": f"Token {creator_token_rotate(user=creator)}",
                 "Content-Type": "application/json",
             },
         )

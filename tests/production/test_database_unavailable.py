@@ -94,9 +94,9 @@ def _get(port: int, path: str, token: str) -> tuple[int, dict, dict]:
 
 @pytest.fixture
 def web_via_proxy(creator):
-    from rest_framework.authtoken.models import Token
+    from studio.accounts import creator_token_rotate
 
-    token = Token.objects.get_or_create(user=creator)[0].key
+    token = creator_token_rotate(user=creator)
     db = connection.settings_dict
     proxy = TcpProxy((db["HOST"] or "127.0.0.1", int(db["PORT"] or 5432)))
     proxy.open()

@@ -43,9 +43,9 @@ def requests_share_the_test_transaction(db):
 
 @pytest.fixture
 def token(creator) -> str:
-    from rest_framework.authtoken.models import Token
+    from studio.accounts import creator_token_rotate
 
-    return Token.objects.get_or_create(user=creator)[0].key
+    return creator_token_rotate(user=creator)
 
 
 @schema.parametrize()

@@ -14,12 +14,13 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.test import Client
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
 from consent.models import Consent, ConsentEvent, RegistryEntry, RegistryHold
+from studio.accounts import creator_token_rotate
 from studio.captions import captions_save
-from studio.models import Portrait, Render
+from studio.models import ApiToken, Portrait, Render, ShareLink
 from studio.services import render_enqueue
+from studio.sharing import share_link_create
 from tests.studio.routes import url_fill, url_routes
 
 pytestmark = pytest.mark.django_db
@@ -35,7 +36,7 @@ CAPABILITY_ARGUMENTS = {"token", "revoke_token", "confirm_token", "remove_token"
 # embedded in every copy of the video that kept it, and the repository serves it to anyone.
 PLAIN_ARGUMENTS = {"language", "manifest_id"}
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
-MODELS = (Portrait, Render, Consent, ConsentEvent, RegistryHold, RegistryEntry, Token)
+MODELS = (Portrait, Render, Consent, ConsentEvent, RegistryHold, RegistryEntry, ApiToken, ShareLink)
 
 
 def _object_routes() -> list[str]:
@@ -57,7 +58,9 @@ def test_every_url_argument_is_known_to_be_an_object_a_capability_or_neither():
 
 @pytest.fixture
 def victim_objects(creator, consented_portrait) -> dict[str, str]:
-    """The first creator's portrait, a finished render with its video and captions, and an upload held for review."""
+    """The first creator's portrait, a finished render with its video, captions and a share link, and an upload held
+    for review.
+    """
     render = render_enqueue(
         owner=creator,
         portrait=consented_portrait,
@@ -71,6 +74,7 @@ def victim_objects(creator, consented_portrait) -> dict[str, str]:
         status=Render.Status.DONE, progress=1.0, video=render.video.name, finished_at=timezone.now()
     )
     captions_save(render_id=render.id, words=[(0.0, 0.5, "Hello"), (0.5, 1.0, "there.")])
+    share_link_create(render=render)
     entry = RegistryEntry.objects.create(
         email="r@example.com",
         status=RegistryEntry.Status.ACTIVE,
@@ -102,11 +106,15 @@ def _state() -> tuple:
     return files, rows
 
 
-def _intruders(other_creator) -> list[tuple[str, Client]]:
+def _session(user) -> Client:
     session = Client()
-    session.force_login(other_creator)
-    token = Client(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=other_creator)[0].key}")
-    return [("session", session), ("token", token)]
+    session.force_login(user)
+    return session
+
+
+def _intruders(other_creator) -> list[tuple[str, Client]]:
+    token = Client(HTTP_AUTHORIZATION=f"Token {creator_token_rotate(user=other_creator)}")
+    return [("session", _session(other_creator)), ("token", token)]
 
 
 def test_another_creator_gets_exactly_the_answer_for_a_missing_object_and_changes_nothing(
@@ -133,7 +141,7 @@ def test_another_creator_gets_exactly_the_answer_for_a_missing_object_and_change
 
 
 def test_query_and_body_ids_of_another_creator_are_not_found_either(victim_objects, other_creator, other_api):
-    page = dict(_intruders(other_creator))["session"]
+    page = _session(other_creator)
     before = _state()
     compared = page.get(f"/renders/compare/?id={victim_objects['render_id']}")
     assert compared.status_code == 404 or b"Hello there." not in compared.content

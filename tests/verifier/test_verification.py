@@ -291,13 +291,12 @@ def test_the_api_accepts_an_upload_and_a_share_link_to_this_site_only(render, pu
     by_upload = public_api.post("/api/verify/", {"video": upload}, format="multipart")
     assert by_upload.status_code == 200 and by_upload.json()["verdict"] == "candor_generated"
 
-    from studio.sharing import share_token_make
+    from studio.sharing import share_link_create
 
-    token = share_token_make(render=render)
+    token = share_link_create(render=render).token
     for link in (
         f"{settings.CANDOR_PUBLIC_URL}/watch/{token}/",
         f"{settings.CANDOR_PUBLIC_URL}/watch/{token}/video.mp4",
-        f"{settings.CANDOR_PUBLIC_URL}/renders/{render.id}/video/",
     ):
         by_link = public_api.post("/api/verify/", {"url": link}, format="json")
         assert by_link.status_code == 200, (link, by_link.json())
@@ -313,6 +312,21 @@ def test_the_api_accepts_an_upload_and_a_share_link_to_this_site_only(render, pu
     assert foreign.status_code == 400 and foreign.json()["error"] == "foreign_url"
     not_a_video = public_api.post("/api/verify/", {"url": f"{settings.CANDOR_PUBLIC_URL}/admin/"}, format="json")
     assert not_a_video.status_code == 400 and not_a_video.json()["error"] == "invalid_url"
+
+
+def test_the_verifier_follows_no_bare_render_path_and_no_revoked_share_link(render, public_api, settings):
+    from studio.sharing import share_link_create, share_links_revoke
+
+    for path in (f"/renders/{render.id}/video/", f"/api/renders/{render.id}/video/"):
+        bare = public_api.post("/api/verify/", {"url": f"{settings.CANDOR_PUBLIC_URL}{path}"}, format="json")
+        assert bare.status_code == 400 and bare.json()["error"] == "invalid_url", path
+        assert "render" not in bare.json() and "consent" not in bare.content.decode(), "nothing about the render"
+
+    token = share_link_create(render=render).token
+    share_links_revoke(render=render)
+    revoked = public_api.post("/api/verify/", {"url": f"{settings.CANDOR_PUBLIC_URL}/watch/{token}/"}, format="json")
+    assert revoked.status_code == 404 and revoked.json()["error"] == "link_unknown"
+    assert str(render.id) not in revoked.content.decode()
 
 
 def test_the_verify_command_prints_the_same_report(render, capsys):

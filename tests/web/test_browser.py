@@ -219,6 +219,8 @@ def test_the_whole_journey_consent_by_camera_then_a_two_language_localization_pl
     browser.wait_for(_visible("video.player"))
     browser.assert_clean_console()
     browser.screenshot("08-video-page")
+    _find(browser, "#share-make").click()
+    browser.wait_for(_visible("#share-link"))
     share_link = _find(browser, "#share-link").get_attribute("value")
     browser.driver.delete_all_cookies()
     browser.driver.get(share_link)

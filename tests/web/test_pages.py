@@ -67,12 +67,14 @@ def test_a_forgotten_password_is_reset_through_the_emailed_link(client, creator,
     assert Client().login(username="ada", password="brand-new-secret-42")
 
 
-def test_the_token_page_shows_a_working_token_and_can_replace_it(page, public_api):
-    token = (
-        re.search(rb'id="api-token"[^>]*value="([0-9a-f]{40})"', page.get("/account/token/").content).group(1).decode()
-    )
+def test_the_token_page_shows_a_new_token_once_and_can_replace_it(page, public_api):
+    assert b"You have no token yet" in page.get("/account/token/").content
+    made = page.post("/account/token/").content
+    token = re.search(rb'id="api-token"[^>]*value="([0-9a-f]{40})"', made).group(1).decode()
     public_api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     assert public_api.get("/api/portraits/").status_code == 200
+    later = page.get("/account/token/").content
+    assert token.encode() not in later and b"cannot be shown again" in later, "only a hash is kept"
     page.post("/account/token/")
     assert public_api.get("/api/portraits/").status_code == 401
 
@@ -268,6 +270,8 @@ def test_a_share_link_plays_for_anyone_until_consent_is_withdrawn(page, portrait
     )
     item = Render.objects.get()
     render_run(render_id=item.id)
+    assert b'id="share-link"' not in page.get(f"/renders/{item.id}/").content, "no link until the creator makes one"
+    assert page.post(f"/renders/{item.id}/share/").status_code == 302
     share_path = re.search(
         r'id="share-link"[^>]*value="https?://[^/]+(/watch/[^"]+/)"', page.get(f"/renders/{item.id}/").content.decode()
     ).group(1)
