@@ -43,6 +43,11 @@ def _prompts(language: str) -> list[tuple[Path, str]]:
     return prompts
 
 
+def _resident_mb() -> float:
+    with open("/proc/self/statm") as handle:
+        return int(handle.read().split()[1]) * resource.getpagesize() / 2**20
+
+
 def _percentiles(values: list[float]) -> str:
     if not values:
         return "-"
@@ -57,12 +62,19 @@ def main() -> None:
     parser.add_argument("--min-chars", type=int, default=20, help="shortest transcript measured (default 20)")
     args = parser.parse_args()
 
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    before = _resident_mb()
     started = time.monotonic()
-    transcripts.text_language("Loading the models once.")
+    transcripts.text_language("Loading the models once.", expected="en")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - before
     print(
-        f"detector: first detection {time.monotonic() - started:.2f} s, "
-        f"peak memory +{(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024:.0f} MB"
+        f"detector: first check {time.monotonic() - started:.2f} s, resident memory after it "
+        f"+{_resident_mb() - before:.0f} MB (peak +{peak:.0f} MB)"
+    )
+    started = time.monotonic()
+    for _ in range(3):
+        transcripts.text_language("Vielleicht kommt der große braune Bär morgen zurück.", expected="de")
+    print(
+        f"detector: a later check {(time.monotonic() - started) / 3:.2f} s, resident +{_resident_mb() - before:.0f} MB"
     )
 
     rng = random.Random(7)
@@ -73,7 +85,7 @@ def main() -> None:
             continue
         if not args.full:
             prompts = rng.sample(prompts, min(args.per_language, len(prompts)))
-        confidences, wrong, ratios, false_ratios = [], [], [], []
+        confidences, wrong, unsure, ratios, false_ratios = [], [], [], [], []
         measured = []
         for path, text in prompts:
             try:
@@ -81,9 +93,12 @@ def main() -> None:
             except InferenceError:  # a few prompts are near-silent
                 continue
             guess = transcripts.text_language(text, expected=language)
-            confidences.append(guess.confidence if guess.language == language else 0.0)
             if guess.language != language:
                 wrong.append(f"{text[:50]!r} -> {guess.language} {guess.confidence:.2f}")
+            else:
+                confidences.append(guess.confidence)
+                if guess.confidence < transcripts.MIN_CONFIDENCE:
+                    unsure.append(f"{text[:50]!r} -> {guess.confidence:.2f}")
             heard = transcripts.speech_seconds(audio, media.AUDIO_SAMPLE_RATE)
             said = transcripts.spoken_seconds(text, language)
             ratios.append(heard / said)
@@ -93,11 +108,18 @@ def main() -> None:
             other = measured[(index + 1 + rng.randrange(len(measured) - 1)) % len(measured)][1]
             false_ratios.append(heard / other)
         print(f"{language}: {len(measured)} prompts of {args.min_chars}+ characters")
-        print(f"  confidence in the right language: {_percentiles(confidences)}; wrong: {len(wrong)}")
-        for line in wrong:
+        print(f"  detected right: {len(confidences)}, confidence {_percentiles(confidences)}")
+        print(f"  refused: {len(wrong)} read as another language, {len(unsure)} right but unsure")
+        for line in wrong + unsure:
             print(f"    {line}")
-        print(f"  speech ratio, own transcript:     {_percentiles(ratios)}")
-        print(f"  speech ratio, another transcript: {_percentiles(false_ratios)}")
+        low, high = transcripts.SPEECH_RATIO_BOUNDS
+        own_out = sum(not low <= ratio <= high for ratio in ratios)
+        false_out = sum(not low <= ratio <= high for ratio in false_ratios)
+        print(f"  speech ratio, own transcript:     {_percentiles(ratios)}; outside the bounds: {own_out}")
+        print(
+            f"  speech ratio, another transcript: {_percentiles(false_ratios)}; outside the bounds: {false_out} "
+            f"of {len(false_ratios)}"
+        )
 
 
 if __name__ == "__main__":
