@@ -28,7 +28,10 @@ def _unverified_reason(*, language: str, words: str, recording: bytes | None) ->
             "can be checked"
         )
     if not transcripts.detectable(language):
-        return f"Candor cannot check offline that words are in '{language}', so the consent's language limit cannot be kept"
+        return (
+            f"Candor cannot check offline that words are in '{language}', so the consent's language limit cannot "
+            "be kept"
+        )
     guess = transcripts.text_language(words, expected=language)
     if guess.confidence < transcripts.MIN_CONFIDENCE:
         return f"the language of {what} could not be told with confidence; write at least one whole sentence"
