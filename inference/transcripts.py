@@ -2,10 +2,11 @@
 
 The language comes from lingua (`lingua-language-detector`, whose n-gram models ship in the wheel, so nothing is
 fetched at run time) in two passes: its low-accuracy mode over every language both it and the synthesizer know
-(trigram models, about 85 MB, loaded once on first use) names the three likeliest, then its high-accuracy mode
-decides among those and the language the text is said to be in (their models, about 14 MB a language, are loaded for
-the call and let go after it; about 1 s). The first pass alone is sure of wrong answers now and then (a French
-sentence read as Tswana at 0.9998); all-language high accuracy would keep about 900 MB loaded.
+(trigram models, about 95 MB, loaded once on first use) names the three likeliest, then its high-accuracy mode
+decides among those and the language the text is said to be in (their models, about 14 MB a language, are loaded
+for the call and let go after it; about 1.2 s a check). The first pass alone is sure of wrong answers now and then
+(a French sentence read as Tswana at 0.9998); high accuracy over all of them would keep about 860 MB loaded
+(`python -m benchmarks.transcripts --all-high-accuracy`).
 
 How long a text takes to say is measured on the synthesizer's own reading of it, with the same speech-window detector
 that measures a recording, so both sides are counted alike.
