@@ -146,3 +146,10 @@ def test_the_api_answers_language_unverified_with_the_reason(api, german_only):
     )
     assert response.status_code == 400
     assert response.json() == {"error": "language_unverified", "detail": "the transcript reads as 'en', not 'de'"}
+
+
+def test_a_sentence_the_quick_first_pass_misreads_is_decided_by_the_accurate_second(creator, consented_portrait):
+    # Lingua's low-accuracy mode alone reads this Asterisk prompt as Tswana, at 0.9998.
+    Consent.objects.filter(portrait=consented_portrait).update(languages=["fr"])
+    text = "Veuillez composer votre numéro de canal suivi du dièse."
+    assert _enqueue(creator, consented_portrait, text=text, language="fr").language == "fr"
