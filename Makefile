@@ -19,13 +19,16 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 # From Debian, only where missing: libGL and GLib (OpenCV needs them at import), Chromium and its driver (the
-# browser tests). One apt-get update, and none at all on a machine that has everything.
+# browser tests), Node.js and npm (the C2PA interop check runs a second implementation, @trustnxt/c2pa-ts). One
+# apt-get update, and none at all on a machine that has everything.
 system-deps:
 	@missing=""; \
 	ldconfig -p | grep -q 'libGL.so.1' || missing="$$missing libgl1"; \
 	ldconfig -p | grep -q 'libgthread-2.0.so.0' || missing="$$missing libglib2.0-0"; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	command -v chromedriver >/dev/null || missing="$$missing chromium-driver"; \
+	command -v node >/dev/null || missing="$$missing nodejs"; \
+	command -v npm >/dev/null || missing="$$missing npm"; \
 	if [ -n "$$missing" ]; then \
 		echo "Installing from Debian:$$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \

@@ -9,6 +9,7 @@ from consent import api as consent_api
 from consent import views as consent_views
 from studio import api, signin, views
 from verifier import api as verifier_api
+from verifier import soft_binding_api
 from verifier import views as verifier_views
 
 api_patterns = [
@@ -33,6 +34,15 @@ api_patterns = [
     path("api/consent/revoke/<str:revoke_token>/", consent_api.ConsentRevokeApi.as_view(), name="api-consent-revoke"),
     path("api/consent/<str:token>/", consent_api.ConsentSubjectApi.as_view(), name="api-consent"),
     path("api/verify/", verifier_api.VerifyApi.as_view(), name="api-verify"),
+    # The C2PA Soft Binding Resolution API: its own paths (no trailing slash) under this base.
+    path("api/c2pa/matches/byBinding", soft_binding_api.MatchesByBindingApi.as_view(), name="c2pa-matches-by-binding"),
+    path("api/c2pa/matches/byContent", soft_binding_api.MatchesByContentApi.as_view(), name="c2pa-matches-by-content"),
+    path("api/c2pa/manifests/<str:manifest_id>", soft_binding_api.ManifestApi.as_view(), name="c2pa-manifest"),
+    path(
+        "api/c2pa/services/supportedAlgorithms",
+        soft_binding_api.SupportedAlgorithmsApi.as_view(),
+        name="c2pa-supported-algorithms",
+    ),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]

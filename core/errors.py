@@ -95,6 +95,8 @@ class ErrorCode(StrEnum):
     FOREIGN_URL = "foreign_url", 400
     INVALID_URL = "invalid_url", 400
     VERIFIER_BUSY = "verifier_busy", 429
+    # The C2PA manifest repository (Soft Binding Resolution API).
+    UNSUPPORTED_ALGORITHM = "unsupported_algorithm", 400
 
 
 class ApplicationError(Exception):

@@ -16,7 +16,7 @@ from inference.pipeline import run_ahead
 from . import c2pa_manifest, keys, watermark
 from .fingerprint import content_fingerprint, frame_luma
 from .label import frame_label
-from .models import RenderFingerprint
+from .models import RenderFingerprint, RenderManifest
 from .signer import local_signer
 
 GENERATOR_VERSION = metadata.version("candor")
@@ -104,12 +104,18 @@ def _portrait_sha256(render) -> str:
     return digest.hexdigest()
 
 
-def video_sign(*, source: Path, destination: Path, render) -> None:
-    """Sign a render's MP4: AI-generated, watermarked (soft binding), portrait by hash, consent by reference."""
+def video_sign(*, source: Path, destination: Path, render) -> RenderManifest:
+    """Sign a render's MP4: AI-generated, watermarked (soft binding), portrait by hash, consent by reference.
+
+    The manifest store is kept, so the soft-binding API can hand it to anyone holding a stripped copy.
+    """
     consent = render.consent
     material = keys.signing_material_load_or_create(settings.KEYS_DIR)
     payload = watermark.payload_bits(render.watermark_serial, _watermark_key())
-    c2pa_manifest.mp4_sign(
+    soft_binding = c2pa_manifest.SoftBinding(
+        algorithm=watermark.ALGORITHM, payload_hex=np.packbits(payload).tobytes().hex()
+    )
+    signed = c2pa_manifest.mp4_sign(
         source=source,
         destination=destination,
         signer=local_signer(material),  # type: ignore[arg-type]  # read-only properties satisfy the protocol at run time
@@ -126,8 +132,26 @@ def video_sign(*, source: Path, destination: Path, render) -> None:
         ingredient=c2pa_manifest.Ingredient(
             title="source portrait", relationship="parentOf", sha256=_portrait_sha256(render)
         ),
-        soft_binding=c2pa_manifest.SoftBinding(
-            algorithm=watermark.ALGORITHM, payload_hex=np.packbits(payload).tobytes().hex()
-        ),
+        soft_binding=soft_binding,
         edits=("c2pa.edited",) if render.label else (),
     )
+    stored, _ = RenderManifest.objects.update_or_create(
+        render=render,
+        defaults={
+            "manifest_id": signed.manifest_id,
+            "soft_binding_alg": soft_binding.algorithm,
+            "soft_binding_value": soft_binding.value,
+            "store": signed.store,
+        },
+    )
+    return stored
+
+
+def render_manifests_erase(*, render_ids: Iterable) -> int:
+    """Forget these renders' manifest stores (the portrait was erased); returns how many were deleted.
+
+    A store names no one, but it carries the portrait's hash and the consent's id: after erasure the repository
+    answers for these renders exactly as for renders it never had.
+    """
+    deleted, _ = RenderManifest.objects.filter(render_id__in=list(render_ids)).delete()
+    return deleted

@@ -13,7 +13,9 @@ import numpy as np
 
 from . import bch
 
-ALGORITHM = "org.candor.watermark.ss-tile.2"
+# The name the C2PA soft-binding assertion and the Soft Binding Resolution API use for this watermark: reversed
+# domain, algorithm, version, in the form of the C2PA soft-binding algorithm list (e.g. com.digimarc.validate.1).
+ALGORITHM = "org.candor.watermark.2"
 PAYLOAD_BITS = bch.K
 SERIAL_BITS = 32
 KEY_ID_BITS = 8

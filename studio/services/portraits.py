@@ -13,6 +13,7 @@ from django.utils import timezone
 from consent.services import registry_screen
 from inference import faces, media
 from inference.errors import InferenceError
+from provenance.services import render_manifests_erase
 
 from ..captions import captions_delete
 from ..models import Portrait, Render
@@ -84,11 +85,13 @@ def _portrait_save(*, owner, pixels, face, descriptor, subject_name: str, subjec
 
 
 def portrait_erase(*, portrait: Portrait) -> None:
-    """Delete what shows or describes the person pictured: photo, descriptor, rigs, videos, recordings, captions.
+    """Delete what shows or describes the person pictured: photo, descriptor, rigs, videos, recordings, captions, and
+    the renders' signed manifest stores (they carry the photo's hash).
 
     The rows stay, stripped to ids, dates and scope, so the verifier can still say a video's consent was erased.
     """
     renders = Render.objects.filter(portrait=portrait)
+    render_manifests_erase(render_ids=renders.values_list("id", flat=True))
     for render in renders.exclude(video=""):
         render.video.delete(save=False)
     for render in renders.exclude(audio=""):

@@ -31,8 +31,9 @@ OBJECT_ARGUMENTS = {"portrait_id", "render_id", "hold_id"}
 # Capabilities held by someone without an account (the person pictured, a registrant, a viewer of a share link, a
 # password reset): guessing them is covered by test_security_tokens.py.
 CAPABILITY_ARGUMENTS = {"token", "revoke_token", "confirm_token", "remove_token", "entry_id", "uidb64"}
-# Arguments that are no object at all.
-PLAIN_ARGUMENTS = {"language"}
+# Arguments that are no object at all. A manifest_id is a C2PA manifest's label: the manifest is a public statement,
+# embedded in every copy of the video that kept it, and the repository serves it to anyone.
+PLAIN_ARGUMENTS = {"language", "manifest_id"}
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 MODELS = (Portrait, Render, Consent, ConsentEvent, RegistryHold, RegistryEntry, Token)
 
