@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -62,6 +63,15 @@ def consent_state_now(consent: Consent) -> ConsentState:
     if consent.status == Consent.Status.REVOKED:
         return ConsentState.REVOKED
     return ConsentState.EXPIRED
+
+
+def consent_previews_left(consent: Consent) -> int:
+    """Previews this consent still allows: its quota less those taken (render_previewed) and not given back because
+    the engine failed (render_preview_failed).
+    """
+    events = ConsentEvent.objects.filter(consent=consent)
+    taken = events.filter(kind="render_previewed").count() - events.filter(kind="render_preview_failed").count()
+    return max(0, settings.CANDOR_MAX_PREVIEWS_PER_CONSENT - taken)
 
 
 def consent_events_list(*, consent: Consent) -> QuerySet[ConsentEvent]:

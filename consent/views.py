@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime, time
 
+from django.conf import settings
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
@@ -101,6 +102,7 @@ def consent_page(request, token):
             "error": error_message,
             "text": consent_text(consent),
             "any_language": ["any"],
+            "max_previews": settings.CANDOR_MAX_PREVIEWS_PER_CONSENT,
         }
 
     return _capture_page(request, template="consent/consent_page.html", submit=submit, context=context)

@@ -68,6 +68,7 @@ class ErrorCode(StrEnum):
     # Renders and their consent.
     CONSENT_REQUIRED = "consent_required", 403
     CONSENT_WITHDRAWN = "consent_withdrawn", 403
+    LANGUAGE_UNVERIFIED = "language_unverified", 400
     INVALID_SCOPE = "invalid_scope", 400
     PORTRAIT_ERASED = "portrait_erased", 400
     NOT_READY = "not_ready", 409

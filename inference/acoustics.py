@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import cast
 
 import numpy as np
+from scipy import ndimage
 from scipy.ndimage import maximum_filter1d, minimum_filter1d
 
 # Acoustic analysis: 30 ms windows every quarter frame; a voice bar or a
@@ -33,8 +34,35 @@ _LAG_WINDOW_HZ = 40.0
 _FORMANT_LOWEST_HZ, _FORMANT_MAX_BANDWIDTH = 150.0, 500.0
 _FORMANT_VOICING = 0.2  # formants are read on voiced hops only
 # Columns of acoustic_features.
+# Speech in a recording (speech_windows): windows within SPEECH_RANGE_DB of the loudest one, at most SPEECH_REACH
+# windows from a run of SPEECH_RUN of them in a row (a click is too short to start speech; a syllable's soft edges
+# still belong to it).
+SPEECH_WINDOW_S = 0.02
+SPEECH_RANGE_DB = 30.0
+SPEECH_RUN = 5
+SPEECH_REACH = 15
 FEATURES = ("level", "voicing", "f1", "f2", "f3", "nasal", "hiss", "flatness", "muffling")
 LEVEL, VOICING, F1, F2, F3, NASAL, HISS, FLATNESS, MUFFLING = range(len(FEATURES))
+
+
+def speech_windows(audio: np.ndarray, sample_rate: int) -> np.ndarray:
+    """(N // window,) bool: which SPEECH_WINDOW_S windows of mono audio (N,) hold speech, by loudness alone.
+
+    Empty for audio shorter than a window or silent throughout; a recording without a run of loud windows counts
+    every loud window.
+    """
+    window = max(1, round(SPEECH_WINDOW_S * sample_rate))
+    if audio.size < window:
+        return np.zeros(0, bool)
+    stretches = audio[: audio.size // window * window].reshape(-1, window)
+    loudness = np.sqrt(np.mean(np.square(stretches, dtype=np.float64), axis=1))
+    if loudness.max() <= 0:
+        return np.zeros(loudness.size, bool)
+    loud = loudness >= loudness.max() * 10 ** (-SPEECH_RANGE_DB / 20)
+    in_run = ndimage.binary_opening(loud, structure=np.ones(SPEECH_RUN, bool))
+    if not in_run.any():
+        return cast(np.ndarray, loud)
+    return cast(np.ndarray, loud & ndimage.binary_dilation(in_run, iterations=SPEECH_REACH))
 
 
 def acoustic_features(audio: np.ndarray, sample_rate: int, n_hops: int, hop_rate: float) -> np.ndarray:

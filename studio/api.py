@@ -52,6 +52,9 @@ def _validated(serializer_class, data):
 class PortraitOutput(serializers.Serializer):
     id = serializers.UUIDField()
     status = serializers.SerializerMethodField()
+    previews_left = serializers.SerializerMethodField(
+        help_text="one-second previews the active consent still allows (null without one)"
+    )
     subject_name = serializers.CharField()
     face = serializers.SerializerMethodField()
     width = serializers.IntegerField()
@@ -60,6 +63,10 @@ class PortraitOutput(serializers.Serializer):
 
     def get_status(self, portrait: Portrait) -> str:
         return consent_selectors.consent_state_get(portrait=portrait)
+
+    def get_previews_left(self, portrait: Portrait) -> int | None:
+        active = consent_selectors.consent_active_get(portrait=portrait)
+        return None if active is None else consent_selectors.consent_previews_left(active)
 
     def get_face(self, portrait: Portrait) -> dict:
         return {"box": portrait.face_box}
@@ -149,16 +156,17 @@ class SpeechInput(serializers.Serializer):
         required=False, allow_blank=True, max_length=40, help_text="with text: one of GET /api/voices/"
     )
     audio = serializers.FileField(required=False, allow_empty_file=True)
+    transcript = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=5000,
+        help_text="with audio: what is said, for captions timed by word length; needed when the consent is limited "
+        "to languages",
+    )
 
 
 class RendersApi(APIView):
     class RenderCreateInput(SpeechInput):
-        transcript = serializers.CharField(
-            required=False,
-            allow_blank=True,
-            max_length=5000,
-            help_text="with audio: what is said, for captions timed by word length",
-        )
         label = serializers.BooleanField(required=False, default=True)  # type: ignore[assignment]  # a field named "label"
 
     @extend_schema(operation_id="renders_list", responses=page_of(RenderOutput))
@@ -247,6 +255,7 @@ class RenderPreviewApi(APIView):
             language=data.get("language", ""),
             voice=data.get("voice", ""),
             audio=data.get("audio"),
+            transcript=data.get("transcript", ""),
         )
         return HttpResponse(video, content_type="video/mp4")
 

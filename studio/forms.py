@@ -19,7 +19,8 @@ LOCALIZATION_ROWS = 4
 CONSENT_DEFAULT_DAYS = 365
 TRANSCRIPT_HELP = (
     "Paste what is said to get captions. Their timing is approximate: the words are spread over the "
-    "detected speech in proportion to their length, not recognized in the recording."
+    "detected speech in proportion to their length, not recognized in the recording. Needed when the consent is "
+    "limited to languages: its language is checked, and its length against the recording's speech."
 )
 
 

@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from consent import selectors as consent_selectors
-from consent.selectors import consent_latest_get, consent_state_get
+from consent.selectors import consent_active_get, consent_latest_get, consent_previews_left, consent_state_get
 from consent.services import consent_request_create
 from core.errors import ApplicationError
 from core.http import file_response_ranged
@@ -40,10 +40,12 @@ FINISHED = (Render.Status.DONE, Render.Status.FAILED, Render.Status.CANCELLED)
 
 
 def _portrait_row(portrait) -> dict:
+    active = consent_active_get(portrait=portrait)
     return {
         "portrait": portrait,
         "consent_state": consent_state_get(portrait=portrait),
         "consent": consent_latest_get(portrait=portrait),
+        "previews_left": None if active is None else consent_previews_left(active),
     }
 
 
@@ -217,6 +219,7 @@ def render_preview(request):
                 language=data["language"],
                 voice=data["voice"],
                 audio=data["audio"],
+                transcript=data["transcript"],
             )
         except ApplicationError as error:
             preview["error"], preview["status"] = error.detail, error.status_code

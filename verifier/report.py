@@ -12,7 +12,7 @@ from provenance.services import PREVIEW_WATERMARK_SERIAL
 from .directory import RenderRecord
 from .evidence import Evidence
 
-VERDICTS = ("candor_generated", "content_mismatch", "tampered", "not_recognized")
+VERDICTS = ("candor_generated", "content_mismatch", "candor_preview", "tampered", "not_recognized")
 
 
 @dataclass(frozen=True)
@@ -72,6 +72,7 @@ def report_build(*, evidence: Evidence, verdict: Verdict, seconds: float) -> Ver
             "found": reading.found,
             "algorithm": watermark.ALGORITHM,
             "render_id": str(by_watermark.id) if by_watermark is not None and not mismatch else None,
+            "preview": verdict.name == "candor_preview",
             "bit_errors": reading.bit_errors,
             "frames_examined": reading.frames_examined,
             "scale": reading.scale,
@@ -119,8 +120,8 @@ def _watermark_sentence(evidence: Evidence) -> str:
         )
     if reading.found and reading.serial == PREVIEW_WATERMARK_SERIAL:
         return (
-            "Candor's invisible watermark for previews was found: this looks like a one-second preview made with "
-            "Candor (AI-generated). Previews are not stored, so Candor can confirm nothing more about it."
+            "Candor's invisible watermark for previews was found: this is a one-second preview made with Candor "
+            "(AI-generated). Previews are not stored, so Candor can confirm nothing more about it."
         )
     if reading.found:
         return "Candor's invisible watermark was found, but no render with its id is on record here."
@@ -138,6 +139,11 @@ def _explanation(*, evidence: Evidence, verdict: Verdict, render_info: dict | No
         lines.append(
             f"Made with Candor on {render_info['created_at'][:10]}; the person pictured consented, and that "
             f"consent is {render_info['consent_status']} now."
+        )
+    if verdict.name == "candor_preview":
+        lines.append(
+            "A Candor preview: AI-generated, but not a finished render. It names no render, so Candor cannot say "
+            "whose consent covered it or whether that consent still stands, nor that the picture is the preview's own."
         )
     if verdict.name == "tampered":
         lines.append(

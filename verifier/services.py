@@ -20,6 +20,7 @@ from django.core.files.uploadedfile import UploadedFile
 from core.errors import ApplicationError, ErrorCode
 from inference.errors import InferenceError
 from provenance.fingerprint import MATCH_THRESHOLD
+from provenance.services import PREVIEW_WATERMARK_SERIAL
 
 from .directory import directory
 from .evidence import Evidence, video_evidence
@@ -29,7 +30,9 @@ COPY_CHUNK_BYTES = 1 << 20
 
 
 def verdict_decide(evidence: Evidence) -> Verdict:
-    """A trusted manifest or a watermark on the render's own picture is Candor's; a copied watermark is not."""
+    """A trusted manifest or a watermark on the render's own picture is Candor's; a copied watermark is not; the
+    preview watermark names a Candor preview, which no render on record stands behind.
+    """
     content_match: bool | None = None
     if evidence.by_manifest is not None:
         # The manifest's hash binding already proves these are the render's bytes.
@@ -40,6 +43,8 @@ def verdict_decide(evidence: Evidence) -> Verdict:
         name = "candor_generated"
     elif evidence.by_watermark is not None:
         name = "content_mismatch"
+    elif evidence.reading.found and evidence.reading.serial == PREVIEW_WATERMARK_SERIAL:
+        name = "candor_preview"
     elif evidence.manifest.present and not evidence.manifest.valid:
         name = "tampered"
     else:

@@ -3,7 +3,7 @@
 - `requests`: ask the person pictured; the consent text; the challenge their page shows.
 - `capture`: the live capture check (stills, Candor renders, unanswered challenges refused).
 - `decisions`: approve or decline; the signed receipt; failed attempts.
-- `lifecycle`: revoke, erase, expire; the gate every render passes.
+- `lifecycle`: revoke, erase, expire; the gate every render passes; the preview quota.
 - `registry`: the do-not-generate registry and the upload screen.
 - `holds`: human review of uploads the registry held.
 """
@@ -11,7 +11,15 @@
 from .capture import COUNTED_REFUSALS, CaptureCheck, capture_check
 from .decisions import consent_decide, consent_receipt, receipt_bytes
 from .holds import REGISTRY_REVIEW_DECISIONS, registry_hold_release
-from .lifecycle import consent_erase, consent_gate, consent_links_expire_due, consent_revoke, consents_expire_due
+from .lifecycle import (
+    consent_erase,
+    consent_gate,
+    consent_links_expire_due,
+    consent_preview_give_back,
+    consent_preview_take,
+    consent_revoke,
+    consents_expire_due,
+)
 from .registry import (
     REGISTRY_REFUSE_DISTANCE,
     REGISTRY_REVIEW_DISTANCE,
@@ -38,6 +46,8 @@ __all__ = [
     "consent_erase",
     "consent_gate",
     "consent_links_expire_due",
+    "consent_preview_give_back",
+    "consent_preview_take",
     "consent_receipt",
     "consent_request_create",
     "consent_revoke",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -10,7 +11,7 @@ from core.errors import ApplicationError, ErrorCode
 from .. import signals
 from ..audit_log import consent_event_append
 from ..models import Consent
-from ..selectors import consent_active_get, consent_get_by_revoke_token, consent_latest_get
+from ..selectors import consent_active_get, consent_get_by_revoke_token, consent_latest_get, consent_previews_left
 
 
 def consent_revoke(*, revoke_token: str) -> Consent:
@@ -108,3 +109,32 @@ def consent_gate(*, portrait, purpose: str, language: str) -> Consent:
         raise ApplicationError(ErrorCode.CONSENT_REQUIRED, reason)
     assert consent is not None  # a missing consent is a refusal above
     return consent
+
+
+def consent_preview_take(*, consent: Consent, portrait, purpose: str, language: str, seconds: float) -> None:
+    """Count a preview against the consent's quota and log it (render_previewed), or refuse with a 403 once all are
+    used (logged).
+
+    Taken before the preview is made, under a lock on the consent row, so that previews asked for at once cannot
+    pass the quota together.
+    """
+    details = {"portrait": str(portrait.id), "purpose": purpose, "language": language}
+    with transaction.atomic():
+        Consent.objects.select_for_update().filter(id=consent.id).first()
+        allowed = consent_previews_left(consent) > 0
+        if allowed:
+            consent_event_append(consent=consent, kind="render_previewed", details={**details, "seconds": seconds})
+    if not allowed:
+        reason = (
+            f"the consent allows {settings.CANDOR_MAX_PREVIEWS_PER_CONSENT} one-second previews and all are used; "
+            "make the video itself"
+        )
+        consent_event_append(consent=consent, kind="render_refused", details={**details, "reason": reason})
+        raise ApplicationError(ErrorCode.CONSENT_REQUIRED, reason)
+
+
+def consent_preview_give_back(*, consent: Consent, portrait, reason: str) -> None:
+    """Return a preview the engine could not make to the quota (logged as render_preview_failed)."""
+    consent_event_append(
+        consent=consent, kind="render_preview_failed", details={"portrait": str(portrait.id), "reason": reason}
+    )

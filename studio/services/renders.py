@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from consent.audit_log import consent_event_append
 from consent.models import Consent, Purpose
-from consent.services import consent_gate
+from consent.services import consent_gate, consent_preview_give_back, consent_preview_take
 from core.errors import ApplicationError, ErrorCode
 from core.languages import language_check
 from inference import media
@@ -34,6 +34,7 @@ from .common import (
     read_upload,
 )
 from .portraits import portrait_rig_load
+from .spoken_language import spoken_language_verify
 
 logger = logging.getLogger(__name__)
 
@@ -124,7 +125,10 @@ def render_enqueue(
         purpose=purpose, text=text, language=language, voice=voice, audio=audio, transcript=transcript
     )
     # Checked once outside the transaction too, so that a refusal's audit-log entry is not rolled back with it.
-    consent_gate(portrait=portrait, purpose=purpose, language=language or "any")
+    consent = consent_gate(portrait=portrait, purpose=purpose, language=language or "any")
+    spoken_language_verify(
+        consent=consent, purpose=purpose, language=language, text=text, recording=audio_bytes, transcript=transcript
+    )
     render = None
     try:
         with transaction.atomic():
@@ -207,13 +211,21 @@ def renders_localize(
 
 
 def render_preview(
-    *, portrait: Portrait, purpose: str, text: str = "", language: str = "", voice: str = "", audio=None
+    *,
+    portrait: Portrait,
+    purpose: str,
+    text: str = "",
+    language: str = "",
+    voice: str = "",
+    audio=None,
+    transcript: str = "",
 ) -> bytes:
     """MP4 bytes of the first second of the video these inputs would make; nothing is stored.
 
-    Gated by consent exactly like a render (a refusal is logged the same way), and always labelled and watermarked:
-    the preview is a frame-accurate part of an AI-generated video, so it is marked as one. The consent's audit log
-    records each preview.
+    Gated by consent exactly like a render (a refusal is logged the same way, and a consent limited to languages
+    needs a recording's transcript), and counted against the consent's preview quota. Always labelled and
+    watermarked: the preview is a frame-accurate part of an AI-generated video, so it is marked as one. The
+    consent's audit log records each preview.
     """
     from inference import animate, speech
     from provenance.keys import secret_load_or_create
@@ -222,9 +234,15 @@ def render_preview(
     from provenance.watermark import FrameWatermarker
 
     language, voice, audio_bytes = _render_input_checked(
-        purpose=purpose, text=text, language=language, voice=voice, audio=audio, transcript=""
+        purpose=purpose, text=text, language=language, voice=voice, audio=audio, transcript=transcript
     )
     consent = consent_gate(portrait=portrait, purpose=purpose, language=language or "any")
+    spoken_language_verify(
+        consent=consent, purpose=purpose, language=language, text=text, recording=audio_bytes, transcript=transcript
+    )
+    consent_preview_take(
+        consent=consent, portrait=portrait, purpose=purpose, language=language, seconds=PREVIEW_SECONDS
+    )
     try:
         if audio_bytes is None:
             spoken = speech.synthesize(text, language, voice=voice or None)
@@ -257,20 +275,10 @@ def render_preview(
                 sample_rate,
                 fps=settings.CANDOR_RENDER_FPS,
             )
-            video = path.read_bytes()
+            return path.read_bytes()
     except InferenceError as error:
+        consent_preview_give_back(consent=consent, portrait=portrait, reason=error.detail)
         raise as_application_error(error) from error
-    consent_event_append(
-        consent=consent,
-        kind="render_previewed",
-        details={
-            "portrait": str(portrait.id),
-            "purpose": purpose,
-            "language": language,
-            "seconds": PREVIEW_SECONDS,
-        },
-    )
-    return video
 
 
 def _render_dispatch(render_id) -> None:

@@ -102,7 +102,8 @@ def test_renders_are_refused_outside_the_approved_language_or_purpose(
     assert wrong_language.status_code == 403 and "'fr'" in wrong_language.json()["detail"]
     wrong_purpose = _render(api, portrait_id, purpose="marketing")
     assert wrong_purpose.status_code == 403 and "'marketing'" in wrong_purpose.json()["detail"]
-    allowed = _render(api, portrait_id, purpose="education", language="de", text="Guten Tag.")
+    # Under a consent limited to languages the text must read as its language: a whole sentence does.
+    allowed = _render(api, portrait_id, purpose="education", language="de", text="Hallo zusammen, schön euch zu sehen.")
     assert allowed.status_code == 202 and allowed.json()["status"] == "queued"
     assert Render.objects.count() == 1
 

@@ -32,6 +32,7 @@ def test_the_page_shows_the_request_and_approves_with_a_live_clip(client, api, o
         "ada asks to animate your photo",
         "education, support",
         "Maximum number of videos: 4",
+        "Besides the videos, up to 5 one-second previews",
         "Consent text (version 1)",
         consent.challenge["instructions"],
         f"/consent/{token}/portrait.jpg",

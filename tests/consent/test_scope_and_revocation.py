@@ -48,7 +48,9 @@ def test_the_person_can_narrow_the_scope_but_not_widen_it(api, public_api, outbo
     assert abs((consent.expires_at - granted_until).total_seconds()) < 1
     assert render_request(api, portrait_id, purpose="marketing", language="de", text="Hallo.").status_code == 403
     assert render_request(api, portrait_id, purpose="education", language="en").status_code == 403
-    assert render_request(api, portrait_id, purpose="education", language="de", text="Hallo.").status_code == 202
+    # Under a consent limited to languages the text must read as its language: a whole sentence does.
+    german = "Hallo zusammen, schön euch zu sehen."
+    assert render_request(api, portrait_id, purpose="education", language="de", text=german).status_code == 202
 
 
 def test_the_maximum_number_of_videos_is_enforced(api, public_api, outbox, portrait_jpeg, live_capture):

@@ -13,6 +13,7 @@ import pytest
 import soundfile
 from django.test import Client
 
+from inference import speech
 from studio.captions import captions_webvtt
 from studio.models import Portrait, Render
 from studio.services import render_run
@@ -177,14 +178,11 @@ def test_localization_queues_one_video_per_language_and_shows_them_side_by_side(
 def test_localization_takes_a_recording_for_a_language_and_refuses_one_outside_the_consent(page, api, portrait_jpeg):
     portrait_id = upload_portrait(api, portrait_jpeg).json()["id"]
     consent_approved(portrait_id=portrait_id, languages=["en", "fr"])
-    seconds = np.arange(16_000) / 16_000
+    # Under a consent limited to languages a recording comes with its transcript, whose language is checked.
+    french = "Bonjour à tous, bienvenue dans notre magasin."
+    spoken = speech.synthesize(french, "fr")
     recording = io.BytesIO()
-    soundfile.write(
-        recording,
-        (0.3 * np.sin(2 * np.pi * 180 * seconds) * (0.5 + 0.5 * np.sin(2 * np.pi * 3 * seconds))).astype(np.float32),
-        16_000,
-        format="WAV",
-    )
+    soundfile.write(recording, spoken.audio, spoken.sample_rate, format="WAV")
     form = {
         "portrait": portrait_id,
         "purpose": "marketing",
@@ -201,7 +199,12 @@ def test_localization_takes_a_recording_for_a_language_and_refuses_one_outside_t
     assert not Render.objects.exists(), "one refused language queues none"
 
     form.update(
-        {"rows-1-language": "fr", "rows-1-text": "", "rows-1-audio": _file(recording.getvalue(), "bonjour.wav")}
+        {
+            "rows-1-language": "fr",
+            "rows-1-text": "",
+            "rows-1-audio": _file(recording.getvalue(), "bonjour.wav"),
+            "rows-1-transcript": french,
+        }
     )
     page.post("/renders/localize/", form)
     renders = {r.language: r for r in Render.objects.all()}

@@ -81,8 +81,8 @@ def test_a_preview_is_one_second_labelled_and_watermarked_and_nothing_is_stored(
 
     report = video_verify(path=path)
     assert report.watermark["found"] and report.watermark["render_id"] is None
-    assert report.verdict == "not_recognized"  # nothing stored to confirm it against
-    assert any("looks like a one-second preview made with Candor" in line for line in report.explanation)
+    assert report.verdict == "candor_preview" and report.render is None  # nothing stored to name
+    assert any("this is a one-second preview made with Candor" in line for line in report.explanation)
 
     # The visible label darkens its box in the lower-left corner of every frame, as in every render.
     first = next(media.video_frames(path))
