@@ -284,6 +284,19 @@ CANDOR_CONSENT_MAX_ATTEMPTS = 5
 # hour, and per address asked per day, whoever asks (consent/services/requests.py).
 CANDOR_CONSENT_REQUESTS_PER_CREATOR_HOUR = env_int("CANDOR_CONSENT_REQUESTS_PER_CREATOR_HOUR", 20)
 CANDOR_CONSENT_REQUESTS_PER_ADDRESS_DAY = env_int("CANDOR_CONSENT_REQUESTS_PER_ADDRESS_DAY", 5)
+# Failed live captures (docs/consent.md): a link shows one challenge at a time, at most this many, each for 2 minutes...
+CANDOR_CONSENT_CHALLENGES_PER_LINK = 3
+CANDOR_CONSENT_CHALLENGE_S = 120
+# ...a portrait with this many failed captures, over all its links, takes no new request until a person reviews it...
+CANDOR_PORTRAIT_MAX_FAILED_CAPTURES = 5
+# ...and a creator whose requests drew this many failed captures within 24 hours sends no new request for a day.
+CANDOR_CREATOR_MAX_FAILED_CAPTURES = 10
+# What analysing one live capture may use, in a child process (docs/consent.md has the figures measured).
+CANDOR_CAPTURE_CPU_S = env_int("CANDOR_CAPTURE_CPU_S", 10)
+CANDOR_CAPTURE_MEMORY_MB = env_int("CANDOR_CAPTURE_MEMORY_MB", 400)
+CANDOR_CAPTURE_WALL_S = env_int("CANDOR_CAPTURE_WALL_S", 120)
+# Live captures one address may send (consent decisions, registry captures and removals; API and pages together).
+CANDOR_CAPTURE_RATE = env_str("CANDOR_CAPTURE_RATE", "10/minute")
 
 # With DEBUG off the secure settings follow (manage.py check --deploy is clean).
 # CANDOR_LOCAL_HTTP=1 (set by `make run`) serves plain HTTP on loopback without weakening anything else.

@@ -27,6 +27,7 @@ from .services import (
     registry_entry_start,
     registry_remove,
 )
+from .throttling import CaptureRateThrottle
 
 
 class _SubjectApi(APIView):
@@ -45,6 +46,9 @@ class ChallengeOutput(serializers.Serializer):
     instructions = serializers.CharField()
     turns = serializers.ListField(child=serializers.CharField())
     digits = serializers.CharField()
+    expires_at = serializers.DateTimeField(
+        required=False, help_text="consent links only: when it can no longer be answered"
+    )
 
 
 class ConsentTextOutput(serializers.Serializer):
@@ -73,7 +77,11 @@ class ConsentEventOutput(serializers.Serializer):
     signature = serializers.CharField()
 
 
-class ConsentSubjectApi(_SubjectApi):
+class _CaptureApi(_SubjectApi):
+    throttle_classes = [ScopedRateThrottle, CaptureRateThrottle]
+
+
+class ConsentSubjectApi(_CaptureApi):
     class ConsentDecisionInput(serializers.Serializer):
         capture = serializers.FileField(required=False, allow_empty_file=True)
         challenge_id = serializers.CharField(max_length=64)
@@ -227,7 +235,7 @@ class RegistryEntryApi(_SubjectApi):
         )
 
 
-class RegistryCaptureApi(_SubjectApi):
+class RegistryCaptureApi(_CaptureApi):
     @extend_schema(request=_CaptureInput, responses=RegistryOutput)
     def post(self, request, entry_id):
         entry = registry_capture_submit(entry=registry_entry_get(entry_id=entry_id), **_capture_data(request))
@@ -241,7 +249,7 @@ class RegistryConfirmApi(_SubjectApi):
         return Response({"id": str(entry.id), "status": entry.status})
 
 
-class RegistryRemoveApi(_SubjectApi):
+class RegistryRemoveApi(_CaptureApi):
     @extend_schema(responses=RegistryOutput)
     def get(self, request, remove_token):
         entry = registry_entry_get_by_remove_token(remove_token=remove_token)

@@ -4,21 +4,29 @@ digits read aloud.
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 
-import av
 import numpy as np
 
 from inference import faces, media, recognition
 from inference.errors import InferenceError
 
-# Longest capture analysed; the challenge takes about 5 s to answer.
-MAX_CLIP_SECONDS = 20.0
+# The most a capture may ask of the decoder, read from its header before decoding and checked again while decoding.
+# The challenge takes about 5 s to answer; webcams record at most 1080p and 60 frames a second.
+CAPTURE_LIMITS = media.VideoLimits(
+    max_long_side=1920,
+    max_short_side=1080,
+    max_duration_s=15.0,
+    max_fps=60.0,
+    codecs=frozenset({"h264", "hevc", "vp8", "vp9", "av1", "mpeg4"}),
+)
 # Frames are analysed at no more than this rate: head turns and syllables are slower.
 ANALYSIS_FPS = 15.0
-# The person looks at the camera first: the pose over this share of the clip is their frontal pose.
-BASELINE_SHARE = 0.25
+# ...and at no more than this many pixels on their long side: a face filling a selfie is still 150 px or more.
+ANALYSIS_MAX_SIDE = 640
+# The face is looked for again with the detector's 2x upsampling only in frames smaller than this (a small face in a
+# small frame): on larger frames the upsampled search costs several times more and a selfie's face does not need it.
+UPSAMPLE_BELOW_SIDE = 480
 # Yaw is the nose tip's position between the cheek contours (-1 .. 1); pitch the nose tip's drop below
 # the eyes in eye-to-eye distances (about 0.8 frontal). On a rough 3-D face (nose tip 5 cm below the eyes
 # and 2.5-3 cm in front of them and of the cheek contours, eyes 6.3 cm apart) a 20-25 degree turn moves yaw
@@ -79,38 +87,26 @@ class Liveness:
 
 
 def clip_decode(data: bytes) -> Clip:
-    """Frames (at most ANALYSIS_FPS) with their presentation times, and the audio; InferenceError when unreadable.
+    """Frames (at most ANALYSIS_FPS, at most ANALYSIS_MAX_SIDE pixels) with their times, and the audio.
 
-    Webcam recordings (WebM from a browser) have variable frame rates, so times come from the stream, not a nominal
-    rate.
+    InferenceError when unreadable, or (video_too_large, video_too_long) beyond CAPTURE_LIMITS: checked on the
+    container's header before any frame is decoded, and again on every decoded frame, since a header can lie.
     """
+    header = media.video_header(data)
+    media.video_check(header, CAPTURE_LIMITS)
+    if not header.has_audio:
+        raise InferenceError("invalid_audio", "the capture has no sound")
+    # The sound first: it costs far less than the frames, and a capture without speech is refused before them.
+    audio = media.audio_decode(data, max_seconds=CAPTURE_LIMITS.max_duration_s + 1)
     frames: list[np.ndarray] = []
     times: list[float] = []
-    try:
-        with av.open(io.BytesIO(data)) as container:
-            if not container.streams.video:
-                raise InferenceError("invalid_video", "the capture has no video track")
-            stream = container.streams.video[0]
-            stream.thread_type = "AUTO"
-            last_slot = -1
-            for frame in container.decode(stream):  # type: ignore[union-attr]  # opened for reading
-                at = float(frame.time) if frame.time is not None else len(times) / ANALYSIS_FPS
-                if at > MAX_CLIP_SECONDS:
-                    raise InferenceError(
-                        "capture_too_long", f"the capture must be shorter than {MAX_CLIP_SECONDS:.0f} seconds"
-                    )
-                # One frame per 1/ANALYSIS_FPS slot, by its nearest slot: webcam timestamps jitter by a few ms.
-                slot = int(np.floor(at * ANALYSIS_FPS + 0.5))
-                if slot <= last_slot:
-                    continue
-                frames.append(frame.to_ndarray(format="rgb24"))
-                times.append(at)
-                last_slot = slot
-    except av.FFmpegError as error:
-        raise InferenceError("invalid_video", "the capture is not a readable video (MP4, WebM or MOV)") from error
+    for at, frame in media.video_frames_bounded(
+        data, limits=CAPTURE_LIMITS, fps=ANALYSIS_FPS, max_side=ANALYSIS_MAX_SIDE
+    ):
+        frames.append(frame)
+        times.append(at)
     if len(frames) < 2 * ANALYSIS_FPS * MIN_TURN_S:
         raise InferenceError("invalid_video", "the capture is too short to answer the challenge")
-    audio = media.audio_decode(data, max_seconds=MAX_CLIP_SECONDS + 1)
     return Clip(
         frames=tuple(frames), times=np.asarray(times) - times[0], audio=audio, sample_rate=media.AUDIO_SAMPLE_RATE
     )
@@ -144,9 +140,9 @@ def mouth_opening(landmarks: np.ndarray) -> float:
 
 def turns_seen(times: np.ndarray, yaw: np.ndarray, pitch: np.ndarray) -> tuple[str, ...]:
     """The sequence of head turns held at least MIN_TURN_S, from pose series (n,) against the clip's frontal pose."""
-    baseline = times <= times[-1] * BASELINE_SHARE
-    yaw_change = (yaw - np.median(yaw[baseline])) / YAW_TURN
-    pitch_change = (pitch - np.median(pitch[baseline])) / PITCH_TURN
+    frontal_yaw, frontal_pitch = frontal_pose(yaw, pitch)
+    yaw_change = (yaw - frontal_yaw) / YAW_TURN
+    pitch_change = (pitch - frontal_pitch) / PITCH_TURN
     labels = []
     for dy, dp in zip(yaw_change, pitch_change, strict=False):
         if max(abs(dy), abs(dp)) < 1:
@@ -164,6 +160,20 @@ def turns_seen(times: np.ndarray, yaw: np.ndarray, pitch: np.ndarray) -> tuple[s
                 turns.append(labels[start])
             start = index
     return tuple(turns)
+
+
+def frontal_pose(yaw: np.ndarray, pitch: np.ndarray) -> tuple[float, float]:
+    """The (yaw, pitch) the face holds longest, from pose series (n,): its frontal pose, wherever in the clip it is.
+
+    Each sample's neighbours are those within half a turn's threshold of it; the pose is the median of the largest
+    such group. A person answering a challenge faces the camera most of the time, before, between and after the turns,
+    so this holds whether they turn at once or wait; a stream can pass the samples before its first prompt instead.
+    """
+    near = (np.abs(yaw[:, None] - yaw[None, :]) < YAW_TURN / 2) & (
+        np.abs(pitch[:, None] - pitch[None, :]) < PITCH_TURN / 2
+    )
+    group = near[int(np.argmax(near.sum(axis=1)))]
+    return float(np.median(yaw[group])), float(np.median(pitch[group]))
 
 
 def speech_loudness(audio: np.ndarray, sample_rate: int, times: np.ndarray) -> np.ndarray:
@@ -207,14 +217,21 @@ def clip_liveness(clip: Clip, *, turns: list[str], digits: str | None = None) ->
     speech with the offline recognizer; None for other languages, where only the lips' sync with the speech is checked.
     """
     poses, openings, present = [], [], []
+    count = len(clip.frames)
+    missing = 0
     for index, frame in enumerate(clip.frames):
-        found = faces.faces_detect(frame, upsample=0) or faces.faces_detect(frame)
+        found = faces.faces_detect(frame, upsample=0)
+        if not found and max(frame.shape[:2]) < UPSAMPLE_BELOW_SIDE:
+            found = faces.faces_detect(frame)
         if not found:
+            missing += 1
+            # Stop as soon as the clip cannot pass: a video without a face costs a few frames, not all of them.
+            if missing > (1 - MIN_FACE_SHARE) * count:
+                break
             continue
         present.append(index)
         poses.append(head_pose(found[0].landmarks))
         openings.append(mouth_opening(found[0].landmarks))
-    count = len(clip.frames)
     if len(present) < MIN_FACE_SHARE * count:
         return Liveness(
             "liveness_no_face",

@@ -67,7 +67,9 @@ class Consent(models.Model):
     token = models.CharField(max_length=64, unique=True)
     link_expires_at = models.DateTimeField()
     revoke_token = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    # The link's one open challenge (with its "expires_at"); {} once a capture failed it, until the page asks again.
     challenge = models.JSONField(default=dict)
+    challenges_issued = models.PositiveSmallIntegerField(default=0)
     failed_attempts = models.PositiveSmallIntegerField(default=0)
     full_name = models.CharField(max_length=200, blank=True)
     match_distance = models.FloatField(null=True, blank=True)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Sum
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -18,6 +20,39 @@ def consent_get(*, token: str) -> Consent:
     if consent is None:
         raise ApplicationError(ErrorCode.NOT_FOUND, "this consent link does not exist")
     return consent
+
+
+def portrait_failed_captures(*, portrait_id) -> int:
+    """Failed live captures over all of a portrait's consent links: a new link continues the count."""
+    return Consent.objects.filter(portrait_id=portrait_id).aggregate(total=Sum("failed_attempts"))["total"] or 0
+
+
+# How long a creator's failed captures count, and how long reaching the limit pauses their requests.
+CREATOR_FAILURE_WINDOW = timedelta(hours=24)
+
+
+def creator_requests_paused_until(*, creator):
+    """When a creator may send consent requests again; None when they may now.
+
+    CANDOR_CREATOR_MAX_FAILED_CAPTURES failed captures on their links within CREATOR_FAILURE_WINDOW pause them for
+    that long after the last of those failures. Counted from the append-only event log, which no save can undo.
+    """
+    limit = settings.CANDOR_CREATOR_MAX_FAILED_CAPTURES
+    now = timezone.now()
+    failures = list(
+        ConsentEvent.objects.filter(
+            kind="capture_refused",
+            consent__requested_by=creator,
+            created_at__gt=now - 2 * CREATOR_FAILURE_WINDOW,
+        )
+        .order_by("created_at")
+        .values_list("created_at", flat=True)
+    )
+    paused_until = None
+    for first, last in zip(failures, failures[limit - 1 :], strict=False):
+        if last - first <= CREATOR_FAILURE_WINDOW and last + CREATOR_FAILURE_WINDOW > now:
+            paused_until = last + CREATOR_FAILURE_WINDOW
+    return paused_until
 
 
 def consent_get_by_revoke_token(*, revoke_token: str) -> Consent:

@@ -14,6 +14,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from core.errors import ApplicationError, ErrorCode
+from core.limits import wait_words
 
 from .models import PURPOSES, Consent, RegistryEntry
 from .selectors import consent_get, registry_entry_get, registry_entry_get_by_remove_token
@@ -29,6 +30,7 @@ from .services import (
     registry_entry_start,
     registry_remove,
 )
+from .throttling import CaptureRateThrottle
 
 
 def _end_of_day(value: str):
@@ -61,15 +63,23 @@ def _capture_page(
 ) -> HttpResponse:
     """The skeleton of every live-capture page: on POST submit (its response on success), else the form again.
 
-    A refusal is shown above the form with status 400, and the form gets a fresh challenge.
+    A refusal is shown above the form with status 400, and the form shows the challenge now open. Captures sent
+    through the pages count towards the same per-address limit as the API's (429 past it).
     """
-    error_message = None
+    error_message, status = None, 200
     if request.method == "POST":
-        try:
-            return submit()
-        except ApplicationError as error:
-            error_message = error.detail
-    return render(request, template, context(error_message), status=400 if error_message else 200)
+        throttle = CaptureRateThrottle()
+        if not throttle.allow_request(request, None):
+            error_message = (
+                f"too many captures from your address; try again in {wait_words(int(throttle.wait() or 60))}"
+            )
+            status = 429
+        else:
+            try:
+                return submit()
+            except ApplicationError as error:
+                error_message, status = error.detail, 400
+    return render(request, template, context(error_message), status=status)
 
 
 @require_http_methods(["GET", "POST"])

@@ -51,7 +51,9 @@ class ErrorCode(StrEnum):
     AUDIO_TOO_LONG = "audio_too_long", 400
     INVALID_VIDEO = "invalid_video", 400
     NO_FRAMES = "no_frames", 400
-    CAPTURE_TOO_LONG = "capture_too_long", 400
+    VIDEO_TOO_LARGE = "video_too_large", 413
+    VIDEO_TOO_LONG = "video_too_long", 413
+    TOO_COSTLY = "too_costly", 413
     EMPTY_TEXT = "empty_text", 400
     TEXT_TOO_LONG = "text_too_long", 400
     TRANSCRIPT_TOO_LONG = "transcript_too_long", 400
@@ -87,6 +89,9 @@ class ErrorCode(StrEnum):
     DIGITS_MISMATCH = "digits_mismatch", 403
     IDENTITY_MISMATCH = "identity_mismatch", 403
     CANDOR_GENERATED_CAPTURE = "candor_generated_capture", 403
+    CAPTURE_TOO_COSTLY = "capture_too_costly", 413
+    PORTRAIT_NEEDS_REVIEW = "portrait_needs_review", 403
+    CONSENT_REQUESTS_PAUSED = "consent_requests_paused", 429
     # The do-not-generate registry and its review.
     FACE_OPTED_OUT = "face_opted_out", 403
     FACE_HELD_FOR_REVIEW = "face_held_for_review", 409

@@ -66,6 +66,15 @@ def _descriptor_model() -> Any:
     return dlib.face_recognition_model_v1(str(_models_dir() / "dlib_face_recognition_resnet_model_v1.dat"))
 
 
+def models_load() -> None:
+    """Load the detector, landmark and descriptor models now (once per process), e.g. before forking workers that
+    then share them instead of each loading its own.
+    """
+    _detector()
+    _predictor_68()
+    _descriptor_model()
+
+
 def _as_dlib_image(image: np.ndarray) -> np.ndarray:
     if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
         raise InferenceError("unsupported_image", "expected an RGB uint8 image of shape (H, W, 3)")

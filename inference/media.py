@@ -38,6 +38,33 @@ class VideoInfo:
     audio_duration_s: float
 
 
+@dataclass(frozen=True)
+class VideoHeader:
+    """What a video's container declares, read without decoding a frame (it may lie: decoders still check)."""
+
+    width: int
+    height: int
+    duration_s: float | None  # None when the container does not say (a browser's WebM often does not)
+    fps: float | None
+    codec: str
+    has_audio: bool
+
+
+@dataclass(frozen=True)
+class VideoLimits:
+    """The most an uploaded video may ask of the decoder: its size (either orientation), length, rate and codecs."""
+
+    max_long_side: int
+    max_short_side: int
+    max_duration_s: float
+    max_fps: float
+    codecs: frozenset[str]
+
+    @property
+    def max_frames(self) -> int:
+        return int(self.max_duration_s * self.max_fps)
+
+
 def image_decode(data: bytes, *, max_side: int = 2048) -> np.ndarray:
     """RGB uint8 (H, W, 3) from JPEG/PNG/WebP bytes, EXIF-rotated, longest side capped."""
     if not data:
@@ -305,3 +332,93 @@ def video_frames(source: str | Path, *, max_frames: int | None = None, step: int
     except av.FFmpegError as error:
         if yielded == 0:
             raise InferenceError("invalid_video", "the file is not a readable video (MP4, MOV or WebM)") from error
+
+
+def video_header(source: str | Path | bytes) -> VideoHeader:
+    """The container's own description of its first video stream, without decoding (InferenceError when unreadable)."""
+    stream_source = io.BytesIO(source) if isinstance(source, bytes) else str(source)
+    try:
+        with av.open(stream_source, mode="r", metadata_errors=METADATA_ERRORS) as container:
+            if not container.streams.video:
+                raise InferenceError("invalid_video", "the file has no video track")
+            stream = container.streams.video[0]
+            if container.duration is not None:
+                duration_s: float | None = container.duration / av.time_base
+            elif stream.duration is not None and stream.time_base is not None:
+                duration_s = float(stream.duration * stream.time_base)
+            else:
+                duration_s = None
+            rate = stream.average_rate or stream.guessed_rate
+            return VideoHeader(
+                width=stream.codec_context.width,
+                height=stream.codec_context.height,
+                duration_s=duration_s,
+                fps=float(rate) if rate else None,
+                codec=stream.codec_context.name,
+                has_audio=bool(container.streams.audio),
+            )
+    except av.FFmpegError as error:
+        raise InferenceError("invalid_video", "the file is not a readable video (MP4, MOV or WebM)") from error
+
+
+def _size_check(width: int, height: int, limits: VideoLimits) -> None:
+    if max(width, height) > limits.max_long_side or min(width, height) > limits.max_short_side:
+        raise InferenceError(
+            "video_too_large",
+            f"the video is {width}x{height}; at most {limits.max_long_side}x{limits.max_short_side} is accepted",
+        )
+
+
+def video_check(header: VideoHeader, limits: VideoLimits) -> None:
+    """Refuse, before decoding, a video whose declared size, length, rate or codec is beyond `limits`."""
+    if header.codec not in limits.codecs:
+        raise InferenceError(
+            "video_too_large", f"{header.codec} video is not accepted; use one of {', '.join(sorted(limits.codecs))}"
+        )
+    _size_check(header.width, header.height, limits)
+    if header.duration_s is not None and header.duration_s > limits.max_duration_s:
+        raise InferenceError("video_too_long", f"the video must be shorter than {limits.max_duration_s:.0f} seconds")
+    if header.fps is not None and header.fps > limits.max_fps:
+        raise InferenceError(
+            "video_too_large",
+            f"the video has {header.fps:.0f} frames a second; at most {limits.max_fps:.0f} are accepted",
+        )
+
+
+def video_frames_bounded(
+    source: str | Path | bytes, *, limits: VideoLimits, fps: float, max_side: int
+) -> Iterator[tuple[float, np.ndarray]]:
+    """(time in seconds, RGB uint8 frame (h, w, 3)) at most `fps` a second, scaled to at most `max_side` pixels.
+
+    Only the frames kept are converted and scaled. The container's header may lie, so decoding stops (InferenceError)
+    at the first frame beyond `limits`: larger than allowed, later than the longest duration, or one frame too many.
+    Times come from the stream, not a nominal rate: webcam recordings have variable frame rates.
+    """
+    stream_source = io.BytesIO(source) if isinstance(source, bytes) else str(source)
+    decoded = 0
+    last_slot = -1
+    try:
+        with av.open(stream_source, mode="r", metadata_errors=METADATA_ERRORS) as container:
+            if not container.streams.video:
+                raise InferenceError("invalid_video", "the file has no video track")
+            stream = container.streams.video[0]
+            stream.thread_type = "AUTO"
+            for frame in container.decode(stream):
+                decoded += 1
+                at = float(frame.time) if frame.time is not None else (decoded - 1) / fps
+                if at > limits.max_duration_s or decoded > limits.max_frames:
+                    raise InferenceError(
+                        "video_too_long", f"the video must be shorter than {limits.max_duration_s:.0f} seconds"
+                    )
+                _size_check(frame.width, frame.height, limits)
+                # One frame per 1/fps slot, by its nearest slot: webcam timestamps jitter by a few ms.
+                slot = int(np.floor(at * fps + 0.5))
+                if slot <= last_slot:
+                    continue
+                last_slot = slot
+                scale = min(1.0, max_side / max(frame.width, frame.height))
+                # Even sizes: the scaler's chroma planes need them.
+                width, height = (max(2, 2 * round(side * scale / 2)) for side in (frame.width, frame.height))
+                yield at, frame.reformat(width=width, height=height, format="rgb24").to_ndarray()
+    except av.FFmpegError as error:
+        raise InferenceError("invalid_video", "the file is not a readable video (MP4, MOV or WebM)") from error

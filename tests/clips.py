@@ -117,12 +117,14 @@ def liveness_clip(
     seconds: float = 3.0,
     lips_follow: str = "speech",
     voice: str | None = None,
+    first_turn_at: float = 0.3,
 ) -> bytes:
     """MP4 bytes (H.264 + AAC) of the photo's person answering a challenge.
 
     turns: head turns in order (left/right/up/down, the person's own left); digits: read aloud.
     lips_follow: "speech" (live), "other" (mouth driven by a different utterance: dubbed), "still" (no motion).
     voice: the synthesizer's voice reading the digits (default: the language's own).
+    first_turn_at: when the first turn starts, as a share of the clip (0: as soon as recording begins).
     """
     face = face_crop(photo)
     landmarks = faces.face_single(face).landmarks
@@ -142,9 +144,10 @@ def liveness_clip(
         mouth = np.zeros(n_frames)
     else:
         mouth = speech_envelope(audio, sample_rate, n_frames, fps)
-    # The first quarter stays frontal (the analysis takes the frontal pose from it); each turn then holds ~0.5 s.
+    # Each turn holds ~0.5 s, a third of the clip apart; the face is frontal the rest of the time.
     windows = [
-        (seconds * (0.3 + 0.33 * i), seconds * (0.3 + 0.33 * i) + min(0.75, seconds * 0.28)) for i in range(len(turns))
+        (seconds * (first_turn_at + 0.33 * i), seconds * (first_turn_at + 0.33 * i) + min(0.75, seconds * 0.28))
+        for i in range(len(turns))
     ]
     posed = []
     for index in range(n_frames):

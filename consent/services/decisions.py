@@ -11,6 +11,7 @@ import numpy as np
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from core.errors import ApplicationError, ErrorCode
@@ -21,9 +22,10 @@ from inference import faces
 from .. import signing
 from ..audit_log import consent_event_append
 from ..models import Consent
+from ..selectors import portrait_failed_captures
 from .capture import COUNTED_REFUSALS, capture_check
 from .common import Scope, email_text, scope_json
-from .requests import ConsentText, consent_text
+from .requests import ConsentText, challenge_open, consent_text
 
 RECEIPT_TYPE = "candor.consent-receipt.v1"
 
@@ -31,7 +33,7 @@ RECEIPT_TYPE = "candor.consent-receipt.v1"
 def _link_check_open(consent: Consent) -> None:
     if consent.status == Consent.Status.LOCKED:
         raise ApplicationError(
-            ErrorCode.LINK_LOCKED, "too many failed identity checks; ask the requester for a new link"
+            ErrorCode.LINK_LOCKED, "too many failed live captures on this link; ask the requester for a new link"
         )
     if consent.status == Consent.Status.EXPIRED and consent.decided_at is None:
         raise ApplicationError(ErrorCode.LINK_EXPIRED, "this consent link has expired; ask the requester for a new one")
@@ -57,8 +59,12 @@ def consent_decide(
     follows.
     """
     _link_check_open(consent)
-    if challenge_id != consent.challenge.get("id"):
+    if not challenge_id or challenge_id != consent.challenge.get("id"):
         raise ApplicationError(ErrorCode.CHALLENGE_MISMATCH, "the challenge has changed; reload the page and try again")
+    if not challenge_open(consent.challenge):
+        raise ApplicationError(
+            ErrorCode.CHALLENGE_MISMATCH, "the challenge has expired; reload the page and answer the new one"
+        )
     if not full_name.strip():
         raise ApplicationError(ErrorCode.INVALID, "full_name is required")
     text = consent_text(consent)
@@ -90,7 +96,7 @@ def consent_decide(
             raise ApplicationError(ErrorCode.IDENTITY_MISMATCH, "the capture does not match the person in the portrait")
     except ApplicationError as refusal:
         if refusal.code in COUNTED_REFUSALS:
-            _attempt_failed(consent, refusal)
+            _attempt_failed(consent, refusal, challenge_id=challenge_id)
         raise
     with transaction.atomic():
         consent.purposes = scope.purposes
@@ -115,6 +121,11 @@ def consent_decide(
 
 
 def _decision_record(consent: Consent, status_: str, *, full_name: str, text: ConsentText) -> None:
+    # Checked again under the row's lock: a capture failing at the same time may have locked the link meanwhile.
+    current = Consent.objects.select_for_update().get(id=consent.id)
+    _link_check_open(current)
+    consent.failed_attempts = current.failed_attempts
+    consent.challenges_issued = current.challenges_issued
     consent.status = status_
     consent.full_name = full_name.strip()
     consent.decided_at = timezone.now()
@@ -216,14 +227,35 @@ def receipt_bytes(receipt: dict) -> bytes:
     return json.dumps(receipt, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def _attempt_failed(consent: Consent, refusal: ApplicationError) -> None:
+def _attempt_failed(consent: Consent, refusal: ApplicationError, *, challenge_id: str) -> None:
+    """Count a failed capture on the link (and so on its portrait and its creator), use up its challenge, and lock the
+    link at its limit or its portrait's.
+
+    Concurrent failures must all count and none may unlock a locked link: the portrait's links are locked for update
+    (PostgreSQL), the count is incremented in the database (F(), atomic on SQLite too, where writes are serialized),
+    and the status only ever moves from pending to locked.
+    """
     with transaction.atomic():
-        consent.failed_attempts += 1
-        if consent.failed_attempts >= settings.CANDOR_CONSENT_MAX_ATTEMPTS:
-            consent.status = Consent.Status.LOCKED
-        consent.save(update_fields=["failed_attempts", "status"])
+        links = Consent.objects.select_for_update().filter(portrait_id=consent.portrait_id)
+        list(links.values_list("id", flat=True))
+        Consent.objects.filter(id=consent.id).update(failed_attempts=F("failed_attempts") + 1)
+        Consent.objects.filter(id=consent.id, challenge__id=challenge_id).update(challenge={})
+        failed_attempts = Consent.objects.values_list("failed_attempts", flat=True).get(id=consent.id)
+        portrait_failures = portrait_failed_captures(portrait_id=consent.portrait_id)
+        if (
+            failed_attempts >= settings.CANDOR_CONSENT_MAX_ATTEMPTS
+            or portrait_failures >= settings.CANDOR_PORTRAIT_MAX_FAILED_CAPTURES
+        ):
+            Consent.objects.filter(id=consent.id, status=Consent.Status.PENDING).update(status=Consent.Status.LOCKED)
         consent_event_append(consent=consent, kind="capture_refused", details={"reason": refusal.code})
-    remaining = settings.CANDOR_CONSENT_MAX_ATTEMPTS - consent.failed_attempts
+    consent.refresh_from_db(fields=["failed_attempts", "status", "challenge"])
+    if consent.status == Consent.Status.LOCKED:
+        refusal.detail = f"{refusal.detail} (this link is now locked; ask the requester for a new one)"
+        return
+    remaining = min(
+        settings.CANDOR_CONSENT_MAX_ATTEMPTS - consent.failed_attempts,
+        settings.CANDOR_PORTRAIT_MAX_FAILED_CAPTURES - portrait_failures,
+    )
     refusal.detail = f"{refusal.detail} ({remaining} attempts left)"
 
 

@@ -7,6 +7,7 @@ import secrets
 import numpy as np
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from core.errors import ApplicationError, ErrorCode
@@ -55,7 +56,7 @@ def _registry_capture(entry: RegistryEntry, *, capture: bytes | None, challenge_
         return capture_check(capture=capture, challenge=entry.challenge)
     except ApplicationError as refusal:
         if refusal.code in COUNTED_REFUSALS:
-            RegistryEntry.objects.filter(id=entry.id).update(failed_attempts=entry.failed_attempts + 1)
+            RegistryEntry.objects.filter(id=entry.id).update(failed_attempts=F("failed_attempts") + 1)
             consent_event_append(registration=entry, kind="capture_refused", details={"reason": refusal.code})
         raise
 
@@ -112,7 +113,7 @@ def registry_remove(*, entry: RegistryEntry, capture: bytes | None, challenge_id
     check = _registry_capture(entry, capture=capture, challenge_id=challenge_id)
     distance = faces.descriptor_distance(check.descriptor, np.asarray(entry.descriptor))
     if distance > faces.IDENTITY_THRESHOLD:
-        RegistryEntry.objects.filter(id=entry.id).update(failed_attempts=entry.failed_attempts + 1)
+        RegistryEntry.objects.filter(id=entry.id).update(failed_attempts=F("failed_attempts") + 1)
         consent_event_append(registration=entry, kind="capture_refused", details={"reason": "identity_mismatch"})
         raise ApplicationError(ErrorCode.IDENTITY_MISMATCH, "only the person whose face is registered can remove it")
     with transaction.atomic():

@@ -6,7 +6,7 @@ import hashlib
 import math
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -18,6 +18,7 @@ from core.http import public_url
 
 from ..audit_log import consent_event_append
 from ..models import Consent
+from ..selectors import creator_requests_paused_until, portrait_failed_captures
 from . import registry
 from .common import challenge_new, email_after_commit, scope_json, scope_requested
 
@@ -40,6 +41,21 @@ def consent_request_create(
         raise ApplicationError(
             ErrorCode.FACE_OPTED_OUT, "the person in this photo asked that their face never be animated"
         )
+    if portrait_failed_captures(portrait_id=portrait.id) >= settings.CANDOR_PORTRAIT_MAX_FAILED_CAPTURES:
+        raise ApplicationError(
+            ErrorCode.PORTRAIT_NEEDS_REVIEW,
+            "too many live captures failed on this portrait's consent links; it takes no new request until Candor's "
+            "staff have reviewed it",
+        )
+    paused_until = creator_requests_paused_until(creator=requested_by)
+    if paused_until is not None:
+        wait_s = max(1, int((paused_until - timezone.now()).total_seconds()))
+        raise ApplicationError(
+            ErrorCode.CONSENT_REQUESTS_PAUSED,
+            f"too many live captures failed on your consent links in 24 hours; you can send new requests after "
+            f"{paused_until:%Y-%m-%d %H:%M} UTC",
+            retry_after_s=wait_s,
+        )
     scope = scope_requested(purposes=purposes, languages=languages, expires_at=expires_at, max_renders=max_renders)
     _consent_request_rate_check(requested_by=requested_by, subject_email=portrait.subject_email)
     # A new request supersedes an open one, so only the newest link can decide.
@@ -56,7 +72,6 @@ def consent_request_create(
         requested_max_renders=scope.max_renders,
         token=secrets.token_urlsafe(32),
         link_expires_at=timezone.now() + timedelta(days=settings.CANDOR_CONSENT_LINK_DAYS),
-        challenge=challenge_new(),
     )
     consent_event_append(consent=consent, kind="requested", details=scope_json(scope))
     link = public_url("consent", consent.token)
@@ -121,9 +136,36 @@ def consent_text(consent: Consent) -> ConsentText:
 
 
 def consent_challenge_issue(*, consent: Consent) -> dict:
-    """A fresh random challenge for this viewing; viewing never decides anything."""
-    if consent.status == Consent.Status.PENDING:
-        consent.challenge = challenge_new()
-        consent.save(update_fields=["challenge"])
-        consent_event_append(consent=consent, kind="viewed")
+    """The link's open challenge: the same one however often the page is loaded, so reloading cannot fish for an easy
+    one.
+
+    A new challenge is issued only once the last one was failed by a capture or expired (CANDOR_CONSENT_CHALLENGE_S
+    after it was issued), at most CANDOR_CONSENT_CHALLENGES_PER_LINK per link; when they are used up the link locks.
+    Viewing never decides anything else.
+    """
+    if consent.status != Consent.Status.PENDING:
+        return consent.challenge
+    with transaction.atomic():
+        current = Consent.objects.select_for_update().get(id=consent.id)
+        if current.status == Consent.Status.PENDING and not challenge_open(current.challenge):
+            if current.challenges_issued >= settings.CANDOR_CONSENT_CHALLENGES_PER_LINK:
+                current.status = Consent.Status.LOCKED
+                current.save(update_fields=["status"])
+                consent_event_append(consent=current, kind="locked", details={"reason": "challenges_used"})
+            else:
+                expires_at = timezone.now() + timedelta(seconds=settings.CANDOR_CONSENT_CHALLENGE_S)
+                current.challenge = {**challenge_new(), "expires_at": expires_at.isoformat()}
+                current.challenges_issued += 1
+                current.save(update_fields=["challenge", "challenges_issued"])
+                consent_event_append(
+                    consent=current, kind="challenge_issued", details={"number": current.challenges_issued}
+                )
+    consent.status, consent.challenge = current.status, current.challenge
+    consent.challenges_issued = current.challenges_issued
     return consent.challenge
+
+
+def challenge_open(challenge: dict) -> bool:
+    """Whether a link's challenge may still be answered: issued, not yet failed, not expired."""
+    expires_at = challenge.get("expires_at")
+    return bool(challenge.get("id")) and expires_at is not None and datetime.fromisoformat(expires_at) > timezone.now()

@@ -131,3 +131,12 @@ def test_a_clip_built_for_the_right_turns_is_analysed_as_such(astronaut):
     for turns in (["left", "up"], ["down", "right"]):
         clip = liveness.clip_decode(liveness_clip(astronaut, turns=turns))
         assert liveness.clip_liveness(clip, turns=turns).turns_seen == tuple(turns)
+
+
+def test_a_person_who_turns_as_soon_as_recording_begins_is_seen_answering(astronaut):
+    from consent import liveness
+
+    for turns in (["left", "up"], ["down", "right"]):
+        clip = liveness.clip_decode(liveness_clip(astronaut, turns=turns, first_turn_at=0.0))
+        result = liveness.clip_liveness(clip, turns=turns)
+        assert result.turns_seen == tuple(turns) and result.failure is None, result

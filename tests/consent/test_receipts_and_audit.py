@@ -92,7 +92,7 @@ def test_audit_verify_passes_an_intact_log_and_names_an_edited_entry(
     render_request(api, portrait_id, purpose="education")
     render_request(api, portrait_id, purpose="marketing")
     kinds = list(ConsentEvent.objects.values_list("kind", flat=True))
-    assert kinds == ["requested", "viewed", "approved", "render_allowed", "render_refused"]
+    assert kinds == ["requested", "challenge_issued", "approved", "render_allowed", "render_refused"]
     call_command("audit_verify")
     assert "5 entries" in capsys.readouterr().out
 
@@ -110,21 +110,21 @@ def test_audit_verify_catches_a_removed_entry_and_a_forged_signature(
     active_portrait(api, public_api, outbox, portrait_jpeg, live_capture)
     events = list(ConsentEvent.objects.order_by("id"))
     # Rewriting an entry and its hash consistently still fails: the signature covers the hash.
-    viewed = events[1]
+    issued = events[1]
     body = event_body(
-        consent_id=str(viewed.consent_id),
+        consent_id=str(issued.consent_id),
         registration_id=None,
-        kind="viewed",
+        kind=issued.kind,
         details={"note": "rewritten"},
-        at=viewed.created_at.isoformat(),
-        previous=viewed.previous_hash,
+        at=issued.created_at.isoformat(),
+        previous=issued.previous_hash,
     )
-    ConsentEvent.objects.filter(id=viewed.id).update(
+    ConsentEvent.objects.filter(id=issued.id).update(
         details={"note": "rewritten"}, entry_hash=hashlib.sha256(body).hexdigest()
     )
-    with pytest.raises(CommandError, match=rf"entry {viewed.id} is bad: .*signature"):
+    with pytest.raises(CommandError, match=rf"entry {issued.id} is bad: .*signature"):
         call_command("audit_verify")
-    ConsentEvent.objects.filter(id=viewed.id).delete()
+    ConsentEvent.objects.filter(id=issued.id).delete()
     with pytest.raises(CommandError, match=rf"entry {events[2].id} is bad: .*chain"):
         call_command("audit_verify")
 
@@ -149,7 +149,7 @@ def test_the_creator_and_the_person_each_see_the_events_about_them(
     assert (
         [e["kind"] for e in creator_view]
         == [e["kind"] for e in person_view]
-        == ["requested", "viewed", "approved", "render_allowed"]
+        == ["requested", "challenge_issued", "approved", "render_allowed"]
     )
     assert all(e["signature"] and len(e["entry_hash"]) == 64 for e in person_view)
     assert other_api.get(f"/api/portraits/{portrait_id}/consent-events/").status_code == 404

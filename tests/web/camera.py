@@ -3,7 +3,7 @@ challenge.
 
 Chromium's fake capture devices play a Y4M video and a WAV file (--use-file-for-fake-video-capture and
 --use-file-for-fake-audio-capture). It opens those files each time a page starts the camera, so a test writes the
-clip answering the challenge the page shows (the challenge is random per viewing) before pressing Record.
+clip answering the challenge the page shows (random, and new after each failed capture) before pressing Record.
 """
 
 from __future__ import annotations
