@@ -36,8 +36,9 @@ def _challenge(client, token) -> dict:
 
 def test_reloading_the_page_shows_the_same_challenge(client, public_api, token):
     first = client.get(f"/consent/{token}/").context["challenge"]
-    again = client.get(f"/consent/{token}/").context["challenge"]
-    assert first == again
+    page = client.get(f"/consent/{token}/")
+    assert page.context["challenge"] == first
+    assert first["instructions"] in page.content.decode() and "within 2 minutes" in page.content.decode()
     assert _challenge(public_api, token) == first
     assert Consent.objects.get().challenges_issued == 1
 
