@@ -21,6 +21,16 @@ from .directory import RenderRecord, directory
 # Frames the verifier folds at most: the watermark usually decodes after 4, and
 # reading stops there, so even an hour-long upload answers in well under 2 s.
 VERIFY_SAMPLE_FRAMES = 30
+# Checked on the upload's header before any frame is decoded: only VERIFY_SAMPLE_FRAMES frames are read, so length and
+# rate matter little, but one frame of a huge picture is costly to decode and to hold. Copies of renders shared on
+# the web are far smaller than 4K.
+VERIFY_LIMITS = media.VideoLimits(
+    max_long_side=3840,
+    max_short_side=2160,
+    max_duration_s=4 * 3600.0,
+    max_fps=240.0,
+    codecs=frozenset({"h264", "hevc", "vp8", "vp9", "av1", "mpeg4", "mjpeg", "prores"}),
+)
 
 
 @dataclass(frozen=True)
@@ -65,6 +75,7 @@ def _luma_recorded(frames: Iterable[np.ndarray], sums: list) -> Iterator[np.ndar
 def video_evidence(*, path: Path) -> Evidence:
     """Read the file's manifest and watermark, and find the renders they name."""
     container, mime = _container(path)
+    media.video_check(media.video_header(path), VERIFY_LIMITS)
     material = keys.signing_material_load_or_create(settings.KEYS_DIR)
     if mime is None:
         manifest = c2pa_manifest.report_absent(issues=())

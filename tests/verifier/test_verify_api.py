@@ -101,3 +101,12 @@ def test_when_every_verification_slot_is_busy_a_client_is_told_when_to_retry_and
         release.set()
         worker.join()
     assert _post(public_api, b"junk").status_code == 400, "the slot is free again: the file itself is judged"
+
+
+def test_a_video_larger_than_4k_is_refused_from_its_header_before_any_frame_is_decoded(public_api):
+    from tests.consent.test_capture_cost import decode_bomb
+
+    huge = decode_bomb(width=5120, height=2880, seconds=0.2, fps=10)
+    response = _post(public_api, huge)
+    assert (response.status_code, response.json()["error"]) == (413, "video_too_large"), response.json()
+    assert "5120x2880" in response.json()["detail"]
