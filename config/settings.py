@@ -269,6 +269,7 @@ CELERY_BEAT_SCHEDULE = {
     "uploads-abandoned-delete": {"task": "studio.tasks.uploads_abandoned_delete_task", "schedule": 3600.0},
     "renders-undispatched-dispatch": {"task": "studio.tasks.renders_undispatched_dispatch_task", "schedule": 60.0},
     "consent-links-expire": {"task": "consent.tasks.consent_links_expire_task", "schedule": 900.0},
+    "consent-reviews-expire": {"task": "consent.tasks.consent_reviews_expire_task", "schedule": 3600.0},
 }
 CANDOR_ABANDONED_UPLOAD_HOURS = env_int("CANDOR_ABANDONED_UPLOAD_HOURS", 24)
 
@@ -291,6 +292,14 @@ CANDOR_CONSENT_CHALLENGE_S = 120
 CANDOR_PORTRAIT_MAX_FAILED_CAPTURES = 5
 # ...and a creator whose requests drew this many failed captures within 24 hours sends no new request for a day.
 CANDOR_CREATOR_MAX_FAILED_CAPTURES = 10
+# Which approvals wait for a staff decision before the consent is active (docs/consent.md, "Human review"): none
+# (`off`), those near a threshold, after recent failures or sent as a file (`risky`), or every one (`all`).
+CANDOR_CONSENT_REVIEW_MODES = ("off", "risky", "all")
+CANDOR_CONSENT_REVIEW = env_str("CANDOR_CONSENT_REVIEW", "risky")
+if CANDOR_CONSENT_REVIEW not in CANDOR_CONSENT_REVIEW_MODES:
+    raise ImproperlyConfigured(
+        f"CANDOR_CONSENT_REVIEW must be one of {', '.join(CANDOR_CONSENT_REVIEW_MODES)}, not {CANDOR_CONSENT_REVIEW!r}"
+    )
 # What analysing one live capture may use, in a child process (docs/consent.md has the figures measured).
 CANDOR_CAPTURE_CPU_S = env_int("CANDOR_CAPTURE_CPU_S", 10)
 CANDOR_CAPTURE_MEMORY_MB = env_int("CANDOR_CAPTURE_MEMORY_MB", 400)

@@ -91,6 +91,13 @@ class ConsentSubjectApi(_CaptureApi):
         languages = serializers.ListField(child=serializers.CharField(max_length=16), required=False)
         expires_at = serializers.DateTimeField(required=False)
         consent_text_sha256 = serializers.CharField(max_length=64, required=False)
+        capture_source = serializers.CharField(
+            max_length=16,
+            required=False,
+            default="file",
+            help_text="`camera` when the consent page's camera recorder made the capture; anything else counts as "
+            "`file` (with CANDOR_CONSENT_REVIEW=risky, a file waits for staff review)",
+        )
 
     @extend_schema(responses=ConsentRequestViewOutput)
     def get(self, request, token):
@@ -132,6 +139,7 @@ class ConsentSubjectApi(_CaptureApi):
             languages=data.get("languages"),
             expires_at=data.get("expires_at"),
             consent_text_sha256=data.get("consent_text_sha256"),
+            capture_source=data["capture_source"],
         )
         return Response({"status": consent.status})
 

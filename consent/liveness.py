@@ -72,6 +72,7 @@ class Liveness:
     frames: int
     identity_frames: tuple[int, ...]  # indices of the most frontal frames
     digits_heard: str | None = None  # the digits recognized in English speech; None when they were not checked
+    turn_frames: tuple[int, ...] = ()  # for each turn seen, the index of the frame where it went furthest
 
     def as_record(self) -> dict:
         return {
@@ -277,4 +278,19 @@ def clip_liveness(clip: Clip, *, turns: list[str], digits: str | None = None) ->
                 "the digits you read did not match the ones shown; read them aloud in English, one by one, and "
                 "try again"
             )
-    return Liveness(failure, detail, seen, sync, mouth_range, count, identity_frames, heard)
+    turn_frames = tuple(int(present[i]) for i in turn_peaks(seen, yaw, pitch))
+    return Liveness(failure, detail, seen, sync, mouth_range, count, identity_frames, heard, turn_frames)
+
+
+def turn_peaks(seen: tuple[str, ...], yaw: np.ndarray, pitch: np.ndarray) -> list[int]:
+    """For each turn in `seen`, the position in the pose series (n,) where the head went furthest that way: the frames
+    a reviewer looks at to see the turns.
+    """
+    frontal_yaw, frontal_pitch = frontal_pose(yaw, pitch)
+    change = {
+        "left": yaw - frontal_yaw,
+        "right": frontal_yaw - yaw,
+        "up": frontal_pitch - pitch,
+        "down": pitch - frontal_pitch,
+    }
+    return [int(np.argmax(change[turn])) for turn in seen]

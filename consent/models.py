@@ -27,6 +27,7 @@ class ConsentState(models.TextChoices):
 
     NONE = "none"
     PENDING = "pending"
+    AWAITING_REVIEW = "awaiting_review"
     ACTIVE = "active"
     DECLINED = "declined"
     REVOKED = "revoked"
@@ -44,6 +45,8 @@ class Consent(models.Model):
 
     class Status(models.TextChoices):
         PENDING = "pending"
+        # The person approved; staff review the capture before the consent is active (ConsentReview).
+        AWAITING_REVIEW = "awaiting_review"
         ACTIVE = "active"
         DECLINED = "declined"
         REVOKED = "revoked"
@@ -55,7 +58,7 @@ class Consent(models.Model):
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="consent_requests"
     )
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     requested_purposes = models.JSONField()
     requested_languages = models.JSONField()
     requested_expires_at = models.DateTimeField()
@@ -152,6 +155,43 @@ class RegistryHold(models.Model):
 
     def __str__(self) -> str:
         return f"registry hold {self.id} ({self.status})"
+
+
+class ConsentReview(models.Model):
+    """An approval held for a staff decision: why it was held, what the capture measured, and the capture itself,
+    encrypted, until the decision (at most CONSENT_REVIEW_DAYS, see consent/services/review.py).
+    """
+
+    class Decision(models.TextChoices):
+        PENDING = "pending"
+        APPROVED = "approved"
+        REFUSED = "refused"
+        # Nobody decided in time: the capture was purged and the consent expired.
+        EXPIRED = "expired"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    consent = models.OneToOneField(Consent, on_delete=models.CASCADE, related_name="review")
+    reasons = models.JSONField(default=list)
+    # Every figure the decision rests on: match distance and threshold, liveness record, capture source, failures.
+    figures = models.JSONField(default=dict)
+    # The capture as sent, Fernet-encrypted (never stored in clear); emptied at the decision or the purge.
+    capture = models.FileField(upload_to="consent_reviews/", blank=True)
+    # A few frames of the capture (identity frames, then one per head turn): Fernet tokens of JPEGs.
+    key_frames = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    decision = models.CharField(max_length=10, choices=Decision.choices, default=Decision.PENDING)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # The reviewer's reasons: for the audit log and staff, never in the receipt or the emails.
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"consent review {self.id} ({self.decision})"
 
 
 class ConsentEvent(models.Model):

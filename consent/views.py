@@ -100,6 +100,7 @@ def consent_page(request, token):
             languages=request.POST.getlist("languages") or None,
             expires_at=_end_of_day(request.POST.get("expires_at", "")),
             consent_text_sha256=request.POST.get("consent_text_sha256") or None,
+            capture_source=request.POST.get("capture_source", "file"),
         )
         return render(request, "consent/decided.html", {"consent": decided})
 

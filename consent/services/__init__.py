@@ -2,14 +2,16 @@
 
 - `requests`: ask the person pictured; the consent text; the challenge their page shows.
 - `capture`: the live capture check (stills, Candor renders, unanswered challenges refused).
-- `decisions`: approve or decline; the signed receipt; failed attempts.
+- `decisions`: approve or decline; failed attempts.
+- `receipts`: the signed receipt and the email that carries it.
+- `review`: human review of risky approvals (encrypted capture, staff decision, purge).
 - `lifecycle`: revoke, erase, expire; the gate every render passes; the preview quota.
 - `registry`: the do-not-generate registry and the upload screen.
 - `holds`: human review of uploads the registry held.
 """
 
 from .capture import COUNTED_REFUSALS, CaptureCheck, capture_check
-from .decisions import consent_decide, consent_receipt, receipt_bytes
+from .decisions import consent_decide
 from .holds import REGISTRY_REVIEW_DECISIONS, registry_hold_release
 from .lifecycle import (
     consent_erase,
@@ -20,6 +22,7 @@ from .lifecycle import (
     consent_revoke,
     consents_expire_due,
 )
+from .receipts import consent_receipt, receipt_bytes
 from .registry import (
     REGISTRY_REFUSE_DISTANCE,
     REGISTRY_REVIEW_DISTANCE,
@@ -31,8 +34,19 @@ from .registry import (
     registry_screen,
 )
 from .requests import CONSENT_TEXT_VERSION, ConsentText, consent_challenge_issue, consent_request_create, consent_text
+from .review import (
+    CAPTURE_SOURCES,
+    CONSENT_REVIEW_DAYS,
+    CONSENT_REVIEW_DECISIONS,
+    consent_review_decide,
+    consent_reviews_expire_due,
+    review_key_frames,
+)
 
 __all__ = [
+    "CAPTURE_SOURCES",
+    "CONSENT_REVIEW_DAYS",
+    "CONSENT_REVIEW_DECISIONS",
     "CONSENT_TEXT_VERSION",
     "COUNTED_REFUSALS",
     "REGISTRY_REFUSE_DISTANCE",
@@ -50,6 +64,8 @@ __all__ = [
     "consent_preview_take",
     "consent_receipt",
     "consent_request_create",
+    "consent_review_decide",
+    "consent_reviews_expire_due",
     "consent_revoke",
     "consent_text",
     "consents_expire_due",
@@ -61,4 +77,5 @@ __all__ = [
     "registry_hold_release",
     "registry_remove",
     "registry_screen",
+    "review_key_frames",
 ]

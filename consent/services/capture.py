@@ -16,6 +16,9 @@ from .. import liveness
 # Frames read for Candor's own watermark in a capture (a Candor render carries it in every frame).
 WATERMARK_FRAMES = 10
 
+# Identity frames shown to a reviewer beside the portrait (with one frame per head turn).
+KEY_IDENTITY_FRAMES = 2
+
 # Refusals that show an attempt to pass someone else's face or a replay count towards locking the link.
 COUNTED_REFUSALS = {
     ErrorCode.IDENTITY_MISMATCH,
@@ -29,10 +32,13 @@ COUNTED_REFUSALS = {
 
 @dataclass(frozen=True)
 class CaptureCheck:
-    """A live capture that answered its challenge: the face's median descriptor, and what the clip showed."""
+    """A live capture that answered its challenge: the face's median descriptor, what the clip showed, and a few of its
+    frames as JPEGs (identity frames, then one per head turn) for a reviewer to see.
+    """
 
     descriptor: np.ndarray
     liveness: dict
+    key_frames: tuple[bytes, ...] = ()
 
 
 def capture_check(*, capture: bytes, challenge: dict, english: bool = False) -> CaptureCheck:
@@ -118,4 +124,9 @@ def capture_analyse(*, capture: bytes, challenge: dict, english: bool, watermark
             "no face could be measured in the capture; face the camera in good light",
         )
     record = {**result.as_record(), "challenge": challenge.get("id"), "watermark_checked": True}
-    return CaptureCheck(descriptor=np.median(np.stack(descriptors), axis=0), liveness=record)
+    shown = list(result.identity_frames[:KEY_IDENTITY_FRAMES]) + list(result.turn_frames)
+    return CaptureCheck(
+        descriptor=np.median(np.stack(descriptors), axis=0),
+        liveness=record,
+        key_frames=tuple(media.image_encode_jpeg(clip.frames[index], quality=85) for index in shown),
+    )

@@ -4,30 +4,27 @@ receipt.
 
 from __future__ import annotations
 
-import json
 import secrets
 
 import numpy as np
 from django.conf import settings
-from django.core.mail import EmailMessage
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
 from core.errors import ApplicationError, ErrorCode
-from core.http import public_url
 from core.languages import languages_normalize
 from inference import faces
 
-from .. import signing
 from ..audit_log import consent_event_append
+from ..liveness import MOUTH_MIN_RANGE, SYNC_MIN_CORRELATION
 from ..models import Consent
 from ..selectors import portrait_failed_captures
 from .capture import COUNTED_REFUSALS, capture_check
-from .common import Scope, email_text, scope_json
+from .common import Scope, scope_json
+from .receipts import receipt_email
 from .requests import ConsentText, challenge_open, consent_text
-
-RECEIPT_TYPE = "candor.consent-receipt.v1"
+from .review import CAPTURE_SOURCES, consent_review_open, review_reasons
 
 
 def _link_check_open(consent: Consent) -> None:
@@ -54,9 +51,13 @@ def consent_decide(
     languages=None,
     expires_at=None,
     consent_text_sha256: str | None = None,
+    capture_source: str = "file",
 ) -> Consent:
     """The person pictured approves (live, identity-matched, scope no wider than asked) or declines; a signed receipt
     follows.
+
+    capture_source: `camera` when the page's camera recorder made the capture, else `file`. An approval that
+    CANDOR_CONSENT_REVIEW finds risky waits for staff (awaiting_review) instead of becoming active.
     """
     _link_check_open(consent)
     if not challenge_id or challenge_id != consent.challenge.get("id"):
@@ -77,7 +78,7 @@ def consent_decide(
         with transaction.atomic():
             _decision_record(consent, Consent.Status.DECLINED, full_name=full_name, text=text)
             consent_event_append(consent=consent, kind="declined", details=_text_json(text))
-            _receipt_email(consent)
+            receipt_email(consent)
         return consent
     if decision != "approve":
         raise ApplicationError(ErrorCode.INVALID, "decision must be 'approve' or 'decline'")
@@ -98,6 +99,8 @@ def consent_decide(
         if refusal.code in COUNTED_REFUSALS:
             _attempt_failed(consent, refusal, challenge_id=challenge_id)
         raise
+    source = capture_source if capture_source in CAPTURE_SOURCES else "file"
+    reasons = review_reasons(consent=consent, distance=distance, liveness=check.liveness, capture_source=source)
     with transaction.atomic():
         consent.purposes = scope.purposes
         consent.languages = scope.languages
@@ -105,7 +108,8 @@ def consent_decide(
         consent.max_renders = scope.max_renders
         consent.match_distance = distance
         consent.liveness = check.liveness
-        _decision_record(consent, Consent.Status.ACTIVE, full_name=full_name, text=text)
+        status_ = Consent.Status.AWAITING_REVIEW if reasons else Consent.Status.ACTIVE
+        _decision_record(consent, status_, full_name=full_name, text=text)
         consent_event_append(
             consent=consent,
             kind="approved",
@@ -113,11 +117,34 @@ def consent_decide(
                 **scope_json(scope),
                 "match_distance": round(distance, 4),
                 "liveness": check.liveness,
+                "capture_source": source,
                 **_text_json(text),
             },
         )
-        _receipt_email(consent)
+        if reasons:
+            consent_review_open(
+                consent=consent,
+                reasons=reasons,
+                figures=_review_figures(consent, distance=distance, liveness=check.liveness, source=source),
+                capture=capture,
+                key_frames=check.key_frames,
+            )
+        receipt_email(consent)
     return consent
+
+
+def _review_figures(consent: Consent, *, distance: float, liveness: dict, source: str) -> dict:
+    """Every figure a reviewer weighs, each beside the limit it was checked against."""
+    return {
+        "match_distance": round(distance, 4),
+        "identity_threshold": faces.IDENTITY_THRESHOLD,
+        "lip_sync_minimum": SYNC_MIN_CORRELATION,
+        "mouth_range_minimum": MOUTH_MIN_RANGE,
+        "liveness": liveness,
+        "capture_source": source,
+        "portrait_failed_captures": portrait_failed_captures(portrait_id=consent.portrait_id),
+        "link_failed_attempts": consent.failed_attempts,
+    }
 
 
 def _decision_record(consent: Consent, status_: str, *, full_name: str, text: ConsentText) -> None:
@@ -138,93 +165,6 @@ def _decision_record(consent: Consent, status_: str, *, full_name: str, text: Co
 
 def _text_json(text: ConsentText) -> dict:
     return {"consent_text_version": text.version, "consent_text_sha256": text.sha256}
-
-
-def _receipt_email(consent: Consent) -> None:
-    context = {
-        "consent": consent,
-        "revoke_link": public_url("consent-revoke", consent.revoke_token),
-        "receipt_link": public_url("api-consent-receipt", consent.token),
-        "events_link": public_url("api-consent-events", consent.token),
-        "public_key_link": public_url("api-consent-public-key"),
-    }
-    approved = consent.status == Consent.Status.ACTIVE
-    message = EmailMessage(
-        subject="You approved a Candor consent: keep this email to revoke it"
-        if approved
-        else "You declined a Candor consent request",
-        body=email_text("consent/email_approved.txt" if approved else "consent/email_declined.txt", context),
-        to=[consent.portrait.subject_email],
-    )
-
-    def send() -> None:
-        # Signed once committed, so the receipt attached is the decision as stored.
-        receipt = json.dumps(
-            consent_receipt(consent=Consent.objects.select_related("portrait", "requested_by").get(id=consent.id)),
-            indent=2,
-        )
-        message.attach("candor-consent-receipt.json", receipt, "application/json")
-        message.send()
-
-    transaction.on_commit(send)
-
-
-def consent_receipt(*, consent: Consent) -> dict:
-    """The signed receipt of a decision: what was asked, what was decided, the text shown, and how it was checked.
-
-    `signature` is Ed25519 over the canonical JSON of `receipt` (sorted keys, no spaces, UTF-8), verifiable with
-    the key published at /api/consent/public-key/.
-    """
-    if consent.decided_at is None:
-        raise ApplicationError(ErrorCode.NOT_DECIDED, "there is no decision on this request yet")
-    text = consent_text(consent)
-    receipt = {
-        "type": RECEIPT_TYPE,
-        "consent_id": str(consent.id),
-        "portrait_id": str(consent.portrait_id),
-        "requester": consent.requested_by.username,
-        "person": consent.full_name,
-        "decision": "declined" if consent.status == Consent.Status.DECLINED else "approved",
-        "decided_at": consent.decided_at.isoformat(),
-        "requested_scope": {
-            "purposes": consent.requested_purposes,
-            "languages": consent.requested_languages,
-            "expires_at": consent.requested_expires_at.isoformat(),
-            "max_renders": consent.requested_max_renders,
-        },
-        "granted_scope": None
-        if consent.expires_at is None
-        else {
-            "purposes": consent.purposes,
-            "languages": consent.languages,
-            "expires_at": consent.expires_at.isoformat(),
-            "max_renders": consent.max_renders,
-        },
-        "consent_text": {
-            "version": consent.consent_text_version,
-            "sha256": consent.consent_text_sha256,
-            # The wording is included only while it still renders to the hashed text (a changed template would not).
-            "text": text.text if text.sha256 == consent.consent_text_sha256 else None,
-        },
-        "identity": None
-        if consent.match_distance is None
-        else {
-            "match_distance": consent.match_distance,
-            "threshold": faces.IDENTITY_THRESHOLD,
-        },
-        "liveness": consent.liveness or None,
-        "revoke_url": public_url("consent-revoke", consent.revoke_token),
-    }
-    return {
-        "receipt": receipt,
-        "algorithm": signing.ALGORITHM,
-        "key_id": signing.key_id(),
-        "signature": signing.sign(receipt_bytes(receipt)),
-    }
-
-
-def receipt_bytes(receipt: dict) -> bytes:
-    return json.dumps(receipt, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def _attempt_failed(consent: Consent, refusal: ApplicationError, *, challenge_id: str) -> None:

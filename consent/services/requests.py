@@ -41,7 +41,11 @@ def consent_request_create(
         raise ApplicationError(
             ErrorCode.FACE_OPTED_OUT, "the person in this photo asked that their face never be animated"
         )
-    if portrait_failed_captures(portrait_id=portrait.id) >= settings.CANDOR_PORTRAIT_MAX_FAILED_CAPTURES:
+    # With human review on, such a portrait's approvals wait for staff instead (consent/services/review.py).
+    if (
+        settings.CANDOR_CONSENT_REVIEW == "off"
+        and portrait_failed_captures(portrait_id=portrait.id) >= settings.CANDOR_PORTRAIT_MAX_FAILED_CAPTURES
+    ):
         raise ApplicationError(
             ErrorCode.PORTRAIT_NEEDS_REVIEW,
             "too many live captures failed on this portrait's consent links; it takes no new request until Candor's "
