@@ -21,12 +21,18 @@ def consent_token_from(outbox) -> str:
     return tokens[-1]
 
 
-def decide(public_client, token: str, *, capture, decision="approve", **scope):
+def decide(public_client, token: str, *, capture, decision="approve", capture_source="camera", **scope):
     """Answer the link's current challenge: `capture` is bytes (sent as they are), a callable challenge -> bytes, or
-    None.
+    None; sent as the consent page's camera recorder sends it unless capture_source says otherwise.
     """
     challenge = public_client.get(f"/api/consent/{token}/").json()["challenge"]
-    data = {"challenge_id": challenge["id"], "full_name": "Eileen Collins", "decision": decision, **scope}
+    data = {
+        "challenge_id": challenge["id"],
+        "full_name": "Eileen Collins",
+        "decision": decision,
+        "capture_source": capture_source,
+        **scope,
+    }
     if callable(capture):
         capture = capture(challenge)
     if capture is not None:
