@@ -34,6 +34,7 @@ def test_beat_schedules_the_periodic_jobs_on_registered_tasks():
         "studio.tasks.uploads_abandoned_delete_task",
         "studio.tasks.renders_undispatched_dispatch_task",
         "consent.tasks.consent_links_expire_task",
+        "consent.tasks.consent_reviews_expire_task",
     }
     assert scheduled <= set(app.tasks)
 
