@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import stat
 from datetime import timedelta
 from functools import cache
@@ -286,6 +287,28 @@ def test_a_portrait_with_five_failures_takes_requests_whose_approvals_wait_for_r
 
     assert response.json() == {"status": "awaiting_review"}
     assert ConsentReview.objects.get().reasons == ["portrait_failures"]
+
+
+def test_a_file_chosen_on_the_page_waits_and_the_page_says_so(
+    client, api, public_api, outbox, portrait_jpeg, live_capture
+):
+    _portrait_id, token = _requested(api, public_api, outbox, portrait_jpeg)
+    consent = Consent.objects.get()
+    clip = io.BytesIO(live_capture(consent.challenge))
+    clip.name = "capture.mp4"
+    decided = client.post(
+        f"/consent/{token}/",
+        {
+            "challenge_id": consent.challenge["id"],
+            "full_name": "Eileen Collins",
+            "decision": "approve",
+            "capture": clip,
+        },
+    )
+    assert decided.status_code == 200
+    assert "a member of Candor's staff reviews your live video" in decided.content.decode()
+    assert Consent.objects.get().status == "awaiting_review"
+    assert ConsentReview.objects.get().reasons == ["file_upload"]
 
 
 def test_with_review_off_a_file_capture_approves_directly(

@@ -37,6 +37,7 @@ def test_the_page_shows_the_request_and_approves_with_a_live_clip(client, api, o
         consent.challenge["instructions"],
         f"/consent/{token}/portrait.jpg",
         "candor/capture.js",
+        'name="capture_source" id="capture-source" value="file"',
     ):
         assert shown in html, shown
     photo = client.get(f"/consent/{token}/portrait.jpg")
@@ -56,6 +57,8 @@ def test_the_page_shows_the_request_and_approves_with_a_live_clip(client, api, o
             "purposes": ["support"],
             "expires_at": until,
             "capture": clip,
+            # What capture.js sets once its camera recorder made the clip.
+            "capture_source": "camera",
         },
     )
     assert decided.status_code == 200, decided.content.decode().split('role="alert">')[-1][:300]
