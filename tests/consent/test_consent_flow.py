@@ -52,7 +52,7 @@ def test_a_matching_live_capture_approves_and_the_confirmation_carries_a_revoke_
 
 
 def test_a_link_locks_when_its_three_challenges_fail_and_a_new_link_continues_the_portraits_count(
-    api, public_api, outbox, portrait_jpeg, other_person_live_capture
+    api, public_api, outbox, portrait_jpeg, other_person_live_capture, settings
 ):
     portrait_id = upload_portrait(api, portrait_jpeg).json()["id"]
     api.post(f"/api/portraits/{portrait_id}/consent-request/", {}, format="json")
@@ -74,8 +74,12 @@ def test_a_link_locks_when_its_three_challenges_fail_and_a_new_link_continues_th
         assert (response.status_code, response.json()["error"]) == (403, "identity_mismatch")
     new_link = Consent.objects.get(token=new_token)
     assert new_link.failed_attempts == 2 and new_link.status == "locked", "the portrait's fifth failure locks the link"
+    settings.CANDOR_CONSENT_REVIEW = "off"
     refused = api.post(f"/api/portraits/{portrait_id}/consent-request/", {}, format="json")
     assert (refused.status_code, refused.json()["error"]) == (403, "portrait_needs_review")
+    settings.CANDOR_CONSENT_REVIEW = "risky"
+    asked = api.post(f"/api/portraits/{portrait_id}/consent-request/", {}, format="json")
+    assert asked.status_code == 201, "with human review on, the portrait's approvals wait for staff instead"
 
 
 def test_a_link_decides_only_once(api, public_api, outbox, portrait_jpeg, live_capture):
@@ -170,9 +174,12 @@ def test_expired_and_unknown_links_are_refused(api, public_api, outbox, portrait
 
 
 def test_for_consent_asked_in_english_the_digits_read_aloud_must_be_the_challenges(
-    api, public_api, outbox, portrait_jpeg, live_capture, astronaut
+    api, public_api, outbox, portrait_jpeg, live_capture, astronaut, settings
 ):
     from tests.clips import liveness_clip
+
+    # The failure first would send the approval to human review (tests/consent/test_consent_review.py).
+    settings.CANDOR_CONSENT_REVIEW = "off"
 
     portrait_id = upload_portrait(api, portrait_jpeg).json()["id"]
     api.post(f"/api/portraits/{portrait_id}/consent-request/", {"languages": ["en"]}, format="json")
