@@ -53,7 +53,11 @@ def test_the_person_pictured_approves_with_the_camera_after_a_wrong_answer_is_re
     )
     consent = Consent.objects.get()
     assert find(filmed, "h1").text == "You approved", consent.liveness or find(filmed, "main").text
-    assert consent.status == "active" and sorted(consent.purposes) == sorted(PURPOSES)
+    # After the failed answer the approval waits for staff (CANDOR_CONSENT_REVIEW=risky); that the recorder made the
+    # clip reached the server (capture_source "camera"), since "file_upload" is not among the reasons.
+    assert consent.status == "awaiting_review" and sorted(consent.purposes) == sorted(PURPOSES)
+    assert consent.review.reasons == ["creator_recent_failures"]
+    assert "staff reviews your live video" in find(filmed, "main").text
     assert consent.liveness["passed"] and consent.liveness["turns_seen"] == asked
     filmed.assert_clean_console()
     filmed.screenshot("16-consent-camera-approved", size=PHONE)
