@@ -168,6 +168,8 @@ class ConsentReview(models.Model):
         REFUSED = "refused"
         # Nobody decided in time: the capture was purged and the consent expired.
         EXPIRED = "expired"
+        # The person revoked (or erased) while it waited: closed unseen, the capture deleted.
+        WITHDRAWN = "withdrawn"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     consent = models.OneToOneField(Consent, on_delete=models.CASCADE, related_name="review")

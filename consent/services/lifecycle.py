@@ -12,13 +12,18 @@ from .. import signals
 from ..audit_log import consent_event_append
 from ..models import Consent
 from ..selectors import consent_active_get, consent_get_by_revoke_token, consent_latest_get, consent_previews_left
+from .review import consent_review_withdraw
 
 
 def consent_revoke(*, revoke_token: str) -> Consent:
-    """Revoke by the link from the confirmation email; queued and running renders of this consent are cancelled."""
+    """Revoke by the link from the confirmation email; queued and running renders of this consent are cancelled, and an
+    approval still waiting for review is withdrawn (its capture deleted).
+    """
     consent = consent_get_by_revoke_token(revoke_token=revoke_token)
     with transaction.atomic():
-        if consent.status == Consent.Status.ACTIVE:
+        if consent.status == Consent.Status.AWAITING_REVIEW:
+            consent_review_withdraw(consent=consent)
+        if consent.status in (Consent.Status.ACTIVE, Consent.Status.AWAITING_REVIEW):
             consent.status = Consent.Status.REVOKED
             consent.revoked_at = timezone.now()
             consent.save(update_fields=["status", "revoked_at"])

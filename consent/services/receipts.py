@@ -25,6 +25,7 @@ _RECEIPT_EMAILS = {
     "awaiting_review": ("Your Candor consent is waiting for a staff review", "consent/email_awaiting_review.txt"),
     "refused_in_review": ("Candor's staff did not accept your consent capture", "consent/email_review_refused.txt"),
     "expired": ("Your Candor consent was not reviewed in time", "consent/email_review_refused.txt"),
+    "withdrawn": ("You declined a Candor consent request", "consent/email_declined.txt"),
 }
 
 
@@ -36,6 +37,7 @@ def _decision_word(consent: Consent, review: ConsentReview | None) -> str:
             ConsentReview.Decision.APPROVED: "approved",
             ConsentReview.Decision.REFUSED: "refused_in_review",
             ConsentReview.Decision.EXPIRED: "expired",
+            ConsentReview.Decision.WITHDRAWN: "withdrawn",
         }[ConsentReview.Decision(review.decision)]
     return "declined" if consent.status == Consent.Status.DECLINED else "approved"
 

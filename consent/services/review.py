@@ -174,6 +174,18 @@ def consent_review_decide(*, review: ConsentReview, reviewer, decision: str, not
     return review
 
 
+def consent_review_withdraw(*, consent: Consent) -> None:
+    """The person revoked or erased while their approval waited: the review closes undecided and the capture is
+    deleted (call inside the revocation's transaction).
+    """
+    review = ConsentReview.objects.select_for_update().filter(consent=consent).first()
+    if review is None or review.decision != ConsentReview.Decision.PENDING:
+        return
+    review.decision, review.decided_at = ConsentReview.Decision.WITHDRAWN, timezone.now()
+    _review_close(review)
+    consent_event_append(consent=consent, kind="review_withdrawn", details={"review": str(review.id)})
+
+
 def _review_close(review: ConsentReview) -> None:
     """Delete the capture (once committed) and the key frames: staff saw them, and nothing else needs them."""
     stored = review.capture.name

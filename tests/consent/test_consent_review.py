@@ -197,6 +197,24 @@ def test_only_staff_allowed_to_change_reviews_decide_them(waiting, creator):
     assert Consent.objects.get().status == "awaiting_review" and _stored(waiting).exists()
 
 
+def test_revoking_while_waiting_withdraws_the_review_and_deletes_the_capture(public_api, waiting, reviewer):
+    stored = _stored(waiting)
+    consent = Consent.objects.get()
+
+    response = public_api.post(f"/api/consent/revoke/{consent.revoke_token}/")
+
+    assert response.status_code == 200 and response.json() == {"status": "revoked"}
+    assert not stored.exists()
+    waiting.refresh_from_db()
+    assert waiting.decision == "withdrawn" and waiting.key_frames == [] and not waiting.capture
+    assert ConsentEvent.objects.filter(kind="review_withdrawn", consent=consent).count() == 1
+    with pytest.raises(ApplicationError) as late:
+        consent_review_decide(review=waiting, reviewer=reviewer, decision="approve")
+    assert late.value.code == "already_reviewed" and Consent.objects.get().status == "revoked"
+    receipt = public_api.get(f"/api/consent/{consent.token}/receipt/").json()["receipt"]
+    assert receipt["decision"] == "withdrawn"
+
+
 def test_an_undecided_review_is_purged_after_30_days_and_the_consent_expires(public_api, outbox, waiting):
     stored = _stored(waiting)
     with frozen_clock(waiting.created_at + timedelta(days=29, hours=23)):
