@@ -342,6 +342,9 @@ def video_header(source: str | Path | bytes) -> VideoHeader:
             if not container.streams.video:
                 raise InferenceError("invalid_video", "the file has no video track")
             stream = container.streams.video[0]
+            if stream.codec_context is None:
+                # A stream whose codec FFmpeg does not know (or a damaged header) has no decoder to describe it.
+                raise InferenceError("invalid_video", "the file's video track is in no codec that can be read")
             if container.duration is not None:
                 duration_s: float | None = container.duration / av.time_base
             elif stream.duration is not None and stream.time_base is not None:
