@@ -11,9 +11,19 @@ import numpy as np
 from django.conf import settings
 
 from core.http import public_url
+from inference.faces import faces_detect
+from inference.media import AUDIO_SAMPLE_RATE, audio_resample
 from inference.pipeline import run_ahead
 
 from . import c2pa_manifest, keys, watermark
+from .content_tracks import (
+    ContentTracks,
+    RenderTracker,
+    audio_fingerprint,
+    boxes_default,
+    boxes_from_landmarks,
+    tracks_to_bytes,
+)
 from .fingerprint import content_fingerprint, frame_luma
 from .label import frame_label
 from .models import RenderFingerprint
@@ -33,55 +43,96 @@ def watermark_keys() -> list[bytes]:
     return [_watermark_key(), *keys.secrets_retired(settings.KEYS_DIR, "watermark")]
 
 
-def provenance_frames(
-    frames: Iterable[np.ndarray], *, render, on_wait: Callable[[], None] | None = None
-) -> Iterator[np.ndarray]:
-    """Label (when the render asks) and watermark every frame, then store the render's content fingerprint.
+def _render_tracker(first_frame: np.ndarray) -> RenderTracker:
+    """A tracker whose boxes are the face and mouth found in the render's first frame (or where they usually are)."""
+    found = faces_detect(first_frame)
+    face_box, mouth_box = (
+        boxes_from_landmarks(found[0].landmarks, first_frame.shape[:2])
+        if found
+        else boxes_default(first_frame.shape[:2])
+    )
+    return RenderTracker(fps=settings.CANDOR_RENDER_FPS, face_box=face_box, mouth_box=mouth_box)
 
-    The watermark goes last so the label cannot disturb it; the fingerprint is
-    taken from the frames as published and stored once the last frame is out.
+
+def _audio_words(sound: tuple[np.ndarray, int] | None) -> np.ndarray:
+    if sound is None:
+        return np.zeros(0, np.uint32)
+    audio, sample_rate = sound
+    return audio_fingerprint(audio_resample(audio, sample_rate, AUDIO_SAMPLE_RATE))
+
+
+def provenance_frames(
+    frames: Iterable[np.ndarray],
+    *,
+    render,
+    sound: tuple[np.ndarray, int] | None = None,
+    on_wait: Callable[[], None] | None = None,
+) -> Iterator[np.ndarray]:
+    """Label (when the render asks) and watermark every frame, then store the render's content fingerprint and tracks.
+
+    The watermark goes last so the label cannot disturb it; the fingerprint and the
+    picture tracks are taken from the frames as published, the sound track from
+    `sound` (mono samples, sample rate: what the MP4 will carry), and stored once
+    the last frame is out.
     on_wait() is called in the caller's thread every half second while no frame is ready.
     """
     marker = watermark.FrameWatermarker(render.watermark_serial, _watermark_key())
     labelled = (frame_label(frame) for frame in frames) if render.label else frames
     luma_sum: np.ndarray | None = None
+    tracker: RenderTracker | None = None
     count = 0
     # Animation, label and watermark run a few frames ahead on a second core
     # while the caller encodes; the database work stays in the caller's thread.
     for marked in run_ahead((marker.mark(frame) for frame in labelled), on_wait=on_wait):
         luma = frame_luma(marked)
         luma_sum = luma if luma_sum is None else luma_sum + luma
+        tracker = tracker or _render_tracker(marked)
+        tracker.add(luma)
         count += 1
         yield marked
-    if luma_sum is not None:
-        render_fingerprint_store(render=render, mean_luma=luma_sum / count)
+    if luma_sum is not None and tracker is not None:
+        render_fingerprint_store(
+            render=render, mean_luma=luma_sum / count, tracks=tracker.tracks(audio_words=_audio_words(sound))
+        )
 
 
-def live_frame_filter(*, render, fingerprint_every: int = 25) -> Callable[[np.ndarray], np.ndarray]:
+def live_frame_filter(
+    *, render, sound: tuple[np.ndarray, int] | None = None, fingerprint_every: int = 25
+) -> Callable[[np.ndarray], np.ndarray]:
     """frame -> frame for a live stream of a render: label (when the render asks) and watermark it, as provenance_frames
     does.
 
-    A live stream can be cut off at any frame, so the content fingerprint is
-    stored from the first frame on and renewed every fingerprint_every frames.
+    A live stream can be cut off at any frame, so the content fingerprint and tracks
+    are stored from the first frame on and renewed every fingerprint_every frames;
+    `sound` is the whole recording the stream speaks (its track is cut to the frames
+    streamed when the verifier compares).
     """
     marker = watermark.FrameWatermarker(render.watermark_serial, _watermark_key())
+    audio_words = _audio_words(sound)
     luma_sum: np.ndarray | None = None
+    tracker: RenderTracker | None = None
     count = 0
 
     def marked(frame: np.ndarray) -> np.ndarray:
-        nonlocal luma_sum, count
+        nonlocal luma_sum, count, tracker
         published = marker.mark(frame_label(frame) if render.label else frame)
         luma = frame_luma(published)
         luma_sum = luma if luma_sum is None else luma_sum + luma
+        tracker = tracker or _render_tracker(published)
+        tracker.add(luma)
         count += 1
         if count % fingerprint_every == 1 or fingerprint_every == 1:
-            render_fingerprint_store(render=render, mean_luma=luma_sum / count)
+            render_fingerprint_store(
+                render=render, mean_luma=luma_sum / count, tracks=tracker.tracks(audio_words=audio_words)
+            )
         return published
 
     return marked
 
 
-def render_fingerprint_store(*, render, mean_luma: np.ndarray) -> RenderFingerprint:
+def render_fingerprint_store(
+    *, render, mean_luma: np.ndarray, tracks: ContentTracks | None = None
+) -> RenderFingerprint:
     fingerprint = content_fingerprint(mean_luma)
     stored, _ = RenderFingerprint.objects.update_or_create(
         render=render,
@@ -91,6 +142,7 @@ def render_fingerprint_store(*, render, mean_luma: np.ndarray) -> RenderFingerpr
             "thumbnail_width": fingerprint.thumbnail.shape[1],
             "thumbnail_height": fingerprint.thumbnail.shape[0],
             "thumbnail": fingerprint.thumbnail.tobytes(),
+            "content_tracks": tracks_to_bytes(tracks) if tracks is not None else None,
         },
     )
     return stored

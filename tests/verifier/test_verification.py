@@ -17,6 +17,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.utils import timezone
 
+from benchmarks.video_transforms import video_write
 from inference import media
 from tests.provenance.mp4_boxes import top_level_box
 
@@ -85,23 +86,15 @@ def _reencoded(
     destination: Path,
     *,
     crf: int = 28,
-    codec: str = "libx264",
     container: str = "mp4",
     mirror_frames=None,
 ) -> Path:
-    """Decode every frame and encode again: metadata (and so the manifest) does not survive."""
+    """Decode every frame and the sound and encode them again: metadata (and so the manifest) does not survive."""
     frames = list(media.video_frames(source))
     if mirror_frames is not None:
         frames = mirror_frames(frames)
-    with av.open(str(destination), "w", format=container) as output:
-        options = {"crf": str(crf)} if codec == "libx264" else {"b:v": "1M", "deadline": "realtime", "cpu-used": "8"}
-        stream = output.add_stream(codec, rate=25, options=options)
-        stream.height, stream.width = frames[0].shape[:2]
-        stream.pix_fmt = "yuv420p"
-        for frame in frames:
-            output.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
-        output.mux(stream.encode())
-    return destination
+    sound, _ = media.video_sound(source, max_seconds=60)
+    return video_write(destination, frames, sound, media.AUDIO_SAMPLE_RATE, crf=crf, container=container)
 
 
 def test_a_render_verifies_with_a_complete_credential_and_says_why(render):
@@ -179,7 +172,7 @@ def test_a_webm_copy_is_recognized_by_its_watermark(render, tmp_path):
     from verifier.report import report_as_dict
     from verifier.services import video_verify
 
-    copy = _reencoded(Path(render.video.path), tmp_path / "copy.webm", codec="libvpx", container="webm")
+    copy = _reencoded(Path(render.video.path), tmp_path / "copy.webm", container="webm")
     report = report_as_dict(video_verify(path=copy))
 
     assert report["verdict"] == "candor_generated" and report["watermark"]["render_id"] == str(render.id)

@@ -131,7 +131,7 @@ def _stream(render: Render, recording: bytes, out: str, *, chunk_ms: int, realti
         with media.FragmentedMp4Writer(
             target, width=rig.image.shape[1], height=rig.image.shape[0], fps=fps, sample_rate=sample_rate
         ) as mp4:
-            marked = live_frame_filter(render=render)
+            marked = live_frame_filter(render=render, sound=(audio, sample_rate))
             source = _LiveAudio(
                 audio,
                 sample_rate,
