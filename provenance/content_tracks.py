@@ -23,7 +23,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from inference.media import AUDIO_SAMPLE_RATE
+from inference.faces import faces_detect
+from inference.media import AUDIO_SAMPLE_RATE, audio_resample
 
 from .fingerprint import frame_luma
 
@@ -46,7 +47,7 @@ MIN_COVERAGE = 0.9
 # Mean Hamming distance (share of bits) at or below which a track matches. Calibrated with benchmarks/verifier.py;
 # docs/verifier.md gives the distributions measured.
 FACE_MATCH_DISTANCE = 0.2
-MOUTH_MATCH_DISTANCE = 0.3
+MOUTH_MATCH_DISTANCE = 0.35
 AUDIO_MATCH_DISTANCE = 0.3
 
 TRACKS = ("picture", "mouth", "audio")
@@ -111,8 +112,12 @@ def boxes_from_landmarks(landmarks: np.ndarray, frame_shape: tuple[int, int]) ->
     centre_y = float(mouth[:, 1].mean()) + 0.15 * mouth_width
     return (
         clipped(*(face_min - face_margin), *(face_max + face_margin)),
-        clipped(centre_x - 0.8 * mouth_width, centre_y - 0.6 * mouth_width, centre_x + 0.8 * mouth_width,
-                centre_y + 0.6 * mouth_width),
+        clipped(
+            centre_x - 0.8 * mouth_width,
+            centre_y - 0.6 * mouth_width,
+            centre_x + 0.8 * mouth_width,
+            centre_y + 0.6 * mouth_width,
+        ),
     )
 
 
@@ -218,6 +223,25 @@ class RenderTracker:
             mouth_mask=int(sum(1 << int(bit) for bit in moving)),
             audio=audio_words.astype(np.uint32),
         )
+
+
+def render_tracker(first_frame: np.ndarray, *, fps: float) -> RenderTracker:
+    """A tracker whose boxes are the face and mouth found in a render's first frame (or where they usually are)."""
+    found = faces_detect(first_frame)
+    face_box, mouth_box = (
+        boxes_from_landmarks(found[0].landmarks, first_frame.shape[:2])
+        if found
+        else boxes_default(first_frame.shape[:2])
+    )
+    return RenderTracker(fps=fps, face_box=face_box, mouth_box=mouth_box)
+
+
+def sound_fingerprint(sound: tuple[np.ndarray, int] | None) -> np.ndarray:
+    """audio_fingerprint of (mono samples, sample rate) at any rate; empty for no sound."""
+    if sound is None:
+        return np.zeros(0, np.uint32)
+    audio, sample_rate = sound
+    return audio_fingerprint(audio_resample(audio, sample_rate, AUDIO_SAMPLE_RATE))
 
 
 def tracks_to_bytes(tracks: ContentTracks) -> bytes:

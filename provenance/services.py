@@ -11,19 +11,10 @@ import numpy as np
 from django.conf import settings
 
 from core.http import public_url
-from inference.faces import faces_detect
-from inference.media import AUDIO_SAMPLE_RATE, audio_resample
 from inference.pipeline import run_ahead
 
 from . import c2pa_manifest, keys, watermark
-from .content_tracks import (
-    ContentTracks,
-    RenderTracker,
-    audio_fingerprint,
-    boxes_default,
-    boxes_from_landmarks,
-    tracks_to_bytes,
-)
+from .content_tracks import ContentTracks, RenderTracker, render_tracker, sound_fingerprint, tracks_to_bytes
 from .fingerprint import content_fingerprint, frame_luma
 from .label import frame_label
 from .models import RenderFingerprint
@@ -41,24 +32,6 @@ def _watermark_key() -> bytes:
 def watermark_keys() -> list[bytes]:
     """The current watermark key, then rotated-out ones: videos marked before a rotation still read."""
     return [_watermark_key(), *keys.secrets_retired(settings.KEYS_DIR, "watermark")]
-
-
-def _render_tracker(first_frame: np.ndarray) -> RenderTracker:
-    """A tracker whose boxes are the face and mouth found in the render's first frame (or where they usually are)."""
-    found = faces_detect(first_frame)
-    face_box, mouth_box = (
-        boxes_from_landmarks(found[0].landmarks, first_frame.shape[:2])
-        if found
-        else boxes_default(first_frame.shape[:2])
-    )
-    return RenderTracker(fps=settings.CANDOR_RENDER_FPS, face_box=face_box, mouth_box=mouth_box)
-
-
-def _audio_words(sound: tuple[np.ndarray, int] | None) -> np.ndarray:
-    if sound is None:
-        return np.zeros(0, np.uint32)
-    audio, sample_rate = sound
-    return audio_fingerprint(audio_resample(audio, sample_rate, AUDIO_SAMPLE_RATE))
 
 
 def provenance_frames(
@@ -86,13 +59,13 @@ def provenance_frames(
     for marked in run_ahead((marker.mark(frame) for frame in labelled), on_wait=on_wait):
         luma = frame_luma(marked)
         luma_sum = luma if luma_sum is None else luma_sum + luma
-        tracker = tracker or _render_tracker(marked)
+        tracker = tracker or render_tracker(marked, fps=settings.CANDOR_RENDER_FPS)
         tracker.add(luma)
         count += 1
         yield marked
     if luma_sum is not None and tracker is not None:
         render_fingerprint_store(
-            render=render, mean_luma=luma_sum / count, tracks=tracker.tracks(audio_words=_audio_words(sound))
+            render=render, mean_luma=luma_sum / count, tracks=tracker.tracks(audio_words=sound_fingerprint(sound))
         )
 
 
@@ -108,7 +81,7 @@ def live_frame_filter(
     streamed when the verifier compares).
     """
     marker = watermark.FrameWatermarker(render.watermark_serial, _watermark_key())
-    audio_words = _audio_words(sound)
+    audio_words = sound_fingerprint(sound)
     luma_sum: np.ndarray | None = None
     tracker: RenderTracker | None = None
     count = 0
@@ -118,7 +91,7 @@ def live_frame_filter(
         published = marker.mark(frame_label(frame) if render.label else frame)
         luma = frame_luma(published)
         luma_sum = luma if luma_sum is None else luma_sum + luma
-        tracker = tracker or _render_tracker(published)
+        tracker = tracker or render_tracker(published, fps=settings.CANDOR_RENDER_FPS)
         tracker.add(luma)
         count += 1
         if count % fingerprint_every == 1 or fingerprint_every == 1:

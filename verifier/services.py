@@ -33,7 +33,8 @@ COPY_CHUNK_BYTES = 1 << 20
 
 
 def verdict_decide(evidence: Evidence) -> Verdict:
-    """A trusted manifest, or a watermark on the render's own picture and sound, is Candor's; a copied watermark is not."""
+    """A trusted manifest, or a watermark on the render's own picture and sound, is Candor's; a copied watermark is
+    not."""
     content_match: bool | None = None
     if evidence.by_manifest is not None:
         # The manifest's hash binding already proves these are the render's bytes.
@@ -53,11 +54,15 @@ def verdict_decide(evidence: Evidence) -> Verdict:
     else:
         name = "not_recognized"
     render = evidence.by_manifest or evidence.by_watermark
+    mismatched: tuple[str, ...] = ()
+    if name == "content_mismatch":
+        # A render with no tracks on record has only its coarse picture to differ.
+        mismatched = evidence.content.mismatched if evidence.content is not None else ("picture",)
     return Verdict(
         name=name,
         content_match=content_match,
         render=None if name == "content_mismatch" else render,
-        mismatched=() if name != "content_mismatch" else evidence.content.mismatched if evidence.content else ("picture",),
+        mismatched=mismatched,
     )
 
 

@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('provenance', '0001_initial'),
+        ("provenance", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='renderfingerprint',
-            name='content_tracks',
+            model_name="renderfingerprint",
+            name="content_tracks",
             field=models.BinaryField(null=True),
         ),
     ]

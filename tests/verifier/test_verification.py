@@ -7,78 +7,19 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-from datetime import timedelta
 from pathlib import Path
 
 import av
 import numpy as np
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
-from django.utils import timezone
 
 from benchmarks.video_transforms import video_write
 from inference import media
 from tests.provenance.mp4_boxes import top_level_box
+from tests.verifier.conftest import consented_portrait_of
 
 pytestmark = pytest.mark.django_db
-
-
-def _consented_portrait(creator, portrait_jpeg):
-    """A portrait of the astronaut with active consent (granted through the ORM: the approval flow has its own
-    tests).
-    """
-    from consent.models import Consent
-    from consent.services import consent_request_create
-    from studio.services import portrait_create
-
-    portrait = portrait_create(
-        owner=creator,
-        image=SimpleUploadedFile("portrait.jpg", portrait_jpeg, content_type="image/jpeg"),
-        subject_name="Eileen Collins",
-        subject_email="eileen@example.com",
-    )
-    consent = consent_request_create(portrait=portrait, requested_by=creator)
-    Consent.objects.filter(id=consent.id).update(
-        status=Consent.Status.ACTIVE,
-        purposes=consent.requested_purposes,
-        languages=["any"],
-        expires_at=timezone.now() + timedelta(days=30),
-        decided_at=timezone.now(),
-    )
-    return portrait
-
-
-@pytest.fixture(scope="module")
-def render(django_db_setup, django_db_blocker, portrait_jpeg):
-    """One finished render made by the real pipeline (labelled, watermarked, fingerprinted, signed), shared read-only by
-    this module.
-    """
-    from django.contrib.auth import get_user_model
-
-    from studio.models import Render
-    from studio.services import render_enqueue, render_run
-
-    with django_db_blocker.unblock():
-        owner = get_user_model().objects.create_user(
-            username="verifier-owner", email="owner@example.com", password="x-secret-3"
-        )
-        portrait = _consented_portrait(owner, portrait_jpeg)
-        queued = render_enqueue(
-            owner=owner,
-            portrait=portrait,
-            purpose="marketing",
-            text="Hello there, nice to meet you.",
-            language="en",
-            dispatch=False,
-        )
-        render_run(render_id=queued.id)
-        done = Render.objects.get(id=queued.id)
-        assert done.status == Render.Status.DONE, done.error
-        yield done
-        # Committed outside the per-test transactions, so removed by hand.
-        Render.objects.filter(id=done.id).delete()
-        owner.delete()
 
 
 def _reencoded(
@@ -143,7 +84,7 @@ def test_the_fingerprint_is_kept_after_the_video_is_deleted(creator, portrait_jp
     from provenance.services import render_fingerprint_store
     from studio.services import render_delete, render_enqueue
 
-    portrait = _consented_portrait(creator, portrait_jpeg)
+    portrait = consented_portrait_of(creator, portrait_jpeg)
     queued = render_enqueue(
         owner=creator, portrait=portrait, purpose="marketing", text="Hi.", language="en", dispatch=False
     )
