@@ -165,7 +165,7 @@ EXPECTED = {
 }
 
 
-def run(cases: int, workdir: Path) -> dict[str, list[dict]]:
+def run(cases: int, workdir: Path, *, table_every: int) -> dict[str, list[dict]]:
     images = portraits()
     names = sorted(images)
     key = keys.secret_load_or_create(settings.KEYS_DIR, "watermark")
@@ -219,6 +219,9 @@ def run(cases: int, workdir: Path) -> dict[str, list[dict]]:
                 }
             )
         print(f"case {case + 1}/{cases} done ({name})", file=sys.stderr, flush=True)
+        if table_every and (case + 1) % table_every == 0 and case + 1 < cases:
+            print(f"\n-- after {case + 1} cases", flush=True)
+            table(results)
     return results
 
 
@@ -265,14 +268,17 @@ def table(results: dict[str, list[dict]]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=8, help="renders per case kind (50 for the full run)")
+    parser.add_argument("--table-every", type=int, default=10, help="also print the table after every N cases")
     arguments = parser.parse_args()
-    started = time.perf_counter()
-    with tempfile.TemporaryDirectory() as workdir:
-        results = run(arguments.cases, Path(workdir))
     print(
         f"machine: {platform.platform()}, {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
-        f"Python {platform.python_version()}; {arguments.cases} cases in {time.perf_counter() - started:.0f} s"
+        f"Python {platform.python_version()}",
+        flush=True,
     )
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory() as workdir:
+        results = run(arguments.cases, Path(workdir), table_every=arguments.table_every)
+    print(f"\n{arguments.cases} cases in {time.perf_counter() - started:.0f} s")
     table(results)
 
 

@@ -327,10 +327,9 @@ def _audio_distance_by_shift(render_words: np.ndarray, copy_words: np.ndarray) -
     overlaps."""
     n_render, n_copy = render_words.size, copy_words.size
     lowest = -n_copy + 1
-    shifts = np.arange(lowest, n_render)
-    distances = np.full(shifts.size, np.inf)
+    distances = np.full(n_render - lowest, np.inf)
     need = max(1, int(np.ceil(MIN_COVERAGE * n_copy)))
-    for position, shift in enumerate(shifts):
+    for position, shift in enumerate(range(lowest, n_render)):
         first, last = max(0, -shift), min(n_copy, n_render - shift)
         if last - first < need:
             continue

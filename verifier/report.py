@@ -109,6 +109,13 @@ def _content_fields(*, evidence: Evidence, verdict: Verdict) -> dict | None:
 _TRACK_WORDS = {"picture": "the picture", "mouth": "the mouth's movement", "audio": "the sound"}
 
 
+def _track_words(evidence: Evidence, track: str) -> str:
+    compared = evidence.content
+    if compared is not None and compared.distances.get(track) is None:
+        return f"{_TRACK_WORDS[track]} (none that lines up with the render's could be found)"
+    return _TRACK_WORDS[track]
+
+
 def _manifest_sentence(evidence: Evidence) -> str:
     manifest = evidence.manifest
     if manifest.present and manifest.valid and manifest.trusted:
@@ -154,7 +161,7 @@ def _watermark_sentence(evidence: Evidence) -> str:
 def _explanation(*, evidence: Evidence, verdict: Verdict, render_info: dict | None) -> tuple[str, ...]:
     lines = [_manifest_sentence(evidence), _watermark_sentence(evidence)]
     if verdict.content_match is False:
-        differing = " and ".join(_TRACK_WORDS[track] for track in verdict.mismatched) or "the content"
+        differing = " and ".join(_track_words(evidence, track) for track in verdict.mismatched) or "the content"
         verb = "differs" if len(verdict.mismatched) <= 1 else "differ"
         lines.append(
             f"The watermark names one of Candor's renders, but {differing} of this video {verb} from that render's: "

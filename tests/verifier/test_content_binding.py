@@ -17,7 +17,6 @@ from benchmarks.video_transforms import (
     frame_rate_changed,
     levels,
     resized,
-    sound_shifted,
     video_write,
 )
 from inference import media
@@ -116,12 +115,33 @@ def test_a_render_with_its_sound_replaced_is_a_mismatch_naming_the_sound(render,
     assert "the sound of this video differs" in explanation and CONSENT_WORDS not in explanation
 
 
+def test_the_render_with_its_sound_removed_is_a_mismatch_naming_the_missing_sound(render, tmp_path):
+    import av
+
+    muted = tmp_path / "muted.mp4"
+    with av.open(render.video.path) as reader, av.open(str(muted), "w", format="mp4") as writer:
+        video = writer.add_stream_from_template(reader.streams.video[0])
+        for packet in reader.demux(reader.streams.video[0]):
+            if packet.dts is not None:
+                packet.stream = video
+                writer.mux(packet)
+
+    report = _verify(muted)
+
+    assert report["c2pa"]["present"] is False
+    assert report["verdict"] == "content_mismatch" and report["content"]["mismatched"] == ["audio"]
+    assert report["content"]["distances"]["audio"] is None
+    assert any("the sound (none that lines up" in line for line in report["explanation"])
+
+
 def test_the_render_with_its_sound_half_a_second_late_is_a_mismatch(render, tmp_path):
+    """The picture from 0.5 s with the sound from 0 s: each is the render's own, but they no longer go together."""
     frames, sound = _published(render.video.path)
-    late = video_write(tmp_path / "late.mp4", frames, sound_shifted(sound, sample_rate=RATE, seconds=0.5), RATE)
+    late = video_write(tmp_path / "late.mp4", frames[12:], sound[: sound.size - RATE // 2], RATE)
 
     report = _verify(late)
 
+    assert report["content"]["offset_s"] == pytest.approx(0.48, abs=0.02)
     assert report["verdict"] == "content_mismatch" and report["content"]["mismatched"] == ["audio"]
 
 
