@@ -65,6 +65,7 @@ def video_write(
     *,
     fps: float = 25,
     crf: int = 23,
+    preset: str = "veryfast",
     container: str = "mp4",
 ) -> Path:
     """Encode frames (H.264 in MP4/MOV, VP8 in WebM) with mono float audio (AAC, Opus in WebM) into a new file, as a
@@ -73,7 +74,7 @@ def video_write(
     webm = container == "webm"
     with av.open(str(path), "w", format=container) as output:
         video_options = (
-            {"b:v": "1M", "deadline": "realtime", "cpu-used": "8"} if webm else {"crf": str(crf), "preset": "veryfast"}
+            {"b:v": "1M", "deadline": "realtime", "cpu-used": "8"} if webm else {"crf": str(crf), "preset": preset}
         )
         video = output.add_stream("libvpx" if webm else "libx264", rate=round(fps), options=video_options)
         video.height, video.width, video.pix_fmt = height, width, "yuv420p"

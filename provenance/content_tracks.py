@@ -42,6 +42,9 @@ _AUDIO_BAND_EDGES_HZ = np.geomspace(300.0, 3400.0, 34)
 TIME_STEP_S = 0.02
 # Sound may lead or lag the picture this much and still be in step (a frame and a half at 25 fps).
 AUDIO_SYNC_TOLERANCE_S = 0.06
+# Sound is out of step with the picture when the picture alone (face + mouth distance) fits another offset better than
+# the common one by more than this: genuine copies measure at most PICTURE_SYNC_MARGIN / 2 (benchmarks/verifier.py).
+PICTURE_SYNC_MARGIN = 0.1
 # At an offset, at least this share of the examined copy must fall inside the render.
 MIN_COVERAGE = 0.9
 # Mean Hamming distance (share of bits) at or below which a track matches. Calibrated with benchmarks/verifier.py;
@@ -88,6 +91,8 @@ class TrackComparison:
     distances: dict[str, float | None]  # track -> mean Hamming share; None where it could not be measured
     mismatched: tuple[str, ...]  # tracks over their threshold (or missing from the copy), in TRACKS order
     frames_compared: int
+    # How much better the picture alone fits another offset than the common one (0 when sound and picture agree).
+    sync_gap: float | None = None
 
     @property
     def matches(self) -> bool:
@@ -343,13 +348,7 @@ def _audio_distance_by_shift(render_words: np.ndarray, copy_words: np.ndarray) -
     first = np.maximum(0, -shifts)
     last = np.minimum(n_copy, n_render - shifts)
     overlap = last - first
-    errors = (
-        copy_ones[last]
-        - copy_ones[first]
-        + render_ones[last + shifts]
-        - render_ones[first + shifts]
-        - 2 * both
-    )
+    errors = copy_ones[last] - copy_ones[first] + render_ones[last + shifts] - render_ones[first + shifts] - 2 * both
     enough = overlap >= max(1, int(np.ceil(MIN_COVERAGE * n_copy)))
     return np.where(enough, errors / np.maximum(overlap, 1) / 32, np.inf), lowest
 
@@ -422,10 +421,15 @@ def tracks_compare(render: ContentTracks, copy: CopyTracks) -> TrackComparison:
         else float(audio_distance[best]),
     }
     limits = {"picture": FACE_MATCH_DISTANCE, "mouth": MOUTH_MATCH_DISTANCE, "audio": AUDIO_MATCH_DISTANCE}
+    # Sound in step only with another part of the picture: the picture alone fits a different offset much better.
+    picture = face_distance + mouth_distance
+    sync_gap = float(picture[best] - picture.min())
+    out_of_step = sync_gap > PICTURE_SYNC_MARGIN
     mismatched = tuple(
         track
         for track in TRACKS
         if (distances[track] is None and (track != "audio" or render.audio.size))
         or (distances[track] is not None and distances[track] > limits[track])  # type: ignore[operator]
+        or (track == "audio" and out_of_step)
     )
-    return TrackComparison(float(offsets[best]), distances, mismatched, int(counted[best]))
+    return TrackComparison(float(offsets[best]), distances, mismatched, int(counted[best]), sync_gap)

@@ -51,6 +51,7 @@ class ContentComparison:
     mismatched: tuple[str, ...]  # those that differ (a subset of checked, in the same order)
     distances: dict[str, float | None]  # track -> mean Hamming share at the aligned offset
     offset_s: float | None  # where the copy starts in the render
+    sync_gap: float | None  # how much better the picture alone fits elsewhere (sound out of step when large)
 
     @property
     def matches(self) -> bool:
@@ -90,7 +91,11 @@ def content_compare(
         if track in compared.mismatched or (track == "picture" and similarity < MATCH_THRESHOLD)
     )
     return similarity, ContentComparison(
-        checked=checked, mismatched=mismatched, distances=compared.distances, offset_s=compared.offset_s
+        checked=checked,
+        mismatched=mismatched,
+        distances=compared.distances,
+        offset_s=compared.offset_s,
+        sync_gap=compared.sync_gap,
     )
 
 

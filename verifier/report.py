@@ -96,12 +96,19 @@ def _content_fields(*, evidence: Evidence, verdict: Verdict) -> dict | None:
     if compared is None:
         if evidence.content_similarity is None:
             return None
-        return {"checked": ["picture"], "mismatched": list(verdict.mismatched), "distances": {}, "offset_s": None}
+        return {
+            "checked": ["picture"],
+            "mismatched": list(verdict.mismatched),
+            "distances": {},
+            "offset_s": None,
+            "sync_gap": None,
+        }
     return {
         "checked": list(compared.checked),
         "mismatched": list(compared.mismatched),
         "distances": {track: None if value is None else round(value, 3) for track, value in compared.distances.items()},
         "offset_s": None if compared.offset_s is None else round(compared.offset_s, 2),
+        "sync_gap": None if compared.sync_gap is None else round(compared.sync_gap, 3),
     }
 
 
