@@ -69,38 +69,48 @@ def provenance_frames(
         )
 
 
-def live_frame_filter(
-    *, render, sound: tuple[np.ndarray, int] | None = None, fingerprint_every: int = 25
-) -> Callable[[np.ndarray], np.ndarray]:
-    """frame -> frame for a live stream of a render: label (when the render asks) and watermark it, as provenance_frames
-    does.
+class LiveFrameMarker:
+    """frame -> frame for a live stream of a render: label (when the render asks) and watermark it, as
+    provenance_frames does.
 
     A live stream can be cut off at any frame, so the content fingerprint and tracks
     are stored from the first frame on and renewed every fingerprint_every frames;
-    `sound` is the whole recording the stream speaks (its track is cut to the frames
-    streamed when the verifier compares).
+    store() brings them up to the last frame when the stream ends. `sound` is the
+    whole recording the stream speaks (the verifier compares only the part streamed).
     """
-    marker = watermark.FrameWatermarker(render.watermark_serial, _watermark_key())
-    audio_words = sound_fingerprint(sound)
-    luma_sum: np.ndarray | None = None
-    tracker: RenderTracker | None = None
-    count = 0
 
-    def marked(frame: np.ndarray) -> np.ndarray:
-        nonlocal luma_sum, count, tracker
-        published = marker.mark(frame_label(frame) if render.label else frame)
+    def __init__(self, *, render, sound: tuple[np.ndarray, int] | None, fingerprint_every: int):
+        self.render, self.fingerprint_every = render, fingerprint_every
+        self.marker = watermark.FrameWatermarker(render.watermark_serial, _watermark_key())
+        self.audio_words = sound_fingerprint(sound)
+        self.luma_sum: np.ndarray | None = None
+        self.tracker: RenderTracker | None = None
+        self.count = 0
+
+    def __call__(self, frame: np.ndarray) -> np.ndarray:
+        published = self.marker.mark(frame_label(frame) if self.render.label else frame)
         luma = frame_luma(published)
-        luma_sum = luma if luma_sum is None else luma_sum + luma
-        tracker = tracker or render_tracker(published, fps=settings.CANDOR_RENDER_FPS)
-        tracker.add(luma)
-        count += 1
-        if count % fingerprint_every == 1 or fingerprint_every == 1:
-            render_fingerprint_store(
-                render=render, mean_luma=luma_sum / count, tracks=tracker.tracks(audio_words=audio_words)
-            )
+        self.luma_sum = luma if self.luma_sum is None else self.luma_sum + luma
+        self.tracker = self.tracker or render_tracker(published, fps=settings.CANDOR_RENDER_FPS)
+        self.tracker.add(luma)
+        self.count += 1
+        if self.count % self.fingerprint_every == 1 or self.fingerprint_every == 1:
+            self.store()
         return published
 
-    return marked
+    def store(self) -> None:
+        if self.luma_sum is not None and self.tracker is not None:
+            render_fingerprint_store(
+                render=self.render,
+                mean_luma=self.luma_sum / self.count,
+                tracks=self.tracker.tracks(audio_words=self.audio_words),
+            )
+
+
+def live_frame_filter(
+    *, render, sound: tuple[np.ndarray, int] | None = None, fingerprint_every: int = 25
+) -> LiveFrameMarker:
+    return LiveFrameMarker(render=render, sound=sound, fingerprint_every=fingerprint_every)
 
 
 def render_fingerprint_store(

@@ -11,7 +11,7 @@ from tests.provenance.conftest import remux_mp4, sample_mp4
 
 __all__ = ["remux_mp4", "sample_mp4"]
 
-RENDER_SERIAL = 424_242
+RENDER_SERIAL = 31_415_926
 
 
 def consented_portrait_of(creator, portrait_jpeg):

@@ -153,6 +153,8 @@ def _stream(render: Render, recording: bytes, out: str, *, chunk_ms: int, realti
                 if report.frames % fps == 0 and not render_live_allowed(render_id=render.id):
                     report.stopped = True
                     break
+            # The tracks cover every frame sent, the last partial second too.
+            marked.store()
             report.seconds = time.monotonic() - source.started
     finally:
         if target is not sys.stdout.buffer:
