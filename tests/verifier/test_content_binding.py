@@ -115,6 +115,18 @@ def test_a_render_with_its_sound_replaced_is_a_mismatch_naming_the_sound(render,
     assert "the sound of this video differs" in explanation and CONSENT_WORDS not in explanation
 
 
+def test_the_verify_page_says_what_differs_and_never_speaks_of_consent_for_a_dub(render, tmp_path, client):
+    frames, sound = _published(render.video.path)
+    _, other_sound, _ = _other_words(render.portrait.image.path, render.watermark_serial)
+    forged = video_write(tmp_path / "dubbed.mp4", frames, other_sound[: sound.size], RATE)
+
+    with open(forged, "rb") as upload:
+        page = client.post("/verify/", {"video": upload}).content.decode()
+
+    assert "differs: audio" in page and "copied onto other content" in page
+    assert CONSENT_WORDS not in page
+
+
 def test_the_render_with_its_sound_removed_is_a_mismatch_naming_the_missing_sound(render, tmp_path):
     import av
 
