@@ -50,7 +50,7 @@ MIN_COVERAGE = 0.9
 # Mean Hamming distance (share of bits) at or below which a track matches. Calibrated with benchmarks/verifier.py;
 # docs/verifier.md gives the distributions measured.
 FACE_MATCH_DISTANCE = 0.2
-MOUTH_MATCH_DISTANCE = 0.35
+MOUTH_MATCH_DISTANCE = 0.3
 AUDIO_MATCH_DISTANCE = 0.3
 
 TRACKS = ("picture", "mouth", "audio")
