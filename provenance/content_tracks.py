@@ -51,6 +51,8 @@ MIN_COVERAGE = 0.9
 # docs/verifier.md gives the distributions measured.
 FACE_MATCH_DISTANCE = 0.2
 MOUTH_MATCH_DISTANCE = 0.3
+# How far (in mouth-box widths) the mouth box may move to where the copy's mean mouth fits the render's.
+MOUTH_SHIFT_REACH = 0.06
 AUDIO_MATCH_DISTANCE = 0.3
 
 TRACKS = ("picture", "mouth", "audio")
@@ -291,6 +293,23 @@ def copy_box(box: Box, *, scale: float, offset: tuple[float, float]) -> Box:
     )
 
 
+def _mouths_placed(areas: list[np.ndarray], mouth_mean: np.ndarray, *, reach: int, size: tuple[int, int]) -> np.ndarray:
+    """(n, 63) mouth coefficients of each frame's area, cut at the one shift (within reach) where the mean of the
+    areas gives coefficients nearest the render's mean mouth. One shift for the whole copy: it corrects where the
+    box was placed, never how the mouth moves."""
+    if not areas:
+        return np.zeros((0, 63), np.float32)
+    width, height = size
+    mean_area = np.mean(areas, axis=0)
+    shifts = [(dx, dy) for dy in range(2 * reach + 1) for dx in range(2 * reach + 1)]
+    errors = [
+        float(np.linalg.norm(_dct_coefficients(mean_area[dy : dy + height, dx : dx + width]) - mouth_mean))
+        for dx, dy in shifts
+    ]
+    dx, dy = shifts[int(np.argmin(errors))]
+    return np.array([_dct_coefficients(area[dy : dy + height, dx : dx + width]) for area in areas], np.float32)
+
+
 def copy_tracks_read(
     timed_frames: Iterable[tuple[float, np.ndarray]],
     sound: np.ndarray,
@@ -305,18 +324,23 @@ def copy_tracks_read(
     AUDIO_SAMPLE_RATE starting at sound_start_s (both on the file's timeline)."""
     face_box = copy_box(render.face_box, scale=scale, offset=offset)
     mouth_box = copy_box(render.mouth_box, scale=scale, offset=offset)
-    times, faces, mouths = [], [], []
+    # The crop offset comes from a 48-pixel thumbnail, so the mouth box may sit a few pixels off; the mouth is kept
+    # with a margin and placed where the copy's mean mouth looks most like the render's.
+    reach = max(1, round(MOUTH_SHIFT_REACH * mouth_box[2]))
+    around = (mouth_box[0] - reach, mouth_box[1] - reach, mouth_box[2] + 2 * reach, mouth_box[3] + 2 * reach)
+    times, faces, mouth_areas = [], [], []
     for time_s, frame in timed_frames:
         luma = frame_luma(frame)
-        face, mouth = box_coefficients(luma[:, ::-1] if mirrored else luma, face_box, mouth_box)
+        luma = luma[:, ::-1] if mirrored else luma
         times.append(time_s)
-        faces.append(face)
-        mouths.append(mouth)
+        faces.append(_dct_coefficients(box_patch(luma, face_box)))
+        mouth_areas.append(box_patch(luma, around).astype(np.float32))
+    mouths = _mouths_placed(mouth_areas, render.mouth_mean, reach=reach, size=mouth_box[2:])
     first = times[0] if times else 0.0
     return CopyTracks(
         times=np.array(times, np.float64) - first,
         face=face_hash(np.array(faces, np.float32).reshape(-1, 63)),
-        mouth_coefficients=np.array(mouths, np.float32).reshape(-1, 63),
+        mouth_coefficients=mouths.reshape(-1, 63),
         audio=audio_fingerprint(sound),
         audio_start_s=0.0 if sound_start_s is None else sound_start_s - first,
     )
