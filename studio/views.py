@@ -155,7 +155,11 @@ def consent_request(request, portrait_id):
                 page["Retry-After"] = str(error.retry_after_s)
                 return page
         else:
-            sent = f"{ROUTED_NOTICE.capitalize()}." if consent.routed else f"Consent request sent to {portrait.subject_email}."
+            sent = (
+                f"{ROUTED_NOTICE.capitalize()}."
+                if consent.routed
+                else f"Consent request sent to {portrait.subject_email}."
+            )
             messages.success(request, sent)
             return redirect("portrait", portrait_id=portrait.id)
     return _portrait_page(request, portrait, form, status=400)

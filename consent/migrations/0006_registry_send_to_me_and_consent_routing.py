@@ -5,30 +5,39 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('consent', '0005_consent_challenges_issued'),
+        ("consent", "0005_consent_challenges_issued"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='consent',
-            name='routed',
+            model_name="consent",
+            name="routed",
             field=models.BooleanField(default=False),
         ),
         migrations.AddField(
-            model_name='consent',
-            name='routed_email',
+            model_name="consent",
+            name="routed_email",
             field=models.EmailField(blank=True, max_length=254),
         ),
         migrations.AddField(
-            model_name='consent',
-            name='routed_to',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='routed_consents', to='consent.registryentry'),
+            model_name="consent",
+            name="routed_to",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="routed_consents",
+                to="consent.registryentry",
+            ),
         ),
         migrations.AddField(
-            model_name='registryentry',
-            name='kind',
-            field=models.CharField(choices=[('do_not_generate', 'Do Not Generate'), ('send_to_me', 'Send To Me')], default='do_not_generate', max_length=16),
+            model_name="registryentry",
+            name="kind",
+            field=models.CharField(
+                choices=[("do_not_generate", "Do Not Generate"), ("send_to_me", "Send To Me")],
+                default="do_not_generate",
+                max_length=16,
+            ),
         ),
     ]

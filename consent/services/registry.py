@@ -50,7 +50,9 @@ def registry_entry_start(*, email: str, kind: str = RegistryEntry.Kind.DO_NOT_GE
     live capture.
     """
     if kind not in RegistryEntry.Kind.values:
-        raise ApplicationError(ErrorCode.INVALID, f"unknown registry kind {kind!r}; choose from {RegistryEntry.Kind.values}")
+        raise ApplicationError(
+            ErrorCode.INVALID, f"unknown registry kind {kind!r}; choose from {RegistryEntry.Kind.values}"
+        )
     entry = RegistryEntry.objects.create(
         email=email.strip().lower(), kind=kind, challenge=challenge_new(), confirm_token=secrets.token_urlsafe(32)
     )

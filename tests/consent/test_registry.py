@@ -72,7 +72,9 @@ def test_only_the_same_person_can_remove_a_registration(
     assert still.status_code == 400 and still.json()["error"] == "liveness_required"
 
     removed = public_api.post(
-        remove_url, {"capture": named_capture(live_capture(challenge)), "challenge_id": challenge["id"]}, format="multipart"
+        remove_url,
+        {"capture": named_capture(live_capture(challenge)), "challenge_id": challenge["id"]},
+        format="multipart",
     )
     assert removed.status_code == 200 and removed.json()["status"] == "removed"
     entry.refresh_from_db()
