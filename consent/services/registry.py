@@ -91,6 +91,7 @@ def registry_capture_submit(*, entry: RegistryEntry, capture: bytes | None, chal
     if entry.status != RegistryEntry.Status.CAPTURE_PENDING:
         raise ApplicationError(ErrorCode.LINK_USED, f"this registration is {entry.status}")
     check = _registry_capture(entry, capture=capture, challenge_id=challenge_id)
+    _send_to_me_taken_check(entry, check.descriptor)
     with transaction.atomic():
         entry.descriptor = check.descriptor.tolist()
         entry.liveness = check.liveness
@@ -116,6 +117,8 @@ def registry_confirm(*, confirm_token: str) -> RegistryEntry:
         raise ApplicationError(ErrorCode.NOT_FOUND, "this confirmation link does not exist")
     if entry.status != RegistryEntry.Status.EMAIL_PENDING:
         raise ApplicationError(ErrorCode.LINK_USED, f"this registration is {entry.status}")
+    # Checked again here: two registrations of one face may both have been captured before either was confirmed.
+    _send_to_me_taken_check(entry, np.asarray(entry.descriptor))
     with transaction.atomic():
         entry.status = RegistryEntry.Status.ACTIVE
         entry.confirmed_at = timezone.now()
@@ -131,6 +134,23 @@ def registry_confirm(*, confirm_token: str) -> RegistryEntry:
             to=entry.email,
         )
     return entry
+
+
+def _send_to_me_taken_check(entry: RegistryEntry, descriptor: np.ndarray) -> None:
+    """Refuse a second send-to-me entry for a face already registered as one: the first registrant keeps its requests.
+
+    Without this a later entry of the same face (or one made from a photo of it) could sit nearer a portrait than the
+    owner's own entry and take its requests to another address. The refusal names no address.
+    """
+    if entry.kind != RegistryEntry.Kind.SEND_TO_ME:
+        return
+    taken, _distance = registry_route_find(descriptor)
+    if taken is not None and taken.id != entry.id:
+        raise ApplicationError(
+            ErrorCode.FACE_ALREADY_REGISTERED,
+            "this face is already registered to receive its consent requests; its owner can remove that registration "
+            "with the link Candor emailed them",
+        )
 
 
 def registry_remove(*, entry: RegistryEntry, capture: bytes | None, challenge_id: str) -> RegistryEntry:

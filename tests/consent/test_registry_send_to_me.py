@@ -194,3 +194,43 @@ def test_the_per_address_limit_counts_the_registered_address(
     assert refused.status_code == 429 and refused.json()["error"] == "throttled"
     assert REGISTERED not in refused.content.decode()
     assert _mail_to(outbox, "two@example.com") == []
+
+
+def test_a_second_send_to_me_entry_for_a_registered_face_is_refused_so_the_first_keeps_its_requests(
+    api, public_api, outbox, portrait_jpeg, live_capture, other_person_live_capture
+):
+    register_face(public_api, outbox, live_capture, email=REGISTERED, kind="send_to_me")
+    # The creator registers the same face for their own inbox: refused at the capture, without naming the address.
+    started = public_api.post("/api/registry/", {"email": TYPED, "kind": "send_to_me"}, format="json").json()
+    challenge = public_api.get(f"/api/registry/{started['id']}/").json()["challenge"]
+    refused = public_api.post(
+        f"/api/registry/{started['id']}/capture/",
+        {"capture": named_capture(live_capture(challenge)), "challenge_id": challenge["id"]},
+        format="multipart",
+    )
+    assert refused.status_code == 409 and refused.json()["error"] == "face_already_registered"
+    assert REGISTERED not in refused.content.decode()
+    assert RegistryEntry.objects.get(id=started["id"]).status == "capture_pending"
+    assert _mail_to(outbox, TYPED) == []
+    # Another face, and the other kind for the same face, are not affected.
+    register_face(public_api, outbox, other_person_live_capture, email="grace@example.com", kind="send_to_me")
+    assert register_face(public_api, outbox, live_capture, email="third@example.com").status == "active"
+
+
+def test_of_two_send_to_me_entries_captured_for_one_face_only_the_first_confirmed_is_kept(
+    api, public_api, outbox, portrait_jpeg, live_capture
+):
+    first = register_face(public_api, outbox, live_capture, email=REGISTERED, kind="send_to_me", confirm=False)
+    first_token = outbox.links(r"/registry/confirm/([A-Za-z0-9_\-]+)/")[-1]
+    second = register_face(public_api, outbox, live_capture, email=TYPED, kind="send_to_me", confirm=False)
+    second_token = outbox.links(r"/registry/confirm/([A-Za-z0-9_\-]+)/")[-1]
+    assert public_api.post(f"/api/registry/confirm/{first_token}/").json()["status"] == "active"
+    refused = public_api.post(f"/api/registry/confirm/{second_token}/")
+    assert refused.status_code == 409 and refused.json()["error"] == "face_already_registered"
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.status, second.status) == ("active", "email_pending")
+
+    assert _request(api, _portrait(api, portrait_jpeg)).json()["routed"] is True
+    assert [m for m in _mail_to(outbox, TYPED) if "Subject: ada asks" in m] == []
+    assert len([m for m in _mail_to(outbox, REGISTERED) if "Subject: ada asks" in m]) == 1
