@@ -234,3 +234,15 @@ def test_of_two_send_to_me_entries_captured_for_one_face_only_the_first_confirme
     assert _request(api, _portrait(api, portrait_jpeg)).json()["routed"] is True
     assert [m for m in _mail_to(outbox, TYPED) if "Subject: ada asks" in m] == []
     assert len([m for m in _mail_to(outbox, REGISTERED) if "Subject: ada asks" in m]) == 1
+
+
+def test_the_creators_page_form_says_only_that_the_request_was_routed(
+    api, client, creator, public_api, outbox, portrait_jpeg, live_capture
+):
+    register_face(public_api, outbox, live_capture, email=REGISTERED, kind="send_to_me")
+    portrait_id = _portrait(api, portrait_jpeg)
+    client.force_login(creator)
+    page = client.post(f"/portraits/{portrait_id}/consent-request/", {}, follow=True).content.decode()
+    assert "The request was sent to the address the person registered for their face." in page
+    assert REGISTERED not in page and f"sent to {TYPED}" not in page
+    assert Consent.objects.get().routed and _mail_to(outbox, TYPED) == []
