@@ -246,3 +246,15 @@ def test_the_creators_page_form_says_only_that_the_request_was_routed(
     assert "The request was sent to the address the person registered for their face." in page
     assert REGISTERED not in page and f"sent to {TYPED}" not in page
     assert Consent.objects.get().routed and _mail_to(outbox, TYPED) == []
+
+
+def test_erasing_a_routed_portrait_forgets_the_registered_address_on_its_consents(
+    api, public_api, outbox, portrait_jpeg, live_capture
+):
+    register_face(public_api, outbox, live_capture, email=REGISTERED, kind="send_to_me")
+    _request(api, _portrait(api, portrait_jpeg))
+    assert decide(public_api, consent_token_from(outbox), capture=live_capture).status_code == 200
+    erased = public_api.post(f"/api/consent/erase/{Consent.objects.get().revoke_token}/")
+    assert erased.status_code == 200 and erased.json() == {"status": "erased"}
+    consent = Consent.objects.get()
+    assert consent.routed and consent.routed_email == "" and consent.portrait.subject_email == ""
