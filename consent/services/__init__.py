@@ -4,7 +4,7 @@
 - `capture`: the live capture check (stills, Candor renders, unanswered challenges refused).
 - `decisions`: approve or decline; the signed receipt; failed attempts.
 - `lifecycle`: revoke, erase, expire; the gate every render passes; the preview quota.
-- `registry`: the do-not-generate registry and the upload screen.
+- `registry`: the face registry (do-not-generate, send-to-me), the upload screen and consent-request routing.
 - `holds`: human review of uploads the registry held.
 """
 
@@ -23,6 +23,8 @@ from .lifecycle import (
 from .registry import (
     REGISTRY_REFUSE_DISTANCE,
     REGISTRY_REVIEW_DISTANCE,
+    REGISTRY_ROUTE_DISTANCE,
+    ROUTED_NOTICE,
     registry_capture_submit,
     registry_challenge_issue,
     registry_confirm,
@@ -38,6 +40,8 @@ __all__ = [
     "REGISTRY_REFUSE_DISTANCE",
     "REGISTRY_REVIEW_DECISIONS",
     "REGISTRY_REVIEW_DISTANCE",
+    "REGISTRY_ROUTE_DISTANCE",
+    "ROUTED_NOTICE",
     "CaptureCheck",
     "ConsentText",
     "capture_check",

@@ -154,7 +154,7 @@ def _receipt_email(consent: Consent) -> None:
         if approved
         else "You declined a Candor consent request",
         body=email_text("consent/email_approved.txt" if approved else "consent/email_declined.txt", context),
-        to=[consent.portrait.subject_email],
+        to=[consent.recipient_email],
     )
 
     def send() -> None:
