@@ -90,3 +90,33 @@ def frozen_clock(at):
 def render_request(api, portrait_id, **fields):
     data = {"portrait": portrait_id, "purpose": "marketing", "text": "Hello there.", "language": "en", **fields}
     return api.post("/api/renders/", data, format="multipart")
+
+
+def portrait_with_active_consent(owner, jpeg: bytes, *, name="Eileen Collins", email="eileen@example.com", days=30):
+    """A portrait whose consent is active for every purpose and language, granted through the ORM: for tests about
+    renders and verification (the approval flow has its own tests)."""
+    from datetime import timedelta
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.utils import timezone
+
+    from consent.models import Consent
+    from consent.services import consent_request_create
+    from studio.services import portrait_create
+
+    portrait = portrait_create(
+        owner=owner,
+        image=SimpleUploadedFile("portrait.jpg", jpeg, content_type="image/jpeg"),
+        subject_name=name,
+        subject_email=email,
+    )
+    consent = consent_request_create(portrait=portrait, requested_by=owner)
+    Consent.objects.filter(id=consent.id).update(
+        status=Consent.Status.ACTIVE,
+        purposes=consent.requested_purposes,
+        languages=["any"],
+        expires_at=timezone.now() + timedelta(days=days),
+        decided_at=timezone.now(),
+        full_name=name,
+    )
+    return portrait

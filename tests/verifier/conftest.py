@@ -1,42 +1,14 @@
 """The verifier's tests use the same real, tiny MP4s as provenance's, and one real render made by the pipeline per
 module."""
 
-from datetime import timedelta
-
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
-from django.utils import timezone
 
+from tests.helpers import portrait_with_active_consent
 from tests.provenance.conftest import remux_mp4, sample_mp4
 
 __all__ = ["remux_mp4", "sample_mp4"]
 
 RENDER_SERIAL = 31_415_926
-
-
-def consented_portrait_of(creator, portrait_jpeg):
-    """A portrait of the astronaut with active consent (granted through the ORM: the approval flow has its own
-    tests).
-    """
-    from consent.models import Consent
-    from consent.services import consent_request_create
-    from studio.services import portrait_create
-
-    portrait = portrait_create(
-        owner=creator,
-        image=SimpleUploadedFile("portrait.jpg", portrait_jpeg, content_type="image/jpeg"),
-        subject_name="Eileen Collins",
-        subject_email="eileen@example.com",
-    )
-    consent = consent_request_create(portrait=portrait, requested_by=creator)
-    Consent.objects.filter(id=consent.id).update(
-        status=Consent.Status.ACTIVE,
-        purposes=consent.requested_purposes,
-        languages=["any"],
-        expires_at=timezone.now() + timedelta(days=30),
-        decided_at=timezone.now(),
-    )
-    return portrait
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +25,7 @@ def render(django_db_setup, django_db_blocker, portrait_jpeg):
         owner = get_user_model().objects.create_user(
             username="verifier-owner", email="owner@example.com", password="x-secret-3"
         )
-        portrait = consented_portrait_of(owner, portrait_jpeg)
+        portrait = portrait_with_active_consent(owner, portrait_jpeg)
         queued = render_enqueue(
             owner=owner,
             portrait=portrait,

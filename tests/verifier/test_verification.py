@@ -16,8 +16,8 @@ from django.core.management import call_command
 
 from benchmarks.video_transforms import video_write
 from inference import media
+from tests.helpers import portrait_with_active_consent
 from tests.provenance.mp4_boxes import top_level_box
-from tests.verifier.conftest import consented_portrait_of
 
 pytestmark = pytest.mark.django_db
 
@@ -84,7 +84,7 @@ def test_the_fingerprint_is_kept_after_the_video_is_deleted(creator, portrait_jp
     from provenance.services import render_fingerprint_store
     from studio.services import render_delete, render_enqueue
 
-    portrait = consented_portrait_of(creator, portrait_jpeg)
+    portrait = portrait_with_active_consent(creator, portrait_jpeg)
     queued = render_enqueue(
         owner=creator, portrait=portrait, purpose="marketing", text="Hi.", language="en", dispatch=False
     )
