@@ -1,5 +1,5 @@
-"""API for the person pictured and the do-not-generate registry: tokens in emailed links are the capabilities; no
-account.
+"""API for the person pictured and the face registry (do-not-generate, send-to-me): tokens in emailed links are the
+capabilities; no account.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from . import selectors, signing
-from .models import PURPOSES
+from .models import PURPOSES, RegistryEntry
 from .selectors import consent_get, registry_entry_get, registry_entry_get_by_remove_token
 from .services import (
     consent_challenge_issue,
@@ -201,6 +201,7 @@ class RegistryHoldApi(APIView):
 
 class RegistryOutput(serializers.Serializer):
     id = serializers.UUIDField()
+    kind = serializers.ChoiceField(choices=RegistryEntry.Kind.choices)
     status = serializers.CharField()
     challenge = ChallengeOutput(required=False)
 
@@ -220,54 +221,54 @@ def _capture_data(request) -> dict:
     }
 
 
+def _registry_json(entry: RegistryEntry, *, challenge: dict | None = None) -> dict:
+    body = {"id": str(entry.id), "kind": entry.kind, "status": entry.status}
+    return body if challenge is None else {**body, "challenge": challenge}
+
+
 class RegistryStartApi(_SubjectApi):
     class RegistryStartInput(serializers.Serializer):
         email = serializers.EmailField()
+        kind = serializers.ChoiceField(choices=RegistryEntry.Kind.choices, default=RegistryEntry.Kind.DO_NOT_GENERATE)
 
     @extend_schema(request=RegistryStartInput, responses={201: RegistryOutput})
     def post(self, request):
         serializer = self.RegistryStartInput(data=request.data)
         serializer.is_valid(raise_exception=True)
-        entry = registry_entry_start(email=serializer.validated_data["email"])
-        return Response(
-            {"id": str(entry.id), "status": entry.status, "challenge": entry.challenge}, status=status.HTTP_201_CREATED
-        )
+        entry = registry_entry_start(**serializer.validated_data)
+        return Response(_registry_json(entry, challenge=entry.challenge), status=status.HTTP_201_CREATED)
 
 
 class RegistryEntryApi(_SubjectApi):
     @extend_schema(responses=RegistryOutput)
     def get(self, request, entry_id):
         entry = registry_entry_get(entry_id=entry_id)
-        return Response(
-            {"id": str(entry.id), "status": entry.status, "challenge": registry_challenge_issue(entry=entry)}
-        )
+        return Response(_registry_json(entry, challenge=registry_challenge_issue(entry=entry)))
 
 
 class RegistryCaptureApi(_CaptureApi):
     @extend_schema(request=_CaptureInput, responses=RegistryOutput)
     def post(self, request, entry_id):
         entry = registry_capture_submit(entry=registry_entry_get(entry_id=entry_id), **_capture_data(request))
-        return Response({"id": str(entry.id), "status": entry.status})
+        return Response(_registry_json(entry))
 
 
 class RegistryConfirmApi(_SubjectApi):
     @extend_schema(request=None, responses=RegistryOutput)
     def post(self, request, confirm_token):
         entry = registry_confirm(confirm_token=confirm_token)
-        return Response({"id": str(entry.id), "status": entry.status})
+        return Response(_registry_json(entry))
 
 
 class RegistryRemoveApi(_CaptureApi):
     @extend_schema(responses=RegistryOutput)
     def get(self, request, remove_token):
         entry = registry_entry_get_by_remove_token(remove_token=remove_token)
-        return Response(
-            {"id": str(entry.id), "status": entry.status, "challenge": registry_challenge_issue(entry=entry)}
-        )
+        return Response(_registry_json(entry, challenge=registry_challenge_issue(entry=entry)))
 
     @extend_schema(request=_CaptureInput, responses=RegistryOutput)
     def post(self, request, remove_token):
         entry = registry_remove(
             entry=registry_entry_get_by_remove_token(remove_token=remove_token), **_capture_data(request)
         )
-        return Response({"id": str(entry.id), "status": entry.status})
+        return Response(_registry_json(entry))

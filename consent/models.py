@@ -1,4 +1,6 @@
-"""Consent records of the person pictured, the do-not-generate registry, and the signed log of every consent event."""
+"""Consent records of the person pictured, the face registry (do-not-generate, send-to-me), and the signed log of every
+consent event.
+"""
 
 from __future__ import annotations
 
@@ -81,6 +83,13 @@ class Consent(models.Model):
     # The consent text shown to the person: its version and the SHA-256 of its exact wording.
     consent_text_version = models.CharField(max_length=32, blank=True)
     consent_text_sha256 = models.CharField(max_length=64, blank=True)
+    # Set when the portrait's face matched a send-to-me registry entry: the link and every later email went to the
+    # address registered with that face, never to the portrait's subject_email (which the creator typed).
+    routed = models.BooleanField(default=False)
+    routed_to = models.ForeignKey(
+        "RegistryEntry", on_delete=models.SET_NULL, null=True, blank=True, related_name="routed_consents"
+    )
+    routed_email = models.EmailField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     decided_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
@@ -91,9 +100,22 @@ class Consent(models.Model):
     def __str__(self) -> str:
         return f"consent {self.id} ({self.status})"
 
+    @property
+    def recipient_email(self) -> str:
+        """Where this request's emails go: the registered address when routed, else the address the creator typed."""
+        return self.routed_email if self.routed else self.portrait.subject_email
+
 
 class RegistryEntry(models.Model):
-    """A face its owner asked never to be animated: live capture, then confirmation by email; no account."""
+    """A face registered by its owner with a live capture, then confirmed by email; no account.
+
+    `do_not_generate`: uploads of the face are refused. `send_to_me`: consent requests for portraits of the face are
+    emailed to this entry's address instead of the one the creator typed.
+    """
+
+    class Kind(models.TextChoices):
+        DO_NOT_GENERATE = "do_not_generate"
+        SEND_TO_ME = "send_to_me"
 
     class Status(models.TextChoices):
         CAPTURE_PENDING = "capture_pending"
@@ -103,6 +125,7 @@ class RegistryEntry(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     email = models.EmailField()
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.DO_NOT_GENERATE)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.CAPTURE_PENDING)
     challenge = models.JSONField(default=dict)
     descriptor = models.JSONField(null=True, blank=True)
@@ -120,7 +143,7 @@ class RegistryEntry(models.Model):
         verbose_name_plural = "registry entries"
 
     def __str__(self) -> str:
-        return f"registry entry {self.id} ({self.status})"
+        return f"registry entry {self.id} ({self.kind}, {self.status})"
 
 
 class RegistryHold(models.Model):

@@ -1,4 +1,5 @@
-"""Pages for the person pictured (decide with a live capture, revoke, erase) and the do-not-generate registry.
+"""Pages for the person pictured (decide with a live capture, revoke, erase) and the face registry (do-not-generate,
+send-to-me).
 
 Forms work without JavaScript.
 """
@@ -153,25 +154,26 @@ def registry_confirm_page(request, confirm_token):
     if request.method == "GET":
         return render(request, "consent/registry_confirm.html", {})
     try:
-        registry_confirm(confirm_token=confirm_token)
+        entry = registry_confirm(confirm_token=confirm_token)
     except ApplicationError as error:
         return _message(request, "Not confirmed", error.detail, status=error.status_code)
-    message = (
-        "Your face is now in Candor's do-not-generate registry: photos of it are refused. "
-        "We emailed you a link to remove it."
-    )
-    return _message(request, "Registered", message)
+    if entry.kind == RegistryEntry.Kind.SEND_TO_ME:
+        done = "Consent requests for photos of your face now come to this address only."
+    else:
+        done = "Your face is now in Candor's do-not-generate registry: photos of it are refused."
+    return _message(request, "Registered", f"{done} We emailed you a link to remove it.")
 
 
 @require_http_methods(["GET", "POST"])
 def registry_page(request):
-    """Start a do-not-generate registration: an email address, then a live capture."""
+    """Start a registration (do-not-generate or send-to-me): the kind and an email address, then a live capture."""
     if request.method == "GET":
-        return render(request, "consent/registry_start.html", {})
+        return render(request, "consent/registry_start.html", {"kind": request.GET.get("kind", "")})
+    kind = request.POST.get("kind", RegistryEntry.Kind.DO_NOT_GENERATE)
     try:
-        entry = registry_entry_start(email=request.POST.get("email", ""))
+        entry = registry_entry_start(email=request.POST.get("email", ""), kind=kind)
     except ApplicationError as error:
-        return render(request, "consent/registry_start.html", {"error": error.detail}, status=400)
+        return render(request, "consent/registry_start.html", {"error": error.detail, "kind": kind}, status=400)
     return redirect("registry-capture", entry_id=entry.id)
 
 
@@ -180,9 +182,11 @@ def _registry_capture_page(request: HttpRequest, entry: RegistryEntry, *, remova
         capture, challenge_id = _uploaded_capture(request), request.POST.get("challenge_id", "")
         if removal:
             registry_remove(entry=entry, capture=capture, challenge_id=challenge_id)
-            return _message(
-                request, "Registration removed", "Your face is no longer in Candor's do-not-generate registry."
-            )
+            if entry.kind == RegistryEntry.Kind.SEND_TO_ME:
+                removed = "Consent requests for your face no longer come to this address."
+            else:
+                removed = "Your face is no longer in Candor's do-not-generate registry."
+            return _message(request, "Registration removed", removed)
         registry_capture_submit(entry=entry, capture=capture, challenge_id=challenge_id)
         message = "We emailed you a link: your face is registered once you confirm there."
         return _message(request, "Check your email", message)

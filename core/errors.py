@@ -95,6 +95,7 @@ class ErrorCode(StrEnum):
     # The do-not-generate registry and its review.
     FACE_OPTED_OUT = "face_opted_out", 403
     FACE_HELD_FOR_REVIEW = "face_held_for_review", 409
+    FACE_ALREADY_REGISTERED = "face_already_registered", 409
     ALREADY_REVIEWED = "already_reviewed", 409
     # The verifier.
     FOREIGN_URL = "foreign_url", 400

@@ -334,6 +334,59 @@ def video_frames(source: str | Path, *, max_frames: int | None = None, step: int
             raise InferenceError("invalid_video", "the file is not a readable video (MP4, MOV or WebM)") from error
 
 
+def video_frames_timed(source: str | Path, *, max_seconds: float) -> Iterator[tuple[float, np.ndarray]]:
+    """(time s on the file's timeline, RGB uint8 frame) for the frames of a video's first max_seconds, by their
+    timestamps (so that frame-rate changes keep their timing); InferenceError when unreadable."""
+    yielded = 0
+    try:
+        with av.open(str(source), metadata_errors=METADATA_ERRORS) as container:
+            if not container.streams.video:
+                raise InferenceError("invalid_video", "the file has no video track")
+            stream = container.streams.video[0]
+            stream.thread_type = "AUTO"
+            first: float | None = None
+            for index, frame in enumerate(container.decode(stream)):
+                time_s = float(frame.time) if frame.time is not None else index / float(stream.average_rate or 25)
+                first = time_s if first is None else first
+                if time_s - first > max_seconds:
+                    return
+                yield time_s, frame.to_ndarray(format="rgb24")
+                yielded += 1
+    except av.FFmpegError as error:
+        if yielded == 0:
+            raise InferenceError("invalid_video", "the file is not a readable video (MP4, MOV or WebM)") from error
+
+
+def video_sound(
+    source: str | Path, *, max_seconds: float, sample_rate: int = AUDIO_SAMPLE_RATE
+) -> tuple[np.ndarray, float | None]:
+    """(mono float32 samples at sample_rate of a video's first max_seconds of sound, time s of the first sample on
+    the file's timeline); empty samples and None when it has no readable sound."""
+    chunks: list[np.ndarray] = []
+    start: float | None = None
+    limit = int(max_seconds * sample_rate)
+    total = 0
+    try:
+        with av.open(str(source), metadata_errors=METADATA_ERRORS) as container:
+            if not container.streams.audio:
+                return np.zeros(0, np.float32), None
+            resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
+            for frame in container.decode(audio=0):
+                if start is None and frame.time is not None:
+                    start = float(frame.time)
+                for out in resampler.resample(frame):
+                    samples = out.to_ndarray().reshape(-1)
+                    chunks.append(samples)
+                    total += samples.size
+                if total >= limit:
+                    break
+    except av.FFmpegError:
+        # Damaged sound is no sound: the picture is still read, and the report says the sound did not match.
+        pass
+    audio = np.concatenate(chunks).astype(np.float32)[:limit] if chunks else np.zeros(0, np.float32)
+    return audio, start if audio.size else None
+
+
 def video_header(source: str | Path | bytes) -> VideoHeader:
     """The container's own description of its first video stream, without decoding (InferenceError when unreadable)."""
     stream_source = io.BytesIO(source) if isinstance(source, bytes) else str(source)
@@ -342,6 +395,9 @@ def video_header(source: str | Path | bytes) -> VideoHeader:
             if not container.streams.video:
                 raise InferenceError("invalid_video", "the file has no video track")
             stream = container.streams.video[0]
+            if stream.codec_context is None:
+                # A stream whose codec FFmpeg does not know (or a damaged header) has no decoder to describe it.
+                raise InferenceError("invalid_video", "the file's video track is in no codec that can be read")
             if container.duration is not None:
                 duration_s: float | None = container.duration / av.time_base
             elif stream.duration is not None and stream.time_base is not None:

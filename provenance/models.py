@@ -1,10 +1,12 @@
-"""What provenance keeps per render beyond the studio's own record: its content fingerprint and its signed manifest."""
+"""What provenance keeps per render beyond the studio's own record: its content fingerprint and tracks, and its
+signed manifest."""
 
 from __future__ import annotations
 
 import numpy as np
 from django.db import models
 
+from .content_tracks import ContentTracks, tracks_from_bytes
 from .fingerprint import ContentFingerprint
 
 
@@ -19,6 +21,8 @@ class RenderFingerprint(models.Model):
     thumbnail_width = models.PositiveSmallIntegerField()
     thumbnail_height = models.PositiveSmallIntegerField()
     thumbnail = models.BinaryField()
+    # The render's picture and sound over time (provenance.content_tracks), null for renders made before they were kept.
+    content_tracks = models.BinaryField(null=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
@@ -29,6 +33,9 @@ class RenderFingerprint(models.Model):
             self.thumbnail_height, self.thumbnail_width
         )
         return ContentFingerprint(pixels, self.frame_height, self.frame_width)
+
+    def as_tracks(self) -> ContentTracks | None:
+        return tracks_from_bytes(bytes(self.content_tracks)) if self.content_tracks is not None else None
 
 
 class RenderManifest(models.Model):

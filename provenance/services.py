@@ -14,6 +14,7 @@ from core.http import public_url
 from inference.pipeline import run_ahead
 
 from . import c2pa_manifest, keys, watermark
+from .content_tracks import ContentTracks, RenderTracker, render_tracker, sound_fingerprint, tracks_to_bytes
 from .fingerprint import content_fingerprint, frame_luma
 from .label import frame_label
 from .models import RenderFingerprint, RenderManifest
@@ -34,54 +35,87 @@ def watermark_keys() -> list[bytes]:
 
 
 def provenance_frames(
-    frames: Iterable[np.ndarray], *, render, on_wait: Callable[[], None] | None = None
+    frames: Iterable[np.ndarray],
+    *,
+    render,
+    sound: tuple[np.ndarray, int] | None = None,
+    on_wait: Callable[[], None] | None = None,
 ) -> Iterator[np.ndarray]:
-    """Label (when the render asks) and watermark every frame, then store the render's content fingerprint.
+    """Label (when the render asks) and watermark every frame, then store the render's content fingerprint and tracks.
 
-    The watermark goes last so the label cannot disturb it; the fingerprint is
-    taken from the frames as published and stored once the last frame is out.
+    The watermark goes last so the label cannot disturb it; the fingerprint and the
+    picture tracks are taken from the frames as published, the sound track from
+    `sound` (mono samples, sample rate: what the MP4 will carry), and stored once
+    the last frame is out.
     on_wait() is called in the caller's thread every half second while no frame is ready.
     """
     marker = watermark.FrameWatermarker(render.watermark_serial, _watermark_key())
     labelled = (frame_label(frame) for frame in frames) if render.label else frames
     luma_sum: np.ndarray | None = None
+    tracker: RenderTracker | None = None
     count = 0
     # Animation, label and watermark run a few frames ahead on a second core
     # while the caller encodes; the database work stays in the caller's thread.
     for marked in run_ahead((marker.mark(frame) for frame in labelled), on_wait=on_wait):
         luma = frame_luma(marked)
         luma_sum = luma if luma_sum is None else luma_sum + luma
+        tracker = tracker or render_tracker(marked, fps=settings.CANDOR_RENDER_FPS)
+        tracker.add(luma)
         count += 1
         yield marked
-    if luma_sum is not None:
-        render_fingerprint_store(render=render, mean_luma=luma_sum / count)
+    if luma_sum is not None and tracker is not None:
+        render_fingerprint_store(
+            render=render, mean_luma=luma_sum / count, tracks=tracker.tracks(audio_words=sound_fingerprint(sound))
+        )
 
 
-def live_frame_filter(*, render, fingerprint_every: int = 25) -> Callable[[np.ndarray], np.ndarray]:
-    """frame -> frame for a live stream of a render: label (when the render asks) and watermark it, as provenance_frames
-    does.
+class LiveFrameMarker:
+    """frame -> frame for a live stream of a render: label (when the render asks) and watermark it, as
+    provenance_frames does.
 
-    A live stream can be cut off at any frame, so the content fingerprint is
-    stored from the first frame on and renewed every fingerprint_every frames.
+    A live stream can be cut off at any frame, so the content fingerprint and tracks
+    are stored from the first frame on and renewed every fingerprint_every frames;
+    store() brings them up to the last frame when the stream ends. `sound` is the
+    whole recording the stream speaks (the verifier compares only the part streamed).
     """
-    marker = watermark.FrameWatermarker(render.watermark_serial, _watermark_key())
-    luma_sum: np.ndarray | None = None
-    count = 0
 
-    def marked(frame: np.ndarray) -> np.ndarray:
-        nonlocal luma_sum, count
-        published = marker.mark(frame_label(frame) if render.label else frame)
+    def __init__(self, *, render, sound: tuple[np.ndarray, int] | None, fingerprint_every: int):
+        self.render, self.fingerprint_every = render, fingerprint_every
+        self.marker = watermark.FrameWatermarker(render.watermark_serial, _watermark_key())
+        self.audio_words = sound_fingerprint(sound)
+        self.luma_sum: np.ndarray | None = None
+        self.tracker: RenderTracker | None = None
+        self.count = 0
+
+    def __call__(self, frame: np.ndarray) -> np.ndarray:
+        published = self.marker.mark(frame_label(frame) if self.render.label else frame)
         luma = frame_luma(published)
-        luma_sum = luma if luma_sum is None else luma_sum + luma
-        count += 1
-        if count % fingerprint_every == 1 or fingerprint_every == 1:
-            render_fingerprint_store(render=render, mean_luma=luma_sum / count)
+        self.luma_sum = luma if self.luma_sum is None else self.luma_sum + luma
+        self.tracker = self.tracker or render_tracker(published, fps=settings.CANDOR_RENDER_FPS)
+        self.tracker.add(luma)
+        self.count += 1
+        if self.count % self.fingerprint_every == 1 or self.fingerprint_every == 1:
+            self.store()
         return published
 
-    return marked
+    def store(self) -> None:
+        if self.luma_sum is not None and self.tracker is not None:
+            render_fingerprint_store(
+                render=self.render,
+                mean_luma=self.luma_sum / self.count,
+                tracks=self.tracker.tracks(audio_words=self.audio_words),
+            )
 
 
-def render_fingerprint_store(*, render, mean_luma: np.ndarray) -> RenderFingerprint:
+def live_frame_filter(
+    *, render, sound: tuple[np.ndarray, int] | None = None, fingerprint_every: int = 25
+) -> LiveFrameMarker:
+    return LiveFrameMarker(render=render, sound=sound, fingerprint_every=fingerprint_every)
+
+
+def render_fingerprint_store(
+    *, render, mean_luma: np.ndarray, tracks: ContentTracks | None = None
+) -> RenderFingerprint:
     fingerprint = content_fingerprint(mean_luma)
     stored, _ = RenderFingerprint.objects.update_or_create(
         render=render,
@@ -91,6 +125,7 @@ def render_fingerprint_store(*, render, mean_luma: np.ndarray) -> RenderFingerpr
             "thumbnail_width": fingerprint.thumbnail.shape[1],
             "thumbnail_height": fingerprint.thumbnail.shape[0],
             "thumbnail": fingerprint.thumbnail.tobytes(),
+            "content_tracks": tracks_to_bytes(tracks) if tracks is not None else None,
         },
     )
     return stored

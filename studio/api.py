@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 from consent import selectors as consent_selectors
 from consent.api import ConsentEventOutput
 from consent.models import PURPOSES, Purpose
-from consent.services import consent_request_create
+from consent.services import ROUTED_NOTICE, consent_request_create
 from core.http import public_url
 from core.languages import language_check
 
@@ -115,6 +115,14 @@ class ConsentRequestCreateApi(APIView):
         requested_expires_at = serializers.DateTimeField()
         requested_max_renders = serializers.IntegerField(allow_null=True)
         link_expires_at = serializers.DateTimeField()
+        routed = serializers.BooleanField(
+            help_text="true when the face matched a send-to-me registration: the link went to the address the person "
+            "registered, not to subject_email"
+        )
+        sent_to = serializers.SerializerMethodField()
+
+        def get_sent_to(self, consent) -> str:
+            return ROUTED_NOTICE if consent.routed else consent.portrait.subject_email
 
     @extend_schema(request=ConsentRequestInput, responses={201: ConsentRequestOutput})
     def post(self, request, portrait_id):

@@ -18,6 +18,7 @@ def _record(render: Render) -> RenderRecord:
         consent=render.consent,
         fingerprint=fingerprint.as_fingerprint() if fingerprint is not None else None,
         video=render.video or None,
+        tracks=fingerprint.as_tracks() if fingerprint is not None else None,
     )
 
 

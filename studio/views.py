@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from consent import selectors as consent_selectors
 from consent.selectors import consent_active_get, consent_latest_get, consent_previews_left, consent_state_get
-from consent.services import consent_request_create
+from consent.services import ROUTED_NOTICE, consent_request_create
 from core.errors import ApplicationError
 from core.http import file_response_ranged
 
@@ -147,7 +147,7 @@ def consent_request(request, portrait_id):
     form = ConsentRequestForm(request.POST)
     if form.is_valid():
         try:
-            consent_request_create(portrait=portrait, requested_by=request.user, **form.scope())
+            consent = consent_request_create(portrait=portrait, requested_by=request.user, **form.scope())
         except ApplicationError as error:
             _refusal(form, error)
             if error.retry_after_s is not None:
@@ -155,7 +155,12 @@ def consent_request(request, portrait_id):
                 page["Retry-After"] = str(error.retry_after_s)
                 return page
         else:
-            messages.success(request, f"Consent request sent to {portrait.subject_email}.")
+            sent = (
+                f"{ROUTED_NOTICE.capitalize()}."
+                if consent.routed
+                else f"Consent request sent to {portrait.subject_email}."
+            )
+            messages.success(request, sent)
             return redirect("portrait", portrait_id=portrait.id)
     return _portrait_page(request, portrait, form, status=400)
 

@@ -49,6 +49,37 @@ def active_portrait(api, public_api, outbox, portrait_jpeg, live_capture, **scop
     return portrait_id
 
 
+def register_face(public_api, outbox, live_capture, *, email="eileen@example.com", kind=None, confirm=True):
+    """Register the face in `live_capture` through the registry API (live capture, then the emailed confirmation);
+    returns the RegistryEntry.
+    """
+    from consent.models import RegistryEntry
+
+    started = public_api.post("/api/registry/", {"email": email, **({"kind": kind} if kind else {})}, format="json")
+    assert started.status_code == 201, started.json()
+    entry_id = started.json()["id"]
+    challenge = public_api.get(f"/api/registry/{entry_id}/").json()["challenge"]
+    captured = public_api.post(
+        f"/api/registry/{entry_id}/capture/",
+        {"capture": named_capture(live_capture(challenge)), "challenge_id": challenge["id"]},
+        format="multipart",
+    )
+    assert captured.status_code == 200, captured.json()
+    assert captured.json()["status"] == "email_pending"
+    if confirm:
+        confirm_token = outbox.links(r"/registry/confirm/([A-Za-z0-9_\-]+)/")[-1]
+        assert public_api.get(f"/registry/confirm/{confirm_token}/").status_code == 200, (
+            "opening the link confirms nothing"
+        )
+        assert RegistryEntry.objects.get(id=entry_id).status == "email_pending"
+        assert public_api.post(f"/registry/confirm/{confirm_token}/").status_code == 200
+    return RegistryEntry.objects.get(id=entry_id)
+
+
+def named_capture(data: bytes) -> io.BytesIO:
+    return _named(data, "capture.mp4")
+
+
 def _named(data: bytes, name: str) -> io.BytesIO:
     handle = io.BytesIO(data)
     handle.name = name
@@ -65,3 +96,33 @@ def frozen_clock(at):
 def render_request(api, portrait_id, **fields):
     data = {"portrait": portrait_id, "purpose": "marketing", "text": "Hello there.", "language": "en", **fields}
     return api.post("/api/renders/", data, format="multipart")
+
+
+def portrait_with_active_consent(owner, jpeg: bytes, *, name="Eileen Collins", email="eileen@example.com", days=30):
+    """A portrait whose consent is active for every purpose and language, granted through the ORM: for tests about
+    renders and verification (the approval flow has its own tests)."""
+    from datetime import timedelta
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.utils import timezone
+
+    from consent.models import Consent
+    from consent.services import consent_request_create
+    from studio.services import portrait_create
+
+    portrait = portrait_create(
+        owner=owner,
+        image=SimpleUploadedFile("portrait.jpg", jpeg, content_type="image/jpeg"),
+        subject_name=name,
+        subject_email=email,
+    )
+    consent = consent_request_create(portrait=portrait, requested_by=owner)
+    Consent.objects.filter(id=consent.id).update(
+        status=Consent.Status.ACTIVE,
+        purposes=consent.requested_purposes,
+        languages=["any"],
+        expires_at=timezone.now() + timedelta(days=days),
+        decided_at=timezone.now(),
+        full_name=name,
+    )
+    return portrait

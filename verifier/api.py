@@ -19,6 +19,7 @@ class VerifyOutput(serializers.Serializer):
     verdict = serializers.ChoiceField(choices=VERDICTS)
     explanation = serializers.ListField(child=serializers.CharField())
     content_match = serializers.BooleanField(allow_null=True)
+    content = serializers.DictField(allow_null=True)
     c2pa = serializers.DictField()
     watermark = serializers.DictField()
     render = serializers.DictField(allow_null=True)

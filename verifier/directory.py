@@ -16,18 +16,22 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.files import File
 
 from consent.models import Consent
+from provenance.content_tracks import ContentTracks
 from provenance.fingerprint import ContentFingerprint
 
 
 @dataclass(frozen=True)
 class RenderRecord:
-    """What the verifier may know of a render: when it was made, under which consent, its content fingerprint."""
+    """What the verifier may know of a render: when it was made, under which consent, its content fingerprint and
+    tracks."""
 
     id: uuid.UUID
     created_at: datetime
     consent: Consent
     fingerprint: ContentFingerprint | None
     video: File | None
+    # Its picture and sound over time; None for renders made before these were kept.
+    tracks: ContentTracks | None = None
 
 
 class RenderDirectory(Protocol):

@@ -13,7 +13,8 @@ from core.parsers import uuid_or_none
 from inference import media
 from inference.errors import InferenceError
 from provenance import c2pa_manifest, keys, watermark
-from provenance.fingerprint import content_similarity, frame_luma
+from provenance.content_tracks import ContentTracks, TrackComparison, copy_tracks_read, tracks_compare
+from provenance.fingerprint import MATCH_THRESHOLD, ContentFingerprint, content_alignment, frame_luma
 from provenance.services import watermark_keys
 
 from .directory import RenderRecord, directory
@@ -31,6 +32,9 @@ VERIFY_LIMITS = media.VideoLimits(
     max_fps=240.0,
     codecs=frozenset({"h264", "hevc", "vp8", "vp9", "av1", "mpeg4", "mjpeg", "prores"}),
 )
+# The stretch of a copy whose picture and sound are compared with the render's, track by track: long enough to pin
+# its place in the render, short enough to keep a check well under 2 s whatever the upload's length.
+CONTENT_SAMPLE_SECONDS = 8.0
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,64 @@ class Evidence:
     # The render the watermark names, and how alike its stored picture and this file's are.
     by_watermark: RenderRecord | None
     content_similarity: float | None
+    # This file's picture, mouth and sound compared with the render's, over the stretch where they align.
+    content: ContentComparison | None = None
+
+
+@dataclass(frozen=True)
+class ContentComparison:
+    """Whether a copy shows the content of the render its watermark names, track by track."""
+
+    checked: tuple[str, ...]  # the tracks on record for the render ("picture", "mouth", "audio")
+    mismatched: tuple[str, ...]  # those that differ (a subset of checked, in the same order)
+    distances: dict[str, float | None]  # track -> mean Hamming share at the aligned offset
+    offset_s: float | None  # where the copy starts in the render
+    sync_gap: float | None  # how much better the picture alone fits elsewhere (sound out of step when large)
+
+    @property
+    def matches(self) -> bool:
+        return not self.mismatched
+
+
+def content_compare(
+    *,
+    path: Path,
+    reading: watermark.WatermarkReading,
+    fingerprint: ContentFingerprint,
+    tracks: ContentTracks | None,
+    mean_luma: np.ndarray,
+) -> tuple[float, ContentComparison | None]:
+    """(coarse picture similarity, track comparison or None when the render has no tracks on record) of the file at
+    path with a render, placed where the watermark reading and the coarse match put it."""
+    scale, mirrored = reading.scale or 1.0, bool(reading.mirrored)
+    similarity, offset = content_alignment(fingerprint, mean_luma, scale=scale, mirrored=mirrored)
+    if tracks is None:
+        return similarity, None
+    sound, sound_start = media.video_sound(path, max_seconds=CONTENT_SAMPLE_SECONDS)
+    copy = copy_tracks_read(
+        media.video_frames_timed(path, max_seconds=CONTENT_SAMPLE_SECONDS),
+        sound,
+        sound_start,
+        render=tracks,
+        scale=scale,
+        offset=offset,
+        mirrored=mirrored,
+    )
+    compared: TrackComparison = tracks_compare(tracks, copy)
+    checked = ("picture", "mouth", "audio") if tracks.audio.size else ("picture", "mouth")
+    # The coarse picture speaks for the whole frame, the face track for the face: either differing is "picture".
+    mismatched = tuple(
+        track
+        for track in checked
+        if track in compared.mismatched or (track == "picture" and similarity < MATCH_THRESHOLD)
+    )
+    return similarity, ContentComparison(
+        checked=checked,
+        mismatched=mismatched,
+        distances=compared.distances,
+        offset_s=compared.offset_s,
+        sync_gap=compared.sync_gap,
+    )
 
 
 def _container(path: Path) -> tuple[str, str | None]:
@@ -103,13 +165,14 @@ def video_evidence(*, path: Path) -> Evidence:
     by_watermark = (
         renders.render_by_watermark_serial(reading.serial) if reading.found and reading.serial is not None else None
     )
-    similarity = None
+    similarity, content = None, None
     if by_manifest is None and by_watermark is not None and by_watermark.fingerprint is not None and luma_sums:
-        similarity = content_similarity(
-            by_watermark.fingerprint,
-            luma_sums[0] / luma_sums[1],
-            scale=reading.scale or 1.0,
-            mirrored=bool(reading.mirrored),
+        similarity, content = content_compare(
+            path=path,
+            reading=reading,
+            fingerprint=by_watermark.fingerprint,
+            tracks=by_watermark.tracks,
+            mean_luma=luma_sums[0] / luma_sums[1],
         )
     return Evidence(
         container=container,
@@ -118,4 +181,5 @@ def video_evidence(*, path: Path) -> Evidence:
         by_manifest=by_manifest,
         by_watermark=by_watermark,
         content_similarity=similarity,
+        content=content,
     )

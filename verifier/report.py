@@ -22,6 +22,8 @@ class Verdict:
     content_match: bool | None
     # The render the report may name: never the one a copied watermark points at.
     render: RenderRecord | None
+    # For content_mismatch: what differs from the render ("picture", "mouth", "audio").
+    mismatched: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,9 @@ class VerificationReport:
     # Plain sentences: what was found, what was not, and what that means.
     explanation: tuple[str, ...]
     content_match: bool | None
+    # The tracks compared with the render ("checked"), those that differ ("mismatched"), their distances, and where
+    # the video starts in the render; None when no render's content was compared.
+    content: dict | None
     c2pa: dict
     watermark: dict
     render: dict | None
@@ -51,6 +56,7 @@ def report_build(*, evidence: Evidence, verdict: Verdict, seconds: float) -> Ver
         verdict=verdict.name,
         explanation=_explanation(evidence=evidence, verdict=verdict, render_info=render_info),
         content_match=verdict.content_match,
+        content=_content_fields(evidence=evidence, verdict=verdict),
         c2pa={
             "present": manifest.present,
             "valid": manifest.valid,
@@ -84,6 +90,38 @@ def report_build(*, evidence: Evidence, verdict: Verdict, seconds: float) -> Ver
         render=render_info,
         seconds=round(seconds, 3),
     )
+
+
+def _content_fields(*, evidence: Evidence, verdict: Verdict) -> dict | None:
+    compared = evidence.content
+    if compared is None:
+        if evidence.content_similarity is None:
+            return None
+        return {
+            "checked": ["picture"],
+            "mismatched": list(verdict.mismatched),
+            "distances": {},
+            "offset_s": None,
+            "sync_gap": None,
+        }
+    return {
+        "checked": list(compared.checked),
+        "mismatched": list(compared.mismatched),
+        "distances": {track: None if value is None else round(value, 3) for track, value in compared.distances.items()},
+        "offset_s": None if compared.offset_s is None else round(compared.offset_s, 2),
+        "sync_gap": None if compared.sync_gap is None else round(compared.sync_gap, 3),
+    }
+
+
+# How the report names each track that differs.
+_TRACK_WORDS = {"picture": "the picture", "mouth": "the mouth's movement", "audio": "the sound"}
+
+
+def _track_words(evidence: Evidence, track: str) -> str:
+    compared = evidence.content
+    if compared is not None and compared.distances.get(track) is None:
+        return f"{_TRACK_WORDS[track]} (none that lines up with the render's could be found)"
+    return _TRACK_WORDS[track]
 
 
 def _manifest_sentence(evidence: Evidence) -> str:
@@ -131,14 +169,23 @@ def _watermark_sentence(evidence: Evidence) -> str:
 def _explanation(*, evidence: Evidence, verdict: Verdict, render_info: dict | None) -> tuple[str, ...]:
     lines = [_manifest_sentence(evidence), _watermark_sentence(evidence)]
     if verdict.content_match is False:
+        differing = " and ".join(_track_words(evidence, track) for track in verdict.mismatched) or "the content"
+        verb = "differs" if len(verdict.mismatched) <= 1 else "differ"
         lines.append(
-            "The picture does not match the render the watermark names: the watermark was copied onto other "
-            "content, so this video is not a Candor render."
+            f"The watermark names one of Candor's renders, but {differing} of this video {verb} from that render's: "
+            "the watermark was copied onto other content, so this video is not a Candor render and says nothing "
+            "about anyone's consent."
         )
-    if render_info is not None:
+    if render_info is not None and verdict.content_match is True:
         lines.append(
             f"Made with Candor on {render_info['created_at'][:10]}; the person pictured consented, and that "
             f"consent is {render_info['consent_status']} now."
+        )
+    elif render_info is not None:
+        lines.append(
+            f"The watermark names a render made with Candor on {render_info['created_at'][:10]}, whose consent is "
+            f"{render_info['consent_status']} now; no fingerprint of that render is on record, so whether this "
+            "video shows its content could not be checked."
         )
     if verdict.name == "candor_preview":
         lines.append(

@@ -30,14 +30,18 @@ COPY_CHUNK_BYTES = 1 << 20
 
 
 def verdict_decide(evidence: Evidence) -> Verdict:
-    """A trusted manifest or a watermark on the render's own picture is Candor's; a copied watermark is not; the
-    preview watermark names a Candor preview, which no render on record stands behind.
+    """A trusted manifest, or a watermark on the render's own picture and sound, is Candor's; a copied watermark is
+    not; the preview watermark names a Candor preview, which no render on record stands behind.
     """
     content_match: bool | None = None
     if evidence.by_manifest is not None:
         # The manifest's hash binding already proves these are the render's bytes.
         content_match = True
+    elif evidence.content is not None:
+        # Picture, mouth and sound compared with the render's, track by track.
+        content_match = evidence.content.matches
     elif evidence.content_similarity is not None:
+        # A render made before its tracks were kept: its coarse picture is all there is to compare.
         content_match = evidence.content_similarity >= MATCH_THRESHOLD
     if evidence.by_manifest is not None or (evidence.by_watermark is not None and content_match is not False):
         name = "candor_generated"
@@ -50,7 +54,16 @@ def verdict_decide(evidence: Evidence) -> Verdict:
     else:
         name = "not_recognized"
     render = evidence.by_manifest or evidence.by_watermark
-    return Verdict(name=name, content_match=content_match, render=None if name == "content_mismatch" else render)
+    mismatched: tuple[str, ...] = ()
+    if name == "content_mismatch":
+        # A render with no tracks on record has only its coarse picture to differ.
+        mismatched = evidence.content.mismatched if evidence.content is not None else ("picture",)
+    return Verdict(
+        name=name,
+        content_match=content_match,
+        render=None if name == "content_mismatch" else render,
+        mismatched=mismatched,
+    )
 
 
 def video_verify(*, path: Path) -> VerificationReport:

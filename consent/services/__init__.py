@@ -6,7 +6,7 @@
 - `receipts`: the signed receipt and the email that carries it.
 - `review`: human review of risky approvals (encrypted capture, staff decision, purge).
 - `lifecycle`: revoke, erase, expire; the gate every render passes; the preview quota.
-- `registry`: the do-not-generate registry and the upload screen.
+- `registry`: the face registry (do-not-generate, send-to-me), the upload screen and consent-request routing.
 - `holds`: human review of uploads the registry held.
 """
 
@@ -26,6 +26,8 @@ from .receipts import consent_receipt, receipt_bytes
 from .registry import (
     REGISTRY_REFUSE_DISTANCE,
     REGISTRY_REVIEW_DISTANCE,
+    REGISTRY_ROUTE_DISTANCE,
+    ROUTED_NOTICE,
     registry_capture_submit,
     registry_challenge_issue,
     registry_confirm,
@@ -52,6 +54,8 @@ __all__ = [
     "REGISTRY_REFUSE_DISTANCE",
     "REGISTRY_REVIEW_DECISIONS",
     "REGISTRY_REVIEW_DISTANCE",
+    "REGISTRY_ROUTE_DISTANCE",
+    "ROUTED_NOTICE",
     "CaptureCheck",
     "ConsentText",
     "capture_check",

@@ -43,7 +43,7 @@ def consent_erase(*, revoke_token: str) -> Consent:
         return consent
     with transaction.atomic():
         signals.consent_erased.send(sender=Consent, consent=consent, portrait=portrait)
-        Consent.objects.filter(portrait=portrait).update(full_name="")
+        Consent.objects.filter(portrait=portrait).update(full_name="", routed_email="")
         consent_event_append(consent=consent, kind="erased", details={"portrait": str(portrait.id)})
     consent.refresh_from_db()
     return consent

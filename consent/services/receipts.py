@@ -54,7 +54,7 @@ def receipt_email(consent: Consent) -> None:
     review = ConsentReview.objects.filter(consent_id=consent.id).first()
     context["review"] = review
     subject, template = _RECEIPT_EMAILS[_decision_word(consent, review)]
-    message = EmailMessage(subject=subject, body=email_text(template, context), to=[consent.portrait.subject_email])
+    message = EmailMessage(subject=subject, body=email_text(template, context), to=[consent.recipient_email])
 
     def send() -> None:
         # Signed once committed, so the receipt attached is the decision as stored.

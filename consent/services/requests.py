@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -61,7 +62,11 @@ def consent_request_create(
             retry_after_s=wait_s,
         )
     scope = scope_requested(purposes=purposes, languages=languages, expires_at=expires_at, max_renders=max_renders)
-    _consent_request_rate_check(requested_by=requested_by, subject_email=portrait.subject_email)
+    # A face registered as send-to-me gets its link at the registered address only: the creator-typed one stays on
+    # the portrait but is never emailed, so a creator cannot type their own inbox and approve for a stranger.
+    route, route_distance = registry.registry_route_find(portrait.descriptor)
+    recipient = route.email if route is not None else portrait.subject_email
+    _consent_request_rate_check(requested_by=requested_by, recipient_email=recipient)
     # A new request supersedes an open one, so only the newest link can decide.
     for stale in Consent.objects.filter(portrait=portrait, status=Consent.Status.PENDING):
         stale.status = Consent.Status.EXPIRED
@@ -76,20 +81,31 @@ def consent_request_create(
         requested_max_renders=scope.max_renders,
         token=secrets.token_urlsafe(32),
         link_expires_at=timezone.now() + timedelta(days=settings.CANDOR_CONSENT_LINK_DAYS),
+        routed=route is not None,
+        routed_to=route,
+        routed_email=route.email if route is not None else "",
     )
     consent_event_append(consent=consent, kind="requested", details=scope_json(scope))
+    if route is not None:
+        # The creator sees this consent's events: the entry and the distance, never the address.
+        consent_event_append(
+            consent=consent,
+            registration=route,
+            kind="consent_request_routed",
+            details={"match_distance": round(route_distance, 4)},
+        )
     link = public_url("consent", consent.token)
     context = {"consent": consent, "portrait": portrait, "requester": requested_by, "link": link}
     email_after_commit(
         subject=f"{requested_by.username} asks to animate your photo with Candor",
         template="consent/email_request.txt",
         context=context,
-        to=portrait.subject_email,
+        to=consent.recipient_email,
     )
     return consent
 
 
-def _consent_request_rate_check(*, requested_by, subject_email: str) -> None:
+def _consent_request_rate_check(*, requested_by, recipient_email: str) -> None:
     """Refuse with 429 when this creator, or anyone, has asked too often lately: mail from Candor is no relay.
 
     Counted from the requests on record, so every web process sees the same count and nothing resets on restart.
@@ -103,7 +119,11 @@ def _consent_request_rate_check(*, requested_by, subject_email: str) -> None:
             "you sent {count} consent requests in the last hour",
         ),
         (
-            Consent.objects.filter(portrait__subject_email__iexact=subject_email),
+            # Counted per address actually emailed: a routed request counts for the registered address only.
+            Consent.objects.filter(
+                Q(routed=True, routed_email__iexact=recipient_email)
+                | Q(routed=False, portrait__subject_email__iexact=recipient_email)
+            ),
             settings.CANDOR_CONSENT_REQUESTS_PER_ADDRESS_DAY,
             timedelta(days=1),
             "this address was sent {count} consent requests in the last day",

@@ -196,7 +196,9 @@ def _render_encode_and_sign(render: Render, spoken: RenderSpeech, reporter: _Pro
     try:
         media.mp4_write(
             unsigned,
-            provenance_frames(frames, render=render, on_wait=reporter.waiting),
+            provenance_frames(
+                frames, render=render, sound=(spoken.audio, spoken.sample_rate), on_wait=reporter.waiting
+            ),
             spoken.audio,
             spoken.sample_rate,
             fps=settings.CANDOR_RENDER_FPS,

@@ -4,49 +4,19 @@ person.
 
 from __future__ import annotations
 
-import io
-
 import pytest
 
 from consent.models import ConsentEvent, RegistryEntry, RegistryHold
 from studio.models import Portrait
-from tests.helpers import upload_portrait
+from tests.helpers import named_capture, register_face, upload_portrait
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def _named(data: bytes) -> io.BytesIO:
-    handle = io.BytesIO(data)
-    handle.name = "capture.mp4"
-    return handle
-
-
-def _register(public_api, outbox, live_capture, *, email="eileen@example.com", confirm=True) -> RegistryEntry:
-    started = public_api.post("/api/registry/", {"email": email}, format="json")
-    assert started.status_code == 201
-    entry_id = started.json()["id"]
-    challenge = public_api.get(f"/api/registry/{entry_id}/").json()["challenge"]
-    captured = public_api.post(
-        f"/api/registry/{entry_id}/capture/",
-        {"capture": _named(live_capture(challenge)), "challenge_id": challenge["id"]},
-        format="multipart",
-    )
-    assert captured.status_code == 200, captured.json()
-    assert captured.json()["status"] == "email_pending"
-    if confirm:
-        (confirm_token,) = outbox.links(r"/registry/confirm/([A-Za-z0-9_\-]+)/")
-        assert public_api.get(f"/registry/confirm/{confirm_token}/").status_code == 200, (
-            "opening the link confirms nothing"
-        )
-        assert RegistryEntry.objects.get().status == "email_pending"
-        assert public_api.post(f"/registry/confirm/{confirm_token}/").status_code == 200
-    return RegistryEntry.objects.get(id=entry_id)
 
 
 def test_a_registered_face_is_refused_at_upload_only_once_confirmed(
     api, other_api, public_api, outbox, portrait_jpeg, capture_jpeg, live_capture
 ):
-    _register(public_api, outbox, live_capture, confirm=False)
+    register_face(public_api, outbox, live_capture, confirm=False)
     assert upload_portrait(api, portrait_jpeg).status_code == 201, "an unconfirmed registration blocks nothing"
     (confirm_token,) = outbox.links(r"/registry/confirm/([A-Za-z0-9_\-]+)/")
     assert public_api.post(f"/api/registry/confirm/{confirm_token}/").json()["status"] == "active"
@@ -59,7 +29,7 @@ def test_a_registered_face_is_refused_at_upload_only_once_confirmed(
 
 
 def test_a_different_face_is_not_affected(api, public_api, outbox, other_person_jpeg, live_capture):
-    _register(public_api, outbox, live_capture)
+    register_face(public_api, outbox, live_capture)
     assert upload_portrait(api, other_person_jpeg).status_code == 201
 
 
@@ -68,7 +38,7 @@ def test_a_borderline_match_is_held_for_review_instead_of_refused(
 ):
     from consent.services import registry as services
 
-    entry = _register(public_api, outbox, live_capture)
+    entry = register_face(public_api, outbox, live_capture)
     # With the refusal threshold below the distance these two captures of one face measure (about 0.1),
     # the match falls in the review band: the same path an uncertain real match takes.
     monkeypatch.setattr(services, "REGISTRY_REFUSE_DISTANCE", 0.01)
@@ -83,13 +53,13 @@ def test_a_borderline_match_is_held_for_review_instead_of_refused(
 def test_only_the_same_person_can_remove_a_registration(
     api, public_api, outbox, portrait_jpeg, live_capture, other_person_live_capture
 ):
-    entry = _register(public_api, outbox, live_capture)
+    entry = register_face(public_api, outbox, live_capture)
     remove_url = f"/api/registry/remove/{entry.remove_token}/"
 
     challenge = public_api.get(remove_url).json()["challenge"]
     impostor = public_api.post(
         remove_url,
-        {"capture": _named(other_person_live_capture(challenge)), "challenge_id": challenge["id"]},
+        {"capture": named_capture(other_person_live_capture(challenge)), "challenge_id": challenge["id"]},
         format="multipart",
     )
     assert impostor.status_code == 403 and impostor.json()["error"] == "identity_mismatch"
@@ -97,12 +67,14 @@ def test_only_the_same_person_can_remove_a_registration(
 
     challenge = public_api.get(remove_url).json()["challenge"]
     still = public_api.post(
-        remove_url, {"capture": _named(portrait_jpeg), "challenge_id": challenge["id"]}, format="multipart"
+        remove_url, {"capture": named_capture(portrait_jpeg), "challenge_id": challenge["id"]}, format="multipart"
     )
     assert still.status_code == 400 and still.json()["error"] == "liveness_required"
 
     removed = public_api.post(
-        remove_url, {"capture": _named(live_capture(challenge)), "challenge_id": challenge["id"]}, format="multipart"
+        remove_url,
+        {"capture": named_capture(live_capture(challenge)), "challenge_id": challenge["id"]},
+        format="multipart",
     )
     assert removed.status_code == 200 and removed.json()["status"] == "removed"
     entry.refresh_from_db()
@@ -115,7 +87,7 @@ def test_registering_needs_a_live_capture(public_api, outbox, portrait_jpeg):
     challenge = public_api.get(f"/api/registry/{entry_id}/").json()["challenge"]
     response = public_api.post(
         f"/api/registry/{entry_id}/capture/",
-        {"capture": _named(portrait_jpeg), "challenge_id": challenge["id"]},
+        {"capture": named_capture(portrait_jpeg), "challenge_id": challenge["id"]},
         format="multipart",
     )
     assert response.status_code == 400 and response.json()["error"] == "liveness_required"
@@ -126,6 +98,6 @@ def test_a_portrait_uploaded_before_the_registration_can_no_longer_be_asked_abou
     api, public_api, outbox, portrait_jpeg, live_capture
 ):
     portrait_id = upload_portrait(api, portrait_jpeg).json()["id"]
-    _register(public_api, outbox, live_capture)
+    register_face(public_api, outbox, live_capture)
     refused = api.post(f"/api/portraits/{portrait_id}/consent-request/", {}, format="json")
     assert refused.status_code == 403 and refused.json()["error"] == "face_opted_out"

@@ -53,6 +53,14 @@ def test_the_header_is_read_without_decoding_and_checked_against_the_limits():
             media.video_check(refused, LIMITS)
 
 
+def test_a_video_track_in_an_unknown_codec_is_refused_as_unreadable_from_the_header():
+    # FFmpeg gives such a stream no codec context at all; the fuzzer found it as a 500 on the verifier.
+    unknown_codec = _video(width=64, height=64, frames=5).replace(b"avc1", b"zzzz")
+    with pytest.raises(InferenceError, match="no codec that can be read") as refusal:
+        media.video_header(unknown_codec)
+    assert refusal.value.code == "invalid_video"
+
+
 def test_the_bounded_decoder_scales_keeps_only_the_analysed_frames_and_stops_at_the_limits():
     clip = _video(width=1280, height=720, frames=45, fps=30)
     frames = list(media.video_frames_bounded(clip, limits=LIMITS, fps=15, max_side=640))

@@ -156,8 +156,8 @@ def test_it_stops_when_consent_is_revoked_during_the_stream(consented_portrait, 
     from studio.models import Render
     from studio.services import renders_cancel_for_consent
 
-    def revoking_after_ten_frames(*, render):
-        marked, count = live_frame_filter(render=render), [0]
+    def revoking_after_ten_frames(*, render, sound):
+        marked, count = live_frame_filter(render=render, sound=sound), [0]
 
         def filtered(frame):
             count[0] += 1
@@ -167,6 +167,7 @@ def test_it_stops_when_consent_is_revoked_during_the_stream(consented_portrait, 
                 renders_cancel_for_consent(consent=consent)
             return marked(frame)
 
+        filtered.store = marked.store
         return filtered
 
     monkeypatch.setattr(command, "live_frame_filter", revoking_after_ten_frames)

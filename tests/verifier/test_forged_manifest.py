@@ -8,7 +8,7 @@ import pytest
 
 from provenance import c2pa_manifest, keys
 from provenance.signer import local_signer
-from tests.verifier.test_verification import _consented_portrait
+from tests.helpers import portrait_with_active_consent
 
 pytestmark = pytest.mark.django_db
 
@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db
 def real_render(creator, portrait_jpeg):
     from studio.services import render_enqueue
 
-    portrait = _consented_portrait(creator, portrait_jpeg)
+    portrait = portrait_with_active_consent(creator, portrait_jpeg)
     return render_enqueue(
         owner=creator, portrait=portrait, purpose="marketing", text="Hi.", language="en", dispatch=False
     )

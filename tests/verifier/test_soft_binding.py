@@ -12,11 +12,12 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from provenance.c2pa_manifest import mp4_read_manifest
 from provenance.keys import signing_material_load_or_create
 from provenance.watermark import ALGORITHM
+from tests.helpers import portrait_with_active_consent
 from tests.interop.c2pa_ts import c2pa_ts
 from tests.provenance.mp4_boxes import c2pa_manifest_store
-from tests.verifier.test_verification import _consented_portrait, _reencoded, render
+from tests.verifier.test_verification import _reencoded
 
-__all__ = ["c2pa_ts", "render"]
+__all__ = ["c2pa_ts"]
 
 pytestmark = pytest.mark.django_db
 
@@ -118,7 +119,7 @@ def signed_render(creator, portrait_jpeg, sample_mp4, tmp_path):
     from provenance.services import video_sign
     from studio.services import render_enqueue
 
-    portrait = _consented_portrait(creator, portrait_jpeg)
+    portrait = portrait_with_active_consent(creator, portrait_jpeg)
     queued = render_enqueue(
         owner=creator, portrait=portrait, purpose="marketing", text="Hi.", language="en", dispatch=False
     )

@@ -7,77 +7,19 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-from datetime import timedelta
 from pathlib import Path
 
 import av
 import numpy as np
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
-from django.utils import timezone
 
+from benchmarks.video_transforms import video_write
 from inference import media
+from tests.helpers import portrait_with_active_consent
 from tests.provenance.mp4_boxes import top_level_box
 
 pytestmark = pytest.mark.django_db
-
-
-def _consented_portrait(creator, portrait_jpeg):
-    """A portrait of the astronaut with active consent (granted through the ORM: the approval flow has its own
-    tests).
-    """
-    from consent.models import Consent
-    from consent.services import consent_request_create
-    from studio.services import portrait_create
-
-    portrait = portrait_create(
-        owner=creator,
-        image=SimpleUploadedFile("portrait.jpg", portrait_jpeg, content_type="image/jpeg"),
-        subject_name="Eileen Collins",
-        subject_email="eileen@example.com",
-    )
-    consent = consent_request_create(portrait=portrait, requested_by=creator)
-    Consent.objects.filter(id=consent.id).update(
-        status=Consent.Status.ACTIVE,
-        purposes=consent.requested_purposes,
-        languages=["any"],
-        expires_at=timezone.now() + timedelta(days=30),
-        decided_at=timezone.now(),
-    )
-    return portrait
-
-
-@pytest.fixture(scope="module")
-def render(django_db_setup, django_db_blocker, portrait_jpeg):
-    """One finished render made by the real pipeline (labelled, watermarked, fingerprinted, signed), shared read-only by
-    this module.
-    """
-    from django.contrib.auth import get_user_model
-
-    from studio.models import Render
-    from studio.services import render_enqueue, render_run
-
-    with django_db_blocker.unblock():
-        owner = get_user_model().objects.create_user(
-            username="verifier-owner", email="owner@example.com", password="x-secret-3"
-        )
-        portrait = _consented_portrait(owner, portrait_jpeg)
-        queued = render_enqueue(
-            owner=owner,
-            portrait=portrait,
-            purpose="marketing",
-            text="Hello there, nice to meet you.",
-            language="en",
-            dispatch=False,
-        )
-        render_run(render_id=queued.id)
-        done = Render.objects.get(id=queued.id)
-        assert done.status == Render.Status.DONE, done.error
-        yield done
-        # Committed outside the per-test transactions, so removed by hand.
-        Render.objects.filter(id=done.id).delete()
-        owner.delete()
 
 
 def _reencoded(
@@ -85,23 +27,15 @@ def _reencoded(
     destination: Path,
     *,
     crf: int = 28,
-    codec: str = "libx264",
     container: str = "mp4",
     mirror_frames=None,
 ) -> Path:
-    """Decode every frame and encode again: metadata (and so the manifest) does not survive."""
+    """Decode every frame and the sound and encode them again: metadata (and so the manifest) does not survive."""
     frames = list(media.video_frames(source))
     if mirror_frames is not None:
         frames = mirror_frames(frames)
-    with av.open(str(destination), "w", format=container) as output:
-        options = {"crf": str(crf)} if codec == "libx264" else {"b:v": "1M", "deadline": "realtime", "cpu-used": "8"}
-        stream = output.add_stream(codec, rate=25, options=options)
-        stream.height, stream.width = frames[0].shape[:2]
-        stream.pix_fmt = "yuv420p"
-        for frame in frames:
-            output.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
-        output.mux(stream.encode())
-    return destination
+    sound, _ = media.video_sound(source, max_seconds=60)
+    return video_write(destination, frames, sound, media.AUDIO_SAMPLE_RATE, crf=crf, container=container)
 
 
 def test_a_render_verifies_with_a_complete_credential_and_says_why(render):
@@ -150,7 +84,7 @@ def test_the_fingerprint_is_kept_after_the_video_is_deleted(creator, portrait_jp
     from provenance.services import render_fingerprint_store
     from studio.services import render_delete, render_enqueue
 
-    portrait = _consented_portrait(creator, portrait_jpeg)
+    portrait = portrait_with_active_consent(creator, portrait_jpeg)
     queued = render_enqueue(
         owner=creator, portrait=portrait, purpose="marketing", text="Hi.", language="en", dispatch=False
     )
@@ -179,7 +113,7 @@ def test_a_webm_copy_is_recognized_by_its_watermark(render, tmp_path):
     from verifier.report import report_as_dict
     from verifier.services import video_verify
 
-    copy = _reencoded(Path(render.video.path), tmp_path / "copy.webm", codec="libvpx", container="webm")
+    copy = _reencoded(Path(render.video.path), tmp_path / "copy.webm", container="webm")
     report = report_as_dict(video_verify(path=copy))
 
     assert report["verdict"] == "candor_generated" and report["watermark"]["render_id"] == str(render.id)

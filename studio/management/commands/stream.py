@@ -131,7 +131,7 @@ def _stream(render: Render, recording: bytes, out: str, *, chunk_ms: int, realti
         with media.FragmentedMp4Writer(
             target, width=rig.image.shape[1], height=rig.image.shape[0], fps=fps, sample_rate=sample_rate
         ) as mp4:
-            marked = live_frame_filter(render=render)
+            marked = live_frame_filter(render=render, sound=(audio, sample_rate))
             source = _LiveAudio(
                 audio,
                 sample_rate,
@@ -153,6 +153,8 @@ def _stream(render: Render, recording: bytes, out: str, *, chunk_ms: int, realti
                 if report.frames % fps == 0 and not render_live_allowed(render_id=render.id):
                     report.stopped = True
                     break
+            # The tracks cover every frame sent, the last partial second too.
+            marked.store()
             report.seconds = time.monotonic() - source.started
     finally:
         if target is not sys.stdout.buffer:
