@@ -27,8 +27,8 @@ from .receipts import receipt_email
 
 # How close to a threshold a figure must come for the approval to wait for staff. The identity margin is a tenth of
 # the threshold (0.5): the test clips of the portrait's person measure 0.08-0.13 from it (docs/consent.md), so an
-# honest capture in fair light sits far below 0.45, while someone else who resembles the person and just passes lands
-# in the band. Like the thresholds, set from geometry and synthetic clips, not from real webcam recordings.
+# honest capture in fair light sits far below 0.45; the band is meant for a look-alike who just passes. Like the
+# thresholds, set from geometry and synthetic clips, not from real webcam recordings.
 IDENTITY_REVIEW_MARGIN = 0.05
 # Lip sync and mouth movement: a quarter of the correlation scale above its minimum (0.4), and half the mouth range's
 # minimum (0.04) above it, where speaking clearly opens the mouth by 0.1-0.3.
