@@ -224,8 +224,8 @@ def _face_replaced(render, share: float, grace_hopper: np.ndarray) -> tuple[list
 BRACKETS = [
     ("audio", "AUDIO_MATCH_DISTANCE", "sound", 0.35, "candor_generated"),
     ("audio", "AUDIO_MATCH_DISTANCE", "sound", 0.55, "content_mismatch"),
-    ("mouth", "MOUTH_MATCH_DISTANCE", "mouth", 0.4, "candor_generated"),
-    ("mouth", "MOUTH_MATCH_DISTANCE", "mouth", 0.475, "content_mismatch"),
+    ("mouth", "MOUTH_MATCH_DISTANCE", "mouth", 0.3, "candor_generated"),
+    ("mouth", "MOUTH_MATCH_DISTANCE", "mouth", 0.4, "content_mismatch"),
     ("picture", "FACE_MATCH_DISTANCE", "face", 0.35, "candor_generated"),
     ("picture", "FACE_MATCH_DISTANCE", "face", 0.45, "content_mismatch"),
 ]
