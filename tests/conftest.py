@@ -70,6 +70,34 @@ def other_person_live_capture(grace_hopper):
     return LiveClips(grace_hopper)
 
 
+# The schedule every live capture in the tests follows (unless a test asks for random ones): the prepared clips below
+# answer it.
+LIVE_SEED = 7
+
+
+@pytest.fixture(autouse=True)
+def capture_schedule_fixed(settings):
+    settings.CANDOR_CAPTURE_SCHEDULE_SEED = LIVE_SEED
+
+
+@pytest.fixture(scope="session")
+def live_webm(astronaut) -> bytes:
+    """WebM (as a browser records it) of the portrait's person answering the fixed live schedule: turns, digits."""
+    from consent.services.live import capture_schedule
+    from tests.live import scheduled_clip
+
+    return scheduled_clip(astronaut, capture_schedule(LIVE_SEED))
+
+
+@pytest.fixture(scope="session")
+def other_person_live_webm(grace_hopper) -> bytes:
+    """Someone else (Grace Hopper) answering the fixed live schedule."""
+    from consent.services.live import capture_schedule
+    from tests.live import scheduled_clip
+
+    return scheduled_clip(grace_hopper, capture_schedule(LIVE_SEED))
+
+
 @pytest.fixture(scope="session")
 def other_person_jpeg(grace_hopper) -> bytes:
     return _jpeg(grace_hopper)
