@@ -12,6 +12,8 @@ from inference import faces, media, sandbox
 from inference.errors import InferenceError
 
 from .. import liveness, pace
+from ..flash import flash_response
+from ..portrait_copy import portrait_copy_check
 from .live import LiveStream
 
 # Frames read for Candor's own watermark in a capture (a Candor render carries it in every frame).
@@ -37,6 +39,14 @@ MAX_PACKETS = 2_000
 
 
 @dataclass(frozen=True)
+class PortraitReference:
+    """The portrait a capture must not be made from: its pixels as stored (RGB uint8) and its 68 landmarks."""
+
+    image: np.ndarray
+    landmarks: np.ndarray
+
+
+@dataclass(frozen=True)
 class CaptureCheck:
     """A live capture that answered its challenge: the face's median descriptor, what the clip showed, and a few of its
     frames as JPEGs (identity frames, then one per head turn) for a reviewer to see.
@@ -48,7 +58,12 @@ class CaptureCheck:
 
 
 def capture_check(
-    *, capture: bytes, challenge: dict, english: bool = False, live: LiveStream | None = None
+    *,
+    capture: bytes,
+    challenge: dict,
+    english: bool = False,
+    live: LiveStream | None = None,
+    portrait: PortraitReference | None = None,
 ) -> CaptureCheck:
     """Refuse a still, a Candor-generated clip, or a clip that does not answer the challenge live; else the face's
     descriptor.
@@ -59,7 +74,8 @@ def capture_check(
     refused with capture_too_costly instead of holding a web process.
 
     live: a live capture's stream (its bytes are `capture`): it must have arrived at the pace it was recorded and
-    answer each prompt within a reaction time of its reveal; `challenge` then holds its turns and digits.
+    answer each prompt within a reaction time of its reveal, and its face must reflect the colour flash; `challenge`
+    then holds its turns and digits. portrait: the capture's face must not be a warp of this portrait's pixels.
     """
     from provenance.keys import secret_load_or_create
 
@@ -77,6 +93,7 @@ def capture_check(
             challenge=challenge,
             english=english,
             live=live,
+            portrait=portrait,
             watermark_key=secret_load_or_create(settings.KEYS_DIR, "watermark"),
         )
     except InferenceError as error:
@@ -87,7 +104,13 @@ def capture_check(
 
 
 def capture_analyse(
-    *, capture: bytes, challenge: dict, english: bool, watermark_key: bytes, live: LiveStream | None = None
+    *,
+    capture: bytes,
+    challenge: dict,
+    english: bool,
+    watermark_key: bytes,
+    live: LiveStream | None = None,
+    portrait: PortraitReference | None = None,
 ) -> CaptureCheck:
     """The analysis itself, pure computation on the bytes (it runs in the child): refusals are InferenceError whose
     code is an ErrorCode's value.
@@ -143,6 +166,39 @@ def capture_analyse(
     )
     if result.failure is not None:
         raise InferenceError(ErrorCode(result.failure), result.detail)
+    record = {**result.as_record(), "challenge": challenge.get("id"), "watermark_checked": True}
+    if live is not None and stream_pace is not None:
+        record["pace"] = stream_pace.as_record()
+        flash = flash_response(
+            clip.frames,
+            clip.times + clip.start_s,
+            result.landmarks,
+            colours=live.flash["colours"],
+            durations_ms=live.flash["durations_ms"],
+            start_s=stream_pace.media_time(live.flash["revealed_s"]),
+        )
+        record["flash"] = flash.as_record()
+        if not flash.passed:
+            raise InferenceError(
+                ErrorCode.FLASH_NOT_REFLECTED,
+                "the screen's colours were not seen on your face; face the screen from arm's length in a room that "
+                "is not brightly lit, and keep still while it flashes",
+            )
+    if portrait is not None:
+        frontal = [index for index in result.identity_frames if result.landmarks[index] is not None]
+        copy = portrait_copy_check(
+            portrait.image,
+            portrait.landmarks,
+            [clip.frames[index] for index in frontal],
+            [result.landmarks[index] for index in frontal],
+        )
+        record["portrait_copy"] = copy.as_record()
+        if copy.copied:
+            raise InferenceError(
+                ErrorCode.PORTRAIT_COPY,
+                "the face in the capture is the portrait's own picture, moved; only a live recording of yourself is "
+                "accepted",
+            )
     descriptors = []
     for index in result.identity_frames:
         found = faces.faces_detect(clip.frames[index], upsample=0) or faces.faces_detect(clip.frames[index])
@@ -153,15 +209,19 @@ def capture_analyse(
             ErrorCode.LIVENESS_NO_FACE,
             "no face could be measured in the capture; face the camera in good light",
         )
-    record = {**result.as_record(), "challenge": challenge.get("id"), "watermark_checked": True}
-    if stream_pace is not None:
-        record["pace"] = stream_pace.as_record()
     shown = list(result.identity_frames[:KEY_IDENTITY_FRAMES]) + list(result.turn_frames)
     return CaptureCheck(
         descriptor=np.median(np.stack(descriptors), axis=0),
         liveness=record,
         key_frames=tuple(media.image_encode_jpeg(clip.frames[index], quality=85) for index in shown),
     )
+
+
+def portrait_reference(portrait) -> PortraitReference:
+    """The stored portrait (a studio Portrait, read through its attributes) as the copy check needs it."""
+    with portrait.image.open("rb") as handle:
+        image = media.image_decode(handle.read(), max_side=max(portrait.width, portrait.height))
+    return PortraitReference(image=image, landmarks=np.asarray(portrait.landmarks, dtype=np.float64))
 
 
 def _pace_check(capture: bytes, live: LiveStream) -> pace.Pace:
