@@ -228,3 +228,11 @@ def test_the_openapi_schema_describes_the_live_capture_for_other_clients():
         for path in ("/captures/:", "/captures/{capture_id}/chunks/{seq}/:", "/captures/{capture_id}/finish/:"):
             assert f"{base}{path}" in schema
     assert "revealed_s" in schema and "video/webm" in schema
+
+
+def test_digits_read_before_they_were_shown_are_not_heard(public_api, token, same_person_photos):
+    """A prepared file that guessed the digits: they are read 1.5 s before their reveal, so they cannot count."""
+    early = scheduled_clip(same_person_photos[1], capture_schedule(LIVE_SEED), digits_after_s=-1.5)
+    response = live_stream(public_api, f"/api/consent/{token}/captures/", early, finish={"full_name": "E"})
+    assert response.status_code == 403
+    assert response.json()["error"] == "digits_mismatch"
