@@ -25,13 +25,13 @@ from .selectors import consent_get, registry_entry_get, registry_entry_get_by_re
 from .services import (
     capture_done,
     consent_approve_live,
+    consent_link_check_open,
     live_capture_chunk,
     live_capture_open,
     prompts_revealed,
     registry_capture_submit,
     registry_remove,
 )
-from .services.decisions import _link_check_open
 from .services.live import MAX_CAPTURE_BYTES, MAX_CHUNK_BYTES, TIMESLICE_MS
 from .throttling import CaptureRateThrottle
 
@@ -54,7 +54,7 @@ def _subject(kwargs: dict) -> _Subject:
     """The consent link or registry entry named in the URL, checked to accept a live capture now."""
     if "token" in kwargs:
         consent = consent_get(token=kwargs["token"])
-        _link_check_open(consent)
+        consent_link_check_open(consent)
         return _Subject(LiveCapture.Purpose.CONSENT, kwargs["token"], consent=consent)
     if "remove_token" in kwargs:
         entry = registry_entry_get_by_remove_token(remove_token=kwargs["remove_token"])
