@@ -164,14 +164,14 @@ def flash_response(
     """
     times = np.asarray(times, dtype=np.float64)
     end_s = start_s + sum(durations_ms) / 1000 + FLASH_MAX_LAG_S + BASELINE_S
-    window = [i for i in np.flatnonzero((times >= start_s - BASELINE_S) & (times <= end_s)) if i < len(frames)]
-    seen = [i for i in window if landmarks[i] is not None]
-    if not window or len(seen) < MIN_FACE_SHARE * len(window):
-        return FlashResponse(0.0, 0.0, 0.0, 0.0, False, f"a face was seen in {len(seen)} of {len(window)} frames")
+    window = [int(i) for i in np.flatnonzero((times >= start_s - BASELINE_S) & (times <= end_s)) if i < len(frames)]
+    faces_seen = [(i, points) for i in window if (points := landmarks[i]) is not None]
+    if not window or len(faces_seen) < MIN_FACE_SHARE * len(window):
+        detail = f"a face was seen in {len(faces_seen)} of the flash's {len(window)} frames"
+        return FlashResponse(0.0, 0.0, 0.0, 0.0, False, detail)
+    seen = [index for index, _ in faces_seen]
     skin_series, background_series = [], []
-    for index in seen:
-        points = landmarks[index]
-        assert points is not None
+    for index, points in faces_seen:
         skin, background = _regions(points, frames[index].shape)
         if background.mean() < MIN_BACKGROUND_SHARE:
             return FlashResponse(0.0, 0.0, 0.0, 0.0, False, "the face fills the picture: no background beside it")
