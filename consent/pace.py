@@ -11,8 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-# Upload jitter on a slow network stays within a few hundred milliseconds; more than this is a stream held back.
-MAX_HOLD_S = 1.0
+# Upload jitter on a slow network stays within a few hundred milliseconds, but a loaded computer stalls its browser's
+# encoder and uploads for longer: Chromium on a 2-core machine at a load of 10-17 held genuine chunks back by up to
+# 1.8 s. More than this is a stream held back. It is also the most time a stream can win to prepare an answer.
+MAX_HOLD_S = 1.5
 
 
 @dataclass(frozen=True)
@@ -39,7 +41,8 @@ def capture_pace(packet_ends: list[tuple[int, float]], arrivals: list[tuple[int,
     """The pace of a stream from its packets ((byte just past, media end second), file order) and its chunks'
     arrivals ((bytes received so far, arrival second after chunk 0), in order).
 
-    Chunks that complete no packet yet (a header) say nothing and are skipped.
+    Chunks that complete no packet yet (a header) say nothing and are skipped. The last chunk does not set the offset:
+    a recorder that stops sends what it holds at once, ahead of its usual pace.
     """
     differences = []
     reached = float("-inf")
@@ -52,6 +55,6 @@ def capture_pace(packet_ends: list[tuple[int, float]], arrivals: list[tuple[int,
             differences.append(arrival_s - reached)
     if not differences:
         return Pace(offset_s=0.0, worst_hold_s=float("inf"), media_s=0.0, passed=False)
-    offset = min(differences)
+    offset = min(differences[:-1] or differences)
     worst = max(differences) - offset
     return Pace(offset_s=offset, worst_hold_s=worst, media_s=max(reached, 0.0), passed=worst <= MAX_HOLD_S)

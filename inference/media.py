@@ -404,7 +404,9 @@ def video_header(source: str | Path | bytes) -> VideoHeader:
                 duration_s = float(stream.duration * stream.time_base)
             else:
                 duration_s = None
-            rate = stream.average_rate or stream.guessed_rate
+            # Only the rate the container states: a browser's WebM states none, and FFmpeg's guess from a few jittery
+            # millisecond timestamps can be 1000 a second. Decoding enforces the limits whatever the header says.
+            rate = stream.average_rate
             return VideoHeader(
                 width=stream.codec_context.width,
                 height=stream.codec_context.height,

@@ -53,9 +53,10 @@ def scheduled_clip(
     turns / digits: answer other ones than the schedule's (a replay made for another challenge). The screen's flash
     lights the face with each colour at `flash_strength` of its light (tests/clips.py flash_reflected; None: no
     reflection) from `flash_lag_s` after the flash is due. tail_s: how long the recording goes on after the last
-    prompt is due; digits_after_s: when the digits are read, after they are due. base_frames: the face to pose, frame by frame (e.g. the engine's animation of the photo, looped;
-    default the photo itself); depth_turns: turn the head by re-projecting a face-shaped relief (tests/attacks.py)
-    instead of the 2-D warp; transform: applied to all frames before they are encoded (blur, noise, colour...).
+    prompt is due; digits_after_s: when the digits are read, after they are due. base_frames: the face to pose,
+    frame by frame (e.g. the engine's animation of the photo, looped; default the photo itself); depth_turns: turn
+    the head by re-projecting a face-shaped relief (tests/attacks.py) instead of the 2-D warp; transform: applied to
+    all frames before they are encoded (blur, noise, colour...).
     """
     by_kind = {prompt["kind"]: prompt for prompt in schedule}
     turn_prompts = [prompt for prompt in schedule if prompt["kind"] == "turn"]

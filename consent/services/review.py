@@ -21,8 +21,8 @@ from provenance.keys import secret_load_or_create
 from .. import liveness as liveness_rules
 from ..audit_log import consent_event_append
 from ..flash import FACE_MIN_CORRELATION
-from ..portrait_copy import COPY_THRESHOLD
 from ..models import Consent, ConsentEvent, ConsentReview
+from ..portrait_copy import COPY_THRESHOLD
 from ..selectors import CREATOR_FAILURE_WINDOW, portrait_failed_captures
 from .common import email_after_commit
 from .receipts import receipt_email

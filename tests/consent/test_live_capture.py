@@ -194,9 +194,22 @@ def test_pace_rule_just_inside_and_just_outside_the_hold_limit():
     assert capture_pace(packets, steady).passed
     assert capture_pace(packets, inside).passed
     assert not capture_pace(packets, outside).passed
-    # Over a 10 s stream, 15% faster than real time gains 1.3 s on the clock; 5% gains 0.5 s, within the limit.
-    assert not capture_pace(packets, [(b, s / 1.15) for b, s in steady]).passed
+    # Over a 10 s stream, 25% faster than real time gains 2 s on the clock; 5% gains 0.5 s, within the limit.
+    assert not capture_pace(packets, [(b, s / 1.25) for b, s in steady]).passed
     assert capture_pace(packets, [(b, s / 1.05) for b, s in steady]).passed
+
+
+def test_the_last_chunk_sent_at_once_when_recording_stops_does_not_set_the_pace():
+    """A recorder that stops sends what it holds at once: 0.6 s early. Taken as the clock's offset, it would make the
+    steady chunks before it look held back by 0.6 s more.
+    """
+    packets = [(100 * (index + 1), 0.25 * (index + 1)) for index in range(40)]
+    arrivals = [
+        (byte_end, media_end - 0.25 + (1.2 if index < 39 else 0.6))
+        for index, (byte_end, media_end) in enumerate(packets)
+    ]
+    pace = capture_pace(packets, arrivals)
+    assert pace.passed and abs(pace.offset_s - 0.95) < 1e-9 and abs(pace.worst_hold_s) < 1e-9
 
 
 def test_a_face_that_does_not_reflect_the_flash_is_refused(public_api, token, same_person_photos):
