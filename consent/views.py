@@ -12,6 +12,7 @@ from datetime import UTC, datetime, time
 from django.conf import settings
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from core.errors import ApplicationError, ErrorCode
@@ -115,6 +116,9 @@ def consent_page(request, token):
             "text": consent_text(consent),
             "any_language": ["any"],
             "max_previews": settings.CANDOR_MAX_PREVIEWS_PER_CONSENT,
+            # capture.js opens live captures under this API link, and comes back here once the server has decided.
+            "capture_base": reverse("api-consent", args=[consent.token]),
+            "done_url": request.path,
         }
 
     return _capture_page(request, template="consent/consent_page.html", submit=submit, context=context)
@@ -177,27 +181,38 @@ def registry_page(request):
     return redirect("registry-capture", entry_id=entry.id)
 
 
-def _registry_capture_page(request: HttpRequest, entry: RegistryEntry, *, removal: bool) -> HttpResponse:
+def _registry_capture_done(entry: RegistryEntry, *, removal: bool) -> tuple[str, str]:
+    """The title and message shown once a capture registered (pending the email confirmation) or removed the entry."""
+    if not removal:
+        return "Check your email", "We emailed you a link: your face is registered once you confirm there."
+    if entry.kind == RegistryEntry.Kind.SEND_TO_ME:
+        return "Registration removed", "Consent requests for your face no longer come to this address."
+    return "Registration removed", "Your face is no longer in Candor's do-not-generate registry."
+
+
+def _registry_capture_page(
+    request: HttpRequest, entry: RegistryEntry, *, removal: bool, capture_base: str
+) -> HttpResponse:
     def submit() -> HttpResponse:
         capture, challenge_id = _uploaded_capture(request), request.POST.get("challenge_id", "")
         if removal:
             registry_remove(entry=entry, capture=capture, challenge_id=challenge_id)
-            if entry.kind == RegistryEntry.Kind.SEND_TO_ME:
-                removed = "Consent requests for your face no longer come to this address."
-            else:
-                removed = "Your face is no longer in Candor's do-not-generate registry."
-            return _message(request, "Registration removed", removed)
-        registry_capture_submit(entry=entry, capture=capture, challenge_id=challenge_id)
-        message = "We emailed you a link: your face is registered once you confirm there."
-        return _message(request, "Check your email", message)
+        else:
+            registry_capture_submit(entry=entry, capture=capture, challenge_id=challenge_id)
+        return _message(request, *_registry_capture_done(entry, removal=removal))
 
     def context(error_message: str | None) -> dict:
         entry.refresh_from_db()
+        done_title, done_message = _registry_capture_done(entry, removal=removal)
         return {
             "entry": entry,
             "challenge": registry_challenge_issue(entry=entry),
             "error": error_message,
             "removal": removal,
+            # capture.js opens live captures under this API link, and shows the outcome in place of the form.
+            "capture_base": capture_base,
+            "done_title": done_title,
+            "done_message": done_message,
         }
 
     return _capture_page(request, template="consent/registry_capture.html", submit=submit, context=context)
@@ -209,7 +224,9 @@ def registry_capture_page(request, entry_id):
         entry = registry_entry_get(entry_id=entry_id)
     except ApplicationError as error:
         return _message(request, "Not found", error.detail, status=404)
-    return _registry_capture_page(request, entry, removal=False)
+    return _registry_capture_page(
+        request, entry, removal=False, capture_base=reverse("api-registry-entry", args=[entry.id])
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -218,4 +235,6 @@ def registry_remove_page(request, remove_token):
         entry = registry_entry_get_by_remove_token(remove_token=remove_token)
     except ApplicationError as error:
         return _message(request, "Not found", error.detail, status=404)
-    return _registry_capture_page(request, entry, removal=True)
+    return _registry_capture_page(
+        request, entry, removal=True, capture_base=reverse("api-registry-remove", args=[remove_token])
+    )
