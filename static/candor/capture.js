@@ -9,6 +9,7 @@
   if (!section || !navigator.mediaDevices || !navigator.mediaDevices.getUserMedia || !window.MediaRecorder) return;
   const form = section.closest("form");
   const base = new URL(section.dataset.captureBase, window.location.href);
+  const stage = document.getElementById("live-stage");
   const preview = document.getElementById("live-preview");
   const prompt = document.getElementById("live-prompt");
   const progress = document.getElementById("live-progress");
@@ -178,11 +179,14 @@
       return;
     }
     preview.srcObject = stream;
+    stage.hidden = false;
     let capture;
     try {
       capture = await post(new URL("captures/", base), "{}", "application/json");
     } catch (error) {
       stream.getTracks().forEach((track) => track.stop());
+      preview.srcObject = null;
+      stage.hidden = true;
       start.disabled = false;
       refuse(error);
       return;
@@ -235,6 +239,8 @@
     recorder.onstop = function () {
       recording = false;
       stream.getTracks().forEach((track) => track.stop());
+      preview.srcObject = null;
+      stage.hidden = true;
       sendQueued();
     };
     const ticker = setInterval(function () {

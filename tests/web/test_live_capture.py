@@ -1,0 +1,116 @@
+"""The person pictured approves through the live check in a real browser: headless Chromium's fake camera and microphone
+play a person who answers the server's prompts (the schedule fixed by CANDOR_CAPTURE_SCHEDULE_SEED), the page
+streams them to the server, shows each prompt as it comes, flashes the screen, and shows the decision.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from consent.models import Consent
+from tests.helpers import upload_portrait
+
+from .conftest import DESKTOP, PHONE
+from .fake_camera import (
+    console_errors_besides_refusals,
+    fake_camera_write,
+    find,
+    live_check_wait,
+    live_check_watch,
+    prompt_texts,
+)
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+SEED = 11
+# The whole test (two captures of about 13 s, their analyses, two clips built) on a loaded 2-core machine.
+TEST_BUDGET_S = 60
+
+
+@pytest.fixture
+def schedule(settings) -> list[dict]:
+    from consent.services.live import capture_schedule
+
+    settings.CANDOR_CAPTURE_SCHEDULE_SEED = SEED
+    return capture_schedule(SEED)
+
+
+def test_the_person_pictured_approves_with_the_live_check_after_a_wrong_answer_is_refused(
+    filmed, camera, schedule, creator, api, outbox, portrait_jpeg, astronaut
+):
+    began = time.monotonic()
+    portrait_id = upload_portrait(api, portrait_jpeg).json()["id"]
+    assert api.post(f"/api/portraits/{portrait_id}/consent-request/", {}, format="json").status_code == 201
+    token = outbox.links(r"/consent/([A-Za-z0-9_\-]+)/")[-1]
+    asked = [prompt["value"] for prompt in schedule if prompt["kind"] == "turn"]
+    # The same person, live and speaking, but turning the other way each time.
+    opposite = {"left": "right", "right": "left", "up": "down", "down": "up"}
+    fake_camera_write(camera, astronaut, schedule, turns=[opposite[turn] for turn in asked])
+
+    filmed.open(f"/consent/{token}/")
+    assert find(filmed, "#live-check").is_displayed(), "the live check is hidden: no getUserMedia or MediaRecorder"
+    assert not find(filmed, "#upload-fallback").get_attribute("open"), "the recorded-video form should be folded away"
+    assert "the screen will flash colours for about 2 seconds" in find(filmed, "#live-check").text
+    find(filmed, "#full_name").send_keys("Eileen Collins")
+    live_check_watch(filmed)
+    find(filmed, "#live-start").click()
+    live_check_wait(filmed)
+    refusal = find(filmed, "#live-refusal")
+    assert refusal.is_displayed() and refusal.get_attribute("role") == "alert"
+    assert "turn" in refusal.text.lower(), refusal.text
+    retry = find(filmed, "#live-retry")
+    assert retry.is_displayed() and filmed.driver.switch_to.active_element == retry, "Try again should have the focus"
+    assert Consent.objects.get().status == "pending"
+    filmed.screenshot("live-consent-refused", size=PHONE)
+
+    # The second try answers the prompts; it starts from the keyboard (Try again has the focus).
+    fake_camera_write(camera, astronaut, schedule)
+    live_check_watch(filmed)
+    from selenium.webdriver.common.keys import Keys
+
+    retry.send_keys(Keys.ENTER)
+    seen = live_check_wait(filmed, leaves_page=True)
+    assert [text for text in seen["prompts"] if text != "Look at the screen"] == prompt_texts(schedule), seen
+    flash = next(prompt for prompt in schedule if prompt["kind"] == "flash")
+    shown = [change for change in seen["flash"] if not change["hidden"]]
+    assert [change["colour"] for change in shown] == [_rgb(colour) for colour in flash["colours"]], seen["flash"]
+    assert all(change["rect"] == change["viewport"] for change in shown), "the flash must fill the whole viewport"
+    assert seen["flash"][-1]["hidden"], "the page must come back after the flash"
+
+    consent = Consent.objects.get()
+    assert consent.status in ("active", "awaiting_review"), consent.status
+    heading = find(filmed, "h1").text
+    assert heading == "You approved", find(filmed, "main").text
+    assert console_errors_besides_refusals(filmed) == []
+    filmed.screenshot("live-consent-approved", size=DESKTOP)
+    assert time.monotonic() - began < TEST_BUDGET_S
+
+
+def _rgb(colour: str) -> str:
+    """'#rrggbb' as the browser's computed style writes it."""
+    red, green, blue = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
+    return f"rgb({red}, {green}, {blue})"
+
+
+def test_without_a_camera_the_page_offers_the_recorded_video_for_staff_review(
+    browser, creator, api, outbox, portrait_jpeg
+):
+    portrait_id = upload_portrait(api, portrait_jpeg).json()["id"]
+    api.post(f"/api/portraits/{portrait_id}/consent-request/", {}, format="json")
+    token = outbox.links(r"/consent/([A-Za-z0-9_\-]+)/")[-1]
+
+    browser.open(f"/consent/{token}/")
+    find(browser, "#full_name").send_keys("Eileen Collins")
+    find(browser, "#live-start").click()
+    # Headless Chromium without fake devices has no camera: getUserMedia fails, the recorded-video form unfolds.
+    browser.wait_for(lambda driver: find(browser, "#upload-fallback").get_attribute("open"))
+    assert "No camera and microphone could be opened" in find(browser, "#live-status").text
+    assert (
+        "A recorded video is sent to Candor's staff for review and does not activate consent by itself"
+        in find(browser, "#upload-fallback").text
+    )
+    assert find(browser, "#live-start").is_enabled()
+    browser.assert_clean_console()
+    browser.screenshot("live-consent-no-camera", size=PHONE)
