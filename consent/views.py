@@ -26,11 +26,8 @@ from .services import (
     consent_erase,
     consent_revoke,
     consent_text,
-    registry_capture_submit,
-    registry_challenge_issue,
     registry_confirm,
     registry_entry_start,
-    registry_remove,
 )
 from .throttling import CaptureRateThrottle
 
@@ -102,7 +99,6 @@ def consent_page(request, token):
             languages=request.POST.getlist("languages") or None,
             expires_at=_end_of_day(request.POST.get("expires_at", "")),
             consent_text_sha256=request.POST.get("consent_text_sha256") or None,
-            capture_source=request.POST.get("capture_source", "file"),
         )
         return render(request, "consent/decided.html", {"consent": decided})
 
@@ -111,14 +107,12 @@ def consent_page(request, token):
         return {
             "consent": consent,
             "challenge": consent_challenge_issue(consent=consent),
+            "captures_url": reverse("api-consent-captures", args=[token]),
             "purposes": PURPOSES,
             "error": error_message,
             "text": consent_text(consent),
             "any_language": ["any"],
             "max_previews": settings.CANDOR_MAX_PREVIEWS_PER_CONSENT,
-            # capture.js opens live captures under this API link, and comes back here once the server has decided.
-            "capture_base": reverse("api-consent", args=[consent.token]),
-            "done_url": request.path,
         }
 
     return _capture_page(request, template="consent/consent_page.html", submit=submit, context=context)
@@ -182,7 +176,7 @@ def registry_page(request):
 
 
 def _registry_capture_done(entry: RegistryEntry, *, removal: bool) -> tuple[str, str]:
-    """The title and message shown once a capture registered (pending the email confirmation) or removed the entry."""
+    """What the page says once its live check registered (pending the email confirmation) or removed the entry."""
     if not removal:
         return "Check your email", "We emailed you a link: your face is registered once you confirm there."
     if entry.kind == RegistryEntry.Kind.SEND_TO_ME:
@@ -190,51 +184,39 @@ def _registry_capture_done(entry: RegistryEntry, *, removal: bool) -> tuple[str,
     return "Registration removed", "Your face is no longer in Candor's do-not-generate registry."
 
 
-def _registry_capture_page(
-    request: HttpRequest, entry: RegistryEntry, *, removal: bool, capture_base: str
-) -> HttpResponse:
-    def submit() -> HttpResponse:
-        capture, challenge_id = _uploaded_capture(request), request.POST.get("challenge_id", "")
-        if removal:
-            registry_remove(entry=entry, capture=capture, challenge_id=challenge_id)
-        else:
-            registry_capture_submit(entry=entry, capture=capture, challenge_id=challenge_id)
-        return _message(request, *_registry_capture_done(entry, removal=removal))
-
-    def context(error_message: str | None) -> dict:
-        entry.refresh_from_db()
-        done_title, done_message = _registry_capture_done(entry, removal=removal)
-        return {
+def _registry_capture_page(request: HttpRequest, entry: RegistryEntry, *, captures_url: str, removal: bool):
+    """The registry's live check: the page streams it to `captures_url` (the registry accepts no recorded file)."""
+    done_title, done_message = _registry_capture_done(entry, removal=removal)
+    return render(
+        request,
+        "consent/registry_capture.html",
+        {
             "entry": entry,
-            "challenge": registry_challenge_issue(entry=entry),
-            "error": error_message,
             "removal": removal,
-            # capture.js opens live captures under this API link, and shows the outcome in place of the form.
-            "capture_base": capture_base,
+            "captures_url": captures_url,
             "done_title": done_title,
             "done_message": done_message,
-        }
+        },
+    )
 
-    return _capture_page(request, template="consent/registry_capture.html", submit=submit, context=context)
 
-
-@require_http_methods(["GET", "POST"])
+@require_GET
 def registry_capture_page(request, entry_id):
     try:
         entry = registry_entry_get(entry_id=entry_id)
     except ApplicationError as error:
         return _message(request, "Not found", error.detail, status=404)
     return _registry_capture_page(
-        request, entry, removal=False, capture_base=reverse("api-registry-entry", args=[entry.id])
+        request, entry, captures_url=reverse("api-registry-captures", args=[entry.id]), removal=False
     )
 
 
-@require_http_methods(["GET", "POST"])
+@require_GET
 def registry_remove_page(request, remove_token):
     try:
         entry = registry_entry_get_by_remove_token(remove_token=remove_token)
     except ApplicationError as error:
         return _message(request, "Not found", error.detail, status=404)
     return _registry_capture_page(
-        request, entry, removal=True, capture_base=reverse("api-registry-remove", args=[remove_token])
+        request, entry, captures_url=reverse("api-registry-remove-captures", args=[remove_token]), removal=True
     )

@@ -192,6 +192,17 @@ class LiveClips:
         return self._clips[answer]
 
 
+def _opus_frame(audio: np.ndarray, start: int) -> av.AudioFrame:
+    """20 ms of mono 48 kHz sound from sample `start`, zero-padded at the end."""
+    chunk = np.zeros((1, 960), np.float32)
+    piece = audio[start : start + 960]
+    chunk[0, : piece.size] = piece
+    frame = av.AudioFrame.from_ndarray(chunk, format="flt", layout="mono")
+    frame.sample_rate = 48_000
+    frame.pts = start
+    return frame
+
+
 def as_browser_webm(clip: bytes, *, fps: int = 15, seed: int = 0) -> bytes:
     """The clip re-encoded as a browser's MediaRecorder writes it: WebM, VP8 + Opus, millisecond timestamps with
     jitter.
@@ -208,21 +219,23 @@ def as_browser_webm(clip: bytes, *, fps: int = 15, seed: int = 0) -> bytes:
         video.height, video.width = frames[0].shape[:2]
         video.pix_fmt = "yuv420p"
         video.time_base = Fraction(1, 1000)
+        # A browser's encoder is real-time: each frame's packet comes out at once, not after a look-ahead.
+        video.options = {"lag-in-frames": "0", "deadline": "realtime", "cpu-used": "8"}
         sound = container.add_stream("libopus", rate=48_000, layout="mono")
+        # Muxed in time order, each frame with the sound up to it, as a recorder writes its clusters.
+        audio_at = 0
         for index, frame in enumerate(frames):
             packet_frame = av.VideoFrame.from_ndarray(frame, format="rgb24")
             # Webcam frames arrive a few milliseconds early or late.
             packet_frame.pts = int(round(index * 1000 / fps + (rng.uniform(-8, 8) if index else 0)))
             packet_frame.time_base = Fraction(1, 1000)
             container.mux(video.encode(packet_frame))
+            while audio_at < min(audio.size, (index + 1) * 48_000 / fps):
+                container.mux(sound.encode(_opus_frame(audio, audio_at)))
+                audio_at += 960
         container.mux(video.encode(None))
-        for start in range(0, audio.size, 960):
-            chunk = np.zeros((1, 960), np.float32)
-            piece = audio[start : start + 960]
-            chunk[0, : piece.size] = piece
-            audio_frame = av.AudioFrame.from_ndarray(chunk, format="flt", layout="mono")
-            audio_frame.sample_rate = 48_000
-            audio_frame.pts = start
-            container.mux(sound.encode(audio_frame))
+        while audio_at < audio.size:
+            container.mux(sound.encode(_opus_frame(audio, audio_at)))
+            audio_at += 960
         container.mux(sound.encode(None))
     return buffer.getvalue()

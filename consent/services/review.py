@@ -39,7 +39,7 @@ CONSENT_REVIEW_DAYS = 30
 # The Fernet key's file in the keys directory (<name>.key, mode 0600).
 CAPTURE_KEY_NAME = "consent-review"
 # Where the capture came from, as the consent page says: its camera recorder, or anything else (a file chosen).
-CAPTURE_SOURCES = ("camera", "file")
+CAPTURE_SOURCES = ("live", "file")
 CONSENT_REVIEW_DECISIONS = ("approve", "refuse")
 
 
@@ -47,12 +47,12 @@ def review_reasons(*, consent: Consent, distance: float, liveness: dict, capture
     """Why an approval that passed every check should still wait for staff ([] when it need not), under
     CANDOR_CONSENT_REVIEW.
 
-    `capture_source` is what the client said; a client can lie that a file came from the camera, which is why the
-    figures near their thresholds are reasons of their own.
+    `capture_source`: `live` for the paced live capture, `file` for a recorded video; a file proves nothing about
+    when it was made, so it always waits for staff, whatever the mode.
     """
     mode = settings.CANDOR_CONSENT_REVIEW
     if mode == "off":
-        return []
+        return [] if capture_source == "live" else ["file_upload"]
     reasons = []
     if distance >= faces.IDENTITY_THRESHOLD - IDENTITY_REVIEW_MARGIN:
         reasons.append("identity_near_threshold")
@@ -64,7 +64,7 @@ def review_reasons(*, consent: Consent, distance: float, liveness: dict, capture
         reasons.append("creator_recent_failures")
     if portrait_failed_captures(portrait_id=consent.portrait_id) >= settings.CANDOR_PORTRAIT_MAX_FAILED_CAPTURES:
         reasons.append("portrait_failures")
-    if capture_source != "camera":
+    if capture_source != "live":
         reasons.append("file_upload")
     if mode == "all" and not reasons:
         reasons.append("review_all")

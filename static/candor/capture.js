@@ -8,7 +8,7 @@
   const section = document.getElementById("live-check");
   if (!section || !navigator.mediaDevices || !navigator.mediaDevices.getUserMedia || !window.MediaRecorder) return;
   const form = section.closest("form");
-  const base = new URL(section.dataset.captureBase, window.location.href);
+  const capturesUrl = new URL(section.dataset.capturesUrl, window.location.href);
   const stage = document.getElementById("live-stage");
   const preview = document.getElementById("live-preview");
   const prompt = document.getElementById("live-prompt");
@@ -29,10 +29,9 @@
   const DIRECTIONS = {left: "to your left", right: "to your right", up: "up", down: "down"};
 
   class Refusal extends Error {
-    constructor(detail, answer, httpStatus) {
+    constructor(detail, answer) {
       super(detail);
       this.answer = answer || {};
-      this.httpStatus = httpStatus || 0;
     }
   }
 
@@ -52,7 +51,9 @@
       answer = {};
     }
     if (!response.ok) {
-      throw new Refusal(answer.detail || "Candor answered with an error (" + response.status + ").", answer, response.status);
+      // The API's refusals are {"error": code, "detail": sentence}; a form's errors may be a list per field.
+      const detail = typeof answer.detail === "string" ? answer.detail : Object.values(answer.detail || {}).flat().join(" ");
+      throw new Refusal(detail || "Candor answered with an error (" + response.status + ").", answer);
     }
     return answer;
   }
@@ -122,21 +123,19 @@
     return fields;
   }
 
+  // Refusals after which this link takes no further capture (the server's detail says why, and what to do).
+  const FINAL_REFUSALS = ["link_locked", "link_used", "link_expired"];
+
   function refuse(error) {
-    const answer = error.answer || {};
-    let text = error.message;
-    const left = answer.tries_left !== undefined ? answer.tries_left : answer.captures_left;
-    if (left !== undefined) text += " " + (left === 1 ? "1 try is" : left + " tries are") + " left on this link.";
-    refusal.textContent = text;
+    const final = FINAL_REFUSALS.includes(error.answer.error);
+    refusal.textContent = error.message;
     refusal.hidden = false;
     prompt.replaceChildren();
     progress.hidden = true;
-    // A locked link (403/409, or no tries left) takes no further capture.
-    const locked = error.httpStatus === 403 || error.httpStatus === 409 || left === 0;
-    say(locked ? "The live check was refused; this link takes no more tries." : "The live check was refused.");
+    say(final ? "The live check was refused; this link takes no more tries." : "The live check was refused.");
     start.hidden = true;
-    retry.hidden = locked;
-    if (!locked) retry.focus();
+    retry.hidden = final;
+    if (!final) retry.focus();
   }
 
   function succeed() {
@@ -182,7 +181,7 @@
     stage.hidden = false;
     let capture;
     try {
-      capture = await post(new URL("captures/", base), "{}", "application/json");
+      capture = await post(capturesUrl, "{}", "application/json");
     } catch (error) {
       stream.getTracks().forEach((track) => track.stop());
       preview.srcObject = null;
