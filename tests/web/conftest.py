@@ -170,6 +170,19 @@ def camera(tmp_path):
     return FakeCamera(video=tmp_path / "camera.y4m", audio=tmp_path / "microphone.wav")
 
 
+# Fixes the live capture's prompts (test settings only), so that the fake camera can answer them.
+CAPTURE_SCHEDULE_SEED = 11
+
+
+@pytest.fixture
+def schedule(settings) -> list[dict]:
+    """The prompts every live capture gets in this test, in order, each with the second it is due."""
+    from consent.services.live import capture_schedule
+
+    settings.CANDOR_CAPTURE_SCHEDULE_SEED = CAPTURE_SCHEDULE_SEED
+    return capture_schedule(CAPTURE_SCHEDULE_SEED)
+
+
 @pytest.fixture
 def filmed(camera, live_server, settings):
     """A Chromium of its own whose camera and microphone are the fake camera's files, granted without a prompt."""

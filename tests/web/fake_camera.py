@@ -171,14 +171,19 @@ LIVE_CHECK_TIMEOUT_S = 60
 # Records every prompt the page shows and every change of the flash (colour, size, the viewport's size).
 _WATCH = """
 window.liveSeen = {prompts: [], flash: []};
-const prompt = document.getElementById("live-prompt"), flash = document.getElementById("live-flash");
-new MutationObserver(() => { if (prompt.textContent) window.liveSeen.prompts.push(prompt.textContent); })
-  .observe(prompt, {childList: true, subtree: true, characterData: true});
-new MutationObserver(() => {
-  const box = flash.getBoundingClientRect();
-  window.liveSeen.flash.push({hidden: flash.hidden, colour: getComputedStyle(flash).backgroundColor,
-    rect: [box.left, box.top, box.width, box.height], viewport: [0, 0, window.innerWidth, window.innerHeight]});
-}).observe(flash, {attributes: true});
+if (!window.liveWatched) {
+  window.liveWatched = true;
+  const prompt = document.getElementById("live-prompt"), flash = document.getElementById("live-flash");
+  new MutationObserver(() => {
+    const shown = window.liveSeen.prompts;
+    if (prompt.textContent && shown[shown.length - 1] !== prompt.textContent) shown.push(prompt.textContent);
+  }).observe(prompt, {childList: true, subtree: true, characterData: true});
+  new MutationObserver(() => {
+    const box = flash.getBoundingClientRect();
+    window.liveSeen.flash.push({hidden: flash.hidden, colour: getComputedStyle(flash).backgroundColor,
+      rect: [box.left, box.top, box.width, box.height], viewport: [0, 0, window.innerWidth, window.innerHeight]});
+  }).observe(flash, {attributes: true});
+}
 """
 
 
@@ -230,6 +235,28 @@ def live_check_wait(browser, *, leaves_page: bool = False) -> dict:
             return seen
         time.sleep(0.1)
     raise AssertionError(f"the live check did not end within {LIVE_CHECK_TIMEOUT_S} s: {seen}")
+
+
+def live_check_sent(browser) -> None:
+    """Wait until the page has sent the whole capture and waits for the decision (or was refused on the way)."""
+    browser.wait_for(
+        lambda driver: driver.execute_script(
+            "return document.getElementById('live-status').textContent.startsWith('Checking')"
+            " || !document.getElementById('live-refusal').hidden"
+        ),
+        timeout=LIVE_CHECK_TIMEOUT_S,
+    )
+
+
+def live_check_approve(browser, camera: FakeCamera, photo: np.ndarray, schedule: list[dict], *, name: str) -> dict:
+    """On an open consent page: the camera answers `schedule`, the person types their name and takes the live check;
+    returns what the page showed once it has left for the decision.
+    """
+    fake_camera_write(camera, photo, schedule)
+    find(browser, "#full_name").send_keys(name)
+    live_check_watch(browser)
+    find(browser, "#live-start").click()
+    return live_check_wait(browser, leaves_page=True)
 
 
 def console_errors_besides_refusals(browser) -> list[str]:
