@@ -179,6 +179,8 @@
     }
     preview.srcObject = stream;
     stage.hidden = false;
+    // On a phone the prompts must be in view while the person faces the camera.
+    stage.scrollIntoView({block: "center"});
     let capture;
     try {
       capture = await post(capturesUrl, "{}", "application/json");
