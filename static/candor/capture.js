@@ -134,6 +134,7 @@
     progress.hidden = true;
     say(final ? "The live check was refused; this link takes no more tries." : "The live check was refused.");
     start.hidden = true;
+    start.disabled = false;
     retry.hidden = final;
     if (!final) retry.focus();
   }
@@ -188,7 +189,6 @@
       stream.getTracks().forEach((track) => track.stop());
       preview.srcObject = null;
       stage.hidden = true;
-      start.disabled = false;
       refuse(error);
       return;
     }
@@ -257,7 +257,6 @@
     recorder.start(capture.timeslice_ms || 250);
     await allSent;
     clearInterval(ticker);
-    start.disabled = false;
     if (failure) {
       refuse(failure);
       return;

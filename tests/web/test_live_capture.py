@@ -10,9 +10,10 @@ import threading
 import pytest
 from selenium.webdriver.common.keys import Keys
 
-from consent.models import Consent
+from consent.models import Consent, RegistryEntry
 from tests.helpers import upload_portrait
 
+from .approval import consent_approved
 from .conftest import DESKTOP, PHONE
 from .fake_camera import (
     console_errors_besides_refusals,
@@ -107,3 +108,31 @@ def test_without_a_camera_the_page_offers_the_recorded_video_for_staff_review(
     assert find(browser, "#live-start").is_enabled()
     browser.assert_clean_console()
     browser.screenshot("live-consent-no-camera", size=PHONE)
+
+
+def test_each_live_check_page_names_its_capture_endpoint_and_what_follows_it(client, api, outbox, portrait_jpeg):
+    portrait_id = upload_portrait(api, portrait_jpeg).json()["id"]
+    api.post(f"/api/portraits/{portrait_id}/consent-request/", {}, format="json")
+    token = outbox.links(r"/consent/([A-Za-z0-9_\-]+)/")[-1]
+    consent_page = client.get(f"/consent/{token}/").content.decode()
+    assert f'data-captures-url="/api/consent/{token}/captures/"' in consent_page
+    assert f'data-done-url="/consent/{token}/"' in consent_page
+    assert "does not activate consent by itself" in consent_page and 'name="capture"' in consent_page
+
+    client.post("/registry/", {"kind": "do_not_generate", "email": "me@example.com"})
+    entry = RegistryEntry.objects.get()
+    registry_page = client.get(f"/registry/{entry.id}/").content.decode()
+    assert f'data-captures-url="/api/registry/{entry.id}/captures/"' in registry_page
+    assert 'data-done-title="Check your email"' in registry_page
+    # The registry takes no recorded video, not even for review.
+    assert 'name="capture"' not in registry_page
+
+    RegistryEntry.objects.filter(id=entry.id).update(status=RegistryEntry.Status.ACTIVE, remove_token="remove-me")
+    removal_page = client.get("/registry/remove/remove-me/").content.decode()
+    assert 'data-captures-url="/api/registry/remove/remove-me/captures/"' in removal_page
+    assert 'data-done-title="Registration removed"' in removal_page
+
+    # Where the live check leads once the server has approved: the same link shows the decision.
+    consent_approved(portrait_id=portrait_id)
+    decided = client.get(f"/consent/{token}/").content.decode()
+    assert "You approved" in decided and "Videos may be made with your face" in decided
