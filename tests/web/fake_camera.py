@@ -168,20 +168,23 @@ def fake_camera_write(
 _ARROWS = {"left": "\u2190", "right": "\u2192", "up": "\u2191", "down": "\u2193"}
 _DIRECTIONS = {"left": "to your left", "right": "to your right", "up": "up", "down": "down"}
 LIVE_CHECK_TIMEOUT_S = 60
-# Records every prompt the page shows and every change of the flash (colour, size, the viewport's size).
+# Records every prompt the page shows and every change of the flash (colour, size, the viewport's size), with when.
 _WATCH = """
 window.liveSeen = {prompts: [], flash: []};
 if (!window.liveWatched) {
   window.liveWatched = true;
   const prompt = document.getElementById("live-prompt"), flash = document.getElementById("live-flash");
   new MutationObserver(() => {
-    const shown = window.liveSeen.prompts;
-    if (prompt.textContent && shown[shown.length - 1] !== prompt.textContent) shown.push(prompt.textContent);
+    const shown = window.liveSeen.prompts, last = shown[shown.length - 1];
+    if (prompt.textContent && (!last || last.text !== prompt.textContent)) {
+      shown.push({text: prompt.textContent, at_ms: performance.now()});
+    }
   }).observe(prompt, {childList: true, subtree: true, characterData: true});
   new MutationObserver(() => {
     const box = flash.getBoundingClientRect();
     window.liveSeen.flash.push({hidden: flash.hidden, colour: getComputedStyle(flash).backgroundColor,
-      rect: [box.left, box.top, box.width, box.height], viewport: [0, 0, window.innerWidth, window.innerHeight]});
+      rect: [box.left, box.top, box.width, box.height], viewport: [0, 0, window.innerWidth, window.innerHeight],
+      at_ms: performance.now()});
   }).observe(flash, {attributes: true});
 }
 """
@@ -216,7 +219,8 @@ def live_check_watch(browser) -> None:
 
 def live_check_wait(browser, *, leaves_page: bool = False) -> dict:
     """Wait until the live check ends: a refusal shown, or (leaves_page) the page left for the decision. Returns what
-    the page showed on the way ({"prompts": [...], "flash": [...]}).
+    the page showed on the way: {"prompts": [{"text", "at_ms"}, ...], "flash": [{"hidden", "colour", "rect",
+    "viewport", "at_ms"}, ...]}.
     """
     seen: dict = {}
     deadline = time.monotonic() + LIVE_CHECK_TIMEOUT_S
