@@ -40,6 +40,19 @@ def grace_hopper() -> np.ndarray:
 
 
 @pytest.fixture(scope="session")
+def same_person_photos() -> tuple[np.ndarray, np.ndarray]:
+    """Two different photos (RGB) of one person: face_recognition's obama.jpg and obama2.jpg, from var/test-photos/."""
+    from tests.photos_fetch import PHOTOS_DIR
+
+    paths = [PHOTOS_DIR / "obama.jpg", PHOTOS_DIR / "obama2.jpg"]
+    missing = [str(path) for path in paths if not path.is_file()]
+    if missing:
+        pytest.fail(f"missing test photos {', '.join(missing)}: run `make test-photos` (or `make test`) first")
+    first, second = (cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB) for path in paths)
+    return first, second
+
+
+@pytest.fixture(scope="session")
 def portrait_jpeg(astronaut) -> bytes:
     return _jpeg(astronaut)
 
@@ -68,6 +81,34 @@ def other_person_live_capture(grace_hopper):
     from tests.clips import LiveClips
 
     return LiveClips(grace_hopper)
+
+
+# The schedule every live capture in the tests follows (unless a test asks for random ones): the prepared clips below
+# answer it.
+LIVE_SEED = 7
+
+
+@pytest.fixture(autouse=True)
+def capture_schedule_fixed(settings):
+    settings.CANDOR_CAPTURE_SCHEDULE_SEED = LIVE_SEED
+
+
+@pytest.fixture(scope="session")
+def live_webm(astronaut) -> bytes:
+    """WebM (as a browser records it) of the portrait's person answering the fixed live schedule: turns, digits."""
+    from consent.services.live import capture_schedule
+    from tests.live import scheduled_clip
+
+    return scheduled_clip(astronaut, capture_schedule(LIVE_SEED))
+
+
+@pytest.fixture(scope="session")
+def other_person_live_webm(grace_hopper) -> bytes:
+    """Someone else (Grace Hopper) answering the fixed live schedule."""
+    from consent.services.live import capture_schedule
+    from tests.live import scheduled_clip
+
+    return scheduled_clip(grace_hopper, capture_schedule(LIVE_SEED))
 
 
 @pytest.fixture(scope="session")
