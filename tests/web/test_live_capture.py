@@ -11,6 +11,7 @@ import pytest
 from selenium.webdriver.common.keys import Keys
 
 from consent.models import Consent, RegistryEntry
+from inference import media
 from tests.helpers import upload_portrait
 
 from .approval import consent_approved
@@ -29,17 +30,19 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_the_person_pictured_approves_with_the_live_check_after_a_wrong_answer_is_refused(
-    filmed, camera, schedule, creator, api, outbox, portrait_jpeg, astronaut, settings
+    filmed, camera, schedule, creator, api, outbox, same_person_photos, settings
 ):
     # No staff review: the live check alone decides (a failed capture would otherwise send the approval to review).
     settings.CANDOR_CONSENT_REVIEW = "off"
-    portrait_id = upload_portrait(api, portrait_jpeg).json()["id"]
+    # The camera films the portrait's person from another photo: never the portrait's own pixels.
+    portrait, person = same_person_photos
+    portrait_id = upload_portrait(api, media.image_encode_jpeg(portrait, quality=92)).json()["id"]
     assert api.post(f"/api/portraits/{portrait_id}/consent-request/", {}, format="json").status_code == 201
     token = outbox.links(r"/consent/([A-Za-z0-9_\-]+)/")[-1]
     asked = [prompt["value"] for prompt in schedule if prompt["kind"] == "turn"]
     # The same person, live and speaking, but turning the other way each time.
     opposite = {"left": "right", "right": "left", "up": "down", "down": "up"}
-    fake_camera_write(camera, astronaut, schedule, turns=[opposite[turn] for turn in asked])
+    fake_camera_write(camera, person, schedule, turns=[opposite[turn] for turn in asked])
 
     filmed.open(f"/consent/{token}/")
     assert find(filmed, "#live-check").is_displayed(), "the live check is hidden: no getUserMedia or MediaRecorder"
@@ -50,7 +53,7 @@ def test_the_person_pictured_approves_with_the_live_check_after_a_wrong_answer_i
     find(filmed, "#live-start").click()
     # While the server analyses this capture, the camera (stopped by now) gets the clip that answers the prompts.
     live_check_sent(filmed)
-    answering = threading.Thread(target=fake_camera_write, args=(camera, astronaut, schedule))
+    answering = threading.Thread(target=fake_camera_write, args=(camera, person, schedule))
     answering.start()
     live_check_wait(filmed)
     refusal = find(filmed, "#live-refusal")
