@@ -147,11 +147,27 @@ def fake_camera_write(
 _ARROWS = {"left": "\u2190", "right": "\u2192", "up": "\u2191", "down": "\u2193"}
 _DIRECTIONS = {"left": "to your left", "right": "to your right", "up": "up", "down": "down"}
 LIVE_CHECK_TIMEOUT_S = 60
-# Records every prompt the page shows and every change of the flash (colour, size, the viewport's size), with when.
+# Records every prompt the page shows and every change of the flash (colour, size, the viewport's size), with when,
+# and every chunk the page posts, with how many were in flight at once.
 _WATCH = """
-window.liveSeen = {prompts: [], flash: []};
+window.liveSeen = {prompts: [], flash: [], chunks: [], most_chunks_in_flight: 0};
 if (!window.liveWatched) {
   window.liveWatched = true;
+  const send = window.fetch;
+  let inFlight = 0;
+  window.fetch = async function (url, options) {
+    const chunk = String(url).includes("/chunks/");
+    if (chunk) {
+      inFlight += 1;
+      window.liveSeen.chunks.push(String(url));
+      window.liveSeen.most_chunks_in_flight = Math.max(window.liveSeen.most_chunks_in_flight, inFlight);
+    }
+    try {
+      return await send.call(window, url, options);
+    } finally {
+      if (chunk) inFlight -= 1;
+    }
+  };
   const prompt = document.getElementById("live-prompt"), flash = document.getElementById("live-flash");
   new MutationObserver(() => {
     const shown = window.liveSeen.prompts, last = shown[shown.length - 1];
@@ -199,7 +215,7 @@ def live_check_watch(browser) -> None:
 def live_check_wait(browser, *, leaves_page: bool = False) -> dict:
     """Wait until the live check ends: a refusal shown, or (leaves_page) the page left for the decision. Returns what
     the page showed on the way: {"prompts": [{"text", "at_ms"}, ...], "flash": [{"hidden", "colour", "rect",
-    "viewport", "at_ms"}, ...]}.
+    "viewport", "at_ms"}, ...], "chunks": [url, ...], "most_chunks_in_flight": n}.
     """
     seen: dict = {}
     deadline = time.monotonic() + LIVE_CHECK_TIMEOUT_S

@@ -71,6 +71,9 @@ def test_the_person_pictured_approves_with_the_live_check_after_a_wrong_answer_i
     live_check_watch(filmed)
     retry.send_keys(Keys.ENTER)
     seen = live_check_wait(filmed, leaves_page=True)
+    # The chunks went one at a time, numbered in the order recorded.
+    assert seen["most_chunks_in_flight"] == 1
+    assert [int(url.rstrip("/").rsplit("/", 1)[1]) for url in seen["chunks"]] == list(range(len(seen["chunks"])))
     prompts = [shown for shown in seen["prompts"] if shown["text"] != "Look at the screen"]
     assert [shown["text"] for shown in prompts] == prompt_texts(schedule), seen["prompts"]
     flash = next(prompt for prompt in schedule if prompt["kind"] == "flash")
