@@ -20,7 +20,7 @@ from ..audit_log import consent_event_append
 from ..liveness import MOUTH_MIN_RANGE, SYNC_MIN_CORRELATION
 from ..models import Consent, LiveCapture
 from ..selectors import portrait_failed_captures
-from .capture import COUNTED_REFUSALS, CaptureCheck, capture_check
+from .capture import COUNTED_REFUSALS, CaptureCheck, capture_check, portrait_reference
 from .common import Scope, scope_json
 from .live import live_capture_end, live_capture_take
 from .receipts import receipt_email
@@ -82,7 +82,10 @@ def consent_decide(
     try:
         # Digits are recognized where the person reads them in English: a request for English only.
         check = capture_check(
-            capture=capture, challenge=consent.challenge, english=consent.requested_languages == ["en"]
+            capture=capture,
+            challenge=consent.challenge,
+            english=consent.requested_languages == ["en"],
+            portrait=portrait_reference(consent.portrait),
         )
         distance = _identity_check(consent, check)
     except ApplicationError as refusal:
@@ -126,6 +129,7 @@ def consent_approve_live(
             challenge={"id": str(capture.id), "turns": stream.turns, "digits": stream.digits},
             english=consent.requested_languages == ["en"],
             live=stream,
+            portrait=portrait_reference(consent.portrait),
         )
         distance = _identity_check(consent, check)
     except ApplicationError as refusal:
