@@ -24,6 +24,9 @@ import soundfile
 from inference import faces, media
 from tests.clips import face_crop, flash_reflected, head_turned, mouth_opened, speech_envelope
 
+# How much of the screen's light the face reflects: as the server-side live capture tests have it.
+from tests.live import FLASH_STRENGTH
+
 WIDTH, HEIGHT, FPS = 640, 480, 15
 SECONDS = 14.0
 # From the camera opening to the first chunk's arrival: opening the capture (~0.1 s) and one timeslice (0.25 s).
@@ -34,8 +37,6 @@ SHOWN_AFTER_DUE_S = 0.15
 REACTION_S = 0.6
 TURN_HOLD_S = 0.7
 TURN_RAMP_S = 0.15
-# How much of the screen's light the face reflects (tests.clips.flash_reflected; the flash check's own tests find 0.05).
-FLASH_STRENGTH = 0.1
 
 
 @dataclass(frozen=True)
