@@ -147,8 +147,9 @@ def fake_camera_write(
 
 _ARROWS = {"left": "\u2190", "right": "\u2192", "up": "\u2191", "down": "\u2193"}
 _DIRECTIONS = {"left": "to your left", "right": "to your right", "up": "up", "down": "down"}
-# A capture lasts about 13 s; its analysis then takes at most the server's own wall-clock limit, CANDOR_CAPTURE_WALL_S.
-CAPTURE_S = 20
+# From the click to the last chunk: about 13 s, with room for a loaded machine; the analysis then takes at most the
+# server's own wall-clock limit, CANDOR_CAPTURE_WALL_S.
+CAPTURE_S = 40
 # Records every prompt the page shows and every change of the flash (colour, size, the viewport's size), with when,
 # and every chunk the page posts, with how many were in flight at once.
 _WATCH = """
