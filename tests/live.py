@@ -42,6 +42,7 @@ def scheduled_clip(
     flash_strength: float | None = FLASH_STRENGTH,
     flash_lag_s: float = 0.6,
     tail_s: float = 1.0,
+    digits_after_s: float = DIGITS_AFTER_S,
     base_frames: list[np.ndarray] | None = None,
     depth_turns: bool = False,
     transform: Callable[[list[np.ndarray]], list[np.ndarray]] | None = None,
@@ -52,7 +53,7 @@ def scheduled_clip(
     turns / digits: answer other ones than the schedule's (a replay made for another challenge). The screen's flash
     lights the face with each colour at `flash_strength` of its light (tests/clips.py flash_reflected; None: no
     reflection) from `flash_lag_s` after the flash is due. tail_s: how long the recording goes on after the last
-    prompt is due. base_frames: the face to pose, frame by frame (e.g. the engine's animation of the photo, looped;
+    prompt is due; digits_after_s: when the digits are read, after they are due. base_frames: the face to pose, frame by frame (e.g. the engine's animation of the photo, looped;
     default the photo itself); depth_turns: turn the head by re-projecting a face-shaped relief (tests/attacks.py)
     instead of the 2-D warp; transform: applied to all frames before they are encoded (blur, noise, colour...).
     """
@@ -65,7 +66,7 @@ def scheduled_clip(
     sample_rate = media.AUDIO_SAMPLE_RATE
     audio = np.zeros(int(seconds * sample_rate), np.float32)
     spoken = clips._spoken(digits or by_kind["digits"]["value"], "en")
-    start = int((by_kind["digits"]["due_s"] + DIGITS_AFTER_S) * sample_rate)
+    start = int((by_kind["digits"]["due_s"] + digits_after_s) * sample_rate)
     spoken = spoken[: audio.size - start]
     audio[start : start + spoken.size] = spoken
     n_frames = int(round(seconds * FPS))

@@ -4,6 +4,7 @@ revealed, within a person's reaction time, approves. Each attack here is the che
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 
 import pytest
@@ -214,3 +215,24 @@ def test_a_real_time_warp_of_the_portrait_itself_is_refused(public_api, token, s
     response = live_stream(public_api, f"/api/consent/{token}/captures/", warped, finish={"full_name": "E"})
     assert response.status_code == 403
     assert response.json()["error"] == "portrait_copy"
+
+
+def test_the_openapi_schema_describes_the_live_capture_for_other_clients():
+    """Another client must be able to drive the protocol from the schema alone: its three calls for each subject."""
+    from django.core.management import call_command
+
+    output = io.StringIO()
+    call_command("spectacular", "--fail-on-warn", "--validate", stdout=output)
+    schema = output.getvalue()
+    for base in ("/api/consent/{token}", "/api/registry/{entry_id}", "/api/registry/remove/{remove_token}"):
+        for path in ("/captures/:", "/captures/{capture_id}/chunks/{seq}/:", "/captures/{capture_id}/finish/:"):
+            assert f"{base}{path}" in schema
+    assert "revealed_s" in schema and "video/webm" in schema
+
+
+def test_digits_read_before_they_were_shown_are_not_heard(public_api, token, same_person_photos):
+    """A prepared file that guessed the digits: they are read 1.5 s before their reveal, so they cannot count."""
+    early = scheduled_clip(same_person_photos[1], capture_schedule(LIVE_SEED), digits_after_s=-1.5)
+    response = live_stream(public_api, f"/api/consent/{token}/captures/", early, finish={"full_name": "E"})
+    assert response.status_code == 403
+    assert response.json()["error"] == "digits_mismatch"
