@@ -170,17 +170,13 @@ def camera(tmp_path):
     return FakeCamera(video=tmp_path / "camera.y4m", audio=tmp_path / "microphone.wav")
 
 
-# Fixes the live capture's prompts (test settings only), so that the fake camera can answer them.
-CAPTURE_SCHEDULE_SEED = 11
-
-
 @pytest.fixture
-def schedule(settings) -> list[dict]:
-    """The prompts every live capture gets in this test, in order, each with the second it is due."""
+def schedule() -> list[dict]:
+    """The prompts every live capture gets (tests/conftest.py fixes the seed), each with the second it is due."""
     from consent.services.live import capture_schedule
+    from tests.conftest import LIVE_SEED
 
-    settings.CANDOR_CAPTURE_SCHEDULE_SEED = CAPTURE_SCHEDULE_SEED
-    return capture_schedule(CAPTURE_SCHEDULE_SEED)
+    return capture_schedule(LIVE_SEED)
 
 
 @pytest.fixture

@@ -36,6 +36,9 @@ SHOWN_AFTER_DUE_S = 0.15
 # A person starts turning this long after the prompt shows (the server accepts 0.15-1.6 s), holds the turn, returns.
 REACTION_S = 0.6
 TURN_HOLD_S = 0.7
+# The camera sees the screen's colour a little after the page shows it (the paint, the camera's exposure); the server
+# looks for the reflection 0-0.7 s after the flash is revealed.
+FLASH_SEEN_AFTER_S = 0.25
 TURN_RAMP_S = 0.15
 
 
@@ -78,7 +81,7 @@ def _turn_amount(t: float, start: float) -> float:
 
 def _flash_colour(t: float, flash: dict) -> str | None:
     """The colour the screen shows at t, in the files' time, or None outside the flash."""
-    start = _clip_time(flash["due_s"])
+    start = _clip_time(flash["due_s"]) + FLASH_SEEN_AFTER_S
     for colour, duration_ms in zip(flash["colours"], flash["durations_ms"], strict=True):
         if start <= t < start + duration_ms / 1000:
             return colour

@@ -11,7 +11,6 @@ import pytest
 from selenium.webdriver.common.keys import Keys
 
 from consent.models import Consent, RegistryEntry
-from inference import media
 from tests.helpers import upload_portrait
 
 from .approval import consent_approved
@@ -30,13 +29,13 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_the_person_pictured_approves_with_the_live_check_after_a_wrong_answer_is_refused(
-    filmed, camera, schedule, creator, api, outbox, same_person_photos, settings
+    filmed, camera, schedule, creator, api, outbox, subject_jpeg, same_person_photos, settings
 ):
     # No staff review: the live check alone decides (a failed capture would otherwise send the approval to review).
     settings.CANDOR_CONSENT_REVIEW = "off"
     # The camera films the portrait's person from another photo: never the portrait's own pixels.
-    portrait, person = same_person_photos
-    portrait_id = upload_portrait(api, media.image_encode_jpeg(portrait, quality=92)).json()["id"]
+    person = same_person_photos[1]
+    portrait_id = upload_portrait(api, subject_jpeg).json()["id"]
     assert api.post(f"/api/portraits/{portrait_id}/consent-request/", {}, format="json").status_code == 201
     token = outbox.links(r"/consent/([A-Za-z0-9_\-]+)/")[-1]
     asked = [prompt["value"] for prompt in schedule if prompt["kind"] == "turn"]
