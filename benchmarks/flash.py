@@ -94,7 +94,7 @@ def main() -> None:
     )
     attacks = {
         "no flash (a replay)": {"strength": 0.0},
-        "another sequence, strength 0.05": {"strength": 0.05, "wrong": True},
+        "a guessed sequence, right timing, 0.05": {"strength": 0.05, "wrong": True},
         "whole picture re-lit, strength 0.05": {"strength": 0.05, "lit": "frame"},
         "whole picture tinted (overlay 0.05)": {"strength": 0.05, "lit": "overlay"},
         "late by 1 s, strength 0.05": {"strength": 0.05, "lag_s": 1.0},
