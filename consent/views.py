@@ -175,12 +175,28 @@ def registry_page(request):
     return redirect("registry-capture", entry_id=entry.id)
 
 
+def _registry_capture_done(entry: RegistryEntry, *, removal: bool) -> tuple[str, str]:
+    """What the page says once its live check registered (pending the email confirmation) or removed the entry."""
+    if not removal:
+        return "Check your email", "We emailed you a link: your face is registered once you confirm there."
+    if entry.kind == RegistryEntry.Kind.SEND_TO_ME:
+        return "Registration removed", "Consent requests for your face no longer come to this address."
+    return "Registration removed", "Your face is no longer in Candor's do-not-generate registry."
+
+
 def _registry_capture_page(request: HttpRequest, entry: RegistryEntry, *, captures_url: str, removal: bool):
     """The registry's live check: the page streams it to `captures_url` (the registry accepts no recorded file)."""
+    done_title, done_message = _registry_capture_done(entry, removal=removal)
     return render(
         request,
         "consent/registry_capture.html",
-        {"entry": entry, "removal": removal, "captures_url": captures_url},
+        {
+            "entry": entry,
+            "removal": removal,
+            "captures_url": captures_url,
+            "done_title": done_title,
+            "done_message": done_message,
+        },
     )
 
 

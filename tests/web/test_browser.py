@@ -137,19 +137,17 @@ def test_the_dashboard_shows_each_portraits_consent_state(browser, creator, api,
 
 @pytest.mark.e2e
 def test_the_whole_journey_consent_by_camera_then_a_two_language_localization_plays_and_verifies(
-    browser, filmed, camera, celery_worker, creator, api, outbox, portrait_jpeg
+    browser, filmed, camera, schedule, celery_worker, creator, api, outbox, subject_jpeg, same_person_photos
 ):
     """The creator asks for consent on the dashboard; the person pictured approves with the camera in their own browser;
     the creator localizes into two languages, watches progress reach 100%, plays the videos; the verifier names them."""
-    import skimage.data
     from selenium.webdriver.support.ui import Select
 
     from consent.models import Consent
-    from tests.clips import liveness_clip
 
-    from .camera import CLIP_FPS, CLIP_SECONDS, challenge_turns, find, record_and_approve
+    from .fake_camera import find, live_check_approve
 
-    portrait_id = upload_portrait(api, portrait_jpeg).json()["id"]
+    portrait_id = upload_portrait(api, subject_jpeg).json()["id"]
     browser.login_as(creator)
     browser.open("/")
     _find(browser, ".portrait-card button").click()
@@ -157,9 +155,8 @@ def test_the_whole_journey_consent_by_camera_then_a_two_language_localization_pl
     token = outbox.links(r"/consent/([A-Za-z0-9_\-]+)/")[-1]
 
     filmed.open(f"/consent/{token}/")
-    asked = challenge_turns(filmed)
-    clip = liveness_clip(skimage.data.astronaut(), turns=asked, fps=CLIP_FPS, seconds=CLIP_SECONDS)
-    record_and_approve(filmed, camera, clip, "05-journey-consent-camera")
+    # The camera films the portrait's person from another photo of them.
+    live_check_approve(filmed, camera, same_person_photos[1], schedule, name="Eileen Collins")
     assert find(filmed, "h1").text == "You approved" and Consent.objects.get().status == "active"
     filmed.assert_clean_console()
 
