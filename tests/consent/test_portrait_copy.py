@@ -47,7 +47,7 @@ def test_it_refuses_a_capture_made_from_the_portrait(portrait, made, maker, tran
     assert result.copied, result.detail
 
 
-@pytest.mark.parametrize("transform", ["as made", "H.264 crf 35", "scale 0.5", "relight"])
+@pytest.mark.parametrize("transform", ["as made", "H.264 crf 35", "relight"])
 @pytest.mark.parametrize("maker", list(attacks.MAKERS))
 def test_it_accepts_the_same_capture_made_from_another_photo_of_the_person(portrait, made, maker, transform):
     result = _checked(portrait, attacks.TRANSFORMS[transform](made(1, maker)))
