@@ -22,6 +22,10 @@ BAND = (1.2, 3.0)
 # The window of the local correlation (Gaussian sigma, px of the common face): local, so a light gradient or a
 # colour shift across the face does not lower it.
 WINDOW = 5.0
+# Blurs (Gaussian sigma, px of the capture's frame) tried on the portrait, once shrunk to the capture's face size:
+# a capture is never sharper than that and often softer (webcam optics and compression, or a blur hiding a copy);
+# the best-matching blur counts.
+REFERENCE_BLURS = (0.0, 1.0, 1.5)
 # A face pixel matches the portrait where the local correlation exceeds this: a copy's pixels reach it through
 # re-encoding and blur, another photo's only where both show the same sharp feature edge.
 MATCH = 0.9
@@ -29,7 +33,7 @@ MATCH = 0.9
 # "Not made from the portrait"): on the hardest pairs of the calibration set (smooth, retouched skin, where flow lines
 # up another photo's features) copies measured >= 0.60 and other photos <= 0.41, so it sits between. The median
 # correlation alone left a margin of 0.004 there.
-COPY_THRESHOLD = 0.5
+COPY_THRESHOLD = 0.57
 
 
 @dataclass(frozen=True)
@@ -48,7 +52,7 @@ class PortraitCopy:
 
 def _common_face(landmarks: np.ndarray) -> np.ndarray:
     """landmarks (68, 2) moved by the similarity that puts the jaw line FACE_WIDTH wide, centred in the square."""
-    width = float(np.linalg.norm(landmarks[16] - landmarks[0]))
+    width = _jaw_width(landmarks)
     centre = landmarks[[0, 16, 8, 27]].mean(axis=0)
     scale = FACE_WIDTH / max(width, 1.0)
     return ((landmarks - centre) * scale + SIDE / 2).astype(np.float32)
@@ -98,8 +102,6 @@ def frame_scores(
     pixels bring its fine texture along.
     """
     target = _common_face(portrait_landmarks)
-    reference = _aligned_gray(portrait, portrait_landmarks, target)
-    reference_band = _band(reference)
     face = np.zeros((SIDE, SIDE), np.uint8)
     cv2.fillConvexPoly(face, cv2.convexHull(np.round(target).astype(np.int32)), 1)
     inside = face.astype(bool)
@@ -107,13 +109,47 @@ def frame_scores(
     rows, columns = np.mgrid[0:SIDE, 0:SIDE].astype(np.float32)
     scores = []
     for frame, landmarks in zip(frames, frame_landmarks, strict=True):
+        small, small_landmarks = _portrait_at(portrait, portrait_landmarks, _jaw_width(landmarks))
+        references = [
+            _aligned_gray(cv2.GaussianBlur(small, (0, 0), sigma) if sigma else small, small_landmarks, target)
+            for sigma in REFERENCE_BLURS
+        ]
         aligned = _aligned_gray(frame, landmarks, target)
-        flow = np.asarray(flow_engine.calc(_as_u8(reference), _as_u8(aligned), np.zeros((SIDE, SIDE, 2), np.float32)))
-        warped = cv2.remap(
-            aligned, columns + flow[..., 0], rows + flow[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT
+        flow = np.asarray(
+            flow_engine.calc(_as_u8(references[0]), _as_u8(aligned), np.zeros((SIDE, SIDE, 2), np.float32))
         )
-        scores.append(float(np.mean(_local_correlation(reference_band, _band(warped))[inside] > MATCH)))
+        warped = _band(
+            cv2.remap(
+                aligned, columns + flow[..., 0], rows + flow[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT
+            )
+        )
+        scores.append(
+            max(
+                float(np.mean(_local_correlation(_band(reference), warped)[inside] > MATCH)) for reference in references
+            )
+        )
     return scores
+
+
+def _jaw_width(landmarks: np.ndarray) -> float:
+    return float(np.linalg.norm(landmarks[16] - landmarks[0]))
+
+
+def _portrait_at(portrait: np.ndarray, landmarks: np.ndarray, face_width: float) -> tuple[np.ndarray, np.ndarray]:
+    """The portrait cropped around its face (half a face width of margin) and shrunk by area so that its face is
+    face_width px wide, as a camera at the capture's distance would resolve it (never enlarged); with its landmarks.
+    """
+    width = _jaw_width(landmarks)
+    left, top = np.maximum(np.floor(landmarks.min(axis=0) - width / 2), 0).astype(int)
+    right, bottom = np.ceil(landmarks.max(axis=0) + width / 2).astype(int)
+    crop = portrait[top:bottom, left:right]
+    moved = landmarks - np.array([left, top], np.float32)
+    scale = min(1.0, face_width / max(width, 1.0))
+    if scale < 1.0:
+        size = (max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale)))
+        moved = moved * np.array([size[0] / crop.shape[1], size[1] / crop.shape[0]], np.float32)
+        crop = cv2.resize(crop, size, interpolation=cv2.INTER_AREA)
+    return np.ascontiguousarray(crop), moved
 
 
 def _as_u8(gray: np.ndarray) -> np.ndarray:
