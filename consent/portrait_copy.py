@@ -38,9 +38,9 @@ COPY_THRESHOLD = 0.57
 
 @dataclass(frozen=True)
 class PortraitCopy:
-    """score: the share of the capture's face whose fine texture matches the portrait's once aligned, median over
-    frames (1: all of it, as the portrait's own pixels do); copied: score above COPY_THRESHOLD; detail: the per-frame
-    scores, for the audit record."""
+    """score: the share of the capture's face whose fine texture matches the portrait's once aligned, in its
+    second-best frame (1: all of it, as the portrait's own pixels do); copied: score above COPY_THRESHOLD; detail:
+    the per-frame scores, for the audit record."""
 
     score: float
     copied: bool
@@ -165,13 +165,14 @@ def portrait_copy_check(
     """Whether the capture's face is the portrait's own pixels, warped.
 
     portrait: RGB uint8 (H, W, 3), any size, with its dlib 68 landmarks (68, 2); frames: a few frontal frames of the
-    capture (RGB uint8, any size up to 640 px) with theirs. The score is the median of frame_scores, so one odd frame
-    (a blink, a blur) does not decide.
+    capture (RGB uint8, any size up to 640 px) with theirs. The score is the second-best frame's: a made clip shows the
+    portrait's pixels least disturbed in its frames nearest the rest pose, while every frame of a real capture is other
+    pixels; the second, so that one odd frame does not decide.
     """
     if not frames:
         raise ValueError("portrait_copy_check needs at least one frame of the capture")
     scores = frame_scores(portrait, portrait_landmarks, frames, frame_landmarks)
-    score = float(np.median(scores))
+    score = sorted(scores)[-2] if len(scores) > 1 else scores[0]
     return PortraitCopy(
         score=score,
         copied=score > COPY_THRESHOLD,
