@@ -32,9 +32,9 @@ MATCH = 0.9
 # A capture is a copy when more than this share of its face matches. From benchmarks/portrait_copy.py (docs/consent.md,
 # "Not made from the portrait"): copies measured >= 0.54 on the obama photos and >= 0.68 on the calibration set's four
 # hardest pairs (smooth, retouched skin, where flow lines up another photo's features); other photos of the same person
-# measured <= 0.11 and <= 0.58. The two ranges overlap by 0.04 (an H.264 crf 35 depth warp against a retouched pair): the
-# threshold sits inside the overlap, above the genuine stand-ins' 95th percentile (0.50) and below the copies' 5th
-# percentile (0.84).
+# measured <= 0.11 and <= 0.58. The two ranges overlap by 0.04 (an H.264 crf 35 depth warp against a retouched
+# pair): the threshold sits inside the overlap, above the genuine stand-ins' 95th percentile (0.50) and below the
+# copies' 5th percentile (0.84).
 COPY_THRESHOLD = 0.57
 
 
