@@ -21,11 +21,8 @@ from .services import (
     consent_receipt,
     consent_revoke,
     consent_text,
-    registry_capture_submit,
-    registry_challenge_issue,
     registry_confirm,
     registry_entry_start,
-    registry_remove,
 )
 from .throttling import CaptureRateThrottle
 
@@ -91,13 +88,6 @@ class ConsentSubjectApi(_CaptureApi):
         languages = serializers.ListField(child=serializers.CharField(max_length=16), required=False)
         expires_at = serializers.DateTimeField(required=False)
         consent_text_sha256 = serializers.CharField(max_length=64, required=False)
-        capture_source = serializers.CharField(
-            max_length=16,
-            required=False,
-            default="file",
-            help_text="`camera` when the consent page's camera recorder made the capture; anything else counts as "
-            "`file` (with CANDOR_CONSENT_REVIEW=risky, a file waits for staff review)",
-        )
 
     @extend_schema(responses=ConsentRequestViewOutput)
     def get(self, request, token):
@@ -139,7 +129,6 @@ class ConsentSubjectApi(_CaptureApi):
             languages=data.get("languages"),
             expires_at=data.get("expires_at"),
             consent_text_sha256=data.get("consent_text_sha256"),
-            capture_source=data["capture_source"],
         )
         return Response({"status": consent.status})
 
@@ -203,27 +192,10 @@ class RegistryOutput(serializers.Serializer):
     id = serializers.UUIDField()
     kind = serializers.ChoiceField(choices=RegistryEntry.Kind.choices)
     status = serializers.CharField()
-    challenge = ChallengeOutput(required=False)
 
 
-class _CaptureInput(serializers.Serializer):
-    capture = serializers.FileField(required=False, allow_empty_file=True)
-    challenge_id = serializers.CharField(max_length=64)
-
-
-def _capture_data(request) -> dict:
-    serializer = _CaptureInput(data=request.data)
-    serializer.is_valid(raise_exception=True)
-    capture = serializer.validated_data.get("capture")
-    return {
-        "capture": capture.read() if capture is not None else None,
-        "challenge_id": serializer.validated_data["challenge_id"],
-    }
-
-
-def _registry_json(entry: RegistryEntry, *, challenge: dict | None = None) -> dict:
-    body = {"id": str(entry.id), "kind": entry.kind, "status": entry.status}
-    return body if challenge is None else {**body, "challenge": challenge}
+def _registry_json(entry: RegistryEntry) -> dict:
+    return {"id": str(entry.id), "kind": entry.kind, "status": entry.status}
 
 
 class RegistryStartApi(_SubjectApi):
@@ -236,20 +208,13 @@ class RegistryStartApi(_SubjectApi):
         serializer = self.RegistryStartInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         entry = registry_entry_start(**serializer.validated_data)
-        return Response(_registry_json(entry, challenge=entry.challenge), status=status.HTTP_201_CREATED)
+        return Response(_registry_json(entry), status=status.HTTP_201_CREATED)
 
 
 class RegistryEntryApi(_SubjectApi):
     @extend_schema(responses=RegistryOutput)
     def get(self, request, entry_id):
         entry = registry_entry_get(entry_id=entry_id)
-        return Response(_registry_json(entry, challenge=registry_challenge_issue(entry=entry)))
-
-
-class RegistryCaptureApi(_CaptureApi):
-    @extend_schema(request=_CaptureInput, responses=RegistryOutput)
-    def post(self, request, entry_id):
-        entry = registry_capture_submit(entry=registry_entry_get(entry_id=entry_id), **_capture_data(request))
         return Response(_registry_json(entry))
 
 
@@ -260,15 +225,7 @@ class RegistryConfirmApi(_SubjectApi):
         return Response(_registry_json(entry))
 
 
-class RegistryRemoveApi(_CaptureApi):
+class RegistryRemoveApi(_SubjectApi):
     @extend_schema(responses=RegistryOutput)
     def get(self, request, remove_token):
-        entry = registry_entry_get_by_remove_token(remove_token=remove_token)
-        return Response(_registry_json(entry, challenge=registry_challenge_issue(entry=entry)))
-
-    @extend_schema(request=_CaptureInput, responses=RegistryOutput)
-    def post(self, request, remove_token):
-        entry = registry_remove(
-            entry=registry_entry_get_by_remove_token(remove_token=remove_token), **_capture_data(request)
-        )
-        return Response(_registry_json(entry))
+        return Response(_registry_json(registry_entry_get_by_remove_token(remove_token=remove_token)))

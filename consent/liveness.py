@@ -34,6 +34,10 @@ UPSAMPLE_BELOW_SIDE = 480
 # moved them on the test clips (yaw 0.09, pitch 0.07 peak to peak).
 YAW_TURN = 0.12
 PITCH_TURN = 0.08
+# A live capture's turn must start (go past its threshold) this soon after its prompt was revealed, in media seconds:
+# no sooner than a person can react, no later than a slow reaction plus the turn itself and the page's delays.
+MIN_REACTION_S = 0.15
+MAX_REACTION_S = 1.6
 # A turn must hold this long to count, so landmark jitter between frames cannot make one.
 MIN_TURN_S = 0.2
 # Lip sync: the mouth opening must correlate with the speech loudness at a lag of at most this much...
@@ -58,6 +62,7 @@ class Clip:
     times: np.ndarray  # (n,) float64 seconds
     audio: np.ndarray  # (N,) float32 at sample_rate
     sample_rate: int
+    start_s: float = 0.0  # the media time of the first frame (times count from it)
 
 
 @dataclass(frozen=True)
@@ -73,6 +78,9 @@ class Liveness:
     identity_frames: tuple[int, ...]  # indices of the most frontal frames
     digits_heard: str | None = None  # the digits recognized in English speech; None when they were not checked
     turn_frames: tuple[int, ...] = ()  # for each turn seen, the index of the frame where it went furthest
+    turn_onsets: tuple[float, ...] = ()  # for each turn seen, when (s) the head went past the turn's threshold
+    # The face's 68 landmarks in each frame, None where no face was found (for the checks that follow).
+    landmarks: tuple[np.ndarray | None, ...] = ()
 
     def as_record(self) -> dict:
         return {
@@ -84,6 +92,7 @@ class Liveness:
             "frames": self.frames,
             "digits_checked": self.digits_heard is not None,
             "digits_heard": self.digits_heard,
+            "turn_onsets_s": [round(onset, 3) for onset in self.turn_onsets],
         }
 
 
@@ -109,7 +118,11 @@ def clip_decode(data: bytes) -> Clip:
     if len(frames) < 2 * ANALYSIS_FPS * MIN_TURN_S:
         raise InferenceError("invalid_video", "the capture is too short to answer the challenge")
     return Clip(
-        frames=tuple(frames), times=np.asarray(times) - times[0], audio=audio, sample_rate=media.AUDIO_SAMPLE_RATE
+        frames=tuple(frames),
+        times=np.asarray(times) - times[0],
+        audio=audio,
+        sample_rate=media.AUDIO_SAMPLE_RATE,
+        start_s=float(times[0]),
     )
 
 
@@ -141,6 +154,11 @@ def mouth_opening(landmarks: np.ndarray) -> float:
 
 def turns_seen(times: np.ndarray, yaw: np.ndarray, pitch: np.ndarray) -> tuple[str, ...]:
     """The sequence of head turns held at least MIN_TURN_S, from pose series (n,) against the clip's frontal pose."""
+    return tuple(turn for turn, _onset in turn_onsets(times, yaw, pitch))
+
+
+def turn_onsets(times: np.ndarray, yaw: np.ndarray, pitch: np.ndarray) -> list[tuple[str, float]]:
+    """Each head turn held at least MIN_TURN_S, with the time (s) the head first went past the turn's threshold."""
     frontal_yaw, frontal_pitch = frontal_pose(yaw, pitch)
     yaw_change = (yaw - frontal_yaw) / YAW_TURN
     pitch_change = (pitch - frontal_pitch) / PITCH_TURN
@@ -152,15 +170,16 @@ def turns_seen(times: np.ndarray, yaw: np.ndarray, pitch: np.ndarray) -> tuple[s
             labels.append("left" if dy > 0 else "right")
         else:
             labels.append("up" if dp < 0 else "down")
-    turns: list[str] = []
+    turns: list[tuple[str, float]] = []
     start = 0
     for index in range(1, len(labels) + 1):
         if index == len(labels) or labels[index] != labels[start]:
             end_time = times[index] if index < len(times) else times[-1] + (times[-1] - times[-2])
-            if labels[start] and end_time - times[start] >= MIN_TURN_S and (not turns or turns[-1] != labels[start]):
-                turns.append(labels[start])
+            held = end_time - times[start] >= MIN_TURN_S
+            if labels[start] and held and (not turns or turns[-1][0] != labels[start]):
+                turns.append((labels[start], float(times[start])))
             start = index
-    return tuple(turns)
+    return turns
 
 
 def frontal_pose(yaw: np.ndarray, pitch: np.ndarray) -> tuple[float, float]:
@@ -211,13 +230,24 @@ def lip_sync(times: np.ndarray, opening: np.ndarray, audio: np.ndarray, sample_r
     return best
 
 
-def clip_liveness(clip: Clip, *, turns: list[str], digits: str | None = None) -> Liveness:
+def clip_liveness(
+    clip: Clip,
+    *,
+    turns: list[str],
+    digits: str | None = None,
+    turn_windows: list[tuple[float, float]] | None = None,
+    digits_from_s: float = 0.0,
+) -> Liveness:
     """Check that the clip answers the challenge's `turns` with a live, speaking face.
 
     digits: the challenge's digits ("4 7 2") when the person reads them in English, checked against the
     speech with the offline recognizer; None for other languages, where only the lips' sync with the speech is checked.
+    turn_windows: for a live capture, the (earliest, latest) media second each turn may start: after its prompt was
+    revealed, within a person's reaction time. digits_from_s: the digits must be read after this media second (when
+    they were revealed); the sound before it is not listened to.
     """
     poses, openings, present = [], [], []
+    landmarks: list[np.ndarray | None] = [None] * len(clip.frames)
     count = len(clip.frames)
     missing = 0
     for index, frame in enumerate(clip.frames):
@@ -231,6 +261,7 @@ def clip_liveness(clip: Clip, *, turns: list[str], digits: str | None = None) ->
                 break
             continue
         present.append(index)
+        landmarks[index] = found[0].landmarks
         poses.append(head_pose(found[0].landmarks))
         openings.append(mouth_opening(found[0].landmarks))
     if len(present) < MIN_FACE_SHARE * count:
@@ -246,7 +277,8 @@ def clip_liveness(clip: Clip, *, turns: list[str], digits: str | None = None) ->
     times = clip.times[present]
     yaw, pitch = (np.asarray(series) for series in zip(*poses, strict=False))
     opening = np.asarray(openings)
-    seen = turns_seen(times, yaw, pitch)
+    onsets = turn_onsets(times, yaw, pitch)
+    seen = tuple(turn for turn, _onset in onsets)
     sync = lip_sync(times, opening, clip.audio, clip.sample_rate)
     mouth_range = float(np.percentile(opening, 95) - np.percentile(opening, 5))
     # Frontal and with the mouth closest to closed: the expression the portrait most likely has.
@@ -265,12 +297,18 @@ def clip_liveness(clip: Clip, *, turns: list[str], digits: str | None = None) ->
             f"the head turns in the capture ({shown}) do not answer the challenge ({', '.join(turns)}); reload "
             "and try again"
         )
+    elif turn_windows is not None and not all(
+        earliest <= onset <= latest for (_turn, onset), (earliest, latest) in zip(onsets, turn_windows, strict=True)
+    ):
+        failure = "challenge_not_answered"
+        detail = "turn your head only when the page asks, and as soon as it asks; try again"
     elif mouth_range < MOUTH_MIN_RANGE or sync < SYNC_MIN_CORRELATION:
         failure = "lip_sync_failed"
         detail = "the lips in the capture do not move with its speech; read the digits aloud while facing the camera"
     heard = None
     if failure is None and digits is not None:
-        check = recognition.digits_check(clip.audio, clip.sample_rate, digits)
+        heard_from = int(max(digits_from_s, 0.0) * clip.sample_rate)
+        check = recognition.digits_check(clip.audio[heard_from:], clip.sample_rate, digits)
         heard = check.heard
         if not check.passed:
             failure = "digits_mismatch"
@@ -279,7 +317,19 @@ def clip_liveness(clip: Clip, *, turns: list[str], digits: str | None = None) ->
                 "try again"
             )
     turn_frames = tuple(int(present[i]) for i in turn_peaks(seen, yaw, pitch))
-    return Liveness(failure, detail, seen, sync, mouth_range, count, identity_frames, heard, turn_frames)
+    return Liveness(
+        failure,
+        detail,
+        seen,
+        sync,
+        mouth_range,
+        count,
+        identity_frames,
+        heard,
+        turn_frames,
+        tuple(onset for _turn, onset in onsets),
+        tuple(landmarks),
+    )
 
 
 def turn_peaks(seen: tuple[str, ...], yaw: np.ndarray, pitch: np.ndarray) -> list[int]:

@@ -127,7 +127,6 @@ class RegistryEntry(models.Model):
     email = models.EmailField()
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.DO_NOT_GENERATE)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.CAPTURE_PENDING)
-    challenge = models.JSONField(default=dict)
     descriptor = models.JSONField(null=True, blank=True)
     liveness = models.JSONField(default=dict, blank=True)
     confirm_token = models.CharField(max_length=64, unique=True)
@@ -144,6 +143,68 @@ class RegistryEntry(models.Model):
 
     def __str__(self) -> str:
         return f"registry entry {self.id} ({self.kind}, {self.status})"
+
+
+class LiveCapture(models.Model):
+    """A live, server-paced capture: the browser streams camera and microphone in short chunks while the server
+    reveals prompts at times it chose (`schedule`), so a file made before the prompts were seen cannot answer them.
+
+    It belongs to one consent link, or to one registry entry (registering or removing the face). Each chunk's arrival
+    time is kept (`arrivals`: [bytes so far, seconds since chunk 0 arrived]) to check that the media came at the pace it
+    was recorded; `revealed` maps each prompt's id to the second it was first shown.
+    """
+
+    class Purpose(models.TextChoices):
+        CONSENT = "consent"
+        REGISTRY_REGISTER = "registry_register"
+        REGISTRY_REMOVE = "registry_remove"
+
+    class Status(models.TextChoices):
+        OPEN = "open"
+        # Ended without a decision: superseded by a newer capture on the same link, or expired.
+        CLOSED = "closed"
+        PASSED = "passed"
+        FAILED = "failed"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    purpose = models.CharField(max_length=20, choices=Purpose.choices)
+    consent = models.ForeignKey(Consent, on_delete=models.CASCADE, null=True, blank=True, related_name="captures")
+    registration = models.ForeignKey(
+        RegistryEntry, on_delete=models.CASCADE, null=True, blank=True, related_name="captures"
+    )
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN)
+    # The prompts with the second (after chunk 0) each is due; never sent before it is revealed.
+    schedule = models.JSONField()
+    revealed = models.JSONField(default=dict)
+    arrivals = models.JSONField(default=list)
+    chunks_received = models.PositiveIntegerField(default=0)
+    bytes_received = models.PositiveIntegerField(default=0)
+    opened_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    first_chunk_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    refusal = models.CharField(max_length=32, blank=True)
+
+    class Meta:
+        ordering = ["-opened_at"]
+
+    def __str__(self) -> str:
+        return f"live capture {self.id} ({self.purpose}, {self.status})"
+
+
+class LiveCaptureChunk(models.Model):
+    """One piece of a live capture's stream, kept until the capture finishes (then deleted with the analysis done)."""
+
+    capture = models.ForeignKey(LiveCapture, on_delete=models.CASCADE, related_name="chunks")
+    seq = models.PositiveIntegerField()
+    data = models.BinaryField()
+
+    class Meta:
+        ordering = ["seq"]
+        constraints = [models.UniqueConstraint(fields=["capture", "seq"], name="live_capture_chunk_seq")]
+
+    def __str__(self) -> str:
+        return f"chunk {self.seq} of live capture {self.capture_id}"
 
 
 class RegistryHold(models.Model):

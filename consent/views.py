@@ -12,6 +12,7 @@ from datetime import UTC, datetime, time
 from django.conf import settings
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from core.errors import ApplicationError, ErrorCode
@@ -25,11 +26,8 @@ from .services import (
     consent_erase,
     consent_revoke,
     consent_text,
-    registry_capture_submit,
-    registry_challenge_issue,
     registry_confirm,
     registry_entry_start,
-    registry_remove,
 )
 from .throttling import CaptureRateThrottle
 
@@ -101,7 +99,6 @@ def consent_page(request, token):
             languages=request.POST.getlist("languages") or None,
             expires_at=_end_of_day(request.POST.get("expires_at", "")),
             consent_text_sha256=request.POST.get("consent_text_sha256") or None,
-            capture_source=request.POST.get("capture_source", "file"),
         )
         return render(request, "consent/decided.html", {"consent": decided})
 
@@ -110,6 +107,7 @@ def consent_page(request, token):
         return {
             "consent": consent,
             "challenge": consent_challenge_issue(consent=consent),
+            "captures_url": reverse("api-consent-captures", args=[token]),
             "purposes": PURPOSES,
             "error": error_message,
             "text": consent_text(consent),
@@ -177,45 +175,32 @@ def registry_page(request):
     return redirect("registry-capture", entry_id=entry.id)
 
 
-def _registry_capture_page(request: HttpRequest, entry: RegistryEntry, *, removal: bool) -> HttpResponse:
-    def submit() -> HttpResponse:
-        capture, challenge_id = _uploaded_capture(request), request.POST.get("challenge_id", "")
-        if removal:
-            registry_remove(entry=entry, capture=capture, challenge_id=challenge_id)
-            if entry.kind == RegistryEntry.Kind.SEND_TO_ME:
-                removed = "Consent requests for your face no longer come to this address."
-            else:
-                removed = "Your face is no longer in Candor's do-not-generate registry."
-            return _message(request, "Registration removed", removed)
-        registry_capture_submit(entry=entry, capture=capture, challenge_id=challenge_id)
-        message = "We emailed you a link: your face is registered once you confirm there."
-        return _message(request, "Check your email", message)
-
-    def context(error_message: str | None) -> dict:
-        entry.refresh_from_db()
-        return {
-            "entry": entry,
-            "challenge": registry_challenge_issue(entry=entry),
-            "error": error_message,
-            "removal": removal,
-        }
-
-    return _capture_page(request, template="consent/registry_capture.html", submit=submit, context=context)
+def _registry_capture_page(request: HttpRequest, entry: RegistryEntry, *, captures_url: str, removal: bool):
+    """The registry's live check: the page streams it to `captures_url` (the registry accepts no recorded file)."""
+    return render(
+        request,
+        "consent/registry_capture.html",
+        {"entry": entry, "removal": removal, "captures_url": captures_url},
+    )
 
 
-@require_http_methods(["GET", "POST"])
+@require_GET
 def registry_capture_page(request, entry_id):
     try:
         entry = registry_entry_get(entry_id=entry_id)
     except ApplicationError as error:
         return _message(request, "Not found", error.detail, status=404)
-    return _registry_capture_page(request, entry, removal=False)
+    return _registry_capture_page(
+        request, entry, captures_url=reverse("api-registry-captures", args=[entry.id]), removal=False
+    )
 
 
-@require_http_methods(["GET", "POST"])
+@require_GET
 def registry_remove_page(request, remove_token):
     try:
         entry = registry_entry_get_by_remove_token(remove_token=remove_token)
     except ApplicationError as error:
         return _message(request, "Not found", error.detail, status=404)
-    return _registry_capture_page(request, entry, removal=True)
+    return _registry_capture_page(
+        request, entry, captures_url=reverse("api-registry-remove-captures", args=[remove_token]), removal=True
+    )

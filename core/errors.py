@@ -90,6 +90,13 @@ class ErrorCode(StrEnum):
     IDENTITY_MISMATCH = "identity_mismatch", 403
     CANDOR_GENERATED_CAPTURE = "candor_generated_capture", 403
     CAPTURE_TOO_COSTLY = "capture_too_costly", 413
+    CAPTURE_NOT_LIVE = "capture_not_live", 403
+    FLASH_NOT_REFLECTED = "flash_not_reflected", 403
+    PORTRAIT_COPY = "portrait_copy", 403
+    CAPTURE_EXPIRED = "capture_expired", 410
+    CAPTURE_CLOSED = "capture_closed", 409
+    CHUNK_OUT_OF_ORDER = "chunk_out_of_order", 409
+    LIVE_CAPTURE_REQUIRED = "live_capture_required", 400
     PORTRAIT_NEEDS_REVIEW = "portrait_needs_review", 403
     CONSENT_REQUESTS_PAUSED = "consent_requests_paused", 429
     # The do-not-generate registry and its review.

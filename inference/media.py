@@ -478,3 +478,25 @@ def video_frames_bounded(
                 yield at, frame.reformat(width=width, height=height, format="rgb24").to_ndarray()
     except av.FFmpegError as error:
         raise InferenceError("invalid_video", "the file is not a readable video (MP4, MOV or WebM)") from error
+
+
+def packet_arrivals(source: bytes, *, max_packets: int) -> list[tuple[int, float]]:
+    """For every packet of every stream, (the byte just past it in `source`, the media time in seconds its content
+    ends), read by demuxing only, nothing decoded; in file order.
+
+    A live capture arrives in pieces: the byte offsets say which piece completed each packet, so each piece's arrival
+    time can be set against the media time it carried. InferenceError beyond `max_packets` or when unreadable.
+    """
+    ends: list[tuple[int, float]] = []
+    try:
+        with av.open(io.BytesIO(source), mode="r", metadata_errors=METADATA_ERRORS) as container:
+            for packet in container.demux():
+                if packet.pts is None or packet.pos is None or packet.pos < 0 or packet.time_base is None:
+                    continue
+                if len(ends) >= max_packets:
+                    raise InferenceError("video_too_long", f"the capture has more than {max_packets} packets")
+                end_time = float((packet.pts + (packet.duration or 0)) * packet.time_base)
+                ends.append((packet.pos + packet.size, end_time))
+    except av.FFmpegError as error:
+        raise InferenceError("invalid_video", "the capture is not a readable video (WebM or MP4)") from error
+    return ends

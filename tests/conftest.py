@@ -83,6 +83,42 @@ def other_person_live_capture(grace_hopper):
     return LiveClips(grace_hopper)
 
 
+# The schedule every live capture in the tests follows (unless a test asks for random ones): the prepared clips below
+# answer it.
+LIVE_SEED = 7
+
+
+@pytest.fixture(autouse=True)
+def capture_schedule_fixed(settings):
+    settings.CANDOR_CAPTURE_SCHEDULE_SEED = LIVE_SEED
+
+
+@pytest.fixture(scope="session")
+def subject_jpeg(same_person_photos) -> bytes:
+    """The portrait of a person whose live capture the tests can make from another photo: obama.jpg."""
+    return _jpeg(same_person_photos[0])
+
+
+@pytest.fixture(scope="session")
+def live_webm(same_person_photos) -> bytes:
+    """WebM (as a browser records it) of subject_jpeg's person answering the fixed live schedule (turns, the flash on
+    the skin, digits), made from another photo of them (obama2.jpg): a camera sees other pixels than the portrait's.
+    """
+    from consent.services.live import capture_schedule
+    from tests.live import scheduled_clip
+
+    return scheduled_clip(same_person_photos[1], capture_schedule(LIVE_SEED))
+
+
+@pytest.fixture(scope="session")
+def other_person_live_webm(grace_hopper) -> bytes:
+    """Someone else (Grace Hopper) answering the fixed live schedule."""
+    from consent.services.live import capture_schedule
+    from tests.live import scheduled_clip
+
+    return scheduled_clip(grace_hopper, capture_schedule(LIVE_SEED))
+
+
 @pytest.fixture(scope="session")
 def other_person_jpeg(grace_hopper) -> bytes:
     return _jpeg(grace_hopper)

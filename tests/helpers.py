@@ -21,18 +21,12 @@ def consent_token_from(outbox) -> str:
     return tokens[-1]
 
 
-def decide(public_client, token: str, *, capture, decision="approve", capture_source="camera", **scope):
-    """Answer the link's current challenge: `capture` is bytes (sent as they are), a callable challenge -> bytes, or
-    None; sent as the consent page's camera recorder sends it unless capture_source says otherwise.
+def decide(public_client, token: str, *, capture, decision="approve", **scope):
+    """Decline, or approve with a recorded file answering the link's challenge (which waits for staff review):
+    `capture` is bytes (sent as they are), a callable challenge -> bytes, or None.
     """
     challenge = public_client.get(f"/api/consent/{token}/").json()["challenge"]
-    data = {
-        "challenge_id": challenge["id"],
-        "full_name": "Eileen Collins",
-        "decision": decision,
-        "capture_source": capture_source,
-        **scope,
-    }
+    data = {"challenge_id": challenge["id"], "full_name": "Eileen Collins", "decision": decision, **scope}
     if callable(capture):
         capture = capture(challenge)
     if capture is not None:
@@ -40,30 +34,37 @@ def decide(public_client, token: str, *, capture, decision="approve", capture_so
     return public_client.post(f"/api/consent/{token}/", data, format="multipart")
 
 
-def active_portrait(api, public_api, outbox, portrait_jpeg, live_capture, **scope) -> str:
+def approve_live(public_client, token: str, webm: bytes, *, full_name="Eileen Collins", **finish):
+    """Approve through the live capture: stream `webm` (answering the fixed schedule) at a camera's pace, then finish
+    with the person's name and any narrower scope; returns the finish response.
+    """
+    from tests.live import live_stream
+
+    return live_stream(
+        public_client, f"/api/consent/{token}/captures/", webm, finish={"full_name": full_name, **finish}
+    )
+
+
+def active_portrait(api, public_api, outbox, portrait_jpeg, live_webm, **scope) -> str:
     """Upload a portrait and have the person pictured approve it with a live capture; returns the portrait id."""
     portrait_id = upload_portrait(api, portrait_jpeg).json()["id"]
     assert api.post(f"/api/portraits/{portrait_id}/consent-request/", scope, format="json").status_code == 201
-    response = decide(public_api, consent_token_from(outbox), capture=live_capture)
+    response = approve_live(public_api, consent_token_from(outbox), live_webm)
     assert response.status_code == 200, response.json()
     return portrait_id
 
 
-def register_face(public_api, outbox, live_capture, *, email="eileen@example.com", kind=None, confirm=True):
-    """Register the face in `live_capture` through the registry API (live capture, then the emailed confirmation);
+def register_face(public_api, outbox, live_webm, *, email="eileen@example.com", kind=None, confirm=True):
+    """Register the face in `live_webm` through the registry API (live capture, then the emailed confirmation);
     returns the RegistryEntry.
     """
     from consent.models import RegistryEntry
+    from tests.live import live_stream
 
     started = public_api.post("/api/registry/", {"email": email, **({"kind": kind} if kind else {})}, format="json")
     assert started.status_code == 201, started.json()
     entry_id = started.json()["id"]
-    challenge = public_api.get(f"/api/registry/{entry_id}/").json()["challenge"]
-    captured = public_api.post(
-        f"/api/registry/{entry_id}/capture/",
-        {"capture": named_capture(live_capture(challenge)), "challenge_id": challenge["id"]},
-        format="multipart",
-    )
+    captured = live_stream(public_api, f"/api/registry/{entry_id}/captures/", live_webm)
     assert captured.status_code == 200, captured.json()
     assert captured.json()["status"] == "email_pending"
     if confirm:

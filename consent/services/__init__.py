@@ -11,7 +11,7 @@
 """
 
 from .capture import COUNTED_REFUSALS, CaptureCheck, capture_check
-from .decisions import consent_decide
+from .decisions import consent_approve_live, consent_decide, consent_link_check_open
 from .holds import REGISTRY_REVIEW_DECISIONS, registry_hold_release
 from .lifecycle import (
     consent_erase,
@@ -22,6 +22,7 @@ from .lifecycle import (
     consent_revoke,
     consents_expire_due,
 )
+from .live import capture_done, capture_schedule, live_capture_chunk, live_capture_open, prompts_revealed
 from .receipts import consent_receipt, receipt_bytes
 from .registry import (
     REGISTRY_REFUSE_DISTANCE,
@@ -29,7 +30,6 @@ from .registry import (
     REGISTRY_ROUTE_DISTANCE,
     ROUTED_NOTICE,
     registry_capture_submit,
-    registry_challenge_issue,
     registry_confirm,
     registry_entry_start,
     registry_remove,
@@ -37,7 +37,6 @@ from .registry import (
 )
 from .requests import CONSENT_TEXT_VERSION, ConsentText, consent_challenge_issue, consent_request_create, consent_text
 from .review import (
-    CAPTURE_SOURCES,
     CONSENT_REVIEW_DAYS,
     CONSENT_REVIEW_DECISIONS,
     consent_review_decide,
@@ -46,7 +45,6 @@ from .review import (
 )
 
 __all__ = [
-    "CAPTURE_SOURCES",
     "CONSENT_REVIEW_DAYS",
     "CONSENT_REVIEW_DECISIONS",
     "CONSENT_TEXT_VERSION",
@@ -59,10 +57,14 @@ __all__ = [
     "CaptureCheck",
     "ConsentText",
     "capture_check",
+    "capture_done",
+    "capture_schedule",
+    "consent_approve_live",
     "consent_challenge_issue",
     "consent_decide",
     "consent_erase",
     "consent_gate",
+    "consent_link_check_open",
     "consent_links_expire_due",
     "consent_preview_give_back",
     "consent_preview_take",
@@ -72,10 +74,12 @@ __all__ = [
     "consent_reviews_expire_due",
     "consent_revoke",
     "consent_text",
+    "live_capture_chunk",
+    "live_capture_open",
+    "prompts_revealed",
     "consents_expire_due",
     "receipt_bytes",
     "registry_capture_submit",
-    "registry_challenge_issue",
     "registry_confirm",
     "registry_entry_start",
     "registry_hold_release",

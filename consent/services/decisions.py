@@ -18,16 +18,18 @@ from inference import faces
 
 from ..audit_log import consent_event_append
 from ..liveness import MOUTH_MIN_RANGE, SYNC_MIN_CORRELATION
-from ..models import Consent
+from ..models import Consent, LiveCapture
 from ..selectors import portrait_failed_captures
-from .capture import COUNTED_REFUSALS, capture_check
+from .capture import COUNTED_REFUSALS, CaptureCheck, capture_check, portrait_reference
 from .common import Scope, scope_json
+from .live import live_capture_end, live_capture_take
 from .receipts import receipt_email
 from .requests import ConsentText, challenge_open, consent_text
-from .review import CAPTURE_SOURCES, consent_review_open, review_reasons
+from .review import consent_review_open, review_reasons
 
 
-def _link_check_open(consent: Consent) -> None:
+def consent_link_check_open(consent: Consent) -> None:
+    """Refuse a link that can no longer be answered: locked, expired, or already decided."""
     if consent.status == Consent.Status.LOCKED:
         raise ApplicationError(
             ErrorCode.LINK_LOCKED, "too many failed live captures on this link; ask the requester for a new link"
@@ -51,29 +53,19 @@ def consent_decide(
     languages=None,
     expires_at=None,
     consent_text_sha256: str | None = None,
-    capture_source: str = "file",
 ) -> Consent:
-    """The person pictured approves (live, identity-matched, scope no wider than asked) or declines; a signed receipt
-    follows.
-
-    capture_source: `camera` when the page's camera recorder made the capture, else `file`. An approval that
-    CANDOR_CONSENT_REVIEW finds risky waits for staff (awaiting_review) instead of becoming active.
+    """The person pictured declines, or approves with a recorded video answering the link's challenge: such a file
+    proves nothing about when it was made, so its approval always waits for a staff review (awaiting_review); only a
+    live capture (consent_approve_live) activates consent by itself. A signed receipt follows either way.
     """
-    _link_check_open(consent)
+    consent_link_check_open(consent)
     if not challenge_id or challenge_id != consent.challenge.get("id"):
         raise ApplicationError(ErrorCode.CHALLENGE_MISMATCH, "the challenge has changed; reload the page and try again")
     if not challenge_open(consent.challenge):
         raise ApplicationError(
             ErrorCode.CHALLENGE_MISMATCH, "the challenge has expired; reload the page and answer the new one"
         )
-    if not full_name.strip():
-        raise ApplicationError(ErrorCode.INVALID, "full_name is required")
-    text = consent_text(consent)
-    if consent_text_sha256 and consent_text_sha256 != text.sha256:
-        raise ApplicationError(
-            ErrorCode.CONSENT_TEXT_CHANGED,
-            "the consent text changed since you read it; reload the page and read it again",
-        )
+    text = _text_check(consent, full_name=full_name, consent_text_sha256=consent_text_sha256)
     if decision == "decline":
         with transaction.atomic():
             _decision_record(consent, Consent.Status.DECLINED, full_name=full_name, text=text)
@@ -84,22 +76,111 @@ def consent_decide(
         raise ApplicationError(ErrorCode.INVALID, "decision must be 'approve' or 'decline'")
     if not capture:
         raise ApplicationError(
-            ErrorCode.LIVENESS_REQUIRED, "approving needs a short live video of you answering the challenge"
+            ErrorCode.LIVE_CAPTURE_REQUIRED,
+            "approving needs the live check (camera and microphone); a recorded video can be sent for a staff review",
         )
     scope = _scope_granted(consent, purposes=purposes, languages=languages, expires_at=expires_at)
     try:
         # Digits are recognized where the person reads them in English: a request for English only.
         check = capture_check(
-            capture=capture, challenge=consent.challenge, english=consent.requested_languages == ["en"]
+            capture=capture,
+            challenge=consent.challenge,
+            english=consent.requested_languages == ["en"],
+            portrait=portrait_reference(consent.portrait),
         )
-        distance = faces.descriptor_distance(check.descriptor, np.asarray(consent.portrait.descriptor))
-        if distance > faces.IDENTITY_THRESHOLD:
-            raise ApplicationError(ErrorCode.IDENTITY_MISMATCH, "the capture does not match the person in the portrait")
+        distance = _identity_check(consent, check)
     except ApplicationError as refusal:
         if refusal.code in COUNTED_REFUSALS:
             _attempt_failed(consent, refusal, challenge_id=challenge_id)
         raise
-    source = capture_source if capture_source in CAPTURE_SOURCES else "file"
+    return _approval_record(
+        consent,
+        check=check,
+        capture=capture,
+        source="file",
+        distance=distance,
+        scope=scope,
+        full_name=full_name,
+        text=text,
+    )
+
+
+def consent_approve_live(
+    *,
+    consent: Consent,
+    capture: LiveCapture,
+    full_name: str,
+    purposes=None,
+    languages=None,
+    expires_at=None,
+    consent_text_sha256: str | None = None,
+) -> Consent:
+    """The person pictured approves with the live capture they just streamed: paced, answered in time, their face;
+    active at once unless CANDOR_CONSENT_REVIEW finds it risky.
+    """
+    consent_link_check_open(consent)
+    if capture.consent_id != consent.id or capture.purpose != LiveCapture.Purpose.CONSENT:
+        raise ApplicationError(ErrorCode.NOT_FOUND, "this live check belongs to another link")
+    text = _text_check(consent, full_name=full_name, consent_text_sha256=consent_text_sha256)
+    scope = _scope_granted(consent, purposes=purposes, languages=languages, expires_at=expires_at)
+    stream = live_capture_take(capture=capture)
+    try:
+        check = capture_check(
+            capture=stream.data,
+            challenge={"id": str(capture.id), "turns": stream.turns, "digits": stream.digits},
+            english=consent.requested_languages == ["en"],
+            live=stream,
+            portrait=portrait_reference(consent.portrait),
+        )
+        distance = _identity_check(consent, check)
+    except ApplicationError as refusal:
+        live_capture_end(capture=capture, refusal=refusal.code)
+        if refusal.code in COUNTED_REFUSALS:
+            _attempt_failed(consent, refusal, challenge_id=None)
+        raise
+    live_capture_end(capture=capture, refusal=None)
+    return _approval_record(
+        consent,
+        check=check,
+        capture=stream.data,
+        source="live",
+        distance=distance,
+        scope=scope,
+        full_name=full_name,
+        text=text,
+    )
+
+
+def _text_check(consent: Consent, *, full_name: str, consent_text_sha256: str | None) -> ConsentText:
+    if not full_name.strip():
+        raise ApplicationError(ErrorCode.INVALID, "full_name is required")
+    text = consent_text(consent)
+    if consent_text_sha256 and consent_text_sha256 != text.sha256:
+        raise ApplicationError(
+            ErrorCode.CONSENT_TEXT_CHANGED,
+            "the consent text changed since you read it; reload the page and read it again",
+        )
+    return text
+
+
+def _identity_check(consent: Consent, check: CaptureCheck) -> float:
+    distance = faces.descriptor_distance(check.descriptor, np.asarray(consent.portrait.descriptor))
+    if distance > faces.IDENTITY_THRESHOLD:
+        raise ApplicationError(ErrorCode.IDENTITY_MISMATCH, "the capture does not match the person in the portrait")
+    return distance
+
+
+def _approval_record(
+    consent: Consent,
+    *,
+    check: CaptureCheck,
+    capture: bytes,
+    source: str,
+    distance: float,
+    scope: Scope,
+    full_name: str,
+    text: ConsentText,
+) -> Consent:
     reasons = review_reasons(consent=consent, distance=distance, liveness=check.liveness, capture_source=source)
     with transaction.atomic():
         consent.purposes = scope.purposes
@@ -150,7 +231,7 @@ def _review_figures(consent: Consent, *, distance: float, liveness: dict, source
 def _decision_record(consent: Consent, status_: str, *, full_name: str, text: ConsentText) -> None:
     # Checked again under the row's lock: a capture failing at the same time may have locked the link meanwhile.
     current = Consent.objects.select_for_update().get(id=consent.id)
-    _link_check_open(current)
+    consent_link_check_open(current)
     consent.failed_attempts = current.failed_attempts
     consent.challenges_issued = current.challenges_issued
     consent.status = status_
@@ -167,7 +248,7 @@ def _text_json(text: ConsentText) -> dict:
     return {"consent_text_version": text.version, "consent_text_sha256": text.sha256}
 
 
-def _attempt_failed(consent: Consent, refusal: ApplicationError, *, challenge_id: str) -> None:
+def _attempt_failed(consent: Consent, refusal: ApplicationError, *, challenge_id: str | None) -> None:
     """Count a failed capture on the link (and so on its portrait and its creator), use up its challenge, and lock the
     link at its limit or its portrait's.
 
@@ -179,7 +260,8 @@ def _attempt_failed(consent: Consent, refusal: ApplicationError, *, challenge_id
         links = Consent.objects.select_for_update().filter(portrait_id=consent.portrait_id)
         list(links.values_list("id", flat=True))
         Consent.objects.filter(id=consent.id).update(failed_attempts=F("failed_attempts") + 1)
-        Consent.objects.filter(id=consent.id, challenge__id=challenge_id).update(challenge={})
+        if challenge_id is not None:
+            Consent.objects.filter(id=consent.id, challenge__id=challenge_id).update(challenge={})
         failed_attempts = Consent.objects.values_list("failed_attempts", flat=True).get(id=consent.id)
         portrait_failures = portrait_failed_captures(portrait_id=consent.portrait_id)
         if (

@@ -17,9 +17,10 @@ from core.http import public_url
 from inference import faces
 
 from ..audit_log import consent_event_append
-from ..models import RegistryEntry, RegistryHold
+from ..models import LiveCapture, RegistryEntry, RegistryHold
 from .capture import COUNTED_REFUSALS, CaptureCheck, capture_check
-from .common import challenge_new, email_after_commit
+from .common import email_after_commit
+from .live import live_capture_end, live_capture_take
 
 # Do-not-generate registry: a wrong match blocks an innocent creator, so refusing needs a closer match than
 # consent's 0.5 (changed copies of one photo measure 0.07-0.13, different people 0.70 on the photos here);
@@ -54,43 +55,40 @@ def registry_entry_start(*, email: str, kind: str = RegistryEntry.Kind.DO_NOT_GE
             ErrorCode.INVALID, f"unknown registry kind {kind!r}; choose from {RegistryEntry.Kind.values}"
         )
     entry = RegistryEntry.objects.create(
-        email=email.strip().lower(), kind=kind, challenge=challenge_new(), confirm_token=secrets.token_urlsafe(32)
+        email=email.strip().lower(), kind=kind, confirm_token=secrets.token_urlsafe(32)
     )
     consent_event_append(registration=entry, kind="registry_started", details={"kind": kind})
     return entry
 
 
-def registry_challenge_issue(*, entry: RegistryEntry) -> dict:
-    """A fresh challenge for the next live capture (registration, or removal of an active entry)."""
-    if entry.status in (RegistryEntry.Status.CAPTURE_PENDING, RegistryEntry.Status.ACTIVE):
-        entry.challenge = challenge_new()
-        entry.save(update_fields=["challenge"])
-    return entry.challenge
-
-
-def _registry_capture(entry: RegistryEntry, *, capture: bytes | None, challenge_id: str) -> CaptureCheck:
-    if challenge_id != entry.challenge.get("id"):
-        raise ApplicationError(ErrorCode.CHALLENGE_MISMATCH, "the challenge has changed; reload and try again")
+def _registry_capture(entry: RegistryEntry, *, capture: LiveCapture, purpose: str) -> CaptureCheck:
+    """Check the entry's live capture (streamed for this entry and purpose); count a refusal on the entry."""
+    if capture.registration_id != entry.id or capture.purpose != purpose:
+        raise ApplicationError(ErrorCode.NOT_FOUND, "this live check belongs to another registration")
     if entry.failed_attempts >= settings.CANDOR_CONSENT_MAX_ATTEMPTS:
         raise ApplicationError(ErrorCode.LINK_LOCKED, "too many failed captures; start a new registration")
-    if not capture:
-        raise ApplicationError(
-            ErrorCode.LIVENESS_REQUIRED, "a short live video of you answering the challenge is needed"
-        )
+    stream = live_capture_take(capture=capture)
     try:
-        return capture_check(capture=capture, challenge=entry.challenge)
+        check = capture_check(
+            capture=stream.data,
+            challenge={"id": str(capture.id), "turns": stream.turns, "digits": stream.digits},
+            live=stream,
+        )
     except ApplicationError as refusal:
+        live_capture_end(capture=capture, refusal=refusal.code)
         if refusal.code in COUNTED_REFUSALS:
             RegistryEntry.objects.filter(id=entry.id).update(failed_attempts=F("failed_attempts") + 1)
             consent_event_append(registration=entry, kind="capture_refused", details={"reason": refusal.code})
         raise
+    live_capture_end(capture=capture, refusal=None)
+    return check
 
 
-def registry_capture_submit(*, entry: RegistryEntry, capture: bytes | None, challenge_id: str) -> RegistryEntry:
+def registry_capture_submit(*, entry: RegistryEntry, capture: LiveCapture) -> RegistryEntry:
     """Store the live face's descriptor and email a confirmation link; the entry blocks nothing until confirmed."""
     if entry.status != RegistryEntry.Status.CAPTURE_PENDING:
         raise ApplicationError(ErrorCode.LINK_USED, f"this registration is {entry.status}")
-    check = _registry_capture(entry, capture=capture, challenge_id=challenge_id)
+    check = _registry_capture(entry, capture=capture, purpose=LiveCapture.Purpose.REGISTRY_REGISTER)
     _send_to_me_taken_check(entry, check.descriptor)
     with transaction.atomic():
         entry.descriptor = check.descriptor.tolist()
@@ -123,8 +121,7 @@ def registry_confirm(*, confirm_token: str) -> RegistryEntry:
         entry.status = RegistryEntry.Status.ACTIVE
         entry.confirmed_at = timezone.now()
         entry.remove_token = secrets.token_urlsafe(32)
-        entry.challenge = challenge_new()
-        entry.save(update_fields=["status", "confirmed_at", "remove_token", "challenge"])
+        entry.save(update_fields=["status", "confirmed_at", "remove_token"])
         consent_event_append(registration=entry, kind="registry_confirmed")
         link = public_url("registry-remove", entry.remove_token)
         email_after_commit(
@@ -153,13 +150,13 @@ def _send_to_me_taken_check(entry: RegistryEntry, descriptor: np.ndarray) -> Non
         )
 
 
-def registry_remove(*, entry: RegistryEntry, capture: bytes | None, challenge_id: str) -> RegistryEntry:
+def registry_remove(*, entry: RegistryEntry, capture: LiveCapture) -> RegistryEntry:
     """Removal needs the emailed link and a live capture of the same face: nobody else can lift someone's opt-out or
     redirect their consent requests back to whatever address a creator types.
     """
     if entry.status != RegistryEntry.Status.ACTIVE:
         raise ApplicationError(ErrorCode.LINK_USED, f"this registration is {entry.status}")
-    check = _registry_capture(entry, capture=capture, challenge_id=challenge_id)
+    check = _registry_capture(entry, capture=capture, purpose=LiveCapture.Purpose.REGISTRY_REMOVE)
     distance = faces.descriptor_distance(check.descriptor, np.asarray(entry.descriptor))
     if distance > faces.IDENTITY_THRESHOLD:
         RegistryEntry.objects.filter(id=entry.id).update(failed_attempts=F("failed_attempts") + 1)

@@ -1,0 +1,154 @@
+"""Live captures for tests: a clip that answers a known schedule, cut into the pieces MediaRecorder would send, and
+streamed to the server with its clock set to each piece's arrival (no sleeping: the server's pace check sees the
+times a camera streaming in real time would give, or faster, or held back).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+
+import numpy as np
+from django.utils import timezone
+
+from inference import faces, media
+from tests import attacks, clips
+from tests.helpers import frozen_clock
+
+FPS = 15
+# Chunk 0 arrives one timeslice after recording starts, so a prompt due at second d of the server's clock is seen at
+# about media second d + 0.25-0.5 (revealed with the next chunk); a person starts turning ~0.6 s after that.
+REACTION_S = 0.9
+TURN_HOLD_S = 0.7
+DIGITS_AFTER_S = 0.8
+SLICE_S = 0.25
+# The screen's light on the face as a share of the room's: a laptop screen at arm's length in a dim room. Through a
+# browser's VP8 at 320 px a share of 0.05 passed the flash check in 6 of 8 schedules and 0.08 in all
+# (docs/consent.md "Colour flash"); the tests use the latter so that they test the rules, not the margin.
+FLASH_STRENGTH = 0.08
+# Depth re-projection per turn (yaw, pitch in degrees; the person's own left is the image's right).
+DEPTH_TURNS = {"left": (25.0, 0.0), "right": (-25.0, 0.0), "up": (0.0, -20.0), "down": (0.0, 20.0)}
+
+
+def scheduled_clip(
+    photo: np.ndarray,
+    schedule: list[dict],
+    *,
+    turns: list[str] | None = None,
+    reaction_s: float = REACTION_S,
+    digits: str | None = None,
+    flash_strength: float | None = FLASH_STRENGTH,
+    flash_lag_s: float = 0.6,
+    tail_s: float = 1.0,
+    digits_after_s: float = DIGITS_AFTER_S,
+    base_frames: list[np.ndarray] | None = None,
+    depth_turns: bool = False,
+    transform: Callable[[list[np.ndarray]], list[np.ndarray]] | None = None,
+) -> bytes:
+    """WebM bytes (VP8 + Opus, as a browser records) of the photo's person answering `schedule`
+    (consent.services.capture_schedule): each turn `reaction_s` after it is due, the digits read after they are due.
+
+    turns / digits: answer other ones than the schedule's (a replay made for another challenge). The screen's flash
+    lights the face with each colour at `flash_strength` of its light (tests/clips.py flash_reflected; None: no
+    reflection) from `flash_lag_s` after the flash is due. tail_s: how long the recording goes on after the last
+    prompt is due; digits_after_s: when the digits are read, after they are due. base_frames: the face to pose, frame by frame (e.g. the engine's animation of the photo, looped;
+    default the photo itself); depth_turns: turn the head by re-projecting a face-shaped relief (tests/attacks.py)
+    instead of the 2-D warp; transform: applied to all frames before they are encoded (blur, noise, colour...).
+    """
+    by_kind = {prompt["kind"]: prompt for prompt in schedule}
+    turn_prompts = [prompt for prompt in schedule if prompt["kind"] == "turn"]
+    answered = turns if turns is not None else [prompt["value"] for prompt in turn_prompts]
+    seconds = by_kind["done"]["due_s"] + tail_s
+    face = clips.face_crop(photo)
+    landmarks = faces.face_single(face).landmarks
+    sample_rate = media.AUDIO_SAMPLE_RATE
+    audio = np.zeros(int(seconds * sample_rate), np.float32)
+    spoken = clips._spoken(digits or by_kind["digits"]["value"], "en")
+    start = int((by_kind["digits"]["due_s"] + digits_after_s) * sample_rate)
+    spoken = spoken[: audio.size - start]
+    audio[start : start + spoken.size] = spoken
+    n_frames = int(round(seconds * FPS))
+    mouth = clips.speech_envelope(audio, sample_rate, n_frames, FPS)
+    windows = [
+        (prompt["due_s"] + reaction_s, prompt["due_s"] + reaction_s + TURN_HOLD_S)
+        for prompt in turn_prompts[: len(answered)]
+    ]
+    rng = np.random.default_rng(0)
+    flash_prompt = by_kind["flash"]
+    flash_start = flash_prompt["due_s"] + flash_lag_s
+    flash_ends = flash_start + np.cumsum(flash_prompt["durations_ms"]) / 1000
+    posed = []
+    for index in range(n_frames):
+        at = index / FPS
+        base = face if base_frames is None else base_frames[index % len(base_frames)]
+        frame = clips.mouth_opened(base, landmarks, float(mouth[index]))
+        for direction, (begin, end) in zip(answered, windows, strict=False):
+            amount = clips._turn_amount(at, begin, end)
+            if depth_turns and amount > 0:
+                yaw, pitch = DEPTH_TURNS[direction]
+                frame = attacks.depth_posed(frame, landmarks, yaw_deg=yaw * amount, pitch_deg=pitch * amount)
+            elif amount > 0:
+                frame = clips.head_turned(frame, landmarks, direction, amount)
+        if flash_strength is not None and flash_start <= at < flash_ends[-1]:
+            colour = flash_prompt["colours"][int(np.searchsorted(flash_ends, at, side="right"))]
+            frame = clips.flash_reflected(frame, landmarks, colour, flash_strength, rng=rng)
+        posed.append(frame)
+    if transform is not None:
+        posed = transform(posed)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "clip.mp4"
+        media.mp4_write(path, posed, audio, sample_rate, fps=FPS, crf=20)
+        return clips.as_browser_webm(path.read_bytes(), fps=FPS)
+
+
+def stream_pieces(webm: bytes, slice_s: float = SLICE_S) -> list[tuple[bytes, float]]:
+    """The stream cut as MediaRecorder(timeslice) sends it: each piece ends after the last packet of its slice; with the
+    media second that piece completes.
+    """
+    ends = media.packet_arrivals(webm, max_packets=10_000)
+    pieces: list[tuple[bytes, float]] = []
+    cut, boundary = 0, slice_s
+    last_time = max(end for _, end in ends)
+    while cut < len(webm):
+        inside = [byte_end for byte_end, end in ends if end <= boundary + 1e-6]
+        new_cut = max([cut, *inside]) if boundary < last_time else len(webm)
+        if new_cut > cut:
+            pieces.append((webm[cut:new_cut], min(boundary, last_time)))
+            cut = new_cut
+        boundary += slice_s
+    return pieces
+
+
+def live_stream(
+    client,
+    captures_url: str,
+    webm: bytes,
+    *,
+    speed: float = 1.0,
+    held_from_s: float | None = None,
+    hold_s: float = 0.0,
+    finish: dict | None = None,
+    latency_s: float = 0.05,
+):
+    """Open a live capture, stream `webm` in pieces with the server's clock at each piece's arrival, then finish it.
+
+    speed > 1 sends the media faster than it plays; held_from_s/hold_s delay every piece from that media second on
+    by hold_s (a stream held back). Returns the finish response (or the first refused chunk's).
+    """
+    opened = client.post(captures_url, format="json")
+    assert opened.status_code == 201, opened.json()
+    body = opened.json()
+    start = timezone.now()
+    pieces = stream_pieces(webm)
+    first_media = pieces[0][1]
+    for seq, (piece, media_end) in enumerate(pieces):
+        delay = hold_s if held_from_s is not None and media_end >= held_from_s else 0.0
+        at = start + timedelta(seconds=(media_end - first_media) / speed + latency_s + delay)
+        with frozen_clock(at):
+            response = client.post(f"{body['chunks_url']}{seq}/", data=piece, content_type="video/webm")
+        if response.status_code != 200:
+            return response
+    with frozen_clock(at + timedelta(seconds=0.3)):
+        return client.post(body["finish_url"], finish or {}, format="json")
