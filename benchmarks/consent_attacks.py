@@ -151,9 +151,13 @@ def _recoloured(frames: list[np.ndarray]) -> list[np.ndarray]:
 
 
 def _engine_frames(photo: np.ndarray) -> list[np.ndarray]:
-    from tests import attacks
+    """The engine's animation of the photo at the selfie crop's size (the engine renders larger), to be posed further."""
+    import cv2
 
-    return attacks.engine_animated(photo)
+    from tests import attacks, clips
+
+    side = clips.face_crop(photo).shape[0]
+    return [cv2.resize(frame, (side, side), interpolation=cv2.INTER_AREA) for frame in attacks.engine_animated(photo)]
 
 
 def attack_try(

@@ -184,12 +184,17 @@ def capture_analyse(
                 "is not brightly lit, and keep still while it flashes",
             )
     if portrait is not None:
-        frontal = [(clip.frames[index], result.landmarks[index]) for index in result.identity_frames]
+        # The identity frames are frames where the face was found, so each has its landmarks.
+        frontal = [
+            (clip.frames[index], points)
+            for index in result.identity_frames
+            if (points := result.landmarks[index]) is not None
+        ]
         copy = portrait_copy_check(
             portrait.image,
             portrait.landmarks,
-            [frame for frame, _landmarks in frontal],
-            [landmarks for _frame, landmarks in frontal if landmarks is not None],
+            [frame for frame, _points in frontal],
+            [points for _frame, points in frontal],
         )
         record["portrait_copy"] = copy.as_record()
         if copy.copied:
