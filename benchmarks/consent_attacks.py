@@ -282,7 +282,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tries", type=int, default=3, help="tries per class (default 3)")
     parser.add_argument("--classes", default="", help="comma-separated class names (default: all)")
-    parser.add_argument("--flash-strength", type=float, default=0.08, help="the flash's light on the genuine face")
+    parser.add_argument("--flash-strength", type=float, default=0.05, help="the flash's light on the genuine face")
     arguments = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings_test")
     django.setup()
