@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 DATA_DIR ?= var
 
-.PHONY: install run test test-production lint migrate demo clean system-deps
+.PHONY: install run test test-production lint migrate demo clean system-deps test-photos
 
 $(STAMP): pyproject.toml
 	@$(MAKE) --no-print-directory system-deps
@@ -45,8 +45,14 @@ demo: migrate
 run: demo
 	CANDOR_LOCAL_HTTP=$${CANDOR_LOCAL_HTTP:-1} exec $(PY) -m config.launcher
 
+# Two (three) photos of one person for the portrait-copy tests: face_recognition 1.3.0's test images, from its sdist,
+# checked by SHA-256, into var/test-photos/ (never committed: their licence is unclear). No network once there.
+test-photos: install
+	$(PY) -m tests.photos_fetch
+
 test: install
 	@$(MAKE) --no-print-directory system-deps
+	@$(MAKE) --no-print-directory test-photos
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # ruff (style and bugs), mypy (strict for inference/ and core/) and import-linter (the layers in pyproject.toml).

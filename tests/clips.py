@@ -239,3 +239,93 @@ def as_browser_webm(clip: bytes, *, fps: int = 15, seed: int = 0) -> bytes:
             audio_at += 960
         container.mux(sound.encode(None))
     return buffer.getvalue()
+
+
+def flash_reflected(
+    frame: np.ndarray,
+    landmarks: np.ndarray,
+    colour: str,
+    strength: float,
+    *,
+    rng: np.random.Generator,
+    noise: float = 2.0,
+    background_share: float = 0.1,
+    lit: str = "face",
+) -> np.ndarray:
+    """The frame as a camera sees it while a screen of colour '#rrggbb' lights the face, plus camera noise.
+
+    Physical model, in linear light (the sRGB curve undone): a surface of albedo rho under the room's light E shows
+    rho * E; the screen adds rho * E_screen * c. The frame's own pixels stand in for rho * E, so the screen adds
+    `strength * mask * c * pixel / skin`, where skin is the face's mean linear level: on average skin the added light
+    is `strength` of the colour, a darker or redder surface reflects less or redder. The mask is the face (jaw line and
+    a forehead above the brows) blurred so it falls off over a tenth of the face's width at its edges, and
+    `background_share` everywhere else: walls and hair further from the screen get a little of its light
+    (background_share 0.1 ~ a wall at three times the face's distance, by the inverse square law).
+    lit="frame": the whole picture re-lit alike (a global white-balance shift); lit="overlay": the colour blended over
+    the whole picture at `strength` (an attacker's tint). strength 0 leaves the picture as it was, with its noise.
+    Camera noise: Gaussian, `noise` levels of 255 per pixel and channel, on the sRGB values.
+    """
+    linear = (frame.astype(np.float32) / 255) ** 2.2
+    screen = np.array([int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)], dtype=np.float32) ** 2.2
+    if lit == "overlay":
+        lit_frame = (1 - strength) * frame.astype(np.float32) / 255 + strength * screen ** (1 / 2.2)
+    else:
+        width = landmarks[16, 0] - landmarks[0, 0]
+        face = np.zeros(frame.shape[:2], np.float32)
+        brows = landmarks[17:27] - np.array([0, 0.35 * width])
+        outline = np.vstack([landmarks[0:17], brows[::-1]])
+        cv2.fillPoly(face, [np.round(outline).astype(np.int32)], 1.0)
+        face = cv2.GaussianBlur(face, (0, 0), 0.1 * width)
+        skin = float(linear[face > 0.9].mean())
+        mask = np.ones_like(face) if lit == "frame" else np.maximum(face, background_share)
+        linear = linear + strength * mask[..., None] * screen * linear / skin
+        lit_frame = np.clip(linear, 0, 1) ** (1 / 2.2)
+    noisy = lit_frame * 255 + rng.normal(0, noise, frame.shape)
+    return np.clip(np.round(noisy), 0, 255).astype(np.uint8)
+
+
+def flash_capture(
+    face: np.ndarray,
+    landmarks: np.ndarray,
+    *,
+    colours: list[str],
+    durations_ms: list[int],
+    strength: float,
+    lag_s: float = 0.2,
+    seed: int = 0,
+    fps: float = 15.0,
+    start_s: float = 1.0,
+    jpeg_quality: int | None = 70,
+    **reflection,
+) -> tuple[list[np.ndarray], np.ndarray, list[np.ndarray]]:
+    """Frames, their times and the face's landmarks of a capture of a face (a `face_crop` and its landmarks) lit by the
+    flash revealed at start_s: the reflection begins lag_s later (screen and camera latency).
+
+    The head sways by up to a pixel between frames; `reflection` goes to flash_reflected (noise, background_share,
+    lit). Each frame is then re-encoded as JPEG at jpeg_quality (4:2:0 chroma, as VP8 keeps it; None: not at all).
+    """
+    rng = np.random.default_rng(seed)
+    ends = start_s + lag_s + np.cumsum(durations_ms) / 1000
+    times = np.arange(0.0, ends[-1] + 1.5, 1 / fps)
+    frames, frame_landmarks = [], []
+    for time in times:
+        shift = rng.uniform(-1, 1, 2)
+        moved = cv2.warpAffine(
+            face, np.float32([[1, 0, shift[0]], [0, 1, shift[1]]]), face.shape[1::-1], borderMode=cv2.BORDER_REFLECT
+        )
+        moved_landmarks = landmarks + shift.astype(np.float32)
+        index = int(np.searchsorted(ends, time, side="right"))
+        showing = time >= start_s + lag_s and index < len(colours)
+        frame = flash_reflected(
+            moved,
+            moved_landmarks,
+            colours[index] if showing else "#ffffff",
+            strength if showing else 0.0,
+            rng=rng,
+            **reflection,
+        )
+        if jpeg_quality is not None:
+            frame = media.image_decode(media.image_encode_jpeg(frame, quality=jpeg_quality))
+        frames.append(frame)
+        frame_landmarks.append(moved_landmarks)
+    return frames, times, frame_landmarks

@@ -40,6 +40,19 @@ def grace_hopper() -> np.ndarray:
 
 
 @pytest.fixture(scope="session")
+def same_person_photos() -> tuple[np.ndarray, np.ndarray]:
+    """Two different photos (RGB) of one person: face_recognition's obama.jpg and obama2.jpg, from var/test-photos/."""
+    from tests.photos_fetch import PHOTOS_DIR
+
+    paths = [PHOTOS_DIR / "obama.jpg", PHOTOS_DIR / "obama2.jpg"]
+    missing = [str(path) for path in paths if not path.is_file()]
+    if missing:
+        pytest.fail(f"missing test photos {', '.join(missing)}: run `make test-photos` (or `make test`) first")
+    first, second = (cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB) for path in paths)
+    return first, second
+
+
+@pytest.fixture(scope="session")
 def portrait_jpeg(astronaut) -> bytes:
     return _jpeg(astronaut)
 

@@ -35,17 +35,19 @@ def scheduled_clip(
     digits: str | None = None,
     flash: Callable[[np.ndarray, np.ndarray, str], np.ndarray] | None = None,
     flash_lag_s: float = 0.5,
+    tail_s: float = 1.0,
 ) -> bytes:
     """WebM bytes (VP8 + Opus, as a browser records) of the photo's person answering `schedule`
     (consent.services.capture_schedule): each turn `reaction_s` after it is due, the digits read after they are due.
 
     turns / digits: answer other ones than the schedule's (a replay made for another challenge). flash(frame,
-    landmarks, colour) lights the face with each flash colour from `flash_lag_s` after the flash is due.
+    landmarks, colour) lights the face with each flash colour from `flash_lag_s` after the flash is due. tail_s: how
+    long the recording goes on after the last prompt is due.
     """
     by_kind = {prompt["kind"]: prompt for prompt in schedule}
     turn_prompts = [prompt for prompt in schedule if prompt["kind"] == "turn"]
     answered = turns if turns is not None else [prompt["value"] for prompt in turn_prompts]
-    seconds = by_kind["done"]["due_s"] + 1.0
+    seconds = by_kind["done"]["due_s"] + tail_s
     face = clips.face_crop(photo)
     landmarks = faces.face_single(face).landmarks
     sample_rate = media.AUDIO_SAMPLE_RATE

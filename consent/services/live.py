@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from core.errors import ApplicationError, ErrorCode
 
+from ..audit_log import consent_event_append
 from ..flash import flash_sequence_new
 from ..models import Consent, LiveCapture, LiveCaptureChunk, RegistryEntry
 from .common import TURNS
@@ -89,28 +90,29 @@ def live_capture_open(*, purpose: str, consent: Consent | None = None, registrat
         else:
             RegistryEntry.objects.select_for_update().filter(id=registration.id).first()
             earlier = LiveCapture.objects.filter(registration=registration, opened_at__gt=now - timedelta(hours=1))
-        if earlier.count() >= settings.CANDOR_CONSENT_CHALLENGES_PER_LINK:
-            if consent is not None:
-                Consent.objects.filter(id=consent.id, status=Consent.Status.PENDING).update(
-                    status=Consent.Status.LOCKED
-                )
-                raise ApplicationError(
-                    ErrorCode.LINK_LOCKED,
-                    f"this link has had its {settings.CANDOR_CONSENT_CHALLENGES_PER_LINK} live checks; ask the "
-                    "requester for a new link",
-                )
-            raise ApplicationError(
-                ErrorCode.THROTTLED, "three live checks were started in the last hour; try again later"
+        used_up = earlier.count() >= settings.CANDOR_CONSENT_CHALLENGES_PER_LINK
+        if used_up and consent is not None:
+            if Consent.objects.filter(id=consent.id, status=Consent.Status.PENDING).update(
+                status=Consent.Status.LOCKED
+            ):
+                consent_event_append(consent=consent, kind="locked", details={"reason": "captures_used"})
+        if not used_up:
+            earlier.filter(status=LiveCapture.Status.OPEN).update(status=LiveCapture.Status.CLOSED, finished_at=now)
+            return LiveCapture.objects.create(
+                purpose=purpose,
+                consent=consent,
+                registration=registration,
+                schedule=capture_schedule(_schedule_seed()),
+                opened_at=now,
+                expires_at=now + timedelta(seconds=settings.CANDOR_CONSENT_CHALLENGE_S),
             )
-        earlier.filter(status=LiveCapture.Status.OPEN).update(status=LiveCapture.Status.CLOSED, finished_at=now)
-        return LiveCapture.objects.create(
-            purpose=purpose,
-            consent=consent,
-            registration=registration,
-            schedule=capture_schedule(_schedule_seed()),
-            opened_at=now,
-            expires_at=now + timedelta(seconds=settings.CANDOR_CONSENT_CHALLENGE_S),
+    if consent is not None:
+        raise ApplicationError(
+            ErrorCode.LINK_LOCKED,
+            f"this link has had its {settings.CANDOR_CONSENT_CHALLENGES_PER_LINK} live checks; ask the requester for "
+            "a new link",
         )
+    raise ApplicationError(ErrorCode.THROTTLED, "three live checks were started in the last hour; try again later")
 
 
 def _capture_check_open(capture: LiveCapture, now) -> None:
@@ -175,15 +177,17 @@ def live_capture_take(*, capture: LiveCapture) -> LiveStream:
         now = timezone.now()
         _capture_check_open(capture, now)
         capture.finished_at = now
-        if not capture_done(capture):
+        done = capture_done(capture)
+        if not done:
             capture.status = LiveCapture.Status.FAILED
             capture.refusal = ErrorCode.CHALLENGE_NOT_ANSWERED
-            capture.save(update_fields=["finished_at", "status", "refusal"])
-            raise ApplicationError(
-                ErrorCode.CHALLENGE_NOT_ANSWERED, "the recording stopped before the live check was over; try again"
-            )
-        capture.save(update_fields=["finished_at"])
+        capture.save(update_fields=["finished_at", "status", "refusal"])
         data = b"".join(bytes(chunk) for chunk in capture.chunks.order_by("seq").values_list("data", flat=True))
+    if not done:
+        LiveCaptureChunk.objects.filter(capture_id=capture.id).delete()
+        raise ApplicationError(
+            ErrorCode.CHALLENGE_NOT_ANSWERED, "the recording stopped before the live check was over; try again"
+        )
     revealed = {int(key): value for key, value in capture.revealed.items()}
     turns = [prompt for prompt in capture.schedule if prompt["kind"] == "turn"]
     flash = next(prompt for prompt in capture.schedule if prompt["kind"] == "flash")
