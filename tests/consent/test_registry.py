@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from consent.models import ConsentEvent, RegistryEntry, RegistryHold
 from studio.models import Portrait
-from tests.helpers import frozen_clock, photo_streamed, register_face, upload_portrait
+from tests.helpers import bytes_streamed, frozen_clock, register_face, upload_portrait
 from tests.live import live_stream
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -64,7 +64,7 @@ def test_only_the_same_person_can_remove_a_registration(
     assert impostor.status_code == 403 and impostor.json()["error"] == "identity_mismatch"
     assert RegistryEntry.objects.get().status == "active"
 
-    still = photo_streamed(public_api, captures_url, portrait_jpeg)
+    still = bytes_streamed(public_api, captures_url, portrait_jpeg)
     assert still.status_code in (400, 403) and still.json()["error"] == "liveness_required", still.json()
     assert RegistryEntry.objects.get().status == "active"
 
@@ -83,7 +83,7 @@ def test_registering_needs_a_live_capture(public_api, outbox, portrait_jpeg):
     entry_id = public_api.post("/api/registry/", {"email": "eileen@example.com"}, format="json").json()["id"]
     assert "challenge" not in public_api.get(f"/api/registry/{entry_id}/").json()
     assert public_api.post(f"/api/registry/{entry_id}/capture/", {}).status_code == 404, "no recorded file is taken"
-    response = photo_streamed(public_api, f"/api/registry/{entry_id}/captures/", portrait_jpeg)
+    response = bytes_streamed(public_api, f"/api/registry/{entry_id}/captures/", portrait_jpeg)
     assert response.status_code in (400, 403) and response.json()["error"] == "liveness_required", response.json()
     assert RegistryEntry.objects.get().status == "capture_pending" and outbox.messages() == []
 
