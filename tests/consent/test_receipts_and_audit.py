@@ -108,8 +108,10 @@ def test_audit_verify_passes_an_intact_log_and_names_an_edited_entry(
 def test_audit_verify_catches_a_removed_entry_and_a_forged_signature(api, public_api, outbox, portrait_jpeg, live_webm):
     from consent.audit_log import event_body
 
-    active_portrait(api, public_api, outbox, portrait_jpeg, live_webm)
+    portrait_id = active_portrait(api, public_api, outbox, portrait_jpeg, live_webm)
+    render_request(api, portrait_id)  # an entry after the approval, so that removing the approval breaks the chain
     events = list(ConsentEvent.objects.order_by("id"))
+    assert [event.kind for event in events] == ["requested", "approved", "render_allowed"]
     # Rewriting an entry and its hash consistently still fails: the signature covers the hash.
     issued = events[1]  # the approval
     body = event_body(
