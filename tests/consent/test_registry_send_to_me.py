@@ -128,7 +128,7 @@ def test_an_unconfirmed_or_removed_send_to_me_entry_does_not_route(api, public_a
     assert len(_mail_to(outbox, TYPED)) == 2
 
 
-def test_registering_send_to_me_needs_a_live_webm_and_its_emails_say_what_it_does(
+def test_registering_send_to_me_needs_a_live_capture_and_its_emails_say_what_it_does(
     public_api, outbox, portrait_jpeg, live_webm
 ):
     started = public_api.post("/api/registry/", {"email": REGISTERED, "kind": "send_to_me"}, format="json").json()
