@@ -25,13 +25,13 @@ from .selectors import consent_get, registry_entry_get, registry_entry_get_by_re
 from .services import (
     capture_done,
     consent_approve_live,
+    consent_link_check_open,
     live_capture_chunk,
     live_capture_open,
     prompts_revealed,
     registry_capture_submit,
     registry_remove,
 )
-from .services.decisions import _link_check_open
 from .services.live import MAX_CAPTURE_BYTES, MAX_CHUNK_BYTES, TIMESLICE_MS
 from .throttling import CaptureRateThrottle
 
@@ -54,7 +54,7 @@ def _subject(kwargs: dict) -> _Subject:
     """The consent link or registry entry named in the URL, checked to accept a live capture now."""
     if "token" in kwargs:
         consent = consent_get(token=kwargs["token"])
-        _link_check_open(consent)
+        consent_link_check_open(consent)
         return _Subject(LiveCapture.Purpose.CONSENT, kwargs["token"], consent=consent)
     if "remove_token" in kwargs:
         entry = registry_entry_get_by_remove_token(remove_token=kwargs["remove_token"])
@@ -89,7 +89,7 @@ class _LiveApi(APIView):
 
 class PromptOutput(serializers.Serializer):
     id = serializers.IntegerField()
-    kind = serializers.ChoiceField(choices=["turn", "flash", "digits", "done"])
+    kind = serializers.CharField(help_text="turn, flash, digits or done")
     value = serializers.CharField(required=False, help_text="turn: left/right/up/down (your own); digits: to read")
     colours = serializers.ListField(child=serializers.CharField(), required=False, help_text="flash: #rrggbb each")
     durations_ms = serializers.ListField(child=serializers.IntegerField(), required=False)
@@ -117,7 +117,7 @@ class ChunkOutput(serializers.Serializer):
 class CaptureOpenApi(_LiveApi):
     throttle_classes = [CaptureRateThrottle]
 
-    @extend_schema(request=None, responses={201: CaptureOpenOutput}, operation_id="live_capture_open")
+    @extend_schema(request=None, responses={201: CaptureOpenOutput})
     def post(self, request, **kwargs):
         subject = _subject(kwargs)
         capture = live_capture_open(purpose=subject.purpose, consent=subject.consent, registration=subject.registration)
@@ -152,7 +152,6 @@ class CaptureChunkApi(_LiveApi):
         request={"video/webm": bytes, "video/mp4": bytes, "application/octet-stream": bytes},
         responses=ChunkOutput,
         parameters=[OpenApiParameter("seq", int, OpenApiParameter.PATH, description="0, 1, 2, ... in order")],
-        operation_id="live_capture_chunk",
     )
     def post(self, request, capture_id, seq, **kwargs):
         subject = _subject(kwargs)
@@ -182,7 +181,7 @@ class CaptureFinishOutput(serializers.Serializer):
 
 
 class CaptureFinishApi(_LiveApi):
-    @extend_schema(request=ConsentFinishInput, responses=CaptureFinishOutput, operation_id="live_capture_finish")
+    @extend_schema(request=ConsentFinishInput, responses=CaptureFinishOutput)
     def post(self, request, capture_id, **kwargs):
         subject = _subject(kwargs)
         capture = _capture(subject, capture_id)

@@ -70,10 +70,18 @@ class FlashResponse:
 
 
 def flash_sequence_new(rng: random.Random) -> tuple[list[str], list[int]]:
-    """3-5 colours from FLASH_COLOURS, none twice in a row, and how long each shows (300-500 ms, in 10 ms steps)."""
-    colours = [rng.choice(FLASH_COLOURS)]
-    for _ in range(rng.randint(FLASH_MIN_COLOURS, FLASH_MAX_COLOURS) - 1):
-        colours.append(rng.choice([colour for colour in FLASH_COLOURS if colour != colours[-1]]))
+    """3-5 colours from FLASH_COLOURS, none twice in a row, and how long each shows (300-500 ms, in 10 ms steps).
+
+    The colours must move both log-chroma axes: red and cyan alone (or blue and yellow) leave one axis still, and a
+    correlation over an axis that never moves proves nothing, so such a draw is drawn again.
+    """
+    while True:
+        colours = [rng.choice(FLASH_COLOURS)]
+        for _ in range(rng.randint(FLASH_MIN_COLOURS, FLASH_MAX_COLOURS) - 1):
+            colours.append(rng.choice([colour for colour in FLASH_COLOURS if colour != colours[-1]]))
+        shapes = np.array([[c[0] - c[1], c[2] - c[1]] for c in map(colour_linear, colours)])
+        if np.all(np.abs(shapes).max(axis=0) > 0.5):
+            break
     durations = [rng.randrange(FLASH_MIN_MS, FLASH_MAX_MS + 1, 10) for _ in colours]
     return colours, durations
 

@@ -94,12 +94,20 @@ def capture_schedule_fixed(settings):
 
 
 @pytest.fixture(scope="session")
-def live_webm(astronaut) -> bytes:
-    """WebM (as a browser records it) of the portrait's person answering the fixed live schedule: turns, digits."""
+def subject_jpeg(same_person_photos) -> bytes:
+    """The portrait of a person whose live capture the tests can make from another photo: obama.jpg."""
+    return _jpeg(same_person_photos[0])
+
+
+@pytest.fixture(scope="session")
+def live_webm(same_person_photos) -> bytes:
+    """WebM (as a browser records it) of subject_jpeg's person answering the fixed live schedule (turns, the flash on
+    the skin, digits), made from another photo of them (obama2.jpg): a camera sees other pixels than the portrait's.
+    """
     from consent.services.live import capture_schedule
     from tests.live import scheduled_clip
 
-    return scheduled_clip(astronaut, capture_schedule(LIVE_SEED))
+    return scheduled_clip(same_person_photos[1], capture_schedule(LIVE_SEED))
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@
 """
 
 from .capture import COUNTED_REFUSALS, CaptureCheck, capture_check
-from .decisions import consent_approve_live, consent_decide
+from .decisions import consent_approve_live, consent_decide, consent_link_check_open
 from .holds import REGISTRY_REVIEW_DECISIONS, registry_hold_release
 from .lifecycle import (
     consent_erase,
@@ -64,6 +64,7 @@ __all__ = [
     "consent_decide",
     "consent_erase",
     "consent_gate",
+    "consent_link_check_open",
     "consent_links_expire_due",
     "consent_preview_give_back",
     "consent_preview_take",

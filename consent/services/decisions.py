@@ -20,7 +20,7 @@ from ..audit_log import consent_event_append
 from ..liveness import MOUTH_MIN_RANGE, SYNC_MIN_CORRELATION
 from ..models import Consent, LiveCapture
 from ..selectors import portrait_failed_captures
-from .capture import COUNTED_REFUSALS, CaptureCheck, capture_check
+from .capture import COUNTED_REFUSALS, CaptureCheck, capture_check, portrait_reference
 from .common import Scope, scope_json
 from .live import live_capture_end, live_capture_take
 from .receipts import receipt_email
@@ -28,7 +28,8 @@ from .requests import ConsentText, challenge_open, consent_text
 from .review import consent_review_open, review_reasons
 
 
-def _link_check_open(consent: Consent) -> None:
+def consent_link_check_open(consent: Consent) -> None:
+    """Refuse a link that can no longer be answered: locked, expired, or already decided."""
     if consent.status == Consent.Status.LOCKED:
         raise ApplicationError(
             ErrorCode.LINK_LOCKED, "too many failed live captures on this link; ask the requester for a new link"
@@ -57,7 +58,7 @@ def consent_decide(
     proves nothing about when it was made, so its approval always waits for a staff review (awaiting_review); only a
     live capture (consent_approve_live) activates consent by itself. A signed receipt follows either way.
     """
-    _link_check_open(consent)
+    consent_link_check_open(consent)
     if not challenge_id or challenge_id != consent.challenge.get("id"):
         raise ApplicationError(ErrorCode.CHALLENGE_MISMATCH, "the challenge has changed; reload the page and try again")
     if not challenge_open(consent.challenge):
@@ -82,7 +83,10 @@ def consent_decide(
     try:
         # Digits are recognized where the person reads them in English: a request for English only.
         check = capture_check(
-            capture=capture, challenge=consent.challenge, english=consent.requested_languages == ["en"]
+            capture=capture,
+            challenge=consent.challenge,
+            english=consent.requested_languages == ["en"],
+            portrait=portrait_reference(consent.portrait),
         )
         distance = _identity_check(consent, check)
     except ApplicationError as refusal:
@@ -114,7 +118,7 @@ def consent_approve_live(
     """The person pictured approves with the live capture they just streamed: paced, answered in time, their face;
     active at once unless CANDOR_CONSENT_REVIEW finds it risky.
     """
-    _link_check_open(consent)
+    consent_link_check_open(consent)
     if capture.consent_id != consent.id or capture.purpose != LiveCapture.Purpose.CONSENT:
         raise ApplicationError(ErrorCode.NOT_FOUND, "this live check belongs to another link")
     text = _text_check(consent, full_name=full_name, consent_text_sha256=consent_text_sha256)
@@ -126,6 +130,7 @@ def consent_approve_live(
             challenge={"id": str(capture.id), "turns": stream.turns, "digits": stream.digits},
             english=consent.requested_languages == ["en"],
             live=stream,
+            portrait=portrait_reference(consent.portrait),
         )
         distance = _identity_check(consent, check)
     except ApplicationError as refusal:
@@ -226,7 +231,7 @@ def _review_figures(consent: Consent, *, distance: float, liveness: dict, source
 def _decision_record(consent: Consent, status_: str, *, full_name: str, text: ConsentText) -> None:
     # Checked again under the row's lock: a capture failing at the same time may have locked the link meanwhile.
     current = Consent.objects.select_for_update().get(id=consent.id)
-    _link_check_open(current)
+    consent_link_check_open(current)
     consent.failed_attempts = current.failed_attempts
     consent.challenges_issued = current.challenges_issued
     consent.status = status_

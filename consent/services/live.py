@@ -88,6 +88,7 @@ def live_capture_open(*, purpose: str, consent: Consent | None = None, registrat
             Consent.objects.select_for_update().filter(id=consent.id).first()
             earlier = LiveCapture.objects.filter(consent=consent)
         else:
+            assert registration is not None, "a live capture is for a consent link or a registry entry"
             RegistryEntry.objects.select_for_update().filter(id=registration.id).first()
             earlier = LiveCapture.objects.filter(registration=registration, opened_at__gt=now - timedelta(hours=1))
         used_up = earlier.count() >= settings.CANDOR_CONSENT_CHALLENGES_PER_LINK
@@ -154,6 +155,7 @@ def live_capture_chunk(*, capture: LiveCapture, seq: int, data: bytes) -> LiveCa
             )
         if seq == 0:
             capture.first_chunk_at = now
+        assert capture.first_chunk_at is not None
         elapsed = (now - capture.first_chunk_at).total_seconds()
         LiveCaptureChunk.objects.create(capture=capture, seq=seq, data=data)
         capture.chunks_received += 1

@@ -20,6 +20,8 @@ from provenance.keys import secret_load_or_create
 
 from .. import liveness as liveness_rules
 from ..audit_log import consent_event_append
+from ..flash import FACE_MIN_CORRELATION
+from ..portrait_copy import COPY_THRESHOLD
 from ..models import Consent, ConsentEvent, ConsentReview
 from ..selectors import CREATOR_FAILURE_WINDOW, portrait_failed_captures
 from .common import email_after_commit
@@ -34,12 +36,14 @@ IDENTITY_REVIEW_MARGIN = 0.05
 # minimum (0.04) above it, where speaking clearly opens the mouth by 0.1-0.3.
 LIP_SYNC_REVIEW_MARGIN = 0.1
 MOUTH_RANGE_REVIEW_MARGIN = 0.02
+# The flash's face correlation within this of its minimum, and the portrait-copy score within this of the copy
+# threshold: the captures a real-time rig that nearly fooled a check would give.
+FLASH_REVIEW_MARGIN = 0.1
+PORTRAIT_COPY_REVIEW_MARGIN = 0.1
 # The longest an encrypted capture is kept waiting for a decision; then it is deleted and the consent expires.
 CONSENT_REVIEW_DAYS = 30
 # The Fernet key's file in the keys directory (<name>.key, mode 0600).
 CAPTURE_KEY_NAME = "consent-review"
-# Where the capture came from, as the consent page says: its camera recorder, or anything else (a file chosen).
-CAPTURE_SOURCES = ("live", "file")
 CONSENT_REVIEW_DECISIONS = ("approve", "refuse")
 
 
@@ -60,6 +64,10 @@ def review_reasons(*, consent: Consent, distance: float, liveness: dict, capture
         reasons.append("lip_sync_near_threshold")
     if liveness.get("mouth_range", 1.0) < liveness_rules.MOUTH_MIN_RANGE + MOUTH_RANGE_REVIEW_MARGIN:
         reasons.append("mouth_range_near_threshold")
+    if liveness.get("flash", {}).get("face_correlation", 1.0) < FACE_MIN_CORRELATION + FLASH_REVIEW_MARGIN:
+        reasons.append("flash_near_threshold")
+    if liveness.get("portrait_copy", {}).get("score", 0.0) > COPY_THRESHOLD - PORTRAIT_COPY_REVIEW_MARGIN:
+        reasons.append("portrait_copy_near_threshold")
     if _creator_recent_failures(creator_id=consent.requested_by_id):
         reasons.append("creator_recent_failures")
     if portrait_failed_captures(portrait_id=consent.portrait_id) >= settings.CANDOR_PORTRAIT_MAX_FAILED_CAPTURES:

@@ -130,3 +130,19 @@ def test_the_check_costs_little_on_a_whole_capture_at_analysis_size(astronaut_fa
     response = flash_response(large, times, points, colours=COLOURS, durations_ms=DURATIONS, start_s=START_S)
     assert time.process_time() - started < 0.2
     assert response.passed, response.detail
+
+
+def test_every_flash_sequence_moves_both_chroma_axes():
+    """Red and cyan alone move only log(R/G); a sequence that leaves an axis still would halve what is checked."""
+    import random
+
+    import numpy as np
+
+    from consent.flash import colour_linear, flash_sequence_new
+
+    for seed in range(300):
+        colours, durations = flash_sequence_new(random.Random(seed))
+        shapes = np.array([[c[0] - c[1], c[2] - c[1]] for c in map(colour_linear, colours)])
+        assert np.all(np.abs(shapes).max(axis=0) > 0.5), colours
+        assert 3 <= len(colours) <= 5 and all(300 <= duration <= 500 for duration in durations)
+        assert all(first != second for first, second in zip(colours, colours[1:], strict=False))

@@ -4,6 +4,7 @@ revealed, within a person's reaction time, approves. Each attack here is the che
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 
 import pytest
@@ -28,13 +29,13 @@ def token(api, outbox, portrait_jpeg, settings):
 
 
 @pytest.fixture(scope="module")
-def clip_for(astronaut):
+def clip_for(same_person_photos):
     """reaction_s -> the portrait's person answering the fixed schedule that long after each turn is due."""
     made: dict[float, bytes] = {}
 
     def clip(reaction_s: float) -> bytes:
         if reaction_s not in made:
-            made[reaction_s] = scheduled_clip(astronaut, capture_schedule(LIVE_SEED), reaction_s=reaction_s)
+            made[reaction_s] = scheduled_clip(same_person_photos[1], capture_schedule(LIVE_SEED), reaction_s=reaction_s)
         return made[reaction_s]
 
     return clip
@@ -70,9 +71,9 @@ def test_prompts_are_revealed_only_when_due_and_never_ahead(public_api, token, l
     assert seen_kinds == ["turn", "turn", "flash", "digits", "done"]
 
 
-def test_a_file_streamed_faster_than_it_plays_is_not_live(public_api, token, astronaut):
+def test_a_file_streamed_faster_than_it_plays_is_not_live(public_api, token, same_person_photos):
     """A prepared file long enough to last until the end of the schedule though sent 1.5 times faster than it plays."""
-    longer = scheduled_clip(astronaut, capture_schedule(LIVE_SEED), tail_s=6.0)
+    longer = scheduled_clip(same_person_photos[1], capture_schedule(LIVE_SEED), tail_s=6.0)
     response = live_stream(public_api, f"/api/consent/{token}/captures/", longer, speed=1.5, finish={"full_name": "E"})
     assert response.status_code == 403
     assert response.json()["error"] == "capture_not_live"
@@ -196,3 +197,42 @@ def test_pace_rule_just_inside_and_just_outside_the_hold_limit():
     # Over a 10 s stream, 15% faster than real time gains 1.3 s on the clock; 5% gains 0.5 s, within the limit.
     assert not capture_pace(packets, [(b, s / 1.15) for b, s in steady]).passed
     assert capture_pace(packets, [(b, s / 1.05) for b, s in steady]).passed
+
+
+def test_a_face_that_does_not_reflect_the_flash_is_refused(public_api, token, same_person_photos):
+    """A clip that answers every prompt in time but was not lit by the screen: a screen replay or a virtual camera."""
+    unlit = scheduled_clip(same_person_photos[1], capture_schedule(LIVE_SEED), flash_strength=None)
+    response = live_stream(public_api, f"/api/consent/{token}/captures/", unlit, finish={"full_name": "E"})
+    assert response.status_code == 403
+    assert response.json()["error"] == "flash_not_reflected"
+
+
+def test_a_real_time_warp_of_the_portrait_itself_is_refused(public_api, token, same_person_photos):
+    """The strongest photo attack: the portrait's own pixels warped live to answer every prompt in time, with the flash
+    painted on the face. Only the portrait-copy check stands in its way.
+    """
+    warped = scheduled_clip(same_person_photos[0], capture_schedule(LIVE_SEED))
+    response = live_stream(public_api, f"/api/consent/{token}/captures/", warped, finish={"full_name": "E"})
+    assert response.status_code == 403
+    assert response.json()["error"] == "portrait_copy"
+
+
+def test_the_openapi_schema_describes_the_live_capture_for_other_clients():
+    """Another client must be able to drive the protocol from the schema alone: its three calls for each subject."""
+    from django.core.management import call_command
+
+    output = io.StringIO()
+    call_command("spectacular", "--fail-on-warn", "--validate", stdout=output)
+    schema = output.getvalue()
+    for base in ("/api/consent/{token}", "/api/registry/{entry_id}", "/api/registry/remove/{remove_token}"):
+        for path in ("/captures/:", "/captures/{capture_id}/chunks/{seq}/:", "/captures/{capture_id}/finish/:"):
+            assert f"{base}{path}" in schema
+    assert "revealed_s" in schema and "video/webm" in schema
+
+
+def test_digits_read_before_they_were_shown_are_not_heard(public_api, token, same_person_photos):
+    """A prepared file that guessed the digits: they are read 1.5 s before their reveal, so they cannot count."""
+    early = scheduled_clip(same_person_photos[1], capture_schedule(LIVE_SEED), digits_after_s=-1.5)
+    response = live_stream(public_api, f"/api/consent/{token}/captures/", early, finish={"full_name": "E"})
+    assert response.status_code == 403
+    assert response.json()["error"] == "digits_mismatch"
