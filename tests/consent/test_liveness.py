@@ -36,7 +36,7 @@ def test_a_live_answer_approves_and_its_liveness_and_match_distance_are_kept(pub
     assert response.status_code == 200, response.json()
     consent = Consent.objects.get()
     assert consent.status == "active"
-    assert consent.match_distance < 0.3
+    assert consent.match_distance < 0.45  # the portrait and the capture are two photos of one person: ~0.39
     assert consent.liveness["passed"] is True
     prompted = [prompt["value"] for prompt in capture_schedule(LIVE_SEED) if prompt["kind"] == "turn"]
     assert consent.liveness["turns_seen"] == prompted
@@ -122,8 +122,8 @@ def test_a_live_answer_by_someone_else_is_refused(public_api, token, other_perso
     assert _refusal(decide(public_api, token, capture=other_person_live_capture)) == (403, "identity_mismatch")
 
 
-def test_in_another_language_the_lips_must_still_follow_the_speech(public_api, token, astronaut):
-    spoken_in_german = LiveClips(astronaut, digits="3 8 5", language="de")
+def test_in_another_language_the_lips_must_still_follow_the_speech(public_api, token, same_person_photos):
+    spoken_in_german = LiveClips(same_person_photos[1], digits="3 8 5", language="de")
     response = decide(public_api, token, capture=spoken_in_german)
     assert response.status_code == 200, response.json()
 

@@ -18,8 +18,11 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_a_registered_face_is_refused_at_upload_only_once_confirmed(
-    api, other_api, public_api, outbox, portrait_jpeg, capture_jpeg, live_webm
+    api, other_api, public_api, outbox, portrait_jpeg, same_person_photos, live_webm
 ):
+    from tests.conftest import _jpeg
+
+    capture_jpeg = _jpeg(same_person_photos[1])  # the photo the live capture was filmed from
     register_face(public_api, outbox, live_webm, confirm=False)
     assert upload_portrait(api, portrait_jpeg).status_code == 201, "an unconfirmed registration blocks nothing"
     (confirm_token,) = outbox.links(r"/registry/confirm/([A-Za-z0-9_\-]+)/")
@@ -38,8 +41,11 @@ def test_a_different_face_is_not_affected(api, public_api, outbox, other_person_
 
 
 def test_a_borderline_match_is_held_for_review_instead_of_refused(
-    api, public_api, outbox, capture_jpeg, live_webm, monkeypatch
+    api, public_api, outbox, same_person_photos, live_webm, monkeypatch
 ):
+    from tests.conftest import _jpeg
+
+    capture_jpeg = _jpeg(same_person_photos[1])  # the photo the live capture was filmed from
     from consent.services import registry as services
 
     entry = register_face(public_api, outbox, live_webm)
