@@ -127,3 +127,27 @@ def portrait_with_active_consent(owner, jpeg: bytes, *, name="Eileen Collins", e
         full_name=name,
     )
     return portrait
+
+
+def bytes_streamed(client, captures_url: str, data: bytes, *, seconds: float = 15.0, finish: dict | None = None):
+    """Send `data` that is no recording (a still photo, a decode bomb) as a live capture's stream: its bytes cut into
+    timeslice pieces arriving at a camera's pace for `seconds` (past the end of the schedule), then finish; returns the
+    finish response.
+    """
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    opened = client.post(captures_url, format="json")
+    assert opened.status_code == 201, opened.json()
+    body = opened.json()
+    count = int(seconds / 0.25)
+    size = -(-len(data) // count)
+    start = timezone.now()
+    for seq in range(count):
+        piece = data[seq * size : (seq + 1) * size] or b"\0"
+        with frozen_clock(start + timedelta(seconds=seq * 0.25)):
+            response = client.post(f"{body['chunks_url']}{seq}/", data=piece, content_type="video/webm")
+        assert response.status_code == 200, response.json()
+    with frozen_clock(start + timedelta(seconds=seconds)):
+        return client.post(body["finish_url"], finish or {}, format="json")

@@ -74,9 +74,9 @@ def _verify(public_api, video: bytes):
 
 
 def test_a_portrait_travels_from_upload_to_verified_video(
-    celery_worker, api, public_api, outbox, portrait_jpeg, live_capture, tmp_path
+    celery_worker, api, public_api, outbox, subject_jpeg, live_webm, tmp_path
 ):
-    portrait_id = active_portrait(api, public_api, outbox, portrait_jpeg, live_capture)
+    portrait_id = active_portrait(api, public_api, outbox, subject_jpeg, live_webm)
 
     spoken = speech.synthesize("Thank you for watching. See you soon.", "en")
     wav = io.BytesIO()

@@ -12,7 +12,8 @@ import pytest
 from consent.models import Consent, ConsentEvent, RegistryEntry
 from consent.services import REGISTRY_ROUTE_DISTANCE, ROUTED_NOTICE
 from inference import faces
-from tests.helpers import consent_token_from, decide, named_capture, register_face, upload_portrait
+from tests.helpers import approve_live, bytes_streamed, consent_token_from, decide, register_face, upload_portrait
+from tests.live import live_stream
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -35,9 +36,9 @@ def _portrait(api, photo: bytes, *, email: str = TYPED) -> str:
 
 
 def test_a_send_to_me_face_gets_its_link_at_the_registered_address_only_and_the_creator_never_sees_it(
-    api, client, creator, public_api, outbox, portrait_jpeg, live_capture
+    api, client, creator, public_api, outbox, portrait_jpeg, live_webm
 ):
-    entry = register_face(public_api, outbox, live_capture, email=REGISTERED, kind="send_to_me")
+    entry = register_face(public_api, outbox, live_webm, email=REGISTERED, kind="send_to_me")
     assert entry.kind == "send_to_me" and entry.status == "active"
     portrait_id = _portrait(api, portrait_jpeg)  # send-to-me blocks no upload
 
@@ -60,30 +61,26 @@ def test_a_send_to_me_face_gets_its_link_at_the_registered_address_only_and_the_
     assert "the address the person registered for their face" in page and REGISTERED not in page
 
     # The person's page works as usual: they approve with a live capture; the receipt comes to them, not the creator.
-    approved = decide(public_api, consent_token_from(outbox), capture=live_capture)
+    approved = approve_live(public_api, consent_token_from(outbox), live_webm)
     assert approved.status_code == 200, approved.json()
     assert Consent.objects.get().status == "active"
     assert any("revoke" in m for m in _mail_to(outbox, REGISTERED))
     assert _mail_to(outbox, TYPED) == []
 
 
-def test_a_declined_routed_request_never_reaches_the_typed_address(
-    api, public_api, outbox, portrait_jpeg, live_capture
-):
-    register_face(public_api, outbox, live_capture, email=REGISTERED, kind="send_to_me")
+def test_a_declined_routed_request_never_reaches_the_typed_address(api, public_api, outbox, portrait_jpeg, live_webm):
+    register_face(public_api, outbox, live_webm, email=REGISTERED, kind="send_to_me")
     portrait_id = _portrait(api, portrait_jpeg)
     _request(api, portrait_id)
-    declined = decide(public_api, consent_token_from(outbox), capture=live_capture, decision="decline")
+    declined = decide(public_api, consent_token_from(outbox), capture=None, decision="decline")
     assert declined.status_code == 200, declined.json()
     assert _request(api, portrait_id).json()["routed"] is True, "asking again is routed again"
     assert len([m for m in _mail_to(outbox, REGISTERED) if "Subject: ada asks to animate" in m]) == 2
     assert _mail_to(outbox, TYPED) == []
 
 
-def test_a_different_persons_portrait_goes_to_the_typed_address(
-    api, public_api, outbox, other_person_jpeg, live_capture
-):
-    register_face(public_api, outbox, live_capture, email=REGISTERED, kind="send_to_me")
+def test_a_different_persons_portrait_goes_to_the_typed_address(api, public_api, outbox, other_person_jpeg, live_webm):
+    register_face(public_api, outbox, live_webm, email=REGISTERED, kind="send_to_me")
     portrait_id = _portrait(api, other_person_jpeg, email="grace@example.com")
     response = _request(api, portrait_id)
     assert response.json()["routed"] is False and response.json()["sent_to"] == "grace@example.com"
@@ -92,12 +89,12 @@ def test_a_different_persons_portrait_goes_to_the_typed_address(
 
 
 def test_routing_threshold_is_bracketed_by_the_measured_distance(
-    api, public_api, outbox, portrait_jpeg, other_person_jpeg, live_capture, monkeypatch
+    api, public_api, outbox, portrait_jpeg, other_person_jpeg, live_webm, monkeypatch
 ):
     from consent.services import registry
     from studio.models import Portrait
 
-    entry = register_face(public_api, outbox, live_capture, email=REGISTERED, kind="send_to_me")
+    entry = register_face(public_api, outbox, live_webm, email=REGISTERED, kind="send_to_me")
     same_id, other_id = _portrait(api, portrait_jpeg), _portrait(api, other_person_jpeg, email="grace@example.com")
     same, other = (
         faces.descriptor_distance(np.asarray(Portrait.objects.get(id=pid).descriptor), np.asarray(entry.descriptor))
@@ -110,10 +107,8 @@ def test_routing_threshold_is_bracketed_by_the_measured_distance(
     assert _request(api, same_id).json()["routed"] is True, "at the threshold"
 
 
-def test_an_unconfirmed_or_removed_send_to_me_entry_does_not_route(
-    api, public_api, outbox, portrait_jpeg, live_capture
-):
-    entry = register_face(public_api, outbox, live_capture, email=REGISTERED, kind="send_to_me", confirm=False)
+def test_an_unconfirmed_or_removed_send_to_me_entry_does_not_route(api, public_api, outbox, portrait_jpeg, live_webm):
+    entry = register_face(public_api, outbox, live_webm, email=REGISTERED, kind="send_to_me", confirm=False)
     portrait_id = _portrait(api, portrait_jpeg)
     assert _request(api, portrait_id).json()["routed"] is False, "unconfirmed"
     assert len(_mail_to(outbox, TYPED)) == 1
@@ -127,32 +122,21 @@ def test_an_unconfirmed_or_removed_send_to_me_entry_does_not_route(
     assert _request(api, portrait_id).json()["routed"] is True
 
     entry.refresh_from_db()
-    remove_url = f"/api/registry/remove/{entry.remove_token}/"
-    challenge = public_api.get(remove_url).json()["challenge"]
-    removed = public_api.post(
-        remove_url,
-        {"capture": named_capture(live_capture(challenge)), "challenge_id": challenge["id"]},
-        format="multipart",
-    )
+    removed = live_stream(public_api, f"/api/registry/remove/{entry.remove_token}/captures/", live_webm)
     assert removed.status_code == 200 and removed.json()["status"] == "removed"
     assert _request(api, portrait_id).json()["routed"] is False, "removed"
     assert len(_mail_to(outbox, TYPED)) == 2
 
 
 def test_registering_send_to_me_needs_a_live_capture_and_its_emails_say_what_it_does(
-    public_api, outbox, portrait_jpeg, live_capture
+    public_api, outbox, portrait_jpeg, live_webm
 ):
     started = public_api.post("/api/registry/", {"email": REGISTERED, "kind": "send_to_me"}, format="json").json()
-    challenge = public_api.get(f"/api/registry/{started['id']}/").json()["challenge"]
-    still = public_api.post(
-        f"/api/registry/{started['id']}/capture/",
-        {"capture": named_capture(portrait_jpeg), "challenge_id": challenge["id"]},
-        format="multipart",
-    )
-    assert still.status_code == 400 and still.json()["error"] == "liveness_required"
+    still = bytes_streamed(public_api, f"/api/registry/{started['id']}/captures/", portrait_jpeg)
+    assert still.status_code in (400, 403) and still.json()["error"] == "liveness_required", still.json()
     assert RegistryEntry.objects.get().status == "capture_pending"
 
-    register_face(public_api, outbox, live_capture, email="second@example.net", kind="send_to_me")
+    register_face(public_api, outbox, live_webm, email="second@example.net", kind="send_to_me")
     confirm_mail, active_mail = _mail_to(outbox, "second@example.net")
     assert "send every consent request for the face" in confirm_mail
     assert "never to the address the user typed" in active_mail and "do-not-generate" not in active_mail
@@ -173,9 +157,9 @@ def test_the_registration_page_starts_a_send_to_me_entry(client):
 
 
 def test_a_do_not_generate_entry_still_refuses_and_routes_nothing(
-    api, public_api, outbox, portrait_jpeg, other_person_jpeg, live_capture
+    api, public_api, outbox, portrait_jpeg, other_person_jpeg, live_webm
 ):
-    entry = register_face(public_api, outbox, live_capture, email=REGISTERED)
+    entry = register_face(public_api, outbox, live_webm, email=REGISTERED)
     assert entry.kind == "do_not_generate"
     refused = upload_portrait(api, portrait_jpeg, email=TYPED)
     assert refused.status_code == 403 and refused.json()["error"] == "face_opted_out"
@@ -184,10 +168,10 @@ def test_a_do_not_generate_entry_still_refuses_and_routes_nothing(
 
 
 def test_the_per_address_limit_counts_the_registered_address(
-    api, other_api, public_api, outbox, portrait_jpeg, live_capture, settings
+    api, other_api, public_api, outbox, portrait_jpeg, live_webm, settings
 ):
     settings.CANDOR_CONSENT_REQUESTS_PER_ADDRESS_DAY = 1
-    register_face(public_api, outbox, live_capture, email=REGISTERED, kind="send_to_me")
+    register_face(public_api, outbox, live_webm, email=REGISTERED, kind="send_to_me")
     assert _request(api, _portrait(api, portrait_jpeg, email="one@example.com")).status_code == 201
     # Another creator types another address for the same face: the registered address already had its one request.
     refused = _request(other_api, _portrait(other_api, portrait_jpeg, email="two@example.com"))
@@ -197,32 +181,27 @@ def test_the_per_address_limit_counts_the_registered_address(
 
 
 def test_a_second_send_to_me_entry_for_a_registered_face_is_refused_so_the_first_keeps_its_requests(
-    api, public_api, outbox, portrait_jpeg, live_capture, other_person_live_capture
+    api, public_api, outbox, portrait_jpeg, live_webm, other_person_live_webm
 ):
-    register_face(public_api, outbox, live_capture, email=REGISTERED, kind="send_to_me")
+    register_face(public_api, outbox, live_webm, email=REGISTERED, kind="send_to_me")
     # The creator registers the same face for their own inbox: refused at the capture, without naming the address.
     started = public_api.post("/api/registry/", {"email": TYPED, "kind": "send_to_me"}, format="json").json()
-    challenge = public_api.get(f"/api/registry/{started['id']}/").json()["challenge"]
-    refused = public_api.post(
-        f"/api/registry/{started['id']}/capture/",
-        {"capture": named_capture(live_capture(challenge)), "challenge_id": challenge["id"]},
-        format="multipart",
-    )
+    refused = live_stream(public_api, f"/api/registry/{started['id']}/captures/", live_webm)
     assert refused.status_code == 409 and refused.json()["error"] == "face_already_registered"
     assert REGISTERED not in refused.content.decode()
     assert RegistryEntry.objects.get(id=started["id"]).status == "capture_pending"
     assert _mail_to(outbox, TYPED) == []
     # Another face, and the other kind for the same face, are not affected.
-    register_face(public_api, outbox, other_person_live_capture, email="grace@example.com", kind="send_to_me")
-    assert register_face(public_api, outbox, live_capture, email="third@example.com").status == "active"
+    register_face(public_api, outbox, other_person_live_webm, email="grace@example.com", kind="send_to_me")
+    assert register_face(public_api, outbox, live_webm, email="third@example.com").status == "active"
 
 
 def test_of_two_send_to_me_entries_captured_for_one_face_only_the_first_confirmed_is_kept(
-    api, public_api, outbox, portrait_jpeg, live_capture
+    api, public_api, outbox, portrait_jpeg, live_webm
 ):
-    first = register_face(public_api, outbox, live_capture, email=REGISTERED, kind="send_to_me", confirm=False)
+    first = register_face(public_api, outbox, live_webm, email=REGISTERED, kind="send_to_me", confirm=False)
     first_token = outbox.links(r"/registry/confirm/([A-Za-z0-9_\-]+)/")[-1]
-    second = register_face(public_api, outbox, live_capture, email=TYPED, kind="send_to_me", confirm=False)
+    second = register_face(public_api, outbox, live_webm, email=TYPED, kind="send_to_me", confirm=False)
     second_token = outbox.links(r"/registry/confirm/([A-Za-z0-9_\-]+)/")[-1]
     assert public_api.post(f"/api/registry/confirm/{first_token}/").json()["status"] == "active"
     refused = public_api.post(f"/api/registry/confirm/{second_token}/")
@@ -237,9 +216,9 @@ def test_of_two_send_to_me_entries_captured_for_one_face_only_the_first_confirme
 
 
 def test_the_creators_page_form_says_only_that_the_request_was_routed(
-    api, client, creator, public_api, outbox, portrait_jpeg, live_capture
+    api, client, creator, public_api, outbox, portrait_jpeg, live_webm
 ):
-    register_face(public_api, outbox, live_capture, email=REGISTERED, kind="send_to_me")
+    register_face(public_api, outbox, live_webm, email=REGISTERED, kind="send_to_me")
     portrait_id = _portrait(api, portrait_jpeg)
     client.force_login(creator)
     page = client.post(f"/portraits/{portrait_id}/consent-request/", {}, follow=True).content.decode()
@@ -249,11 +228,11 @@ def test_the_creators_page_form_says_only_that_the_request_was_routed(
 
 
 def test_erasing_a_routed_portrait_forgets_the_registered_address_on_its_consents(
-    api, public_api, outbox, portrait_jpeg, live_capture
+    api, public_api, outbox, portrait_jpeg, live_webm
 ):
-    register_face(public_api, outbox, live_capture, email=REGISTERED, kind="send_to_me")
+    register_face(public_api, outbox, live_webm, email=REGISTERED, kind="send_to_me")
     _request(api, _portrait(api, portrait_jpeg))
-    assert decide(public_api, consent_token_from(outbox), capture=live_capture).status_code == 200
+    assert approve_live(public_api, consent_token_from(outbox), live_webm).status_code == 200
     erased = public_api.post(f"/api/consent/erase/{Consent.objects.get().revoke_token}/")
     assert erased.status_code == 200 and erased.json() == {"status": "erased"}
     consent = Consent.objects.get()

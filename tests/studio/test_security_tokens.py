@@ -36,6 +36,7 @@ pytestmark = pytest.mark.django_db
 LINKS = [
     ("GET", "/api/consent/{t}/", None),
     ("POST", "/api/consent/{t}/", {"decision": "decline", "challenge_id": "x", "full_name": "Eve"}),
+    ("POST", "/api/consent/{t}/captures/", None),
     ("GET", "/api/consent/{t}/receipt/", None),
     ("GET", "/api/consent/{t}/events/", None),
     ("GET", "/consent/{t}/", None),
@@ -48,7 +49,7 @@ LINKS = [
     ("POST", "/api/registry/confirm/{t}/", None),
     ("POST", "/registry/confirm/{t}/", None),
     ("GET", "/api/registry/remove/{t}/", None),
-    ("POST", "/api/registry/remove/{t}/", {"challenge_id": "x"}),
+    ("POST", "/api/registry/remove/{t}/captures/", None),
     ("GET", "/registry/remove/{t}/", None),
     ("GET", "/watch/{t}/", None),
     ("GET", "/watch/{t}/video.mp4", None),
