@@ -79,7 +79,8 @@ def _schedule_seed() -> int | None:
 def live_capture_open(*, purpose: str, consent: Consent | None = None, registration: RegistryEntry | None = None):
     """Open a capture for a consent link or a registry entry, ending any capture still open on it.
 
-    A consent link gets at most CANDOR_CONSENT_CHALLENGES_PER_LINK captures in all; a registry entry that many an hour.
+    A consent link gets at most CANDOR_CONSENT_CHALLENGES_PER_LINK captures in all; a registry entry that many an hour
+    for each purpose (registering, removing).
     """
     now = timezone.now()
     with transaction.atomic():
@@ -90,7 +91,10 @@ def live_capture_open(*, purpose: str, consent: Consent | None = None, registrat
         else:
             assert registration is not None, "a live capture is for a consent link or a registry entry"
             RegistryEntry.objects.select_for_update().filter(id=registration.id).first()
-            earlier = LiveCapture.objects.filter(registration=registration, opened_at__gt=now - timedelta(hours=1))
+            # Counted per purpose: registering uses none of the removal's tries.
+            earlier = LiveCapture.objects.filter(
+                registration=registration, purpose=purpose, opened_at__gt=now - timedelta(hours=1)
+            )
         used_up = earlier.count() >= settings.CANDOR_CONSENT_CHALLENGES_PER_LINK
         if used_up and consent is not None:
             if Consent.objects.filter(id=consent.id, status=Consent.Status.PENDING).update(
