@@ -151,7 +151,7 @@ def _recoloured(frames: list[np.ndarray]) -> list[np.ndarray]:
 
 
 def _engine_frames(photo: np.ndarray) -> list[np.ndarray]:
-    """The engine's animation of the photo at the selfie crop's size (the engine renders larger), to be posed further."""
+    """The engine's animation of the photo at the selfie crop's size (it renders larger), to be posed further."""
     import cv2
 
     from tests import attacks, clips
