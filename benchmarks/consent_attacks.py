@@ -36,6 +36,7 @@ ATTACK_CLASSES = [
     "2-D warp, colour shift + relight",
     "depth warp of the portrait",
     "depth warp, noise 4/255 + blur 1.5 px",
+    "depth warp, H.264 crf 35 re-encode",
     "engine-animated portrait",
     "engine-animated, noise 4/255 + blur 1.5 px",
     "prerecorded file streamed at real-time pace",
@@ -144,6 +145,12 @@ def _degraded(frames: list[np.ndarray]) -> list[np.ndarray]:
     return attacks.noised(attacks.blurred(frames, sigma=1.5), sigma=4 / 255)
 
 
+def _reencoded(frames: list[np.ndarray]) -> list[np.ndarray]:
+    from tests import attacks
+
+    return attacks.reencode_h264(frames, crf=35)
+
+
 def _recoloured(frames: list[np.ndarray]) -> list[np.ndarray]:
     from tests import attacks
 
@@ -187,6 +194,9 @@ def attack_try(
         "depth warp of the portrait": lambda: scheduled_clip(photos.portrait, schedule, depth_turns=True, **seen),
         "depth warp, noise 4/255 + blur 1.5 px": lambda: scheduled_clip(
             photos.portrait, schedule, depth_turns=True, transform=_degraded, **seen
+        ),
+        "depth warp, H.264 crf 35 re-encode": lambda: scheduled_clip(
+            photos.portrait, schedule, depth_turns=True, transform=_reencoded, **seen
         ),
         "engine-animated portrait": lambda: scheduled_clip(
             photos.portrait, schedule, base_frames=_engine_frames(photos.portrait), **seen
