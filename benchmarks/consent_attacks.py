@@ -157,6 +157,16 @@ def _recoloured(frames: list[np.ndarray]) -> list[np.ndarray]:
     return attacks.relit(attacks.colour_shifted(frames))
 
 
+def _depth_frames(photo: np.ndarray) -> list[np.ndarray]:
+    """The photo lifted onto a face-shaped relief and swayed there and back (yaw up to 4 degrees, pitch up to 2, below
+    a turn), to be posed further: the depth-warp rig's head, on which the prompts' turns and the mouth are made.
+    """
+    from tests import attacks
+
+    sweep = attacks.warp_depth(photo, n_frames=16, max_yaw_deg=4.0, max_pitch_deg=2.0)
+    return sweep + sweep[::-1]
+
+
 def _engine_frames(photo: np.ndarray) -> list[np.ndarray]:
     """The engine's animation of the photo at the selfie crop's size (it renders larger), to be posed further."""
     import cv2
@@ -191,12 +201,14 @@ def attack_try(
         "2-D warp, colour shift + relight": lambda: scheduled_clip(
             photos.portrait, schedule, transform=_recoloured, **seen
         ),
-        "depth warp of the portrait": lambda: scheduled_clip(photos.portrait, schedule, depth_turns=True, **seen),
+        "depth warp of the portrait": lambda: scheduled_clip(
+            photos.portrait, schedule, base_frames=_depth_frames(photos.portrait), **seen
+        ),
         "depth warp, noise 4/255 + blur 1.5 px": lambda: scheduled_clip(
-            photos.portrait, schedule, depth_turns=True, transform=_degraded, **seen
+            photos.portrait, schedule, base_frames=_depth_frames(photos.portrait), transform=_degraded, **seen
         ),
         "depth warp, H.264 crf 35 re-encode": lambda: scheduled_clip(
-            photos.portrait, schedule, depth_turns=True, transform=_reencoded, **seen
+            photos.portrait, schedule, base_frames=_depth_frames(photos.portrait), transform=_reencoded, **seen
         ),
         "engine-animated portrait": lambda: scheduled_clip(
             photos.portrait, schedule, base_frames=_engine_frames(photos.portrait), **seen

@@ -5,6 +5,7 @@ times a camera streaming in real time would give, or faster, or held back).
 
 from __future__ import annotations
 
+import math
 import tempfile
 from collections.abc import Callable
 from datetime import timedelta
@@ -14,22 +15,30 @@ import numpy as np
 from django.utils import timezone
 
 from inference import faces, media
-from tests import attacks, clips
+from tests import clips
 from tests.helpers import frozen_clock
 
 FPS = 15
-# Chunk 0 arrives one timeslice after recording starts, so a prompt due at second d of the server's clock is seen at
-# about media second d + 0.25-0.5 (revealed with the next chunk); a person starts turning ~0.6 s after that.
-REACTION_S = 0.9
+# A person starts turning this long after a prompt shows on the page (issue #15's stand-ins: 0.4-1.0 s), and starts
+# reading the digits this long after they show.
+REACTION_S = 0.6
 TURN_HOLD_S = 0.7
-DIGITS_AFTER_S = 0.8
+DIGITS_AFTER_S = 0.5
 SLICE_S = 0.25
+# Chunks reach the server this long after the media they complete (tests/live.py's streams and the benchmark's).
+LATENCY_S = 0.05
 # The screen's light on the face as a share of the room's: a laptop screen at 40-80 cm in an office gives 0.025-0.1
 # (docs/consent.md "Colour flash"). Through a browser's VP8 at 320 px, 0.02 passed the flash check in 8 of 8
 # schedules and 0.01 in 4 of 8 (astronaut and obama2, seeds 7-10).
 FLASH_STRENGTH = 0.05
-# Depth re-projection per turn (yaw, pitch in degrees; the person's own left is the image's right).
-DEPTH_TURNS = {"left": (25.0, 0.0), "right": (-25.0, 0.0), "up": (0.0, -20.0), "down": (0.0, 20.0)}
+
+
+def prompt_shown_s(due_s: float) -> float:
+    """The media second at which a prompt due at server second `due_s` shows on the page when the clip is streamed by
+    live_stream: with the answer to the first chunk that arrives once it is due (chunk k completes media second
+    (k + 1) * SLICE_S and arrives at server second k * SLICE_S + LATENCY_S).
+    """
+    return (math.ceil((due_s - LATENCY_S) / SLICE_S - 1e-9) + 1) * SLICE_S
 
 
 def scheduled_clip(
@@ -40,23 +49,21 @@ def scheduled_clip(
     reaction_s: float = REACTION_S,
     digits: str | None = None,
     flash_strength: float | None = FLASH_STRENGTH,
-    flash_lag_s: float = 0.6,
+    flash_lag_s: float = 0.25,
     tail_s: float = 1.0,
     digits_after_s: float = DIGITS_AFTER_S,
     base_frames: list[np.ndarray] | None = None,
-    depth_turns: bool = False,
     transform: Callable[[list[np.ndarray]], list[np.ndarray]] | None = None,
 ) -> bytes:
     """WebM bytes (VP8 + Opus, as a browser records) of the photo's person answering `schedule`
-    (consent.services.capture_schedule): each turn `reaction_s` after it is due, the digits read after they are due.
+    (consent.services.capture_schedule): each turn `reaction_s` after its prompt shows on the page
+    (prompt_shown_s), the digits read `digits_after_s` after they show.
 
     turns / digits: answer other ones than the schedule's (a replay made for another challenge). The screen's flash
     lights the face with each colour at `flash_strength` of its light (tests/clips.py flash_reflected; None: no
-    reflection) from `flash_lag_s` after the flash is due. tail_s: how long the recording goes on after the last
-    prompt is due; digits_after_s: when the digits are read, after they are due. base_frames: the face to pose,
-    frame by frame (e.g. the engine's animation of the photo, looped; default the photo itself); depth_turns: turn
-    the head by re-projecting a face-shaped relief (tests/attacks.py) instead of the 2-D warp; transform: applied to
-    all frames before they are encoded (blur, noise, colour...).
+    reflection) from `flash_lag_s` after the flash shows. tail_s: how long the recording goes on after the last
+    prompt is due. base_frames: the face to pose, frame by frame (e.g. the engine's animation of the photo, looped;
+    default the photo itself); transform: applied to all frames before they are encoded (blur, noise, colour...).
     """
     by_kind = {prompt["kind"]: prompt for prompt in schedule}
     turn_prompts = [prompt for prompt in schedule if prompt["kind"] == "turn"]
@@ -67,18 +74,18 @@ def scheduled_clip(
     sample_rate = media.AUDIO_SAMPLE_RATE
     audio = np.zeros(int(seconds * sample_rate), np.float32)
     spoken = clips._spoken(digits or by_kind["digits"]["value"], "en")
-    start = int((by_kind["digits"]["due_s"] + digits_after_s) * sample_rate)
+    start = int((prompt_shown_s(by_kind["digits"]["due_s"]) + digits_after_s) * sample_rate)
     spoken = spoken[: audio.size - start]
     audio[start : start + spoken.size] = spoken
     n_frames = int(round(seconds * FPS))
     mouth = clips.speech_envelope(audio, sample_rate, n_frames, FPS)
     windows = [
-        (prompt["due_s"] + reaction_s, prompt["due_s"] + reaction_s + TURN_HOLD_S)
+        (prompt_shown_s(prompt["due_s"]) + reaction_s, prompt_shown_s(prompt["due_s"]) + reaction_s + TURN_HOLD_S)
         for prompt in turn_prompts[: len(answered)]
     ]
     rng = np.random.default_rng(0)
     flash_prompt = by_kind["flash"]
-    flash_start = flash_prompt["due_s"] + flash_lag_s
+    flash_start = prompt_shown_s(flash_prompt["due_s"]) + flash_lag_s
     flash_ends = flash_start + np.cumsum(flash_prompt["durations_ms"]) / 1000
     posed = []
     for index in range(n_frames):
@@ -86,12 +93,7 @@ def scheduled_clip(
         base = face if base_frames is None else base_frames[index % len(base_frames)]
         frame = clips.mouth_opened(base, landmarks, float(mouth[index]))
         for direction, (begin, end) in zip(answered, windows, strict=False):
-            amount = clips._turn_amount(at, begin, end)
-            if depth_turns and amount > 0:
-                yaw, pitch = DEPTH_TURNS[direction]
-                frame = attacks.depth_posed(frame, landmarks, yaw_deg=yaw * amount, pitch_deg=pitch * amount)
-            elif amount > 0:
-                frame = clips.head_turned(frame, landmarks, direction, amount)
+            frame = clips.head_turned(frame, landmarks, direction, clips._turn_amount(at, begin, end))
         if flash_strength is not None and flash_start <= at < flash_ends[-1]:
             colour = flash_prompt["colours"][int(np.searchsorted(flash_ends, at, side="right"))]
             frame = clips.flash_reflected(frame, landmarks, colour, flash_strength, rng=rng)
@@ -131,7 +133,7 @@ def live_stream(
     held_from_s: float | None = None,
     hold_s: float = 0.0,
     finish: dict | None = None,
-    latency_s: float = 0.05,
+    latency_s: float = LATENCY_S,
 ):
     """Open a live capture, stream `webm` in pieces with the server's clock at each piece's arrival, then finish it.
 

@@ -30,11 +30,13 @@ pytestmark = pytest.mark.django_db
 # URL arguments that name an object belonging to one creator: each is filled with the victim's object.
 OBJECT_ARGUMENTS = {"portrait_id", "render_id", "hold_id"}
 # Capabilities held by someone without an account (the person pictured, a registrant, a viewer of a share link, a
-# password reset): guessing them is covered by test_security_tokens.py.
-CAPABILITY_ARGUMENTS = {"token", "revoke_token", "confirm_token", "remove_token", "entry_id", "uidb64"}
+# password reset): guessing them is covered by test_security_tokens.py. A live capture's id counts only under its own
+# link's capability (tests/consent/test_live_capture.py test_a_capture_belongs_to_its_own_link).
+CAPABILITY_ARGUMENTS = {"token", "revoke_token", "confirm_token", "remove_token", "entry_id", "uidb64", "capture_id"}
 # Arguments that are no object at all. A manifest_id is a C2PA manifest's label: the manifest is a public statement,
-# embedded in every copy of the video that kept it, and the repository serves it to anyone.
-PLAIN_ARGUMENTS = {"language", "manifest_id"}
+# embedded in every copy of the video that kept it, and the repository serves it to anyone. seq numbers a live
+# capture's chunks.
+PLAIN_ARGUMENTS = {"language", "manifest_id", "seq"}
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 MODELS = (Portrait, Render, Consent, ConsentEvent, RegistryHold, RegistryEntry, ApiToken, ShareLink)
 
