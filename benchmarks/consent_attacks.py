@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import platform
 import random
 import sys
 import time
@@ -310,6 +309,7 @@ def main() -> None:
     django.setup()
     from django.core.management import call_command
 
+    from benchmarks.machine import machine_describe
     from inference import faces
 
     call_command("migrate", verbosity=0)
@@ -319,7 +319,7 @@ def main() -> None:
     names = [*ATTACK_CLASSES, GENUINE]
     if arguments.classes:
         names = [name for name in names if any(part.strip() in name for part in arguments.classes.split(","))]
-    print(f"machine: {platform.node()}, {os.cpu_count()} CPUs, {platform.processor() or platform.machine()}")
+    print(f"machine: {machine_describe()}")
     print(f"tries per class: {arguments.tries}; flash strength of the genuine stand-ins: {arguments.flash_strength}")
     print("| class | tries | passed | refusals |\n|---|---|---|---|")
     started = time.monotonic()

@@ -13,7 +13,6 @@ import http.client
 import io
 import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -23,6 +22,8 @@ import time
 import uuid
 from collections import defaultdict
 from pathlib import Path
+
+from benchmarks.machine import machine_describe
 
 REPO = Path(__file__).resolve().parent.parent
 RENDER_TEXT = "The quick brown fox jumps over the lazy dog. " * 8
@@ -257,26 +258,6 @@ def _percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else float("nan")
 
 
-def _machine() -> str:
-    model = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        platform.processor(),
-    )
-    memory_kb = next(
-        int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal")
-    )
-    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
-    return (
-        f"{os.cpu_count()} CPU ({model}), {memory_kb / 1024 / 1024:.1f} GiB RAM, {platform.system()} "
-        f"{platform.release()}, "
-        f"Python {platform.python_version()}, load average at the end {load}"
-    )
-
-
 def main() -> int:
     args = _arguments()
     data_dir = Path(tempfile.mkdtemp(prefix="candor-load-"))
@@ -350,7 +331,7 @@ def main() -> int:
                 process.kill()
 
     locked = sum(path.read_text(errors="replace").count("database is locked") for path in logs.glob("*.log"))
-    print(f"machine: {_machine()}")
+    print(f"machine: {machine_describe()}")
     print(
         f"mode: database {settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]}, broker "
         f"{settings.CELERY_BROKER_URL.split(':', 1)[0]}, "

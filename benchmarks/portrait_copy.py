@@ -17,14 +17,13 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
-import os
-import platform
 import time
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from benchmarks.machine import machine_describe
 from consent.portrait_copy import COPY_THRESHOLD, portrait_copy_check
 from inference import InferenceError, faces
 from tests import attacks
@@ -54,19 +53,6 @@ def _row(name: str, values: list[float]) -> str:
         return f"| {name} | 0 | | | | | |"
     low, p5, median, p95, high = np.percentile(values, [0, 5, 50, 95, 100])
     return f"| {name} | {len(values)} | {low:.3f} | {p5:.3f} | {median:.3f} | {p95:.3f} | {high:.3f} |"
-
-
-def _machine() -> str:
-    model = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        platform.processor(),
-    )
-    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
-    return f"{os.cpu_count()} CPU ({model}), Python {platform.python_version()}, load average {load}"
 
 
 # Outside --full: the four transforms that lowered attack scores most on the obama photos (the others left them
@@ -170,7 +156,7 @@ def main() -> None:
         f"check cost: median {np.median(costs) * 1000:.0f} ms, max {max(costs) * 1000:.0f} ms "
         f"of processor time per {FRAMES} frames"
     )
-    print(f"machine: {_machine()}")
+    print(f"machine: {machine_describe()}")
     for line in skipped:
         print(f"skipped: {line}")
 

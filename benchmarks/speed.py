@@ -25,7 +25,6 @@ import argparse
 import io
 import json
 import os
-import platform
 import resource
 import subprocess
 import sys
@@ -35,6 +34,8 @@ import wave
 from pathlib import Path
 
 import numpy as np
+
+from benchmarks.machine import machine_describe
 
 REPO = Path(__file__).resolve().parent.parent
 SENTENCE = (
@@ -57,20 +58,6 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--skip-1080", action="store_true", help="skip the 1080 px run")
     parser.add_argument("--long-child", help=argparse.SUPPRESS)  # internal: run the long clip in this process
     return parser.parse_args()
-
-
-def _machine() -> str:
-    model = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    cores = len(os.sched_getaffinity(0))
-    memory_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return f"{model}, {cores} cores, {memory_gib:.0f} GiB, {platform.system()}, python {platform.python_version()}"
 
 
 def _gpu() -> str | None:
@@ -386,7 +373,7 @@ def main() -> None:
         if args.long_child:
             _long_child(args.long_child)
             return
-        print(f"machine: {_machine()}")
+        print(f"machine: {machine_describe()}")
         gpu = _gpu()
         print(f"GPU: {gpu}" if gpu else "GPU: not measured (no CUDA device on this machine)")
         _stages(args.seconds)
