@@ -119,6 +119,11 @@ def test_eight_failing_captures_sent_at_once_all_count_and_lock_the_link(public_
 
 
 def test_an_approval_decided_on_a_stale_copy_of_a_locked_link_is_refused(public_api, token, live_capture):
+    _challenge(public_api, token)
+    # A challenge whose clip is known to pass the analysis, so that only the link's state can refuse the approval.
+    Consent.objects.filter(token=token).update(
+        challenge={**consent_get(token=token).challenge, "turns": ["left", "up"], "digits": "4 7 2"}
+    )
     challenge = _challenge(public_api, token)
     stale = consent_get(token=token)
     # Meanwhile failing captures locked the link.

@@ -141,7 +141,8 @@ def test_a_share_token_names_nothing_and_a_second_link_is_unrelated(real_tokens,
         assert secret not in token, secret
         assert not any(secret.encode() in decoded for decoded in _decodings(token)), secret
     again = sharing.share_link_create(render=render).token
-    assert len(again) == len(token) and os.path.commonprefix([again, token]) == "", "random, not derived"
+    # Two random 43-character tokens share their first 4 characters once in 64**4 (a first character once in 64).
+    assert len(again) == len(token) and len(os.path.commonprefix([again, token])) < 4, "random, not derived"
 
 
 def _decodings(token: str) -> list[bytes]:
