@@ -275,8 +275,20 @@ def photos_load() -> Photos:
     )
 
 
-def run(classes: list[str], *, tries: int, flash_strength: float, seed: int = 0, report=print) -> dict[str, Tally]:
-    """Every class `tries` times against the server in this process (its database must exist)."""
+def run(
+    classes: list[str],
+    *,
+    tries: int,
+    flash_strength: float,
+    seed: int = 0,
+    schedule_seed: int | None = None,
+    report=print,
+) -> dict[str, Tally]:
+    """Every class `tries` times against the server in this process (its database must exist).
+
+    schedule_seed: one fixed schedule for every capture (the test suite's smoke run); None, random ones as in
+    production.
+    """
     from django.test import override_settings
 
     server = Server()
@@ -284,7 +296,7 @@ def run(classes: list[str], *, tries: int, flash_strength: float, seed: int = 0,
     rng = random.Random(seed)
     tallies = {name: Tally() for name in classes}
     with override_settings(
-        CANDOR_CAPTURE_SCHEDULE_SEED=None, CANDOR_CONSENT_REVIEW="off", CANDOR_CAPTURE_RATE="100000/minute"
+        CANDOR_CAPTURE_SCHEDULE_SEED=schedule_seed, CANDOR_CONSENT_REVIEW="off", CANDOR_CAPTURE_RATE="100000/minute"
     ):
         for name in classes:
             for _ in range(tries):
