@@ -110,24 +110,10 @@ class Server:
         return opened, LiveCapture.objects.get(id=opened["id"]).schedule
 
     def stream(self, opened: dict, webm: bytes, *, speed: float = 1.0) -> tuple[bool, str]:
-        from datetime import timedelta
+        """Stream the clip at `speed` times its pace and finish: (approved, refusal code or status)."""
+        from tests.live import opened_stream
 
-        from django.utils import timezone
-
-        from tests.helpers import frozen_clock
-        from tests.live import stream_pieces
-
-        start = timezone.now()
-        pieces = stream_pieces(webm)
-        at = start
-        for seq, (piece, media_end) in enumerate(pieces):
-            at = start + timedelta(seconds=(media_end - pieces[0][1]) / speed + 0.05)
-            with frozen_clock(at):
-                answer = self.client.post(f"{opened['chunks_url']}{seq}/", data=piece, content_type="video/webm")
-            if answer.status_code != 200:
-                return False, answer.json().get("error", str(answer.status_code))
-        with frozen_clock(at + timedelta(seconds=0.3)):
-            answer = self.client.post(opened["finish_url"], {"full_name": "Barack Obama"}, format="json")
+        answer = opened_stream(self.client, opened, webm, speed=speed, finish={"full_name": "Barack Obama"})
         body = answer.json()
         return answer.status_code == 200, body.get("error") or body.get("status", "")
 

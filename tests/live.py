@@ -142,7 +142,32 @@ def live_stream(
     """
     opened = client.post(captures_url, format="json")
     assert opened.status_code == 201, opened.json()
-    body = opened.json()
+    return opened_stream(
+        client,
+        opened.json(),
+        webm,
+        speed=speed,
+        held_from_s=held_from_s,
+        hold_s=hold_s,
+        finish=finish,
+        latency_s=latency_s,
+    )
+
+
+def opened_stream(
+    client,
+    opened: dict,
+    webm: bytes,
+    *,
+    speed: float = 1.0,
+    held_from_s: float | None = None,
+    hold_s: float = 0.0,
+    finish: dict | None = None,
+    latency_s: float = LATENCY_S,
+):
+    """Stream `webm` to a capture already opened (`opened`: the open call's answer), then finish it: live_stream's
+    second half, for callers that read the capture's schedule before making the clip.
+    """
     start = timezone.now()
     pieces = stream_pieces(webm)
     first_media = pieces[0][1]
@@ -150,8 +175,8 @@ def live_stream(
         delay = hold_s if held_from_s is not None and media_end >= held_from_s else 0.0
         at = start + timedelta(seconds=(media_end - first_media) / speed + latency_s + delay)
         with frozen_clock(at):
-            response = client.post(f"{body['chunks_url']}{seq}/", data=piece, content_type="video/webm")
+            response = client.post(f"{opened['chunks_url']}{seq}/", data=piece, content_type="video/webm")
         if response.status_code != 200:
             return response
     with frozen_clock(at + timedelta(seconds=0.3)):
-        return client.post(body["finish_url"], finish or {}, format="json")
+        return client.post(opened["finish_url"], finish or {}, format="json")
