@@ -56,6 +56,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    # Swagger UI and Redoc served from our own static files: /api/docs/ works with no CDN reachable.
+    "drf_spectacular_sidecar",
     "studio",
     "consent",
     "provenance",
@@ -210,6 +212,9 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Consent-gated talking portraits with provenance.",
     "VERSION": "1",
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "core.schema.error_component"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # Throttling and login counters live in the cache: the embedded default keeps it in files under the data directory,

@@ -54,8 +54,10 @@ def _refusal(form, error: ApplicationError) -> None:
     form.add_error(None, error.detail)
 
 
-@login_required
 def dashboard(request):
+    """The creator's dashboard; a visitor who is not logged in gets the landing page instead of the login form."""
+    if not request.user.is_authenticated:
+        return render(request, "pages/landing.html")
     portraits = [_portrait_row(p) for p in selectors.portrait_list(owner=request.user)[:50]]
     renders = selectors.render_list(owner=request.user)[:50]
     return render(

@@ -255,6 +255,28 @@
     });
   }
 
+  // On a narrow screen the main menu folds behind one button (the CSS shows the button only there); without
+  // JavaScript the links stay listed.
+  function compactMenu() {
+    const toggle = document.querySelector("[data-menu-toggle]");
+    const nav = toggle && document.getElementById(toggle.getAttribute("aria-controls"));
+    if (!nav) {
+      return;
+    }
+    document.documentElement.classList.add("js-menu");
+    toggle.addEventListener("click", function () {
+      const open = toggle.getAttribute("aria-expanded") !== "true";
+      toggle.setAttribute("aria-expanded", String(open));
+      nav.classList.toggle("open", open);
+    });
+    document.addEventListener("keydown", function (event) {
+      if (event.key === "Escape" && nav.classList.contains("open")) {
+        toggle.click();
+        toggle.focus();
+      }
+    });
+  }
+
   function init(root) {
     dropzones(root);
     uploadsWithProgress(root);
@@ -271,5 +293,6 @@
     }
   });
   guardWindowDrops();
+  compactMenu();
   init(document);
 })();
