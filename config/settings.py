@@ -10,6 +10,8 @@ from typing import Any
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from provenance.label import DEFAULT_LABEL_CORNER, LABEL_CORNERS
+
 from .env import env_bool, env_int, env_list, env_secret, env_str
 from .log_redaction import redacting_record_factory_install
 
@@ -284,6 +286,11 @@ CANDOR_RENDER_FPS = 25
 # Where frames are warped is the engine's own setting, CANDOR_ENGINE_DEVICE (auto, cpu, cuda, torch-cpu).
 CANDOR_NEURAL_MODEL = env_str("CANDOR_NEURAL_MODEL", "")
 CANDOR_RENDER_MAX_SIDE = env_int("CANDOR_RENDER_MAX_SIDE", 512)
+# The corner of the picture the visible "AI-generated" label is drawn in unless a render asks for another; a top
+# corner by default, clear of the player's controls (provenance/label.py).
+CANDOR_LABEL_CORNER = env_str("CANDOR_LABEL_CORNER", DEFAULT_LABEL_CORNER)
+if CANDOR_LABEL_CORNER not in LABEL_CORNERS:
+    raise ImproperlyConfigured(f"CANDOR_LABEL_CORNER must be one of {', '.join(LABEL_CORNERS)}")
 CANDOR_CONSENT_LINK_DAYS = env_int("CANDOR_CONSENT_LINK_DAYS", 7)
 CANDOR_CONSENT_MAX_ATTEMPTS = 5
 # Consent requests send mail from Candor's address to whoever the creator names: at most this many per creator per

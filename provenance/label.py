@@ -1,4 +1,8 @@
-"""The visible "AI-generated" label drawn into a corner of every frame."""
+"""The visible "AI-generated" label drawn into a corner of every frame.
+
+The top-left corner by default: a browser's player draws its control bar over the bottom of the picture (on a phone
+it covers the whole bottom strip while paused), so a label there would be hidden when people look at it.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,8 @@ import cv2
 import numpy as np
 
 LABEL_TEXT = "AI-generated"
+LABEL_CORNERS = ("top-left", "top-right", "bottom-left", "bottom-right")
+DEFAULT_LABEL_CORNER = "top-left"
 
 
 @dataclass(frozen=True)
@@ -19,8 +25,8 @@ class _LabelPatch:
     alpha: np.ndarray  # (h, w, 1) float32
 
 
-@lru_cache(maxsize=8)
-def _label_patch(height: int, width: int) -> _LabelPatch:
+@lru_cache(maxsize=16)
+def _label_patch(height: int, width: int, corner: str) -> _LabelPatch:
     """The label's pixels for one frame size, made once: a dark translucent box with white text."""
     scale = max(0.35, min(height, width) / 900)
     thickness = max(1, round(scale * 2))
@@ -41,12 +47,16 @@ def _label_patch(height: int, width: int) -> _LabelPatch:
     text_alpha = text_mask.astype(np.float32)[..., None] / 255.0
     alpha = np.maximum(np.full_like(text_alpha, 0.55), text_alpha)
     colour = np.repeat(text_alpha * 255.0, 3, axis=2)
-    return _LabelPatch(top=height - pad - box_h, left=pad, colour=colour, alpha=alpha)
+    top = pad if corner.startswith("top") else height - pad - box_h
+    left = pad if corner.endswith("left") else width - pad - box_w
+    return _LabelPatch(top=top, left=left, colour=colour, alpha=alpha)
 
 
-def frame_label(frame: np.ndarray) -> np.ndarray:
-    """RGB uint8 frame (H, W, 3) with the label blended into its lower-left corner (a new array)."""
-    patch = _label_patch(*frame.shape[:2])
+def frame_label(frame: np.ndarray, corner: str = DEFAULT_LABEL_CORNER) -> np.ndarray:
+    """RGB uint8 frame (H, W, 3) with the label blended into one of LABEL_CORNERS (a new array)."""
+    if corner not in LABEL_CORNERS:
+        raise ValueError(f"label corner {corner!r} is none of {', '.join(LABEL_CORNERS)}")
+    patch = _label_patch(*frame.shape[:2], corner)
     h, w = patch.alpha.shape[:2]
     out = frame.copy()
     region = out[patch.top : patch.top + h, patch.left : patch.left + w].astype(np.float32)

@@ -50,7 +50,7 @@ def provenance_frames(
     on_wait() is called in the caller's thread every half second while no frame is ready.
     """
     marker = watermark.FrameWatermarker(render.watermark_serial, _watermark_key())
-    labelled = (frame_label(frame) for frame in frames) if render.label else frames
+    labelled = (frame_label(frame, render.label_corner) for frame in frames) if render.label else frames
     luma_sum: np.ndarray | None = None
     tracker: RenderTracker | None = None
     count = 0
@@ -88,7 +88,7 @@ class LiveFrameMarker:
         self.count = 0
 
     def __call__(self, frame: np.ndarray) -> np.ndarray:
-        published = self.marker.mark(frame_label(frame) if self.render.label else frame)
+        published = self.marker.mark(frame_label(frame, self.render.label_corner) if self.render.label else frame)
         luma = frame_luma(published)
         self.luma_sum = luma if self.luma_sum is None else self.luma_sum + luma
         self.tracker = self.tracker or render_tracker(published, fps=settings.CANDOR_RENDER_FPS)

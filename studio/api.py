@@ -18,6 +18,7 @@ from consent.models import PURPOSES, Purpose
 from consent.services import ROUTED_NOTICE, consent_request_create
 from core.http import public_url
 from core.languages import language_check
+from provenance.label import LABEL_CORNERS
 
 from . import selectors, services, sharing
 from .models import Portrait, Render
@@ -173,9 +174,21 @@ class SpeechInput(serializers.Serializer):
     )
 
 
+class LabelCornerField(serializers.ChoiceField):
+    def __init__(self) -> None:
+        super().__init__(
+            choices=LABEL_CORNERS,
+            required=False,
+            allow_blank=True,
+            default="",
+            help_text="the corner the visible label is drawn in; empty: the server's CANDOR_LABEL_CORNER",
+        )
+
+
 class RendersApi(APIView):
     class RenderCreateInput(SpeechInput):
         label = serializers.BooleanField(required=False, default=True)  # type: ignore[assignment]  # a field named "label"
+        label_corner = LabelCornerField()
 
     @extend_schema(operation_id="renders_list", responses=page_of(RenderOutput))
     def get(self, request):
@@ -208,6 +221,7 @@ class RendersApi(APIView):
             audio=data.get("audio"),
             transcript=data.get("transcript", ""),
             label=data["label"],
+            label_corner=data["label_corner"],
             idempotency_key=request.headers.get("Idempotency-Key", "").strip(),
         )
         return Response(RenderOutput(render, context={"request": request}).data, status=status.HTTP_202_ACCEPTED)
@@ -228,6 +242,7 @@ class RendersLocalizeApi(APIView):
             child=serializers.DictField(), min_length=1, max_length=services.LOCALIZATION_MAX_VERSIONS
         )
         label = serializers.BooleanField(required=False, default=True)  # type: ignore[assignment]  # a field named "label"
+        label_corner = LabelCornerField()
 
     @extend_schema(request=LocalizeInput, responses={202: RenderOutput(many=True)})
     def post(self, request):
@@ -238,7 +253,9 @@ class RendersLocalizeApi(APIView):
         versions = [_validated(self.Version, version) for version in data["versions"]]
         portrait = selectors.portrait_get(owner=request.user, portrait_id=data["portrait"])
         renders = services.renders_localize(
-            owner=request.user, portrait=portrait, purpose=data["purpose"], versions=versions, label=data["label"]
+            owner=request.user, portrait=portrait, purpose=data["purpose"], versions=versions,
+            label=data["label"],
+            label_corner=data["label_corner"],
         )
         return Response(
             RenderOutput(renders, many=True, context={"request": request}).data, status=status.HTTP_202_ACCEPTED
@@ -247,7 +264,7 @@ class RendersLocalizeApi(APIView):
 
 class RenderPreviewApi(APIView):
     class RenderPreviewInput(SpeechInput):
-        pass
+        label_corner = LabelCornerField()
 
     @extend_schema(request=RenderPreviewInput, responses={(200, "video/mp4"): bytes})
     def post(self, request):
@@ -264,6 +281,7 @@ class RenderPreviewApi(APIView):
             voice=data.get("voice", ""),
             audio=data.get("audio"),
             transcript=data.get("transcript", ""),
+            label_corner=data["label_corner"],
         )
         return HttpResponse(video, content_type="video/mp4")
 

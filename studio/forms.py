@@ -6,6 +6,7 @@ import functools
 from datetime import timedelta
 
 from django import forms
+from django.conf import settings
 from django.conf.locale import LANG_INFO
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import UserCreationForm
@@ -13,6 +14,7 @@ from django.utils import timezone
 
 from consent.models import PURPOSES, Purpose
 
+from .models import LABEL_CORNER_CHOICES
 from .validators import SUBJECT_NAME_MAX_CHARS, subject_name_validate
 
 LOCALIZATION_ROWS = 4
@@ -128,10 +130,17 @@ class _VideoBaseForm(forms.Form):
         label='Show the visible "AI-generated" label',
         help_text="The invisible watermark and the signed manifest are always added.",
     )
+    label_corner = forms.ChoiceField(
+        choices=LABEL_CORNER_CHOICES,
+        required=False,
+        label="Label corner",
+        help_text="A top corner stays clear of the player's controls.",
+    )
 
     def __init__(self, *args, portraits, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["portrait"].queryset = portraits
+        self.fields["label_corner"].initial = settings.CANDOR_LABEL_CORNER
         self.fields["portrait"].label_from_instance = lambda portrait: portrait.subject_name
 
 

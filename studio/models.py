@@ -8,6 +8,9 @@ from django.conf import settings
 from django.db import models
 
 from consent.models import Purpose
+from provenance.label import DEFAULT_LABEL_CORNER, LABEL_CORNERS
+
+LABEL_CORNER_CHOICES = [(corner, corner.replace("-", " ").capitalize()) for corner in LABEL_CORNERS]
 
 
 class Portrait(models.Model):
@@ -56,6 +59,8 @@ class Render(models.Model):
     # What the uploaded recording says, as the creator pasted it: its words become the video's captions.
     transcript = models.TextField(blank=True, default="")
     label = models.BooleanField(default=True)
+    # Where the visible label is drawn: one of provenance.label.LABEL_CORNERS.
+    label_corner = models.CharField(max_length=12, choices=LABEL_CORNER_CHOICES, default=DEFAULT_LABEL_CORNER)
     # Compact id carried by the invisible watermark; random so it reveals no counts.
     watermark_serial = models.PositiveBigIntegerField(unique=True)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)

@@ -195,6 +195,7 @@ def render_new(request):
                 audio=data["audio"],
                 transcript=data["transcript"],
                 label=data["label"],
+                label_corner=data["label_corner"],
             )
         except ApplicationError as error:
             _refusal(form, error)
@@ -227,6 +228,7 @@ def render_preview(request):
                 voice=data["voice"],
                 audio=data["audio"],
                 transcript=data["transcript"],
+                label_corner=data["label_corner"],
             )
         except ApplicationError as error:
             preview["error"], preview["status"] = error.detail, error.status_code
@@ -256,6 +258,7 @@ def localize(request):
                 purpose=data["purpose"],
                 versions=rows.versions(),  # type: ignore[attr-defined]  # LocalizationRowFormSet.versions
                 label=data["label"],
+                label_corner=data["label_corner"],
             )
         except ApplicationError as error:
             _refusal(form, error)

@@ -22,6 +22,7 @@ from core.errors import ApplicationError, ErrorCode
 from core.languages import language_check
 from inference import media
 from inference.errors import InferenceError
+from provenance.label import LABEL_CORNERS
 
 from ..captions import captions_delete
 from ..models import Portrait, Render
@@ -45,6 +46,14 @@ def _watermark_serial_new() -> int:
         serial = secrets.randbelow(2**32 - 1) + 1
         if not Render.objects.filter(watermark_serial=serial).exists():
             return serial
+
+
+def label_corner_checked(label_corner: str) -> str:
+    """The corner the visible label goes in: the one asked for, or CANDOR_LABEL_CORNER when none is."""
+    corner = label_corner or settings.CANDOR_LABEL_CORNER
+    if corner not in LABEL_CORNERS:
+        raise ApplicationError(ErrorCode.INVALID, f"the label corner must be one of {', '.join(LABEL_CORNERS)}")
+    return corner
 
 
 def _render_input_checked(
@@ -105,12 +114,14 @@ def render_enqueue(
     audio=None,
     transcript: str = "",
     label: bool = True,
+    label_corner: str = "",
     dispatch: bool = True,
     idempotency_key: str = "",
 ) -> Render:
     """Check consent and input, store the render request and (unless `dispatch` is off) queue it for a render worker.
 
     `voice` (empty: the language's default) goes with text; `transcript` (captions) with an uploaded recording.
+    `label_corner` (empty: CANDOR_LABEL_CORNER) is where the visible label is drawn.
     A repeated `idempotency_key` of the same creator returns the render it first made instead of a new one.
     """
     if len(idempotency_key) > IDEMPOTENCY_KEY_MAX_CHARS:
@@ -121,6 +132,7 @@ def render_enqueue(
         earlier = Render.objects.filter(owner=owner, idempotency_key=idempotency_key).first()
         if earlier is not None:
             return earlier
+    label_corner = label_corner_checked(label_corner)
     language, voice, audio_bytes = _render_input_checked(
         purpose=purpose, text=text, language=language, voice=voice, audio=audio, transcript=transcript
     )
@@ -143,6 +155,7 @@ def render_enqueue(
                 voice=voice,
                 transcript=transcript.strip(),
                 label=label,
+                label_corner=label_corner,
                 watermark_serial=_watermark_serial_new(),
                 idempotency_key=idempotency_key,
             )
@@ -171,7 +184,7 @@ def render_enqueue(
 
 
 def renders_localize(
-    *, owner, portrait: Portrait, purpose: str, versions: list[dict], label: bool = True
+    *, owner, portrait: Portrait, purpose: str, versions: list[dict], label: bool = True, label_corner: str = ""
 ) -> list[Render]:
     """Queue one render per language version ({"language", "text", "voice"} or {"language", "audio", "transcript"}), all
     or none.
@@ -201,6 +214,7 @@ def renders_localize(
                         audio=version.get("audio"),
                         transcript=version.get("transcript", ""),
                         label=label,
+                        label_corner=label_corner,
                     )
                 )
             except ApplicationError as error:
@@ -219,6 +233,7 @@ def render_preview(
     voice: str = "",
     audio=None,
     transcript: str = "",
+    label_corner: str = "",
 ) -> bytes:
     """MP4 bytes of the first second of the video these inputs would make; nothing is stored.
 
@@ -233,6 +248,7 @@ def render_preview(
     from provenance.services import PREVIEW_WATERMARK_SERIAL
     from provenance.watermark import FrameWatermarker
 
+    label_corner = label_corner_checked(label_corner)
     language, voice, audio_bytes = _render_input_checked(
         purpose=purpose, text=text, language=language, voice=voice, audio=audio, transcript=transcript
     )
@@ -270,7 +286,7 @@ def render_preview(
             path = Path(folder) / "preview.mp4"
             media.mp4_write(
                 path,
-                (marker.mark(frame_label(frame)) for frame in frames),
+                (marker.mark(frame_label(frame, label_corner)) for frame in frames),
                 sound,
                 sample_rate,
                 fps=settings.CANDOR_RENDER_FPS,

@@ -67,7 +67,9 @@ def test_a_preview_is_one_second_labelled_and_watermarked_and_nothing_is_stored(
 ):
     portrait_id = upload_portrait(api, portrait_jpeg).json()["id"]
     consent_approved(portrait_id=portrait_id)
-    response = page.post("/renders/preview/", {**FORM, "portrait": portrait_id, "voice": "en-us+f3"})
+    response = page.post(
+        "/renders/preview/", {**FORM, "portrait": portrait_id, "voice": "en-us+f3", "label_corner": "bottom-right"}
+    )
     assert response.status_code == 200
     html = response.content.decode()
     assert "Preview of the first second" in html
@@ -84,9 +86,10 @@ def test_a_preview_is_one_second_labelled_and_watermarked_and_nothing_is_stored(
     assert report.verdict == "candor_preview" and report.render is None  # nothing stored to name
     assert any("this is a one-second preview made with Candor" in line for line in report.explanation)
 
-    # The visible label darkens its box in the lower-left corner of every frame, as in every render.
+    # The visible label darkens its box in the corner the form chose, as in every render.
     first = next(media.video_frames(path))
-    box = (frame_label(np.full_like(first, 255)) != 255).any(axis=2)
+    box = (frame_label(np.full_like(first, 255), "bottom-right") != 255).any(axis=2)
+    assert box[-20:, -20:].any() and not box[:20, :20].any()
     with Portrait.objects.get().image.open("rb") as handle:
         photo = cv2.resize(media.image_decode(handle.read()), first.shape[1::-1], interpolation=cv2.INTER_AREA)
     assert first[box].mean() < 0.75 * photo[box].mean()
