@@ -68,7 +68,7 @@ def test_a_preview_is_one_second_labelled_and_watermarked_and_nothing_is_stored(
     portrait_id = upload_portrait(api, portrait_jpeg).json()["id"]
     consent_approved(portrait_id=portrait_id)
     response = page.post(
-        "/renders/preview/", {**FORM, "portrait": portrait_id, "voice": "en-us+f3", "label_corner": "bottom-right"}
+        "/renders/preview/", {**FORM, "portrait": portrait_id, "voice": "en-us+f3", "label_corner": "top-right"}
     )
     assert response.status_code == 200
     html = response.content.decode()
@@ -88,8 +88,8 @@ def test_a_preview_is_one_second_labelled_and_watermarked_and_nothing_is_stored(
 
     # The visible label darkens its box in the corner the form chose, as in every render.
     first = next(media.video_frames(path))
-    box = (frame_label(np.full_like(first, 255), "bottom-right") != 255).any(axis=2)
-    assert box[-20:, -20:].any() and not box[:20, :20].any()
+    box = (frame_label(np.full_like(first, 255), "top-right") != 255).any(axis=2)
+    assert box[:20, -20:].any() and not box[:20, :20].any()
     with Portrait.objects.get().image.open("rb") as handle:
         photo = cv2.resize(media.image_decode(handle.read()), first.shape[1::-1], interpolation=cv2.INTER_AREA)
     assert first[box].mean() < 0.75 * photo[box].mean()
