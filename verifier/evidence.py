@@ -51,6 +51,8 @@ class Evidence:
     content_similarity: float | None
     # This file's picture, mouth and sound compared with the render's, over the stretch where they align.
     content: ContentComparison | None = None
+    # The first frame the watermark reader decoded (RGB), kept for the report's thumbnail.
+    first_frame: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -121,10 +123,13 @@ def _container(path: Path) -> tuple[str, str | None]:
     raise InferenceError("invalid_video", "the file is not a readable video (MP4, MOV or WebM)")
 
 
-def _luma_recorded(frames: Iterable[np.ndarray], sums: list) -> Iterator[np.ndarray]:
-    """Pass frames through while keeping the sum and count of their luma for the content check."""
+def _luma_recorded(frames: Iterable[np.ndarray], sums: list, first: list) -> Iterator[np.ndarray]:
+    """Pass frames through while keeping the sum and count of their luma for the content check, and the first frame
+    (for the report's thumbnail: no second decoding pass)."""
     for frame in frames:
         if frame.ndim == 3:
+            if not first:
+                first.append(frame)
             luma = frame_luma(frame)
             if not sums:
                 sums.extend([luma, 1])
@@ -146,9 +151,10 @@ def video_evidence(*, path: Path) -> Evidence:
             path=path, root_certificate_pem=material.root_certificate_pem, mime=mime
         )
     luma_sums: list = []
+    first_frame: list = []
     try:
         reading = watermark.watermark_read(
-            _luma_recorded(media.video_frames(path, max_frames=VERIFY_SAMPLE_FRAMES), luma_sums),
+            _luma_recorded(media.video_frames(path, max_frames=VERIFY_SAMPLE_FRAMES), luma_sums, first_frame),
             watermark_keys(),
             max_frames=VERIFY_SAMPLE_FRAMES,
             reference_side=settings.CANDOR_RENDER_MAX_SIDE,
@@ -182,4 +188,5 @@ def video_evidence(*, path: Path) -> Evidence:
         by_watermark=by_watermark,
         content_similarity=similarity,
         content=content,
+        first_frame=first_frame[0] if first_frame else None,
     )

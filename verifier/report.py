@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from typing import Any
 
+import numpy as np
+
+from consent.models import Consent
 from consent.selectors import consent_state_now
+from inference import media
 from provenance import watermark
+from provenance.c2pa_manifest import TRAINED_ALGORITHMIC_MEDIA
 from provenance.services import PREVIEW_WATERMARK_SERIAL
 
 from .directory import RenderRecord
 from .evidence import Evidence
 
 VERDICTS = ("candor_generated", "content_mismatch", "candor_preview", "tampered", "not_recognized")
+# The verify page's thumbnail: the first frame the watermark reader decoded, this wide at most.
+THUMBNAIL_MAX_WIDTH = 320
 
 
 @dataclass(frozen=True)
@@ -39,16 +47,21 @@ class VerificationReport:
     watermark: dict
     render: dict | None
     seconds: float
+    # A small JPEG of the video's first frame for the verify page; never stored, never in the API's answer.
+    thumbnail_jpeg: bytes | None = field(default=None, repr=False)
 
 
 def report_build(*, evidence: Evidence, verdict: Verdict, seconds: float) -> VerificationReport:
     manifest, reading = evidence.manifest, evidence.reading
     render_info = None
     if verdict.render is not None:
+        consent = verdict.render.consent
         render_info = {
             "id": str(verdict.render.id),
             "created_at": verdict.render.created_at.isoformat(),
-            "consent_status": consent_state_now(verdict.render.consent),
+            "consent_status": consent_state_now(consent),
+            "consent_since": _iso(consent.decided_at),
+            "consent_ended_at": _iso(_consent_end(consent)),
         }
     mismatch = verdict.name == "content_mismatch"
     by_watermark = evidence.by_watermark
@@ -89,7 +102,30 @@ def report_build(*, evidence: Evidence, verdict: Verdict, seconds: float) -> Ver
         },
         render=render_info,
         seconds=round(seconds, 3),
+        thumbnail_jpeg=None if evidence.first_frame is None else _thumbnail(evidence.first_frame),
     )
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat()
+
+
+def _consent_end(consent: Consent) -> datetime | None:
+    """When the consent stopped covering new videos (erased, revoked or expired), or None while it still does."""
+    state = consent_state_now(consent)
+    if state == "erased":
+        return consent.portrait.erased_at
+    if state == "revoked":
+        return consent.revoked_at
+    if state == "expired":
+        return consent.expires_at
+    return None
+
+
+def _thumbnail(frame: np.ndarray) -> bytes:
+    """The frame as a JPEG at most THUMBNAIL_MAX_WIDTH wide (every other pixel until it fits: cheap, and enough)."""
+    step = -(-frame.shape[1] // THUMBNAIL_MAX_WIDTH)
+    return media.image_encode_jpeg(np.ascontiguousarray(frame[::step, ::step]), quality=80)
 
 
 def _content_fields(*, evidence: Evidence, verdict: Verdict) -> dict | None:
@@ -204,4 +240,77 @@ def _explanation(*, evidence: Evidence, verdict: Verdict, render_info: dict | No
 
 
 def report_as_dict(report: VerificationReport) -> dict[str, Any]:
-    return asdict(report)
+    """The report's fields for machines (the API's answer): everything but the page's thumbnail."""
+    fields = asdict(report)
+    del fields["thumbnail_jpeg"]
+    return fields
+
+
+@dataclass(frozen=True)
+class PlainFacts:
+    """The verify page's summary: who issued the video, when, with what, whether it is AI-generated, and the state of
+    the consent behind it, each in words a stranger reads without knowing C2PA."""
+
+    issued_by: str
+    issued_on: str
+    made_with: str
+    ai_generated: str
+    consent: str
+    # The consent no longer stands (revoked, expired, erased): shown as a warning, never as a success.
+    consent_warning: bool
+
+
+UNKNOWN = "Unknown"
+
+
+def plain_facts(report: VerificationReport) -> PlainFacts:
+    c2pa, render = report.c2pa, report.render
+    credential_trusted = bool(c2pa["present"] and c2pa["valid"] and c2pa["trusted"])
+    by_candor = report.verdict in ("candor_generated", "candor_preview")
+    if credential_trusted:
+        issued_by = c2pa["signer"] or "Candor"
+    elif c2pa["present"] and c2pa["signer"]:
+        issued_by = f"{c2pa['signer']} (not confirmed: the content credential is not Candor's or is damaged)"
+    elif by_candor:
+        issued_by = "Candor (by its invisible watermark)"
+    else:
+        issued_by = UNKNOWN
+    if credential_trusted and c2pa["signed_at"]:
+        issued_on = _day(c2pa["signed_at"])
+    elif render is not None:
+        issued_on = _day(render["created_at"])
+    else:
+        issued_on = UNKNOWN
+    made_with = (c2pa["claim_generator"] if credential_trusted else None) or ("Candor" if by_candor else UNKNOWN)
+    if credential_trusted and c2pa["digital_source_type"] == TRAINED_ALGORITHMIC_MEDIA:
+        ai_generated = "Yes, declared in its signed content credential"
+    elif by_candor:
+        ai_generated = "Yes: every video Candor makes is AI-generated"
+    else:
+        ai_generated = "Unknown: nothing here says so, which does not prove it is not"
+    consent_words, warning = _consent_words(report)
+    return PlainFacts(
+        issued_by=issued_by,
+        issued_on=issued_on,
+        made_with=made_with,
+        ai_generated=ai_generated,
+        consent=consent_words,
+        consent_warning=warning,
+    )
+
+
+def _day(moment: str) -> str:
+    return moment[:10]
+
+
+def _consent_words(report: VerificationReport) -> tuple[str, bool]:
+    render = report.render
+    if render is None:
+        if report.verdict == "candor_preview":
+            return "Not known: a preview names no render, so no consent can be looked up", False
+        return "Not applicable: this is not a Candor video on record", False
+    state, since, ended = render["consent_status"], render["consent_since"], render["consent_ended_at"]
+    if state == "active":
+        return (f"Active since {_day(since)}" if since else "Active"), False
+    ended_words = f" on {_day(ended)}" if ended else ""
+    return f"{state.capitalize()}{ended_words}: it no longer covers this video", True
