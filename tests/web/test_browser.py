@@ -50,7 +50,10 @@ def test_a_creator_signs_up_logs_out_and_logs_in_again(browser):
     ActionChains(browser.driver).send_keys(Keys.TAB).perform()
     assert browser.driver.switch_to.active_element.get_attribute("textContent") == "Skip to content"
     browser.open("/")
-    assert "/login/" in browser.driver.current_url
+    # A visitor lands on what Candor is, with the way to sign up, rather than on a login form.
+    assert browser.driver.current_url == browser.base_url + "/" and "only if the person pictured says yes" in _find(
+        browser, "h1"
+    ).text
     _find(browser, "main a[href='/signup/']").click()
     for field, value in (
         ("username", "grace"),
@@ -251,6 +254,9 @@ def test_the_verifier_says_plainly_when_it_does_not_recognize_a_video(browser, p
     assert _find(browser, ".verdict").text.startswith(
         "Not recognized: we found no valid Candor signature or watermark."
     )
+    # The raw fields are folded away until asked for.
+    assert "C2PA manifest: absent" not in _find(browser, ".result").text
+    _find(browser, ".raw-details summary").click()
     assert "C2PA manifest: absent" in _find(browser, ".result").text
     browser.assert_clean_console()
     browser.screenshot("10-verify-not-recognized-phone", size=PHONE)

@@ -1,0 +1,176 @@
+"""Every page of the web product in a real Chromium at a desktop (1366x900) and a phone (390x844) size: a screenshot
+of each under var/screenshots/, no page wider than the phone's screen, and axe-core's accessibility audit with no
+serious or critical violation.
+
+axe-core is installed from npm, at the version package-lock.json pins, into tests/web/axe/node_modules/ (git-ignored)
+on first use; without npm these tests skip and say why. The script is injected into each page as it is served.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from studio.models import Render
+from studio.services import render_run
+from studio.sharing import share_link_create
+from tests.helpers import consent_token_from, upload_portrait
+
+from .approval import consent_approved
+from .conftest import PHONE
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+AXE_FOLDER = Path(__file__).resolve().parent / "axe"
+AXE_SCRIPT = AXE_FOLDER / "node_modules" / "axe-core" / "axe.min.js"
+NPM_SKIP_REASON = (
+    "ACCESSIBILITY AUDIT (tests/web/test_audit.py) SKIPPED: npm is not installed, so axe-core cannot be installed: "
+    "install Node.js and npm (apt-get install nodejs npm; make system-deps does) to run it"
+)
+AUDIT_DESKTOP = (1366, 900)
+BLOCKING_IMPACTS = ("serious", "critical")
+# The violations axe reports, with the first few elements of each, as plain data the assertion message can show.
+AXE_RUN = """
+const done = arguments[arguments.length - 1];
+axe.run(document, {resultTypes: ["violations"]})
+  .then(result => done(result.violations.map(v => ({
+    id: v.id, impact: v.impact, help: v.help,
+    nodes: v.nodes.slice(0, 4).map(node => node.target.join(" ") + ": " + node.failureSummary)}))))
+  .catch(error => done([{id: "axe-error", impact: "critical", help: String(error), nodes: []}]));
+"""
+
+
+@pytest.fixture(scope="session")
+def axe_source() -> str:
+    if not AXE_SCRIPT.exists():
+        npm = shutil.which("npm")
+        if npm is None:
+            pytest.skip(NPM_SKIP_REASON)
+        installed = subprocess.run(
+            [npm, "ci", "--no-audit", "--no-fund"],
+            cwd=AXE_FOLDER,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert installed.returncode == 0, f"npm ci in {AXE_FOLDER} failed:\n{installed.stderr[:2000]}"
+    return AXE_SCRIPT.read_text()
+
+
+@dataclass(frozen=True)
+class Site:
+    """What the creator's pages show: a portrait with active consent and one finished video, shared; and a second
+    portrait whose consent request waits on its link."""
+
+    portrait_id: str
+    render: Render
+    share_token: str
+    consent_token: str
+
+
+@pytest.fixture
+def site(creator, api, outbox, portrait_jpeg) -> Site:
+    portrait_id = upload_portrait(api, portrait_jpeg).json()["id"]
+    consent_approved(portrait_id=portrait_id)
+    made = api.post(
+        "/api/renders/", {"portrait": portrait_id, "purpose": "marketing", "text": "Hello there.", "language": "en"}
+    )
+    render = render_run(render_id=made.json()["id"])
+    asked = upload_portrait(api, portrait_jpeg, name="Sally Ride", email="sally@example.com").json()["id"]
+    assert api.post(f"/api/portraits/{asked}/consent-request/", {}, format="json").status_code == 201
+    return Site(
+        portrait_id=portrait_id,
+        render=render,
+        share_token=share_link_create(render=render).token,
+        consent_token=consent_token_from(outbox),
+    )
+
+
+class Audit:
+    """Open pages at one viewport size; each gets a screenshot, the width check and the axe audit."""
+
+    def __init__(self, browser, axe_source: str, size: tuple[int, int], label: str):
+        self.browser, self.axe_source, self.size, self.label = browser, axe_source, size, label
+        self.failures: list[str] = []
+
+    def emulate(self) -> None:
+        width, height = self.size
+        self.browser.driver.execute_cdp_cmd(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 600},
+        )
+
+    def open(self, path: str) -> None:
+        self.emulate()
+        self.browser.open(path)
+
+    def check(self, name: str) -> None:
+        driver = self.browser.driver
+        self.emulate()
+        wide = driver.execute_script(
+            "return [document.documentElement.scrollWidth, window.innerWidth]"
+        )
+        if wide[0] > self.size[0]:
+            self.failures.append(f"{name}: {wide[0]} px wide at a {self.size[0]} px viewport")
+        driver.execute_script(self.axe_source)
+        for violation in driver.execute_async_script(AXE_RUN):
+            if violation["impact"] in BLOCKING_IMPACTS:
+                self.failures.append(
+                    f"{name}: {violation['impact']} {violation['id']} ({violation['help']}): "
+                    + " | ".join(violation["nodes"])
+                )
+        self.browser.screenshot(f"audit-{self.label}-{name}", size=self.size)
+
+
+def _walk(audit: Audit, site: Site, creator) -> None:
+    """Every page, as a visitor, then as the creator, then as the person pictured and a stranger with a video."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+
+    browser = audit.browser
+    for name, path in (("landing", "/"), ("login", "/login/"), ("signup", "/signup/")):
+        audit.open(path)
+        audit.check(name)
+
+    audit.open(f"/consent/{site.consent_token}/")
+    audit.check("consent")
+    audit.open("/registry/")
+    audit.check("registry-start")
+    audit.open(f"/watch/{site.share_token}/")
+    browser.wait_for(lambda driver: driver.execute_script("return document.querySelector('video').readyState >= 1"))
+    audit.check("share")
+
+    audit.open("/verify/")
+    audit.check("verify-form")
+    browser.driver.find_element(By.CSS_SELECTOR, "#video").send_keys(str(Path(site.render.video.path)))
+    browser.driver.find_element(By.CSS_SELECTOR, "main button[type=submit]").click()
+    browser.wait_for(expected_conditions.visibility_of_element_located((By.CSS_SELECTOR, ".result-summary")))
+    audit.check("verify-result")
+
+    audit.open("/api/docs/")
+    browser.wait_for(expected_conditions.visibility_of_element_located((By.CSS_SELECTOR, ".opblock")))
+    audit.check("api-docs")
+
+    browser.login_as(creator)
+    for name, path in (
+        ("dashboard", "/"),
+        ("portrait", f"/portraits/{site.portrait_id}/"),
+        ("new-video", f"/renders/new/?portrait={site.portrait_id}"),
+    ):
+        audit.open(path)
+        audit.check(name)
+
+
+@pytest.mark.parametrize(("size", "label"), [(AUDIT_DESKTOP, "desktop"), (PHONE, "phone")], ids=["desktop", "phone"])
+def test_every_page_fits_the_screen_and_passes_the_accessibility_audit(
+    browser, axe_source, site, creator, size, label
+):
+    browser.driver.set_script_timeout(60)
+    audit = Audit(browser, axe_source, size, label)
+    _walk(audit, site, creator)
+    assert not audit.failures, "\n".join(audit.failures)
