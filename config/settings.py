@@ -58,7 +58,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
-    # Swagger UI and Redoc served from our own static files: /api/docs/ works with no CDN reachable.
+    # Swagger UI served from our own static files: /api/docs/ works with no CDN reachable. (Its Redoc is left out:
+    # drf-spectacular's Redoc page still loads Google fonts and Redocly's logo from the web.)
     "drf_spectacular_sidecar",
     "studio",
     "consent",
@@ -216,7 +217,6 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "core.schema.error_component"],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "REDOC_DIST": "SIDECAR",
     # Deep links put a link inside each operation's toggle button, which screen readers cannot reach (axe:
     # nested-interactive); templates/drf_spectacular/swagger_ui.html fixes the UI's contrast and language.
     "SWAGGER_UI_SETTINGS": {"deepLinking": False},
