@@ -253,7 +253,10 @@ class RendersLocalizeApi(APIView):
         versions = [_validated(self.Version, version) for version in data["versions"]]
         portrait = selectors.portrait_get(owner=request.user, portrait_id=data["portrait"])
         renders = services.renders_localize(
-            owner=request.user, portrait=portrait, purpose=data["purpose"], versions=versions,
+            owner=request.user,
+            portrait=portrait,
+            purpose=data["purpose"],
+            versions=versions,
             label=data["label"],
             label_corner=data["label_corner"],
         )

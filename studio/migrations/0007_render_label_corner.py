@@ -4,15 +4,23 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('studio', '0006_api_tokens_hashed'),
+        ("studio", "0006_api_tokens_hashed"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='render',
-            name='label_corner',
-            field=models.CharField(choices=[('top-left', 'Top left'), ('top-right', 'Top right'), ('bottom-left', 'Bottom left'), ('bottom-right', 'Bottom right')], default='top-left', max_length=12),
+            model_name="render",
+            name="label_corner",
+            field=models.CharField(
+                choices=[
+                    ("top-left", "Top left"),
+                    ("top-right", "Top right"),
+                    ("bottom-left", "Bottom left"),
+                    ("bottom-right", "Bottom right"),
+                ],
+                default="top-left",
+                max_length=12,
+            ),
         ),
     ]

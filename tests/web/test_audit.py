@@ -44,8 +44,11 @@ return [...document.body.querySelectorAll("*")]
     return box.width > 1 && box.height > 1 && box.right > width + 1 && element.checkVisibility();
   })
   .slice(0, 4)
-  .map(element => element.tagName.toLowerCase() + (element.className ? "." + String(element.className).trim().split(/\\s+/).join(".") : "")
-    + " to " + Math.round(element.getBoundingClientRect().right) + " px");
+  .map(element => {
+    const classes = String(element.className || "").trim().split(/\\s+/).filter(Boolean);
+    const right = Math.round(element.getBoundingClientRect().right);
+    return [element.tagName.toLowerCase(), ...classes].join(".") + " to " + right + " px";
+  });
 """
 # The violations axe reports, with the first few elements of each, as plain data the assertion message can show.
 AXE_RUN = """
@@ -184,9 +187,7 @@ def _walk(audit: Audit, site: Site, creator) -> None:
 
 
 @pytest.mark.parametrize(("size", "label"), [(AUDIT_DESKTOP, "desktop"), (PHONE, "phone")], ids=["desktop", "phone"])
-def test_every_page_fits_the_screen_and_passes_the_accessibility_audit(
-    browser, axe_source, site, creator, size, label
-):
+def test_every_page_fits_the_screen_and_passes_the_accessibility_audit(browser, axe_source, site, creator, size, label):
     browser.driver.set_script_timeout(60)
     audit = Audit(browser, axe_source, size, label)
     _walk(audit, site, creator)

@@ -51,9 +51,10 @@ def test_a_creator_signs_up_logs_out_and_logs_in_again(browser):
     assert browser.driver.switch_to.active_element.get_attribute("textContent") == "Skip to content"
     browser.open("/")
     # A visitor lands on what Candor is, with the way to sign up, rather than on a login form.
-    assert browser.driver.current_url == browser.base_url + "/" and "only if the person pictured says yes" in _find(
-        browser, "h1"
-    ).text
+    assert (
+        browser.driver.current_url == browser.base_url + "/"
+        and "only if the person pictured says yes" in _find(browser, "h1").text
+    )
     _find(browser, "main a[href='/signup/']").click()
     for field, value in (
         ("username", "grace"),

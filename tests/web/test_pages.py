@@ -360,7 +360,8 @@ def test_another_creators_pages_and_files_are_not_found(page, other_creator, api
 
 
 def test_creator_pages_need_a_login(client):
-    for url in ("/", "/portraits/new/", "/renders/new/", "/renders/localize/", "/account/token/"):
+    # "/" is the landing page for visitors (tests/web/test_public_pages.py).
+    for url in ("/portraits/new/", "/renders/new/", "/renders/localize/", "/account/token/"):
         assert client.get(url).url.startswith("/login/?next="), url
 
 
