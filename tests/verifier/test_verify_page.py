@@ -39,10 +39,14 @@ def test_an_empty_submit_asks_for_a_file_in_plain_words_while_the_api_keeps_its_
     assert answered.status_code == 400 and "multipart field 'video'" in answered.json()["detail"]
 
 
-def test_a_refused_link_stays_in_its_field(client):
+def test_a_refused_link_stays_in_its_field_and_a_refused_file_is_named(client):
     page = client.post("/verify/", {"url": "https://elsewhere.example/watch/abc/"})
     assert page.status_code == 400
     assert 'value="https://elsewhere.example/watch/abc/"' in page.content.decode()
+    junk = io.BytesIO(b"junk")
+    junk.name = "holiday.mp4"
+    refused = client.post("/verify/", {"video": junk}).content.decode()
+    assert '<span class="file-name">holiday.mp4</span>: the file is not a readable video' in refused
 
 
 def test_a_candor_render_is_summed_up_in_plain_words_with_its_first_frame_and_name(client, render):
