@@ -19,8 +19,8 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 # From Debian, only where missing: libGL and GLib (OpenCV needs them at import), Chromium and its driver (the
-# browser tests), Node.js and npm (the C2PA interop check runs a second implementation, @trustnxt/c2pa-ts). One
-# apt-get update, and none at all on a machine that has everything.
+# browser tests), Node.js and npm (the C2PA interop check runs a second implementation, @trustnxt/c2pa-ts; the
+# accessibility audit injects axe-core). One apt-get update, and none at all on a machine that has everything.
 system-deps:
 	@missing=""; \
 	ldconfig -p | grep -q 'libGL.so.1' || missing="$$missing libgl1"; \
