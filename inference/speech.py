@@ -215,10 +215,10 @@ def languages() -> dict[str, str]:
 def voices(language: str) -> list[str]:
     """Voices for a language code: the default first, then regional voices, then gendered variants of the default.
 
-    For English the natural voice (neural_speech) comes first when it is installed; espeak's follow.
+    For English the natural voice (neural_speech) comes first; espeak's follow.
     """
     default = _default_voice(language)
-    natural = [neural_speech.VOICE_NAME] if language == neural_speech.LANGUAGE and neural_speech.available() else []
+    natural = [neural_speech.VOICE_NAME] if language == neural_speech.LANGUAGE else []
     regional = sorted(
         name
         for name, tags in _catalogue().items()
