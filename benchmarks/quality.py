@@ -10,7 +10,9 @@ read from pixels (dark cavity and teeth between the lips) as a cross-check;
 blinks and the background are read from pixels; the head's smoothness from
 the nose bridge's texture, tracked; identity is dlib's face descriptor.
 
-    python -m benchmarks.quality [--out var/quality] [--languages en,de,fr,es,hi,zh]
+    python -m benchmarks.quality [--out var/quality] [--languages en,de,fr,es,hi,zh] [--espeak]
+
+--espeak speaks English with espeak's voice instead of the natural default voice, for comparing the two.
 """
 
 from __future__ import annotations
@@ -447,6 +449,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("var/quality"), help="folder for the contact sheet")
     parser.add_argument("--languages", default=",".join(DEFAULT_LANGUAGES), help="comma-separated language codes")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--espeak", action="store_true", help="espeak's voice for every language (English included)")
     args = parser.parse_args(argv)
     languages = [code.strip() for code in args.languages.split(",") if code.strip()]
     unknown = [code for code in languages if code not in SENTENCES]
@@ -466,7 +469,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.perf_counter()
     for number, language in enumerate(languages):
         portrait = names[number % len(names)]
-        spoken = speech.synthesize(SENTENCES[language], language)
+        voice = speech.espeak_voice(language) if args.espeak else None
+        spoken = speech.synthesize(SENTENCES[language], language, voice=voice)
         for text_path in (True, False):
             frames = render_clip(photos[portrait], spoken, text_path=text_path, seed=args.seed + number)
             assert len(frames) == frame_count(len(spoken.audio), spoken.sample_rate, FPS)

@@ -131,7 +131,7 @@ def _pronounced(decoder: pocketsphinx.Decoder, word: str) -> bool:
     if decoder.lookup_word(word) is not None:
         return True
     try:
-        spoken = speech.synthesize(word, "en")
+        spoken = speech.synthesize(word, "en", voice=speech.espeak_voice("en"))
     except InferenceError:
         return False
     phones = [arpabet for _, _, ipa in spoken.phonemes for arpabet in _arpabet(ipa)]

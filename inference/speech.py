@@ -20,12 +20,14 @@ from typing import Any
 import espeakng_loader
 import numpy as np
 
+from . import neural_speech
 from .errors import InferenceError
 
 MAX_TEXT_CHARS = 5000
 # espeak-ng's own bounds for espeakRATE (espeakRATE_MINIMUM / espeakRATE_MAXIMUM).
 MIN_WORDS_PER_MINUTE = 80
 MAX_WORDS_PER_MINUTE = 450
+DEFAULT_WORDS_PER_MINUTE = 165
 
 # espeak's best-priority voice for "en" is British and for "zh" the two Mandarin
 # voices tie; these are the voices most users of those codes expect. Both
@@ -211,8 +213,12 @@ def languages() -> dict[str, str]:
 
 
 def voices(language: str) -> list[str]:
-    """Voices for a language code: the default first, then regional voices, then gendered variants of the default."""
+    """Voices for a language code: the default first, then regional voices, then gendered variants of the default.
+
+    For English the natural voice (neural_speech) comes first; espeak's follow.
+    """
     default = _default_voice(language)
+    natural = [neural_speech.VOICE_NAME] if language == neural_speech.LANGUAGE else []
     regional = sorted(
         name
         for name, tags in _catalogue().items()
@@ -220,7 +226,13 @@ def voices(language: str) -> list[str]:
     )
     variants_dir = Path(espeakng_loader.get_data_path()) / "voices" / "!v"
     variants = [f"{default}+{v}" for v in _VARIANTS if (variants_dir / v).is_file()]
-    return [default, *regional, *variants]
+    return [*natural, default, *regional, *variants]
+
+
+def espeak_voice(language: str) -> str:
+    """espeak's default voice for a language: what the checks calibrated on espeak's reading (a text's expected
+    length, a word's pronunciation) keep using whatever the default voice is."""
+    return _default_voice(language)
 
 
 def _default_voice(language: str) -> str:
@@ -234,7 +246,9 @@ def _default_voice(language: str) -> str:
     return supported[language]
 
 
-def synthesize(text: str, language: str, *, voice: str | None = None, words_per_minute: int = 165) -> Speech:
+def synthesize(
+    text: str, language: str, *, voice: str | None = None, words_per_minute: int = DEFAULT_WORDS_PER_MINUTE
+) -> Speech:
     """Speak text in a language (code from languages()) with per-phoneme and per-word timings."""
     if not text.strip():
         raise InferenceError("empty_text", "There is no text to speak.")
@@ -255,6 +269,8 @@ def synthesize(text: str, language: str, *, voice: str | None = None, words_per_
         raise InferenceError(
             "unknown_voice", f"Voice {voice!r} is not available for {language!r}; choose one of {', '.join(offered)}."
         )
+    if voice == neural_speech.VOICE_NAME:
+        return _natural_synthesize(text, words_per_minute)
     # A NUL would end the C string early; a space keeps every character position.
     encoded = text.replace("\0", " ").encode("utf-8")
 
@@ -292,6 +308,32 @@ def synthesize(text: str, language: str, *, voice: str | None = None, words_per_
     if not phonemes:
         raise InferenceError("empty_text", f"The text has nothing that can be spoken in {language!r}.")
     return Speech(audio=audio, sample_rate=sample_rate, phonemes=phonemes, words=words)
+
+
+def _natural_synthesize(text: str, words_per_minute: int) -> Speech:
+    """The natural voice's reading with its own phoneme timing; written words are given the spoken words the voice
+    makes of them (a number or a price becomes several)."""
+    spoken = neural_speech.read_aloud(text.replace("\0", " "), pace=words_per_minute / DEFAULT_WORDS_PER_MINUTE)
+    phonemes, groups = neural_speech.phoneme_spans(spoken)
+    if not phonemes:
+        raise InferenceError("empty_text", "The text has nothing that can be spoken in 'en'.")
+    counted = neural_speech.spoken_words_per_written(text)
+    if sum(count for _, count in counted) != len(groups):
+        # The voice read some words differently alone than in the sentence: give each written word one spoken word
+        # at a time, and what is left over to the last one.
+        counted = [(written, 1) for written, _ in counted]
+    words: list[tuple[float, float, str]] = []
+    next_group = 0
+    for position, (written, count) in enumerate(counted):
+        taken = groups[next_group : next_group + count] if position < len(counted) - 1 else groups[next_group:]
+        next_group += count
+        sounds = [index for group in taken for index in group]
+        if sounds:
+            words.append((phonemes[sounds[0]][0], phonemes[sounds[-1]][1], written))
+        elif words:
+            first, last, previous = words[-1]
+            words[-1] = (first, last, f"{previous} {written}")
+    return Speech(audio=spoken.audio, sample_rate=spoken.sample_rate, phonemes=phonemes, words=tuple(words))
 
 
 def _stop_closures_retimed(

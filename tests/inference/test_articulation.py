@@ -33,7 +33,10 @@ SENTENCES = {
 
 @pytest.fixture(scope="module", params=sorted(SENTENCES))
 def spoken(request):
-    result = speech.synthesize(SENTENCES[request.param], request.param)
+    # espeak's reading: its closures are silent, which is what these figures were set on. A natural voice's closures
+    # are not (the audio-only path shuts about half of the natural English voice's bilabials; issue #17's recorded
+    # speech is where that gets measured and mended).
+    result = speech.synthesize(SENTENCES[request.param], request.param, voice=speech.espeak_voice(request.param))
     return result, round(len(result.audio) * FPS / result.sample_rate)
 
 
@@ -174,7 +177,7 @@ def test_audio_alone_leaves_the_lips_apart_for_an_approximant_between_vowels(voi
     ("sentence", "voice", "nth_bilabial"),
     [
         ("Bob must keep his promise to bring back the blue umbrella.", "en-us+m7", 0),
-        ("Maybe the big brown bear will come back by the time we open the map.", None, -2),
+        ("Maybe the big brown bear will come back by the time we open the map.", "en-us", -2),
         ("Please bring my mother a bowl of warm soup before the movie begins.", "en-us+f2", 4),
         ("The baby put the purple ball in the box by the lamp.", "en-us+m3", -3),
     ],

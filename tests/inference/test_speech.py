@@ -1,4 +1,5 @@
-"""Offline speech synthesis: audio, IPA phoneme timings and word timings from espeak-ng."""
+"""Offline speech synthesis: audio, IPA phoneme timings and word timings from espeak-ng (and, where English is
+spoken by default, the natural voice: tests/inference/test_neural_speech.py has its own)."""
 
 import threading
 import time
@@ -93,7 +94,7 @@ def test_lip_closures_of_mama_mia_bob_are_quieter_than_the_vowels_they_open_into
 )
 def test_a_stop_starts_where_its_closure_falls_silent_not_at_its_burst(language, text):
     # espeak reports a stop at its release burst; its silent closure belongs to the stop, not to the vowel before.
-    result = speech.synthesize(text, language)
+    result = speech.synthesize(text, language, voice=speech.espeak_voice(language))
     stops = [
         (before, stop)
         for before, stop in zip(result.phonemes, result.phonemes[1:], strict=False)
@@ -126,7 +127,7 @@ def test_word_timings_follow_the_words_of_the_text_in_order():
 
 
 def test_words_begin_and_end_where_their_phonemes_do_after_stops_are_re_timed():
-    result = speech.synthesize("Take a cup of tea to the dog, Pat.", "en")
+    result = speech.synthesize("Take a cup of tea to the dog, Pat.", "en", voice=speech.espeak_voice("en"))
     starts = {start for start, _, _ in result.phonemes}
     ends = {end for _, end, _ in result.phonemes}
     assert all(start in starts and end in ends for start, end, _ in result.words)
@@ -229,9 +230,11 @@ def test_languages_cover_the_codes_the_studio_offers_with_voices_that_exist():
 
 def test_voices_start_with_the_default_and_a_variant_sounds_different():
     offered = speech.voices("en")
-    assert offered[0] == "en-us"
+    # English: the natural voice first, then espeak's default, its regional voices and variants.
+    assert offered[:2] == ["en-us-joe", "en-us"] and speech.espeak_voice("en") == "en-us"
     assert "en-gb-x-rp" in offered and "en-us+f3" in offered
-    default = speech.synthesize("Hello there", "en")
+    assert speech.voices("de")[0] == "de"
+    default = speech.synthesize("Hello there", "en", voice="en-us")
     variant = speech.synthesize("Hello there", "en", voice="en-us+f3")
     assert not np.array_equal(default.audio[: len(variant.audio)], variant.audio[: len(default.audio)])
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import soundfile
 
-from inference import media
+from inference import media, speech
 from studio.models import Render
 from studio.services import render_run
 from tests.helpers import render_request, upload_portrait
@@ -41,6 +41,18 @@ def _median_pitch_hz(audio: np.ndarray, sample_rate: int) -> float:
     return float(np.median(pitches))
 
 
+def _envelope(audio: np.ndarray) -> np.ndarray:
+    """Loudness every 20 ms."""
+    hop = media.AUDIO_SAMPLE_RATE // 50
+    usable = audio[: len(audio) // hop * hop].reshape(-1, hop)
+    return np.sqrt((usable**2).mean(axis=1))
+
+
+def _similarity(a: np.ndarray, b: np.ndarray) -> float:
+    n = min(len(a), len(b))
+    return float(np.corrcoef(a[:n], b[:n])[0, 1])
+
+
 def test_the_voices_api_lists_a_languages_voices_default_first(api):
     german = api.get("/api/voices/", {"language": "de"})
     assert german.status_code == 200
@@ -48,24 +60,35 @@ def test_the_voices_api_lists_a_languages_voices_default_first(api):
     assert row["language"] == "de" and row["default"] == row["voices"][0] == "de"
     assert {"de+f2", "de+m3"} <= set(row["voices"])
     every = {row["language"]: row for row in api.get("/api/voices/").json()}
-    assert every["en"]["default"] == "en-us" and "en-gb-scotland" in every["en"]["voices"] and "zh" in every
+    assert every["en"]["default"] == "en-us-joe" and every["en"]["voices"][1] == "en-us"
+    assert "en-gb-scotland" in every["en"]["voices"] and "zh" in every
+    assert "en-us-joe" not in every["de"]["voices"]
     refused = api.get("/api/voices/", {"language": "klingon"})
     assert refused.status_code == 400 and refused.json()["error"] == "unknown_language"
 
 
 def test_a_chosen_voice_is_spoken_in_the_video(api, portrait_id):
     default = render_request(api, portrait_id, text=TEXT)
+    espeak = render_request(api, portrait_id, text=TEXT, voice="en-us")
     female = render_request(api, portrait_id, text=TEXT, voice="en-us+f3")
-    assert default.status_code == female.status_code == 202
+    assert default.status_code == espeak.status_code == female.status_code == 202
     assert female.json()["voice"] == "en-us+f3" and default.json()["voice"] == ""
-    pitches = {}
-    for response in (default, female):
+    pitches, envelopes = {}, {}
+    for response in (default, espeak, female):
         render_run(render_id=response.json()["id"])
         item = Render.objects.get(id=response.json()["id"])
         assert item.status == "done", item.error
-        pitches[item.voice] = _median_pitch_hz(media.audio_decode(item.video.path), media.AUDIO_SAMPLE_RATE)
+        audio = media.audio_decode(item.video.path)
+        pitches[item.voice] = _median_pitch_hz(audio, media.AUDIO_SAMPLE_RATE)
+        envelopes[item.voice] = _envelope(audio)
     # espeak's default English voice speaks around 110 Hz; its third female variant about an octave higher.
-    assert pitches["en-us+f3"] > 1.6 * pitches[""], pitches
+    assert pitches["en-us+f3"] > 1.6 * pitches["en-us"], pitches
+    # The default English voice is the natural one: the video's loudness follows its reading, not espeak's.
+    natural, by_espeak = (
+        _envelope(media.audio_resample(spoken.audio, spoken.sample_rate, media.AUDIO_SAMPLE_RATE))
+        for spoken in (speech.synthesize(TEXT, "en", voice=voice) for voice in ("en-us-joe", "en-us"))
+    )
+    assert _similarity(envelopes[""], natural) > 0.9 > _similarity(envelopes[""], by_espeak)
 
 
 def test_an_unknown_voice_is_refused_with_the_voices_on_offer(api, portrait_id):
@@ -90,7 +113,8 @@ def test_a_voice_for_an_uploaded_recording_is_refused(api, portrait_id):
 def test_the_new_video_form_offers_the_voices_of_the_language(client, creator, portrait_id):
     client.force_login(creator)
     page = client.get("/renders/new/").content.decode()
-    assert '<option value="">Default voice (en-us)</option>' in page
+    assert '<option value="">Default voice (en-us-joe)</option>' in page
+    assert '<option value="en-us">en-us</option>' in page
     assert '<option value="en-us+f3">en-us, female 3</option>' in page
     german = client.get("/voices/de/").json()
     assert german["voices"][0] == {"value": "", "label": "Default voice (de)"}

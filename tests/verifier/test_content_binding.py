@@ -153,7 +153,8 @@ def test_the_render_with_its_sound_half_a_second_late_is_a_mismatch(render, tmp_
 
     report = _verify(late)
 
-    assert report["content"]["offset_s"] == pytest.approx(0.48, abs=0.02)
+    # 12 frames (0.48 s) of picture and 0.5 s of sound were cut: the offset found lies between.
+    assert report["content"]["offset_s"] == pytest.approx(0.49, abs=0.02)
     assert report["verdict"] == "content_mismatch" and report["content"]["mismatched"] == ["audio"]
 
 
@@ -224,9 +225,9 @@ def _face_replaced(render, share: float, grace_hopper: np.ndarray) -> tuple[list
 BRACKETS = [
     ("audio", "AUDIO_MATCH_DISTANCE", "sound", 0.35, "candor_generated"),
     ("audio", "AUDIO_MATCH_DISTANCE", "sound", 0.55, "content_mismatch"),
-    ("mouth", "MOUTH_MATCH_DISTANCE", "mouth", 0.3, "candor_generated"),
-    ("mouth", "MOUTH_MATCH_DISTANCE", "mouth", 0.4, "content_mismatch"),
-    ("picture", "FACE_MATCH_DISTANCE", "face", 0.35, "candor_generated"),
+    ("mouth", "MOUTH_MATCH_DISTANCE", "mouth", 0.25, "candor_generated"),
+    ("mouth", "MOUTH_MATCH_DISTANCE", "mouth", 0.35, "content_mismatch"),
+    ("picture", "FACE_MATCH_DISTANCE", "face", 0.3, "candor_generated"),
     ("picture", "FACE_MATCH_DISTANCE", "face", 0.45, "content_mismatch"),
 ]
 
