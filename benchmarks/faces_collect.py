@@ -839,6 +839,10 @@ def collect(roots: dict[str, Path], out: Path) -> list[dict]:
             # The set holds what Candor's detector accepts as a portrait; a photo it cannot find a face in is left out.
             print(f"{'(left out)':28s} <- {photo.source}:{photo.path} (no face found)", flush=True)
             continue
+        # ...and so is a crop in which the detector does not find exactly one face, as a portrait upload must show.
+        if len(faces.faces_detect(crop)) != 1:
+            print(f"{'(left out)':28s} <- {photo.source}:{photo.path} (crop: not one face)", flush=True)
+            continue
         counts[photo.person] = counts.get(photo.person, 0) + 1
         name = f"{photo.person}/{counts[photo.person]}.jpg"
         (out / photo.person).mkdir(parents=True, exist_ok=True)
