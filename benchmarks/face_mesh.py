@@ -14,7 +14,7 @@ lacks MediaPipe's three custom operations (the crops around lips and eyes),
 so the model runs as stages of built-in operations with those three in numpy
 between them (_StagedModel).
 
-    python -m benchmarks.face_mesh [--overlay var/quality/face_mesh.png]
+    python -m benchmarks.face_mesh  (fetches the model; benchmarks.reference_faces --overlay draws the mesh)
 """
 
 from __future__ import annotations
@@ -432,7 +432,7 @@ class _StagedModel:
     def __call__(self, image: np.ndarray) -> dict[str, np.ndarray]:
         """The model's outputs by name for a (1, 192, 192, 3) float32 input."""
         values = {self.input_name: image}
-        for interpreter, needed, given, customs in self.stages:
+        for interpreter, needed, _given, customs in self.stages:
             details = {detail["name"]: detail["index"] for detail in interpreter.get_input_details()}
             for name in needed:
                 interpreter.set_tensor(details[name], values[name])
@@ -456,7 +456,8 @@ def _landmarks_to_transform_matrix(
     output_height: int,
     target_rotation_radians: float,
 ) -> np.ndarray:
-    """(1, 4, 4) float32: the affine from a crop of output size around a subset of landmarks (1, N, 3) to their frame."""
+    """(1, 4, 4) float32: the affine from a crop of output size around a subset of landmarks (1, N, 3) to their
+    frame."""
     points = landmarks.reshape(-1, 3)[:, :2].astype(np.float64)
     left, right = points[left_rotation_idx], points[right_rotation_idx]
     rotation = target_rotation_radians - np.arctan2(right[1] - left[1], right[0] - left[0])
@@ -548,7 +549,8 @@ class Region:
 
 
 def region_from_box(left: float, top: float, right: float, bottom: float) -> Region:
-    """The model's region for a detector's face box (image pixels): upright, square on the long side, 1.5 times larger."""
+    """The model's region for a detector's face box (image pixels): upright, square on the long side, 1.5 times
+    larger."""
     return Region(((left + right) / 2, (top + bottom) / 2), ROI_SCALE * max(right - left, bottom - top), 0.0)
 
 
@@ -585,7 +587,8 @@ def mesh(image: np.ndarray, region: Region) -> Mesh:
 
 
 def track(image: np.ndarray, region: Region) -> Mesh:
-    """The mesh after one re-centring on its own points: a region from a box or another frame, refined as MediaPipe tracks."""
+    """The mesh after one re-centring on its own points: a region from a box or another frame, refined as MediaPipe
+    tracks."""
     return mesh(image, region_from_points(mesh(image, region).points))
 
 
@@ -610,27 +613,13 @@ def overlay(image: np.ndarray, points: np.ndarray) -> np.ndarray:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--overlay", type=Path, help="write the mesh over the offline portraits to this PNG")
-    args = parser.parse_args(argv)
+    parser.parse_args(argv)
     try:
         path = model_file()
     except FaceMeshUnavailable as error:
         print(f"face mesh unavailable: {error}", file=sys.stderr)
         return 1
     print(f"{path} (sha256 {SHA256})")
-    if args.overlay:
-        from benchmarks.quality import portraits, reference
-
-        tiles = []
-        for name, image in portraits().items():
-            ref = reference(image)
-            tiles.append(cv2.resize(overlay(image, ref.points), (512, round(512 * image.shape[0] / image.shape[1]))))
-            print(f"{name}: face presence {mesh(image, ref.region).presence:.3f}")
-        height = max(tile.shape[0] for tile in tiles)
-        sheet = np.hstack([np.pad(tile, ((0, height - tile.shape[0]), (0, 0), (0, 0))) for tile in tiles])
-        args.overlay.parent.mkdir(parents=True, exist_ok=True)
-        cv2.imwrite(str(args.overlay), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR))
-        print(f"overlay: {args.overlay}")
     return 0
 
 

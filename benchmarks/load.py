@@ -13,7 +13,6 @@ import http.client
 import io
 import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -24,6 +23,8 @@ import uuid
 from collections import defaultdict
 from pathlib import Path
 
+from benchmarks.machine import machine_describe
+
 REPO = Path(__file__).resolve().parent.parent
 RENDER_TEXT = "The quick brown fox jumps over the lazy dog. " * 8
 MAX_CLIENTS = 200
@@ -33,8 +34,8 @@ CLIP_FRAMES = 10
 
 def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--clients", type=int, default=50, help="concurrent clients (at most %d)" % MAX_CLIENTS)
-    parser.add_argument("--duration", type=float, default=60, help="seconds of load (at most %d)" % MAX_DURATION_S)
+    parser.add_argument("--clients", type=int, default=50, help=f"concurrent clients (at most {MAX_CLIENTS})")
+    parser.add_argument("--duration", type=float, default=60, help=f"seconds of load (at most {MAX_DURATION_S})")
     parser.add_argument("--renders", type=int, default=2, help="renders kept running during the load")
     parser.add_argument("--verify-share", type=float, default=0.2, help="share of requests that go to the verifier")
     parser.add_argument(
@@ -54,7 +55,7 @@ def _arguments() -> argparse.Namespace:
 def _environment(data_dir: Path, args) -> dict[str, str]:
     return {
         **os.environ,
-        "DJANGO_SETTINGS_MODULE": "studio.settings",
+        "DJANGO_SETTINGS_MODULE": "config.settings",
         "CANDOR_DATA_DIR": str(data_dir),
         "CANDOR_LOCAL_HTTP": "1",
         "DEBUG": "0",
@@ -75,11 +76,11 @@ def _creator_with_consented_portrait() -> tuple[str, str]:
     from django.contrib.auth import get_user_model
     from django.core.files.uploadedfile import SimpleUploadedFile
     from django.utils import timezone
-    from rest_framework.authtoken.models import Token
 
     from consent.models import Consent
     from consent.services import consent_request_create
     from inference import media
+    from studio.accounts import creator_token_rotate
     from studio.services import portrait_create
 
     user = get_user_model().objects.create_user(username=f"load-{uuid.uuid4().hex[:8]}", password=uuid.uuid4().hex)
@@ -97,11 +98,13 @@ def _creator_with_consented_portrait() -> tuple[str, str]:
         expires_at=timezone.now() + timedelta(days=1),
         decided_at=timezone.now(),
     )
-    return Token.objects.create(user=user).key, str(portrait.id)
+    return creator_token_rotate(user=user), str(portrait.id)
 
 
 def _clip() -> bytes:
-    """A short 256x256 H.264 clip of a photo for the verifier (not a Candor video, so the whole watermark search runs)."""
+    """A short 256x256 H.264 clip of a photo for the verifier (not a Candor video, so the whole watermark
+    search runs).
+    """
     import av
     import numpy as np
     import skimage.data
@@ -166,7 +169,7 @@ def _start_stack(env: dict[str, str], args) -> tuple[list[subprocess.Popen], Pat
             sys.executable,
             "-m",
             "gunicorn",
-            "studio.wsgi:application",
+            "config.wsgi:application",
             "--bind",
             f"127.0.0.1:{args.port}",
             "--workers",
@@ -181,7 +184,7 @@ def _start_stack(env: dict[str, str], args) -> tuple[list[subprocess.Popen], Pat
             "-m",
             "celery",
             "-A",
-            "studio",
+            "config",
             "worker",
             "--queues",
             "default,render",
@@ -253,25 +256,6 @@ class RenderKeeper(threading.Thread):
 def _percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else float("nan")
-
-
-def _machine() -> str:
-    model = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        platform.processor(),
-    )
-    memory_kb = next(
-        int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal")
-    )
-    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
-    return (
-        f"{os.cpu_count()} CPU ({model}), {memory_kb / 1024 / 1024:.1f} GiB RAM, {platform.system()} {platform.release()}, "
-        f"Python {platform.python_version()}, load average at the end {load}"
-    )
 
 
 def main() -> int:
@@ -347,13 +331,15 @@ def main() -> int:
                 process.kill()
 
     locked = sum(path.read_text(errors="replace").count("database is locked") for path in logs.glob("*.log"))
-    print(f"machine: {_machine()}")
+    print(f"machine: {machine_describe()}")
     print(
-        f"mode: database {settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]}, broker {settings.CELERY_BROKER_URL.split(':', 1)[0]}, "
+        f"mode: database {settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]}, broker "
+        f"{settings.CELERY_BROKER_URL.split(':', 1)[0]}, "
         f"gunicorn {args.web_workers}x4 threads, worker concurrency {args.renders}"
     )
     print(
-        f"load: {args.clients} clients for {wall:.1f} s, {args.verify_share:.0%} verifier; renders kept running: {args.renders} "
+        f"load: {args.clients} clients for {wall:.1f} s, {args.verify_share:.0%} verifier; renders kept running: "
+        f"{args.renders} "
         f"(finished during the run: {dict(keeper.finished) or 'none'}, in flight at the end: {running_at_end})"
     )
     total_errors = 0
@@ -363,7 +349,8 @@ def main() -> int:
         errors = sum(count for code, count in codes[kind].items() if code >= 400 and code != 429) + failures[kind]
         total_errors += errors
         print(
-            f"{kind:>7}: {len(values)} requests, {len(values) / wall:.1f}/s, p50 {_percentile(values, 0.50) * 1000:.0f} ms, "
+            f"{kind:>7}: {len(values)} requests, {len(values) / wall:.1f}/s, p50 "
+            f"{_percentile(values, 0.50) * 1000:.0f} ms, "
             f"p95 {_percentile(values, 0.95) * 1000:.0f} ms, p99 {_percentile(values, 0.99) * 1000:.0f} ms, "
             f"errors {errors}, throttled (429) {throttled}, codes {dict(codes[kind])}"
         )

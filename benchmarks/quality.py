@@ -21,17 +21,25 @@ import time
 import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 import cv2
-import dlib
 import numpy as np
 
 from benchmarks import face_mesh
+from benchmarks.reference_faces import (
+    Reference,
+    bridge_point,
+    descriptor,
+    eye_centres,
+    eye_darkness,
+    measure_eye_distance,
+    nose_base,
+    portraits,
+    reference,
+)
 from inference import speech
-from inference.animate import animate, frame_count
-from inference.faces import model_path
+from inference.animation import animate, frame_count
 
 FPS = 25
 # Targets from the issue.
@@ -65,19 +73,13 @@ PIXEL_CLOSED_APERTURE = 0.05
 # Mouth region relative to the nose base and the eye distance E: its centre
 # columns (half-width) and the rows from just under the nose to the chin.
 _MOUTH_HALF_WIDTH, _MOUTH_TOP, _MOUTH_BOTTOM = 0.3, 0.05, 1.05
-# Skin reference: the cheeks beside the nostrils (eye distances from the nose base: across, up).
-_CHEEK_ACROSS, _CHEEK_UP = (0.45, 0.75), (0.35, 0.05)
 # Inside of the mouth: darker than most of the region (cavity), or bright and
 # nearly colourless against the skin (teeth).
 _CAVITY_DARKER = 0.5
 _TEETH_CHROMA, _TEETH_LIGHTER = 0.6, 0.7
-# Head (face and hair) around the eyes, in eye distances: excluded from the background.
-_HEAD_SIDE, _HEAD_UP, _HEAD_DOWN = 1.75, 2.3, 2.3
-# A blink: the eyes' dark pixels (iris, pupil) fall below this share of the
-# portrait's. They are counted in a band above the eye's corner line (in eye
-# distances), inset from the corners, darker than this share of the eye's highlights.
+# A blink: the eyes' dark pixels (iris, pupil; see reference_faces.eye_darkness) fall below this share of the
+# portrait's.
 _BLINK_DARK_SHARE = 0.72
-_EYE_BAND_TOP, _EYE_BAND_BOTTOM, _EYE_INSET, _EYE_DARK = 0.12, 0.0, 0.2, 0.5
 _DRIFT_PX = 0.2  # per frame, for the landmark-noise reference
 # Head smoothness is read on the texture of the nose bridge just below the eye line (half width, top, bottom, in eye
 # distances), found within _PATCH_SEARCH eye distances of where it is in the portrait and aligned to it to a
@@ -96,22 +98,6 @@ _EXPECTED = {
 _CONSONANT = 0.25
 _BILABIALS = frozenset("pbm")
 _OPEN_VOWELS = frozenset("aɑæɐɒä")
-
-
-@dataclass(frozen=True)
-class Reference:
-    """What the judge knows about a portrait before it sees any frame (all in image pixels)."""
-
-    image: np.ndarray  # (H, W, 3) uint8 RGB at the rendered size
-    box: dlib.rectangle  # from the CNN detector
-    region: face_mesh.Region  # where the face mesh looks in every frame
-    points: np.ndarray  # (468, 3) float face mesh
-    eye_distance: float
-    descriptor: np.ndarray  # (128,)
-    background: np.ndarray  # (H, W) bool: outside face and hair
-    eye_dark: float  # dark pixels in the eye boxes
-    skin_lightness: float
-    skin_chroma: float
 
 
 @dataclass(frozen=True)
@@ -138,86 +124,9 @@ class ClipScore:
     pixel_agreement: float  # correlation of the pixel aperture with the mesh's over the clip
 
 
-@lru_cache(maxsize=1)
-def _cnn_detector():
-    return dlib.cnn_face_detection_model_v1(str(model_path("mmod_human_face_detector.dat")))
-
-
-@lru_cache(maxsize=1)
-def _predictor_5():
-    return dlib.shape_predictor(str(model_path("shape_predictor_5_face_landmarks.dat")))
-
-
-@lru_cache(maxsize=1)
-def _descriptor_model():
-    return dlib.face_recognition_model_v1(str(model_path("dlib_face_recognition_resnet_model_v1.dat")))
-
-
-def reference(image: np.ndarray) -> Reference:
-    """Measure a portrait (H, W, 3) uint8 RGB at the size frames will be rendered.
-
-    Raises face_mesh.FaceMeshUnavailable when the face mesh model cannot be had.
-    """
-    image = np.ascontiguousarray(image)
-    detections = _cnn_detector()(image, 1)
-    if not detections:
-        raise ValueError("the judge's detector finds no face in the portrait")
-    box = max(detections, key=lambda d: d.confidence).rect
-    found = face_mesh.track(image, face_mesh.region_from_box(box.left(), box.top(), box.right() + 1, box.bottom() + 1))
-    if found.presence < face_mesh.PRESENCE_THRESHOLD:
-        raise ValueError(f"the face mesh sees no face in the portrait (presence {found.presence:.2f})")
-    # Every frame is read in the portrait's own region: the engine's head
-    # moves a few pixels, well inside the region's margin, and a fixed crop
-    # keeps the region's own jitter out of the head-motion measure.
-    region = face_mesh.region_from_points(found.points)
-    points = face_mesh.mesh(image, region).points
-    eye_distance = _eye_distance(points)
-    centre = _bridge(points)
-    height, width = image.shape[:2]
-    ys, xs = np.mgrid[0:height, 0:width]
-    dx = (xs - centre[0]) / (_HEAD_SIDE * eye_distance)
-    dy = (ys - centre[1]) / (np.where(ys < centre[1], _HEAD_UP, _HEAD_DOWN) * eye_distance)
-    lab = cv2.cvtColor(image, cv2.COLOR_RGB2LAB).astype(np.float32)
-    skin_lab = np.concatenate([lab[cheek].reshape(-1, 3) for cheek in _cheeks(points)])
-    return Reference(
-        image=image,
-        box=box,
-        region=region,
-        points=points,
-        eye_distance=eye_distance,
-        descriptor=_descriptor(image, box),
-        background=dx * dx + dy * dy > 1.0,
-        eye_dark=_eye_dark(image, points, eye_distance),
-        skin_lightness=float(np.median(skin_lab[:, 0])),
-        skin_chroma=float(np.median(np.hypot(skin_lab[:, 1] - 128, skin_lab[:, 2] - 128))),
-    )
-
-
 def frame_landmarks(frame: np.ndarray, ref: Reference) -> np.ndarray:
     """(468, 3) face mesh of a frame (H, W, 3) uint8 RGB, read in the portrait's face region."""
     return face_mesh.mesh(np.ascontiguousarray(frame), ref.region).points
-
-
-def _descriptor(image: np.ndarray, box: dlib.rectangle) -> np.ndarray:
-    """(128,) dlib face descriptor, aligned by dlib's own 5-point predictor as its recognition model expects."""
-    return np.asarray(_descriptor_model().compute_face_descriptor(image, _predictor_5()(image, box)), np.float64)
-
-
-def _eye_centres(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    return (
-        points[list(face_mesh.LEFT_EYE_CORNERS), :2].mean(axis=0),
-        points[list(face_mesh.RIGHT_EYE_CORNERS), :2].mean(axis=0),
-    )
-
-
-def _eye_distance(points: np.ndarray) -> float:
-    left, right = _eye_centres(points)
-    return float(np.linalg.norm(left - right))
-
-
-def _bridge(points: np.ndarray) -> np.ndarray:
-    """(2,) the point between the eyes: the mean of the four eye corners."""
-    return np.mean(_eye_centres(points), axis=0)
 
 
 def lip_aperture(points: np.ndarray) -> float:
@@ -228,7 +137,7 @@ def lip_aperture(points: np.ndarray) -> float:
     perpendicular to the line through the eyes so that a tilted head does not
     read as an opening.
     """
-    left, right = _eye_centres(points)
+    left, right = eye_centres(points)
     across = (right - left) / np.linalg.norm(right - left)
     down = np.array([-across[1], across[0]])
     upper = points[list(face_mesh.UPPER_LIP_INNER), :2]
@@ -236,64 +145,13 @@ def lip_aperture(points: np.ndarray) -> float:
     return float(np.mean((lower - upper) @ down)) / float(np.linalg.norm(right - left))
 
 
-def _nose_base(points: np.ndarray) -> np.ndarray:
-    return points[face_mesh.NOSE_BASE, :2]
-
-
-def _cheeks(points: np.ndarray) -> list[tuple[slice, slice]]:
-    """Boxes of cheek skin on both sides of the nose base."""
-    eye_distance = _eye_distance(points)
-    nose = _nose_base(points)
-    rows = slice(int(nose[1] - _CHEEK_UP[0] * eye_distance), int(nose[1] - _CHEEK_UP[1] * eye_distance))
-    boxes = []
-    for side in (-1, 1):
-        near, far = (nose[0] + side * share * eye_distance for share in _CHEEK_ACROSS)
-        boxes.append((rows, slice(int(max(min(near, far), 0)), int(max(near, far)))))
-    return boxes
-
-
 def _mouth_region(points: np.ndarray) -> tuple[slice, slice]:
     """Rows from just under the nose to below a dropped lower lip, and the mouth's centre columns."""
-    eye_distance = _eye_distance(points)
-    nose = _nose_base(points)
+    eye_distance = measure_eye_distance(points)
+    nose = nose_base(points)
     top, bottom = int(nose[1] + _MOUTH_TOP * eye_distance), int(nose[1] + _MOUTH_BOTTOM * eye_distance)
     half = _MOUTH_HALF_WIDTH * eye_distance
     return slice(max(top, 0), bottom), slice(max(int(nose[0] - half), 0), int(nose[0] + half) + 1)
-
-
-def _eye_dark(image: np.ndarray, points: np.ndarray, eye_distance: float) -> float:
-    """Dark pixels (iris, pupil) just above the line through each eye's corners, counted over both eyes.
-
-    A closing lid covers exactly this band with skin; the lashes it brings
-    down settle on the corner line, below the band, and glasses' rims lie
-    above it.
-    """
-    gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32)
-    total = 0.0
-    for indices in (face_mesh.LEFT_EYE_CORNERS, face_mesh.RIGHT_EYE_CORNERS):
-        corners = points[list(indices), :2]
-        left, right = corners[:, 0].min(), corners[:, 0].max()
-        inset = _EYE_INSET * (right - left)
-        middle = corners[:, 1].mean()
-        band = gray[
-            int(middle - _EYE_BAND_TOP * eye_distance) : int(middle - _EYE_BAND_BOTTOM * eye_distance) + 1,
-            int(left + inset) : int(right - inset) + 1,
-        ]
-        if band.size:
-            total += float(
-                (
-                    band
-                    < _EYE_DARK
-                    * np.percentile(
-                        gray[
-                            int(middle - 0.3 * eye_distance) : int(middle + 0.3 * eye_distance),
-                            int(left) : int(right) + 1,
-                        ],
-                        95,
-                    )
-                ).sum()
-            )
-    return total
 
 
 def frame_aperture(frame: np.ndarray, ref: Reference) -> float:
@@ -308,7 +166,7 @@ def pixel_aperture(frame: np.ndarray, points: np.ndarray, ref: Reference) -> flo
     region. A pixel is inside the mouth when much darker than the region
     (cavity) or light and nearly colourless against the portrait's skin (teeth).
     """
-    eye_distance = _eye_distance(points)
+    eye_distance = measure_eye_distance(points)
     region = frame[_mouth_region(points)]
     if not region.size:
         return 0.0
@@ -415,12 +273,12 @@ def judge_clip(
         tracked.append(tracked_bridge(frame, ref))
         apertures.append(lip_aperture(points))
         pixels.append(pixel_aperture(frame, points, ref))
-        bridges.append(_bridge(points))
-        eye_dark.append(_eye_dark(frame, points, ref.eye_distance))
+        bridges.append(bridge_point(points))
+        eye_dark.append(eye_darkness(frame, points, ref.eye_distance))
         ssim = _ssim(gray_ref, cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY))
         ssims.append(float(ssim[ref.background].mean()))
         if index % identity_every == 0:
-            distances.append(float(np.linalg.norm(_descriptor(frame, ref.box) - ref.descriptor)))
+            distances.append(float(np.linalg.norm(descriptor(frame, ref.box) - ref.descriptor)))
     aperture = np.array(apertures)
     n_frames = len(aperture)
     envelope = speech_envelope(audio, sample_rate, n_frames, fps)
@@ -443,7 +301,7 @@ def judge_clip(
     blinking = np.array(eye_dark) < _BLINK_DARK_SHARE * ref.eye_dark
     blink_starts = np.flatnonzero(blinking & ~np.concatenate([[False], blinking[:-1]]))
     bridge = np.array(bridges)
-    displacement = np.linalg.norm(bridge - _bridge(ref.points), axis=1) / ref.eye_distance
+    displacement = np.linalg.norm(bridge - bridge_point(ref.points), axis=1) / ref.eye_distance
     # Blinks move the eye corners the predictor sees: leave them out of the smoothness measure.
     steady = ~np.convolve(blinking, np.ones(5), mode="same").astype(bool)
     usable = steady[2:] & steady[1:-1] & steady[:-2]
@@ -482,7 +340,7 @@ def rms_acceleration(positions: np.ndarray, usable: np.ndarray | None = None) ->
 def _bridge_patch(ref: Reference) -> tuple[int, int, int, int]:
     """(x0, y0, x1, y1) of the nose bridge's patch in the portrait."""
     half, top, bottom = _BRIDGE_PATCH
-    x, y = _bridge(ref.points)
+    x, y = bridge_point(ref.points)
     e = ref.eye_distance
     return round(x - half * e), round(y + top * e), round(x + half * e), round(y + bottom * e)
 
@@ -533,18 +391,9 @@ def still_head_noise(ref: Reference, n_frames: int = 50, seed: int = 0) -> tuple
     """
     bridges, tracked = [], []
     for frame in _gliding(ref, n_frames, seed):
-        bridges.append(_bridge(frame_landmarks(frame, ref)))
+        bridges.append(bridge_point(frame_landmarks(frame, ref)))
         tracked.append(tracked_bridge(frame, ref))
     return rms_acceleration(np.array(bridges)), rms_acceleration(np.array(tracked))
-
-
-def portraits() -> dict[str, np.ndarray]:
-    """The real photos available offline: scikit-image's astronaut (smiling, lips parted) and Grace Hopper (closed)."""
-    import matplotlib.cbook
-    from skimage import data
-
-    path = matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)
-    return {"astronaut": data.astronaut(), "hopper": cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)}
 
 
 def render_clip(portrait: np.ndarray, spoken: speech.Speech, *, text_path: bool, seed: int) -> list[np.ndarray]:
@@ -567,7 +416,7 @@ def contact_sheet(
     for row, (name, frames, phonemes, ref) in enumerate(rows):
         y = row * (tile + 20)
         draw.text((4, y + tile // 2), name, fill="black", font=font)
-        centre = _nose_base(ref.points)
+        centre = nose_base(ref.points)
         half = 1.3 * ref.eye_distance
         for column, (start, end, ipa) in enumerate(_sheet_phonemes(phonemes, per_row)):
             index = min(int((start + end) / 2 * FPS), len(frames) - 1)
@@ -708,7 +557,7 @@ def _print_summary(scores: list[tuple[str, ClipScore]], noise: dict[str, tuple[f
             smooth,
         ),
         # The mesh's eye corners shift a little with the mouth and with where the face sits in its crop: on a
-        # talking face its reading is mostly that (see the README), so it is shown, not judged.
+        # talking face its reading is mostly that (see docs/engine.md), so it is shown, not judged.
         (
             "head acceleration read by the mesh's eye corners; tracker on the still head (px/f²)",
             ", ".join(f"{p} {read_by_mesh[p]:.3f}; {noise[p][1]:.3f}" for p in tracked),

@@ -1,4 +1,5 @@
-"""Offline English speech recognition measured: phone alignment, lip closure with and without it, and the liveness digits check.
+"""Offline English speech recognition measured: phone alignment, lip closure with and without it, and the liveness
+digits check.
 
 - alignment: phones of synthesized English aligned to its text, against the
   synthesizer's own timings of every /p b m/ (start, end, centre);
@@ -24,7 +25,7 @@ import numpy as np
 
 from benchmarks import quality
 from inference import media, recognition, speech
-from inference.animate import animate
+from inference.animation import animate
 
 SENTENCES = (
     "Maybe the big brown bear will come back by the time we open the map.",
@@ -90,13 +91,15 @@ def alignment() -> None:
             errors += [(a - c, b - d, (a + b - c - d) / 2) for (a, b), (c, d) in zip(ours, truth, strict=False)]
     error_ms = np.abs(np.array(errors)) * 1000
     print(
-        f"alignment: {len(SENTENCES) * len(VOICES)} utterances ({seconds:.0f} s) in {len(VOICES)} voices, {failed} not aligned, "
+        f"alignment: {len(SENTENCES) * len(VOICES)} utterances ({seconds:.0f} s) in {len(VOICES)} voices, {failed} "
+        "not aligned, "
         f"{time.perf_counter() - started:.1f} s"
     )
     for column, name in enumerate(("start", "end", "centre")):
         values = error_ms[:, column]
         print(
-            f"  /p b m/ {name:6s} of {len(values)}: within 20 ms {np.mean(values <= 20):.1%}, within 40 ms {np.mean(values <= 40):.1%}, "
+            f"  /p b m/ {name:6s} of {len(values)}: within 20 ms {np.mean(values <= 20):.1%}, within 40 ms "
+            f"{np.mean(values <= 40):.1%}, "
             f"median {np.median(values):.0f} ms, 90th percentile {np.percentile(values, 90):.0f} ms"
         )
 
@@ -135,7 +138,8 @@ def closure() -> None:
         rate = sum(clip.closure * clip.n_bilabials for clip in clips) / bilabials
         print(
             f"  {portrait:10s} {mode:8s} closure {rate:.1%} of {bilabials} bilabials, "
-            f"correlation mean {np.mean([clip.correlation for clip in clips]):.2f} (min {min(clip.correlation for clip in clips):.2f})"
+            f"correlation mean {np.mean([clip.correlation for clip in clips]):.2f} (min "
+            f"{min(clip.correlation for clip in clips):.2f})"
         )
 
 

@@ -25,7 +25,6 @@ import argparse
 import io
 import json
 import os
-import platform
 import resource
 import subprocess
 import sys
@@ -35,6 +34,8 @@ import wave
 from pathlib import Path
 
 import numpy as np
+
+from benchmarks.machine import machine_describe
 
 REPO = Path(__file__).resolve().parent.parent
 SENTENCE = (
@@ -59,20 +60,6 @@ def _arguments() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def _machine() -> str:
-    model = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    cores = len(os.sched_getaffinity(0))
-    memory_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return f"{model}, {cores} cores, {memory_gib:.0f} GiB, {platform.system()}, python {platform.python_version()}"
-
-
 def _gpu() -> str | None:
     try:
         import torch
@@ -83,7 +70,7 @@ def _gpu() -> str | None:
 
 def _django(data_dir: Path, max_side: int = 512) -> None:
     os.environ.update(
-        DJANGO_SETTINGS_MODULE="studio.settings",
+        DJANGO_SETTINGS_MODULE="config.settings",
         CANDOR_DATA_DIR=str(data_dir),
         LOG_LEVEL="WARNING",
         CANDOR_RENDER_MAX_SIDE=str(max_side),
@@ -192,7 +179,7 @@ def _line(label: str, video_s: float, compute_s: float, target: float | None = N
 def _stages(seconds: float) -> None:
     """Each stage alone over the same clip, to show where the time goes."""
     from inference import media, speech
-    from inference.animate import animate
+    from inference.animation import animate
     from inference.faces import face_single
     from inference.rig import portrait_rig
     from provenance import c2pa_manifest, keys, watermark
@@ -255,7 +242,7 @@ def _stages(seconds: float) -> None:
 def _gpu_stages(seconds: float) -> None:
     """Render only on the CUDA path beside the CPU path, and the CUDA warp's agreement with it."""
     from inference import media, speech
-    from inference.animate import animate
+    from inference.animation import animate
     from inference.rig import portrait_rig
 
     portrait = media.image_decode(_portrait_jpeg(512))
@@ -274,7 +261,9 @@ def _gpu_stages(seconds: float) -> None:
             animate(portrait, spoken.audio, spoken.sample_rate, phonemes=list(spoken.phonemes), rig=rig, device=device)
         )
         print(_line(f"  {device}", video_s, time.perf_counter() - clock, TARGET_RENDER_ONLY))
-    difference = max(float(np.abs(a.astype(np.int16) - b).max()) for a, b in zip(rendered["cpu"], rendered["cuda"], strict=False))
+    difference = max(
+        float(np.abs(a.astype(np.int16) - b).max()) for a, b in zip(rendered["cpu"], rendered["cuda"], strict=False)
+    )
     print(f"  largest difference between the two paths: {difference:.0f} grey levels")
 
 
@@ -369,7 +358,8 @@ def _long(minutes: float) -> None:
     print(_line(f"  {figures['video_s'] / 60:.1f} min", figures["video_s"], figures["compute_s"]))
     peak_gib = figures["peak_mib"] / 1024
     print(
-        f"    peak memory of the render process {figures['peak_mib']:.0f} MiB ({figures['baseline_mib']:.0f} MiB before "
+        f"    peak memory of the render process {figures['peak_mib']:.0f} MiB ({figures['baseline_mib']:.0f} MiB "
+        "before "
         f"the render, with Django, the models and the uploaded WAV); target < {TARGET_PEAK_GIB:g} GiB: "
         f"{'met' if peak_gib < TARGET_PEAK_GIB else 'NOT met'}"
     )
@@ -383,7 +373,7 @@ def main() -> None:
         if args.long_child:
             _long_child(args.long_child)
             return
-        print(f"machine: {_machine()}")
+        print(f"machine: {machine_describe()}")
         gpu = _gpu()
         print(f"GPU: {gpu}" if gpu else "GPU: not measured (no CUDA device on this machine)")
         _stages(args.seconds)

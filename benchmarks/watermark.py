@@ -1,4 +1,5 @@
-"""Measure Candor's watermark on real renders: robustness per attack, invisibility, false positives, speed, and invisible-watermark for comparison.
+"""Measure Candor's watermark on real renders: robustness per attack, invisibility, false positives, speed, and
+invisible-watermark for comparison.
 
 Run: .venv/bin/python benchmarks/watermark.py   (about 2 minutes on 2 cores; writes benchmarks/out/)
 """
@@ -17,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.video_transforms import center_crop, frame_rate_changed, h264_round_trip, levels, psnr, resized  # noqa: E402
 from inference import speech  # noqa: E402
-from inference.animate import animate  # noqa: E402
+from inference.animation import animate  # noqa: E402
 from provenance import bch, watermark  # noqa: E402
 from provenance.fingerprint import content_fingerprint, content_similarity, frame_luma  # noqa: E402
 
@@ -103,7 +104,8 @@ def robustness(name: str, frames: list[np.ndarray], results: dict) -> None:
     )
     print(f"\n== {name}: {len(frames)} frames {frames[0].shape[1]}x{frames[0].shape[0]}")
     print(
-        f"   PSNR min {min(psnrs):.2f} dB, mean {np.mean(psnrs):.2f} dB; pattern sized on first frame {design_s * 1000:.0f} ms, then {per_frame_ms:.2f} ms per frame"
+        f"   PSNR min {min(psnrs):.2f} dB, mean {np.mean(psnrs):.2f} dB; pattern sized on first frame "
+        f"{design_s * 1000:.0f} ms, then {per_frame_ms:.2f} ms per frame"
     )
     published = h264_round_trip(marked, crf=20, preset="veryfast")
     fingerprint = content_fingerprint(np.mean([frame_luma(f) for f in published], axis=0))
@@ -136,7 +138,8 @@ def robustness(name: str, frames: list[np.ndarray], results: dict) -> None:
         )
         print(
             f"   {attack:36s} payload {'recovered' if recovered else 'LOST     '}  code bits {accuracy:6.1%}  "
-            f"frames {reading.frames_examined:2d}  {read_ms:5.0f} ms  content match {similarity:.2f}{'' if required else '  (not required)'}"
+            f"frames {reading.frames_examined:2d}  {read_ms:5.0f} ms  content match "
+            f"{similarity:.2f}{'' if required else '  (not required)'}"
         )
     results[name] = {
         "frames": len(frames),
@@ -209,7 +212,8 @@ def false_positives(renders: dict[str, list[np.ndarray]], results: dict) -> None
     decodes = attempts * (2 + watermark.COMB_PEAKS + 2) * 2 * 2
     print(f"\n== False positives: {len(found)} payloads in {len(items)} unrelated clips/frames ({elapsed:.0f} s)")
     print(
-        f"   theoretical: 2^-32 per decode, at most {decodes} decodes per clip and key: <= {decodes * 2.0**-32:.1e} per clip"
+        f"   theoretical: 2^-32 per decode, at most {decodes} decodes per clip and key: <= {decodes * 2.0**-32:.1e} "
+        "per clip"
     )
     if found:
         print("   FOUND IN:", found)
@@ -279,7 +283,8 @@ def verify_speed(frames: list[np.ndarray], results: dict) -> None:
     reading = watermark.watermark_read(media.video_frames(path, max_frames=30), KEY, reference_side=512)
     elapsed = time.perf_counter() - started
     print(
-        f"\n== 60 s clip: watermark {'found' if reading.found else 'NOT found'} after {reading.frames_examined} frames in {elapsed * 1000:.0f} ms"
+        f"\n== 60 s clip: watermark {'found' if reading.found else 'NOT found'} after {reading.frames_examined} "
+        f"frames in {elapsed * 1000:.0f} ms"
     )
     results["sixty_second_read_ms"] = round(elapsed * 1000)
     path.unlink()

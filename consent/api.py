@@ -1,4 +1,6 @@
-"""API for the person pictured and the do-not-generate registry: tokens in emailed links are the capabilities; no account."""
+"""API for the person pictured and the face registry (do-not-generate, send-to-me): tokens in emailed links are the
+capabilities; no account.
+"""
 
 from __future__ import annotations
 
@@ -9,26 +11,20 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from studio import selectors as studio_selectors
-
 from . import selectors, signing
-from .models import PURPOSES
+from .models import PURPOSES, RegistryEntry
+from .selectors import consent_get, registry_entry_get, registry_entry_get_by_remove_token
 from .services import (
     consent_challenge_issue,
     consent_decide,
     consent_erase,
-    consent_for_token,
     consent_receipt,
     consent_revoke,
     consent_text,
-    registry_capture_submit,
-    registry_challenge_issue,
     registry_confirm,
-    registry_entry_for_removal,
-    registry_entry_get,
     registry_entry_start,
-    registry_remove,
 )
+from .throttling import CaptureRateThrottle
 
 
 class _SubjectApi(APIView):
@@ -47,6 +43,9 @@ class ChallengeOutput(serializers.Serializer):
     instructions = serializers.CharField()
     turns = serializers.ListField(child=serializers.CharField())
     digits = serializers.CharField()
+    expires_at = serializers.DateTimeField(
+        required=False, help_text="consent links only: when it can no longer be answered"
+    )
 
 
 class ConsentTextOutput(serializers.Serializer):
@@ -75,7 +74,11 @@ class ConsentEventOutput(serializers.Serializer):
     signature = serializers.CharField()
 
 
-class ConsentSubjectApi(_SubjectApi):
+class _CaptureApi(_SubjectApi):
+    throttle_classes = [ScopedRateThrottle, CaptureRateThrottle]
+
+
+class ConsentSubjectApi(_CaptureApi):
     class ConsentDecisionInput(serializers.Serializer):
         capture = serializers.FileField(required=False, allow_empty_file=True)
         challenge_id = serializers.CharField(max_length=64)
@@ -88,7 +91,7 @@ class ConsentSubjectApi(_SubjectApi):
 
     @extend_schema(responses=ConsentRequestViewOutput)
     def get(self, request, token):
-        consent = consent_for_token(token=token)
+        consent = consent_get(token=token)
         challenge = consent_challenge_issue(consent=consent)
         text = consent_text(consent)
         return Response(
@@ -111,7 +114,7 @@ class ConsentSubjectApi(_SubjectApi):
 
     @extend_schema(request=ConsentDecisionInput, responses=ConsentStatusOutput)
     def post(self, request, token):
-        consent = consent_for_token(token=token)
+        consent = consent_get(token=token)
         serializer = self.ConsentDecisionInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
@@ -133,13 +136,13 @@ class ConsentSubjectApi(_SubjectApi):
 class ConsentReceiptApi(_SubjectApi):
     @extend_schema(responses=dict)
     def get(self, request, token):
-        return Response(consent_receipt(consent=consent_for_token(token=token)))
+        return Response(consent_receipt(consent=consent_get(token=token)))
 
 
 class ConsentEventsApi(_SubjectApi):
     @extend_schema(responses=ConsentEventOutput(many=True))
     def get(self, request, token):
-        events = selectors.events_for_consent(consent=consent_for_token(token=token))
+        events = selectors.consent_events_list(consent=consent_get(token=token))
         return Response(ConsentEventOutput(events, many=True).data)
 
 
@@ -170,15 +173,6 @@ class ConsentEraseApi(_SubjectApi):
         return Response({"status": "erased"})
 
 
-class PortraitConsentEventsApi(APIView):
-    """The creator's view of what happened with consent for one of their portraits."""
-
-    @extend_schema(responses=ConsentEventOutput(many=True))
-    def get(self, request, portrait_id):
-        portrait = studio_selectors.portrait_of(owner=request.user, portrait_id=portrait_id)
-        return Response(ConsentEventOutput(selectors.events_for_portrait(portrait=portrait), many=True).data)
-
-
 class RegistryHoldApi(APIView):
     """The creator's view of an upload the registry held for review: its outcome, and the portrait if released."""
 
@@ -191,76 +185,47 @@ class RegistryHoldApi(APIView):
 
     @extend_schema(responses=RegistryHoldOutput)
     def get(self, request, hold_id):
-        return Response(self.RegistryHoldOutput(selectors.registry_hold_of(owner=request.user, hold_id=hold_id)).data)
+        return Response(self.RegistryHoldOutput(selectors.registry_hold_get(owner=request.user, hold_id=hold_id)).data)
 
 
 class RegistryOutput(serializers.Serializer):
     id = serializers.UUIDField()
+    kind = serializers.ChoiceField(choices=RegistryEntry.Kind.choices)
     status = serializers.CharField()
-    challenge = ChallengeOutput(required=False)
 
 
-class _CaptureInput(serializers.Serializer):
-    capture = serializers.FileField(required=False, allow_empty_file=True)
-    challenge_id = serializers.CharField(max_length=64)
-
-
-def _capture_data(request) -> dict:
-    serializer = _CaptureInput(data=request.data)
-    serializer.is_valid(raise_exception=True)
-    capture = serializer.validated_data.get("capture")
-    return {
-        "capture": capture.read() if capture is not None else None,
-        "challenge_id": serializer.validated_data["challenge_id"],
-    }
+def _registry_json(entry: RegistryEntry) -> dict:
+    return {"id": str(entry.id), "kind": entry.kind, "status": entry.status}
 
 
 class RegistryStartApi(_SubjectApi):
     class RegistryStartInput(serializers.Serializer):
         email = serializers.EmailField()
+        kind = serializers.ChoiceField(choices=RegistryEntry.Kind.choices, default=RegistryEntry.Kind.DO_NOT_GENERATE)
 
     @extend_schema(request=RegistryStartInput, responses={201: RegistryOutput})
     def post(self, request):
         serializer = self.RegistryStartInput(data=request.data)
         serializer.is_valid(raise_exception=True)
-        entry = registry_entry_start(email=serializer.validated_data["email"])
-        return Response(
-            {"id": str(entry.id), "status": entry.status, "challenge": entry.challenge}, status=status.HTTP_201_CREATED
-        )
+        entry = registry_entry_start(**serializer.validated_data)
+        return Response(_registry_json(entry), status=status.HTTP_201_CREATED)
 
 
 class RegistryEntryApi(_SubjectApi):
     @extend_schema(responses=RegistryOutput)
     def get(self, request, entry_id):
         entry = registry_entry_get(entry_id=entry_id)
-        return Response(
-            {"id": str(entry.id), "status": entry.status, "challenge": registry_challenge_issue(entry=entry)}
-        )
-
-
-class RegistryCaptureApi(_SubjectApi):
-    @extend_schema(request=_CaptureInput, responses=RegistryOutput)
-    def post(self, request, entry_id):
-        entry = registry_capture_submit(entry=registry_entry_get(entry_id=entry_id), **_capture_data(request))
-        return Response({"id": str(entry.id), "status": entry.status})
+        return Response(_registry_json(entry))
 
 
 class RegistryConfirmApi(_SubjectApi):
     @extend_schema(request=None, responses=RegistryOutput)
     def post(self, request, confirm_token):
         entry = registry_confirm(confirm_token=confirm_token)
-        return Response({"id": str(entry.id), "status": entry.status})
+        return Response(_registry_json(entry))
 
 
 class RegistryRemoveApi(_SubjectApi):
     @extend_schema(responses=RegistryOutput)
     def get(self, request, remove_token):
-        entry = registry_entry_for_removal(remove_token=remove_token)
-        return Response(
-            {"id": str(entry.id), "status": entry.status, "challenge": registry_challenge_issue(entry=entry)}
-        )
-
-    @extend_schema(request=_CaptureInput, responses=RegistryOutput)
-    def post(self, request, remove_token):
-        entry = registry_remove(entry=registry_entry_for_removal(remove_token=remove_token), **_capture_data(request))
-        return Response({"id": str(entry.id), "status": entry.status})
+        return Response(_registry_json(registry_entry_get_by_remove_token(remove_token=remove_token)))

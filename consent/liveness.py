@@ -1,22 +1,32 @@
-"""Liveness of a live capture: the challenge's head turns seen in the landmarks, lips moving with the recorded speech, digits read aloud."""
+"""Liveness of a live capture: the challenge's head turns seen in the landmarks, lips moving with the recorded speech,
+digits read aloud.
+"""
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 
-import av
 import numpy as np
 
 from inference import faces, media, recognition
 from inference.errors import InferenceError
 
-# Longest capture analysed; the challenge takes about 5 s to answer.
-MAX_CLIP_SECONDS = 20.0
+# The most a capture may ask of the decoder, read from its header before decoding and checked again while decoding.
+# The challenge takes about 5 s to answer; webcams record at most 1080p and 60 frames a second.
+CAPTURE_LIMITS = media.VideoLimits(
+    max_long_side=1920,
+    max_short_side=1080,
+    max_duration_s=15.0,
+    max_fps=60.0,
+    codecs=frozenset({"h264", "hevc", "vp8", "vp9", "av1", "mpeg4"}),
+)
 # Frames are analysed at no more than this rate: head turns and syllables are slower.
 ANALYSIS_FPS = 15.0
-# The person looks at the camera first: the pose over this share of the clip is their frontal pose.
-BASELINE_SHARE = 0.25
+# ...and at no more than this many pixels on their long side: a face filling a selfie is still 150 px or more.
+ANALYSIS_MAX_SIDE = 640
+# The face is looked for again with the detector's 2x upsampling only in frames smaller than this (a small face in a
+# small frame): on larger frames the upsampled search costs several times more and a selfie's face does not need it.
+UPSAMPLE_BELOW_SIDE = 480
 # Yaw is the nose tip's position between the cheek contours (-1 .. 1); pitch the nose tip's drop below
 # the eyes in eye-to-eye distances (about 0.8 frontal). On a rough 3-D face (nose tip 5 cm below the eyes
 # and 2.5-3 cm in front of them and of the cheek contours, eyes 6.3 cm apart) a 20-25 degree turn moves yaw
@@ -24,6 +34,10 @@ BASELINE_SHARE = 0.25
 # moved them on the test clips (yaw 0.09, pitch 0.07 peak to peak).
 YAW_TURN = 0.12
 PITCH_TURN = 0.08
+# A live capture's turn must start (go past its threshold) this soon after its prompt was revealed, in media seconds:
+# no sooner than a person can react, no later than a slow reaction plus the turn itself and the page's delays.
+MIN_REACTION_S = 0.15
+MAX_REACTION_S = 1.6
 # A turn must hold this long to count, so landmark jitter between frames cannot make one.
 MIN_TURN_S = 0.2
 # Lip sync: the mouth opening must correlate with the speech loudness at a lag of at most this much...
@@ -48,6 +62,7 @@ class Clip:
     times: np.ndarray  # (n,) float64 seconds
     audio: np.ndarray  # (N,) float32 at sample_rate
     sample_rate: int
+    start_s: float = 0.0  # the media time of the first frame (times count from it)
 
 
 @dataclass(frozen=True)
@@ -62,6 +77,10 @@ class Liveness:
     frames: int
     identity_frames: tuple[int, ...]  # indices of the most frontal frames
     digits_heard: str | None = None  # the digits recognized in English speech; None when they were not checked
+    turn_frames: tuple[int, ...] = ()  # for each turn seen, the index of the frame where it went furthest
+    turn_onsets: tuple[float, ...] = ()  # for each turn seen, when (s) the head went past the turn's threshold
+    # The face's 68 landmarks in each frame, None where no face was found (for the checks that follow).
+    landmarks: tuple[np.ndarray | None, ...] = ()
 
     def as_record(self) -> dict:
         return {
@@ -73,43 +92,37 @@ class Liveness:
             "frames": self.frames,
             "digits_checked": self.digits_heard is not None,
             "digits_heard": self.digits_heard,
+            "turn_onsets_s": [round(onset, 3) for onset in self.turn_onsets],
         }
 
 
 def clip_decode(data: bytes) -> Clip:
-    """Frames (at most ANALYSIS_FPS) with their presentation times, and the audio; InferenceError when unreadable.
+    """Frames (at most ANALYSIS_FPS, at most ANALYSIS_MAX_SIDE pixels) with their times, and the audio.
 
-    Webcam recordings (WebM from a browser) have variable frame rates, so times come from the stream, not a nominal rate.
+    InferenceError when unreadable, or (video_too_large, video_too_long) beyond CAPTURE_LIMITS: checked on the
+    container's header before any frame is decoded, and again on every decoded frame, since a header can lie.
     """
+    header = media.video_header(data)
+    media.video_check(header, CAPTURE_LIMITS)
+    if not header.has_audio:
+        raise InferenceError("invalid_audio", "the capture has no sound")
+    # The sound first: it costs far less than the frames, and a capture without speech is refused before them.
+    audio = media.audio_decode(data, max_seconds=CAPTURE_LIMITS.max_duration_s + 1)
     frames: list[np.ndarray] = []
     times: list[float] = []
-    try:
-        with av.open(io.BytesIO(data)) as container:
-            if not container.streams.video:
-                raise InferenceError("invalid_video", "the capture has no video track")
-            stream = container.streams.video[0]
-            stream.thread_type = "AUTO"
-            last_slot = -1
-            for frame in container.decode(stream):
-                at = float(frame.time) if frame.time is not None else len(times) / ANALYSIS_FPS
-                if at > MAX_CLIP_SECONDS:
-                    raise InferenceError(
-                        "capture_too_long", f"the capture must be shorter than {MAX_CLIP_SECONDS:.0f} seconds"
-                    )
-                # One frame per 1/ANALYSIS_FPS slot, by its nearest slot: webcam timestamps jitter by a few ms.
-                slot = int(np.floor(at * ANALYSIS_FPS + 0.5))
-                if slot <= last_slot:
-                    continue
-                frames.append(frame.to_ndarray(format="rgb24"))
-                times.append(at)
-                last_slot = slot
-    except av.FFmpegError as error:
-        raise InferenceError("invalid_video", "the capture is not a readable video (MP4, WebM or MOV)") from error
+    for at, frame in media.video_frames_bounded(
+        data, limits=CAPTURE_LIMITS, fps=ANALYSIS_FPS, max_side=ANALYSIS_MAX_SIDE
+    ):
+        frames.append(frame)
+        times.append(at)
     if len(frames) < 2 * ANALYSIS_FPS * MIN_TURN_S:
         raise InferenceError("invalid_video", "the capture is too short to answer the challenge")
-    audio = media.audio_decode(data, max_seconds=MAX_CLIP_SECONDS + 1)
     return Clip(
-        frames=tuple(frames), times=np.asarray(times) - times[0], audio=audio, sample_rate=media.AUDIO_SAMPLE_RATE
+        frames=tuple(frames),
+        times=np.asarray(times) - times[0],
+        audio=audio,
+        sample_rate=media.AUDIO_SAMPLE_RATE,
+        start_s=float(times[0]),
     )
 
 
@@ -141,9 +154,14 @@ def mouth_opening(landmarks: np.ndarray) -> float:
 
 def turns_seen(times: np.ndarray, yaw: np.ndarray, pitch: np.ndarray) -> tuple[str, ...]:
     """The sequence of head turns held at least MIN_TURN_S, from pose series (n,) against the clip's frontal pose."""
-    baseline = times <= times[-1] * BASELINE_SHARE
-    yaw_change = (yaw - np.median(yaw[baseline])) / YAW_TURN
-    pitch_change = (pitch - np.median(pitch[baseline])) / PITCH_TURN
+    return tuple(turn for turn, _onset in turn_onsets(times, yaw, pitch))
+
+
+def turn_onsets(times: np.ndarray, yaw: np.ndarray, pitch: np.ndarray) -> list[tuple[str, float]]:
+    """Each head turn held at least MIN_TURN_S, with the time (s) the head first went past the turn's threshold."""
+    frontal_yaw, frontal_pitch = frontal_pose(yaw, pitch)
+    yaw_change = (yaw - frontal_yaw) / YAW_TURN
+    pitch_change = (pitch - frontal_pitch) / PITCH_TURN
     labels = []
     for dy, dp in zip(yaw_change, pitch_change, strict=False):
         if max(abs(dy), abs(dp)) < 1:
@@ -152,19 +170,35 @@ def turns_seen(times: np.ndarray, yaw: np.ndarray, pitch: np.ndarray) -> tuple[s
             labels.append("left" if dy > 0 else "right")
         else:
             labels.append("up" if dp < 0 else "down")
-    turns: list[str] = []
+    turns: list[tuple[str, float]] = []
     start = 0
     for index in range(1, len(labels) + 1):
         if index == len(labels) or labels[index] != labels[start]:
             end_time = times[index] if index < len(times) else times[-1] + (times[-1] - times[-2])
-            if labels[start] and end_time - times[start] >= MIN_TURN_S and (not turns or turns[-1] != labels[start]):
-                turns.append(labels[start])
+            held = end_time - times[start] >= MIN_TURN_S
+            if labels[start] and held and (not turns or turns[-1][0] != labels[start]):
+                turns.append((labels[start], float(times[start])))
             start = index
-    return tuple(turns)
+    return turns
+
+
+def frontal_pose(yaw: np.ndarray, pitch: np.ndarray) -> tuple[float, float]:
+    """The (yaw, pitch) the face holds longest, from pose series (n,): its frontal pose, wherever in the clip it is.
+
+    Each sample's neighbours are those within half a turn's threshold of it; the pose is the median of the largest
+    such group. A person answering a challenge faces the camera most of the time, before, between and after the turns,
+    so this holds whether they turn at once or wait; a stream can pass the samples before its first prompt instead.
+    """
+    near = (np.abs(yaw[:, None] - yaw[None, :]) < YAW_TURN / 2) & (
+        np.abs(pitch[:, None] - pitch[None, :]) < PITCH_TURN / 2
+    )
+    group = near[int(np.argmax(near.sum(axis=1)))]
+    return float(np.median(yaw[group])), float(np.median(pitch[group]))
 
 
 def speech_loudness(audio: np.ndarray, sample_rate: int, times: np.ndarray) -> np.ndarray:
-    """Loudness 0..1 of mono audio (N,) around each time (n,): RMS in dB between the clip's quiet floor and its speech peak.
+    """Loudness 0..1 of mono audio (N,) around each time (n,): RMS in dB between the clip's quiet floor and its speech
+    peak.
 
     Syllables are where the jaw opens, so this is what a speaking mouth's opening follows.
     """
@@ -182,7 +216,9 @@ def speech_loudness(audio: np.ndarray, sample_rate: int, times: np.ndarray) -> n
 
 
 def lip_sync(times: np.ndarray, opening: np.ndarray, audio: np.ndarray, sample_rate: int) -> float:
-    """Best Pearson correlation (-1..1) between mouth opening (n,) at `times` and the speech loudness, over lags up to SYNC_MAX_LAG_S."""
+    """Best Pearson correlation (-1..1) between mouth opening (n,) at `times` and the speech loudness, over lags up to
+    SYNC_MAX_LAG_S.
+    """
     if np.std(opening) < 1e-6:
         return 0.0
     best = -1.0
@@ -194,21 +230,40 @@ def lip_sync(times: np.ndarray, opening: np.ndarray, audio: np.ndarray, sample_r
     return best
 
 
-def clip_liveness(clip: Clip, *, turns: list[str], digits: str | None = None) -> Liveness:
+def clip_liveness(
+    clip: Clip,
+    *,
+    turns: list[str],
+    digits: str | None = None,
+    turn_windows: list[tuple[float, float]] | None = None,
+    digits_from_s: float = 0.0,
+) -> Liveness:
     """Check that the clip answers the challenge's `turns` with a live, speaking face.
 
     digits: the challenge's digits ("4 7 2") when the person reads them in English, checked against the
     speech with the offline recognizer; None for other languages, where only the lips' sync with the speech is checked.
+    turn_windows: for a live capture, the (earliest, latest) media second each turn may start: after its prompt was
+    revealed, within a person's reaction time. digits_from_s: the digits must be read after this media second (when
+    they were revealed); the sound before it is not listened to.
     """
     poses, openings, present = [], [], []
+    landmarks: list[np.ndarray | None] = [None] * len(clip.frames)
+    count = len(clip.frames)
+    missing = 0
     for index, frame in enumerate(clip.frames):
-        found = faces.faces_detect(frame, upsample=0) or faces.faces_detect(frame)
+        found = faces.faces_detect(frame, upsample=0)
+        if not found and max(frame.shape[:2]) < UPSAMPLE_BELOW_SIDE:
+            found = faces.faces_detect(frame)
         if not found:
+            missing += 1
+            # Stop as soon as the clip cannot pass: a video without a face costs a few frames, not all of them.
+            if missing > (1 - MIN_FACE_SHARE) * count:
+                break
             continue
         present.append(index)
+        landmarks[index] = found[0].landmarks
         poses.append(head_pose(found[0].landmarks))
         openings.append(mouth_opening(found[0].landmarks))
-    count = len(clip.frames)
     if len(present) < MIN_FACE_SHARE * count:
         return Liveness(
             "liveness_no_face",
@@ -222,7 +277,8 @@ def clip_liveness(clip: Clip, *, turns: list[str], digits: str | None = None) ->
     times = clip.times[present]
     yaw, pitch = (np.asarray(series) for series in zip(*poses, strict=False))
     opening = np.asarray(openings)
-    seen = turns_seen(times, yaw, pitch)
+    onsets = turn_onsets(times, yaw, pitch)
+    seen = tuple(turn for turn, _onset in onsets)
     sync = lip_sync(times, opening, clip.audio, clip.sample_rate)
     mouth_range = float(np.percentile(opening, 95) - np.percentile(opening, 5))
     # Frontal and with the mouth closest to closed: the expression the portrait most likely has.
@@ -237,15 +293,54 @@ def clip_liveness(clip: Clip, *, turns: list[str], digits: str | None = None) ->
     if list(seen) != list(turns):
         failure = "challenge_not_answered"
         shown = ", ".join(seen) or "none"
-        detail = f"the head turns in the capture ({shown}) do not answer the challenge ({', '.join(turns)}); reload and try again"
+        detail = (
+            f"the head turns in the capture ({shown}) do not answer the challenge ({', '.join(turns)}); reload "
+            "and try again"
+        )
+    elif turn_windows is not None and not all(
+        earliest <= onset <= latest for (_turn, onset), (earliest, latest) in zip(onsets, turn_windows, strict=True)
+    ):
+        failure = "challenge_not_answered"
+        detail = "turn your head only when the page asks, and as soon as it asks; try again"
     elif mouth_range < MOUTH_MIN_RANGE or sync < SYNC_MIN_CORRELATION:
         failure = "lip_sync_failed"
         detail = "the lips in the capture do not move with its speech; read the digits aloud while facing the camera"
     heard = None
     if failure is None and digits is not None:
-        check = recognition.digits_check(clip.audio, clip.sample_rate, digits)
+        heard_from = int(max(digits_from_s, 0.0) * clip.sample_rate)
+        check = recognition.digits_check(clip.audio[heard_from:], clip.sample_rate, digits)
         heard = check.heard
         if not check.passed:
             failure = "digits_mismatch"
-            detail = "the digits you read did not match the ones shown; read them aloud in English, one by one, and try again"
-    return Liveness(failure, detail, seen, sync, mouth_range, count, identity_frames, heard)
+            detail = (
+                "the digits you read did not match the ones shown; read them aloud in English, one by one, and "
+                "try again"
+            )
+    turn_frames = tuple(int(present[i]) for i in turn_peaks(seen, yaw, pitch))
+    return Liveness(
+        failure,
+        detail,
+        seen,
+        sync,
+        mouth_range,
+        count,
+        identity_frames,
+        heard,
+        turn_frames,
+        tuple(onset for _turn, onset in onsets),
+        tuple(landmarks),
+    )
+
+
+def turn_peaks(seen: tuple[str, ...], yaw: np.ndarray, pitch: np.ndarray) -> list[int]:
+    """For each turn in `seen`, the position in the pose series (n,) where the head went furthest that way: the frames
+    a reviewer looks at to see the turns.
+    """
+    frontal_yaw, frontal_pitch = frontal_pose(yaw, pitch)
+    change = {
+        "left": yaw - frontal_yaw,
+        "right": frontal_yaw - yaw,
+        "up": frontal_pitch - pitch,
+        "down": pitch - frontal_pitch,
+    }
+    return [int(np.argmax(change[turn])) for turn in seen]

@@ -27,7 +27,7 @@ def signing_key() -> Ed25519PrivateKey:
         if path not in _cache:
             if not path.exists():
                 _key_create(path)
-            _cache[path] = serialization.load_pem_private_key(path.read_bytes(), password=None)
+            _cache[path] = serialization.load_pem_private_key(path.read_bytes(), password=None)  # type: ignore[assignment]  # the key file holds Ed25519
         return _cache[path]
 
 

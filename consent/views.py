@@ -1,31 +1,35 @@
-"""Pages for the person pictured (decide with a live capture, revoke, erase) and the do-not-generate registry; forms work without JavaScript."""
+"""Pages for the person pictured (decide with a live capture, revoke, erase) and the face registry (do-not-generate,
+send-to-me).
+
+Forms work without JavaScript.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, time
 
-from django.http import FileResponse, Http404
+from django.conf import settings
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
-from studio.exceptions import ApplicationError
+from core.errors import ApplicationError, ErrorCode
+from core.limits import wait_words
 
-from .models import PURPOSES, Consent
+from .models import PURPOSES, Consent, RegistryEntry
+from .selectors import consent_get, registry_entry_get, registry_entry_get_by_remove_token
 from .services import (
     consent_challenge_issue,
     consent_decide,
     consent_erase,
-    consent_for_token,
     consent_revoke,
     consent_text,
-    registry_capture_submit,
-    registry_challenge_issue,
     registry_confirm,
-    registry_entry_for_removal,
-    registry_entry_get,
     registry_entry_start,
-    registry_remove,
 )
+from .throttling import CaptureRateThrottle
 
 
 def _end_of_day(value: str):
@@ -35,45 +39,83 @@ def _end_of_day(value: str):
     try:
         day = datetime.strptime(value, "%Y-%m-%d").date()
     except ValueError as error:
-        raise ApplicationError("invalid_scope", "the end date must be a date (YYYY-MM-DD)") from error
+        raise ApplicationError(ErrorCode.INVALID_SCOPE, "the end date must be a date (YYYY-MM-DD)") from error
     return datetime.combine(day, time(23, 59, 59), tzinfo=UTC)
+
+
+def _message(request: HttpRequest, title: str, message: str, *, status: int = 200) -> HttpResponse:
+    """A page that says one thing: an outcome, or why a link leads nowhere."""
+    return render(request, "consent/message.html", {"title": title, "message": message}, status=status)
+
+
+def _uploaded_capture(request: HttpRequest) -> bytes | None:
+    capture = request.FILES.get("capture")
+    return capture.read() if capture is not None else None
+
+
+def _capture_page(
+    request: HttpRequest,
+    *,
+    template: str,
+    submit: Callable[[], HttpResponse],
+    context: Callable[[str | None], dict],
+) -> HttpResponse:
+    """The skeleton of every live-capture page: on POST submit (its response on success), else the form again.
+
+    A refusal is shown above the form with status 400, and the form shows the challenge now open. Captures sent
+    through the pages count towards the same per-address limit as the API's (429 past it).
+    """
+    error_message, status = None, 200
+    if request.method == "POST":
+        throttle = CaptureRateThrottle()
+        if not throttle.allow_request(request, None):
+            error_message = (
+                f"too many captures from your address; try again in {wait_words(int(throttle.wait() or 60))}"
+            )
+            status = 429
+        else:
+            try:
+                return submit()
+            except ApplicationError as error:
+                error_message, status = error.detail, 400
+    return render(request, template, context(error_message), status=status)
 
 
 @require_http_methods(["GET", "POST"])
 def consent_page(request, token):
     try:
-        consent = consent_for_token(token=token)
+        consent = consent_get(token=token)
     except ApplicationError as error:
-        return render(request, "consent/message.html", {"title": "Link not found", "message": error.detail}, status=404)
-    error_message = None
-    if request.method == "POST":
-        capture = request.FILES.get("capture")
-        try:
-            consent = consent_decide(
-                consent=consent,
-                decision=request.POST.get("decision", ""),
-                challenge_id=request.POST.get("challenge_id", ""),
-                full_name=request.POST.get("full_name", ""),
-                capture=capture.read() if capture is not None else None,
-                purposes=request.POST.getlist("purposes") or None,
-                languages=request.POST.getlist("languages") or None,
-                expires_at=_end_of_day(request.POST.get("expires_at", "")),
-                consent_text_sha256=request.POST.get("consent_text_sha256") or None,
-            )
-            return render(request, "consent/decided.html", {"consent": consent})
-        except ApplicationError as error:
-            error_message = error.detail
-            consent.refresh_from_db()
-    challenge = consent_challenge_issue(consent=consent)
-    context = {
-        "consent": consent,
-        "challenge": challenge,
-        "purposes": PURPOSES,
-        "error": error_message,
-        "text": consent_text(consent),
-        "any_language": ["any"],
-    }
-    return render(request, "consent/consent_page.html", context, status=400 if error_message else 200)
+        return _message(request, "Link not found", error.detail, status=404)
+
+    def submit() -> HttpResponse:
+        decided = consent_decide(
+            consent=consent,
+            decision=request.POST.get("decision", ""),
+            challenge_id=request.POST.get("challenge_id", ""),
+            full_name=request.POST.get("full_name", ""),
+            capture=_uploaded_capture(request),
+            purposes=request.POST.getlist("purposes") or None,
+            languages=request.POST.getlist("languages") or None,
+            expires_at=_end_of_day(request.POST.get("expires_at", "")),
+            consent_text_sha256=request.POST.get("consent_text_sha256") or None,
+        )
+        return render(request, "consent/decided.html", {"consent": decided})
+
+    def context(error_message: str | None) -> dict:
+        consent.refresh_from_db()
+        return {
+            "consent": consent,
+            "challenge": consent_challenge_issue(consent=consent),
+            "captures_url": reverse("api-consent-captures", args=[token]),
+            "purposes": PURPOSES,
+            "error": error_message,
+            "text": consent_text(consent),
+            "any_language": ["any"],
+            "max_previews": settings.CANDOR_MAX_PREVIEWS_PER_CONSENT,
+        }
+
+    return _capture_page(request, template="consent/consent_page.html", submit=submit, context=context)
 
 
 @require_GET
@@ -93,17 +135,15 @@ def revoke_page(request, revoke_token):
     try:
         consent = consent_erase(revoke_token=revoke_token) if erase else consent_revoke(revoke_token=revoke_token)
     except ApplicationError as error:
-        return render(request, "consent/message.html", {"title": "Link not found", "message": error.detail}, status=404)
+        return _message(request, "Link not found", error.detail, status=404)
     if erase:
         message = "Your photo, your face's measurements and the videos made with it were deleted; consent is revoked."
-        return render(request, "consent/message.html", {"title": "Erased", "message": message})
-    return render(
+        return _message(request, "Erased", message)
+    return _message(
         request,
-        "consent/message.html",
-        {
-            "title": "Consent revoked",
-            "message": f"Your consent is now {consent.status}. No new videos can be made with your face, and pending ones were stopped.",
-        },
+        "Consent revoked",
+        f"Your consent is now {consent.status}. No new videos can be made with your face, and pending ones were "
+        "stopped.",
     )
 
 
@@ -112,83 +152,71 @@ def registry_confirm_page(request, confirm_token):
     if request.method == "GET":
         return render(request, "consent/registry_confirm.html", {})
     try:
-        registry_confirm(confirm_token=confirm_token)
+        entry = registry_confirm(confirm_token=confirm_token)
     except ApplicationError as error:
-        return render(
-            request,
-            "consent/message.html",
-            {"title": "Not confirmed", "message": error.detail},
-            status=error.status_code,
-        )
-    message = "Your face is now in Candor's do-not-generate registry: photos of it are refused. We emailed you a link to remove it."
-    return render(request, "consent/message.html", {"title": "Registered", "message": message})
+        return _message(request, "Not confirmed", error.detail, status=error.status_code)
+    if entry.kind == RegistryEntry.Kind.SEND_TO_ME:
+        done = "Consent requests for photos of your face now come to this address only."
+    else:
+        done = "Your face is now in Candor's do-not-generate registry: photos of it are refused."
+    return _message(request, "Registered", f"{done} We emailed you a link to remove it.")
 
 
 @require_http_methods(["GET", "POST"])
 def registry_page(request):
-    """Start a do-not-generate registration: an email address, then a live capture."""
+    """Start a registration (do-not-generate or send-to-me): the kind and an email address, then a live capture."""
     if request.method == "GET":
-        return render(request, "consent/registry_start.html", {})
+        return render(request, "consent/registry_start.html", {"kind": request.GET.get("kind", "")})
+    kind = request.POST.get("kind", RegistryEntry.Kind.DO_NOT_GENERATE)
     try:
-        entry = registry_entry_start(email=request.POST.get("email", ""))
+        entry = registry_entry_start(email=request.POST.get("email", ""), kind=kind)
     except ApplicationError as error:
-        return render(request, "consent/registry_start.html", {"error": error.detail}, status=400)
+        return render(request, "consent/registry_start.html", {"error": error.detail, "kind": kind}, status=400)
     return redirect("registry-capture", entry_id=entry.id)
 
 
-@require_http_methods(["GET", "POST"])
+def _registry_capture_done(entry: RegistryEntry, *, removal: bool) -> tuple[str, str]:
+    """What the page says once its live check registered (pending the email confirmation) or removed the entry."""
+    if not removal:
+        return "Check your email", "We emailed you a link: your face is registered once you confirm there."
+    if entry.kind == RegistryEntry.Kind.SEND_TO_ME:
+        return "Registration removed", "Consent requests for your face no longer come to this address."
+    return "Registration removed", "Your face is no longer in Candor's do-not-generate registry."
+
+
+def _registry_capture_page(request: HttpRequest, entry: RegistryEntry, *, captures_url: str, removal: bool):
+    """The registry's live check: the page streams it to `captures_url` (the registry accepts no recorded file)."""
+    done_title, done_message = _registry_capture_done(entry, removal=removal)
+    return render(
+        request,
+        "consent/registry_capture.html",
+        {
+            "entry": entry,
+            "removal": removal,
+            "captures_url": captures_url,
+            "done_title": done_title,
+            "done_message": done_message,
+        },
+    )
+
+
+@require_GET
 def registry_capture_page(request, entry_id):
     try:
         entry = registry_entry_get(entry_id=entry_id)
     except ApplicationError as error:
-        return render(request, "consent/message.html", {"title": "Not found", "message": error.detail}, status=404)
-    error_message = None
-    if request.method == "POST":
-        capture = request.FILES.get("capture")
-        try:
-            registry_capture_submit(
-                entry=entry,
-                capture=capture.read() if capture is not None else None,
-                challenge_id=request.POST.get("challenge_id", ""),
-            )
-            message = "We emailed you a link: your face is registered once you confirm there."
-            return render(request, "consent/message.html", {"title": "Check your email", "message": message})
-        except ApplicationError as error:
-            error_message = error.detail
-            entry.refresh_from_db()
-    context = {
-        "entry": entry,
-        "challenge": registry_challenge_issue(entry=entry),
-        "error": error_message,
-        "removal": False,
-    }
-    return render(request, "consent/registry_capture.html", context, status=400 if error_message else 200)
+        return _message(request, "Not found", error.detail, status=404)
+    return _registry_capture_page(
+        request, entry, captures_url=reverse("api-registry-captures", args=[entry.id]), removal=False
+    )
 
 
-@require_http_methods(["GET", "POST"])
+@require_GET
 def registry_remove_page(request, remove_token):
     try:
-        entry = registry_entry_for_removal(remove_token=remove_token)
+        entry = registry_entry_get_by_remove_token(remove_token=remove_token)
     except ApplicationError as error:
-        return render(request, "consent/message.html", {"title": "Not found", "message": error.detail}, status=404)
-    error_message = None
-    if request.method == "POST":
-        capture = request.FILES.get("capture")
-        try:
-            registry_remove(
-                entry=entry,
-                capture=capture.read() if capture is not None else None,
-                challenge_id=request.POST.get("challenge_id", ""),
-            )
-            message = "Your face is no longer in Candor's do-not-generate registry."
-            return render(request, "consent/message.html", {"title": "Registration removed", "message": message})
-        except ApplicationError as error:
-            error_message = error.detail
-            entry.refresh_from_db()
-    context = {
-        "entry": entry,
-        "challenge": registry_challenge_issue(entry=entry),
-        "error": error_message,
-        "removal": True,
-    }
-    return render(request, "consent/registry_capture.html", context, status=400 if error_message else 200)
+        return _message(request, "Not found", error.detail, status=404)
+    return _registry_capture_page(
+        request, entry, captures_url=reverse("api-registry-remove-captures", args=[remove_token]), removal=True
+    )

@@ -12,13 +12,13 @@ import sys
 import time
 
 from . import media, speech
-from .animate import animate, frame_count
+from .animation import animate, frame_count
 from .errors import InferenceError
 from .rig import portrait_rig
 from .warp import engine_warper
 
 
-def _bench(args) -> None:
+def _bench(args: argparse.Namespace) -> None:
     with open(args.image, "rb") as handle:
         image = media.image_decode(handle.read())
     started = time.perf_counter()
@@ -43,7 +43,8 @@ def _bench(args) -> None:
     video_seconds = spoken.audio.size / spoken.sample_rate
     assert frames == frame_count(spoken.audio.size, spoken.sample_rate, args.fps)
     print(
-        f"machine: {platform.processor() or platform.machine()}, {platform.system()}, python {platform.python_version()}"
+        f"machine: {platform.processor() or platform.machine()}, {platform.system()}, "
+        f"python {platform.python_version()}"
     )
     print(
         f"video: {video_seconds:.2f} s, {frames} frames at {args.fps} fps, longest side {args.max_side}, "
@@ -55,7 +56,7 @@ def _bench(args) -> None:
     print(f"render-only speed: {video_seconds / (animated - rigged):.1f}x real time")
 
 
-def _languages(args) -> None:
+def _languages(args: argparse.Namespace) -> None:
     for code, voice in sorted(speech.languages().items()):
         print(f"{code}\t{voice}")
 

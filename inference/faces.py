@@ -7,6 +7,7 @@ import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import dlib
 import numpy as np
@@ -51,18 +52,27 @@ def model_path(filename: str) -> Path:
 
 
 @lru_cache(maxsize=1)
-def _detector():
+def _detector() -> Any:
     return dlib.get_frontal_face_detector()
 
 
 @lru_cache(maxsize=1)
-def _predictor_68():
+def _predictor_68() -> Any:
     return dlib.shape_predictor(str(_models_dir() / "shape_predictor_68_face_landmarks.dat"))
 
 
 @lru_cache(maxsize=1)
-def _descriptor_model():
+def _descriptor_model() -> Any:
     return dlib.face_recognition_model_v1(str(_models_dir() / "dlib_face_recognition_resnet_model_v1.dat"))
+
+
+def models_load() -> None:
+    """Load the detector, landmark and descriptor models now (once per process), e.g. before forking workers that
+    then share them instead of each loading its own.
+    """
+    _detector()
+    _predictor_68()
+    _descriptor_model()
 
 
 def _as_dlib_image(image: np.ndarray) -> np.ndarray:

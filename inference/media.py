@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 import av
 import numpy as np
@@ -38,6 +38,33 @@ class VideoInfo:
     audio_duration_s: float
 
 
+@dataclass(frozen=True)
+class VideoHeader:
+    """What a video's container declares, read without decoding a frame (it may lie: decoders still check)."""
+
+    width: int
+    height: int
+    duration_s: float | None  # None when the container does not say (a browser's WebM often does not)
+    fps: float | None
+    codec: str
+    has_audio: bool
+
+
+@dataclass(frozen=True)
+class VideoLimits:
+    """The most an uploaded video may ask of the decoder: its size (either orientation), length, rate and codecs."""
+
+    max_long_side: int
+    max_short_side: int
+    max_duration_s: float
+    max_fps: float
+    codecs: frozenset[str]
+
+    @property
+    def max_frames(self) -> int:
+        return int(self.max_duration_s * self.max_fps)
+
+
 def image_decode(data: bytes, *, max_side: int = 2048) -> np.ndarray:
     """RGB uint8 (H, W, 3) from JPEG/PNG/WebP bytes, EXIF-rotated, longest side capped."""
     if not data:
@@ -53,7 +80,8 @@ def image_decode(data: bytes, *, max_side: int = 2048) -> np.ndarray:
             if width * height > MAX_IMAGE_PIXELS:
                 raise InferenceError(
                     "too_large",
-                    f"the image has {width * height / 1e6:.0f} megapixels; at most {MAX_IMAGE_PIXELS / 1e6:.0f} are accepted",
+                    f"the image has {width * height / 1e6:.0f} megapixels; "
+                    f"at most {MAX_IMAGE_PIXELS / 1e6:.0f} are accepted",
                 )
             if min(width, height) < MIN_IMAGE_SIDE:
                 # A sliver (e.g. 1 x 10,000,000 pixels) cannot show a face and breaks resizing further on.
@@ -120,7 +148,7 @@ def audio_resample(audio: np.ndarray, source_rate: int, target_rate: int) -> np.
     duration = audio.size / source_rate
     target_times = np.arange(int(round(duration * target_rate))) / target_rate
     source_times = np.arange(audio.size) / source_rate
-    return np.interp(target_times, source_times, audio).astype(np.float32)
+    return cast(np.ndarray, np.interp(target_times, source_times, audio).astype(np.float32))
 
 
 def mp4_write(
@@ -151,7 +179,16 @@ def mp4_write(
             os.unlink(temp_name)
 
 
-def _mp4_encode(path, frames, audio, sample_rate, *, fps, crf, on_frame):
+def _mp4_encode(
+    path: str,
+    frames: Iterable[np.ndarray],
+    audio: np.ndarray,
+    sample_rate: int,
+    *,
+    fps: int,
+    crf: int,
+    on_frame: Callable[[int], None] | None,
+) -> None:
     with av.open(path, mode="w", format="mp4", options={"movflags": "+faststart"}) as container:
         video = None
         # PyAV's encoder resamples to the stream's rate (libswresample) as the audio arrives.
@@ -191,7 +228,8 @@ def _mp4_encode(path, frames, audio, sample_rate, *, fps, crf, on_frame):
 
 
 class FragmentedMp4Writer:
-    """H.264 + AAC written as fragmented MP4 while it is made: each keyframe starts a fragment a player can show at once."""
+    """H.264 + AAC written as fragmented MP4 while it is made: each keyframe starts a fragment a player can show at
+    once."""
 
     def __init__(
         self, target: BinaryIO, *, width: int, height: int, fps: int, sample_rate: int, keyframe_every_s: float = 1.0
@@ -223,7 +261,7 @@ class FragmentedMp4Writer:
     def __enter__(self) -> FragmentedMp4Writer:
         return self
 
-    def __exit__(self, error_type, *details) -> None:
+    def __exit__(self, error_type: type[BaseException] | None, *details: object) -> None:
         if error_type is None:
             self.container.mux(self.video.encode(None))
             self.container.mux(self.audio.encode(None))
@@ -294,3 +332,173 @@ def video_frames(source: str | Path, *, max_frames: int | None = None, step: int
     except av.FFmpegError as error:
         if yielded == 0:
             raise InferenceError("invalid_video", "the file is not a readable video (MP4, MOV or WebM)") from error
+
+
+def video_frames_timed(source: str | Path, *, max_seconds: float) -> Iterator[tuple[float, np.ndarray]]:
+    """(time s on the file's timeline, RGB uint8 frame) for the frames of a video's first max_seconds, by their
+    timestamps (so that frame-rate changes keep their timing); InferenceError when unreadable."""
+    yielded = 0
+    try:
+        with av.open(str(source), metadata_errors=METADATA_ERRORS) as container:
+            if not container.streams.video:
+                raise InferenceError("invalid_video", "the file has no video track")
+            stream = container.streams.video[0]
+            stream.thread_type = "AUTO"
+            first: float | None = None
+            for index, frame in enumerate(container.decode(stream)):
+                time_s = float(frame.time) if frame.time is not None else index / float(stream.average_rate or 25)
+                first = time_s if first is None else first
+                if time_s - first > max_seconds:
+                    return
+                yield time_s, frame.to_ndarray(format="rgb24")
+                yielded += 1
+    except av.FFmpegError as error:
+        if yielded == 0:
+            raise InferenceError("invalid_video", "the file is not a readable video (MP4, MOV or WebM)") from error
+
+
+def video_sound(
+    source: str | Path, *, max_seconds: float, sample_rate: int = AUDIO_SAMPLE_RATE
+) -> tuple[np.ndarray, float | None]:
+    """(mono float32 samples at sample_rate of a video's first max_seconds of sound, time s of the first sample on
+    the file's timeline); empty samples and None when it has no readable sound."""
+    chunks: list[np.ndarray] = []
+    start: float | None = None
+    limit = int(max_seconds * sample_rate)
+    total = 0
+    try:
+        with av.open(str(source), metadata_errors=METADATA_ERRORS) as container:
+            if not container.streams.audio:
+                return np.zeros(0, np.float32), None
+            resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
+            for frame in container.decode(audio=0):
+                if start is None and frame.time is not None:
+                    start = float(frame.time)
+                for out in resampler.resample(frame):
+                    samples = out.to_ndarray().reshape(-1)
+                    chunks.append(samples)
+                    total += samples.size
+                if total >= limit:
+                    break
+    except av.FFmpegError:
+        # Damaged sound is no sound: the picture is still read, and the report says the sound did not match.
+        pass
+    audio = np.concatenate(chunks).astype(np.float32)[:limit] if chunks else np.zeros(0, np.float32)
+    return audio, start if audio.size else None
+
+
+def video_header(source: str | Path | bytes) -> VideoHeader:
+    """The container's own description of its first video stream, without decoding (InferenceError when unreadable)."""
+    stream_source = io.BytesIO(source) if isinstance(source, bytes) else str(source)
+    try:
+        with av.open(stream_source, mode="r", metadata_errors=METADATA_ERRORS) as container:
+            if not container.streams.video:
+                raise InferenceError("invalid_video", "the file has no video track")
+            stream = container.streams.video[0]
+            if stream.codec_context is None:
+                # A stream whose codec FFmpeg does not know (or a damaged header) has no decoder to describe it.
+                raise InferenceError("invalid_video", "the file's video track is in no codec that can be read")
+            if container.duration is not None:
+                duration_s: float | None = container.duration / av.time_base
+            elif stream.duration is not None and stream.time_base is not None:
+                duration_s = float(stream.duration * stream.time_base)
+            else:
+                duration_s = None
+            # Only the rate the container states: a browser's WebM states none, and FFmpeg's guess from a few jittery
+            # millisecond timestamps can be 1000 a second. Decoding enforces the limits whatever the header says.
+            rate = stream.average_rate
+            return VideoHeader(
+                width=stream.codec_context.width,
+                height=stream.codec_context.height,
+                duration_s=duration_s,
+                fps=float(rate) if rate else None,
+                codec=stream.codec_context.name,
+                has_audio=bool(container.streams.audio),
+            )
+    except av.FFmpegError as error:
+        raise InferenceError("invalid_video", "the file is not a readable video (MP4, MOV or WebM)") from error
+
+
+def _size_check(width: int, height: int, limits: VideoLimits) -> None:
+    if max(width, height) > limits.max_long_side or min(width, height) > limits.max_short_side:
+        raise InferenceError(
+            "video_too_large",
+            f"the video is {width}x{height}; at most {limits.max_long_side}x{limits.max_short_side} is accepted",
+        )
+
+
+def video_check(header: VideoHeader, limits: VideoLimits) -> None:
+    """Refuse, before decoding, a video whose declared size, length, rate or codec is beyond `limits`."""
+    if header.codec not in limits.codecs:
+        raise InferenceError(
+            "video_too_large", f"{header.codec} video is not accepted; use one of {', '.join(sorted(limits.codecs))}"
+        )
+    _size_check(header.width, header.height, limits)
+    if header.duration_s is not None and header.duration_s > limits.max_duration_s:
+        raise InferenceError("video_too_long", f"the video must be shorter than {limits.max_duration_s:.0f} seconds")
+    if header.fps is not None and header.fps > limits.max_fps:
+        raise InferenceError(
+            "video_too_large",
+            f"the video has {header.fps:.0f} frames a second; at most {limits.max_fps:.0f} are accepted",
+        )
+
+
+def video_frames_bounded(
+    source: str | Path | bytes, *, limits: VideoLimits, fps: float, max_side: int
+) -> Iterator[tuple[float, np.ndarray]]:
+    """(time in seconds, RGB uint8 frame (h, w, 3)) at most `fps` a second, scaled to at most `max_side` pixels.
+
+    Only the frames kept are converted and scaled. The container's header may lie, so decoding stops (InferenceError)
+    at the first frame beyond `limits`: larger than allowed, later than the longest duration, or one frame too many.
+    Times come from the stream, not a nominal rate: webcam recordings have variable frame rates.
+    """
+    stream_source = io.BytesIO(source) if isinstance(source, bytes) else str(source)
+    decoded = 0
+    last_slot = -1
+    try:
+        with av.open(stream_source, mode="r", metadata_errors=METADATA_ERRORS) as container:
+            if not container.streams.video:
+                raise InferenceError("invalid_video", "the file has no video track")
+            stream = container.streams.video[0]
+            stream.thread_type = "AUTO"
+            for frame in container.decode(stream):
+                decoded += 1
+                at = float(frame.time) if frame.time is not None else (decoded - 1) / fps
+                if at > limits.max_duration_s or decoded > limits.max_frames:
+                    raise InferenceError(
+                        "video_too_long", f"the video must be shorter than {limits.max_duration_s:.0f} seconds"
+                    )
+                _size_check(frame.width, frame.height, limits)
+                # One frame per 1/fps slot, by its nearest slot: webcam timestamps jitter by a few ms.
+                slot = int(np.floor(at * fps + 0.5))
+                if slot <= last_slot:
+                    continue
+                last_slot = slot
+                scale = min(1.0, max_side / max(frame.width, frame.height))
+                # Even sizes: the scaler's chroma planes need them.
+                width, height = (max(2, 2 * round(side * scale / 2)) for side in (frame.width, frame.height))
+                yield at, frame.reformat(width=width, height=height, format="rgb24").to_ndarray()
+    except av.FFmpegError as error:
+        raise InferenceError("invalid_video", "the file is not a readable video (MP4, MOV or WebM)") from error
+
+
+def packet_arrivals(source: bytes, *, max_packets: int) -> list[tuple[int, float]]:
+    """For every packet of every stream, (the byte just past it in `source`, the media time in seconds its content
+    ends), read by demuxing only, nothing decoded; in file order.
+
+    A live capture arrives in pieces: the byte offsets say which piece completed each packet, so each piece's arrival
+    time can be set against the media time it carried. InferenceError beyond `max_packets` or when unreadable.
+    """
+    ends: list[tuple[int, float]] = []
+    try:
+        with av.open(io.BytesIO(source), mode="r", metadata_errors=METADATA_ERRORS) as container:
+            for packet in container.demux():
+                if packet.pts is None or packet.pos is None or packet.pos < 0 or packet.time_base is None:
+                    continue
+                if len(ends) >= max_packets:
+                    raise InferenceError("video_too_long", f"the capture has more than {max_packets} packets")
+                end_time = float((packet.pts + (packet.duration or 0)) * packet.time_base)
+                ends.append((packet.pos + packet.size, end_time))
+    except av.FFmpegError as error:
+        raise InferenceError("invalid_video", "the capture is not a readable video (WebM or MP4)") from error
+    return ends

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
 from scipy.signal import find_peaks
@@ -123,7 +125,7 @@ def head_track(level: np.ndarray, fps: int, seed: int) -> np.ndarray:
         bump = np.exp(-0.5 * ((times - frame / fps - _STRESS_LAG_S) / _STRESS_WIDTH_S) ** 2)
         pose[:, 1] += _STRESS_NOD_DEG * weight * bump
         pose[:, [0, 2]] += _STRESS_TURN_DEG * weight * rng.uniform(-1, 1, 2) * bump[:, None]
-    return gaussian_filter1d(pose, _HEAD_SMOOTHING_S * fps, axis=0, mode="nearest").astype(np.float32)
+    return cast(np.ndarray, gaussian_filter1d(pose, _HEAD_SMOOTHING_S * fps, axis=0, mode="nearest").astype(np.float32))
 
 
 def brow_track(level: np.ndarray, fps: int) -> np.ndarray:
@@ -142,7 +144,8 @@ def _raised_cosine(x: np.ndarray) -> np.ndarray:
 
 
 def speech_level(audio: np.ndarray, sample_rate: int, n_frames: int, fps: float) -> np.ndarray:
-    """Loudness 0..1 per frame, (n_frames,) float64, of mono float audio (N,): RMS in dB between the noise floor and the speech peak."""
+    """Loudness 0..1 per frame, (n_frames,) float64, of mono float audio (N,): RMS in dB between the noise floor and
+    the speech peak."""
     hop = sample_rate / fps
     centres = (np.arange(n_frames) + 1.0) * hop
     half = _WINDOW_FRAMES * hop / 2
@@ -158,4 +161,4 @@ def speech_level(audio: np.ndarray, sample_rate: int, n_frames: int, fps: float)
     # above it is kept between what separates syllables and what speech spans.
     floor = max(np.percentile(db, 10) + 6.0, peak - _DYNAMIC_RANGE_DB, _SILENCE_DB)
     floor = min(floor, peak - _MIN_RANGE_DB)
-    return np.clip((db - floor) / (peak - floor), 0.0, 1.0)
+    return cast(np.ndarray, np.clip((db - floor) / (peak - floor), 0.0, 1.0))

@@ -28,6 +28,7 @@ import functools
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, cast
 
 import cv2
 import numpy as np
@@ -63,7 +64,7 @@ class MouthRegion:
 class MouthModel:
     """An ONNX model that fits the interface, loaded once per file version."""
 
-    session: object  # onnxruntime.InferenceSession
+    session: Any  # onnxruntime.InferenceSession
     face_side: int  # S
     frames_per_run: int | None  # 1 for a model with a fixed batch of one, None for any batch
 
@@ -76,7 +77,8 @@ class NeuralMouth:
     region: MouthRegion
 
     def redraw(self, frames: np.ndarray, mels: np.ndarray) -> None:
-        """Blend the model's mouth into frames (B, H, W, 3) uint8 in place, one mel window (B, MEL_BANDS, MEL_STEPS) each."""
+        """Blend the model's mouth into frames (B, H, W, 3) uint8 in place, one mel window (B, MEL_BANDS, MEL_STEPS)
+        each."""
         x, y, side = self.region.box
         crops = frames[:, y : y + side, x : x + side]
         size = self.model.face_side
@@ -88,13 +90,14 @@ class NeuralMouth:
             crop[:] = np.clip(crop * (1 - mask) + model_pixels * mask + 0.5, 0, 255).astype(np.uint8)
 
 
-def neural_mouth(path: str | os.PathLike, rig: PortraitRig) -> NeuralMouth:
+def neural_mouth(path: str | os.PathLike[str], rig: PortraitRig) -> NeuralMouth:
     """The ONNX model at path, checked against the interface, bound to the rig's mouth."""
     return NeuralMouth(mouth_model(path), mouth_region(rig))
 
 
-def mouth_model(path: str | os.PathLike) -> MouthModel:
-    """The ONNX model at path, loaded once per file version; InferenceError if unreadable or not fitting the interface."""
+def mouth_model(path: str | os.PathLike[str]) -> MouthModel:
+    """The ONNX model at path, loaded once per file version; InferenceError if unreadable or not fitting the
+    interface."""
     path = Path(path)
     try:
         stat = path.stat()
@@ -122,8 +125,9 @@ def _load(path: str, mtime_ns: int, size: int) -> MouthModel:
     return MouthModel(session=session, face_side=side, frames_per_run=frames_per_run)
 
 
-def _check_interface(session, name: str) -> tuple[int, int | None]:
-    """(S, frames per run) of a session whose inputs and outputs fit the interface; InferenceError naming what does not."""
+def _check_interface(session: Any, name: str) -> tuple[int, int | None]:
+    """(S, frames per run) of a session whose inputs and outputs fit the interface; InferenceError naming what does
+    not."""
     inputs = {tensor.name: tensor for tensor in session.get_inputs()}
     outputs = {tensor.name: tensor for tensor in session.get_outputs()}
     expected = (
@@ -148,7 +152,9 @@ def _check_interface(session, name: str) -> tuple[int, int | None]:
         raise refuse(f"{FACE_INPUT!r} has shape {face}")
     if list(mel[1:]) != [MEL_BANDS, MEL_STEPS] or len(mel) != 3:
         raise refuse(f"{MEL_INPUT!r} has shape {mel}")
-    if len(spoken) != 4 or any(isinstance(dim, int) and dim != want for dim, want in zip(spoken[1:], (3, side, side), strict=False)):
+    if len(spoken) != 4 or any(
+        isinstance(dim, int) and dim != want for dim, want in zip(spoken[1:], (3, side, side), strict=False)
+    ):
         raise refuse(f"{FACE_OUTPUT!r} has shape {spoken}")
     batches = {dim for dim in (face[0], mel[0]) if isinstance(dim, int)}
     if batches - {1}:
@@ -157,7 +163,8 @@ def _check_interface(session, name: str) -> tuple[int, int | None]:
 
 
 def speaking_faces(model: MouthModel, faces: np.ndarray, mels: np.ndarray) -> np.ndarray:
-    """(B, S, S, 3) float32 RGB 0..1 of the model's speaking faces for face crops (B, S, S, 3) uint8 and mels (B, MEL_BANDS, MEL_STEPS)."""
+    """(B, S, S, 3) float32 RGB 0..1 of the model's speaking faces for face crops (B, S, S, 3) uint8 and mels (B,
+    MEL_BANDS, MEL_STEPS)."""
     face_input = np.ascontiguousarray(faces.transpose(0, 3, 1, 2), np.float32) / 255
     mel_input = np.ascontiguousarray(mels, np.float32)
     step = model.frames_per_run or len(faces)
@@ -179,7 +186,7 @@ def speaking_faces(model: MouthModel, faces: np.ndarray, mels: np.ndarray) -> np
             f"the neural model gave {spoken.shape} values (finite: "
             f"{bool(np.all(np.isfinite(spoken)))}), not finite {FACE_OUTPUT!r} ({len(faces)}, 3, {side}, {side})",
         )
-    return np.clip(spoken.transpose(0, 2, 3, 1), 0.0, 1.0).astype(np.float32)
+    return cast(np.ndarray, np.clip(spoken.transpose(0, 2, 3, 1), 0.0, 1.0).astype(np.float32))
 
 
 def mouth_region(rig: PortraitRig) -> MouthRegion:
@@ -224,14 +231,14 @@ def mel_windows(audio: np.ndarray, sample_rate: int, times: np.ndarray) -> np.nd
     slices = np.where(inside, audio[np.clip(index, 0, len(audio) - 1)].astype(np.float64), 0.0) * np.hanning(window)
     power = np.abs(np.fft.rfft(slices, n_fft, axis=1)) ** 2
     bands = np.log(np.maximum(power @ _mel_filters(sample_rate, n_fft), MEL_FLOOR))
-    return bands.reshape(len(starts), MEL_STEPS, MEL_BANDS).transpose(0, 2, 1).astype(np.float32)
+    return cast(np.ndarray, bands.reshape(len(starts), MEL_STEPS, MEL_BANDS).transpose(0, 2, 1).astype(np.float32))
 
 
 @functools.lru_cache(maxsize=8)
 def _mel_filters(sample_rate: int, n_fft: int) -> np.ndarray:
     """(n_fft // 2 + 1, MEL_BANDS) triangular mel filter weights."""
 
-    def mel(hz):
+    def mel(hz: float) -> Any:
         return 2595.0 * np.log10(1.0 + np.asarray(hz) / 700.0)
 
     edges = 700.0 * (10 ** (np.linspace(mel(MEL_RANGE_HZ[0]), mel(MEL_RANGE_HZ[1]), MEL_BANDS + 2) / 2595.0) - 1.0)

@@ -39,10 +39,10 @@ def run_ahead(
     """
     if depth < 1:
         raise ValueError("depth must be at least 1")
-    ready: queue.Queue = queue.Queue(maxsize=depth)
+    ready: queue.Queue[Item | _End] = queue.Queue(maxsize=depth)
     stopped = threading.Event()
 
-    def offer(item) -> bool:
+    def offer(item: Item | _End) -> bool:
         """Queue the item, waiting for room; False once the consumer has stopped."""
         while not stopped.is_set():
             try:

@@ -1,4 +1,5 @@
-"""Offline English speech recognition with pocketsphinx's bundled en-us model: phones aligned to a transcript, spoken digits."""
+"""Offline English speech recognition with pocketsphinx's bundled en-us model: phones aligned to a transcript, spoken
+digits."""
 
 from __future__ import annotations
 
@@ -118,13 +119,15 @@ def _prepared(audio: np.ndarray, sample_rate: int) -> _Speech | None:
 
 
 def transcript_words(transcript: str) -> list[str]:
-    """The words of an English transcript as the decoder spells them: lower case, apostrophes kept, punctuation dropped."""
+    """The words of an English transcript as the decoder spells them: lower case, apostrophes kept, punctuation
+    dropped."""
     text = unicodedata.normalize("NFKC", transcript).replace("\u2019", "'").lower()
     return _WORD.findall(text)
 
 
 def _pronounced(decoder: pocketsphinx.Decoder, word: str) -> bool:
-    """Whether the decoder can say the word, adding it from the synthesizer's pronunciation when its dictionary lacks it."""
+    """Whether the decoder can say the word, adding it from the synthesizer's pronunciation when its dictionary lacks
+    it."""
     if decoder.lookup_word(word) is not None:
         return True
     try:
@@ -233,7 +236,8 @@ def digits_check(audio: np.ndarray, sample_rate: int, digits: str) -> DigitsChec
             return DigitsCheck(shown, shown, 0.0, True)
         # Where the digits agree the expected string keeps the heard word ("oh" for 0).
         expected_words = [
-            word if value == want else _DIGIT_WORDS[want] for word, value, want in zip(heard_words, heard, expected, strict=False)
+            word if value == want else _DIGIT_WORDS[want]
+            for word, value, want in zip(heard_words, heard, expected, strict=False)
         ]
         frames = len(prepared.pcm) / 2 / SAMPLE_RATE / _FRAME_S
         margin = (
@@ -263,7 +267,8 @@ def _digit_value(word: str) -> int:
 
 
 def _aligned_score(decoder: pocketsphinx.Decoder, pcm: bytes, words: list[str]) -> float:
-    """Log score (pocketsphinx's log units) of the speech force-aligned to these words; -inf when they cannot be aligned."""
+    """Log score (pocketsphinx's log units) of the speech force-aligned to these words; -inf when they cannot be
+    aligned."""
     decoder.set_align_text(" ".join(words))
     try:
         _decode(decoder, pcm)

@@ -1,4 +1,5 @@
-"""Offline text-to-speech with exact phoneme and word timing, via ctypes on the libespeak-ng bundled by espeakng-loader."""
+"""Offline text-to-speech with exact phoneme and word timing, via ctypes on the libespeak-ng bundled by espeakng-
+loader."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import espeakng_loader
 import numpy as np
@@ -243,7 +245,8 @@ def synthesize(text: str, language: str, *, voice: str | None = None, words_per_
     if not MIN_WORDS_PER_MINUTE <= words_per_minute <= MAX_WORDS_PER_MINUTE:
         raise InferenceError(
             "invalid_rate",
-            f"Speaking rate {words_per_minute} is outside {MIN_WORDS_PER_MINUTE}-{MAX_WORDS_PER_MINUTE} words per minute.",
+            f"Speaking rate {words_per_minute} is outside "
+            f"{MIN_WORDS_PER_MINUTE}-{MAX_WORDS_PER_MINUTE} words per minute.",
         )
     offered = voices(language)
     if voice is None:
@@ -258,7 +261,7 @@ def synthesize(text: str, language: str, *, voice: str | None = None, words_per_
     chunks: list[bytes] = []
     events: list[tuple[int, int, int, str]] = []  # (type, sample, text_position, phoneme name)
 
-    def collect(wav, n_samples, event_list):
+    def collect(wav: Any, n_samples: int, event_list: Any) -> int:
         if n_samples > 0:
             chunks.append(ctypes.string_at(wav, n_samples * 2))
         i = 0
@@ -313,7 +316,7 @@ def _stop_closures_retimed(
     if not power.size or not power.any():
         return phonemes, words
     silent = power < np.percentile(power, 95) * 10 ** (_SILENCE_DB / 10)
-    retimed = [list(phoneme) for phoneme in phonemes]
+    retimed: list[list[Any]] = [list(phoneme) for phoneme in phonemes]
     moved: dict[float, float] = {}  # boundary as espeak reported it -> where the closure starts
     for before, stop in zip(retimed, retimed[1:], strict=False):
         if _first_letter(stop[2]) not in _ORAL_STOPS or abs(before[1] - stop[0]) > 1e-9:
@@ -405,6 +408,6 @@ def _timings(
             words.append((spans[0][0], spans[-1][1], written))
         elif words and written:
             # Tokens espeak skips (a lone dash, a bullet) join the word before them.
-            start, end, previous = words[-1]
-            words[-1] = (start, end, f"{previous} {written}")
+            first, last, previous = words[-1]
+            words[-1] = (first, last, f"{previous} {written}")
     return tuple(phonemes), tuple(words)

@@ -1,4 +1,5 @@
-"""Mouth shapes (visemes) for any language's phonemes, from IPA articulatory features rather than a per-language table."""
+"""Mouth shapes (visemes) for any language's phonemes, from IPA articulatory features rather than a per-language table.
+Mouth shapes (visemes) for any language's phonemes, from IPA articulatory features rather than a per-language table."""
 
 from __future__ import annotations
 

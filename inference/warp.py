@@ -39,7 +39,8 @@ class Warper:
         return 1 if self.device == "cpu" else _TORCH_FRAMES_PER_BATCH
 
     def warp(self, images: np.ndarray, displacements: np.ndarray, x: int, y: int) -> np.ndarray:
-        """(B, h, w, 3) uint8 of images resampled by backward mapping over the box at (x, y) of displacements (B, h, w, 2).
+        """(B, h, w, 3) uint8 of images resampled by backward mapping over the box at (x, y) of displacements
+        (B, h, w, 2).
 
         images: one (H, W, 3) uint8 shared by all B fields, or (B, H, W, 3) one
         per field. Output pixel (x + i, y + j) samples its image at itself less

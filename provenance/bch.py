@@ -1,4 +1,6 @@
-"""Binary BCH(127, 64) code correcting up to 10 bit errors, with ordered-statistics soft-decision decoding; pure numpy."""
+"""Binary BCH(127, 64) code correcting up to 10 bit errors, with ordered-statistics soft-decision decoding;
+pure numpy.
+"""
 
 from __future__ import annotations
 
@@ -187,16 +189,17 @@ def decode_soft(soft: np.ndarray, *, order: int = 3) -> tuple[np.ndarray, int]:
     # size are matrix products (order 3 is one K x K product per third row).
     weights = reliability[by_reliability] * (1.0 - 2.0 * (base ^ ordered_hard))
     sign_rows = 1.0 - 2.0 * matrix
+    best_flips: tuple[int, ...]
     best_score, best_flips = float(weights.sum()), ()
     if order >= 1:
         singles = sign_rows @ weights
         first = int(np.argmax(singles))
         if singles[first] > best_score:
-            best_score, best_flips = float(singles[first]), (first,)
+            best_score, best_flips = float(singles[first]), (int(first),)
     if order >= 2:
         pairs = (sign_rows * weights) @ sign_rows.T
         np.fill_diagonal(pairs, -np.inf)
-        first, second = np.unravel_index(int(np.argmax(pairs)), pairs.shape)
+        first, second = (int(i) for i in np.unravel_index(int(np.argmax(pairs)), pairs.shape))
         if pairs[first, second] > best_score:
             best_score, best_flips = float(pairs[first, second]), (int(first), int(second))
     if order >= 3:
@@ -205,10 +208,11 @@ def decode_soft(soft: np.ndarray, *, order: int = 3) -> tuple[np.ndarray, int]:
             triples[third, :] = -np.inf
             triples[:, third] = -np.inf
             np.fill_diagonal(triples, -np.inf)
-            first, second = np.unravel_index(int(np.argmax(triples)), triples.shape)
+            first, second = (int(i) for i in np.unravel_index(int(np.argmax(triples)), triples.shape))
             if triples[first, second] > best_score:
                 best_score, best_flips = float(triples[first, second]), (int(first), int(second), third)
     chosen = base.copy()
+    flip: int
     for flip in best_flips:
         chosen ^= matrix[flip]
     codeword = np.empty(N, dtype=np.uint8)

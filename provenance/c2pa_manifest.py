@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import datetime
+import io
 import json
 import os
 import stat
@@ -16,6 +17,8 @@ import c2pa
 from .signer import ContentSigner
 
 MP4_MIME = "video/mp4"
+# A bare manifest store (JUMBF), as served by a manifest repository or kept in a .c2pa sidecar.
+C2PA_MIME = "application/c2pa"
 GENERATOR_NAME = "Candor"
 MOV_MIME = "video/quicktime"
 RENDER_ASSERTION_LABEL = "org.candor.render"
@@ -49,6 +52,19 @@ class SoftBinding:
 
     algorithm: str
     payload_hex: str
+
+    @property
+    def value(self) -> str:
+        """The payload as the soft-binding assertion and the Soft Binding Resolution API carry it: base64."""
+        return base64.b64encode(bytes.fromhex(self.payload_hex)).decode("ascii")
+
+
+@dataclass(frozen=True)
+class SignedManifest:
+    """What signing embedded: the manifest store (JUMBF) byte for byte, and its active manifest's label (a URN)."""
+
+    manifest_id: str
+    store: bytes
 
 
 @dataclass(frozen=True)
@@ -95,10 +111,11 @@ def mp4_sign(
     ingredient: Ingredient | None = None,
     soft_binding: SoftBinding | None = None,
     edits: tuple[str, ...] = (),
-) -> None:
+) -> SignedManifest:
     """Embed a signed C2PA manifest declaring source as AI-generated, writing destination atomically.
 
-    ``edits`` are c2pa action names Candor applied after generating (e.g. the visible label).
+    ``edits`` are c2pa action names Candor applied after generating (e.g. the visible label). Returns the manifest
+    store exactly as embedded, so it can be served again for a copy that lost it.
     """
     consent_fields = dict(consent_summary or {})
     if "render_id" in consent_fields:
@@ -112,7 +129,7 @@ def mp4_sign(
     if soft_binding is not None:
         # c2pa accepts c2pa.watermarked only beside a soft-binding assertion naming the watermark.
         actions.append(
-            {"action": "c2pa.watermarked", "when": when, "parameters": {"description": soft_binding.algorithm}}
+            {"action": "c2pa.watermarked", "when": when, "parameters": {"description": soft_binding.algorithm}}  # type: ignore[dict-item]
         )
         assertions.append(
             {
@@ -122,7 +139,7 @@ def mp4_sign(
                     "blocks": [
                         {
                             "scope": {},
-                            "value": base64.b64encode(bytes.fromhex(soft_binding.payload_hex)).decode("ascii"),
+                            "value": soft_binding.value,
                         }
                     ],
                 },
@@ -156,7 +173,7 @@ def mp4_sign(
             ) as c2pa_signer,
             c2pa.Builder(manifest, context=context) as builder,
         ):
-            builder.sign(c2pa_signer, MP4_MIME, source_file, destination_file)
+            store = builder.sign(c2pa_signer, MP4_MIME, source_file, destination_file)
             destination_file.flush()
             os.fsync(destination_file.fileno())
         # mkstemp makes the file 0600; signing should not change who may read the video.
@@ -165,15 +182,57 @@ def mp4_sign(
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
         raise
+    return SignedManifest(
+        manifest_id=_active_manifest_label(store=store, root_certificate_pem=trust_anchor_pem), store=store
+    )
 
 
-def mp4_read_manifest(*, path: Path, root_certificate_pem: bytes, mime: str = MP4_MIME) -> ManifestReport:
-    """Report whether path carries a valid C2PA manifest trusted to root_certificate_pem; never raises on bad input."""
+def _active_manifest_label(*, store: bytes, root_certificate_pem: bytes) -> str:
+    # Read without its asset, the store fails its hash binding; its label is all that is wanted here.
+    with (
+        _context_create(root_certificate_pem=root_certificate_pem) as context,
+        c2pa.Reader(C2PA_MIME, io.BytesIO(store), context=context) as reader,
+    ):
+        return str(json.loads(reader.json())["active_manifest"])
+
+
+def active_manifest_jumbf(store: bytes) -> bytes:
+    """The active manifest's own JUMBF superbox, cut out of a manifest store (C2PA: the store's last manifest).
+
+    A store is a `jumb` superbox: a `jumd` description, then one `jumb` superbox per manifest, oldest first.
+    """
+    manifests = [box for box in _jumbf_boxes(store, start=8) if box[4:8] == b"jumb"] if store[4:8] == b"jumb" else []
+    if not manifests:
+        raise ValueError("not a C2PA manifest store: no manifest superbox inside a jumb box")
+    return manifests[-1]
+
+
+def _jumbf_boxes(data: bytes, *, start: int) -> list[bytes]:
+    """The boxes laid end to end in data[start:], each with its 8-byte header (32-bit sizes only, as c2pa writes)."""
+    boxes = []
+    offset = start
+    while offset + 8 <= len(data):
+        size = int.from_bytes(data[offset : offset + 4], "big")
+        if size < 8 or offset + size > len(data):
+            raise ValueError(f"malformed JUMBF box at byte {offset}")
+        boxes.append(data[offset : offset + size])
+        offset += size
+    return boxes
+
+
+def mp4_read_manifest(
+    *, path: Path, root_certificate_pem: bytes, mime: str = MP4_MIME, manifest_store: bytes | None = None
+) -> ManifestReport:
+    """Report whether path carries a valid C2PA manifest trusted to root_certificate_pem; never raises on bad input.
+
+    With manifest_store (a store served apart from the file, e.g. by a soft-binding lookup), that store is
+    judged against path's bytes instead of whatever path embeds.
+    """
     try:
         with (
             _context_create(root_certificate_pem=root_certificate_pem) as context,
             open(path, "rb") as asset,
-            c2pa.Reader(mime, asset, context=context) as reader,
+            c2pa.Reader(mime, asset, manifest_data=manifest_store, context=context) as reader,
         ):
             store = json.loads(reader.json())
     except c2pa.C2paError.ManifestNotFound:

@@ -1,4 +1,6 @@
-"""Compact perceptual fingerprint of a render's picture, to tell a real Candor video from a watermark copied onto other content."""
+"""Compact perceptual fingerprint of a render's picture, to tell a real Candor video from a watermark copied onto other
+content.
+"""
 
 from __future__ import annotations
 
@@ -61,6 +63,17 @@ def content_similarity(
     ``scale`` is the copy's size relative to the render and ``mirrored`` whether it
     was flipped, both as the watermark reading found them; any crop is searched.
     """
+    return content_alignment(fingerprint, mean_luma, scale=scale, mirrored=mirrored)[0]
+
+
+def content_alignment(
+    fingerprint: ContentFingerprint, mean_luma: np.ndarray, *, scale: float, mirrored: bool = False
+) -> tuple[float, tuple[float, float]]:
+    """(similarity as content_similarity gives it, (x, y) in render pixels of the copy's top-left corner).
+
+    The corner is where the copy, un-mirrored and brought back to the render's scale, sits in the render (a crop's
+    offset), found to a fraction of a thumbnail pixel by fitting a parabola through the best match and its neighbours.
+    """
     if mirrored:
         mean_luma = mean_luma[:, ::-1]
     factor = THUMB_SIDE / max(fingerprint.frame_height, fingerprint.frame_width)
@@ -71,11 +84,25 @@ def content_similarity(
     copy = cv2.resize(mean_luma.astype(np.float32), (copy_w, copy_h), interpolation=cv2.INTER_AREA)
     reference = fingerprint.thumbnail.astype(np.float32)
     # The smaller picture slides over the larger; a crop of the render fits inside it.
+    top = left = 0
     if copy.shape[0] > reference.shape[0] or copy.shape[1] > reference.shape[1]:
         top = max(0, (copy.shape[0] - reference.shape[0]) // 2)
         left = max(0, (copy.shape[1] - reference.shape[1]) // 2)
         copy = copy[top : top + reference.shape[0], left : left + reference.shape[1]]
     if min(copy.shape) < 8:
-        return -1.0
+        return -1.0, (0.0, 0.0)
     scores = cv2.matchTemplate(_detail(reference), _detail(copy), cv2.TM_CCOEFF_NORMED)
-    return float(scores.max())
+    _, best, _, (x, y) = cv2.minMaxLoc(scores)
+    return float(best), (
+        (x + _peak_offset(scores[y, :], x) - left) / factor,
+        (y + _peak_offset(scores[:, x], y) - top) / factor,
+    )
+
+
+def _peak_offset(profile: np.ndarray, at: int) -> float:
+    """Sub-pixel position of a maximum, from the parabola through it and its two neighbours (0 at an edge)."""
+    if at == 0 or at == profile.size - 1:
+        return 0.0
+    before, peak, after = (float(v) for v in profile[at - 1 : at + 2])
+    curvature = before - 2 * peak + after
+    return 0.0 if curvature >= 0 else float(np.clip(0.5 * (before - after) / curvature, -0.5, 0.5))

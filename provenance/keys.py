@@ -252,7 +252,7 @@ def signing_material_rotate(keys_dir: Path) -> SigningMaterial:
                 path=retired / f"{retiring.key_id}.cert.pem", data=retiring.certificate_chain_pem, mode=PUBLIC_MODE
             )
             root_key = serialization.load_pem_private_key((directory / ROOT_KEY_FILE).read_bytes(), None)
-            _signing_create(directory=directory, root_key=root_key)
+            _signing_create(directory=directory, root_key=root_key)  # type: ignore[arg-type]  # the root key is EC
             material = _material_load(directory=directory)
             _cache[directory] = (_certificate_stamp(directory=directory), material)
         return material

@@ -1,4 +1,6 @@
-"""The one interface every C2PA signature goes through: a local key file today, an HSM or cloud KMS by the same shape."""
+"""The one interface every C2PA signature goes through: a local key file today, an HSM or cloud KMS by the same
+shape.
+"""
 
 from __future__ import annotations
 

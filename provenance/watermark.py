@@ -13,7 +13,9 @@ import numpy as np
 
 from . import bch
 
-ALGORITHM = "org.candor.watermark.ss-tile.2"
+# The name the C2PA soft-binding assertion and the Soft Binding Resolution API use for this watermark: reversed
+# domain, algorithm, version, in the form of the C2PA soft-binding algorithm list (e.g. com.digimarc.validate.1).
+ALGORITHM = "org.candor.watermark.2"
 PAYLOAD_BITS = bch.K
 SERIAL_BITS = 32
 KEY_ID_BITS = 8
@@ -271,7 +273,9 @@ def _usable_luma(frame: np.ndarray) -> np.ndarray | None:
 
 
 def _candidate_scales(height: int, width: int, reference_side: int) -> list[float]:
-    """Size ratios to undo: none (crops, re-encodes) and a plain resize of a render whose long side was reference_side."""
+    """Size ratios to undo: none (crops, re-encodes) and a plain resize of a render whose long side was
+    reference_side.
+    """
     scales = [1.0]
     resized = max(height, width) / reference_side
     if abs(resized - 1.0) > 0.01:
@@ -427,7 +431,7 @@ def watermark_read(
         if first_shape is None:
             first_shape = luma.shape
             shrink = max(1.0, max(luma.shape) / READ_MAX_SIDE)
-            scales = [scale / shrink for scale in _candidate_scales(*luma.shape, reference_side)]
+            scales = [scale / shrink for scale in _candidate_scales(*luma.shape, reference_side)]  # type: ignore[call-arg]  # a 2-D luma
         elif luma.shape != first_shape:
             # A video keeps one frame size; a stray frame of another size cannot be folded with the rest.
             continue

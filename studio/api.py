@@ -2,25 +2,31 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.http import FileResponse, HttpResponse
+from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from consent.models import PURPOSES
-from consent.selectors import portrait_consent_state
-from consent.services import consent_request_create, consent_status_now
+from consent import selectors as consent_selectors
+from consent.api import ConsentEventOutput
+from consent.models import PURPOSES, Purpose
+from consent.services import ROUTED_NOTICE, consent_request_create
+from core.http import public_url
+from core.languages import language_check
 
-from . import selectors, services
-from .exceptions import ApplicationError
+from . import selectors, services, sharing
 from .models import Portrait, Render
+from .validators import SUBJECT_NAME_MAX_CHARS, subject_name_validate
 
 
 def _paginated(request, view, queryset, output_class) -> Response:
     paginator = PageNumberPagination()
-    page = paginator.paginate_queryset(queryset, request, view=view)
+    page: list[Any] | None = paginator.paginate_queryset(queryset, request, view=view)
     return paginator.get_paginated_response(output_class(page, many=True, context={"request": request}).data)
 
 
@@ -46,6 +52,9 @@ def _validated(serializer_class, data):
 class PortraitOutput(serializers.Serializer):
     id = serializers.UUIDField()
     status = serializers.SerializerMethodField()
+    previews_left = serializers.SerializerMethodField(
+        help_text="one-second previews the active consent still allows (null without one)"
+    )
     subject_name = serializers.CharField()
     face = serializers.SerializerMethodField()
     width = serializers.IntegerField()
@@ -53,7 +62,11 @@ class PortraitOutput(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
     def get_status(self, portrait: Portrait) -> str:
-        return portrait_consent_state(portrait)
+        return consent_selectors.consent_state_get(portrait=portrait)
+
+    def get_previews_left(self, portrait: Portrait) -> int | None:
+        active = consent_selectors.consent_active_get(portrait=portrait)
+        return None if active is None else consent_selectors.consent_previews_left(active)
 
     def get_face(self, portrait: Portrait) -> dict:
         return {"box": portrait.face_box}
@@ -62,12 +75,12 @@ class PortraitOutput(serializers.Serializer):
 class PortraitsApi(APIView):
     class PortraitCreateInput(serializers.Serializer):
         image = serializers.FileField(allow_empty_file=True)
-        subject_name = serializers.CharField(max_length=200)
+        subject_name = serializers.CharField(max_length=SUBJECT_NAME_MAX_CHARS, validators=[subject_name_validate])
         subject_email = serializers.EmailField()
 
     @extend_schema(operation_id="portraits_list", responses=page_of(PortraitOutput))
     def get(self, request):
-        return _paginated(request, self, selectors.portraits_of(owner=request.user), PortraitOutput)
+        return _paginated(request, self, selectors.portrait_list(owner=request.user), PortraitOutput)
 
     @extend_schema(request=PortraitCreateInput, responses={201: PortraitOutput})
     def post(self, request):
@@ -84,7 +97,7 @@ class PortraitsApi(APIView):
 class PortraitDetailApi(APIView):
     @extend_schema(responses=PortraitOutput)
     def get(self, request, portrait_id):
-        return Response(PortraitOutput(selectors.portrait_of(owner=request.user, portrait_id=portrait_id)).data)
+        return Response(PortraitOutput(selectors.portrait_get(owner=request.user, portrait_id=portrait_id)).data)
 
 
 class ConsentRequestCreateApi(APIView):
@@ -102,10 +115,18 @@ class ConsentRequestCreateApi(APIView):
         requested_expires_at = serializers.DateTimeField()
         requested_max_renders = serializers.IntegerField(allow_null=True)
         link_expires_at = serializers.DateTimeField()
+        routed = serializers.BooleanField(
+            help_text="true when the face matched a send-to-me registration: the link went to the address the person "
+            "registered, not to subject_email"
+        )
+        sent_to = serializers.SerializerMethodField()
+
+        def get_sent_to(self, consent) -> str:
+            return ROUTED_NOTICE if consent.routed else consent.portrait.subject_email
 
     @extend_schema(request=ConsentRequestInput, responses={201: ConsentRequestOutput})
     def post(self, request, portrait_id):
-        portrait = selectors.portrait_of(owner=request.user, portrait_id=portrait_id)
+        portrait = selectors.portrait_get(owner=request.user, portrait_id=portrait_id)
         data = _validated(self.ConsentRequestInput, request.data)
         consent = consent_request_create(portrait=portrait, requested_by=request.user, **data)
         return Response(self.ConsentRequestOutput(consent).data, status=status.HTTP_201_CREATED)
@@ -127,14 +148,14 @@ class RenderOutput(serializers.Serializer):
     def get_video_url(self, render: Render) -> str | None:
         if render.status != Render.Status.DONE or not render.video:
             return None
-        return self.context["request"].build_absolute_uri(f"/api/renders/{render.id}/video/")
+        return self.context["request"].build_absolute_uri(reverse("api-render-video", args=[render.id]))
 
 
 class SpeechInput(serializers.Serializer):
     """What a video says and of whom: a render's input, and a preview's."""
 
     portrait = serializers.UUIDField()
-    purpose = serializers.ChoiceField(choices=Render.Purpose.choices)
+    purpose = serializers.ChoiceField(choices=Purpose.choices)
     text = serializers.CharField(required=False, allow_blank=True, max_length=5000, trim_whitespace=True)
     language = serializers.CharField(
         required=False, allow_blank=True, max_length=16, help_text="of the text, or spoken in the audio"
@@ -143,21 +164,22 @@ class SpeechInput(serializers.Serializer):
         required=False, allow_blank=True, max_length=40, help_text="with text: one of GET /api/voices/"
     )
     audio = serializers.FileField(required=False, allow_empty_file=True)
+    transcript = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=5000,
+        help_text="with audio: what is said, for captions timed by word length; needed when the consent is limited "
+        "to languages",
+    )
 
 
 class RendersApi(APIView):
     class RenderCreateInput(SpeechInput):
-        transcript = serializers.CharField(
-            required=False,
-            allow_blank=True,
-            max_length=5000,
-            help_text="with audio: what is said, for captions timed by word length",
-        )
-        label = serializers.BooleanField(required=False, default=True)
+        label = serializers.BooleanField(required=False, default=True)  # type: ignore[assignment]  # a field named "label"
 
     @extend_schema(operation_id="renders_list", responses=page_of(RenderOutput))
     def get(self, request):
-        return _paginated(request, self, selectors.renders_of(owner=request.user), RenderOutput)
+        return _paginated(request, self, selectors.render_list(owner=request.user), RenderOutput)
 
     @extend_schema(
         request=RenderCreateInput,
@@ -168,13 +190,14 @@ class RendersApi(APIView):
                 str,
                 OpenApiParameter.HEADER,
                 required=False,
-                description="a client-chosen key (at most 100 characters): a retry with the same key returns the first render",
+                description="a client-chosen key (at most 100 characters): a retry with the same key returns the "
+                "first render",
             )
         ],
     )
     def post(self, request):
         data = _validated(self.RenderCreateInput, request.data)
-        portrait = selectors.portrait_of(owner=request.user, portrait_id=data["portrait"])
+        portrait = selectors.portrait_get(owner=request.user, portrait_id=data["portrait"])
         render = services.render_enqueue(
             owner=request.user,
             portrait=portrait,
@@ -200,18 +223,20 @@ class RendersLocalizeApi(APIView):
 
     class LocalizeInput(serializers.Serializer):
         portrait = serializers.UUIDField()
-        purpose = serializers.ChoiceField(choices=Render.Purpose.choices)
+        purpose = serializers.ChoiceField(choices=Purpose.choices)
         versions = serializers.ListField(
             child=serializers.DictField(), min_length=1, max_length=services.LOCALIZATION_MAX_VERSIONS
         )
-        label = serializers.BooleanField(required=False, default=True)
+        label = serializers.BooleanField(required=False, default=True)  # type: ignore[assignment]  # a field named "label"
 
     @extend_schema(request=LocalizeInput, responses={202: RenderOutput(many=True)})
     def post(self, request):
-        """One render per language version of the same message, all gated by consent's language scope: all queued or none."""
+        """One render per language version of the same message, all gated by consent's language scope: all queued or
+        none.
+        """
         data = _validated(self.LocalizeInput, request.data)
         versions = [_validated(self.Version, version) for version in data["versions"]]
-        portrait = selectors.portrait_of(owner=request.user, portrait_id=data["portrait"])
+        portrait = selectors.portrait_get(owner=request.user, portrait_id=data["portrait"])
         renders = services.renders_localize(
             owner=request.user, portrait=portrait, purpose=data["purpose"], versions=versions, label=data["label"]
         )
@@ -226,9 +251,11 @@ class RenderPreviewApi(APIView):
 
     @extend_schema(request=RenderPreviewInput, responses={(200, "video/mp4"): bytes})
     def post(self, request):
-        """The first second of the video, labelled and watermarked, gated by consent like a render; nothing is stored."""
+        """The first second of the video, labelled and watermarked, gated by consent like a render; nothing is
+        stored.
+        """
         data = _validated(self.RenderPreviewInput, request.data)
-        portrait = selectors.portrait_of(owner=request.user, portrait_id=data["portrait"])
+        portrait = selectors.portrait_get(owner=request.user, portrait_id=data["portrait"])
         video = services.render_preview(
             portrait=portrait,
             purpose=data["purpose"],
@@ -236,6 +263,7 @@ class RenderPreviewApi(APIView):
             language=data.get("language", ""),
             voice=data.get("voice", ""),
             audio=data.get("audio"),
+            transcript=data.get("transcript", ""),
         )
         return HttpResponse(video, content_type="video/mp4")
 
@@ -260,10 +288,8 @@ class VoicesApi(APIView):
         from inference import speech
 
         language = request.query_params.get("language", "").strip().lower()
-        if language and language not in speech.languages():
-            raise ApplicationError(
-                "unknown_language", f"unknown language '{language}'; supported: {sorted(speech.languages())}"
-            )
+        if language:
+            language_check(language)
         rows = []
         for code in [language] if language else speech.languages():
             offered = speech.voices(code)
@@ -274,28 +300,56 @@ class VoicesApi(APIView):
 class RenderDetailApi(APIView):
     @extend_schema(responses=RenderOutput)
     def get(self, request, render_id):
-        render = selectors.render_of(owner=request.user, render_id=render_id)
+        render = selectors.render_get(owner=request.user, render_id=render_id)
         return Response(RenderOutput(render, context={"request": request}).data)
 
     @extend_schema(responses={204: None})
     def delete(self, request, render_id):
-        services.render_delete(render=selectors.render_of(owner=request.user, render_id=render_id))
+        services.render_delete(render=selectors.render_get(owner=request.user, render_id=render_id))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class RenderVideoApi(APIView):
     @extend_schema(responses={(200, "video/mp4"): bytes})
     def get(self, request, render_id):
-        render = selectors.render_of(owner=request.user, render_id=render_id)
-        if render.status != Render.Status.DONE or not render.video:
-            raise ApplicationError("not_ready", f"the render is {render.status}", status_code=409)
-        consent_now = consent_status_now(render.consent)
-        if consent_now != "active":
-            raise ApplicationError(
-                "consent_withdrawn",
-                f"the person pictured's consent is {consent_now}; the video is no longer served",
-                status_code=403,
-            )
+        render = selectors.render_get(owner=request.user, render_id=render_id)
+        refusal = selectors.render_video_unavailable(render)
+        if refusal is not None:
+            raise refusal
         return FileResponse(
             render.video.open("rb"), content_type="video/mp4", as_attachment=False, filename=f"candor-{render.id}.mp4"
+        )
+
+
+class RenderShareLinkApi(APIView):
+    """A public link to the video (a new one replaces the open ones) and its revocation."""
+
+    class ShareLinkOutput(serializers.Serializer):
+        url = serializers.CharField()
+        expires_at = serializers.DateTimeField()
+
+    @extend_schema(request=None, responses={201: ShareLinkOutput})
+    def post(self, request, render_id):
+        render = selectors.render_get(owner=request.user, render_id=render_id)
+        refusal = selectors.render_video_unavailable(render)
+        if refusal is not None:
+            raise refusal
+        link = sharing.share_link_create(render=render)
+        output = {"url": public_url("shared", link.token), "expires_at": link.expires_at}
+        return Response(self.ShareLinkOutput(output).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, render_id):
+        sharing.share_links_revoke(render=selectors.render_get(owner=request.user, render_id=render_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PortraitConsentEventsApi(APIView):
+    """The creator's view of what happened with consent for one of their portraits."""
+
+    @extend_schema(responses=ConsentEventOutput(many=True))
+    def get(self, request, portrait_id):
+        portrait = selectors.portrait_get(owner=request.user, portrait_id=portrait_id)
+        return Response(
+            ConsentEventOutput(consent_selectors.portrait_consent_events_list(portrait=portrait), many=True).data
         )

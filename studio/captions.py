@@ -1,4 +1,6 @@
-"""Timed captions (WebVTT) of renders, from the synthesizer's word timings or a pasted transcript, kept beside the video."""
+"""Timed captions (WebVTT) of renders, from the synthesizer's word timings or a pasted transcript, kept beside the
+video.
+"""
 
 from __future__ import annotations
 
@@ -11,18 +13,13 @@ import av
 import numpy as np
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from scipy import ndimage
+
+from inference.acoustics import SPEECH_WINDOW_S, speech_windows
 
 # A cue holds a few words so that captions stay readable and do not flicker word by word.
 CUE_MAX_WORDS = 7
 CUE_MAX_SECONDS = 3.5
 CAPTIONS_FOLDER = "captions"
-# Speech in a recording: windows within VOICED_RANGE_DB of the loudest one, at most VOICED_REACH windows from a run of
-# VOICED_RUN of them in a row (a click is too short to start speech; a syllable's soft edges still belong to it).
-VOICED_WINDOW_S = 0.02
-VOICED_RANGE_DB = 30.0
-VOICED_RUN = 5
-VOICED_REACH = 15
 _MILLISECOND = Fraction(1, 1000)
 # The mov_text encoder takes its one style from an ASS header: white sans-serif text at the bottom centre.
 _MOV_TEXT_HEADER = b"""[Script Info]
@@ -49,7 +46,9 @@ def _timestamp(seconds: float) -> str:
 
 
 def caption_cues(words: Iterable[tuple[float, float, str]]) -> list[tuple[float, float, str]]:
-    """(start_s, end_s, text) cues from (start_s, end_s, word) triples; a cue ends after a sentence, CUE_MAX_WORDS or CUE_MAX_SECONDS."""
+    """(start_s, end_s, text) cues from (start_s, end_s, word) triples; a cue ends after a sentence, CUE_MAX_WORDS or
+    CUE_MAX_SECONDS.
+    """
     groups: list[list[tuple[float, float, str]]] = []
     for word in words:
         current = groups[-1] if groups else None
@@ -124,17 +123,10 @@ def transcript_timed(transcript: str, audio: np.ndarray, sample_rate: int) -> li
     few words long keep that readable.
     """
     words = transcript.split()
-    window = max(1, round(VOICED_WINDOW_S * sample_rate))
-    if not words or audio.size < window:
+    voiced = np.flatnonzero(speech_windows(audio, sample_rate)) if words else np.zeros(0, int)
+    if not voiced.size:
         return []
-    stretches = audio[: audio.size // window * window].reshape(-1, window)
-    loudness = np.sqrt(np.mean(np.square(stretches, dtype=np.float64), axis=1))
-    if loudness.max() <= 0:
-        return []
-    loud = loudness >= loudness.max() * 10 ** (-VOICED_RANGE_DB / 20)
-    in_run = ndimage.binary_opening(loud, structure=np.ones(VOICED_RUN, bool))
-    # A recording without a run of speech counts from its first to its last loud window.
-    voiced = np.flatnonzero(loud & ndimage.binary_dilation(in_run, iterations=VOICED_REACH) if in_run.any() else loud)
+    window = max(1, round(SPEECH_WINDOW_S * sample_rate))
     start, end = voiced[0] * window / sample_rate, (voiced[-1] + 1) * window / sample_rate
     weights = np.array([len(word) + 1 for word in words], dtype=float)
     edges = start + (end - start) * np.concatenate([[0.0], np.cumsum(weights)]) / weights.sum()

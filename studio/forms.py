@@ -11,15 +11,16 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import UserCreationForm
 from django.utils import timezone
 
-from consent.models import PURPOSES
+from consent.models import PURPOSES, Purpose
 
-from .models import Render
+from .validators import SUBJECT_NAME_MAX_CHARS, subject_name_validate
 
 LOCALIZATION_ROWS = 4
 CONSENT_DEFAULT_DAYS = 365
 TRANSCRIPT_HELP = (
     "Paste what is said to get captions. Their timing is approximate: the words are spread over the "
-    "detected speech in proportion to their length, not recognized in the recording."
+    "detected speech in proportion to their length, not recognized in the recording. Needed when the consent is "
+    "limited to languages: its language is checked, and its length against the recording's speech."
 )
 
 
@@ -33,7 +34,10 @@ def language_choices() -> tuple[tuple[str, str], ...]:
 
 
 def voice_choices(language: str) -> list[tuple[str, str]]:
-    """The synthesizer's voices for a language as (value, label): "" (its default voice) first, then "de+f2" as "de, female 2"."""
+    """The synthesizer's voices for a language as (value, label): "" (its default voice) first, then "de+f2" as "de,
+    female
+    2".
+    """
     from inference import speech
 
     default, *others = speech.voices(language)
@@ -55,7 +59,12 @@ class PortraitUploadForm(forms.Form):
         help_text="A JPEG or PNG with exactly one face, looking at the camera.",
         widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}),
     )
-    subject_name = forms.CharField(label="Name of the person pictured", max_length=200)
+    subject_name = forms.CharField(
+        label="Name of the person pictured",
+        max_length=SUBJECT_NAME_MAX_CHARS,
+        validators=[subject_name_validate],
+        help_text="As it should appear in the consent request: one line, no links.",
+    )
     subject_email = forms.EmailField(
         label="Their email", help_text="They receive the consent request here; nothing is made until they approve."
     )
@@ -105,7 +114,7 @@ class _VideoBaseForm(forms.Form):
             "or have expired); choose another portrait."
         },
     )
-    purpose = forms.ChoiceField(choices=Render.Purpose.choices)
+    purpose = forms.ChoiceField(choices=Purpose.choices)
     # The engine drives the mouth and blinks only; expression styles are planned, so the field shows what is coming.
     expression = forms.ChoiceField(
         choices=[("neutral", "Neutral")],

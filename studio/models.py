@@ -7,9 +7,13 @@ import uuid
 from django.conf import settings
 from django.db import models
 
+from consent.models import Purpose
+
 
 class Portrait(models.Model):
-    """A normalized portrait photo with its detected face; the descriptor is what consent identity is matched against."""
+    """A normalized portrait photo with its detected face; the descriptor is what consent identity is matched
+    against.
+    """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="portraits")
@@ -38,13 +42,6 @@ class Render(models.Model):
         DONE = "done"
         FAILED = "failed"
         CANCELLED = "cancelled"
-
-    class Purpose(models.TextChoices):
-        MARKETING = "marketing"
-        EDUCATION = "education"
-        SUPPORT = "support"
-        ENTERTAINMENT = "entertainment"
-        PERSONAL = "personal"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="renders")
@@ -89,3 +86,30 @@ class Render(models.Model):
 
     def __str__(self) -> str:
         return f"render {self.id} ({self.status})"
+
+
+class ShareLink(models.Model):
+    """A public link to one render's video: a random token that names nothing, kept here so it can be revoked."""
+
+    render = models.ForeignKey(Render, on_delete=models.CASCADE, related_name="share_links")
+    token = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"share link of render {self.render_id}"
+
+
+class ApiToken(models.Model):
+    """A creator's API token, stored only as its keyed hash (studio/accounts.py): the database never holds the token."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_token")
+    digest = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"API token of {self.user_id}"

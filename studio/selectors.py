@@ -6,40 +6,62 @@ from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
+from consent.models import Consent, ConsentState
+from consent.selectors import consent_state_now
+from core.errors import ApplicationError, ErrorCode
+
 from .models import Portrait, Render
 
 
-def portraits_of(*, owner) -> QuerySet[Portrait]:
+def portrait_list(*, owner) -> QuerySet[Portrait]:
     return Portrait.objects.filter(owner=owner, erased_at__isnull=True).order_by("-created_at")
 
 
-def portrait_of(*, owner, portrait_id) -> Portrait:
+def portrait_get(*, owner, portrait_id) -> Portrait:
     """The owner's portrait, or 404 (another creator's portrait is indistinguishable from a missing one)."""
-    return get_object_or_404(portraits_of(owner=owner), id=portrait_id)
+    return get_object_or_404(portrait_list(owner=owner), id=portrait_id)
 
 
-def renders_of(*, owner) -> QuerySet[Render]:
+def render_list(*, owner) -> QuerySet[Render]:
     return Render.objects.filter(owner=owner).select_related("portrait").order_by("-created_at")
 
 
-def render_of(*, owner, render_id) -> Render:
-    return get_object_or_404(renders_of(owner=owner).select_related("consent__portrait"), id=render_id)
+def render_get(*, owner, render_id) -> Render:
+    return get_object_or_404(render_list(owner=owner).select_related("consent__portrait"), id=render_id)
 
 
-def portraits_with_active_consent(*, owner) -> QuerySet[Portrait]:
+def portrait_list_consented(*, owner) -> QuerySet[Portrait]:
     """The owner's portraits that a render can use now (an active, unexpired consent)."""
     return (
-        portraits_of(owner=owner).filter(consents__status="active", consents__expires_at__gt=timezone.now()).distinct()
+        portrait_list(owner=owner)
+        .filter(consents__status=Consent.Status.ACTIVE, consents__expires_at__gt=timezone.now())
+        .distinct()
     )
 
 
-def renders_by_ids(*, owner, render_ids) -> QuerySet[Render]:
-    return renders_of(owner=owner).filter(id__in=render_ids)
+def render_list_by_ids(*, owner, render_ids) -> QuerySet[Render]:
+    return render_list(owner=owner).filter(id__in=render_ids)
 
 
-def live_render_allowed(*, render_id) -> bool:
+def render_live_allowed(*, render_id) -> bool:
     """Whether a live render may go on: not cancelled (revocation cancels it) and its consent still active."""
-    from consent.services import consent_status_now
-
     render = Render.objects.select_related("consent__portrait").get(id=render_id)
-    return render.status == Render.Status.RUNNING and consent_status_now(render.consent) == "active"
+    return render.status == Render.Status.RUNNING and consent_state_now(render.consent) == ConsentState.ACTIVE
+
+
+def render_video_unavailable(render: Render) -> ApplicationError | None:
+    """Why a render's video may not be served now (not finished, deleted, consent no longer active), or None.
+
+    The one rule for the dashboard's player, the API's video download and every other place that serves it.
+    """
+    if render.status != Render.Status.DONE:
+        return ApplicationError(ErrorCode.NOT_READY, f"the video is {render.status}")
+    if not render.video:
+        return ApplicationError(ErrorCode.NOT_READY, "the video was deleted")
+    consent_now = consent_state_now(render.consent)
+    if consent_now != ConsentState.ACTIVE:
+        return ApplicationError(
+            ErrorCode.CONSENT_WITHDRAWN,
+            f"the person pictured's consent is {consent_now}; the video is no longer available",
+        )
+    return None

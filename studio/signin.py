@@ -1,4 +1,6 @@
-"""Logins with failed-attempt limits: the password backend that enforces them everywhere, and the login page that says so."""
+"""Logins with failed-attempt limits: the password backend that enforces them everywhere, and the login page that says
+so.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from . import limits
+from core import limits
 
 
 class LimitedModelBackend(ModelBackend):

@@ -40,13 +40,6 @@ def render_run_task(render_id: str) -> None:
 
 
 @shared_task
-def consents_expire_task() -> None:
-    from consent.services import consents_expire_due
-
-    consents_expire_due()
-
-
-@shared_task
 def uploads_abandoned_delete_task() -> None:
     from .services import uploads_abandoned_delete
 

@@ -1,8 +1,11 @@
-"""Creator pages (account, portraits, consent requests, videos, localization) and the public page on how Candor works."""
+"""Creator pages (account, portraits, consent requests, videos, localization) and the public page on how Candor
+works.
+"""
 
 from __future__ import annotations
 
 import base64
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth import login
@@ -15,11 +18,12 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from consent import selectors as consent_selectors
-from consent.selectors import consent_latest_for_portrait, portrait_consent_state
-from consent.services import consent_request_create, consent_status_now
+from consent.selectors import consent_active_get, consent_latest_get, consent_previews_left, consent_state_get
+from consent.services import ROUTED_NOTICE, consent_request_create
+from core.errors import ApplicationError
+from core.http import file_response_ranged
 
 from . import accounts, captions, selectors, services, sharing
-from .exceptions import ApplicationError
 from .forms import (
     ConsentRequestForm,
     LocalizationRowFormSet,
@@ -30,17 +34,18 @@ from .forms import (
     language_choices,
     voice_choices,
 )
-from .http import file_response_ranged
 from .models import Render
 
 FINISHED = (Render.Status.DONE, Render.Status.FAILED, Render.Status.CANCELLED)
 
 
 def _portrait_row(portrait) -> dict:
+    active = consent_active_get(portrait=portrait)
     return {
         "portrait": portrait,
-        "consent_state": portrait_consent_state(portrait),
-        "consent": consent_latest_for_portrait(portrait=portrait),
+        "consent_state": consent_state_get(portrait=portrait),
+        "consent": consent_latest_get(portrait=portrait),
+        "previews_left": None if active is None else consent_previews_left(active),
     }
 
 
@@ -51,8 +56,8 @@ def _refusal(form, error: ApplicationError) -> None:
 
 @login_required
 def dashboard(request):
-    portraits = [_portrait_row(p) for p in selectors.portraits_of(owner=request.user)[:50]]
-    renders = selectors.renders_of(owner=request.user)[:50]
+    portraits = [_portrait_row(p) for p in selectors.portrait_list(owner=request.user)[:50]]
+    renders = selectors.render_list(owner=request.user)[:50]
     return render(
         request,
         "studio/dashboard.html",
@@ -60,7 +65,7 @@ def dashboard(request):
             "portraits": portraits,
             "renders": renders,
             "watching": any(r.status not in FINISHED for r in renders),
-            "holds": consent_selectors.registry_holds_of(owner=request.user)[:20],
+            "holds": consent_selectors.registry_hold_list(owner=request.user)[:20],
         },
     )
 
@@ -80,11 +85,11 @@ def signup(request):
 @login_required
 @require_http_methods(["GET", "POST"])
 def api_token(request):
+    """Only a hash of the token is kept, so a new token is shown on the page that makes it, and never again."""
     if request.method == "POST":
-        accounts.creator_token_rotate(user=request.user)
-        messages.success(request, "A new token was made; the old one no longer works.")
-        return redirect("api-token")
-    return render(request, "studio/token.html", {"token": accounts.creator_token_get(user=request.user)})
+        token = accounts.creator_token_rotate(user=request.user)
+        return render(request, "studio/token.html", {"token": token, "has_token": True})
+    return render(request, "studio/token.html", {"has_token": accounts.creator_token_exists(user=request.user)})
 
 
 @login_required
@@ -107,7 +112,7 @@ def portrait_new(request):
 @login_required
 @require_GET
 def portrait_detail(request, portrait_id):
-    portrait = selectors.portrait_of(owner=request.user, portrait_id=portrait_id)
+    portrait = selectors.portrait_get(owner=request.user, portrait_id=portrait_id)
     return _portrait_page(request, portrait, ConsentRequestForm())
 
 
@@ -118,7 +123,7 @@ def _portrait_page(request, portrait, consent_form, *, status=200):
         {
             **_portrait_row(portrait),
             "consent_form": consent_form,
-            "renders": selectors.renders_of(owner=request.user).filter(portrait=portrait)[:20],
+            "renders": selectors.render_list(owner=request.user).filter(portrait=portrait)[:20],
             # Landmark dots scale with the photo so that they read the same at any size.
             "dot_radius": round(max(portrait.width, portrait.height) / 160, 1),
         },
@@ -129,7 +134,7 @@ def _portrait_page(request, portrait, consent_form, *, status=200):
 @login_required
 @require_GET
 def portrait_image(request, portrait_id):
-    portrait = selectors.portrait_of(owner=request.user, portrait_id=portrait_id)
+    portrait = selectors.portrait_get(owner=request.user, portrait_id=portrait_id)
     if not portrait.image:
         raise Http404("this portrait has no image")
     return FileResponse(portrait.image.open("rb"), content_type="image/jpeg")
@@ -138,21 +143,30 @@ def portrait_image(request, portrait_id):
 @login_required
 @require_POST
 def consent_request(request, portrait_id):
-    portrait = selectors.portrait_of(owner=request.user, portrait_id=portrait_id)
+    portrait = selectors.portrait_get(owner=request.user, portrait_id=portrait_id)
     form = ConsentRequestForm(request.POST)
     if form.is_valid():
         try:
-            consent_request_create(portrait=portrait, requested_by=request.user, **form.scope())
+            consent = consent_request_create(portrait=portrait, requested_by=request.user, **form.scope())
         except ApplicationError as error:
             _refusal(form, error)
+            if error.retry_after_s is not None:
+                page = _portrait_page(request, portrait, form, status=error.status_code)
+                page["Retry-After"] = str(error.retry_after_s)
+                return page
         else:
-            messages.success(request, f"Consent request sent to {portrait.subject_email}.")
+            sent = (
+                f"{ROUTED_NOTICE.capitalize()}."
+                if consent.routed
+                else f"Consent request sent to {portrait.subject_email}."
+            )
+            messages.success(request, sent)
             return redirect("portrait", portrait_id=portrait.id)
     return _portrait_page(request, portrait, form, status=400)
 
 
 def _render_form(request) -> tuple[RenderForm, bool]:
-    portraits = selectors.portraits_with_active_consent(owner=request.user)
+    portraits = selectors.portrait_list_consented(owner=request.user)
     form = RenderForm(
         request.POST or None,
         request.FILES or None,
@@ -197,9 +211,9 @@ def render_new(request):
 def render_preview(request):
     """The New video page again, with the first second of the video these inputs would make, or why it was refused."""
     form, has_portraits = _render_form(request)
-    preview = {}
+    preview: dict[str, Any] = {}
     if not form.is_valid():
-        preview["error"] = " ".join(error for errors in form.errors.values() for error in errors)
+        preview["error"] = " ".join(str(error) for errors in form.errors.values() for error in errors)
     else:
         data = form.cleaned_data
         try:
@@ -210,6 +224,7 @@ def render_preview(request):
                 language=data["language"],
                 voice=data["voice"],
                 audio=data["audio"],
+                transcript=data["transcript"],
             )
         except ApplicationError as error:
             preview["error"], preview["status"] = error.detail, error.status_code
@@ -227,7 +242,7 @@ def render_preview(request):
 @login_required
 @require_http_methods(["GET", "POST"])
 def localize(request):
-    portraits = selectors.portraits_with_active_consent(owner=request.user)
+    portraits = selectors.portrait_list_consented(owner=request.user)
     form = LocalizeForm(request.POST or None, portraits=portraits, initial={"portrait": request.GET.get("portrait")})
     rows = LocalizationRowFormSet(request.POST or None, request.FILES or None, prefix="rows")
     if request.method == "POST" and form.is_valid() and rows.is_valid():
@@ -237,7 +252,7 @@ def localize(request):
                 owner=request.user,
                 portrait=data["portrait"],
                 purpose=data["purpose"],
-                versions=rows.versions(),
+                versions=rows.versions(),  # type: ignore[attr-defined]  # LocalizationRowFormSet.versions
                 label=data["label"],
             )
         except ApplicationError as error:
@@ -257,7 +272,7 @@ def localize(request):
 def renders_compare(request):
     try:
         items = list(
-            selectors.renders_by_ids(owner=request.user, render_ids=request.GET.getlist("id")).order_by("language")
+            selectors.render_list_by_ids(owner=request.user, render_ids=request.GET.getlist("id")).order_by("language")
         )
     except ValidationError as error:
         raise Http404("unknown render") from error
@@ -274,13 +289,31 @@ def renders_compare(request):
 @login_required
 @require_GET
 def render_detail(request, render_id):
-    item = selectors.render_of(owner=request.user, render_id=render_id)
+    item = selectors.render_get(owner=request.user, render_id=render_id)
     context = {**_video_context(item), "watching": item.status not in FINISHED}
     if not context["unavailable"]:
-        context["share_url"] = request.build_absolute_uri(
-            reverse("shared", args=[sharing.share_token_make(render=item)])
-        )
+        link = sharing.share_link_active(render=item)
+        if link is not None:
+            context["share_url"] = request.build_absolute_uri(reverse("shared", args=[link.token]))
+            context["share_expires_at"] = link.expires_at
     return render(request, "studio/render_detail.html", context)
+
+
+@login_required
+@require_POST
+def render_share(request, render_id):
+    """Make a share link (a new one replaces the open ones), or with action=revoke close every open link."""
+    item = selectors.render_get(owner=request.user, render_id=render_id)
+    unavailable = _video_unavailable(item)
+    if request.POST.get("action") == "revoke":
+        sharing.share_links_revoke(render=item)
+        messages.success(request, "The share link was revoked: it no longer opens the video.")
+    elif unavailable:
+        messages.error(request, f"This video cannot be shared. {unavailable}")
+    else:
+        sharing.share_link_create(render=item)
+        messages.success(request, "Share link made.")
+    return redirect("render", render_id=item.id)
 
 
 def _video_context(item: Render) -> dict:
@@ -297,7 +330,7 @@ def _video_context(item: Render) -> dict:
 @require_GET
 def render_status(request, render_id):
     """The small JSON the pages poll every second while a render is queued or running."""
-    item = selectors.render_of(owner=request.user, render_id=render_id)
+    item = selectors.render_get(owner=request.user, render_id=render_id)
     return JsonResponse(
         {
             "status": item.status,
@@ -310,15 +343,9 @@ def render_status(request, render_id):
 
 
 def _video_unavailable(item: Render) -> str:
-    """Why the video cannot be shown, or "" when it can."""
-    if item.status != Render.Status.DONE:
-        return f"The video is {item.status}."
-    if not item.video:
-        return "The video was deleted."
-    consent_now = consent_status_now(item.consent)
-    if consent_now != "active":
-        return f"The person pictured's consent is {consent_now}; the video is no longer available."
-    return ""
+    """Why the video cannot be shown, as a sentence, or "" when it can."""
+    refusal = selectors.render_video_unavailable(item)
+    return "" if refusal is None else refusal.detail[0].upper() + refusal.detail[1:] + "."
 
 
 def _captions_exist(item: Render) -> bool:
@@ -328,13 +355,13 @@ def _captions_exist(item: Render) -> bool:
 @login_required
 @require_GET
 def render_video(request, render_id):
-    return _video_file(request, selectors.render_of(owner=request.user, render_id=render_id))
+    return _video_file(request, selectors.render_get(owner=request.user, render_id=render_id))
 
 
 @login_required
 @require_GET
 def render_captions(request, render_id):
-    return _captions_file(request, selectors.render_of(owner=request.user, render_id=render_id))
+    return _captions_file(request, selectors.render_get(owner=request.user, render_id=render_id))
 
 
 def _video_file(request, item: Render):
@@ -367,7 +394,7 @@ def _captions_file(request, item: Render):
 @login_required
 @require_POST
 def render_delete(request, render_id):
-    services.render_delete(render=selectors.render_of(owner=request.user, render_id=render_id))
+    services.render_delete(render=selectors.render_get(owner=request.user, render_id=render_id))
     messages.success(request, "The video and its files were deleted.")
     return redirect("dashboard")
 

@@ -1,4 +1,6 @@
-"""Builds live-capture test clips from a real photo: landmark-driven head turns and jaw, mouth following the spoken digits."""
+"""Builds live-capture test clips from a real photo: landmark-driven head turns and jaw, mouth following the spoken
+digits.
+"""
 
 from __future__ import annotations
 
@@ -65,7 +67,8 @@ def _turn_amount(t: float, start: float, end: float, ramp: float = 0.15) -> floa
 
 
 def mouth_opened(frame: np.ndarray, landmarks: np.ndarray, amount: float) -> np.ndarray:
-    """The frame with the jaw dropped by amount 0..1 (a quarter of the mouth's width at 1) and the gap between the lips dark.
+    """The frame with the jaw dropped by amount 0..1 (a quarter of the mouth's width at 1) and the gap between the lips
+    dark.
 
     The lower lip, chin and jaw move down as a Gaussian around the lower lip; the upper lip stays where it is.
     """
@@ -94,7 +97,9 @@ def mouth_opened(frame: np.ndarray, landmarks: np.ndarray, amount: float) -> np.
 
 
 def speech_envelope(audio: np.ndarray, sample_rate: int, n_frames: int, fps: int) -> np.ndarray:
-    """Jaw opening 0..1 per frame from the loudness of mono audio (N,): how far a speaker's mouth opens on each syllable."""
+    """Jaw opening 0..1 per frame from the loudness of mono audio (N,): how far a speaker's mouth opens on each
+    syllable.
+    """
     hop = sample_rate / fps
     level = np.array([np.sqrt(np.mean(audio[int(i * hop) : int((i + 1) * hop)] ** 2) + 1e-12) for i in range(n_frames)])
     db = 20 * np.log10(level)
@@ -112,12 +117,14 @@ def liveness_clip(
     seconds: float = 3.0,
     lips_follow: str = "speech",
     voice: str | None = None,
+    first_turn_at: float = 0.3,
 ) -> bytes:
     """MP4 bytes (H.264 + AAC) of the photo's person answering a challenge.
 
     turns: head turns in order (left/right/up/down, the person's own left); digits: read aloud.
     lips_follow: "speech" (live), "other" (mouth driven by a different utterance: dubbed), "still" (no motion).
     voice: the synthesizer's voice reading the digits (default: the language's own).
+    first_turn_at: when the first turn starts, as a share of the clip (0: as soon as recording begins).
     """
     face = face_crop(photo)
     landmarks = faces.face_single(face).landmarks
@@ -137,9 +144,10 @@ def liveness_clip(
         mouth = np.zeros(n_frames)
     else:
         mouth = speech_envelope(audio, sample_rate, n_frames, fps)
-    # The first quarter stays frontal (the analysis takes the frontal pose from it); each turn then holds ~0.5 s.
+    # Each turn holds ~0.5 s, a third of the clip apart; the face is frontal the rest of the time.
     windows = [
-        (seconds * (0.3 + 0.33 * i), seconds * (0.3 + 0.33 * i) + min(0.75, seconds * 0.28)) for i in range(len(turns))
+        (seconds * (first_turn_at + 0.33 * i), seconds * (first_turn_at + 0.33 * i) + min(0.75, seconds * 0.28))
+        for i in range(len(turns))
     ]
     posed = []
     for index in range(n_frames):
@@ -184,8 +192,21 @@ class LiveClips:
         return self._clips[answer]
 
 
+def _opus_frame(audio: np.ndarray, start: int) -> av.AudioFrame:
+    """20 ms of mono 48 kHz sound from sample `start`, zero-padded at the end."""
+    chunk = np.zeros((1, 960), np.float32)
+    piece = audio[start : start + 960]
+    chunk[0, : piece.size] = piece
+    frame = av.AudioFrame.from_ndarray(chunk, format="flt", layout="mono")
+    frame.sample_rate = 48_000
+    frame.pts = start
+    return frame
+
+
 def as_browser_webm(clip: bytes, *, fps: int = 15, seed: int = 0) -> bytes:
-    """The clip re-encoded as a browser's MediaRecorder writes it: WebM, VP8 + Opus, millisecond timestamps with jitter."""
+    """The clip re-encoded as a browser's MediaRecorder writes it: WebM, VP8 + Opus, millisecond timestamps with
+    jitter.
+    """
     rng = np.random.default_rng(seed)
     with tempfile.TemporaryDirectory() as folder:
         source = Path(folder) / "clip.mp4"
@@ -198,21 +219,115 @@ def as_browser_webm(clip: bytes, *, fps: int = 15, seed: int = 0) -> bytes:
         video.height, video.width = frames[0].shape[:2]
         video.pix_fmt = "yuv420p"
         video.time_base = Fraction(1, 1000)
+        # A browser's encoder is real-time: each frame's packet comes out at once, not after a look-ahead.
+        video.options = {"lag-in-frames": "0", "deadline": "realtime", "cpu-used": "8"}
+        # Chromium's MediaRecorder gives a 640x480 camera about 2.5 Mbit/s; libvpx's own default is a fraction of it.
+        video.bit_rate = 2_500_000 * frames[0].shape[0] * frames[0].shape[1] // (640 * 480)
         sound = container.add_stream("libopus", rate=48_000, layout="mono")
+        # Muxed in time order, each frame with the sound up to it, as a recorder writes its clusters.
+        audio_at = 0
         for index, frame in enumerate(frames):
             packet_frame = av.VideoFrame.from_ndarray(frame, format="rgb24")
             # Webcam frames arrive a few milliseconds early or late.
             packet_frame.pts = int(round(index * 1000 / fps + (rng.uniform(-8, 8) if index else 0)))
             packet_frame.time_base = Fraction(1, 1000)
             container.mux(video.encode(packet_frame))
+            while audio_at < min(audio.size, (index + 1) * 48_000 / fps):
+                container.mux(sound.encode(_opus_frame(audio, audio_at)))
+                audio_at += 960
         container.mux(video.encode(None))
-        for start in range(0, audio.size, 960):
-            chunk = np.zeros((1, 960), np.float32)
-            piece = audio[start : start + 960]
-            chunk[0, : piece.size] = piece
-            audio_frame = av.AudioFrame.from_ndarray(chunk, format="flt", layout="mono")
-            audio_frame.sample_rate = 48_000
-            audio_frame.pts = start
-            container.mux(sound.encode(audio_frame))
+        while audio_at < audio.size:
+            container.mux(sound.encode(_opus_frame(audio, audio_at)))
+            audio_at += 960
         container.mux(sound.encode(None))
     return buffer.getvalue()
+
+
+def flash_reflected(
+    frame: np.ndarray,
+    landmarks: np.ndarray,
+    colour: str,
+    strength: float,
+    *,
+    rng: np.random.Generator,
+    noise: float = 2.0,
+    background_share: float = 0.1,
+    lit: str = "face",
+) -> np.ndarray:
+    """The frame as a camera sees it while a screen of colour '#rrggbb' lights the face, plus camera noise.
+
+    Physical model, in linear light (the sRGB curve undone): a surface of albedo rho under the room's light E shows
+    rho * E; the screen adds rho * E_screen * c. The frame's own pixels stand in for rho * E, so the screen adds
+    `strength * mask * c * pixel / skin`, where skin is the face's mean linear level: on average skin the added light
+    is `strength` of the colour, a darker or redder surface reflects less or redder. The mask is the face (jaw line and
+    a forehead above the brows) blurred so it falls off over a tenth of the face's width at its edges, and
+    `background_share` everywhere else: walls and hair further from the screen get a little of its light
+    (background_share 0.1 ~ a wall at three times the face's distance, by the inverse square law).
+    lit="frame": the whole picture re-lit alike (a global white-balance shift); lit="overlay": the colour blended over
+    the whole picture at `strength` (an attacker's tint). strength 0 leaves the picture as it was, with its noise.
+    Camera noise: Gaussian, `noise` levels of 255 per pixel and channel, on the sRGB values.
+    """
+    linear = (frame.astype(np.float32) / 255) ** 2.2
+    screen = np.array([int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)], dtype=np.float32) ** 2.2
+    if lit == "overlay":
+        lit_frame = (1 - strength) * frame.astype(np.float32) / 255 + strength * screen ** (1 / 2.2)
+    else:
+        width = landmarks[16, 0] - landmarks[0, 0]
+        face = np.zeros(frame.shape[:2], np.float32)
+        brows = landmarks[17:27] - np.array([0, 0.35 * width])
+        outline = np.vstack([landmarks[0:17], brows[::-1]])
+        cv2.fillPoly(face, [np.round(outline).astype(np.int32)], 1.0)
+        face = cv2.GaussianBlur(face, (0, 0), 0.1 * width)
+        skin = float(linear[face > 0.9].mean())
+        mask = np.ones_like(face) if lit == "frame" else np.maximum(face, background_share)
+        linear = linear + strength * mask[..., None] * screen * linear / skin
+        lit_frame = np.clip(linear, 0, 1) ** (1 / 2.2)
+    noisy = lit_frame * 255 + rng.normal(0, noise, frame.shape)
+    return np.clip(np.round(noisy), 0, 255).astype(np.uint8)
+
+
+def flash_capture(
+    face: np.ndarray,
+    landmarks: np.ndarray,
+    *,
+    colours: list[str],
+    durations_ms: list[int],
+    strength: float,
+    lag_s: float = 0.2,
+    seed: int = 0,
+    fps: float = 15.0,
+    start_s: float = 1.0,
+    jpeg_quality: int | None = 70,
+    **reflection,
+) -> tuple[list[np.ndarray], np.ndarray, list[np.ndarray]]:
+    """Frames, their times and the face's landmarks of a capture of a face (a `face_crop` and its landmarks) lit by the
+    flash revealed at start_s: the reflection begins lag_s later (screen and camera latency).
+
+    The head sways by up to a pixel between frames; `reflection` goes to flash_reflected (noise, background_share,
+    lit). Each frame is then re-encoded as JPEG at jpeg_quality (4:2:0 chroma, as VP8 keeps it; None: not at all).
+    """
+    rng = np.random.default_rng(seed)
+    ends = start_s + lag_s + np.cumsum(durations_ms) / 1000
+    times = np.arange(0.0, ends[-1] + 1.5, 1 / fps)
+    frames, frame_landmarks = [], []
+    for time in times:
+        shift = rng.uniform(-1, 1, 2)
+        moved = cv2.warpAffine(
+            face, np.float32([[1, 0, shift[0]], [0, 1, shift[1]]]), face.shape[1::-1], borderMode=cv2.BORDER_REFLECT
+        )
+        moved_landmarks = landmarks + shift.astype(np.float32)
+        index = int(np.searchsorted(ends, time, side="right"))
+        showing = time >= start_s + lag_s and index < len(colours)
+        frame = flash_reflected(
+            moved,
+            moved_landmarks,
+            colours[index] if showing else "#ffffff",
+            strength if showing else 0.0,
+            rng=rng,
+            **reflection,
+        )
+        if jpeg_quality is not None:
+            frame = media.image_decode(media.image_encode_jpeg(frame, quality=jpeg_quality))
+        frames.append(frame)
+        frame_landmarks.append(moved_landmarks)
+    return frames, times, frame_landmarks

@@ -40,6 +40,19 @@ def grace_hopper() -> np.ndarray:
 
 
 @pytest.fixture(scope="session")
+def same_person_photos() -> tuple[np.ndarray, np.ndarray]:
+    """Two different photos (RGB) of one person: face_recognition's obama.jpg and obama2.jpg, from var/test-photos/."""
+    from tests.photos_fetch import PHOTOS_DIR
+
+    paths = [PHOTOS_DIR / "obama.jpg", PHOTOS_DIR / "obama2.jpg"]
+    missing = [str(path) for path in paths if not path.is_file()]
+    if missing:
+        pytest.fail(f"missing test photos {', '.join(missing)}: run `make test-photos` (or `make test`) first")
+    first, second = (cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB) for path in paths)
+    return first, second
+
+
+@pytest.fixture(scope="session")
 def portrait_jpeg(astronaut) -> bytes:
     return _jpeg(astronaut)
 
@@ -54,7 +67,9 @@ def capture_jpeg(astronaut) -> bytes:
 
 @pytest.fixture(scope="session")
 def live_capture(astronaut):
-    """challenge -> MP4 bytes of the portrait's person answering it live (head turns, lips moving with the digits read aloud)."""
+    """challenge -> MP4 bytes of the portrait's person answering it live (head turns, lips moving with the digits read
+    aloud).
+    """
     from tests.clips import LiveClips
 
     return LiveClips(astronaut)
@@ -66,6 +81,42 @@ def other_person_live_capture(grace_hopper):
     from tests.clips import LiveClips
 
     return LiveClips(grace_hopper)
+
+
+# The schedule every live capture in the tests follows (unless a test asks for random ones): the prepared clips below
+# answer it.
+LIVE_SEED = 7
+
+
+@pytest.fixture(autouse=True)
+def capture_schedule_fixed(settings):
+    settings.CANDOR_CAPTURE_SCHEDULE_SEED = LIVE_SEED
+
+
+@pytest.fixture(scope="session")
+def subject_jpeg(same_person_photos) -> bytes:
+    """The portrait of a person whose live capture the tests can make from another photo: obama.jpg."""
+    return _jpeg(same_person_photos[0])
+
+
+@pytest.fixture(scope="session")
+def live_webm(same_person_photos) -> bytes:
+    """WebM (as a browser records it) of subject_jpeg's person answering the fixed live schedule (turns, the flash on
+    the skin, digits), made from another photo of them (obama2.jpg): a camera sees other pixels than the portrait's.
+    """
+    from consent.services.live import capture_schedule
+    from tests.live import scheduled_clip
+
+    return scheduled_clip(same_person_photos[1], capture_schedule(LIVE_SEED))
+
+
+@pytest.fixture(scope="session")
+def other_person_live_webm(grace_hopper) -> bytes:
+    """Someone else (Grace Hopper) answering the fixed live schedule."""
+    from consent.services.live import capture_schedule
+    from tests.live import scheduled_clip
+
+    return scheduled_clip(grace_hopper, capture_schedule(LIVE_SEED))
 
 
 @pytest.fixture(scope="session")
@@ -95,11 +146,12 @@ def other_creator(db):
 
 
 def _client_for(user):
-    from rest_framework.authtoken.models import Token
     from rest_framework.test import APIClient
 
+    from studio.accounts import creator_token_rotate
+
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {creator_token_rotate(user=user)}")
     return client
 
 
@@ -152,7 +204,7 @@ def outbox(transactional_db) -> Outbox:
 
 @pytest.fixture
 def celery_worker(transactional_db):
-    """Real Celery workers (`celery -A studio worker`) on the test database and the configured broker.
+    """Real Celery workers (`celery -A config worker`) on the test database and the configured broker.
 
     One by default; CANDOR_TEST_WORKERS=2 (set by `make test-production`) runs two, as production does.
     """

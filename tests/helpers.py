@@ -22,7 +22,9 @@ def consent_token_from(outbox) -> str:
 
 
 def decide(public_client, token: str, *, capture, decision="approve", **scope):
-    """Answer the link's current challenge: `capture` is bytes (sent as they are), a callable challenge -> bytes, or None."""
+    """Decline, or approve with a recorded file answering the link's challenge (which waits for staff review):
+    `capture` is bytes (sent as they are), a callable challenge -> bytes, or None.
+    """
     challenge = public_client.get(f"/api/consent/{token}/").json()["challenge"]
     data = {"challenge_id": challenge["id"], "full_name": "Eileen Collins", "decision": decision, **scope}
     if callable(capture):
@@ -32,13 +34,51 @@ def decide(public_client, token: str, *, capture, decision="approve", **scope):
     return public_client.post(f"/api/consent/{token}/", data, format="multipart")
 
 
-def active_portrait(api, public_api, outbox, portrait_jpeg, live_capture, **scope) -> str:
+def approve_live(public_client, token: str, webm: bytes, *, full_name="Eileen Collins", **finish):
+    """Approve through the live capture: stream `webm` (answering the fixed schedule) at a camera's pace, then finish
+    with the person's name and any narrower scope; returns the finish response.
+    """
+    from tests.live import live_stream
+
+    return live_stream(
+        public_client, f"/api/consent/{token}/captures/", webm, finish={"full_name": full_name, **finish}
+    )
+
+
+def active_portrait(api, public_api, outbox, portrait_jpeg, live_webm, **scope) -> str:
     """Upload a portrait and have the person pictured approve it with a live capture; returns the portrait id."""
     portrait_id = upload_portrait(api, portrait_jpeg).json()["id"]
     assert api.post(f"/api/portraits/{portrait_id}/consent-request/", scope, format="json").status_code == 201
-    response = decide(public_api, consent_token_from(outbox), capture=live_capture)
+    response = approve_live(public_api, consent_token_from(outbox), live_webm)
     assert response.status_code == 200, response.json()
     return portrait_id
+
+
+def register_face(public_api, outbox, live_webm, *, email="eileen@example.com", kind=None, confirm=True):
+    """Register the face in `live_webm` through the registry API (live capture, then the emailed confirmation);
+    returns the RegistryEntry.
+    """
+    from consent.models import RegistryEntry
+    from tests.live import live_stream
+
+    started = public_api.post("/api/registry/", {"email": email, **({"kind": kind} if kind else {})}, format="json")
+    assert started.status_code == 201, started.json()
+    entry_id = started.json()["id"]
+    captured = live_stream(public_api, f"/api/registry/{entry_id}/captures/", live_webm)
+    assert captured.status_code == 200, captured.json()
+    assert captured.json()["status"] == "email_pending"
+    if confirm:
+        confirm_token = outbox.links(r"/registry/confirm/([A-Za-z0-9_\-]+)/")[-1]
+        assert public_api.get(f"/registry/confirm/{confirm_token}/").status_code == 200, (
+            "opening the link confirms nothing"
+        )
+        assert RegistryEntry.objects.get(id=entry_id).status == "email_pending"
+        assert public_api.post(f"/registry/confirm/{confirm_token}/").status_code == 200
+    return RegistryEntry.objects.get(id=entry_id)
+
+
+def named_capture(data: bytes) -> io.BytesIO:
+    return _named(data, "capture.mp4")
 
 
 def _named(data: bytes, name: str) -> io.BytesIO:
@@ -57,3 +97,57 @@ def frozen_clock(at):
 def render_request(api, portrait_id, **fields):
     data = {"portrait": portrait_id, "purpose": "marketing", "text": "Hello there.", "language": "en", **fields}
     return api.post("/api/renders/", data, format="multipart")
+
+
+def portrait_with_active_consent(owner, jpeg: bytes, *, name="Eileen Collins", email="eileen@example.com", days=30):
+    """A portrait whose consent is active for every purpose and language, granted through the ORM: for tests about
+    renders and verification (the approval flow has its own tests)."""
+    from datetime import timedelta
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.utils import timezone
+
+    from consent.models import Consent
+    from consent.services import consent_request_create
+    from studio.services import portrait_create
+
+    portrait = portrait_create(
+        owner=owner,
+        image=SimpleUploadedFile("portrait.jpg", jpeg, content_type="image/jpeg"),
+        subject_name=name,
+        subject_email=email,
+    )
+    consent = consent_request_create(portrait=portrait, requested_by=owner)
+    Consent.objects.filter(id=consent.id).update(
+        status=Consent.Status.ACTIVE,
+        purposes=consent.requested_purposes,
+        languages=["any"],
+        expires_at=timezone.now() + timedelta(days=days),
+        decided_at=timezone.now(),
+        full_name=name,
+    )
+    return portrait
+
+
+def bytes_streamed(client, captures_url: str, data: bytes, *, seconds: float = 15.0, finish: dict | None = None):
+    """Send `data` that is no recording (a still photo, a decode bomb) as a live capture's stream: its bytes cut into
+    timeslice pieces arriving at a camera's pace for `seconds` (past the end of the schedule), then finish; returns the
+    finish response.
+    """
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    opened = client.post(captures_url, format="json")
+    assert opened.status_code == 201, opened.json()
+    body = opened.json()
+    count = int(seconds / 0.25)
+    size = -(-len(data) // count)
+    start = timezone.now()
+    for seq in range(count):
+        piece = data[seq * size : (seq + 1) * size] or b"\0"
+        with frozen_clock(start + timedelta(seconds=seq * 0.25)):
+            response = client.post(f"{body['chunks_url']}{seq}/", data=piece, content_type="video/webm")
+        assert response.status_code == 200, response.json()
+    with frozen_clock(start + timedelta(seconds=seconds)):
+        return client.post(body["finish_url"], finish or {}, format="json")

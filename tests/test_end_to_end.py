@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import io
+import tempfile
 import time
-from fractions import Fraction
+from pathlib import Path
 
 import av
 import numpy as np
 import pytest
 import soundfile
 
+from benchmarks.video_transforms import video_write
 from inference import media, speech
 from tests.helpers import active_portrait
 
@@ -38,18 +40,13 @@ def _wait_done(api, render_ids):
 
 def _reencode(source: bytes, *, crf: int) -> bytes:
     """H.264 re-encode at the same size, video and audio, no metadata carried over (the manifest is stripped)."""
-    out = io.BytesIO()
-    with av.open(io.BytesIO(source)) as inp, av.open(out, mode="w", format="mp4") as outp:
-        stream_in = inp.streams.video[0]
-        stream_out = outp.add_stream("libx264", rate=25, options={"crf": str(crf)})
-        stream_out.width, stream_out.height, stream_out.pix_fmt = stream_in.width, stream_in.height, "yuv420p"
-        stream_out.time_base = Fraction(1, 25)
-        for index, frame in enumerate(inp.decode(stream_in)):
-            new = av.VideoFrame.from_ndarray(frame.to_ndarray(format="rgb24"), format="rgb24")
-            new.pts = index
-            outp.mux(stream_out.encode(new))
-        outp.mux(stream_out.encode(None))
-    return out.getvalue()
+    with tempfile.TemporaryDirectory() as folder:
+        original = Path(folder) / "original.mp4"
+        original.write_bytes(source)
+        frames = list(media.video_frames(original))
+        sound, _ = media.video_sound(original, max_seconds=120)
+        copy = video_write(Path(folder) / "copy.mp4", frames, sound, media.AUDIO_SAMPLE_RATE, crf=crf)
+        return copy.read_bytes()
 
 
 def _unrelated_video(image: np.ndarray) -> bytes:
@@ -77,9 +74,9 @@ def _verify(public_api, video: bytes):
 
 
 def test_a_portrait_travels_from_upload_to_verified_video(
-    celery_worker, api, public_api, outbox, portrait_jpeg, live_capture, tmp_path
+    celery_worker, api, public_api, outbox, subject_jpeg, live_webm, tmp_path
 ):
-    portrait_id = active_portrait(api, public_api, outbox, portrait_jpeg, live_capture)
+    portrait_id = active_portrait(api, public_api, outbox, subject_jpeg, live_webm)
 
     spoken = speech.synthesize("Thank you for watching. See you soon.", "en")
     wav = io.BytesIO()

@@ -1,4 +1,6 @@
-"""Renders name the synthesizer voice chosen for their text, and keep the transcript pasted for an uploaded recording."""
+"""Renders name the synthesizer voice chosen for their text, and keep the transcript pasted for an uploaded
+recording.
+"""
 
 from django.db import migrations, models
 

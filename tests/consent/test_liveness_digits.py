@@ -1,4 +1,6 @@
-"""Digits read aloud in English are checked against the speech offline; a clip reading other digits or other words is refused."""
+"""Digits read aloud in English are checked against the speech offline; a clip reading other digits or other words is
+refused.
+"""
 
 import numpy as np
 import pytest
@@ -43,7 +45,10 @@ def test_in_another_language_the_digits_are_not_recognized_and_lip_sync_decides(
 
 @pytest.fixture(scope="module")
 def voices_reading(astronaut):
-    """(digits, audio, sample rate) of clips in a dozen English voices (accents and speaker variants), each reading its own digits."""
+    """(digits, audio, sample rate) of clips in a dozen English voices (accents and speaker variants), each reading its
+    own
+    digits.
+    """
     rng = np.random.default_rng(3)
     readings = []
     for voice in speech.voices("en")[::2]:

@@ -1,4 +1,6 @@
-"""The person pictured's pages: what is asked, the portrait and the consent text; approving with a clip; revoking and erasing."""
+"""The person pictured's pages: what is asked, the portrait and the consent text; approving with a clip; revoking and
+erasing.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +16,14 @@ from tests.helpers import consent_token_from, upload_portrait
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_the_page_shows_the_request_and_approves_with_a_live_clip(client, api, outbox, portrait_jpeg, live_capture):
+def test_the_page_shows_the_request_and_a_clip_sent_from_it_waits_for_review(
+    client, api, outbox, portrait_jpeg, live_capture
+):
+    """The page's live check streams to the capture API (tests/consent/test_live_capture.py); a recorded clip sent
+    through the page's form is kept for a staff review, with the scope the person chose.
+    """
+    from consent.models import ConsentReview
+
     portrait_id = upload_portrait(api, portrait_jpeg).json()["id"]
     api.post(
         f"/api/portraits/{portrait_id}/consent-request/",
@@ -30,12 +39,14 @@ def test_the_page_shows_the_request_and_approves_with_a_live_clip(client, api, o
         "ada asks to animate your photo",
         "education, support",
         "Maximum number of videos: 4",
+        "Besides the videos, up to 5 one-second previews",
         "Consent text (version 1)",
         consent.challenge["instructions"],
         f"/consent/{token}/portrait.jpg",
         "candor/capture.js",
     ):
         assert shown in html, shown
+    assert page.context["captures_url"] == f"/api/consent/{token}/captures/"
     photo = client.get(f"/consent/{token}/portrait.jpg")
     assert photo.status_code == 200 and photo["Content-Type"] == "image/jpeg"
 
@@ -56,8 +67,10 @@ def test_the_page_shows_the_request_and_approves_with_a_live_clip(client, api, o
         },
     )
     assert decided.status_code == 200, decided.content.decode().split('role="alert">')[-1][:300]
+    assert "a member of Candor's staff reviews your live video" in decided.content.decode()
     consent.refresh_from_db()
-    assert consent.status == "active" and consent.purposes == ["support"] and consent.consent_text_sha256 == text_hash
+    assert consent.status == "awaiting_review" and ConsentReview.objects.get().reasons == ["file_upload"]
+    assert consent.purposes == ["support"] and consent.consent_text_sha256 == text_hash
     assert consent.expires_at.date().isoformat() == until
     assert client.get(f"/consent/{token}/portrait.jpg").status_code == 404, (
         "the photo is shown only while the request is open"
@@ -101,29 +114,30 @@ def test_the_revoke_page_revokes_and_erases(client, api, outbox, portrait_jpeg):
 
 
 def test_the_registry_pages_register_and_remove_a_face_with_live_captures(
-    client, api, outbox, portrait_jpeg, live_capture
+    client, api, outbox, portrait_jpeg, live_webm
 ):
     from consent.models import RegistryEntry
+    from tests.live import live_stream
 
     assert "Never animate my face" in client.get("/registry/").content.decode()
     started = client.post("/registry/", {"email": "eileen@example.com"})
     entry = RegistryEntry.objects.get()
     assert started.status_code == 302 and started["Location"] == f"/registry/{entry.id}/"
     page = client.get(f"/registry/{entry.id}/")
-    challenge = page.context["challenge"]
-    assert challenge["instructions"] in page.content.decode()
-    clip = io.BytesIO(live_capture(challenge))
-    clip.name = "capture.webm"
-    sent = client.post(f"/registry/{entry.id}/", {"challenge_id": challenge["id"], "capture": clip})
-    assert sent.status_code == 200 and "Check your email" in sent.content.decode()
+    captures_url = f"/api/registry/{entry.id}/captures/"
+    assert f'data-captures-url="{captures_url}"' in page.content.decode()
+    assert client.post(f"/registry/{entry.id}/").status_code == 405, "the page takes no recorded file"
+    sent = live_stream(client, captures_url, live_webm)
+    assert sent.status_code == 200 and sent.json()["status"] == "email_pending", sent.json()
     (confirm_token,) = outbox.links(r"/registry/confirm/([A-Za-z0-9_\-]+)/")
     assert client.post(f"/registry/confirm/{confirm_token}/").status_code == 200
     assert upload_portrait(api, portrait_jpeg).json()["error"] == "face_opted_out"
 
     (remove_token,) = outbox.links(r"/registry/remove/([A-Za-z0-9_\-]+)/")
-    challenge = client.get(f"/registry/remove/{remove_token}/").context["challenge"]
-    clip = io.BytesIO(live_capture(challenge))
-    clip.name = "capture.webm"
-    removed = client.post(f"/registry/remove/{remove_token}/", {"challenge_id": challenge["id"], "capture": clip})
-    assert removed.status_code == 200 and "no longer" in removed.content.decode()
+    page = client.get(f"/registry/remove/{remove_token}/")
+    captures_url = f"/api/registry/remove/{remove_token}/captures/"
+    assert f'data-captures-url="{captures_url}"' in page.content.decode()
+    assert client.post(f"/registry/remove/{remove_token}/").status_code == 405
+    removed = live_stream(client, captures_url, live_webm)
+    assert removed.status_code == 200 and removed.json()["status"] == "removed", removed.json()
     assert upload_portrait(api, portrait_jpeg).status_code == 201

@@ -17,7 +17,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from consent.models import Consent, ConsentEvent
-from tests.helpers import active_portrait, consent_token_from, decide, render_request, upload_portrait
+from tests.helpers import active_portrait, approve_live, consent_token_from, decide, render_request, upload_portrait
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -27,7 +27,7 @@ def _canonical(receipt: dict) -> bytes:
 
 
 def test_the_receipt_is_emailed_and_its_signature_verifies_with_the_published_key(
-    api, public_api, outbox, portrait_jpeg, live_capture
+    api, public_api, outbox, portrait_jpeg, live_webm
 ):
     portrait_id = upload_portrait(api, portrait_jpeg).json()["id"]
     api.post(f"/api/portraits/{portrait_id}/consent-request/", {"max_renders": 3}, format="json")
@@ -35,9 +35,7 @@ def test_the_receipt_is_emailed_and_its_signature_verifies_with_the_published_ke
     shown = public_api.get(f"/api/consent/{token}/").json()["consent_text"]
     assert shown["sha256"] == hashlib.sha256(shown["text"].encode()).hexdigest()
     assert "at most 3 videos" in shown["text"]
-    response = decide(
-        public_api, token, capture=live_capture, purposes=["education"], consent_text_sha256=shown["sha256"]
-    )
+    response = approve_live(public_api, token, live_webm, purposes=["education"], consent_text_sha256=shown["sha256"])
     assert response.status_code == 200, response.json()
 
     receipt_links = outbox.links(r"/api/consent/([A-Za-z0-9_\-]+)/receipt/")
@@ -77,24 +75,29 @@ def test_a_decline_gets_a_signed_receipt_too(api, public_api, outbox, portrait_j
     assert body["receipt"]["decision"] == "declined" and body["receipt"]["granted_scope"] is None
 
 
-def test_a_decision_on_a_text_other_than_the_one_shown_is_refused(api, public_api, outbox, portrait_jpeg, live_capture):
+def test_a_decision_on_a_text_other_than_the_one_shown_is_refused(
+    api, public_api, outbox, portrait_jpeg, live_capture, live_webm
+):
     portrait_id = upload_portrait(api, portrait_jpeg).json()["id"]
     api.post(f"/api/portraits/{portrait_id}/consent-request/", {}, format="json")
-    response = decide(public_api, consent_token_from(outbox), capture=live_capture, consent_text_sha256="0" * 64)
+    token = consent_token_from(outbox)
+    response = approve_live(public_api, token, live_webm, consent_text_sha256="0" * 64)
+    assert response.status_code == 409 and response.json()["error"] == "consent_text_changed"
+    response = decide(public_api, token, capture=live_capture, consent_text_sha256="0" * 64)
     assert response.status_code == 409 and response.json()["error"] == "consent_text_changed"
     assert Consent.objects.get().status == "pending"
 
 
 def test_audit_verify_passes_an_intact_log_and_names_an_edited_entry(
-    api, public_api, outbox, portrait_jpeg, live_capture, capsys
+    api, public_api, outbox, portrait_jpeg, live_webm, capsys
 ):
-    portrait_id = active_portrait(api, public_api, outbox, portrait_jpeg, live_capture, purposes=["education"])
+    portrait_id = active_portrait(api, public_api, outbox, portrait_jpeg, live_webm, purposes=["education"])
     render_request(api, portrait_id, purpose="education")
     render_request(api, portrait_id, purpose="marketing")
     kinds = list(ConsentEvent.objects.values_list("kind", flat=True))
-    assert kinds == ["requested", "viewed", "approved", "render_allowed", "render_refused"]
+    assert kinds == ["requested", "approved", "render_allowed", "render_refused"]
     call_command("audit_verify")
-    assert "5 entries" in capsys.readouterr().out
+    assert "4 entries" in capsys.readouterr().out
 
     approved = ConsentEvent.objects.get(kind="approved")
     ConsentEvent.objects.filter(id=approved.id).update(details={**approved.details, "purposes": ["marketing"]})
@@ -102,29 +105,29 @@ def test_audit_verify_passes_an_intact_log_and_names_an_edited_entry(
         call_command("audit_verify")
 
 
-def test_audit_verify_catches_a_removed_entry_and_a_forged_signature(
-    api, public_api, outbox, portrait_jpeg, live_capture
-):
-    from consent.services import event_body
+def test_audit_verify_catches_a_removed_entry_and_a_forged_signature(api, public_api, outbox, portrait_jpeg, live_webm):
+    from consent.audit_log import event_body
 
-    active_portrait(api, public_api, outbox, portrait_jpeg, live_capture)
+    portrait_id = active_portrait(api, public_api, outbox, portrait_jpeg, live_webm)
+    render_request(api, portrait_id)  # an entry after the approval, so that removing the approval breaks the chain
     events = list(ConsentEvent.objects.order_by("id"))
+    assert [event.kind for event in events] == ["requested", "approved", "render_allowed"]
     # Rewriting an entry and its hash consistently still fails: the signature covers the hash.
-    viewed = events[1]
+    issued = events[1]  # the approval
     body = event_body(
-        consent_id=str(viewed.consent_id),
+        consent_id=str(issued.consent_id),
         registration_id=None,
-        kind="viewed",
+        kind=issued.kind,
         details={"note": "rewritten"},
-        at=viewed.created_at.isoformat(),
-        previous=viewed.previous_hash,
+        at=issued.created_at.isoformat(),
+        previous=issued.previous_hash,
     )
-    ConsentEvent.objects.filter(id=viewed.id).update(
+    ConsentEvent.objects.filter(id=issued.id).update(
         details={"note": "rewritten"}, entry_hash=hashlib.sha256(body).hexdigest()
     )
-    with pytest.raises(CommandError, match=rf"entry {viewed.id} is bad: .*signature"):
+    with pytest.raises(CommandError, match=rf"entry {issued.id} is bad: .*signature"):
         call_command("audit_verify")
-    ConsentEvent.objects.filter(id=viewed.id).delete()
+    ConsentEvent.objects.filter(id=issued.id).delete()
     with pytest.raises(CommandError, match=rf"entry {events[2].id} is bad: .*chain"):
         call_command("audit_verify")
 
@@ -139,9 +142,9 @@ def test_the_signing_key_is_private_to_its_owner(api, public_api, outbox, portra
 
 
 def test_the_creator_and_the_person_each_see_the_events_about_them(
-    api, other_api, public_api, outbox, portrait_jpeg, live_capture
+    api, other_api, public_api, outbox, portrait_jpeg, live_webm
 ):
-    portrait_id = active_portrait(api, public_api, outbox, portrait_jpeg, live_capture)
+    portrait_id = active_portrait(api, public_api, outbox, portrait_jpeg, live_webm)
     render_request(api, portrait_id)
     token = Consent.objects.get().token
     creator_view = api.get(f"/api/portraits/{portrait_id}/consent-events/").json()
@@ -149,7 +152,7 @@ def test_the_creator_and_the_person_each_see_the_events_about_them(
     assert (
         [e["kind"] for e in creator_view]
         == [e["kind"] for e in person_view]
-        == ["requested", "viewed", "approved", "render_allowed"]
+        == ["requested", "approved", "render_allowed"]
     )
     assert all(e["signature"] and len(e["entry_hash"]) == 64 for e in person_view)
     assert other_api.get(f"/api/portraits/{portrait_id}/consent-events/").status_code == 404

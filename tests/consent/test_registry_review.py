@@ -14,8 +14,8 @@ from django.test import Client
 
 from consent.models import Consent, ConsentEvent, RegistryEntry, RegistryHold
 from consent.services import registry_hold_release
+from core.errors import ApplicationError
 from inference import faces, media
-from studio.exceptions import ApplicationError
 from studio.models import Portrait
 from tests.helpers import upload_portrait
 
@@ -29,7 +29,7 @@ def hold(api, outbox, portrait_jpeg, capture_jpeg, monkeypatch) -> RegistryHold:
     The registration is made through the ORM (its own flow has its tests); with the refusal threshold below the
     distance of these two photos of one face (about 0.1), the match falls in the review band.
     """
-    from consent import services
+    from consent.services import registry as services
 
     pixels = media.image_decode(portrait_jpeg, max_side=1600)
     descriptor = faces.face_descriptor(pixels, faces.face_single(pixels))

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from skimage import data
 
-from inference.animate import animate, animation_track, frame_count, render_frame
+from inference.animation import animate, animation_track, frame_count, render_frame
 from inference.errors import InferenceError
 from inference.faces import faces_detect
 from inference.rig import FACE_PARAMETERS, PARAMETERS, portrait_rig
@@ -85,7 +85,8 @@ def test_closing_a_smiling_mouth_covers_the_teeth_with_lip_instead_of_squeezing_
 
 
 def lip_columns(frame: np.ndarray, rig) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Lightness and lip-redness (CIELAB L and a* above the midway between lip and chin) down each column of the mouth's middle."""
+    """Lightness and lip-redness (CIELAB L and a* above the midway between lip and chin) down each column of the
+    mouth's middle."""
     landmarks = rig.landmarks
     photo = cv2.cvtColor(rig.image, cv2.COLOR_RGB2LAB).astype(float)
     lips = np.zeros(frame.shape[:2], np.uint8)

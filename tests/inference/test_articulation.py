@@ -5,13 +5,13 @@ import pytest
 from scipy.signal import lfilter
 
 from inference import speech
+from inference.acoustics import acoustic_features
 from inference.articulation import (
     CLOSE,
     DENTAL,
     JAW,
     ROUND,
     SPREAD,
-    acoustic_features,
     acoustic_track,
     viseme_track,
 )

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from inference.animate import animate, render_frame
+from inference.animation import animate, render_frame
 from inference.errors import InferenceError
 from inference.neural import MEL_BANDS, MEL_FLOOR, MEL_RANGE_HZ, MEL_STEPS, mel_windows, mouth_region, neural_mouth
 from inference.rig import portrait_rig
@@ -18,7 +18,8 @@ SPEAKING_COLOUR = np.array([200, 40, 120], np.uint8)
 
 
 class SolidMouth(torch.nn.Module):
-    """Paints the whole crop one colour: SILENT_COLOUR while its audio window is silent, SPEAKING_COLOUR once it holds sound."""
+    """Paints the whole crop one colour: SILENT_COLOUR while its audio window is silent, SPEAKING_COLOUR once it holds
+    sound."""
 
     def forward(self, face, mel):
         sound = (mel.amax(dim=(1, 2)) > float(np.log(MEL_FLOOR)) + 1).float()[:, None, None, None]

@@ -1,4 +1,5 @@
-"""The streamed render path: stages overlap in threads, memory stays flat with length, the rig round-trips through its cache form."""
+"""The streamed render path: stages overlap in threads, memory stays flat with length, the rig round-trips through its
+cache form."""
 
 import threading
 import time
@@ -8,7 +9,7 @@ import numpy as np
 import pytest
 
 from inference import media
-from inference.animate import animate, frame_count, render_frame
+from inference.animation import animate, frame_count, render_frame
 from inference.pipeline import run_ahead
 from inference.rig import portrait_rig, rig_from_bytes, rig_to_bytes
 from inference.speech import synthesize
@@ -80,7 +81,7 @@ def test_a_damaged_or_outdated_rig_cache_is_rejected_so_that_the_rig_is_rebuilt(
     stored = rig_to_bytes(rig)
     assert rig_from_bytes(stored[: len(stored) // 2]) is None
     assert rig_from_bytes(b"not an archive") is None
-    monkeypatch.setattr("inference.rig.RIG_FORMAT", "candor-rig-older")
+    monkeypatch.setattr("inference.rig.storage.RIG_FORMAT", "candor-rig-older")
     assert rig_from_bytes(stored) is None
 
 

@@ -6,13 +6,14 @@ import pytest
 
 from benchmarks import face_mesh, quality
 from inference import speech
-from inference.animate import animate, render_frame
+from inference.animation import animate, render_frame
 from inference.rig import portrait_rig
 
 
 @pytest.fixture(scope="session")
 def mesh_model():
-    """The judge's face mesh; the first use downloads it (pip, from PyPI), so without a network this skips, saying why."""
+    """The judge's face mesh; the first use downloads it (pip, from PyPI), so without a network this skips,
+    saying why."""
     reason = face_mesh.available()
     if reason is not None:
         pytest.skip(f"the quality judge's face mesh is unavailable: {reason}")

@@ -1,4 +1,5 @@
-"""English speech aligned to its transcript gives phone timings as exact as the synthesizer's own, in IPA the visemes know."""
+"""English speech aligned to its transcript gives phone timings as exact as the synthesizer's own, in IPA the visemes
+know."""
 
 from itertools import pairwise
 
@@ -8,7 +9,7 @@ import pytest
 from benchmarks import quality
 from benchmarks.recognition import SENTENCES as BENCHMARK_SENTENCES
 from inference import media, recognition, speech
-from inference.animate import animate
+from inference.animation import animate
 from inference.articulation import CLOSE, viseme_track
 from inference.rig import portrait_rig
 from inference.visemes import UNKNOWN, segments
@@ -26,7 +27,8 @@ def _uploaded(spoken: speech.Speech) -> np.ndarray:
 
 
 def _bilabial_errors() -> np.ndarray:
-    """(n, 3) seconds by which aligned bilabials' start, end and centre miss the synthesizer's, over SENTENCES x VOICES."""
+    """(n, 3) seconds by which aligned bilabials' start, end and centre miss the synthesizer's, over SENTENCES x
+    VOICES."""
     errors = []
     for voice in VOICES:
         for sentence in SENTENCES:

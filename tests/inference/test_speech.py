@@ -101,7 +101,7 @@ def test_a_stop_starts_where_its_closure_falls_silent_not_at_its_burst(language,
     ]
     assert len(stops) >= 4
     moved = 0
-    for (b_start, b_end, _), (s_start, s_end, _) in stops:
+    for (b_start, b_end, _), (s_start, _s_end, _) in stops:
         assert b_end - b_start >= 0.02 - 1e-9
         # No sound before a stop ends in 20 ms of silence any more ...
         assert rms(result, b_end - 0.02, b_end) > 1e-4

@@ -1,4 +1,5 @@
-"""Live mode: frames come out at most 200 ms of audio after their time, whatever the chunks, close to the offline animation."""
+"""Live mode: frames come out at most 200 ms of audio after their time, whatever the chunks, close to the offline
+animation."""
 
 import subprocess
 import sys
@@ -7,12 +8,12 @@ import numpy as np
 import pytest
 
 import inference
-from inference.animate import animate, frame_count
+from inference.animation import animate, frame_count
 from inference.errors import InferenceError
 from inference.media import audio_resample
 from inference.rig import portrait_rig
 from inference.speech import synthesize
-from inference.stream import LOOKAHEAD_S
+from inference.streaming import LOOKAHEAD_S
 
 RATE = 16000
 FPS = 25
@@ -69,7 +70,9 @@ def test_the_chunk_sizes_do_not_change_the_frames(rig, speech):
         for size in (1, RATE // 100, RATE)
     )
     assert len(one_sample) == len(ten_ms) == len(one_second) == frame_count(audio.size, RATE, FPS)
-    assert all(np.array_equal(a, b) and np.array_equal(a, c) for a, b, c in zip(one_sample, ten_ms, one_second, strict=False))
+    assert all(
+        np.array_equal(a, b) and np.array_equal(a, c) for a, b, c in zip(one_sample, ten_ms, one_second, strict=False)
+    )
 
 
 @pytest.mark.parametrize("seconds", [0.01, 0.1, 0.5, 1.02])
@@ -84,7 +87,8 @@ def test_the_end_of_the_stream_flushes_the_frames_still_owed(rig, speech, second
     assert len(frames) == frame_count(audio.size, RATE, FPS)
     assert [frame.index for frame in frames] == list(range(len(frames)))
     assert [frame.time_s for frame in frames] == [index / FPS for index in range(len(frames))]
-    # The last frames (at most the 160 ms lookahead's 4) wait for audio that never comes: the end of the stream draws them.
+    # The last frames (at most the 160 ms lookahead's 4) wait for audio that never comes: the end of the stream draws
+    # them.
     assert after_the_end == sorted(after_the_end) and 1 <= sum(after_the_end) <= 4
 
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from inference.animate import animate, animation_track, frame_count, render_frame
+from inference.animation import animate, animation_track, frame_count, render_frame
 from inference.errors import InferenceError
 from inference.rig import PARAMETERS, portrait_rig
 from inference.speech import synthesize
@@ -154,7 +154,10 @@ def test_the_device_setting_picks_the_warper_and_auto_takes_cuda_only_when_prese
 
 
 def test_importing_the_engine_loads_neither_torch_nor_onnxruntime():
-    code = "import sys, inference.animate, inference.warp, inference.neural; print('torch' in sys.modules, 'onnxruntime' in sys.modules)"
+    code = (
+        "import sys, inference.animation, inference.warp, inference.neural; "
+        "print('torch' in sys.modules, 'onnxruntime' in sys.modules)"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["False", "False"]

@@ -1,4 +1,6 @@
-"""Production-mode tests: faults, duplicates and settings; those needing PostgreSQL and Redis skip loudly without them."""
+"""Production-mode tests: faults, duplicates and settings; those needing PostgreSQL and Redis skip loudly
+without them.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +9,6 @@ import shutil
 import socket
 import subprocess
 import time
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -54,33 +55,10 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture
 def consented_portrait(creator, portrait_jpeg):
-    """A portrait of the astronaut whose consent is active for every purpose and language.
+    """A portrait of the astronaut whose consent is active for every purpose and language."""
+    from tests.helpers import portrait_with_active_consent
 
-    Consent is granted through the ORM: these tests are about renders, and the approval flow has its own tests.
-    """
-    from django.core.files.uploadedfile import SimpleUploadedFile
-    from django.utils import timezone
-
-    from consent.models import Consent
-    from consent.services import consent_request_create
-    from studio.services import portrait_create
-
-    portrait = portrait_create(
-        owner=creator,
-        image=SimpleUploadedFile("portrait.jpg", portrait_jpeg, content_type="image/jpeg"),
-        subject_name="Eileen Collins",
-        subject_email="eileen@example.com",
-    )
-    consent = consent_request_create(portrait=portrait, requested_by=creator)
-    Consent.objects.filter(id=consent.id).update(
-        status=Consent.Status.ACTIVE,
-        purposes=consent.requested_purposes,
-        languages=["any"],
-        expires_at=timezone.now() + timedelta(days=30),
-        decided_at=timezone.now(),
-        full_name="Eileen Collins",
-    )
-    return portrait
+    return portrait_with_active_consent(creator, portrait_jpeg)
 
 
 def _free_port() -> int:

@@ -12,9 +12,9 @@ import urllib.request
 
 import pytest
 from django.conf import settings
-from rest_framework.authtoken.models import Token
 
-from studio.celery import app
+from config.celery import app
+from studio.accounts import creator_token_rotate
 from studio.models import Render
 from studio.services import render_enqueue
 from studio.tasks import render_run_task
@@ -65,7 +65,7 @@ def test_a_render_submitted_while_redis_is_down_is_accepted_and_queued_once_it_i
 ):
     env = {
         **os.environ,
-        "DJANGO_SETTINGS_MODULE": "studio.settings",
+        "DJANGO_SETTINGS_MODULE": "config.settings",
         "CANDOR_DATA_DIR": str(settings.DATA_DIR),
         "DATABASE_URL": worker_database_url(),
         "CELERY_BROKER_URL": redis_server.url,
@@ -78,7 +78,7 @@ def test_a_render_submitted_while_redis_is_down_is_accepted_and_queued_once_it_i
             sys.executable,
             "-m",
             "gunicorn",
-            "studio.wsgi:application",
+            "config.wsgi:application",
             "--bind",
             f"127.0.0.1:{port}",
             "--workers",
@@ -100,7 +100,7 @@ def test_a_render_submitted_while_redis_is_down_is_accepted_and_queued_once_it_i
                 {"portrait": str(consented_portrait.id), "purpose": "marketing", "text": SHORT_TEXT, "language": "en"}
             ).encode(),
             headers={
-                "Authorization": f"Token {Token.objects.create(user=creator).key}",
+                "Authorization": f"Token {creator_token_rotate(user=creator)}",
                 "Content-Type": "application/json",
             },
         )
@@ -129,7 +129,8 @@ def test_a_render_submitted_while_redis_is_down_is_accepted_and_queued_once_it_i
                 "manage.py",
                 "shell",
                 "-c",
-                "from studio.services import renders_undispatched_dispatch; print(renders_undispatched_dispatch(older_than_s=0))",
+                "from studio.services import renders_undispatched_dispatch; "
+                "print(renders_undispatched_dispatch(older_than_s=0))",
             ],
             env=env,
             cwd=settings.BASE_DIR,

@@ -1,4 +1,6 @@
-"""Renders, revocations and deletions at the same time: afterwards the rows, the files on disk and the audit log agree."""
+"""Renders, revocations and deletions at the same time: afterwards the rows, the files on disk and the audit
+log agree.
+"""
 
 from __future__ import annotations
 
@@ -10,13 +12,13 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 
 from consent.models import Consent, ConsentEvent
 from consent.services import consent_revoke
 from studio.models import Render
 from studio.services import render_delete, render_enqueue, render_run
+from tests.helpers import portrait_with_active_consent
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -79,27 +81,7 @@ def test_a_revocation_during_signing_leaves_no_video_behind(creator, consented_p
 
 
 def test_concurrent_renders_revocations_and_deletions_agree_afterwards(creator, consented_portrait, portrait_jpeg):
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    from consent.services import consent_request_create
-    from studio.services import portrait_create
-
-    second = portrait_create(
-        owner=creator,
-        image=SimpleUploadedFile("p.jpg", portrait_jpeg, content_type="image/jpeg"),
-        subject_name="Second Sitter",
-        subject_email="second@example.com",
-    )
-    consent = consent_request_create(portrait=second, requested_by=creator)
-    Consent.objects.filter(id=consent.id).update(
-        status=Consent.Status.ACTIVE,
-        purposes=consent.requested_purposes,
-        languages=["any"],
-        expires_at=timezone.now() + timedelta(days=30),
-        decided_at=timezone.now(),
-    )
+    second = portrait_with_active_consent(creator, portrait_jpeg, name="Second Sitter", email="second@example.com")
     revoked = [
         render_enqueue(
             owner=creator,

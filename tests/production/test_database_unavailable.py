@@ -1,4 +1,6 @@
-"""PostgreSQL unreachable for a moment: a real gunicorn answers 503 with Retry-After in the API's error shape, then recovers."""
+"""PostgreSQL unreachable for a moment: a real gunicorn answers 503 with Retry-After in the API's error shape, then
+recovers.
+"""
 
 from __future__ import annotations
 
@@ -23,7 +25,9 @@ pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
 
 class TcpProxy:
-    """Forwards a local port to PostgreSQL; `cut()` drops every connection and refuses new ones, like a database restart."""
+    """Forwards a local port to PostgreSQL; `cut()` drops every connection and refuses new ones, like a database
+    restart.
+    """
 
     def __init__(self, target: tuple[str, int]):
         self.target = target
@@ -90,9 +94,9 @@ def _get(port: int, path: str, token: str) -> tuple[int, dict, dict]:
 
 @pytest.fixture
 def web_via_proxy(creator):
-    from rest_framework.authtoken.models import Token
+    from studio.accounts import creator_token_rotate
 
-    token = Token.objects.get_or_create(user=creator)[0].key
+    token = creator_token_rotate(user=creator)
     db = connection.settings_dict
     proxy = TcpProxy((db["HOST"] or "127.0.0.1", int(db["PORT"] or 5432)))
     proxy.open()
@@ -100,7 +104,7 @@ def web_via_proxy(creator):
     url = worker_database_url().replace(f":{db['PORT'] or 5432}/", f":{proxy.port}/")
     env = {
         **os.environ,
-        "DJANGO_SETTINGS_MODULE": "studio.settings",
+        "DJANGO_SETTINGS_MODULE": "config.settings",
         "CANDOR_DATA_DIR": str(settings.DATA_DIR),
         "DATABASE_URL": url,
         "DEBUG": "0",
@@ -117,7 +121,7 @@ def web_via_proxy(creator):
                 sys.executable,
                 "-m",
                 "gunicorn",
-                "studio.wsgi:application",
+                "config.wsgi:application",
                 "--bind",
                 f"127.0.0.1:{port}",
                 "--workers",

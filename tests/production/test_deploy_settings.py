@@ -9,7 +9,7 @@ import sys
 
 from django.conf import settings
 
-# The variables the README's Production section sets (servers need not be up for these checks).
+# The variables docs/production.md sets (servers need not be up for these checks).
 PRODUCTION_ENV = {
     "DEBUG": "0",
     "ALLOWED_HOSTS": "candor.example.com",
@@ -28,7 +28,7 @@ def _manage(*args: str, env: dict[str, str], tmp_path) -> subprocess.CompletedPr
     }
     return subprocess.run(
         [sys.executable, "manage.py", *args],
-        env={**clean, "DJANGO_SETTINGS_MODULE": "studio.settings", "CANDOR_DATA_DIR": str(tmp_path), **env},
+        env={**clean, "DJANGO_SETTINGS_MODULE": "config.settings", "CANDOR_DATA_DIR": str(tmp_path), **env},
         cwd=settings.BASE_DIR,
         capture_output=True,
         text=True,
@@ -54,7 +54,8 @@ def test_production_settings_read_secrets_from_files_and_select_the_servers(tmp_
         "-c",
         "from django.conf import settings as s; "
         "print(s.SECRET_KEY, s.DATABASES['default']['ENGINE'], s.CELERY_BROKER_URL, s.SESSION_COOKIE_SECURE, "
-        "s.CSRF_COOKIE_SECURE, s.SECURE_SSL_REDIRECT, s.SECURE_HSTS_SECONDS, s.CELERY_BROKER_TRANSPORT_OPTIONS['visibility_timeout'], "
+        "s.CSRF_COOKIE_SECURE, s.SECURE_SSL_REDIRECT, s.SECURE_HSTS_SECONDS, "
+        "s.CELERY_BROKER_TRANSPORT_OPTIONS['visibility_timeout'], "
         "s.DATABASES['default']['CONN_MAX_AGE'], s.DATABASES['default']['CONN_HEALTH_CHECKS'])",
         env={**PRODUCTION_ENV, "SECRET_KEY_FILE": str(tmp_path / "key"), "CANDOR_RENDER_TIME_LIMIT_S": "600"},
         tmp_path=tmp_path,

@@ -1,12 +1,14 @@
-"""Media on S3-compatible storage (django-storages): uploads and rendered videos go to the bucket and are served from it."""
+"""Media on S3-compatible storage (django-storages): uploads and rendered videos go to the bucket and are served from
+it.
+"""
 
 from __future__ import annotations
 
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 
 from studio.models import Render
-from studio.services import portrait_create, render_enqueue, render_run
+from studio.services import render_enqueue, render_run
+from tests.helpers import portrait_with_active_consent
 from tests.production.conftest import _free_port
 from tests.production.helpers import video_path
 
@@ -53,27 +55,7 @@ def s3_storage(settings):
 def test_portraits_and_rendered_videos_live_in_the_bucket_and_are_served_from_it(
     s3_storage, creator, api, portrait_jpeg
 ):
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    from consent.models import Consent
-    from consent.services import consent_request_create
-
-    portrait = portrait_create(
-        owner=creator,
-        image=SimpleUploadedFile("p.jpg", portrait_jpeg, content_type="image/jpeg"),
-        subject_name="Eileen Collins",
-        subject_email="eileen@example.com",
-    )
-    consent = consent_request_create(portrait=portrait, requested_by=creator)
-    Consent.objects.filter(id=consent.id).update(
-        status=Consent.Status.ACTIVE,
-        purposes=consent.requested_purposes,
-        languages=["any"],
-        expires_at=timezone.now() + timedelta(days=1),
-        decided_at=timezone.now(),
-    )
+    portrait = portrait_with_active_consent(creator, portrait_jpeg, days=1)
     render = render_enqueue(
         owner=creator,
         portrait=portrait,

@@ -56,14 +56,14 @@ def _children(pid: int) -> list[int]:
 
 
 class Workers:
-    """`celery -A studio worker` processes, each with one pool child, consuming the `default` and `render` queues."""
+    """`celery -A config worker` processes, each with one pool child, consuming the `default` and `render` queues."""
 
     def __init__(self, *, count: int = 1, broker_url: str | None = None, env: dict[str, str] | None = None):
         self.count = count
         self.broker_url = broker_url or settings.CELERY_BROKER_URL
         self.env = {
             **os.environ,
-            "DJANGO_SETTINGS_MODULE": "studio.settings",
+            "DJANGO_SETTINGS_MODULE": "config.settings",
             "CANDOR_DATA_DIR": str(settings.DATA_DIR),
             "DATABASE_URL": worker_database_url(),
             "CELERY_BROKER_URL": self.broker_url,
@@ -84,7 +84,7 @@ class Workers:
                             "-m",
                             "celery",
                             "-A",
-                            "studio",
+                            "config",
                             "worker",
                             "--hostname",
                             f"candor-test-{index}@%h",

@@ -6,10 +6,17 @@ import stat
 
 import pytest
 
-from provenance.c2pa_manifest import TRAINED_ALGORITHMIC_MEDIA, Ingredient, SoftBinding, mp4_read_manifest, mp4_sign
+from provenance.c2pa_manifest import (
+    TRAINED_ALGORITHMIC_MEDIA,
+    Ingredient,
+    SoftBinding,
+    active_manifest_jumbf,
+    mp4_read_manifest,
+    mp4_sign,
+)
 from provenance.keys import retired_certificates, signing_material_load_or_create, signing_material_rotate
 from provenance.signer import local_signer
-from tests.provenance.mp4_boxes import top_level_box
+from tests.provenance.mp4_boxes import c2pa_manifest_store, top_level_box
 
 RENDER_ID = "render-0001"
 PORTRAIT_SHA256 = "ab" * 32
@@ -230,3 +237,36 @@ def test_consent_summary_cannot_override_the_render_id(tmp_path, sample_mp4, mat
             consent_summary={"render_id": "forged"},
         )
     assert not (tmp_path / "out.mp4").exists()
+
+
+def test_signing_returns_the_manifest_store_as_embedded_and_it_validates_apart_from_the_file(
+    tmp_path, sample_mp4, material
+):
+    signed = mp4_sign(
+        source=sample_mp4,
+        destination=tmp_path / "signed.mp4",
+        signer=local_signer(material),
+        trust_anchor_pem=material.root_certificate_pem,
+        render_id=RENDER_ID,
+        title="Portrait greeting",
+        generator_version="0.1.0",
+    )
+    embedded = c2pa_manifest_store((tmp_path / "signed.mp4").read_bytes())
+
+    assert signed.store == embedded
+    assert signed.manifest_id.startswith("urn:c2pa:")
+    assert signed.manifest_id.encode() in active_manifest_jumbf(signed.store)[:200]
+    apart = mp4_read_manifest(
+        path=tmp_path / "signed.mp4", root_certificate_pem=material.root_certificate_pem, manifest_store=signed.store
+    )
+    assert apart.trusted and apart.hash_binding_intact and apart.render_id == RENDER_ID
+    on_other_bytes = mp4_read_manifest(
+        path=sample_mp4, root_certificate_pem=material.root_certificate_pem, manifest_store=signed.store
+    )
+    assert not on_other_bytes.valid and on_other_bytes.hash_binding_intact is False
+
+
+@pytest.mark.parametrize("store", [b"", b"\x00\x00\x00\x10jumbnot-a-store", b"\x00\x00\x00\x08free"])
+def test_a_store_without_a_manifest_box_is_refused(store):
+    with pytest.raises(ValueError):
+        active_manifest_jumbf(store)

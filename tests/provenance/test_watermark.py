@@ -1,4 +1,6 @@
-"""Candor's own watermark on real renders: it survives what social networks do to a video, and nobody else can forge it."""
+"""Candor's own watermark on real renders: it survives what social networks do to a video, and nobody else can forge
+it.
+"""
 
 from __future__ import annotations
 
@@ -18,8 +20,7 @@ SERIAL = 3_141_592_653
 @pytest.fixture(scope="module")
 def rendered(astronaut) -> list[np.ndarray]:
     """Two seconds of a real Candor animation of a portrait: nearly static, mouth and eyes moving."""
-    from inference import speech
-    from inference.animate import animate
+    from inference import animate, speech
 
     spoken = speech.synthesize("Hello there, nice to meet you.", "en")
     return list(animate(astronaut, spoken.audio, spoken.sample_rate, phonemes=list(spoken.phonemes), max_side=512))[:50]
@@ -107,8 +108,7 @@ def test_the_payload_survives(published, attack):
 
 
 def test_a_quarter_size_copy_of_the_grace_hopper_render_keeps_its_payload(grace_hopper):
-    from inference import speech
-    from inference.animate import animate
+    from inference import animate, speech
 
     spoken = speech.synthesize("Hello there, nice to meet you.", "en")
     frames = list(

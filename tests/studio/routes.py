@@ -1,4 +1,6 @@
-"""The URL map as the security tests walk it: every route outside the admin, with its arguments, and how to fill them."""
+"""The URL map as the security tests walk it: every route outside the admin, with its arguments, and how to
+fill them.
+"""
 
 from __future__ import annotations
 

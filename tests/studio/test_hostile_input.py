@@ -57,13 +57,15 @@ def test_malformed_bodies_are_refused_without_a_server_error(api, path, content_
     assert not Portrait.objects.exists() and not Render.objects.exists()
 
 
-def test_oversized_text_fields_are_refused(api):
+def test_oversized_text_fields_are_refused(api, portrait_jpeg):
     response = api.post(
         "/api/portraits/",
-        {"subject_name": "A" * 1_000_000, "subject_email": "a@example.com", "image": _file(b"x", "a.jpg")},
+        {"subject_name": "A" * 1_000_000, "subject_email": "a@example.com", "image": _file(portrait_jpeg, "a.jpg")},
         format="multipart",
     )
-    _assert_refused(response)
+    _assert_refused(response, 400)
+    assert "subject_name" in response.json()["detail"], "refused for the name, the photo being valid"
+    assert not Portrait.objects.exists()
     huge = api.post(
         "/api/renders/",
         {

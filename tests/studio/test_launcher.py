@@ -27,7 +27,7 @@ def test_sigterm_stops_web_and_worker_cleanly(tmp_path):
     port = _free_port()
     env = {
         **os.environ,
-        "DJANGO_SETTINGS_MODULE": "studio.settings",
+        "DJANGO_SETTINGS_MODULE": "config.settings",
         "CANDOR_DATA_DIR": str(tmp_path),
         "CANDOR_LOCAL_HTTP": "1",
         "CANDOR_PORT": str(port),
@@ -44,7 +44,7 @@ def test_sigterm_stops_web_and_worker_cleanly(tmp_path):
     log_path = tmp_path / "launcher.log"
     with open(log_path, "w") as log:
         launcher = subprocess.Popen(
-            [sys.executable, "-m", "studio.launcher"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+            [sys.executable, "-m", "config.launcher"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
         )
     try:
         deadline = time.monotonic() + 90

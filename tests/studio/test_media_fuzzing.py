@@ -1,4 +1,6 @@
-"""Media fuzzing: 300 mutated or malformed images, audio files and videos; each gets a 4xx or is accepted, never a 5xx."""
+"""Media fuzzing: 300 mutated or malformed images, audio files and videos; each gets a 4xx or is accepted,
+never a 5xx.
+"""
 
 from __future__ import annotations
 

@@ -1,13 +1,15 @@
-"""An operator's ONNX mouth model (CANDOR_NEURAL_MODEL) is used by real renders, which still carry Candor's provenance."""
+"""An operator's ONNX mouth model (CANDOR_NEURAL_MODEL) is used by real renders, which still carry Candor's
+provenance.
+"""
 
 import numpy as np
 import pytest
 
 from inference import media
-from provenance.services import video_verify
 from studio.models import Render
 from studio.services import render_enqueue, render_run
 from tests.inference.test_neural_backend import SPEAKING_COLOUR, SolidMouth, export
+from verifier.services import video_verify
 
 pytestmark = pytest.mark.django_db
 
@@ -20,7 +22,9 @@ def _render(creator, portrait):
 
 
 def _share_of_model_colour(path) -> float:
-    """Largest share of any frame's pixels within a few levels of the model's colour (the codec shifts them a little)."""
+    """Largest share of any frame's pixels within a few levels of the model's colour (the codec shifts them a
+    little).
+    """
     return max(
         float(np.mean(np.all(np.abs(frame.astype(int) - SPEAKING_COLOUR) < 20, axis=2)))
         for frame in media.video_frames(path, step=5)

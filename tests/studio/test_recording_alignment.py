@@ -1,4 +1,6 @@
-"""An English recording with its transcript moves the lips from its phones aligned offline; other recordings from the sound."""
+"""An English recording with its transcript moves the lips from its phones aligned offline; other recordings from the
+sound.
+"""
 
 from __future__ import annotations
 
@@ -77,7 +79,7 @@ def test_a_transcript_that_does_not_fit_the_recording_falls_back_to_the_sound(cr
 
 
 def test_a_recording_in_an_unknown_language_is_refused(creator, consented_portrait):
-    from studio.exceptions import ApplicationError
+    from core.errors import ApplicationError
 
     with pytest.raises(ApplicationError, match="unknown language 'klingon'"):
         render_enqueue(

@@ -27,8 +27,8 @@ def test_it_refuses_an_unknown_portrait(tmp_path, db):
         call_command("render", portrait="not-a-uuid", text="Hello.", language="en", out=tmp_path / "x.mp4")
 
 
-def test_it_renders_a_consented_portrait_to_an_mp4(api, public_api, outbox, portrait_jpeg, live_capture, tmp_path):
-    portrait_id = active_portrait(api, public_api, outbox, portrait_jpeg, live_capture)
+def test_it_renders_a_consented_portrait_to_an_mp4(api, public_api, outbox, subject_jpeg, live_webm, tmp_path):
+    portrait_id = active_portrait(api, public_api, outbox, subject_jpeg, live_webm)
     out = tmp_path / "hello.mp4"
     stdout = StringIO()
     call_command(

@@ -28,8 +28,8 @@ def _speechlike(seconds=1.0, rate=16_000) -> np.ndarray:
 
 
 @pytest.fixture
-def portrait_id(api, public_api, outbox, portrait_jpeg, live_capture):
-    return active_portrait(api, public_api, outbox, portrait_jpeg, live_capture)
+def portrait_id(api, public_api, outbox, subject_jpeg, live_webm):
+    return active_portrait(api, public_api, outbox, subject_jpeg, live_webm)
 
 
 @pytest.mark.parametrize(

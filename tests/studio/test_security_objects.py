@@ -1,4 +1,6 @@
-"""Object sweep: every URL naming a creator's object answers another creator as for a missing one (404), and anonymous visitors not at all."""
+"""Object sweep: every URL naming a creator's object answers another creator as for a missing one (404), and anonymous
+visitors not at all.
+"""
 
 from __future__ import annotations
 
@@ -12,12 +14,13 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.test import Client
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
 from consent.models import Consent, ConsentEvent, RegistryEntry, RegistryHold
+from studio.accounts import creator_token_rotate
 from studio.captions import captions_save
-from studio.models import Portrait, Render
+from studio.models import ApiToken, Portrait, Render, ShareLink
 from studio.services import render_enqueue
+from studio.sharing import share_link_create
 from tests.studio.routes import url_fill, url_routes
 
 pytestmark = pytest.mark.django_db
@@ -27,12 +30,15 @@ pytestmark = pytest.mark.django_db
 # URL arguments that name an object belonging to one creator: each is filled with the victim's object.
 OBJECT_ARGUMENTS = {"portrait_id", "render_id", "hold_id"}
 # Capabilities held by someone without an account (the person pictured, a registrant, a viewer of a share link, a
-# password reset): guessing them is covered by test_security_tokens.py.
-CAPABILITY_ARGUMENTS = {"token", "revoke_token", "confirm_token", "remove_token", "entry_id", "uidb64"}
-# Arguments that are no object at all.
-PLAIN_ARGUMENTS = {"language"}
+# password reset): guessing them is covered by test_security_tokens.py. A live capture's id counts only under its own
+# link's capability (tests/consent/test_live_capture.py test_a_capture_belongs_to_its_own_link).
+CAPABILITY_ARGUMENTS = {"token", "revoke_token", "confirm_token", "remove_token", "entry_id", "uidb64", "capture_id"}
+# Arguments that are no object at all. A manifest_id is a C2PA manifest's label: the manifest is a public statement,
+# embedded in every copy of the video that kept it, and the repository serves it to anyone. seq numbers a live
+# capture's chunks.
+PLAIN_ARGUMENTS = {"language", "manifest_id", "seq"}
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
-MODELS = (Portrait, Render, Consent, ConsentEvent, RegistryHold, RegistryEntry, Token)
+MODELS = (Portrait, Render, Consent, ConsentEvent, RegistryHold, RegistryEntry, ApiToken, ShareLink)
 
 
 def _object_routes() -> list[str]:
@@ -54,7 +60,9 @@ def test_every_url_argument_is_known_to_be_an_object_a_capability_or_neither():
 
 @pytest.fixture
 def victim_objects(creator, consented_portrait) -> dict[str, str]:
-    """The first creator's portrait, a finished render with its video and captions, and an upload held for review."""
+    """The first creator's portrait, a finished render with its video, captions and a share link, and an upload held
+    for review.
+    """
     render = render_enqueue(
         owner=creator,
         portrait=consented_portrait,
@@ -68,6 +76,7 @@ def victim_objects(creator, consented_portrait) -> dict[str, str]:
         status=Render.Status.DONE, progress=1.0, video=render.video.name, finished_at=timezone.now()
     )
     captions_save(render_id=render.id, words=[(0.0, 0.5, "Hello"), (0.5, 1.0, "there.")])
+    share_link_create(render=render)
     entry = RegistryEntry.objects.create(
         email="r@example.com",
         status=RegistryEntry.Status.ACTIVE,
@@ -99,11 +108,15 @@ def _state() -> tuple:
     return files, rows
 
 
-def _intruders(other_creator) -> list[tuple[str, Client]]:
+def _session(user) -> Client:
     session = Client()
-    session.force_login(other_creator)
-    token = Client(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=other_creator)[0].key}")
-    return [("session", session), ("token", token)]
+    session.force_login(user)
+    return session
+
+
+def _intruders(other_creator) -> list[tuple[str, Client]]:
+    token = Client(HTTP_AUTHORIZATION=f"Token {creator_token_rotate(user=other_creator)}")
+    return [("session", _session(other_creator)), ("token", token)]
 
 
 def test_another_creator_gets_exactly_the_answer_for_a_missing_object_and_changes_nothing(
@@ -130,7 +143,7 @@ def test_another_creator_gets_exactly_the_answer_for_a_missing_object_and_change
 
 
 def test_query_and_body_ids_of_another_creator_are_not_found_either(victim_objects, other_creator, other_api):
-    page = dict(_intruders(other_creator))["session"]
+    page = _session(other_creator)
     before = _state()
     compared = page.get(f"/renders/compare/?id={victim_objects['render_id']}")
     assert compared.status_code == 404 or b"Hello there." not in compared.content

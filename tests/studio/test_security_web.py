@@ -1,4 +1,7 @@
-"""Web hardening: CSRF on every form, secure headers and cookies in production, uploads never served raw, private files, no SSRF, size caps."""
+"""Web hardening: CSRF on every form, secure headers and cookies in production, uploads never served raw, private files,
+no
+SSRF, size caps.
+"""
 
 from __future__ import annotations
 
@@ -68,8 +71,10 @@ client = Client(HTTP_HOST="candor.example.com")
 plain = client.get("/login/")
 page = client.get("/login/", secure=True)
 login = client.post("/login/", {"username": "ada", "password": "x-secret-1"}, secure=True)
-cookies = {name: {key: str(morsel[key]) for key in ("secure", "httponly", "samesite")} for name, morsel in client.cookies.items()}
-print(json.dumps({"plain": [plain.status_code, plain.get("Location")], "headers": dict(page.headers), "login": login.status_code, "cookies": cookies}))
+cookies = {name: {key: str(morsel[key]) for key in ("secure", "httponly", "samesite")} for name, morsel in
+client.cookies.items()}
+print(json.dumps({"plain": [plain.status_code, plain.get("Location")], "headers": dict(page.headers), "login":
+login.status_code, "cookies": cookies}))
 """
 
 
@@ -81,7 +86,7 @@ def test_production_settings_send_secure_headers_and_cookies(tmp_path):
     }
     environment.update(
         PRODUCTION_ENV,
-        DJANGO_SETTINGS_MODULE="studio.settings",
+        DJANGO_SETTINGS_MODULE="config.settings",
         CANDOR_DATA_DIR=str(tmp_path),
         SECRET_KEY_FILE=str(key),
         DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",

@@ -15,7 +15,7 @@ import pytest
 import soundfile
 from django.core.management import CommandError, call_command
 
-from inference.animate import frame_count
+from inference import frame_count
 from inference.media import AUDIO_SAMPLE_RATE, audio_decode
 from inference.speech import synthesize
 from tests.provenance.mp4_boxes import top_level_box
@@ -57,8 +57,8 @@ def test_it_streams_a_consented_portrait_to_a_fragmented_mp4_that_the_verifier_r
     consented_portrait, speech_wav, tmp_path
 ):
     from consent.models import ConsentEvent
-    from provenance.services import video_verify
     from studio.models import Render
+    from verifier.services import video_verify
 
     out = tmp_path / "live.mp4"
     stderr = StringIO()
@@ -156,8 +156,8 @@ def test_it_stops_when_consent_is_revoked_during_the_stream(consented_portrait, 
     from studio.models import Render
     from studio.services import renders_cancel_for_consent
 
-    def revoking_after_ten_frames(*, render):
-        marked, count = live_frame_filter(render=render), [0]
+    def revoking_after_ten_frames(*, render, sound):
+        marked, count = live_frame_filter(render=render, sound=sound), [0]
 
         def filtered(frame):
             count[0] += 1
@@ -167,6 +167,7 @@ def test_it_stops_when_consent_is_revoked_during_the_stream(consented_portrait, 
                 renders_cancel_for_consent(consent=consent)
             return marked(frame)
 
+        filtered.store = marked.store
         return filtered
 
     monkeypatch.setattr(command, "live_frame_filter", revoking_after_ten_frames)

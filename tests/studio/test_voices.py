@@ -1,4 +1,6 @@
-"""Voices: the synthesizer's voices per language are listed, a chosen one is spoken in the video, an unknown one is refused."""
+"""Voices: the synthesizer's voices per language are listed, a chosen one is spoken in the video, an unknown one is
+refused.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""A real headless Chromium (Debian's chromium + chromium-driver) driven by Selenium against pytest-django's live server."""
+"""A real headless Chromium (Debian's chromium + chromium-driver) driven by Selenium against pytest-django's live
+server.
+"""
 
 from __future__ import annotations
 
@@ -85,7 +87,9 @@ def chromium():
 
 
 class Browser:
-    """The driver plus the few steps every browser test takes: open a page, log in, check the console, take a screenshot."""
+    """The driver plus the few steps every browser test takes: open a page, log in, check the console, take a
+    screenshot.
+    """
 
     def __init__(self, driver, base_url: str):
         self.driver = driver
@@ -160,10 +164,19 @@ def page(client, creator):
 
 @pytest.fixture
 def camera(tmp_path):
-    """The files Chromium's fake camera and microphone play (tests/web/camera.py)."""
-    from .camera import FakeCamera
+    """The files Chromium's fake camera and microphone play (written by tests/web/fake_camera.py)."""
+    from .fake_camera import FakeCamera
 
-    return FakeCamera(tmp_path)
+    return FakeCamera(video=tmp_path / "camera.y4m", audio=tmp_path / "microphone.wav")
+
+
+@pytest.fixture
+def schedule() -> list[dict]:
+    """The prompts every live capture gets (tests/conftest.py fixes the seed), each with the second it is due."""
+    from consent.services.live import capture_schedule
+    from tests.conftest import LIVE_SEED
+
+    return capture_schedule(LIVE_SEED)
 
 
 @pytest.fixture
@@ -171,11 +184,5 @@ def filmed(camera, live_server, settings):
     """A Chromium of its own whose camera and microphone are the fake camera's files, granted without a prompt."""
     settings.SESSION_COOKIE_SECURE = False
     settings.CSRF_COOKIE_SECURE = False
-    flags = (
-        "--use-fake-ui-for-media-stream",
-        "--use-fake-device-for-media-stream",
-        f"--use-file-for-fake-video-capture={camera.video}",
-        f"--use-file-for-fake-audio-capture={camera.audio}",
-    )
-    with chromium_driver(*flags) as driver:
+    with chromium_driver(*camera.flags) as driver:
         yield Browser(driver, live_server.url)

@@ -1,4 +1,5 @@
-"""The pages in a real headless Chromium: log in, upload with the face overlay, consent state, live progress to a playing
+"""The pages in a real headless Chromium: log in, upload with the face overlay, consent state, live progress to a
+playing
 video, the verifier's plain words, a clean console on every page, one creator never seeing another's data."""
 
 from __future__ import annotations
@@ -136,19 +137,17 @@ def test_the_dashboard_shows_each_portraits_consent_state(browser, creator, api,
 
 @pytest.mark.e2e
 def test_the_whole_journey_consent_by_camera_then_a_two_language_localization_plays_and_verifies(
-    browser, filmed, camera, celery_worker, creator, api, outbox, portrait_jpeg
+    browser, filmed, camera, schedule, celery_worker, creator, api, outbox, subject_jpeg, same_person_photos
 ):
     """The creator asks for consent on the dashboard; the person pictured approves with the camera in their own browser;
     the creator localizes into two languages, watches progress reach 100%, plays the videos; the verifier names them."""
-    import skimage.data
     from selenium.webdriver.support.ui import Select
 
     from consent.models import Consent
-    from tests.clips import liveness_clip
 
-    from .camera import CLIP_FPS, CLIP_SECONDS, challenge_turns, find, record_and_approve
+    from .fake_camera import find, live_check_approve
 
-    portrait_id = upload_portrait(api, portrait_jpeg).json()["id"]
+    portrait_id = upload_portrait(api, subject_jpeg).json()["id"]
     browser.login_as(creator)
     browser.open("/")
     _find(browser, ".portrait-card button").click()
@@ -156,9 +155,8 @@ def test_the_whole_journey_consent_by_camera_then_a_two_language_localization_pl
     token = outbox.links(r"/consent/([A-Za-z0-9_\-]+)/")[-1]
 
     filmed.open(f"/consent/{token}/")
-    asked = challenge_turns(filmed)
-    clip = liveness_clip(skimage.data.astronaut(), turns=asked, fps=CLIP_FPS, seconds=CLIP_SECONDS)
-    record_and_approve(filmed, camera, clip, "05-journey-consent-camera")
+    # The camera films the portrait's person from another photo of them.
+    live_check_approve(filmed, camera, same_person_photos[1], schedule, name="Eileen Collins")
     assert find(filmed, "h1").text == "You approved" and Consent.objects.get().status == "active"
     filmed.assert_clean_console()
 
@@ -179,7 +177,8 @@ def test_the_whole_journey_consent_by_camera_then_a_two_language_localization_pl
     deadline = time.monotonic() + RENDER_TIMEOUT_S
     while time.monotonic() < deadline:
         state = browser.driver.execute_script(
-            "return [window.candorSamePage === true, Array.from(document.querySelectorAll('[data-role=status]')).map(e => e.textContent),"
+            "return [window.candorSamePage === true, "
+            "Array.from(document.querySelectorAll('[data-role=status]')).map(e => e.textContent),"
             " Array.from(document.querySelectorAll('[data-role=percent]')).map(e => e.textContent)]"
         )
         same_page, statuses, percents = state
@@ -217,6 +216,8 @@ def test_the_whole_journey_consent_by_camera_then_a_two_language_localization_pl
     browser.wait_for(_visible("video.player"))
     browser.assert_clean_console()
     browser.screenshot("08-video-page")
+    _find(browser, "#share-make").click()
+    browser.wait_for(_visible("#share-link"))
     share_link = _find(browser, "#share-link").get_attribute("value")
     browser.driver.delete_all_cookies()
     browser.driver.get(share_link)

@@ -1,4 +1,6 @@
-"""Creator and public pages through Django's test client: accounts, portraits, consent requests, videos, captions, privacy."""
+"""Creator and public pages through Django's test client: accounts, portraits, consent requests, videos, captions,
+privacy.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import pytest
 import soundfile
 from django.test import Client
 
+from inference import speech
 from studio.captions import captions_webvtt
 from studio.models import Portrait, Render
 from studio.services import render_run
@@ -65,12 +68,14 @@ def test_a_forgotten_password_is_reset_through_the_emailed_link(client, creator,
     assert Client().login(username="ada", password="brand-new-secret-42")
 
 
-def test_the_token_page_shows_a_working_token_and_can_replace_it(page, public_api):
-    token = (
-        re.search(rb'id="api-token"[^>]*value="([0-9a-f]{40})"', page.get("/account/token/").content).group(1).decode()
-    )
+def test_the_token_page_shows_a_new_token_once_and_can_replace_it(page, public_api):
+    assert b"You have no token yet" in page.get("/account/token/").content
+    made = page.post("/account/token/").content
+    token = re.search(rb'id="api-token"[^>]*value="([0-9a-f]{40})"', made).group(1).decode()
     public_api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     assert public_api.get("/api/portraits/").status_code == 200
+    later = page.get("/account/token/").content
+    assert token.encode() not in later and b"cannot be shown again" in later, "only a hash is kept"
     page.post("/account/token/")
     assert public_api.get("/api/portraits/").status_code == 401
 
@@ -173,14 +178,11 @@ def test_localization_queues_one_video_per_language_and_shows_them_side_by_side(
 def test_localization_takes_a_recording_for_a_language_and_refuses_one_outside_the_consent(page, api, portrait_jpeg):
     portrait_id = upload_portrait(api, portrait_jpeg).json()["id"]
     consent_approved(portrait_id=portrait_id, languages=["en", "fr"])
-    seconds = np.arange(16_000) / 16_000
+    # Under a consent limited to languages a recording comes with its transcript, whose language is checked.
+    french = "Bonjour à tous, bienvenue dans notre magasin."
+    spoken = speech.synthesize(french, "fr")
     recording = io.BytesIO()
-    soundfile.write(
-        recording,
-        (0.3 * np.sin(2 * np.pi * 180 * seconds) * (0.5 + 0.5 * np.sin(2 * np.pi * 3 * seconds))).astype(np.float32),
-        16_000,
-        format="WAV",
-    )
+    soundfile.write(recording, spoken.audio, spoken.sample_rate, format="WAV")
     form = {
         "portrait": portrait_id,
         "purpose": "marketing",
@@ -197,7 +199,12 @@ def test_localization_takes_a_recording_for_a_language_and_refuses_one_outside_t
     assert not Render.objects.exists(), "one refused language queues none"
 
     form.update(
-        {"rows-1-language": "fr", "rows-1-text": "", "rows-1-audio": _file(recording.getvalue(), "bonjour.wav")}
+        {
+            "rows-1-language": "fr",
+            "rows-1-text": "",
+            "rows-1-audio": _file(recording.getvalue(), "bonjour.wav"),
+            "rows-1-transcript": french,
+        }
     )
     page.post("/renders/localize/", form)
     renders = {r.language: r for r in Render.objects.all()}
@@ -266,6 +273,8 @@ def test_a_share_link_plays_for_anyone_until_consent_is_withdrawn(page, portrait
     )
     item = Render.objects.get()
     render_run(render_id=item.id)
+    assert b'id="share-link"' not in page.get(f"/renders/{item.id}/").content, "no link until the creator makes one"
+    assert page.post(f"/renders/{item.id}/share/").status_code == 302
     share_path = re.search(
         r'id="share-link"[^>]*value="https?://[^/]+(/watch/[^"]+/)"', page.get(f"/renders/{item.id}/").content.decode()
     ).group(1)
@@ -313,8 +322,8 @@ def test_a_pasted_transcript_captions_an_uploaded_recording(page, portrait_id):
 def test_captions_group_words_into_cues_and_escape_markup():
     text = captions_webvtt([(0.0, 0.4, "Tom"), (0.4, 0.9, "&"), (0.9, 1.3, "Jerry."), (1.5, 2.0, "<Bye>")])
     assert (
-        text
-        == "WEBVTT\n\n1\n00:00:00.000 --> 00:00:01.300\nTom &amp; Jerry.\n\n2\n00:00:01.500 --> 00:00:02.000\n&lt;Bye&gt;\n"
+        text == "WEBVTT\n\n1\n00:00:00.000 --> 00:00:01.300\nTom &amp; Jerry.\n\n2\n00:00:01.500 --> "
+        "00:00:02.000\n&lt;Bye&gt;\n"
     )
 
 

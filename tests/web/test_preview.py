@@ -1,4 +1,6 @@
-"""The first-second preview on the New video page: gated by consent like a render, labelled and watermarked, never stored."""
+"""The first-second preview on the New video page: gated by consent like a render, labelled and watermarked, never
+stored.
+"""
 
 from __future__ import annotations
 
@@ -15,9 +17,9 @@ import soundfile
 from consent.models import ConsentEvent
 from inference import media
 from provenance.label import frame_label
-from provenance.services import video_verify
 from studio.models import Portrait, Render
 from tests.helpers import upload_portrait
+from verifier.services import video_verify
 
 from .approval import consent_approved
 
@@ -79,8 +81,8 @@ def test_a_preview_is_one_second_labelled_and_watermarked_and_nothing_is_stored(
 
     report = video_verify(path=path)
     assert report.watermark["found"] and report.watermark["render_id"] is None
-    assert report.verdict == "not_recognized"  # nothing stored to confirm it against
-    assert any("looks like a one-second preview made with Candor" in line for line in report.explanation)
+    assert report.verdict == "candor_preview" and report.render is None  # nothing stored to name
+    assert any("this is a one-second preview made with Candor" in line for line in report.explanation)
 
     # The visible label darkens its box in the lower-left corner of every frame, as in every render.
     first = next(media.video_frames(path))

@@ -1,4 +1,6 @@
-"""Uploaded recordings with a pasted transcript: captions timed over the speech, shown, downloadable and inside the MP4."""
+"""Uploaded recordings with a pasted transcript: captions timed over the speech, shown, downloadable and inside the
+MP4.
+"""
 
 from __future__ import annotations
 

@@ -1,9 +1,11 @@
-"""manage.py audit_verify: check the consent audit log's hash chain and Ed25519 signatures, naming the first bad entry."""
+"""manage.py audit_verify: check the consent audit log's hash chain and Ed25519 signatures, naming the first
+bad entry.
+"""
 
 from django.core.management.base import BaseCommand, CommandError
 
+from consent.audit_log import audit_log_first_fault
 from consent.models import ConsentEvent
-from consent.selectors import audit_log_first_fault
 
 
 class Command(BaseCommand):

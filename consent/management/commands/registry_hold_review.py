@@ -5,15 +5,17 @@ from django.core.management.base import BaseCommand, CommandError
 
 from consent.models import RegistryHold
 from consent.services import registry_hold_release
-from studio.exceptions import ApplicationError
-from studio.management.arguments import uuid_or_none
+from core.errors import ApplicationError
+from core.parsers import uuid_or_none
 
 
 class Command(BaseCommand):
     help = (
-        "Decide on a portrait upload held because it resembles a face in the do-not-generate registry: --release lets the "
+        "Decide on a portrait upload held because it resembles a face in the do-not-generate registry: --release lets "
+        "the "
         "portrait go ahead (the creator may then ask for consent), --refuse confirms the block and deletes the photo. "
-        "The reviewer must be staff with permission to change registry holds; the outcome is logged and emailed to the creator. "
+        "The reviewer must be staff with permission to change registry holds; the outcome is logged and emailed to "
+        "the creator. "
         "Without a hold id, lists the uploads waiting for review."
     )
 
@@ -29,7 +31,8 @@ class Command(BaseCommand):
         if hold is None:
             for waiting in RegistryHold.objects.filter(status=RegistryHold.Status.HELD).select_related("owner"):
                 self.stdout.write(
-                    f"{waiting.id}  {waiting.owner.username}  distance {waiting.distance:.3f}  held {waiting.created_at:%Y-%m-%d %H:%M}"
+                    f"{waiting.id}  {waiting.owner.username}  distance {waiting.distance:.3f}  held "
+                    f"{waiting.created_at:%Y-%m-%d %H:%M}"
                 )
             return
         if decision is None or not reviewer:

@@ -6,8 +6,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from studio.exceptions import ApplicationError
-from studio.management.arguments import uuid_or_none
+from consent.models import Purpose
+from core.errors import ApplicationError
+from core.parsers import uuid_or_none
 from studio.models import Portrait, Render
 from studio.services import render_enqueue, render_run
 
@@ -21,7 +22,7 @@ class Command(BaseCommand):
         source.add_argument("--audio", type=Path, help="speech audio file (WAV, MP3, OGG, FLAC, M4A)")
         source.add_argument("--text", help="text to speak")
         parser.add_argument("--language", default="", help="language code of --text (e.g. en, de, fr)")
-        parser.add_argument("--purpose", default="personal", choices=Render.Purpose.values)
+        parser.add_argument("--purpose", default="personal", choices=Purpose.values)
         parser.add_argument("--no-label", action="store_true", help="omit the visible AI-generated label")
         parser.add_argument("--out", type=Path, required=True, help="where to write the MP4")
 

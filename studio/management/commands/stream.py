@@ -1,4 +1,7 @@
-"""manage.py stream: live mode shown end to end, a consented portrait speaking audio fed in chunks, written as fragmented MP4 as it plays."""
+"""manage.py stream: live mode shown end to end, a consented portrait speaking audio fed in chunks, written as
+fragmented
+MP4 as it plays.
+"""
 
 from __future__ import annotations
 
@@ -14,13 +17,14 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management.base import BaseCommand, CommandError
 
 import inference
+from consent.models import Purpose
+from core.errors import ApplicationError
+from core.parsers import uuid_or_none
 from inference import media
 from inference.errors import InferenceError
 from provenance.services import live_frame_filter
-from studio.exceptions import ApplicationError
-from studio.management.arguments import uuid_or_none
 from studio.models import Portrait, Render
-from studio.selectors import live_render_allowed
+from studio.selectors import render_live_allowed
 from studio.services import (
     live_render_finish,
     live_render_start,
@@ -31,9 +35,12 @@ from studio.services import (
 
 class Command(BaseCommand):
     help = (
-        "Stream a talking video of a consented portrait: the audio file is fed to the engine in chunks as a live source "
-        "would deliver it, and every frame is labelled, watermarked and written to a fragmented MP4 (H.264 + AAC) as soon "
-        "as it is drawn. The session is recorded as a render (the verifier recognises its video); refuses without active "
+        "Stream a talking video of a consented portrait: the audio file is fed to the engine in chunks as a live "
+        "source "
+        "would deliver it, and every frame is labelled, watermarked and written to a fragmented MP4 (H.264 + AAC) as "
+        "soon "
+        "as it is drawn. The session is recorded as a render (the verifier recognises its video); refuses without "
+        "active "
         "consent for the purpose, and stops if consent is withdrawn. Prints the added latency and speed to stderr."
     )
 
@@ -46,7 +53,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--chunk-ms", type=int, default=20, help="length of each audio chunk fed in (default 20 ms, a microphone's)"
         )
-        parser.add_argument("--purpose", default="personal", choices=Render.Purpose.values)
+        parser.add_argument("--purpose", default="personal", choices=Purpose.values)
         parser.add_argument(
             "--realtime", action="store_true", help="feed the chunks at the pace of speech, as a microphone would"
         )
@@ -96,19 +103,24 @@ class _Report:
         where = "stdout" if out == "-" else out
         lines = [
             f"render {render.id}: {self.frames} frames ({self.audio_s:.2f} s) streamed to {where}",
-            f"added latency: at most {max(self.added_s) * 1000:.0f} ms of audio beyond a frame's time had arrived when it was drawn "
-            f"(the engine's lookahead, {max(self.lookahead_s) * 1000:.0f} ms, and the wait for the {chunk_ms} ms chunk that completed it)",
+            f"added latency: at most {max(self.added_s) * 1000:.0f} ms of audio beyond a frame's time had arrived "
+            "when it was drawn "
+            f"(the engine's lookahead, {max(self.lookahead_s) * 1000:.0f} ms, and the wait for the {chunk_ms} ms "
+            "chunk that completed it)",
             f"speed: {self.frames / max(self.seconds, 1e-9):.1f} frames per second",
         ]
         if self.behind_s:
             lines.append(
-                f"behind the live audio: {np.mean(self.behind_s) * 1000:.0f} ms on average, at most {max(self.behind_s) * 1000:.0f} ms"
+                f"behind the live audio: {np.mean(self.behind_s) * 1000:.0f} ms on average, at most "
+                f"{max(self.behind_s) * 1000:.0f} ms"
             )
         return "\n".join(lines)
 
 
 def _stream(render: Render, recording: bytes, out: str, *, chunk_ms: int, realtime: bool) -> _Report:
-    """Feed the decoded recording in chunks to inference.stream and write each frame as it comes; stops when consent ends."""
+    """Feed the decoded recording in chunks to inference.stream and write each frame as it comes; stops when consent
+    ends.
+    """
     sample_rate = media.AUDIO_SAMPLE_RATE
     fps = settings.CANDOR_RENDER_FPS
     audio = media.audio_decode(recording, sample_rate=sample_rate)
@@ -119,7 +131,7 @@ def _stream(render: Render, recording: bytes, out: str, *, chunk_ms: int, realti
         with media.FragmentedMp4Writer(
             target, width=rig.image.shape[1], height=rig.image.shape[0], fps=fps, sample_rate=sample_rate
         ) as mp4:
-            marked = live_frame_filter(render=render)
+            marked = live_frame_filter(render=render, sound=(audio, sample_rate))
             source = _LiveAudio(
                 audio,
                 sample_rate,
@@ -138,9 +150,11 @@ def _stream(render: Render, recording: bytes, out: str, *, chunk_ms: int, realti
                 report.lookahead_s.append(live.heard_s - live.time_s)
                 if realtime:
                     report.behind_s.append(time.monotonic() - source.started - live.time_s)
-                if report.frames % fps == 0 and not live_render_allowed(render_id=render.id):
+                if report.frames % fps == 0 and not render_live_allowed(render_id=render.id):
                     report.stopped = True
                     break
+            # The tracks cover every frame sent, the last partial second too.
+            marked.store()
             report.seconds = time.monotonic() - source.started
     finally:
         if target is not sys.stdout.buffer:

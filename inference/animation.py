@@ -1,0 +1,403 @@
+"""Talking-portrait frames: the photo's own pixels warped by the rig, driven by speech, blinks and head motion."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from typing import cast
+
+import cv2
+import numpy as np
+
+from .articulation import CLOSE, DENTAL, JAW, ROUND, SPREAD, acoustic_track, viseme_track
+from .errors import InferenceError
+from .motion import Phoneme, blink_track, brow_track, head_track, speech_level
+from .neural import NeuralMouth, mel_windows, neural_mouth
+from .rig import (
+    BLINK_PARAMETERS,
+    FACE_PARAMETERS,
+    HEAD_PARAMETERS,
+    PARAMETERS,
+    Eyelid,
+    InnerMouth,
+    PortraitRig,
+    portrait_rig,
+)
+from .warp import Warper, engine_warper
+
+EXPRESSIONS = ("neutral", "friendly", "serious")
+
+# Inner mouth shading, as fractions of its colours: lit just inside the lips,
+# dark at the back, darker towards the corners.
+_CAVITY_EDGE, _CAVITY_DEPTH = 1.0, 0.45
+_CORNER_SHADE = 0.6
+# Lips parted less than this (px) beyond their resting separation fade the
+# inside in rather than drawing a hard line.
+_CAVITY_FADE_PX = 2.0
+_LIP_SEPARATION_PX = 1.0
+_CAVITY_FEATHER = 0.6  # Gaussian sigma (px) of the cavity's edge
+# Closed lips of a portrait that showed its teeth meet in a crease drawn over
+# the rig's seam: a crisp line (Gaussian sigma, px), and the upper lip's
+# shadow on the lower lip fading over this many px.
+_CREASE_OPACITY, _CREASE_SIGMA_PX = 0.9, 0.6
+_CREASE_SHADOW, _CREASE_SHADOW_PX = 0.15, 1.2
+_SUBPIXEL_BITS = 2
+# Teeth, in mouth widths: the upper incisors' edge sits this far below the
+# resting lip line (they show as the lip lifts or the jaw drops); the lower
+# teeth and the tongue show only on wide openings.
+_TEETH_BELOW_LIP = 0.09
+_TOOTH_WIDTH = 0.13
+_TOOTH_GAP_SHADE = 0.88
+_TEETH_TOP_SHADE = 0.85  # under the upper lip's shadow
+_LOWER_TEETH_FROM, _LOWER_TEETH_HEIGHT, _LOWER_TEETH_SHADE = 0.24, 0.035, 0.6
+_TONGUE_FROM, _TONGUE_WIDTH, _TONGUE_HEIGHT = 0.2, 0.3, 0.1
+# Expressions reduce to steady face parameters scaled by their intensity.
+_EXPRESSION_POSE = {"neutral": {}, "friendly": {"smile": 0.8}, "serious": {"serious": 1.0}}
+# Columns of a pose (PARAMETERS order).
+_FACE_COLUMNS = [PARAMETERS.index(name) for name in FACE_PARAMETERS]
+_BLINK_COLUMNS = {name: PARAMETERS.index(name) for name in BLINK_PARAMETERS}
+_HEAD_COLUMNS = [PARAMETERS.index(name) for name in HEAD_PARAMETERS]
+
+
+def frame_count(n_samples: int, sample_rate: int, fps: int) -> int:
+    """Frames covering n_samples of audio at fps (at least one)."""
+    return max(1, round(n_samples * fps / sample_rate))
+
+
+def animate(
+    image: np.ndarray,
+    audio: np.ndarray,
+    sample_rate: int,
+    *,
+    fps: int = 25,
+    phonemes: Sequence[Phoneme] | None = None,
+    seed: int = 0,
+    max_side: int = 512,
+    rig: PortraitRig | None = None,
+    expression: str = "neutral",
+    intensity: float = 0.5,
+    device: str | None = None,
+    neural_model: str | os.PathLike[str] | None = None,
+) -> Iterator[np.ndarray]:
+    """Lazily rendered (H, W, 3) uint8 RGB frames of the portrait speaking mono float audio (N,).
+
+    image: RGB uint8 (h, w, 3) of one person, any size (ignored when a prebuilt rig
+    is given). phonemes: (start s, end s, IPA) from the synthesizer, or None to
+    read the mouth from the audio alone. expression: one of EXPRESSIONS, held at
+    intensity 0..1. device: where frames are warped, one of warp.DEVICES; None
+    reads CANDOR_ENGINE_DEVICE, else "auto" (torch on a CUDA GPU when there is
+    one, else OpenCV). neural_model: an ONNX file fitting inference.neural's
+    interface to redraw the mouth, or None for the weight-free engine alone.
+    Yields exactly frame_count(len(audio), sample_rate, fps) frames at the
+    rig's size; the same inputs, seed and device give the same frames. Inputs,
+    device and model are checked before the first frame is asked for.
+    """
+    _check_audio(audio, sample_rate)
+    if fps <= 0:
+        raise ValueError("fps must be positive")
+    if expression not in EXPRESSIONS:
+        raise InferenceError(
+            "invalid_expression", f"expression must be one of {', '.join(EXPRESSIONS)}, not {expression!r}"
+        )
+    if not 0.0 <= intensity <= 1.0:
+        raise InferenceError("invalid_expression", f"expression intensity must be between 0 and 1, not {intensity}")
+    warper = engine_warper(device)
+    rig = rig if rig is not None else portrait_rig(image, max_side=max_side)
+    mouth = neural_mouth(neural_model, rig) if neural_model is not None else None
+    track = animation_track(
+        audio,
+        sample_rate,
+        frame_count(len(audio), sample_rate, fps),
+        fps,
+        phonemes=phonemes,
+        seed=seed,
+        expression=expression,
+        intensity=intensity,
+    )
+    return _frames(rig, track, warper, mouth, audio, sample_rate, fps)
+
+
+def _frames(
+    rig: PortraitRig,
+    track: np.ndarray,
+    warper: Warper,
+    mouth: NeuralMouth | None,
+    audio: np.ndarray,
+    sample_rate: int,
+    fps: int,
+) -> Iterator[np.ndarray]:
+    """(H, W, 3) uint8 frames of the rig posed by track (n, len(PARAMETERS)), rendered warper.frames_per_batch at a
+    time."""
+    for start in range(0, len(track), warper.frames_per_batch):
+        poses = track[start : start + warper.frames_per_batch]
+        frames = _posed_faces(rig, poses, warper)
+        if mouth is not None:
+            mouth.redraw(frames, mel_windows(audio, sample_rate, (np.arange(start, start + len(poses)) + 0.5) / fps))
+        _move_eyelids_and_head(rig, poses, frames, warper)
+        yield from frames
+
+
+def animation_track(
+    audio: np.ndarray,
+    sample_rate: int,
+    n_frames: int,
+    fps: int,
+    *,
+    phonemes: Sequence[Phoneme] | None = None,
+    seed: int = 0,
+    expression: str = "neutral",
+    intensity: float = 0.5,
+) -> np.ndarray:
+    """(n_frames, len(PARAMETERS)) float32 pose per frame for mono float audio (N,), in PARAMETERS order."""
+    audio = np.asarray(audio, np.float64)
+    level = speech_level(audio, sample_rate, n_frames, fps)
+    if phonemes is None:
+        mouth = acoustic_track(audio, sample_rate, n_frames, fps)
+    else:
+        mouth = viseme_track(phonemes, n_frames, fps, level)
+    track = np.zeros((n_frames, len(PARAMETERS)), np.float32)
+    column = {name: i for i, name in enumerate(PARAMETERS)}
+    for name, channel in (
+        ("jaw_open", JAW),
+        ("lip_spread", SPREAD),
+        ("lip_round", ROUND),
+        ("lip_close", CLOSE),
+        ("lip_dental", DENTAL),
+    ):
+        track[:, column[name]] = mouth[:, channel]
+    for name, value in _EXPRESSION_POSE[expression].items():
+        track[:, column[name]] = value * intensity
+    # A smile relaxes where the lips round.
+    track[:, column["smile"]] *= 1 - 0.6 * mouth[:, ROUND]
+    track[:, column["brow_raise"]] = brow_track(level, fps) * (1 - 0.6 * track[:, column["serious"]])
+    blink = blink_track(n_frames, fps, seed)
+    track[:, column["blink_left"]] = track[:, column["blink_right"]] = blink
+    track[:, [column[name] for name in HEAD_PARAMETERS]] = head_track(level, fps, seed)
+    return track
+
+
+def render_frame(rig: PortraitRig, params: Mapping[str, float], *, device: str | None = None) -> np.ndarray:
+    """(H, W, 3) uint8 RGB frame of the rig posed by parameters name -> value (absent ones are 0).
+
+    Face and blink parameters run 0..1, head parameters are degrees. All zero
+    reproduces the portrait (with the inside of the mouth redrawn when its lips
+    are parted). device: as for animate.
+    """
+    unknown = set(params) - set(PARAMETERS)
+    if unknown:
+        raise ValueError(f"unknown animation parameters: {sorted(unknown)}")
+    warper = engine_warper(device)
+    pose = np.array([[params.get(name, 0.0) for name in PARAMETERS]], np.float32)
+    frames = _posed_faces(rig, pose, warper)
+    _move_eyelids_and_head(rig, pose, frames, warper)
+    return cast(np.ndarray, frames[0])
+
+
+def _posed_faces(rig: PortraitRig, poses: np.ndarray, warper: Warper) -> np.ndarray:
+    """(B, H, W, 3) uint8 frames with the face posed by poses (B, len(PARAMETERS)) float32 and the inside of the mouth
+    painted."""
+    faces = poses[:, _FACE_COLUMNS]
+    frames = np.empty((len(poses), *rig.image.shape), np.uint8)
+    frames[:] = rig.image
+    moving = np.flatnonzero(faces.any(axis=1) | rig.lips_parted)
+    if moving.size:
+        x, y, w, h = rig.roi
+        displacements = _combine_each(faces[moving], rig.fields, rig.rest)
+        frames[moving, y : y + h, x : x + w] = warper.warp(rig.base, displacements, x, y)
+        for i in moving:
+            _paint_inner_mouth(frames[i], rig.mouth, faces[i], rig.image)
+    return frames
+
+
+def _move_eyelids_and_head(rig: PortraitRig, poses: np.ndarray, frames: np.ndarray, warper: Warper) -> None:
+    """Close the eyelids and turn the head in frames (B, H, W, 3) uint8 as poses (B, len(PARAMETERS)) say, in place."""
+    for name, eyelid in rig.eyelids.items():
+        closures = poses[:, _BLINK_COLUMNS[name]]
+        for i in np.flatnonzero(closures):
+            _close_eyelid(frames[i], rig.image, eyelid, float(closures[i]), warper)
+    heads = poses[:, _HEAD_COLUMNS]
+    moving = np.flatnonzero(heads.any(axis=1))
+    if moving.size:
+        x, y, w, h = rig.head_roi
+        displacements = _combine_each(heads[moving], rig.head_fields)
+        sources = frames if len(moving) == len(frames) else frames[moving]  # spare copying whole frames
+        frames[moving, y : y + h, x : x + w] = warper.warp(sources, displacements, x, y)
+
+
+def _combine(values: np.ndarray, fields: np.ndarray, start: np.ndarray | None = None) -> np.ndarray:
+    """start (...) plus the sum of values (K,) times fields (K, ...), as float32."""
+    return cast(np.ndarray, _combine_each(values[None], fields, start)[0])
+
+
+def _combine_each(values: np.ndarray, fields: np.ndarray, start: np.ndarray | None = None) -> np.ndarray:
+    """(B, ...) float32: for each row of values (B, K), start (...) plus the sum of its values times fields (K, ...).
+
+    Element-wise over the non-zero values only: a BLAS product would spin up
+    threads that stall on a busy machine.
+    """
+    total = np.empty((len(values), *fields.shape[1:]), np.float32)
+    total[:] = 0.0 if start is None else start
+    for combined, row in zip(total, values, strict=False):
+        for index in np.flatnonzero(row):
+            combined += row[index] * fields[index]
+    return total
+
+
+def _close_eyelid(frame: np.ndarray, image: np.ndarray, eyelid: Eyelid, closure: float, warper: Warper) -> None:
+    """Draw the upper lid lowered by closure 0..1 over frame (H, W, 3) uint8, in place.
+
+    The lid margin and its lashes move down over the eye, which stays where it
+    is; above them the lid shows the skin over the lashes, mirrored so that it
+    joins the unchanged skin above without a seam.
+    """
+    margin = eyelid.lid + closure * eyelid.travel
+    span = margin - eyelid.lid + eyelid.overlap  # the lid's visible height now
+    above = margin - eyelid.depth  # each pixel's height above the lowered margin
+    stretch = np.minimum(1.0, eyelid.skin / np.maximum(span - eyelid.overlap, 1e-6))
+    skin = eyelid.lid - eyelid.overlap - (span - above) * stretch
+    source_depth = np.where(above <= eyelid.overlap, eyelid.lid - above, skin)
+    source = eyelid.foot + source_depth[..., None] * eyelid.down
+    coverage = np.clip(above + 0.5, 0.0, 1.0) * np.clip(span - above + 0.5, 0.0, 1.0)
+    coverage *= eyelid.travel > 0
+    x, y, w, h = eyelid.box
+    region = frame[y : y + h, x : x + w]
+    alpha = coverage[..., None]
+    lid = warper.remap(image, source.astype(np.float32)[None])[0]
+    region[:] = np.clip(region * (1 - alpha) + lid * alpha + 0.5, 0, 255).astype(np.uint8)
+
+
+def _paint_inner_mouth(frame: np.ndarray, mouth: InnerMouth, face: np.ndarray, photo: np.ndarray) -> None:
+    """Paint the inside of the mouth where the lips parted, in place on frame (H, W, 3) uint8.
+
+    face: (len(FACE_PARAMETERS),) values; photo: the portrait (H, W, 3). The
+    warp fills the gap with stretched lip texture; a shaded cavity replaces it,
+    with the upper teeth hanging from the still upper jaw (the photo's own where
+    it shows them, else drawn thin, shaded towards the corners and lit like the
+    face), and the lower teeth and tongue showing on wide openings.
+    """
+    polygon = _combine(face, mouth.polygon_motion, mouth.polygon_rest)
+    upper, lower = polygon[mouth.upper], polygon[mouth.lower]
+    middle = len(upper) // 2
+    parting = float(np.linalg.norm(lower[middle] - upper[middle])) - _LIP_SEPARATION_PX
+    strength = min(max(parting / _CAVITY_FADE_PX, 0.0), 1.0)
+    if mouth.crease is not None and strength < 1.0:
+        _draw_lip_crease(frame, mouth.crease, polygon, len(upper), 1.0 - strength)
+    if strength == 0.0:
+        return
+    height, width = frame.shape[:2]
+    pad = 3  # room for the feathered edge
+    x0, y0 = np.maximum(np.floor(polygon.min(axis=0)).astype(int) - pad, 0)
+    x1 = min(int(np.ceil(polygon[:, 0].max())) + pad + 1, width)
+    y1 = min(int(np.ceil(polygon[:, 1].max())) + pad + 1, height)
+    if x1 <= x0 or y1 <= y0:
+        return
+    mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
+    vertices = np.round((polygon - (x0, y0)) * (1 << _SUBPIXEL_BITS)).astype(np.int32)
+    cv2.fillPoly(mask, [vertices], 255, cv2.LINE_AA, shift=_SUBPIXEL_BITS)
+    coverage = cv2.GaussianBlur(mask.astype(np.float32) / 255, (0, 0), _CAVITY_FEATHER)
+    xs = np.arange(x0, x1, dtype=np.float32)
+    ys = np.arange(y0, y1, dtype=np.float32)[:, None]
+    top = np.interp(xs, upper[:, 0], upper[:, 1])
+    bottom = np.interp(xs, lower[:, 0], lower[:, 1])
+    teeth_edge = np.interp(xs, upper[:, 0], mouth.teeth_line) + _TEETH_BELOW_LIP * mouth.width
+    gap = np.maximum(bottom - top, 1e-3)
+    centre = (upper[0, 0] + upper[-1, 0]) / 2
+    half = max((upper[-1, 0] - upper[0, 0]) / 2, 1.0)
+    corner = np.clip(np.abs(xs - centre) / half, 0.0, 1.0)
+    corner_shade = 1 - _CORNER_SHADE * corner**2
+    # Depth: how far inside the gap a pixel lies, relative to the gap's own size.
+    inside = np.clip(np.minimum(ys - top, bottom - ys) / np.maximum(gap / 2, 1.0), 0.0, 1.0)
+    shade = (_CAVITY_EDGE + (_CAVITY_DEPTH - _CAVITY_EDGE) * inside) * corner_shade
+    colour = shade[..., None] * mouth.cavity
+    wide = gap / mouth.width
+    # Tongue: a soft mound over the lower lip on wide openings.
+    tongue_show = np.clip((wide - _TONGUE_FROM) / 0.08, 0.0, 1.0)
+    tongue_top = bottom - _TONGUE_HEIGHT * mouth.width * tongue_show
+    across = (xs - centre) / (_TONGUE_WIDTH * mouth.width)
+    mound = np.clip(1 - across**2, 0.0, 1.0) * tongue_show
+    tongue = np.clip(ys - (bottom - (bottom - tongue_top) * mound), 0.0, 1.0) * (mound > 0)
+    colour = _over(colour, (corner_shade * (0.75 + 0.25 * mound))[..., None] * mouth.tongue, tongue)
+    # Lower teeth: a shadowed band just above the lower lip.
+    lower_show = np.clip((wide - _LOWER_TEETH_FROM) / 0.06, 0.0, 1.0) * _LOWER_TEETH_HEIGHT * mouth.width
+    lower_teeth = (
+        np.clip(ys - (bottom - lower_show), 0.0, 1.0) * (lower_show > 0.3) * np.clip((0.6 - corner) / 0.2, 0.0, 1.0)
+    )
+    # In the mouth's shadow the lower teeth pick up the tongue's and cavity's warmth.
+    lower_colour = _LOWER_TEETH_SHADE * mouth.teeth + (1 - _LOWER_TEETH_SHADE) * mouth.tongue
+    colour = _over(colour, corner_shade[..., None] * lower_colour, lower_teeth)
+    # Upper teeth: from under the lip down to their edge, darker under the lip and between incisors.
+    teeth = np.clip(teeth_edge - ys + 0.5, 0.0, 1.0) * np.clip((1 - corner) / 0.2, 0.0, 1.0)
+    vertical = np.clip((ys - top) / np.maximum(teeth_edge - top, 1.0), 0.0, 1.0)
+    tooth_phase = (xs - centre) / (_TOOTH_WIDTH * mouth.width)
+    separation = 1 - (1 - _TOOTH_GAP_SHADE) * np.exp(
+        -(((tooth_phase - np.round(tooth_phase)) * _TOOTH_WIDTH * mouth.width) ** 2)
+    )
+    tooth_shade = (_TEETH_TOP_SHADE + (1 - _TEETH_TOP_SHADE) * vertical) * separation * (1 - 0.5 * corner**2)
+    if mouth.photo_inside is None:
+        colour = _over(colour, tooth_shade[..., None] * mouth.teeth, teeth)
+    else:
+        # The photo's own teeth stay where they are (they belong to the skull);
+        # the lips move over them, so closing never squeezes them.
+        # As the lower lip leaves, the sliver of it inside the photo's contour goes too.
+        leaving = min(max((parting + _LIP_SEPARATION_PX - mouth.rest_parting) / _CAVITY_FADE_PX, 0.0), 1.0)
+        inside, teeth_only = mouth.photo_inside[y0:y1, x0:x1], cast(np.ndarray, mouth.photo_teeth)[y0:y1, x0:x1]
+        colour = _over(colour, photo[y0:y1, x0:x1], inside - leaving * (inside - teeth_only))
+    alpha = (coverage * strength)[..., None]
+    region = frame[y0:y1, x0:x1]
+    region[:] = np.clip(region * (1 - alpha) + colour * alpha + 0.5, 0, 255).astype(np.uint8)
+
+
+def _draw_lip_crease(frame: np.ndarray, crease: np.ndarray, polygon: np.ndarray, n_upper: int, closed: float) -> None:
+    """Draw the crease where the lips meet along the middle of the mouth's polygon, in place on frame (H, W, 3) uint8.
+
+    crease: (3,) RGB; polygon: (K, 2) the lips' inner edges now (left corner,
+    n_upper upper points, right corner, lower points back); closed: 0..1 how
+    nearly the lips touch. A crisp line (Gaussian across, in px) with the
+    upper lip's shadow fading down the lower lip below it.
+    """
+    lower = polygon[n_upper + 2 :][::-1]
+    line = np.vstack([polygon[0], (polygon[1 : n_upper + 1] + lower) / 2, polygon[n_upper + 1]])
+    line = line[np.argsort(line[:, 0], kind="stable")]
+    height, width = frame.shape[:2]
+    reach = 3 * _CREASE_SIGMA_PX
+    x0, y0 = max(int(np.floor(line[:, 0].min())), 0), max(int(np.floor(line[:, 1].min() - reach)), 0)
+    x1 = min(int(np.ceil(line[:, 0].max())) + 1, width)
+    y1 = min(int(np.ceil(line[:, 1].max() + 3 * _CREASE_SHADOW_PX)) + 1, height)
+    if x1 <= x0 or y1 <= y0:
+        return
+    xs = np.arange(x0, x1, dtype=np.float32)
+    ys = np.arange(y0, y1, dtype=np.float32)[:, None]
+    middle = np.interp(xs, line[:, 0], line[:, 1])
+    # Distance across the line: the vertical offset foreshortened by the line's slope.
+    across = (ys - middle) / np.sqrt(1 + np.gradient(middle) ** 2)
+    ends = np.clip(xs - line[0, 0] + 0.5, 0.0, 1.0) * np.clip(line[-1, 0] - xs + 0.5, 0.0, 1.0)
+    core = np.exp(-0.5 * (across / _CREASE_SIGMA_PX) ** 2) * ends
+    shadow = (
+        _CREASE_SHADOW
+        * closed
+        * np.exp(-np.maximum(across, 0.0) / _CREASE_SHADOW_PX)
+        * (across > 0)
+        * ends
+        * (1 - core)
+    )
+    alpha = (_CREASE_OPACITY * closed * core)[..., None]
+    region = frame[y0:y1, x0:x1]
+    shaded = region * (1 - shadow[..., None])
+    region[:] = np.clip(shaded * (1 - alpha) + crease * alpha + 0.5, 0, 255).astype(np.uint8)
+
+
+def _over(below: np.ndarray, above: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """(h, w, 3) of colour above (h, w, 3) laid over below (h, w, 3) with coverage alpha (h, w) 0..1."""
+    alpha = alpha[..., None]
+    return cast(np.ndarray, below * (1 - alpha) + above * alpha)
+
+
+def _check_audio(audio: np.ndarray, sample_rate: int) -> None:
+    if not isinstance(audio, np.ndarray) or audio.ndim != 1 or not np.issubdtype(audio.dtype, np.floating):
+        raise InferenceError("invalid_audio", "audio must be mono floating-point samples (a 1-D float array)")
+    if audio.size == 0:
+        raise InferenceError("invalid_audio", "the audio is empty")
+    if not np.all(np.isfinite(audio)):
+        raise InferenceError("invalid_audio", "the audio contains NaN or infinite samples")
+    if sample_rate <= 0:
+        raise InferenceError("invalid_audio", f"invalid sample rate {sample_rate}")

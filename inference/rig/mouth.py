@@ -1,0 +1,250 @@
+"""The mouth: parted lips refined and closed in the photo, and what the renderer paints between them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import cast
+
+import cv2
+import numpy as np
+from scipy.spatial import Delaunay
+
+from .geometry import FaceAxes, bounding_box, frozen
+from .mesh import MESH_LANDMARKS, PARTED_PX, FaceMesh
+
+# The photo's inner lower-lip contour (on the lip's edge, see
+# inner_lips_refined) is trimmed by this much (px) to keep lip off the teeth.
+_PHOTO_LOWER_TRIM_PX = 0.5
+# Around the photo's open mouth its own lips are painted back this far (px)
+# at rest, past the painted opening's feathered edge.
+_PHOTO_MARGIN_PX = 2
+# Where closed lips meet they shade each other: the crease between them is
+# the lips' own colour darkened and deepened.
+_CREASE_SHADE, _CREASE_DEEPEN = 0.7, 1.5
+# Inner lip points of parted lips are refined in columns (upper, lower inner
+# point, and the outer points of their lips) where the opening's colour
+# differs from the lips' by at least this (CIELAB units, 8-bit scale).
+_INNER_LIP_COLUMNS = ((61, 67, 50, 58), (62, 66, 51, 57), (63, 65, 52, 56))
+_EDGE_CONTRAST = 12.0
+# Teeth and cavity colours: teeth take the light of the photo's eye whites
+# (or its own teeth), as light as the face's highlights.
+_TEETH_LIGHTNESS = 1.05
+_TEETH_WARMTH = 0.35
+_TEETH_MAX_TINT = 0.2
+
+
+@dataclass(frozen=True, eq=False)
+class InnerMouth:
+    """What the renderer paints between parted lips; positions in image px, colours (3,) float32 RGB."""
+
+    polygon_rest: (
+        np.ndarray
+    )  # (K, 2) float32 cavity polygon at rest: left corner, upper edge, right corner, lower edge back
+    polygon_motion: np.ndarray  # (len(FACE_PARAMETERS), K, 2) float32 its motion per face parameter at 1
+    upper: np.ndarray  # (S,) int indices of the upper edge in the polygon, left to right
+    lower: np.ndarray  # (S,) int indices of the lower edge, left to right
+    teeth_line: np.ndarray  # (S,) float32 image y where the upper teeth's edges sit at rest, per upper-edge vertex
+    photo_inside: (
+        np.ndarray | None
+    )  # (H, W) float32 0..1 the photo's open mouth and a rim of lip (lips parted), else None
+    photo_teeth: np.ndarray | None  # (H, W) float32 the photo's open mouth less the inner edge of the lower lip
+    rest_parting: float  # px between the lips' middles at rest
+    width: float  # mouth width, px
+    cavity: np.ndarray  # dark, reddish inside of the mouth
+    teeth: np.ndarray
+    tongue: np.ndarray
+    crease: (
+        np.ndarray | None
+    )  # of the line where the lips meet, drawn when they close; None when the photo shows its own
+
+
+def inner_lips_refined(image: np.ndarray, landmarks: np.ndarray, axes: FaceAxes) -> np.ndarray:
+    """(68, 2) float32 landmarks with the inner lip points of parted lips moved onto the lips' edges in image (H, W, 3).
+
+    The predictor places the inner lip contour of a parted mouth a pixel or
+    two off, often inside the lower lip; closing the lips from there would
+    drop that much of the lip with the teeth. Each inner point moves along
+    the face's vertical, between the middle of the opening and the middle of
+    its lip, to where the colour turns from the opening's to the lip's.
+    """
+    refined = landmarks.copy()
+    lab = cv2.cvtColor(image, cv2.COLOR_RGB2LAB).astype(np.float32)
+    for upper, lower, upper_outer, lower_outer in _INNER_LIP_COLUMNS:
+        opening = (landmarks[upper] + landmarks[lower]) / 2
+        if float((landmarks[lower] - landmarks[upper]) @ axes.y) < PARTED_PX:
+            continue
+        inside = _colour_at(lab, opening[None])[0]
+        for point, outer in ((upper, upper_outer), (lower, lower_outer)):
+            middle = (landmarks[point] + landmarks[outer]) / 2
+            lip = _colour_at(lab, middle[None])[0]
+            contrast = inside - lip
+            if float(np.linalg.norm(contrast)) < _EDGE_CONTRAST:
+                continue  # the lip looks like the opening here: keep the predictor's point
+            steps = np.linspace(0.0, 1.0, max(int(np.linalg.norm(middle - opening) / 0.25), 2))
+            path = opening + steps[:, None] * (middle - opening)
+            share = (_colour_at(lab, path) - lip) @ contrast / float(contrast @ contrast)
+            outside = np.flatnonzero(share < 0.5)
+            if not len(outside) or outside[0] == 0:
+                continue
+            k = outside[0]
+            t = steps[k - 1] + (steps[k] - steps[k - 1]) * (share[k - 1] - 0.5) / max(share[k - 1] - share[k], 1e-6)
+            refined[point] = opening + t * (middle - opening)
+    return refined.astype(np.float32)
+
+
+def _colour_at(lab: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """(n, 3) float32 colours of an image (H, W, 3) float32 at points (n, 2), bilinearly sampled."""
+    maps = np.asarray(points, np.float32).reshape(1, -1, 2)
+    return cast(np.ndarray, cv2.remap(lab, maps, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)[0])
+
+
+def close_lips(
+    image: np.ndarray, source: np.ndarray, target: np.ndarray, triangles: Delaunay, gap: np.ndarray
+) -> np.ndarray:
+    """(H, W, 3) uint8 copy of image with each mesh triangle moved from source (n, 2) to target (n, 2) points.
+
+    An exact piecewise-affine forward warp of the few triangles that move
+    (those of the lips), so the parted lips meet without sampling the teeth.
+    Triangles with every corner in gap (n,) bool span the mouth's opening and
+    are left for the lip line to cover.
+    """
+    height, width = image.shape[:2]
+    map_x, map_y = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
+    moving = np.any(np.abs(target - source) > 1e-6, axis=1)
+    chosen = moving[triangles.simplices].any(axis=1) & ~gap[triangles.simplices].all(axis=1)
+    for simplex in triangles.simplices[chosen]:
+        src, dst = source[simplex].astype(np.float32), target[simplex].astype(np.float32)
+        (ax, ay), (bx, by) = dst[1] - dst[0], dst[2] - dst[0]
+        area = abs(float(ax * by - ay * bx))
+        if area < 0.5:
+            continue  # the closed gap itself: nothing to show
+        x, y, w, h = bounding_box(dst, (height, width))
+        if not w or not h:
+            continue
+        mask = np.zeros((h, w), np.uint8)
+        cv2.fillConvexPoly(mask, np.round((dst - (x, y)) * 16).astype(np.int32), 1, cv2.LINE_8, 4)
+        inside = mask.astype(bool)
+        affine = cv2.getAffineTransform(dst, src)
+        ys, xs = np.nonzero(inside)
+        xs, ys = xs + x, ys + y
+        map_x[ys, xs] = affine[0, 0] * xs + affine[0, 1] * ys + affine[0, 2]
+        map_y[ys, xs] = affine[1, 0] * xs + affine[1, 1] * ys + affine[1, 2]
+    return cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+
+
+def fill_lip_seam(base: np.ndarray, strip: np.ndarray) -> None:
+    """Fill the seam between closed lips from the lips on either side, in place on base (H, W, 3) uint8.
+
+    strip: (K, 2) polygon between the closed inner lip edges, where the
+    photo's teeth still show. The renderer draws the lips' crease over it.
+    """
+    x, y, w, h = bounding_box(np.vstack([strip.min(axis=0) - 3, strip.max(axis=0) + 3]), base.shape[:2])
+    if not w or not h:
+        return
+    seam = (_polygon_mask(base.shape[:2], strip)[y : y + h, x : x + w] > 0).astype(np.uint8)
+    base[y : y + h, x : x + w] = cv2.inpaint(
+        np.ascontiguousarray(base[y : y + h, x : x + w]), seam, 2, cv2.INPAINT_TELEA
+    )
+
+
+def build_inner_mouth(image: np.ndarray, landmarks: np.ndarray, axes: FaceAxes, mesh: FaceMesh) -> InnerMouth:
+    """Cavity polygon and colours of the inside of the mouth."""
+    left, right = (MESH_LANDMARKS.index(corner) for corner in (60, 64))
+    upper, lower = mesh.upper_inner, mesh.lower_inner
+    vertices = np.array([left, *upper, right, *lower[::-1]])
+    motions = mesh.motions()
+    rest_points = mesh.points + mesh.rest
+    polygon = axes.to_image(rest_points[vertices]).astype(np.float32)
+    motion = axes.vectors_to_image(motions[:-1][:, vertices]).astype(np.float32)
+    n = len(upper)
+    lip = _lip_colour(image, landmarks)
+    return InnerMouth(
+        polygon_rest=frozen(polygon),
+        polygon_motion=frozen(motion),
+        upper=frozen(np.arange(1, n + 1)),
+        lower=frozen(np.arange(len(vertices) - 1, n + 1, -1)),
+        teeth_line=frozen(axes.to_image(rest_points[upper])[:, 1].astype(np.float32)),
+        photo_inside=frozen(_grown(_polygon_mask(image.shape[:2], polygon), _PHOTO_MARGIN_PX)) if mesh.parted else None,
+        photo_teeth=frozen(_photo_teeth(image.shape[:2], polygon, n)) if mesh.parted else None,
+        rest_parting=float(np.linalg.norm(polygon[1 + n // 2] - polygon[len(vertices) - 1 - n // 2])),
+        width=float(mesh.width),
+        cavity=frozen((lip * np.array([0.42, 0.26, 0.26])).astype(np.float32)),
+        teeth=frozen(_teeth_colour(image, landmarks, mesh.parted)),
+        tongue=frozen((lip * np.array([0.7, 0.5, 0.5])).astype(np.float32)),
+        crease=frozen((_CREASE_SHADE * lip * (lip / max(float(lip.max()), 1.0)) ** _CREASE_DEEPEN).astype(np.float32))
+        if mesh.parted
+        else None,
+    )
+
+
+def _photo_teeth(shape: tuple[int, int], polygon: np.ndarray, n_upper: int) -> np.ndarray:
+    """(H, W) float32 coverage of the photo's own open mouth less the lower lip's inner edge.
+
+    polygon: (K, 2) cavity polygon at rest with n_upper upper-edge points. The
+    inner lip contour runs a little inside the lower lip: its lower edge is
+    raised so no lip stays behind with the still teeth when the jaw drops.
+    """
+    raised = polygon.copy()
+    lower = slice(n_upper + 2, None)
+    gap = np.interp(raised[lower, 0], polygon[1 : n_upper + 1, 0], polygon[1 : n_upper + 1, 1])
+    raised[lower, 1] -= np.minimum(_PHOTO_LOWER_TRIM_PX, np.maximum(raised[lower, 1] - gap, 0.0) / 3)
+    return _polygon_mask(shape, raised)
+
+
+def _grown(mask: np.ndarray, px: int) -> np.ndarray:
+    """(H, W) float32 coverage mask (H, W) grown outwards by px pixels, its anti-aliased edge kept."""
+    return cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * px + 1, 2 * px + 1)))
+
+
+def _polygon_mask(shape: tuple[int, int], polygon: np.ndarray) -> np.ndarray:
+    """(H, W) float32 anti-aliased coverage 0..1 of a polygon (n, 2) in image pixels."""
+    mask = np.zeros(shape, np.uint8)
+    cv2.fillPoly(mask, [np.round(polygon * 16).astype(np.int32)], 255, cv2.LINE_AA, 4)
+    return mask.astype(np.float32) / 255
+
+
+def _teeth_colour(image: np.ndarray, landmarks: np.ndarray, parted: bool) -> np.ndarray:
+    """(3,) float32 RGB of teeth lit like this face: the photo's own teeth, else the tint of its eye whites."""
+    mask = np.zeros(image.shape[:2], np.uint8)
+    if parted:
+        cv2.fillPoly(mask, [np.round(landmarks[60:68]).astype(np.int32)], 1)
+    else:
+        for eye in (slice(36, 42), slice(42, 48)):
+            cv2.fillPoly(mask, [np.round(landmarks[eye]).astype(np.int32)], 1)
+    pixels = image[mask.astype(bool)].astype(np.float32)
+    skin = _skin_pixels(image, landmarks)
+    highlight = np.percentile(skin.mean(axis=1), 90) if len(skin) else 200.0
+    if len(pixels):
+        lightness = pixels.mean(axis=1)
+        bright = pixels[lightness >= np.percentile(lightness, 75)]
+        tint = bright.mean(axis=0)
+    else:
+        tint = skin.mean(axis=0) if len(skin) else np.full(3, 200.0)
+    # Teeth are ivory: nearly neutral under the photo's light, warmed a little
+    # by the skin's hue (a flat neutral reads grey-blue beside skin).
+    light = tint / max(float(tint.mean()), 1.0)
+    warmth = skin.mean(axis=0) / max(float(skin.mean()), 1.0) if len(skin) else np.ones(3)
+    hue = np.sqrt(light) * warmth**_TEETH_WARMTH
+    hue /= hue.mean()
+    # However coloured the light or the sampled whites, enamel stays pale.
+    hue = 1 + (hue - 1) * min(1.0, _TEETH_MAX_TINT / max(float(np.abs(hue - 1).max()), 1e-6))
+    return cast(np.ndarray, (hue * _TEETH_LIGHTNESS * highlight).clip(0, 255).astype(np.float32))
+
+
+def _skin_pixels(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+    """(n, 3) RGB of the cheeks and nose: the skin below the eyes and above the mouth."""
+    mask = np.zeros(image.shape[:2], np.uint8)
+    region = landmarks[[1, 2, 3, 31, 32, 33, 34, 35, 13, 14, 15, 29]]
+    cv2.fillPoly(mask, [np.round(cv2.convexHull(region.astype(np.float32))).astype(np.int32)], 1)
+    return cast(np.ndarray, image[mask.astype(bool)].astype(np.float32))
+
+
+def _lip_colour(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+    """(3,) float32 mean RGB between the outer and inner lip contours."""
+    outer = np.round(landmarks[48:60]).astype(np.int32)
+    mask = np.zeros(image.shape[:2], np.uint8)
+    cv2.fillPoly(mask, [outer], 1)
+    cv2.fillPoly(mask, [np.round(landmarks[60:68]).astype(np.int32)], 0)
+    if not mask.any():  # lips thinner than a pixel: take the whole mouth
+        cv2.fillPoly(mask, [outer], 1)
+    return cast(np.ndarray, image[mask.astype(bool)].mean(axis=0).astype(np.float32))

@@ -1,0 +1,151 @@
+"""Every capture costs little whatever it was built to cost: a small file that decodes to huge frames is refused from
+its header, and the analysis runs under CPU and memory limits.
+"""
+
+from __future__ import annotations
+
+import io
+import resource
+from fractions import Fraction
+
+import av
+import numpy as np
+import pytest
+from rest_framework.test import APIClient
+
+from consent.models import Consent, RegistryEntry
+from tests.helpers import consent_token_from, decide, upload_portrait
+from tests.live import live_stream
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+# What one refused capture may cost the server: processor time (this process and its children) and memory.
+MAX_CPU_S = 2.0
+MAX_MEMORY_MB = 300
+
+
+def decode_bomb(*, width: int = 3840, height: int = 2160, seconds: float = 2.0, fps: int = 15) -> bytes:
+    """A few tens of KB of H.264 + AAC: black 4K frames (each 25 MB decoded) and a quiet hiss, so the sound passes."""
+    buffer = io.BytesIO()
+    rng = np.random.default_rng(0)
+    with av.open(buffer, mode="w", format="mp4") as container:
+        video = container.add_stream("libx264", rate=fps, options={"crf": "51", "preset": "ultrafast"})
+        video.width, video.height, video.pix_fmt = width, height, "yuv420p"
+        video.time_base = Fraction(1, fps)
+        sound = container.add_stream("aac", rate=16_000, layout="mono")
+        black = av.VideoFrame.from_ndarray(np.zeros((height, width, 3), np.uint8), format="rgb24")
+        for index in range(int(seconds * fps)):
+            black.pts = index
+            container.mux(video.encode(black))
+        container.mux(video.encode(None))
+        hiss = (rng.standard_normal((1, int(seconds * 16_000))) * 0.01).astype(np.float32)
+        chunk = av.AudioFrame.from_ndarray(hiss, format="flt", layout="mono")
+        chunk.sample_rate, chunk.pts = 16_000, 0
+        container.mux(sound.encode(chunk))
+        container.mux(sound.encode(None))
+    return buffer.getvalue()
+
+
+def _cpu_s() -> float:
+    total = 0.0
+    for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
+        usage = resource.getrusage(who)
+        total += usage.ru_utime + usage.ru_stime
+    return total
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/status") as status:
+        line = next(line for line in status if line.startswith("VmRSS:"))
+    return int(line.split()[1]) / 1024
+
+
+class Cost:
+    """Processor time and peak memory of the requests made inside the block (peaks of the process and its children)."""
+
+    def __enter__(self) -> Cost:
+        self.cpu_before = _cpu_s()
+        self.rss_before = _rss_mb()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.cpu_s = _cpu_s() - self.cpu_before
+        peak_self = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        peak_children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        # A forked child's peak counts the parent's pages it shares: its own cost is what exceeds the parent's.
+        self.memory_mb = max(peak_self, peak_children) - self.rss_before
+
+
+@pytest.fixture(scope="module")
+def bomb() -> bytes:
+    data = decode_bomb()
+    assert len(data) < 60_000
+    return data
+
+
+def test_a_decode_bomb_sent_as_a_consent_capture_is_refused_cheaply(api, public_api, outbox, portrait_jpeg, bomb):
+    portrait_id = upload_portrait(api, portrait_jpeg).json()["id"]
+    api.post(f"/api/portraits/{portrait_id}/consent-request/", {}, format="json")
+    token = consent_token_from(outbox)
+    with Cost() as cost:
+        response = decide(public_api, token, capture=bomb)
+    assert (response.status_code, response.json()["error"]) == (413, "capture_too_costly"), response.json()
+    assert "3840x2160" in response.json()["detail"]
+    assert cost.cpu_s < MAX_CPU_S and cost.memory_mb < MAX_MEMORY_MB, (cost.cpu_s, cost.memory_mb)
+    assert Consent.objects.get().failed_attempts == 0
+
+
+def test_a_decode_bomb_streamed_to_the_public_registry_is_refused_cheaply(public_api, bomb):
+    """The registry takes only a live capture: a two-second bomb streamed at a camera's pace ends before the prompts
+    do, so it is refused before anything is decoded (the decoder's own limits: the consent test above).
+    """
+    started = public_api.post("/api/registry/", {"email": "someone@example.com"}, format="json").json()
+    with Cost() as cost:
+        response = live_stream(public_api, f"/api/registry/{started['id']}/captures/", bomb)
+    assert (response.status_code, response.json()["error"]) == (403, "challenge_not_answered"), response.json()
+    assert cost.cpu_s < MAX_CPU_S and cost.memory_mb < MAX_MEMORY_MB, (cost.cpu_s, cost.memory_mb)
+    assert RegistryEntry.objects.get().status == "capture_pending"
+
+
+def test_a_capture_beyond_the_cpu_limit_is_refused_as_too_costly_not_a_server_error(
+    api, public_api, outbox, portrait_jpeg, live_capture, settings
+):
+    portrait_id = upload_portrait(api, portrait_jpeg).json()["id"]
+    api.post(f"/api/portraits/{portrait_id}/consent-request/", {}, format="json")
+    token = consent_token_from(outbox)
+    settings.CANDOR_CAPTURE_CPU_S = 1  # a live answer needs about 1.5 s
+    response = decide(public_api, token, capture=live_capture)
+    assert (response.status_code, response.json()["error"]) == (413, "capture_too_costly"), response.json()
+    settings.CANDOR_CAPTURE_CPU_S = 10
+    assert decide(public_api, token, capture=live_capture).status_code == 200
+
+
+def test_one_address_sends_at_most_ten_captures_a_minute_through_the_api_and_the_pages(
+    client, public_api, token_and_entry
+):
+    """Recorded files and opened live captures count together, for consent and the registry."""
+    token, entry_id = token_and_entry
+    for _ in range(5):
+        assert decide(public_api, token, capture=None).status_code == 400
+    for _ in range(3):
+        assert public_api.post(f"/api/registry/{entry_id}/captures/", format="json").status_code == 201
+    assert public_api.post(f"/api/consent/{token}/captures/", format="json").status_code == 201
+    assert client.post(f"/consent/{token}/", {"challenge_id": "x", "decision": "approve"}).status_code == 400
+    throttled = decide(public_api, token, capture=None)
+    assert (throttled.status_code, throttled.json()["error"]) == (429, "throttled")
+    opened = public_api.post(f"/api/consent/{token}/captures/", format="json")
+    assert (opened.status_code, opened.json()["error"]) == (429, "throttled"), "the link has two captures left"
+    page = client.post(f"/consent/{token}/", {"challenge_id": "x", "decision": "approve"})
+    assert page.status_code == 429 and "too many captures" in page.content.decode()
+    assert public_api.get(f"/api/consent/{token}/").status_code == 200, "reading the challenge is not limited"
+    other_address = APIClient(REMOTE_ADDR="10.0.0.2")
+    assert decide(other_address, token, capture=None).status_code == 400
+    assert other_address.post(f"/api/consent/{token}/captures/", format="json").status_code == 201
+
+
+@pytest.fixture
+def token_and_entry(api, public_api, outbox, portrait_jpeg):
+    portrait_id = upload_portrait(api, portrait_jpeg).json()["id"]
+    api.post(f"/api/portraits/{portrait_id}/consent-request/", {}, format="json")
+    entry = public_api.post("/api/registry/", {"email": "someone@example.com"}, format="json").json()
+    return consent_token_from(outbox), entry["id"]

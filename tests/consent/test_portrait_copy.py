@@ -1,0 +1,80 @@
+"""Not made from the portrait: captures built from the portrait's own pixels are refused, whatever they were warped,
+animated or degraded by; the same captures built from another photo of the same person pass."""
+
+from __future__ import annotations
+
+import pytest
+
+from consent.portrait_copy import COPY_THRESHOLD, portrait_copy_check
+from inference import faces
+from tests import attacks
+
+# A representative subset of tests/attacks.py TRANSFORMS, one per kind, each at the strongest the check is calibrated
+# on (the benchmark runs them all).
+TRANSFORMS = ["as made", "H.264 crf 35", "VP8 300 kbit/s", "scale 0.5", "blur 1.5 px", "noise 4/255", "relight"]
+
+
+@pytest.fixture(scope="module")
+def portrait(same_person_photos):
+    photo = same_person_photos[0]
+    return photo, faces.face_single(photo).landmarks
+
+
+@pytest.fixture(scope="module")
+def made(same_person_photos):
+    """(photo index, maker) -> frames, built once: index 0 is the portrait, index 1 another photo of its person."""
+    cache = {}
+
+    def make(index: int, maker: str):
+        if (index, maker) not in cache:
+            cache[(index, maker)] = attacks.MAKERS[maker](same_person_photos[index])
+        return cache[(index, maker)]
+
+    return make
+
+
+def _checked(portrait, frames):
+    photo, landmarks = portrait
+    chosen, chosen_landmarks = attacks.analysis_frames(frames)
+    assert len(chosen) >= 3, "the capture's face should be found in most frames"
+    return portrait_copy_check(photo, landmarks, chosen, chosen_landmarks)
+
+
+@pytest.mark.parametrize("transform", TRANSFORMS)
+@pytest.mark.parametrize("maker", list(attacks.MAKERS))
+def test_it_refuses_a_capture_made_from_the_portrait(portrait, made, maker, transform):
+    result = _checked(portrait, attacks.TRANSFORMS[transform](made(0, maker)))
+    assert result.copied, result.detail
+
+
+@pytest.mark.parametrize("transform", ["as made", "H.264 crf 35", "relight"])
+@pytest.mark.parametrize("maker", list(attacks.MAKERS))
+def test_it_accepts_the_same_capture_made_from_another_photo_of_the_person(portrait, made, maker, transform):
+    result = _checked(portrait, attacks.TRANSFORMS[transform](made(1, maker)))
+    assert not result.copied, result.detail
+
+
+# Blurring a copy lowers its score smoothly; these two blurs of the 2-D warp (Gaussian sigma in px of its 320 px
+# frames, beyond the 1.5 px the check is calibrated on) score just above and just below the threshold.
+JUST_INSIDE_BLUR, JUST_OUTSIDE_BLUR = 2.55, 2.6
+
+
+def test_a_copy_blurred_just_less_than_the_threshold_allows_is_refused_and_just_more_is_not(portrait, made):
+    inside = _checked(portrait, attacks.blurred(made(0, "2-D warp"), sigma=JUST_INSIDE_BLUR))
+    outside = _checked(portrait, attacks.blurred(made(0, "2-D warp"), sigma=JUST_OUTSIDE_BLUR))
+    assert inside.copied, inside.detail
+    assert not outside.copied, outside.detail
+    assert COPY_THRESHOLD < inside.score < COPY_THRESHOLD + 0.1
+    assert COPY_THRESHOLD - 0.1 < outside.score <= COPY_THRESHOLD
+
+
+def test_the_result_is_recorded_with_its_score_and_frames(portrait, made):
+    record = _checked(portrait, made(0, "depth warp")).as_record()
+    assert record["copied"] is True
+    assert record["score"] > COPY_THRESHOLD
+    assert "frames:" in str(record["detail"])
+
+
+def test_it_needs_a_frame(portrait):
+    with pytest.raises(ValueError, match="at least one frame"):
+        portrait_copy_check(*portrait, [], [])

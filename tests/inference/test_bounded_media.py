@@ -1,0 +1,109 @@
+"""Untrusted video is bounded: its header is checked before decoding, the decoder stops at the limits whatever the
+header said, and an analysis that exceeds its CPU or memory budget is stopped by the kernel.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from fractions import Fraction
+
+import av
+import numpy as np
+import pytest
+
+from inference import media, sandbox
+from inference.errors import InferenceError
+
+LIMITS = media.VideoLimits(
+    max_long_side=1920, max_short_side=1080, max_duration_s=15.0, max_fps=60.0, codecs=frozenset({"h264"})
+)
+
+
+def _video(*, width: int, height: int, frames: int, fps: int = 15, codec: str = "libx264") -> bytes:
+    buffer = io.BytesIO()
+    with av.open(buffer, mode="w", format="mp4") as container:
+        stream = container.add_stream(codec, rate=fps)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        stream.time_base = Fraction(1, fps)
+        gradient = np.tile(np.linspace(0, 255, width, dtype=np.uint8), (height, 1))
+        for index in range(frames):
+            frame = av.VideoFrame.from_ndarray(np.dstack([gradient, gradient, np.roll(gradient, index, 1)]), "rgb24")
+            frame.pts = index
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    return buffer.getvalue()
+
+
+def test_the_header_is_read_without_decoding_and_checked_against_the_limits():
+    header = media.video_header(_video(width=640, height=360, frames=30))
+    assert (header.width, header.height, header.codec, header.has_audio) == (640, 360, "h264", False)
+    assert header.fps == pytest.approx(15) and header.duration_s == pytest.approx(2.0, abs=0.1)
+    media.video_check(header, LIMITS)
+    portrait_1080 = media.VideoHeader(1080, 1920, 5.0, 30.0, "h264", True)
+    media.video_check(portrait_1080, LIMITS)
+    for refused, words in (
+        (media.VideoHeader(1922, 1080, 5.0, 30.0, "h264", True), "1922x1080"),
+        (media.VideoHeader(1920, 1082, 5.0, 30.0, "h264", True), "1920x1082"),
+        (media.VideoHeader(640, 480, 15.1, 30.0, "h264", True), "shorter than 15"),
+        (media.VideoHeader(640, 480, 5.0, 61.0, "h264", True), "61 frames"),
+        (media.VideoHeader(640, 480, 5.0, 30.0, "prores", True), "prores"),
+    ):
+        with pytest.raises(InferenceError, match=words):
+            media.video_check(refused, LIMITS)
+
+
+def test_a_video_track_in_an_unknown_codec_is_refused_as_unreadable_from_the_header():
+    # FFmpeg gives such a stream no codec context at all; the fuzzer found it as a 500 on the verifier.
+    unknown_codec = _video(width=64, height=64, frames=5).replace(b"avc1", b"zzzz")
+    with pytest.raises(InferenceError, match="no codec that can be read") as refusal:
+        media.video_header(unknown_codec)
+    assert refusal.value.code == "invalid_video"
+
+
+def test_the_bounded_decoder_scales_keeps_only_the_analysed_frames_and_stops_at_the_limits():
+    clip = _video(width=1280, height=720, frames=45, fps=30)
+    frames = list(media.video_frames_bounded(clip, limits=LIMITS, fps=15, max_side=640))
+    assert len(frames) == 23 and frames[0][1].shape == (360, 640, 3)
+    times = np.array([at for at, _frame in frames])
+    assert np.diff(times[1:]) == pytest.approx(np.full(21, 1 / 15)), "one frame per 1/15 s slot"
+    # The limits hold while decoding, whatever the header said: here the video is longer than allowed...
+    short = media.VideoLimits(1920, 1080, max_duration_s=1.0, max_fps=60.0, codecs=frozenset({"h264"}))
+    with pytest.raises(InferenceError, match="shorter than 1 seconds"):
+        list(media.video_frames_bounded(clip, limits=short, fps=15, max_side=640))
+    # ...has more frames than its duration allows at the highest rate...
+    few = media.VideoLimits(1920, 1080, max_duration_s=1.5, max_fps=20.0, codecs=frozenset({"h264"}))
+    with pytest.raises(InferenceError):
+        list(media.video_frames_bounded(clip, limits=few, fps=15, max_side=640))
+    # ...or larger frames than allowed.
+    small = media.VideoLimits(640, 480, max_duration_s=15.0, max_fps=60.0, codecs=frozenset({"h264"}))
+    with pytest.raises(InferenceError, match="1280x720"):
+        list(media.video_frames_bounded(clip, limits=small, fps=15, max_side=640))
+
+
+def _spin() -> int:
+    total = 0
+    while True:
+        total += 1
+
+
+def _hoard(megabytes: int) -> int:
+    return len(bytearray(megabytes * 1024 * 1024))
+
+
+def _refuse() -> None:
+    raise InferenceError("invalid_video", "not a video")
+
+
+def test_an_analysis_beyond_its_cpu_or_memory_budget_is_stopped_and_reported_as_too_costly():
+    limits = sandbox.CostLimits(cpu_s=1, memory_mb=200, wall_s=30)
+    assert sandbox.run_limited(_hoard, limits=limits, megabytes=50) == 50 * 1024 * 1024
+    with pytest.raises(InferenceError) as memory:
+        sandbox.run_limited(_hoard, limits=limits, megabytes=400)
+    started = time.monotonic()
+    with pytest.raises(InferenceError) as cpu:
+        sandbox.run_limited(_spin, limits=limits)
+    assert time.monotonic() - started < 10, "stopped by the CPU limit, not the 30 s wall clock"
+    assert memory.value.code == cpu.value.code == "too_costly"
+    with pytest.raises(InferenceError, match="not a video"):
+        sandbox.run_limited(_refuse, limits=limits)
