@@ -8,7 +8,7 @@ The set is benchmarks/data/faces/<person>/<n>.jpg (built by benchmarks/faces_col
   tests/clips.py (head turns, the mouth reading digits, H.264), decoded and analysed by the consent
   pipeline (consent/liveness.py: clip_decode, clip_liveness's identity frames), then compared with every
   other photo as the portrait, three ways: the median descriptor of the frames against the portrait (what
-  consent/services.py did), and consent/face_match.capture_distance (the median of the best frames against
+  consent did before), and consent/face_match.capture_distance (the median of the best frames against
   the portrait and its mirror image).
 
 For each, the distance distributions and, at every threshold 0.30 .. 0.70 by 0.02, the false-reject rate
@@ -302,18 +302,23 @@ def chosen(photo: Distances, capture: Distances | None, out: list[str]) -> None:
         f"farthest same person {same.max():.3f}, closest different people {different.min():.3f}"
     )
     if capture is not None:
-        for label, threshold in (
-            ("consent", face_match.CONSENT_MATCH_DISTANCE),
-            ("registry removal", face_match.REGISTRY_REMOVAL_DISTANCE),
-        ):
-            frr, far = rates(capture, threshold)
-            margin = float(capture.different_values().min()) - threshold if capture.different else float("nan")
+        same, different = capture.same_values(), capture.different_values()
+        for label, values in (("same person", same), ("different people", different)):
+            outcomes = [face_match.consent_identity(float(d)) for d in values]
             out.append(
-                f"{label} (<= {threshold}): false-reject {100 * frr:.2f} % "
-                f"({int(np.sum(capture.same_values() > threshold))}/{len(capture.same)}), "
-                f"false-accept {100 * far:.3f} % ({int(np.sum(capture.different_values() <= threshold))}/"
-                f"{len(capture.different)}); closest different pair {margin:+.3f} above it"
+                f"consent (accept <= {face_match.CONSENT_ACCEPT_DISTANCE}, review <= "
+                f"{face_match.CONSENT_REFUSE_DISTANCE}), {label}: "
+                + ", ".join(f"{outcomes.count(o)} {o}" for o in ("accept", "review", "refuse"))
+                + f" of {values.size} ({100 * outcomes.count('refuse') / values.size:.2f} % refused outright, "
+                f"{100 * outcomes.count('accept') / values.size:.3f} % accepted by itself)"
             )
+        removed = int(np.sum([face_match.removal_matches(float(d)) for d in same]))
+        removed_different = int(np.sum([face_match.removal_matches(float(d)) for d in different]))
+        out.append(
+            f"registry removal (<= {face_match.REGISTRY_REMOVAL_DISTANCE}): same person {removed} of {same.size} "
+            f"removed (false-reject {100 * (1 - removed / same.size):.2f} %), different people {removed_different} "
+            f"of {different.size}; closest different pair {float(different.min()):.3f}"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -3,7 +3,8 @@
 The subset is five people of benchmarks/data/faces (22 photos): the set's hardest same-person photos
 (deepface_02/1 against deepface_02/2 measure 0.60) and its closest look-alikes (deepface_11 against
 deepface_12/2, 0.52), beside three people that match easily. Moving any threshold past a pair's distance
-changes a count below and fails the test.
+changes a count below and fails the test; the capture brackets put a real capture just inside and just outside
+each consent line.
 """
 
 from __future__ import annotations
@@ -38,10 +39,15 @@ def test_the_subset_is_the_one_documented(uploads):
     assert (len(uploads.same), len(uploads.different)) == (80, 382)
 
 
-def test_consent_threshold_refuses_every_different_person_and_the_documented_same_person_pairs(uploads):
-    same, different = uploads.same_values(), uploads.different_values()
-    assert int(np.sum(different <= face_match.CONSENT_MATCH_DISTANCE)) == 0
-    assert int(np.sum(same > face_match.CONSENT_MATCH_DISTANCE)) == 10  # 12.5% of 80 photo pairs
+def test_consent_bands_accept_no_stranger_and_refuse_few_same_person_pairs(uploads):
+    outcomes = {
+        key: [face_match.consent_identity(d) for d in values]
+        for key, values in (("same", uploads.same_values()), ("diff", uploads.different_values()))
+    }
+    assert outcomes["diff"].count("accept") == 0
+    assert outcomes["diff"].count("review") == 9  # the look-alikes, for a person to look at
+    assert outcomes["same"].count("accept") == 70
+    assert outcomes["same"].count("refuse") == 2  # 2.5% of 80 photo pairs; the other 8 are reviewed
 
 
 def test_registry_bands_refuse_no_stranger_and_let_no_same_person_upload_pass_unchecked(uploads):
@@ -66,30 +72,35 @@ def test_photo_brackets_sit_just_inside_and_just_outside(subset):
     assert face_match.registry_decision(hardest_same) == "review"
     assert face_match.REGISTRY_REVIEW_DISTANCE - hardest_same < 0.1
     assert face_match.registry_decision(closest_strangers) == "review"
-    # ...nor accepted as the same person for consent, by a margin of about 0.015.
-    assert not face_match.consent_matches(closest_strangers)
-    assert closest_strangers - face_match.CONSENT_MATCH_DISTANCE < 0.03
+    # ...nor accepted as the same person for consent by themselves, by a margin of about 0.015: a person reviews them.
+    assert face_match.consent_identity(closest_strangers) == "review"
+    assert closest_strangers - face_match.CONSENT_ACCEPT_DISTANCE < 0.03
 
 
 def test_capture_brackets_through_the_consent_pipeline(subset):
-    """Two live captures built from photos and analysed as consent analyses them: one just inside, one just outside."""
+    """Live captures built from photos and analysed as consent analyses them, each against another photo as the
+    portrait: one just inside and one just outside the accept line, and the same for the refuse line.
+    """
     order = [photo.file for photo in bench.load_set()]
-    captures = {}
-    for name in ("deepface_02/4.jpg", "deepface_11/2.jpg"):
-        photo = _photo(subset, name)
-        bench.capture_frames(photo, order.index(name))
+
+    def distance(capture_name: str, portrait_name: str) -> float:
+        photo = _photo(subset, capture_name)
+        if photo.capture_frames is None:
+            bench.capture_frames(photo, order.index(capture_name))
         assert photo.capture_frames is not None and len(photo.capture_frames) >= 3, photo.capture_note
-        captures[name] = photo
-    same = face_match.capture_distance(
-        list(captures["deepface_02/4.jpg"].capture_frames), _photo(subset, "deepface_02/5.jpg").portrait
-    )
-    strangers = face_match.capture_distance(
-        list(captures["deepface_11/2.jpg"].capture_frames), _photo(subset, "deepface_12/2.jpg").portrait
-    )
-    assert same == pytest.approx(0.479, abs=0.01)
-    assert strangers == pytest.approx(0.514, abs=0.01)
-    assert face_match.consent_matches(same) and face_match.removal_matches(same)
-    assert not face_match.consent_matches(strangers) and not face_match.removal_matches(strangers)
+        return face_match.capture_distance(list(photo.capture_frames), _photo(subset, portrait_name).portrait)
+
+    same = distance("deepface_02/4.jpg", "deepface_02/5.jpg")
+    strangers = distance("deepface_11/2.jpg", "deepface_12/2.jpg")
+    assert same == pytest.approx(0.479, abs=0.01) and strangers == pytest.approx(0.514, abs=0.01)
+    assert face_match.consent_identity(same) == "accept" and face_match.removal_matches(same)
+    assert face_match.consent_identity(strangers) == "review" and not face_match.removal_matches(strangers)
+    # The refuse line: two captures of one person (deepface_02) against its hardest portrait.
+    reviewed = distance("deepface_02/5.jpg", "deepface_02/2.jpg")
+    refused = distance("deepface_02/1.jpg", "deepface_02/2.jpg")
+    assert reviewed == pytest.approx(0.570, abs=0.005) and refused == pytest.approx(0.584, abs=0.005)
+    assert face_match.consent_identity(reviewed) == "review"
+    assert face_match.consent_identity(refused) == "refuse"
 
 
 def test_capture_distance_takes_the_median_of_the_best_frames_against_portrait_and_mirror():

@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from consent import face_match
 from consent.models import ConsentEvent, RegistryEntry, RegistryHold
 from studio.models import Portrait
 from tests.helpers import bytes_streamed, frozen_clock, register_face, upload_portrait
@@ -48,16 +49,14 @@ def test_a_borderline_match_is_held_for_review_instead_of_refused(
     from tests.conftest import _jpeg
 
     capture_jpeg = _jpeg(same_person_photos[1])  # the photo the live capture was filmed from
-    from consent.services import registry as services
-
     entry = register_face(public_api, outbox, live_webm)
     # With the refusal threshold below the distance these two captures of one face measure (about 0.1),
     # the match falls in the review band: the same path an uncertain real match takes.
-    monkeypatch.setattr(services, "REGISTRY_REFUSE_DISTANCE", 0.01)
+    monkeypatch.setattr(face_match, "REGISTRY_REFUSE_DISTANCE", 0.01)
     held = upload_portrait(api, capture_jpeg)
     assert held.status_code == 409 and held.json()["error"] == "face_held_for_review"
     hold = RegistryHold.objects.get()
-    assert hold.entry == entry and hold.status == "held" and 0.01 < hold.distance <= services.REGISTRY_REVIEW_DISTANCE
+    assert hold.entry == entry and hold.status == "held" and 0.01 < hold.distance <= face_match.REGISTRY_REVIEW_DISTANCE
     assert str(hold.id) in held.json()["detail"] and hold.image.size > 0
     assert Portrait.objects.count() == 0
 
