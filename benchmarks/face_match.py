@@ -156,7 +156,7 @@ def photo_with_mirror(a: Photo, b: Photo) -> float:
 
 
 def capture_median_descriptor(capture: Photo, portrait: Photo) -> float | None:
-    """What consent/services.py did: the frames' median descriptor against the portrait's descriptor."""
+    """What consent did before capture_distance: the frames' median descriptor against the portrait's descriptor."""
     if capture.capture_frames is None or not len(capture.capture_frames):
         return None
     assert portrait.descriptor is not None
@@ -180,7 +180,7 @@ def capture_best_frames_no_mirror(capture: Photo, portrait: Photo) -> float | No
 def registry_upload(upload: Photo, registered: Photo) -> float | None:
     """The registry screen: an upload (with its mirror image) against a face registered from a live capture.
 
-    A registry entry keeps its capture's median frame descriptor (consent/services.py registry_register).
+    A registry entry keeps its capture's median frame descriptor (consent/services/registry.py registry_capture_submit).
     """
     if registered.capture_frames is None or not len(registered.capture_frames):
         return None
