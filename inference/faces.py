@@ -19,13 +19,6 @@ from .errors import InferenceError
 # Real frontal faces in portraits score well above 0.3.
 DETECTION_SCORE_FLOOR = 0.3
 
-# Euclidean distance between dlib descriptors. dlib's own 0.6 (99.38% on LFW
-# pairs) leaves little margin: changed copies of one photo measure 0.07-0.13 and
-# two different people 0.67-0.72 on the photos available offline. 0.5 keeps a
-# margin of 0.17 on the impostor side while tolerating a live capture's pose and
-# light changes; a rejected genuine person simply retries (5 attempts per link).
-IDENTITY_THRESHOLD = 0.5
-
 _dlib_lock = threading.Lock()
 
 

@@ -25,9 +25,6 @@ from .lifecycle import (
 from .live import capture_done, capture_schedule, live_capture_chunk, live_capture_open, prompts_revealed
 from .receipts import consent_receipt, receipt_bytes
 from .registry import (
-    REGISTRY_REFUSE_DISTANCE,
-    REGISTRY_REVIEW_DISTANCE,
-    REGISTRY_ROUTE_DISTANCE,
     ROUTED_NOTICE,
     registry_capture_submit,
     registry_confirm,
@@ -49,10 +46,7 @@ __all__ = [
     "CONSENT_REVIEW_DECISIONS",
     "CONSENT_TEXT_VERSION",
     "COUNTED_REFUSALS",
-    "REGISTRY_REFUSE_DISTANCE",
     "REGISTRY_REVIEW_DECISIONS",
-    "REGISTRY_REVIEW_DISTANCE",
-    "REGISTRY_ROUTE_DISTANCE",
     "ROUTED_NOTICE",
     "CaptureCheck",
     "ConsentText",

@@ -50,11 +50,14 @@ class PortraitReference:
 class CaptureCheck:
     """A live capture that answered its challenge: the face's median descriptor, what the clip showed, and a few of its
     frames as JPEGs (identity frames, then one per head turn) for a reviewer to see.
+
+    frame_descriptors: one descriptor per identity frame, compared with a face by face_match.capture_distance.
     """
 
     descriptor: np.ndarray
     liveness: dict
     key_frames: tuple[bytes, ...] = ()
+    frame_descriptors: tuple[np.ndarray, ...] = ()
 
 
 def capture_check(
@@ -218,6 +221,7 @@ def capture_analyse(
         descriptor=np.median(np.stack(descriptors), axis=0),
         liveness=record,
         key_frames=tuple(media.image_encode_jpeg(clip.frames[index], quality=85) for index in shown),
+        frame_descriptors=tuple(descriptors),
     )
 
 

@@ -14,18 +14,18 @@ from django.utils import timezone
 
 from core.errors import ApplicationError, ErrorCode
 from core.languages import languages_normalize
-from inference import faces
 
+from .. import face_match
 from ..audit_log import consent_event_append
 from ..liveness import MOUTH_MIN_RANGE, SYNC_MIN_CORRELATION
 from ..models import Consent, LiveCapture
 from ..selectors import portrait_failed_captures
-from .capture import COUNTED_REFUSALS, CaptureCheck, capture_check, portrait_reference
+from .capture import COUNTED_REFUSALS, CaptureCheck, PortraitReference, capture_check, portrait_reference
 from .common import Scope, scope_json
 from .live import live_capture_end, live_capture_take
 from .receipts import receipt_email
 from .requests import ConsentText, challenge_open, consent_text
-from .review import consent_review_open, review_reasons
+from .review import consent_review_open, identity_review_possible, review_reasons
 
 
 def consent_link_check_open(consent: Consent) -> None:
@@ -80,15 +80,16 @@ def consent_decide(
             "approving needs the live check (camera and microphone); a recorded video can be sent for a staff review",
         )
     scope = _scope_granted(consent, purposes=purposes, languages=languages, expires_at=expires_at)
+    portrait = portrait_reference(consent.portrait)
     try:
         # Digits are recognized where the person reads them in English: a request for English only.
         check = capture_check(
             capture=capture,
             challenge=consent.challenge,
             english=consent.requested_languages == ["en"],
-            portrait=portrait_reference(consent.portrait),
+            portrait=portrait,
         )
-        distance = _identity_check(consent, check)
+        distance = _identity_check(consent, check, portrait=portrait, source="file")
     except ApplicationError as refusal:
         if refusal.code in COUNTED_REFUSALS:
             _attempt_failed(consent, refusal, challenge_id=challenge_id)
@@ -124,15 +125,16 @@ def consent_approve_live(
     text = _text_check(consent, full_name=full_name, consent_text_sha256=consent_text_sha256)
     scope = _scope_granted(consent, purposes=purposes, languages=languages, expires_at=expires_at)
     stream = live_capture_take(capture=capture)
+    portrait = portrait_reference(consent.portrait)
     try:
         check = capture_check(
             capture=stream.data,
             challenge={"id": str(capture.id), "turns": stream.turns, "digits": stream.digits},
             english=consent.requested_languages == ["en"],
             live=stream,
-            portrait=portrait_reference(consent.portrait),
+            portrait=portrait,
         )
-        distance = _identity_check(consent, check)
+        distance = _identity_check(consent, check, portrait=portrait, source="live")
     except ApplicationError as refusal:
         live_capture_end(capture=capture, refusal=refusal.code)
         if refusal.code in COUNTED_REFUSALS:
@@ -163,10 +165,22 @@ def _text_check(consent: Consent, *, full_name: str, consent_text_sha256: str | 
     return text
 
 
-def _identity_check(consent: Consent, check: CaptureCheck) -> float:
-    distance = faces.descriptor_distance(check.descriptor, np.asarray(consent.portrait.descriptor))
-    if distance > faces.IDENTITY_THRESHOLD:
+def _identity_check(consent: Consent, check: CaptureCheck, *, portrait: PortraitReference, source: str) -> float:
+    """The capture's distance to the portrait (and its mirror image); refused past face_match's refuse line, and in
+    the review band when no person will review the approval (face_match.consent_identity).
+    """
+    mirrored = face_match.mirrored_descriptor(portrait.image, consent.portrait.face_box)
+    descriptors = face_match.PortraitDescriptors(np.asarray(consent.portrait.descriptor), mirrored)
+    distance = face_match.capture_distance(check.frame_descriptors, descriptors)
+    outcome = face_match.consent_identity(distance)
+    if outcome == "refuse":
         raise ApplicationError(ErrorCode.IDENTITY_MISMATCH, "the capture does not match the person in the portrait")
+    if outcome == "review" and not identity_review_possible(capture_source=source):
+        raise ApplicationError(
+            ErrorCode.IDENTITY_MISMATCH,
+            "the capture is too far from the person in the portrait to be sure it is them; try again facing the "
+            "camera in good light, as you look in the portrait",
+        )
     return distance
 
 
@@ -218,7 +232,8 @@ def _review_figures(consent: Consent, *, distance: float, liveness: dict, source
     """Every figure a reviewer weighs, each beside the limit it was checked against."""
     return {
         "match_distance": round(distance, 4),
-        "identity_threshold": faces.IDENTITY_THRESHOLD,
+        "identity_accept_distance": face_match.CONSENT_ACCEPT_DISTANCE,
+        "identity_refuse_distance": face_match.CONSENT_REFUSE_DISTANCE,
         "lip_sync_minimum": SYNC_MIN_CORRELATION,
         "mouth_range_minimum": MOUTH_MIN_RANGE,
         "liveness": liveness,

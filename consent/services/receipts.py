@@ -9,9 +9,8 @@ from django.db import transaction
 
 from core.errors import ApplicationError, ErrorCode
 from core.http import public_url
-from inference import faces
 
-from .. import signing
+from .. import face_match, signing
 from ..models import Consent, ConsentReview
 from .common import email_text
 from .requests import consent_text
@@ -110,7 +109,8 @@ def consent_receipt(*, consent: Consent) -> dict:
         if consent.match_distance is None
         else {
             "match_distance": consent.match_distance,
-            "threshold": faces.IDENTITY_THRESHOLD,
+            "accept_distance": face_match.CONSENT_ACCEPT_DISTANCE,
+            "refuse_distance": face_match.CONSENT_REFUSE_DISTANCE,
         },
         "liveness": consent.liveness or None,
         # Who decided after the person, and when: the role only, never the reviewer's name or note.

@@ -14,23 +14,14 @@ from django.utils import timezone
 
 from core.errors import ApplicationError, ErrorCode
 from core.http import public_url
-from inference import faces
 
+from .. import face_match
 from ..audit_log import consent_event_append
 from ..models import LiveCapture, RegistryEntry, RegistryHold
 from .capture import COUNTED_REFUSALS, CaptureCheck, capture_check
 from .common import email_after_commit
 from .live import live_capture_end, live_capture_take
 
-# Do-not-generate registry: a wrong match blocks an innocent creator, so refusing needs a closer match than
-# consent's 0.5 (changed copies of one photo measure 0.07-0.13, different people 0.70 on the photos here);
-# between the two thresholds the upload is held for a person to review instead of being refused.
-REGISTRY_REFUSE_DISTANCE = 0.4
-REGISTRY_REVIEW_DISTANCE = 0.55
-# Send-to-me: a portrait within the consent page's identity threshold (faces.IDENTITY_THRESHOLD, 0.5) of a registered
-# face has its consent link emailed to that face's registered address. The same bar the person's live capture must
-# pass to approve, so a face that could approve the request as this person is never asked at another address.
-REGISTRY_ROUTE_DISTANCE = faces.IDENTITY_THRESHOLD
 # All the creator is told about a routed request: never the address.
 ROUTED_NOTICE = "the request was sent to the address the person registered for their face"
 
@@ -157,8 +148,8 @@ def registry_remove(*, entry: RegistryEntry, capture: LiveCapture) -> RegistryEn
     if entry.status != RegistryEntry.Status.ACTIVE:
         raise ApplicationError(ErrorCode.LINK_USED, f"this registration is {entry.status}")
     check = _registry_capture(entry, capture=capture, purpose=LiveCapture.Purpose.REGISTRY_REMOVE)
-    distance = faces.descriptor_distance(check.descriptor, np.asarray(entry.descriptor))
-    if distance > faces.IDENTITY_THRESHOLD:
+    distance = face_match.capture_distance(check.frame_descriptors, np.asarray(entry.descriptor))
+    if not face_match.removal_matches(distance):
         RegistryEntry.objects.filter(id=entry.id).update(failed_attempts=F("failed_attempts") + 1)
         consent_event_append(registration=entry, kind="capture_refused", details={"reason": "identity_mismatch"})
         raise ApplicationError(ErrorCode.IDENTITY_MISMATCH, "only the person whose face is registered can remove it")
@@ -173,16 +164,24 @@ def registry_remove(*, entry: RegistryEntry, capture: LiveCapture) -> RegistryEn
     return entry
 
 
-def registry_screen(*, owner, descriptor: np.ndarray, image_jpeg: bytes, subject_name: str, subject_email: str) -> None:
-    """Refuse a portrait upload whose face is in the do-not-generate registry; hold a borderline match for review
-    instead of refusing it.
+def registry_screen(
+    *,
+    owner,
+    descriptors: face_match.PortraitDescriptors,
+    image_jpeg: bytes,
+    subject_name: str,
+    subject_email: str,
+) -> None:
+    """Refuse a portrait upload whose face (or its mirror image) is in the do-not-generate registry; hold a match in
+    face_match's review band for a person to review instead of refusing it.
     """
     from django.core.files.base import ContentFile
 
-    nearest, distance = registry_nearest(descriptor)
-    if nearest is None or distance > REGISTRY_REVIEW_DISTANCE:
+    nearest, distance = registry_nearest(descriptors)
+    decision = face_match.registry_decision(distance)
+    if nearest is None or decision == "pass":
         return
-    if distance <= REGISTRY_REFUSE_DISTANCE:
+    if decision == "refuse":
         consent_event_append(
             registration=nearest,
             kind="upload_refused",
@@ -207,25 +206,26 @@ def registry_screen(*, owner, descriptor: np.ndarray, image_jpeg: bytes, subject
 
 
 def registry_route_find(descriptor) -> tuple[RegistryEntry | None, float]:
-    """The send-to-me entry a consent request for this face must go to (the nearest within REGISTRY_ROUTE_DISTANCE),
-    or None, with its distance.
+    """The send-to-me entry a consent request for this face must go to (the nearest within
+    face_match.REGISTRY_ROUTE_DISTANCE), or None, with its distance.
     """
     nearest, distance = registry_nearest(descriptor, kind=RegistryEntry.Kind.SEND_TO_ME)
-    if nearest is None or distance > REGISTRY_ROUTE_DISTANCE:
+    if nearest is None or distance > face_match.REGISTRY_ROUTE_DISTANCE:
         return None, distance
     return nearest, distance
 
 
 def registry_nearest(
-    descriptor, *, kind: str = RegistryEntry.Kind.DO_NOT_GENERATE
+    descriptor: face_match.PortraitDescriptors | np.ndarray | list, *, kind: str = RegistryEntry.Kind.DO_NOT_GENERATE
 ) -> tuple[RegistryEntry | None, float]:
-    """The active registry entry of this kind closest to a face descriptor, and its distance (a linear scan: fine for
-    thousands).
+    """The active registry entry of this kind closest to a face (a descriptor, or a photo's with its mirror image's),
+    and its distance (a linear scan: fine for thousands).
     """
+    face = descriptor if isinstance(descriptor, face_match.PortraitDescriptors) else np.asarray(descriptor)
     nearest, distance = None, float("inf")
     active = RegistryEntry.objects.filter(status=RegistryEntry.Status.ACTIVE, kind=kind)
     for entry in active.only("id", "email", "descriptor"):
-        candidate = faces.descriptor_distance(np.asarray(descriptor), np.asarray(entry.descriptor))
+        candidate = face_match.photo_distance(face, np.asarray(entry.descriptor))
         if candidate < distance:
             nearest, distance = entry, candidate
     return nearest, distance

@@ -17,6 +17,7 @@ from django.utils import timezone
 from core.errors import ApplicationError, ErrorCode
 from core.http import public_url
 
+from .. import face_match
 from ..audit_log import consent_event_append
 from ..models import Consent
 from ..selectors import creator_requests_paused_until, portrait_failed_captures
@@ -38,7 +39,7 @@ def consent_request_create(
         )
     # A face registered after its portrait was uploaded is caught here, before anyone is asked.
     nearest, distance = registry.registry_nearest(portrait.descriptor)
-    if nearest is not None and distance <= registry.REGISTRY_REFUSE_DISTANCE:
+    if nearest is not None and face_match.registry_decision(distance) == "refuse":
         raise ApplicationError(
             ErrorCode.FACE_OPTED_OUT, "the person in this photo asked that their face never be animated"
         )

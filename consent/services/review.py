@@ -15,9 +15,9 @@ from django.utils import timezone
 
 from core.errors import ApplicationError, ErrorCode
 from core.http import public_url
-from inference import faces
 from provenance.keys import secret_load_or_create
 
+from .. import face_match
 from .. import liveness as liveness_rules
 from ..audit_log import consent_event_append
 from ..flash import FACE_MIN_CORRELATION
@@ -27,11 +27,8 @@ from ..selectors import CREATOR_FAILURE_WINDOW, portrait_failed_captures
 from .common import email_after_commit
 from .receipts import receipt_email
 
-# How close to a threshold a figure must come for the approval to wait for staff. The identity margin is a tenth of
-# the threshold (0.5): the test clips of the portrait's person measure 0.08-0.13 from it (docs/consent.md), so an
-# honest capture in fair light sits far below 0.45; the band is meant for a look-alike who just passes. Like the
-# thresholds, set from geometry and synthetic clips, not from real webcam recordings.
-IDENTITY_REVIEW_MARGIN = 0.05
+# How close to a threshold a figure must come for the approval to wait for staff. Identity has its review band in
+# consent/face_match.py (CONSENT_ACCEPT_DISTANCE to CONSENT_REFUSE_DISTANCE), measured on the calibration set.
 # Lip sync and mouth movement: a quarter of the correlation scale above its minimum (0.4), and half the mouth range's
 # minimum (0.04) above it, where speaking clearly opens the mouth by 0.1-0.3.
 LIP_SYNC_REVIEW_MARGIN = 0.1
@@ -55,11 +52,10 @@ def review_reasons(*, consent: Consent, distance: float, liveness: dict, capture
     when it was made, so it always waits for staff, whatever the mode.
     """
     mode = settings.CANDOR_CONSENT_REVIEW
+    reasons = ["identity_near_threshold"] if face_match.consent_identity(distance) == "review" else []
     if mode == "off":
-        return [] if capture_source == "live" else ["file_upload"]
-    reasons = []
-    if distance >= faces.IDENTITY_THRESHOLD - IDENTITY_REVIEW_MARGIN:
-        reasons.append("identity_near_threshold")
+        # A live capture in the identity band was refused before (identity_review_possible): none is left here.
+        return [] if capture_source == "live" else [*reasons, "file_upload"]
     if liveness.get("lip_sync", 1.0) < liveness_rules.SYNC_MIN_CORRELATION + LIP_SYNC_REVIEW_MARGIN:
         reasons.append("lip_sync_near_threshold")
     if liveness.get("mouth_range", 1.0) < liveness_rules.MOUTH_MIN_RANGE + MOUTH_RANGE_REVIEW_MARGIN:
@@ -77,6 +73,13 @@ def review_reasons(*, consent: Consent, distance: float, liveness: dict, capture
     if mode == "all" and not reasons:
         reasons.append("review_all")
     return reasons
+
+
+def identity_review_possible(*, capture_source: str) -> bool:
+    """Whether a capture in the identity review band can wait for staff: not a live one with review off, which nobody
+    would look at before it took effect.
+    """
+    return settings.CANDOR_CONSENT_REVIEW != "off" or capture_source != "live"
 
 
 def _creator_recent_failures(*, creator_id) -> int:

@@ -10,6 +10,7 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
+from consent.face_match import PortraitDescriptors, mirrored_descriptor
 from consent.services import registry_screen
 from inference import faces, media
 from inference.errors import InferenceError
@@ -28,7 +29,7 @@ def portrait_create(*, owner, image, subject_name: str, subject_email: str) -> P
     pixels, face, descriptor = _portrait_measure(data)
     registry_screen(
         owner=owner,
-        descriptor=descriptor,
+        descriptors=PortraitDescriptors(descriptor, mirrored_descriptor(pixels, face.box)),
         image_jpeg=media.image_encode_jpeg(pixels),
         subject_name=subject_name.strip(),
         subject_email=subject_email.strip().lower(),

@@ -14,6 +14,7 @@ from django.contrib.auth.models import Permission
 from django.core.management import CommandError, call_command
 from django.test import Client
 
+from consent import face_match
 from consent.models import Consent, ConsentEvent, ConsentReview
 from consent.services import consent_review_decide, consent_reviews_expire_due
 from consent.services import review as review_rules
@@ -91,7 +92,9 @@ def test_a_capture_sent_as_a_file_waits_for_review_and_renders_stay_refused(
     consent = Consent.objects.get()
     assert consent.status == "awaiting_review" and waiting.reasons == ["file_upload"]
     assert waiting.figures["capture_source"] == "file" and waiting.figures["match_distance"] < 0.45
-    assert waiting.figures["identity_threshold"] == 0.5 and "lip_sync" in waiting.figures["liveness"]
+    assert waiting.figures["identity_accept_distance"] == face_match.CONSENT_ACCEPT_DISTANCE
+    assert waiting.figures["identity_refuse_distance"] == face_match.CONSENT_REFUSE_DISTANCE
+    assert "lip_sync" in waiting.figures["liveness"]
     portrait_id = str(consent.portrait_id)
     refused = render_request(api, portrait_id, purpose="education")
     assert refused.status_code == 403 and refused.json()["error"] == "consent_required"
@@ -246,7 +249,6 @@ def test_an_undecided_review_is_purged_after_30_days_and_the_consent_expires(pub
 @pytest.mark.parametrize(
     ("margin", "figure", "minimum", "reason"),
     [
-        ("IDENTITY_REVIEW_MARGIN", "distance", None, "identity_near_threshold"),
         ("LIP_SYNC_REVIEW_MARGIN", "lip_sync", 0.4, "lip_sync_near_threshold"),
         ("MOUTH_RANGE_REVIEW_MARGIN", "mouth_range", 0.04, "mouth_range_near_threshold"),
     ],
@@ -270,14 +272,9 @@ def test_a_figure_near_its_threshold_waits_for_review(
     """The margin is moved so that the live capture's real figure lies just inside it, or just outside."""
     measured = _live_figures(other_api, public_api, outbox, portrait_jpeg, live_webm, settings)[figure]
     _portrait_id, token = _requested(api, public_api, outbox, portrait_jpeg)
-    step = 0.001 if figure == "distance" else 0.0002
-    if figure == "distance":
-        # Risky when distance >= 0.5 - margin.
-        value = 0.5 - measured + (step if inside else -step)
-    else:
-        # Risky when the figure < minimum + margin.
-        value = measured - minimum + (step if inside else -step)
-    monkeypatch.setattr(review_rules, margin, value)
+    # Risky when the figure < minimum + margin.
+    step = 0.0002
+    monkeypatch.setattr(review_rules, margin, measured - minimum + (step if inside else -step))
 
     response = approve_live(public_api, token, live_webm)
 
@@ -394,3 +391,73 @@ def test_the_review_setting_is_checked_at_start_up():
         check=False,
     )
     assert result.returncode != 0 and "CANDOR_CONSENT_REVIEW must be one of off, risky, all" in result.stderr
+
+
+# How far each identity line is moved past the live capture's measured distance: well under the distance's spread
+# between captures of one person, so only the line's side decides.
+IDENTITY_STEP = 0.001
+
+
+def _identity_lines(monkeypatch, *, accept: float, refuse: float) -> None:
+    monkeypatch.setattr(face_match, "CONSENT_ACCEPT_DISTANCE", accept)
+    monkeypatch.setattr(face_match, "CONSENT_REFUSE_DISTANCE", refuse)
+
+
+@pytest.mark.parametrize("inside", [True, False], ids=["just_inside", "just_outside"])
+def test_a_capture_at_most_the_accept_line_is_active_and_just_past_it_waits_for_review(
+    api, other_api, public_api, outbox, portrait_jpeg, live_webm, settings, monkeypatch, inside
+):
+    distance = _live_figures(other_api, public_api, outbox, portrait_jpeg, live_webm, settings)["distance"]
+    _portrait_id, token = _requested(api, public_api, outbox, portrait_jpeg)
+    _identity_lines(monkeypatch, accept=distance + (IDENTITY_STEP if inside else -IDENTITY_STEP), refuse=distance + 0.1)
+
+    response = approve_live(public_api, token, live_webm)
+
+    assert response.status_code == 200, response.json()
+    if inside:
+        assert response.json() == {"status": "active"} and not ConsentReview.objects.exists()
+    else:
+        assert response.json() == {"status": "awaiting_review"}
+        assert ConsentReview.objects.get().reasons == ["identity_near_threshold"]
+    assert Consent.objects.get(token=token).match_distance == distance
+
+
+@pytest.mark.parametrize("inside", [True, False], ids=["just_inside", "just_outside"])
+def test_a_capture_at_most_the_refuse_line_waits_for_review_and_just_past_it_is_refused(
+    api, other_api, public_api, outbox, portrait_jpeg, live_webm, settings, monkeypatch, inside
+):
+    distance = _live_figures(other_api, public_api, outbox, portrait_jpeg, live_webm, settings)["distance"]
+    _portrait_id, token = _requested(api, public_api, outbox, portrait_jpeg)
+    _identity_lines(monkeypatch, accept=distance - 0.1, refuse=distance + (IDENTITY_STEP if inside else -IDENTITY_STEP))
+
+    response = approve_live(public_api, token, live_webm)
+
+    consent = Consent.objects.get(token=token)
+    if inside:
+        assert response.status_code == 200 and response.json() == {"status": "awaiting_review"}, response.json()
+        assert ConsentReview.objects.get().reasons == ["identity_near_threshold"]
+    else:
+        assert response.status_code == 403 and response.json()["error"] == "identity_mismatch", response.json()
+        assert consent.status == "pending" and consent.failed_attempts == 1
+        assert not ConsentReview.objects.exists()
+
+
+@pytest.mark.parametrize("inside", [True, False], ids=["just_inside", "just_outside"])
+def test_with_review_off_a_capture_past_the_accept_line_is_refused_not_accepted(
+    api, other_api, public_api, outbox, portrait_jpeg, live_webm, settings, monkeypatch, inside
+):
+    distance = _live_figures(other_api, public_api, outbox, portrait_jpeg, live_webm, settings)["distance"]
+    settings.CANDOR_CONSENT_REVIEW = "off"
+    _portrait_id, token = _requested(api, public_api, outbox, portrait_jpeg)
+    _identity_lines(monkeypatch, accept=distance + (IDENTITY_STEP if inside else -IDENTITY_STEP), refuse=distance + 0.1)
+
+    response = approve_live(public_api, token, live_webm)
+
+    consent = Consent.objects.get(token=token)
+    assert not ConsentReview.objects.exists()
+    if inside:
+        assert response.status_code == 200 and response.json() == {"status": "active"}, response.json()
+    else:
+        assert response.status_code == 403 and response.json()["error"] == "identity_mismatch", response.json()
+        assert "to be sure it is them" in response.json()["detail"]
+        assert consent.status == "pending" and consent.failed_attempts == 1

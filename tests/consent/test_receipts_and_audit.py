@@ -53,7 +53,8 @@ def test_the_receipt_is_emailed_and_its_signature_verifies_with_the_published_ke
     assert receipt["decision"] == "approved" and receipt["person"] == "Eileen Collins"
     assert receipt["granted_scope"]["purposes"] == ["education"] and receipt["granted_scope"]["max_renders"] == 3
     assert receipt["consent_text"] == {"version": shown["version"], "sha256": shown["sha256"], "text": shown["text"]}
-    assert receipt["identity"]["match_distance"] < receipt["identity"]["threshold"]
+    identity = receipt["identity"]
+    assert identity["match_distance"] <= identity["accept_distance"] < identity["refuse_distance"]
     assert receipt["liveness"]["passed"] is True
     consent = Consent.objects.get()
     assert (consent.consent_text_version, consent.consent_text_sha256) == (shown["version"], shown["sha256"])

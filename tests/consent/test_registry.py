@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from consent import face_match
 from consent.models import ConsentEvent, RegistryEntry, RegistryHold
 from studio.models import Portrait
 from tests.helpers import bytes_streamed, frozen_clock, register_face, upload_portrait
@@ -48,16 +49,14 @@ def test_a_borderline_match_is_held_for_review_instead_of_refused(
     from tests.conftest import _jpeg
 
     capture_jpeg = _jpeg(same_person_photos[1])  # the photo the live capture was filmed from
-    from consent.services import registry as services
-
     entry = register_face(public_api, outbox, live_webm)
     # With the refusal threshold below the distance these two captures of one face measure (about 0.1),
     # the match falls in the review band: the same path an uncertain real match takes.
-    monkeypatch.setattr(services, "REGISTRY_REFUSE_DISTANCE", 0.01)
+    monkeypatch.setattr(face_match, "REGISTRY_REFUSE_DISTANCE", 0.01)
     held = upload_portrait(api, capture_jpeg)
     assert held.status_code == 409 and held.json()["error"] == "face_held_for_review"
     hold = RegistryHold.objects.get()
-    assert hold.entry == entry and hold.status == "held" and 0.01 < hold.distance <= services.REGISTRY_REVIEW_DISTANCE
+    assert hold.entry == entry and hold.status == "held" and 0.01 < hold.distance <= face_match.REGISTRY_REVIEW_DISTANCE
     assert str(hold.id) in held.json()["detail"] and hold.image.size > 0
     assert Portrait.objects.count() == 0
 
@@ -106,3 +105,49 @@ def test_a_portrait_uploaded_before_the_registration_can_no_longer_be_asked_abou
     register_face(public_api, outbox, live_webm)
     refused = api.post(f"/api/portraits/{portrait_id}/consent-request/", {}, format="json")
     assert refused.status_code == 403 and refused.json()["error"] == "face_opted_out"
+
+
+def test_removal_line_is_bracketed_by_the_measured_distance(public_api, outbox, live_webm, monkeypatch):
+    """A removal just outside face_match's removal line is refused and the opt-out stays; just inside, it is removed.
+
+    The distance is the one a first registration of the same stream measured at removal (logged to 4 decimals; the
+    stream is the same, so a second registration measures the same), and the line is moved 0.001 either side of it.
+    """
+    first = register_face(public_api, outbox, live_webm)
+    removed = live_stream(public_api, f"/api/registry/remove/{first.remove_token}/captures/", live_webm)
+    assert removed.status_code == 200 and removed.json()["status"] == "removed", removed.json()
+    measured = ConsentEvent.objects.get(kind="registry_removed").details["match_distance"]
+    assert measured <= face_match.REGISTRY_REMOVAL_DISTANCE
+    entry = register_face(public_api, outbox, live_webm)
+    captures_url = f"/api/registry/remove/{entry.remove_token}/captures/"
+
+    monkeypatch.setattr(face_match, "REGISTRY_REMOVAL_DISTANCE", measured - 0.001)
+    refused = live_stream(public_api, captures_url, live_webm)
+    assert refused.status_code == 403 and refused.json()["error"] == "identity_mismatch", refused.json()
+    entry.refresh_from_db()
+    assert entry.status == "active" and entry.failed_attempts == 1
+
+    monkeypatch.setattr(face_match, "REGISTRY_REMOVAL_DISTANCE", measured + 0.001)
+    removed = live_stream(public_api, captures_url, live_webm)
+    assert removed.status_code == 200 and removed.json()["status"] == "removed", removed.json()
+
+
+def test_review_line_of_the_upload_screen_is_bracketed_by_the_measured_distance(
+    api, public_api, outbox, other_person_jpeg, live_webm, monkeypatch
+):
+    """An upload just past face_match's review line passes; just inside it is held. The distance is the one the screen
+    itself measured for another person's photo (the upload and its mirror image against the registered face).
+    """
+    register_face(public_api, outbox, live_webm)
+    review_line = face_match.REGISTRY_REVIEW_DISTANCE
+    monkeypatch.setattr(face_match, "REGISTRY_REVIEW_DISTANCE", 2.0)
+    assert upload_portrait(api, other_person_jpeg).json()["error"] == "face_held_for_review"
+    measured = RegistryHold.objects.get().distance
+    assert measured > review_line, "another person's photo passes at the real line"
+
+    monkeypatch.setattr(face_match, "REGISTRY_REVIEW_DISTANCE", measured - 0.001)
+    assert upload_portrait(api, other_person_jpeg).status_code == 201
+    monkeypatch.setattr(face_match, "REGISTRY_REVIEW_DISTANCE", measured + 0.001)
+    held = upload_portrait(api, other_person_jpeg)
+    assert held.status_code == 409 and held.json()["error"] == "face_held_for_review"
+    assert RegistryHold.objects.count() == 2

@@ -29,7 +29,7 @@ def hold(api, outbox, portrait_jpeg, capture_jpeg, monkeypatch) -> RegistryHold:
     The registration is made through the ORM (its own flow has its tests); with the refusal threshold below the
     distance of these two photos of one face (about 0.1), the match falls in the review band.
     """
-    from consent.services import registry as services
+    from consent import face_match
 
     pixels = media.image_decode(portrait_jpeg, max_side=1600)
     descriptor = faces.face_descriptor(pixels, faces.face_single(pixels))
@@ -40,7 +40,7 @@ def hold(api, outbox, portrait_jpeg, capture_jpeg, monkeypatch) -> RegistryHold:
         confirm_token="confirm-" + "x" * 40,
         remove_token="remove-" + "x" * 40,
     )
-    monkeypatch.setattr(services, "REGISTRY_REFUSE_DISTANCE", 0.01)
+    monkeypatch.setattr(face_match, "REGISTRY_REFUSE_DISTANCE", 0.01)
     held = upload_portrait(api, capture_jpeg, name="Eileen Collins")
     assert held.status_code == 409 and held.json()["error"] == "face_held_for_review"
     return RegistryHold.objects.get()

@@ -9,8 +9,9 @@ import re
 import numpy as np
 import pytest
 
+from consent import face_match
 from consent.models import Consent, ConsentEvent, RegistryEntry
-from consent.services import REGISTRY_ROUTE_DISTANCE, ROUTED_NOTICE
+from consent.services import ROUTED_NOTICE
 from inference import faces
 from tests.helpers import approve_live, bytes_streamed, consent_token_from, decide, register_face, upload_portrait
 from tests.live import live_stream
@@ -91,7 +92,6 @@ def test_a_different_persons_portrait_goes_to_the_typed_address(api, public_api,
 def test_routing_threshold_is_bracketed_by_the_measured_distance(
     api, public_api, outbox, portrait_jpeg, other_person_jpeg, live_webm, monkeypatch
 ):
-    from consent.services import registry
     from studio.models import Portrait
 
     entry = register_face(public_api, outbox, live_webm, email=REGISTERED, kind="send_to_me")
@@ -100,10 +100,10 @@ def test_routing_threshold_is_bracketed_by_the_measured_distance(
         faces.descriptor_distance(np.asarray(Portrait.objects.get(id=pid).descriptor), np.asarray(entry.descriptor))
         for pid in (same_id, other_id)
     )
-    assert same < REGISTRY_ROUTE_DISTANCE < other, (same, other)
-    monkeypatch.setattr(registry, "REGISTRY_ROUTE_DISTANCE", same - 1e-4)
+    assert same < face_match.REGISTRY_ROUTE_DISTANCE < other, (same, other)
+    monkeypatch.setattr(face_match, "REGISTRY_ROUTE_DISTANCE", same - 1e-4)
     assert _request(api, same_id).json()["routed"] is False, "just outside the threshold"
-    monkeypatch.setattr(registry, "REGISTRY_ROUTE_DISTANCE", same)
+    monkeypatch.setattr(face_match, "REGISTRY_ROUTE_DISTANCE", same)
     assert _request(api, same_id).json()["routed"] is True, "at the threshold"
 
 

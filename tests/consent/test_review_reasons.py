@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from consent import face_match
 from consent.flash import FACE_MIN_CORRELATION
 from consent.portrait_copy import COPY_THRESHOLD
 from consent.services.review import FLASH_REVIEW_MARGIN, PORTRAIT_COPY_REVIEW_MARGIN, review_reasons
@@ -47,3 +48,24 @@ def test_a_portrait_copy_score_just_inside_its_review_margin_waits_and_just_outs
         "portrait_copy_near_threshold"
     ]
     assert review_reasons(consent=consent, distance=0.2, liveness=_liveness(copy=clear), capture_source="live") == []
+
+
+@pytest.mark.parametrize("mode", ["risky", "all"])
+def test_a_live_capture_in_the_identity_band_waits_for_staff_and_one_at_the_accept_line_does_not(
+    consent, settings, mode
+):
+    settings.CANDOR_CONSENT_REVIEW = mode
+    at_line = review_reasons(
+        consent=consent, distance=face_match.CONSENT_ACCEPT_DISTANCE, liveness=_liveness(), capture_source="live"
+    )
+    assert "identity_near_threshold" not in at_line
+    for distance in (face_match.CONSENT_ACCEPT_DISTANCE + 0.001, face_match.CONSENT_REFUSE_DISTANCE):
+        reasons = review_reasons(consent=consent, distance=distance, liveness=_liveness(), capture_source="live")
+        assert reasons == ["identity_near_threshold"]
+
+
+def test_with_review_off_a_recorded_file_in_the_identity_band_waits_with_both_reasons(consent, settings):
+    settings.CANDOR_CONSENT_REVIEW = "off"
+    band = (face_match.CONSENT_ACCEPT_DISTANCE + face_match.CONSENT_REFUSE_DISTANCE) / 2
+    reasons = review_reasons(consent=consent, distance=band, liveness=_liveness(), capture_source="file")
+    assert reasons == ["identity_near_threshold", "file_upload"]
