@@ -28,6 +28,9 @@ class Portrait(models.Model):
     face_box = models.JSONField()
     landmarks = models.JSONField()
     descriptor = models.JSONField()
+    # The descriptor of the photo's mirror image, which consent and the registry compare too (consent/face_match.py);
+    # null where its face was not found, or for a portrait stored before it was kept.
+    mirrored_descriptor = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     erased_at = models.DateTimeField(null=True, blank=True)
 

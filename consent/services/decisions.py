@@ -169,7 +169,13 @@ def _identity_check(consent: Consent, check: CaptureCheck, *, portrait: Portrait
     """The capture's distance to the portrait (and its mirror image); refused past face_match's refuse line, and in
     the review band when no person will review the approval (face_match.consent_identity).
     """
-    mirrored = face_match.mirrored_descriptor(portrait.image, consent.portrait.face_box)
+    stored = consent.portrait.mirrored_descriptor
+    # Kept at upload; found again only for a portrait stored before it was kept (or whose mirror showed no face).
+    mirrored = (
+        np.asarray(stored)
+        if stored is not None
+        else face_match.mirrored_descriptor(portrait.image, consent.portrait.face_box)
+    )
     descriptors = face_match.PortraitDescriptors(np.asarray(consent.portrait.descriptor), mirrored)
     distance = face_match.capture_distance(check.frame_descriptors, descriptors)
     outcome = face_match.consent_identity(distance)

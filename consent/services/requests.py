@@ -8,6 +8,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import numpy as np
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
@@ -28,6 +29,14 @@ from .common import challenge_new, email_after_commit, scope_json, scope_request
 CONSENT_TEXT_VERSION = "1"
 
 
+def _portrait_face(portrait) -> face_match.PortraitDescriptors:
+    """The portrait's stored descriptors: its own and, where kept, its mirror image's."""
+    mirrored = portrait.mirrored_descriptor
+    return face_match.PortraitDescriptors(
+        np.asarray(portrait.descriptor), None if mirrored is None else np.asarray(mirrored)
+    )
+
+
 @transaction.atomic
 def consent_request_create(
     *, portrait, requested_by, purposes=None, languages=None, expires_at=None, max_renders=None
@@ -38,7 +47,8 @@ def consent_request_create(
             ErrorCode.PORTRAIT_ERASED, "this portrait was erased at the request of the person pictured"
         )
     # A face registered after its portrait was uploaded is caught here, before anyone is asked.
-    nearest, distance = registry.registry_nearest(portrait.descriptor)
+    face = _portrait_face(portrait)
+    nearest, distance = registry.registry_nearest(face)
     if nearest is not None and face_match.registry_decision(distance) == "refuse":
         raise ApplicationError(
             ErrorCode.FACE_OPTED_OUT, "the person in this photo asked that their face never be animated"
@@ -65,7 +75,7 @@ def consent_request_create(
     scope = scope_requested(purposes=purposes, languages=languages, expires_at=expires_at, max_renders=max_renders)
     # A face registered as send-to-me gets its link at the registered address only: the creator-typed one stays on
     # the portrait but is never emailed, so a creator cannot type their own inbox and approve for a stranger.
-    route, route_distance = registry.registry_route_find(portrait.descriptor)
+    route, route_distance = registry.registry_route_find(face)
     recipient = route.email if route is not None else portrait.subject_email
     _consent_request_rate_check(requested_by=requested_by, recipient_email=recipient)
     # A new request supersedes an open one, so only the newest link can decide.

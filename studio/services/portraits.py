@@ -10,7 +10,7 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
-from consent.face_match import PortraitDescriptors, mirrored_descriptor
+from consent.face_match import PortraitDescriptors, portrait_descriptors
 from consent.services import registry_screen
 from inference import faces, media
 from inference.errors import InferenceError
@@ -26,10 +26,10 @@ logger = logging.getLogger(__name__)
 def portrait_create(*, owner, image, subject_name: str, subject_email: str) -> Portrait:
     """Store a normalized portrait with exactly one detected face and its identity descriptor."""
     data = read_upload(image, max_bytes=settings.CANDOR_MAX_IMAGE_BYTES, what="image")
-    pixels, face, descriptor = _portrait_measure(data)
+    pixels, face, descriptors = _portrait_measure(data)
     registry_screen(
         owner=owner,
-        descriptors=PortraitDescriptors(descriptor, mirrored_descriptor(pixels, face.box)),
+        descriptors=descriptors,
         image_jpeg=media.image_encode_jpeg(pixels),
         subject_name=subject_name.strip(),
         subject_email=subject_email.strip().lower(),
@@ -38,7 +38,7 @@ def portrait_create(*, owner, image, subject_name: str, subject_email: str) -> P
         owner=owner,
         pixels=pixels,
         face=face,
-        descriptor=descriptor,
+        descriptors=descriptors,
         subject_name=subject_name,
         subject_email=subject_email,
     )
@@ -47,28 +47,31 @@ def portrait_create(*, owner, image, subject_name: str, subject_email: str) -> P
 def portrait_create_released(*, hold) -> Portrait:
     """The portrait of an upload that a reviewer released from a registry hold: a person settled its registry match."""
     with hold.image.open("rb") as handle:
-        pixels, face, descriptor = _portrait_measure(handle.read())
+        pixels, face, descriptors = _portrait_measure(handle.read())
     return _portrait_save(
         owner=hold.owner,
         pixels=pixels,
         face=face,
-        descriptor=descriptor,
+        descriptors=descriptors,
         subject_name=hold.subject_name,
         subject_email=hold.subject_email,
     )
 
 
 def _portrait_measure(data: bytes):
-    """(pixels, face, descriptor) of a photo with exactly one face, or the refusal a creator can act on."""
+    """(pixels, face, descriptors: its own and its mirror image's) of a photo with exactly one face, or the refusal a
+    creator can act on."""
     try:
         pixels = media.image_decode(data, max_side=PORTRAIT_MAX_SIDE)
         face = faces.face_single(pixels)
-        return pixels, face, faces.face_descriptor(pixels, face)
+        return pixels, face, portrait_descriptors(pixels, face)
     except InferenceError as error:
         raise as_application_error(error) from error
 
 
-def _portrait_save(*, owner, pixels, face, descriptor, subject_name: str, subject_email: str) -> Portrait:
+def _portrait_save(
+    *, owner, pixels, face, descriptors: PortraitDescriptors, subject_name: str, subject_email: str
+) -> Portrait:
     portrait = Portrait(
         owner=owner,
         subject_name=subject_name.strip(),
@@ -77,7 +80,8 @@ def _portrait_save(*, owner, pixels, face, descriptor, subject_name: str, subjec
         height=pixels.shape[0],
         face_box=list(face.box),
         landmarks=face.landmarks.round(1).tolist(),
-        descriptor=descriptor.tolist(),
+        descriptor=descriptors.descriptor.tolist(),
+        mirrored_descriptor=None if descriptors.mirrored is None else descriptors.mirrored.tolist(),
     )
     with transaction.atomic():
         portrait.image.save(f"{portrait.id}.jpg", ContentFile(media.image_encode_jpeg(pixels)), save=False)
@@ -104,7 +108,13 @@ def portrait_erase(*, portrait: Portrait) -> None:
         portrait.image.delete(save=False)
     portrait_rigs_delete(portrait=portrait)
     Portrait.objects.filter(id=portrait.id).update(
-        image="", descriptor=[], landmarks=[], subject_name="", subject_email="", erased_at=timezone.now()
+        image="",
+        descriptor=[],
+        mirrored_descriptor=None,
+        landmarks=[],
+        subject_name="",
+        subject_email="",
+        erased_at=timezone.now(),
     )
 
 

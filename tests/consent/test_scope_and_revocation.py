@@ -163,6 +163,7 @@ def test_a_finished_video_reports_expired_then_revoked_then_erased_and_stops_bei
     assert api.get(f"/api/renders/{render_id}/video/").status_code == 403
 
     portrait = Portrait.objects.get(id=portrait_id)
+    assert len(portrait.mirrored_descriptor) == 128, "the mirror image's descriptor is kept at upload"
     photo_path = Path(portrait.image.path)
     video_path = Path(Render.objects.get(id=render_id).video.path)
     captions_path = Path(default_storage.path(captions_name(render_id)))
@@ -173,6 +174,7 @@ def test_a_finished_video_reports_expired_then_revoked_then_erased_and_stops_bei
     assert (
         portrait.descriptor == [] and portrait.landmarks == [] and not portrait.image and portrait.subject_email == ""
     )
+    assert portrait.mirrored_descriptor is None
     assert Consent.objects.get().full_name == ""
     report = _verify(public_api, video)
     assert report["verdict"] == "candor_generated" and report["render"]["consent_status"] == "erased"
