@@ -12,7 +12,6 @@ import pytest
 from consent import face_match
 from consent.models import Consent, ConsentEvent, RegistryEntry
 from consent.services import ROUTED_NOTICE
-from inference import faces
 from tests.helpers import approve_live, bytes_streamed, consent_token_from, decide, register_face, upload_portrait
 from tests.live import live_stream
 
@@ -96,9 +95,13 @@ def test_routing_threshold_is_bracketed_by_the_measured_distance(
 
     entry = register_face(public_api, outbox, live_webm, email=REGISTERED, kind="send_to_me")
     same_id, other_id = _portrait(api, portrait_jpeg), _portrait(api, other_person_jpeg, email="grace@example.com")
+    # Routing compares the portrait and its mirror image (both kept at upload) with the registered face.
     same, other = (
-        faces.descriptor_distance(np.asarray(Portrait.objects.get(id=pid).descriptor), np.asarray(entry.descriptor))
-        for pid in (same_id, other_id)
+        face_match.photo_distance(
+            face_match.PortraitDescriptors(np.asarray(portrait.descriptor), np.asarray(portrait.mirrored_descriptor)),
+            np.asarray(entry.descriptor),
+        )
+        for portrait in (Portrait.objects.get(id=pid) for pid in (same_id, other_id))
     )
     assert same < face_match.REGISTRY_ROUTE_DISTANCE < other, (same, other)
     monkeypatch.setattr(face_match, "REGISTRY_ROUTE_DISTANCE", same - 1e-4)
