@@ -36,6 +36,7 @@ MATCH = 0.9
 # pair): the threshold sits inside the overlap, above the genuine stand-ins' 95th percentile (0.50) and below the
 # copies' 5th percentile (0.84).
 COPY_THRESHOLD = 0.57
+COPY_REVIEW_MARGIN = 0.1
 
 
 @dataclass(frozen=True)
