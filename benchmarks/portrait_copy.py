@@ -10,8 +10,9 @@ Every photo is in turn the portrait: each maker of tests/attacks.py (2-D warp, d
 it and on every other photo of its person, through post-transforms; 5 frames of each result are scored against the
 portrait. By default, captures are made from the first 2 photos of each person (scored against all of its photos)
 through the four harshest transforms (QUICK_TRANSFORMS); --full: from every photo, through every transform of
-tests/attacks.py and the stacked degradations (STACKED, reported apart). --people N: the first N people only. --jobs N: N people at once. --captures DIR keeps the made captures (their analysis frames and
-landmarks, about 1.5 MB each) in DIR and reuses them, so a change to the score is measured again in minutes.
+tests/attacks.py and the stacked degradations (STACKED, reported apart). --people N: the first N people only.
+--jobs N: N people at once. --captures DIR keeps the made captures (their analysis frames and landmarks, about 1.5 MB
+each) in DIR and reuses them, so a change to the score is measured again in minutes.
 """
 
 from __future__ import annotations
