@@ -38,7 +38,7 @@ MATCH = 0.9
 # A capture is a copy when at least this share of the surround matches; within COPY_REVIEW_MARGIN below it, an
 # approval waits for staff (consent/services/review.py). From benchmarks/portrait_copy.py on the calibration set
 # (docs/consent.md, "Not made from the portrait"): THRESHOLD_NOTE
-COPY_THRESHOLD = 0.57
+COPY_THRESHOLD = 0.70
 COPY_REVIEW_MARGIN = 0.1
 
 
