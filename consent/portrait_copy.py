@@ -138,11 +138,9 @@ def frame_scores(
 
 def _outline(landmarks: np.ndarray, grown: int) -> np.ndarray:
     """(SIDE, SIDE) bool: the convex hull of the landmarks, grown by `grown` px."""
-    mask = np.zeros((SIDE, SIDE), np.uint8)
-    cv2.fillConvexPoly(mask, cv2.convexHull(np.round(landmarks).astype(np.int32)), 1)
-    if grown:
-        mask = cv2.dilate(mask, np.ones((2 * grown + 1, 2 * grown + 1), np.uint8))
-    return mask.astype(bool)
+    hull = np.zeros((SIDE, SIDE), np.uint8)
+    cv2.fillConvexPoly(hull, cv2.convexHull(np.round(landmarks).astype(np.int32)), 1)
+    return np.asarray(cv2.dilate(hull, np.ones((2 * grown + 1, 2 * grown + 1), np.uint8))).astype(bool)
 
 
 def _jaw_width(landmarks: np.ndarray) -> float:
