@@ -3,6 +3,9 @@ animated or degraded by; the same captures built from another photo of the same 
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import cv2
 import pytest
 
 from consent.portrait_copy import COPY_THRESHOLD, portrait_copy_check
@@ -67,6 +70,27 @@ def test_a_copy_blurred_just_less_than_the_threshold_allows_is_refused_and_just_
     assert not outside.copied, outside.detail
     assert COPY_THRESHOLD <= inside.score < COPY_THRESHOLD + 0.1
     assert COPY_THRESHOLD - 0.1 < outside.score < COPY_THRESHOLD
+
+
+# The calibration set (benchmarks/portrait_copy.py), in the repository once the faces branch is merged.
+CALIBRATION_FACES = Path(__file__).resolve().parents[2] / "benchmarks" / "data" / "faces"
+
+
+@pytest.mark.skipif(
+    not (CALIBRATION_FACES / "deepface_11").is_dir(), reason="the calibration set benchmarks/data/faces is not here"
+)
+def test_the_calibration_sets_nearest_genuine_pair_passes_and_a_copy_of_its_portrait_does_not():
+    """deepface_11's photos 2 and 4: studio portraits on plain backgrounds with the same haircut, the genuine pair
+    that scored highest (0.53 for this capture)."""
+    portrait, other = (
+        cv2.cvtColor(cv2.imread(str(CALIBRATION_FACES / "deepface_11" / name)), cv2.COLOR_BGR2RGB)
+        for name in ("4.jpg", "2.jpg")
+    )
+    reference = (portrait, faces.face_single(portrait).landmarks)
+    genuine = _checked(reference, attacks.warp_2d(other))
+    copy = _checked(reference, attacks.warp_2d(portrait))
+    assert not genuine.copied, genuine.detail
+    assert copy.copied, copy.detail
 
 
 def test_the_result_is_recorded_with_its_score_and_frames(portrait, made):
