@@ -11,7 +11,7 @@ it and on every other photo of its person, through post-transforms; 5 frames of 
 portrait. By default, captures are made from the first 2 photos of each person (scored against all of its photos)
 through the four harshest transforms (QUICK_TRANSFORMS); --full: from every photo, through every transform of
 tests/attacks.py and the stacked degradations (STACKED, reported apart). --people N: the first N people only.
---jobs N: N people at once. --captures DIR keeps the made captures (their analysis frames and landmarks, about 1.5 MB
+--jobs N: N people at once. --captures DIR keeps the made captures (their analysis frames and landmarks, 1.5-4 MB
 each) in DIR and reuses them, so a change to the score is measured again in minutes.
 """
 
