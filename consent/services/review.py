@@ -22,6 +22,7 @@ from .. import liveness as liveness_rules
 from ..audit_log import consent_event_append
 from ..flash import FACE_MIN_CORRELATION
 from ..models import Consent, ConsentEvent, ConsentReview
+from ..portrait_copy import COPY_REVIEW_MARGIN as PORTRAIT_COPY_REVIEW_MARGIN
 from ..portrait_copy import COPY_THRESHOLD
 from ..selectors import CREATOR_FAILURE_WINDOW, portrait_failed_captures
 from .common import email_after_commit
@@ -33,10 +34,9 @@ from .receipts import receipt_email
 # minimum (0.04) above it, where speaking clearly opens the mouth by 0.1-0.3.
 LIP_SYNC_REVIEW_MARGIN = 0.1
 MOUTH_RANGE_REVIEW_MARGIN = 0.02
-# The flash's face correlation within this of its minimum, and the portrait-copy score within this of the copy
-# threshold: the captures a real-time rig that nearly fooled a check would give.
+# The flash's face correlation within this of its minimum: the captures a real-time rig that nearly fooled the check
+# would give. The portrait-copy score's margin is set with its threshold, from the same measurement (portrait_copy.py).
 FLASH_REVIEW_MARGIN = 0.1
-PORTRAIT_COPY_REVIEW_MARGIN = 0.1
 # The longest an encrypted capture is kept waiting for a decision; then it is deleted and the consent expires.
 CONSENT_REVIEW_DAYS = 30
 # The Fernet key's file in the keys directory (<name>.key, mode 0600).
