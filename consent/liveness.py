@@ -27,6 +27,9 @@ ANALYSIS_MAX_SIDE = 640
 # The face is looked for again with the detector's 2x upsampling only in frames smaller than this (a small face in a
 # small frame): on larger frames the upsampled search costs several times more and a selfie's face does not need it.
 UPSAMPLE_BELOW_SIDE = 480
+# The detector searches every this many frames (0.53 s at 15 fps) and the face is tracked in between: the search costs
+# five times the landmark fit alone. See inference.faces.faces_track for how a face swapped in between is still seen.
+DETECT_EVERY = 8
 # Yaw is the nose tip's position between the cheek contours (-1 .. 1); pitch the nose tip's drop below
 # the eyes in eye-to-eye distances (about 0.8 frontal). On a rough 3-D face (nose tip 5 cm below the eyes
 # and 2.5-3 cm in front of them and of the cheek contours, eyes 6.3 cm apart) a 20-25 degree turn moves yaw
@@ -81,6 +84,7 @@ class Liveness:
     turn_onsets: tuple[float, ...] = ()  # for each turn seen, when (s) the head went past the turn's threshold
     # The face's 68 landmarks in each frame, None where no face was found (for the checks that follow).
     landmarks: tuple[np.ndarray | None, ...] = ()
+    detections: int = 0  # frames the face detector searched (the others were tracked)
 
     def as_record(self) -> dict:
         return {
@@ -124,6 +128,34 @@ def clip_decode(data: bytes) -> Clip:
         sample_rate=media.AUDIO_SAMPLE_RATE,
         start_s=float(times[0]),
     )
+
+
+def face_search(frame: np.ndarray) -> list[faces.Face]:
+    """The faces in one frame, best first: searched again with the detector's 2x upsampling only in a small frame."""
+    found = faces.faces_detect(frame, upsample=0)
+    if not found and max(frame.shape[:2]) < UPSAMPLE_BELOW_SIDE:
+        found = faces.faces_detect(frame)
+    return found
+
+
+def identity_faces(clip: Clip, liveness: Liveness) -> list[tuple[int, faces.Face]]:
+    """The detector's face on each identity frame that is the face tracked there, as (frame index, face).
+
+    These frames decide whose face this is (the descriptor, the portrait-copy check), so each is searched by the
+    detector rather than taken from tracking, and only the face whose turns and lips were checked counts: a frame
+    whose tracked face the detector does not find is left out.
+    """
+    chosen = []
+    for index in liveness.identity_frames:
+        tracked = liveness.landmarks[index]
+        if tracked is None:
+            continue
+        for face in faces.faces_detect(clip.frames[index], upsample=0) or faces.faces_detect(clip.frames[index]):
+            overlap = faces.box_overlap(faces.landmarks_box(face.landmarks), faces.landmarks_box(tracked))
+            if overlap >= faces.SAME_FACE_OVERLAP:
+                chosen.append((index, face))
+                break
+    return chosen
 
 
 def head_pose(landmarks: np.ndarray) -> tuple[float, float]:
@@ -246,24 +278,15 @@ def clip_liveness(
     revealed, within a person's reaction time. digits_from_s: the digits must be read after this media second (when
     they were revealed); the sound before it is not listened to.
     """
-    poses, openings, present = [], [], []
-    landmarks: list[np.ndarray | None] = [None] * len(clip.frames)
     count = len(clip.frames)
-    missing = 0
-    for index, frame in enumerate(clip.frames):
-        found = faces.faces_detect(frame, upsample=0)
-        if not found and max(frame.shape[:2]) < UPSAMPLE_BELOW_SIDE:
-            found = faces.faces_detect(frame)
-        if not found:
-            missing += 1
-            # Stop as soon as the clip cannot pass: a video without a face costs a few frames, not all of them.
-            if missing > (1 - MIN_FACE_SHARE) * count:
-                break
-            continue
-        present.append(index)
-        landmarks[index] = found[0].landmarks
-        poses.append(head_pose(found[0].landmarks))
-        openings.append(mouth_opening(found[0].landmarks))
+    # Stop as soon as the clip cannot pass: a video without a face costs a few frames, not all of them.
+    track = faces.faces_track(
+        clip.frames, detect=face_search, detect_every=DETECT_EVERY, max_missing=int((1 - MIN_FACE_SHARE) * count)
+    )
+    landmarks = tuple(None if face is None else face.landmarks for face in track.faces)
+    present = [index for index, points in enumerate(landmarks) if points is not None]
+    poses = [head_pose(points) for points in landmarks if points is not None]
+    openings = [mouth_opening(points) for points in landmarks if points is not None]
     if len(present) < MIN_FACE_SHARE * count:
         return Liveness(
             "liveness_no_face",
@@ -328,7 +351,8 @@ def clip_liveness(
         heard,
         turn_frames,
         tuple(onset for _turn, onset in onsets),
-        tuple(landmarks),
+        landmarks,
+        track.detections,
     )
 
 

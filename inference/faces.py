@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -34,8 +35,26 @@ class Face:
     """One detected face in image pixel coordinates."""
 
     box: tuple[int, int, int, int]  # x, y, width, height
-    score: float
+    score: float  # the detector's; for a tracked face, that of the detection it was tracked from
     landmarks: np.ndarray  # (68, 2) float32, dlib/iBUG 68-point order
+
+
+# A tracked face whose landmarks moved further than this share of its box's width from one frame to the next, or
+# whose size changed by more than this share, has lost the face (a head turns or nods by a few pixels a frame).
+TRACK_MAX_JUMP = 0.25
+# The detector's face and the tracked one are the same face when their boxes overlap this much (intersection over
+# union); a head moving between two detections a few frames apart keeps well above it.
+SAME_FACE_OVERLAP = 0.5
+
+
+@dataclass(frozen=True)
+class FaceTrack:
+    """The face in each frame (None where there is none, or after the search gave up) and how many frames the detector
+    searched.
+    """
+
+    faces: tuple[Face | None, ...]
+    detections: int
 
 
 def _models_dir() -> Path:
@@ -106,6 +125,115 @@ def faces_detect(image: np.ndarray, *, upsample: int = 1) -> list[Face]:
             box = (max(full.left(), 0), max(full.top(), 0), full.width(), full.height())
             faces.append(Face(box=box, score=float(score), landmarks=points))
     return faces
+
+
+def face_fit(image: np.ndarray, box: tuple[int, int, int, int], *, score: float) -> Face:
+    """The 68 landmarks of the face in `box` (x, y, width, height) of an RGB uint8 image (H, W, 3), without searching
+    for it: the shape predictor alone, a fifth of the detector's cost on a 320 px frame.
+    """
+    rgb = _as_dlib_image(image)
+    x, y, w, h = box
+    with _dlib_lock:
+        shape = _predictor_68()(rgb, dlib.rectangle(x, y, x + w, y + h))
+    points = np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float32)
+    return Face(box=box, score=score, landmarks=points)
+
+
+def box_overlap(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:
+    """Intersection over union (0..1) of two (x, y, width, height) boxes."""
+    width = min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0])
+    height = min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1])
+    if width <= 0 or height <= 0:
+        return 0.0
+    inter = width * height
+    return float(inter / (a[2] * a[3] + b[2] * b[3] - inter))
+
+
+def landmarks_box(landmarks: np.ndarray) -> tuple[float, float, float, float]:
+    """The (x, y, width, height) box around landmarks (n, 2)."""
+    left, top = landmarks.min(axis=0)
+    right, bottom = landmarks.max(axis=0)
+    return float(left), float(top), float(right - left), float(bottom - top)
+
+
+def faces_track(
+    frames: Sequence[np.ndarray],
+    *,
+    detect: Callable[[np.ndarray], list[Face]],
+    detect_every: int,
+    max_missing: int,
+) -> FaceTrack:
+    """The face in each RGB uint8 frame (H, W, 3) of a video: searched by `detect` (best face first) on every
+    `detect_every`-th frame, and in between fitted by the shape predictor alone in the last detection's box, moved and
+    scaled with the previous frame's landmarks.
+
+    Tracking follows only the face it started from, so it is checked: at each detection, the detector's best face must
+    be the tracked one (boxes overlapping by SAME_FACE_OVERLAP); where it is another face or none, every frame since
+    the previous detection is searched by the detector again. A face swapped in or removed between two detections is
+    so found as a search of every frame finds it. A fit that jumps (TRACK_MAX_JUMP) is searched at once, and after a
+    frame without a face every frame is searched until one is found. The search gives up (the remaining frames None)
+    once more than `max_missing` frames showed no face.
+    """
+    found: list[Face | None] = [None] * len(frames)
+    detections = 0
+    anchor: Face | None = None  # the last face the detector found, whose box is carried along
+    searched = -1  # the last frame the detector searched
+
+    def detected(index: int) -> Face | None:
+        nonlocal detections
+        detections += 1
+        best = detect(frames[index])
+        return best[0] if best else None
+
+    for index, frame in enumerate(frames):
+        previous = found[index - 1] if index > 0 else None
+        if anchor is not None and previous is not None:
+            carried = _carried_box(anchor, previous)
+            if index - searched < detect_every:
+                fitted = face_fit(frame, carried, score=anchor.score)
+                if not _jumped(previous, fitted, anchor):
+                    found[index] = fitted
+                    continue
+            face = detected(index)
+            if face is None or box_overlap(face.box, carried) < SAME_FACE_OVERLAP:
+                for between in range(searched + 1, index):
+                    found[between] = detected(between)
+        else:
+            face = detected(index)
+        found[index], searched = face, index
+        anchor = face
+        if sum(face is None for face in found[: index + 1]) > max_missing:
+            break
+    return FaceTrack(faces=tuple(found), detections=detections)
+
+
+def _spread(landmarks: np.ndarray) -> tuple[np.ndarray, float]:
+    """Centre (2,) and RMS distance from it of landmarks (68, 2)."""
+    centre = landmarks.mean(axis=0)
+    return centre, float(np.sqrt(((landmarks - centre) ** 2).sum(axis=1).mean()))
+
+
+def _carried_box(anchor: Face, previous: Face) -> tuple[int, int, int, int]:
+    """The detector's box of `anchor`, moved and scaled as the landmarks moved from `anchor` to `previous`."""
+    anchor_centre, anchor_spread = _spread(anchor.landmarks)
+    centre, spread = _spread(previous.landmarks)
+    scale = spread / max(anchor_spread, 1e-6)
+    x, y, w, h = anchor.box
+    box_centre = centre + (np.array([x + w / 2, y + h / 2]) - anchor_centre) * scale
+    width, height = w * scale, h * scale
+    return (
+        round(box_centre[0] - width / 2),
+        round(box_centre[1] - height / 2),
+        max(round(width), 1),
+        max(round(height), 1),
+    )
+
+
+def _jumped(previous: Face, fitted: Face, anchor: Face) -> bool:
+    before_centre, before_spread = _spread(previous.landmarks)
+    centre, spread = _spread(fitted.landmarks)
+    moved = float(np.linalg.norm(centre - before_centre)) / max(anchor.box[2], 1)
+    return moved > TRACK_MAX_JUMP or abs(spread / max(before_spread, 1e-6) - 1) > TRACK_MAX_JUMP
 
 
 def face_single(image: np.ndarray) -> Face:
