@@ -4,6 +4,7 @@ digits read aloud.
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from dataclasses import dataclass
 
 import numpy as np
@@ -55,17 +56,24 @@ LOUDNESS_MIN_RANGE_DB = 10.0
 IDENTITY_FRAMES = 5
 # Most frames must show a face: a clip that loses it cannot prove anything.
 MIN_FACE_SHARE = 0.8
+# More frames than this without a face leave too few with one in any capture the limits accept (at most 15 s at
+# ANALYSIS_FPS, one more for the rounding of the frame times).
+MAX_MISSING_FACES = int((1 - MIN_FACE_SHARE) * (CAPTURE_LIMITS.max_duration_s * ANALYSIS_FPS + 1))
 
 
 @dataclass(frozen=True)
 class Clip:
-    """A decoded capture: RGB uint8 frames (H, W, 3) with their times in seconds, and mono float32 audio."""
+    """A decoded capture: RGB uint8 frames (H, W, 3) with their times in seconds and the face found in each, and mono
+    float32 audio.
+    """
 
     frames: tuple[np.ndarray, ...]
     times: np.ndarray  # (n,) float64 seconds
     audio: np.ndarray  # (N,) float32 at sample_rate
     sample_rate: int
     start_s: float = 0.0  # the media time of the first frame (times count from it)
+    faces: tuple[faces.Face | None, ...] = ()  # (n,), None where no face was found
+    detections: int = 0  # frames the face detector searched (the others were tracked)
 
 
 @dataclass(frozen=True)
@@ -101,7 +109,11 @@ class Liveness:
 
 
 def clip_decode(data: bytes) -> Clip:
-    """Frames (at most ANALYSIS_FPS, at most ANALYSIS_MAX_SIDE pixels) with their times, and the audio.
+    """Frames (at most ANALYSIS_FPS, at most ANALYSIS_MAX_SIDE pixels) with their times and faces, and the audio.
+
+    The face is found as the frames are decoded (inference.faces.faces_track): a video without one stops decoding
+    once more frames showed none than any capture the limits accept could lose (MAX_MISSING_FACES), and clip_liveness
+    then refuses it.
 
     InferenceError when unreadable, or (video_too_large, video_too_long) beyond CAPTURE_LIMITS: checked on the
     container's header before any frame is decoded, and again on every decoded frame, since a header can lie.
@@ -112,21 +124,32 @@ def clip_decode(data: bytes) -> Clip:
         raise InferenceError("invalid_audio", "the capture has no sound")
     # The sound first: it costs far less than the frames, and a capture without speech is refused before them.
     audio = media.audio_decode(data, max_seconds=CAPTURE_LIMITS.max_duration_s + 1)
-    frames: list[np.ndarray] = []
     times: list[float] = []
-    for at, frame in media.video_frames_bounded(
-        data, limits=CAPTURE_LIMITS, fps=ANALYSIS_FPS, max_side=ANALYSIS_MAX_SIDE
-    ):
-        frames.append(frame)
-        times.append(at)
-    if len(frames) < 2 * ANALYSIS_FPS * MIN_TURN_S:
+
+    def timed() -> Generator[np.ndarray]:
+        for at, frame in media.video_frames_bounded(
+            data, limits=CAPTURE_LIMITS, fps=ANALYSIS_FPS, max_side=ANALYSIS_MAX_SIDE
+        ):
+            times.append(at)
+            yield frame
+
+    decoding = timed()
+    try:
+        track = faces.faces_track(
+            decoding, detect=face_search, detect_every=DETECT_EVERY, max_missing=MAX_MISSING_FACES
+        )
+    finally:
+        decoding.close()
+    if len(track.frames) < 2 * ANALYSIS_FPS * MIN_TURN_S:
         raise InferenceError("invalid_video", "the capture is too short to answer the challenge")
     return Clip(
-        frames=tuple(frames),
+        frames=track.frames,
         times=np.asarray(times) - times[0],
         audio=audio,
         sample_rate=media.AUDIO_SAMPLE_RATE,
         start_s=float(times[0]),
+        faces=track.faces,
+        detections=track.detections,
     )
 
 
@@ -279,11 +302,7 @@ def clip_liveness(
     they were revealed); the sound before it is not listened to.
     """
     count = len(clip.frames)
-    # Stop as soon as the clip cannot pass: a video without a face costs a few frames, not all of them.
-    track = faces.faces_track(
-        clip.frames, detect=face_search, detect_every=DETECT_EVERY, max_missing=int((1 - MIN_FACE_SHARE) * count)
-    )
-    landmarks = tuple(None if face is None else face.landmarks for face in track.faces)
+    landmarks = tuple(None if face is None else face.landmarks for face in clip.faces)
     present = [index for index, points in enumerate(landmarks) if points is not None]
     poses = [head_pose(points) for points in landmarks if points is not None]
     openings = [mouth_opening(points) for points in landmarks if points is not None]
@@ -352,7 +371,7 @@ def clip_liveness(
         turn_frames,
         tuple(onset for _turn, onset in onsets),
         landmarks,
-        track.detections,
+        clip.detections,
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -45,14 +45,17 @@ TRACK_MAX_JUMP = 0.25
 # The detector's face and the tracked one are the same face when their boxes overlap this much (intersection over
 # union); a head moving between two detections a few frames apart keeps well above it.
 SAME_FACE_OVERLAP = 0.5
+# Between detections, the tracked box must show much the same picture as in the frame before (normalized correlation
+# of PATCH_SIDE px grey patches); else the frame is searched. See _looks_alike.
+PATCH_SIDE = 24
+PATCH_MIN_CORRELATION = 0.6
 
 
 @dataclass(frozen=True)
 class FaceTrack:
-    """The face in each frame (None where there is none, or after the search gave up) and how many frames the detector
-    searched.
-    """
+    """The frames read, the face in each (None where there is none) and how many of them the detector searched."""
 
+    frames: tuple[np.ndarray, ...]
     faces: tuple[Face | None, ...]
     detections: int
 
@@ -157,7 +160,7 @@ def landmarks_box(landmarks: np.ndarray) -> tuple[float, float, float, float]:
 
 
 def faces_track(
-    frames: Sequence[np.ndarray],
+    frames: Iterable[np.ndarray],
     *,
     detect: Callable[[np.ndarray], list[Face]],
     detect_every: int,
@@ -171,10 +174,11 @@ def faces_track(
     be the tracked one (boxes overlapping by SAME_FACE_OVERLAP); where it is another face or none, every frame since
     the previous detection is searched by the detector again. A face swapped in or removed between two detections is
     so found as a search of every frame finds it. A fit that jumps (TRACK_MAX_JUMP) is searched at once, and after a
-    frame without a face every frame is searched until one is found. The search gives up (the remaining frames None)
-    once more than `max_missing` frames showed no face.
+    frame without a face every frame is searched until one is found. Once more than `max_missing` frames showed no
+    face, no further frame is read (from a decoder, none is decoded).
     """
-    found: list[Face | None] = [None] * len(frames)
+    read: list[np.ndarray] = []
+    found: list[Face | None] = []
     detections = 0
     anchor: Face | None = None  # the last face the detector found, whose box is carried along
     searched = -1  # the last frame the detector searched
@@ -182,14 +186,16 @@ def faces_track(
     def detected(index: int) -> Face | None:
         nonlocal detections
         detections += 1
-        best = detect(frames[index])
+        best = detect(read[index])
         return best[0] if best else None
 
     for index, frame in enumerate(frames):
+        read.append(frame)
+        found.append(None)
         previous = found[index - 1] if index > 0 else None
         if anchor is not None and previous is not None:
             carried = _carried_box(anchor, previous)
-            if index - searched < detect_every:
+            if index - searched < detect_every and _looks_alike(read[index - 1], frame, carried):
                 fitted = face_fit(frame, carried, score=anchor.score)
                 if not _jumped(previous, fitted, anchor):
                     found[index] = fitted
@@ -202,9 +208,9 @@ def faces_track(
             face = detected(index)
         found[index], searched = face, index
         anchor = face
-        if sum(face is None for face in found[: index + 1]) > max_missing:
+        if sum(face is None for face in found) > max_missing:
             break
-    return FaceTrack(faces=tuple(found), detections=detections)
+    return FaceTrack(frames=tuple(read), faces=tuple(found), detections=detections)
 
 
 def _spread(landmarks: np.ndarray) -> tuple[np.ndarray, float]:
@@ -227,6 +233,28 @@ def _carried_box(anchor: Face, previous: Face) -> tuple[int, int, int, int]:
         max(round(width), 1),
         max(round(height), 1),
     )
+
+
+def _face_patch(frame: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray | None:
+    """The box's pixels as a small grey patch (PATCH_SIDE, PATCH_SIDE) with zero mean and unit norm; None when flat."""
+    x, y, w, h = box
+    crop = frame[max(y, 0) : max(y + h, 0), max(x, 0) : max(x + w, 0)]
+    if crop.size == 0:
+        return None
+    grey = _resize(np.ascontiguousarray(crop), (PATCH_SIDE, PATCH_SIDE)).astype(np.float32).mean(axis=2)
+    grey -= grey.mean()
+    norm = float(np.linalg.norm(grey))
+    return grey / norm if norm > 1e-3 * grey.size else None
+
+
+def _looks_alike(before: np.ndarray, frame: np.ndarray, box: tuple[int, int, int, int]) -> bool:
+    """Whether the box shows much the same picture in two consecutive frames (normalized correlation of the patches):
+    a face leaving it, or another picture cut in, changes it more than a face moves in a frame.
+    """
+    patch_before, patch = _face_patch(before, box), _face_patch(frame, box)
+    if patch_before is None or patch is None:
+        return False
+    return float((patch_before * patch).sum()) >= PATCH_MIN_CORRELATION
 
 
 def _jumped(previous: Face, fitted: Face, anchor: Face) -> bool:
