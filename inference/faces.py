@@ -137,7 +137,8 @@ def face_fit(image: np.ndarray, box: tuple[int, int, int, int], *, score: float)
     rgb = _as_dlib_image(image)
     x, y, w, h = box
     with _dlib_lock:
-        shape = _predictor_68()(rgb, dlib.rectangle(x, y, x + w, y + h))
+        # dlib's rectangles include their right and bottom edges (faces_detect's width is right - left + 1).
+        shape = _predictor_68()(rgb, dlib.rectangle(x, y, x + w - 1, y + h - 1))
     points = np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float32)
     return Face(box=box, score=score, landmarks=points)
 
