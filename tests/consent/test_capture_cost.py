@@ -13,9 +13,14 @@ import numpy as np
 import pytest
 from rest_framework.test import APIClient
 
+from consent import liveness
 from consent.models import Consent, RegistryEntry
+from consent.services.capture import PortraitReference, capture_check
+from consent.services.live import capture_schedule
+from inference import faces
+from tests.conftest import LIVE_SEED
 from tests.helpers import consent_token_from, decide, upload_portrait
-from tests.live import live_stream
+from tests.live import live_stream, stream_as_received
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -105,6 +110,35 @@ def test_a_decode_bomb_streamed_to_the_public_registry_is_refused_cheaply(public
     assert (response.status_code, response.json()["error"]) == (403, "challenge_not_answered"), response.json()
     assert cost.cpu_s < MAX_CPU_S and cost.memory_mb < MAX_MEMORY_MB, (cost.cpu_s, cost.memory_mb)
     assert RegistryEntry.objects.get().status == "capture_pending"
+
+
+def test_a_genuine_live_capture_is_checked_in_under_two_seconds_of_processor_time(same_person_photos, live_webm):
+    """Everything an approval checks (pace, turns in time, lips, flash, portrait copy, digits, identity), in the
+    analysis child. A loaded machine stretches processor time too, so the figure the issue asks for is kept with some
+    room here; the detector count below is the exact bound.
+    """
+    portrait = same_person_photos[0]
+    stream = stream_as_received(live_webm, capture_schedule(LIVE_SEED))
+    faces.models_load()
+    with Cost() as cost:
+        check = capture_check(
+            capture=stream.data,
+            challenge={"turns": stream.turns, "digits": stream.digits},
+            english=True,
+            live=stream,
+            portrait=PortraitReference(image=portrait, landmarks=faces.face_single(portrait).landmarks),
+        )
+    assert check.liveness["passed"] and check.liveness["frames"] > 150, "an 11-second capture at 15 frames a second"
+    assert cost.cpu_s < 1.5 * MAX_CPU_S and cost.memory_mb < MAX_MEMORY_MB, (cost.cpu_s, cost.memory_mb)
+
+
+def test_the_face_detector_searches_one_frame_in_seven_of_a_genuine_live_capture(live_webm):
+    """The detector is most of the cost of a frame (the landmarks fitted in a known box cost a fifth of it): it searches
+    every DETECT_EVERY-th frame, and any frame where tracking is in doubt; the face is tracked in between.
+    """
+    clip = liveness.clip_decode(live_webm)
+    assert len(clip.frames) > 150 and all(face is not None for face in clip.faces)
+    assert clip.detections <= len(clip.frames) / 7, (clip.detections, len(clip.frames))
 
 
 def test_a_capture_beyond_the_cpu_limit_is_refused_as_too_costly_not_a_server_error(
