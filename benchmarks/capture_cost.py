@@ -63,7 +63,7 @@ def main() -> None:
 
     from consent.services.capture import PortraitReference
     from consent.services.live import capture_schedule
-    from inference import faces
+    from inference import faces, recognition
     from tests.clips import as_browser_webm, liveness_clip
     from tests.conftest import LIVE_SEED
     from tests.consent.test_capture_cost import decode_bomb
@@ -71,7 +71,9 @@ def main() -> None:
     from tests.photos_fetch import PHOTOS_DIR
 
     photo = data.astronaut()
+    # What a web process holds once it has checked a capture (models the analysis children share).
     faces.models_load()
+    recognition.decoder_load()
     turns = {"challenge": {"turns": ["left", "up"]}}
     portrait, person = (
         cv2.cvtColor(cv2.imread(str(PHOTOS_DIR / name)), cv2.COLOR_BGR2RGB) for name in ("obama.jpg", "obama2.jpg")

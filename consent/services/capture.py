@@ -8,7 +8,7 @@ import numpy as np
 from django.conf import settings
 
 from core.errors import ApplicationError, ErrorCode
-from inference import faces, media, sandbox
+from inference import faces, media, recognition, sandbox
 from inference.errors import InferenceError
 
 from .. import liveness, pace
@@ -85,6 +85,8 @@ def capture_check(
         wall_s=settings.CANDOR_CAPTURE_WALL_S,
     )
     faces.models_load()
+    if english:
+        recognition.decoder_load()
     try:
         check = sandbox.run_limited(
             capture_analyse,
