@@ -92,7 +92,6 @@ class Liveness:
     turn_onsets: tuple[float, ...] = ()  # for each turn seen, when (s) the head went past the turn's threshold
     # The face's 68 landmarks in each frame, None where no face was found (for the checks that follow).
     landmarks: tuple[np.ndarray | None, ...] = ()
-    detections: int = 0  # frames the face detector searched (the others were tracked)
 
     def as_record(self) -> dict:
         return {
@@ -371,7 +370,6 @@ def clip_liveness(
         turn_frames,
         tuple(onset for _turn, onset in onsets),
         landmarks,
-        clip.detections,
     )
 
 

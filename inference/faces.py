@@ -173,10 +173,11 @@ def faces_track(
 
     Tracking follows only the face it started from, so it is checked: at each detection, the detector's best face must
     be the tracked one (boxes overlapping by SAME_FACE_OVERLAP); where it is another face or none, every frame since
-    the previous detection is searched by the detector again. A face swapped in or removed between two detections is
-    so found as a search of every frame finds it. A fit that jumps (TRACK_MAX_JUMP) is searched at once, and after a
-    frame without a face every frame is searched until one is found. Once more than `max_missing` frames showed no
-    face, no further frame is read (from a decoder, none is decoded).
+    the previous detection is searched by the detector again. A frame is searched at once when the tracked box's
+    picture changed from the frame before (PATCH_MIN_CORRELATION) or its fit jumped (TRACK_MAX_JUMP), and after a frame
+    without a face every frame is searched until one is found. A face swapped in, moved, joined by a better one or gone
+    between two detections is so found as a search of every frame finds it. Once more than `max_missing` frames showed
+    no face, no further frame is read (from a decoder, none is decoded).
     """
     read: list[np.ndarray] = []
     found: list[Face | None] = []
