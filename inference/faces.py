@@ -222,19 +222,14 @@ def _spread(landmarks: np.ndarray) -> tuple[np.ndarray, float]:
 
 
 def _carried_box(anchor: Face, previous: Face) -> tuple[int, int, int, int]:
-    """The detector's box of `anchor`, moved and scaled as the landmarks moved from `anchor` to `previous`."""
-    anchor_centre, anchor_spread = _spread(anchor.landmarks)
-    centre, spread = _spread(previous.landmarks)
-    scale = spread / max(anchor_spread, 1e-6)
+    """The detector's box of `anchor`, moved as the landmarks' centre moved from `anchor` to `previous`.
+
+    Moved, not scaled: a face's size hardly changes between two detections, and a box scaled with the landmarks'
+    spread grows with a fit that spreads, which then spreads further.
+    """
+    shift = previous.landmarks.mean(axis=0) - anchor.landmarks.mean(axis=0)
     x, y, w, h = anchor.box
-    box_centre = centre + (np.array([x + w / 2, y + h / 2]) - anchor_centre) * scale
-    width, height = w * scale, h * scale
-    return (
-        round(box_centre[0] - width / 2),
-        round(box_centre[1] - height / 2),
-        max(round(width), 1),
-        max(round(height), 1),
-    )
+    return round(x + float(shift[0])), round(y + float(shift[1])), w, h
 
 
 def _face_patch(frame: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray | None:
