@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from skimage import data
 
-from consent.liveness import DETECT_EVERY, face_search
+from consent.liveness import DETECT_EVERY, Clip, Liveness, face_search, identity_faces
 from inference import faces
 from tests.clips import face_crop
 
@@ -93,3 +93,17 @@ def test_a_better_face_appearing_beside_between_two_detections_is_found_on_every
     assert searched[0] is not None and searched[0].box[0] < 320
     assert searched[CHANGED[0]] is not None and searched[CHANGED[0]].box[0] >= 320, "the other face scores higher"
     _assert_same_faces(_tracked(frames), searched)
+
+
+def test_identity_frames_take_the_tracked_face_not_a_better_scoring_one_beside_it(person, other_person):
+    """The identity frames decide whose face this is: the descriptor and the portrait-copy check must see the face whose
+    turns and lips were checked, even where the detector ranks someone beside it first.
+    """
+    joined = np.concatenate([person, other_person], axis=1)
+    assert face_search(joined)[0].box[0] >= 320, "the other face scores higher"
+    tracked = face_search(person)[0].landmarks
+    clip = Clip(frames=(joined,) * 3, times=np.arange(3) / 15, audio=np.zeros(800, np.float32), sample_rate=16_000)
+    result = Liveness(None, "live", (), 0.0, 0.0, 3, (0, 2), landmarks=(tracked, None, tracked))
+    chosen = identity_faces(clip, result)
+    assert [index for index, _face in chosen] == [0, 2]
+    assert all(face.box[0] < 320 for _index, face in chosen), "the tracked person on the left"
