@@ -3,7 +3,10 @@ memory, for a genuine answer and for files built to be expensive.
 
     DJANGO_SETTINGS_MODULE=config.settings_test .venv/bin/python -m benchmarks.capture_cost [--full]
 
---full adds the longest and largest videos the limits accept (15 s at 1080p and 60 fps).
+The genuine live capture is the portrait's person (var/test-photos/obama2.jpg, `make test-photos`) answering the
+tests' fixed schedule through the live protocol (tests/live.py), checked against the portrait obama.jpg with the
+English digits: everything a real approval checks. --full adds the longest and largest videos the limits accept
+(15 s at 1080p and 60 fps).
 """
 
 from __future__ import annotations
@@ -29,14 +32,16 @@ def _rss_mb() -> float:
         return int(next(line for line in status if line.startswith("VmRSS:")).split()[1]) / 1024
 
 
-def _measure(capture: bytes, turns: list[str], sender: Connection) -> None:
-    """One capture checked in a fresh process, so that its peak memory is its own."""
+def _measure(capture: bytes, check: dict, sender: Connection) -> None:
+    """One capture checked in a fresh process, so that its peak memory is its own; `check`: capture_check's other
+    arguments.
+    """
     from consent.services.capture import capture_check
     from core.errors import ApplicationError
 
     cpu, wall, rss = _cpu_s(), time.monotonic(), _rss_mb()
     try:
-        capture_check(capture=capture, challenge={"turns": turns})
+        capture_check(capture=capture, **check)
         outcome = "passed"
     except ApplicationError as refusal:
         outcome = refusal.code
@@ -53,30 +58,53 @@ def main() -> None:
     arguments = parser.parse_args()
     django.setup()
 
+    import cv2
     from skimage import data
 
-    from inference import faces
+    from consent.services.capture import PortraitReference
+    from consent.services.live import capture_schedule
+    from inference import faces, recognition
     from tests.clips import as_browser_webm, liveness_clip
+    from tests.conftest import LIVE_SEED
     from tests.consent.test_capture_cost import decode_bomb
+    from tests.live import SLICE_S, scheduled_clip, stream_as_received
+    from tests.photos_fetch import PHOTOS_DIR
 
     photo = data.astronaut()
+    # What a web process holds once it has checked a capture (models the analysis children share).
     faces.models_load()
-    turns = ["left", "up"]
-    live = liveness_clip(photo, turns=turns)
+    recognition.decoder_load()
+    turns = {"challenge": {"turns": ["left", "up"]}}
+    portrait, person = (
+        cv2.cvtColor(cv2.imread(str(PHOTOS_DIR / name)), cv2.COLOR_BGR2RGB) for name in ("obama.jpg", "obama2.jpg")
+    )
+    schedule = capture_schedule(LIVE_SEED)
+    stream = stream_as_received(scheduled_clip(person, schedule), schedule)
+    genuine = {
+        "challenge": {"turns": stream.turns, "digits": stream.digits},
+        "english": True,
+        "live": stream,
+        "portrait": PortraitReference(image=portrait, landmarks=faces.face_single(portrait).landmarks),
+    }
+    live = liveness_clip(photo, turns=turns["challenge"]["turns"])
     cases = {
-        "live answer, 3.4 s 320 px MP4": live,
-        "live answer as a browser's WebM": as_browser_webm(live),
-        "decode bomb: 2 s of black 4K": decode_bomb(),
-        "black 1080p, 14 s at 30 fps, hiss": decode_bomb(width=1920, height=1080, seconds=14, fps=30),
+        f"genuine live capture, {stream.arrivals[-1][1] + SLICE_S:.1f} s WebM": (stream.data, genuine),
+        "live answer, 3.4 s 320 px MP4": (live, turns),
+        "live answer as a browser's WebM": (as_browser_webm(live), turns),
+        "decode bomb: 2 s of black 4K": (decode_bomb(), turns),
+        "black 1080p, 14 s at 30 fps, hiss": (decode_bomb(width=1920, height=1080, seconds=14, fps=30), turns),
     }
     if arguments.full:
-        cases["black 1080p, 14 s at 60 fps, hiss"] = decode_bomb(width=1920, height=1080, seconds=14, fps=60)
-        cases["live answer, 14 s 320 px"] = liveness_clip(photo, turns=turns, seconds=14.0)
+        cases["black 1080p, 14 s at 60 fps, hiss"] = (
+            decode_bomb(width=1920, height=1080, seconds=14, fps=60),
+            turns,
+        )
+        cases["live answer, 14 s 320 px"] = (liveness_clip(photo, seconds=14.0, **turns["challenge"]), turns)
     print(f"{'capture':40} {'KB':>6} {'CPU s':>6} {'wall s':>6} {'+MB':>6}  outcome")
     context = multiprocessing.get_context("fork")
-    for name, capture in cases.items():
+    for name, (capture, check) in cases.items():
         receiver, sender = context.Pipe(duplex=False)
-        measuring = context.Process(target=_measure, args=(capture, turns, sender))
+        measuring = context.Process(target=_measure, args=(capture, check, sender))
         measuring.start()
         print(f"{name:40} {receiver.recv()}", flush=True)
         measuring.join()

@@ -4,6 +4,7 @@ digits read aloud.
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,6 +28,9 @@ ANALYSIS_MAX_SIDE = 640
 # The face is looked for again with the detector's 2x upsampling only in frames smaller than this (a small face in a
 # small frame): on larger frames the upsampled search costs several times more and a selfie's face does not need it.
 UPSAMPLE_BELOW_SIDE = 480
+# The detector searches every this many frames (0.53 s at 15 fps) and the face is tracked in between: the search costs
+# five times the landmark fit alone. See inference.faces.faces_track for how a face swapped in between is still seen.
+DETECT_EVERY = 8
 # Yaw is the nose tip's position between the cheek contours (-1 .. 1); pitch the nose tip's drop below
 # the eyes in eye-to-eye distances (about 0.8 frontal). On a rough 3-D face (nose tip 5 cm below the eyes
 # and 2.5-3 cm in front of them and of the cheek contours, eyes 6.3 cm apart) a 20-25 degree turn moves yaw
@@ -52,17 +56,24 @@ LOUDNESS_MIN_RANGE_DB = 10.0
 IDENTITY_FRAMES = 5
 # Most frames must show a face: a clip that loses it cannot prove anything.
 MIN_FACE_SHARE = 0.8
+# More frames than this without a face leave too few with one in any capture the limits accept (at most 15 s at
+# ANALYSIS_FPS, one more for the rounding of the frame times).
+MAX_MISSING_FACES = int((1 - MIN_FACE_SHARE) * (CAPTURE_LIMITS.max_duration_s * ANALYSIS_FPS + 1))
 
 
 @dataclass(frozen=True)
 class Clip:
-    """A decoded capture: RGB uint8 frames (H, W, 3) with their times in seconds, and mono float32 audio."""
+    """A decoded capture: RGB uint8 frames (H, W, 3) with their times in seconds and the face found in each, and mono
+    float32 audio.
+    """
 
     frames: tuple[np.ndarray, ...]
     times: np.ndarray  # (n,) float64 seconds
     audio: np.ndarray  # (N,) float32 at sample_rate
     sample_rate: int
     start_s: float = 0.0  # the media time of the first frame (times count from it)
+    faces: tuple[faces.Face | None, ...] = ()  # (n,), None where no face was found
+    detections: int = 0  # frames the face detector searched (the others were tracked)
 
 
 @dataclass(frozen=True)
@@ -97,7 +108,11 @@ class Liveness:
 
 
 def clip_decode(data: bytes) -> Clip:
-    """Frames (at most ANALYSIS_FPS, at most ANALYSIS_MAX_SIDE pixels) with their times, and the audio.
+    """Frames (at most ANALYSIS_FPS, at most ANALYSIS_MAX_SIDE pixels) with their times and faces, and the audio.
+
+    The face is found as the frames are decoded (inference.faces.faces_track): a video without one stops decoding
+    once more frames showed none than any capture the limits accept could lose (MAX_MISSING_FACES), and clip_liveness
+    then refuses it.
 
     InferenceError when unreadable, or (video_too_large, video_too_long) beyond CAPTURE_LIMITS: checked on the
     container's header before any frame is decoded, and again on every decoded frame, since a header can lie.
@@ -108,22 +123,61 @@ def clip_decode(data: bytes) -> Clip:
         raise InferenceError("invalid_audio", "the capture has no sound")
     # The sound first: it costs far less than the frames, and a capture without speech is refused before them.
     audio = media.audio_decode(data, max_seconds=CAPTURE_LIMITS.max_duration_s + 1)
-    frames: list[np.ndarray] = []
     times: list[float] = []
-    for at, frame in media.video_frames_bounded(
-        data, limits=CAPTURE_LIMITS, fps=ANALYSIS_FPS, max_side=ANALYSIS_MAX_SIDE
-    ):
-        frames.append(frame)
-        times.append(at)
-    if len(frames) < 2 * ANALYSIS_FPS * MIN_TURN_S:
+
+    def timed() -> Generator[np.ndarray]:
+        for at, frame in media.video_frames_bounded(
+            data, limits=CAPTURE_LIMITS, fps=ANALYSIS_FPS, max_side=ANALYSIS_MAX_SIDE
+        ):
+            times.append(at)
+            yield frame
+
+    decoding = timed()
+    try:
+        track = faces.faces_track(
+            decoding, detect=face_search, detect_every=DETECT_EVERY, max_missing=MAX_MISSING_FACES
+        )
+    finally:
+        decoding.close()
+    if len(track.frames) < 2 * ANALYSIS_FPS * MIN_TURN_S:
         raise InferenceError("invalid_video", "the capture is too short to answer the challenge")
     return Clip(
-        frames=tuple(frames),
+        frames=track.frames,
         times=np.asarray(times) - times[0],
         audio=audio,
         sample_rate=media.AUDIO_SAMPLE_RATE,
         start_s=float(times[0]),
+        faces=track.faces,
+        detections=track.detections,
     )
+
+
+def face_search(frame: np.ndarray) -> list[faces.Face]:
+    """The faces in one frame, best first: searched again with the detector's 2x upsampling only in a small frame."""
+    found = faces.faces_detect(frame, upsample=0)
+    if not found and max(frame.shape[:2]) < UPSAMPLE_BELOW_SIDE:
+        found = faces.faces_detect(frame)
+    return found
+
+
+def identity_faces(clip: Clip, liveness: Liveness) -> list[tuple[int, faces.Face]]:
+    """The detector's face on each identity frame that is the face tracked there, as (frame index, face).
+
+    These frames decide whose face this is (the descriptor, the portrait-copy check), so each is searched by the
+    detector rather than taken from tracking, and only the face whose turns and lips were checked counts: a frame
+    whose tracked face the detector does not find is left out.
+    """
+    chosen = []
+    for index in liveness.identity_frames:
+        tracked = liveness.landmarks[index]
+        if tracked is None:
+            continue
+        for face in faces.faces_detect(clip.frames[index], upsample=0) or faces.faces_detect(clip.frames[index]):
+            overlap = faces.box_overlap(faces.landmarks_box(face.landmarks), faces.landmarks_box(tracked))
+            if overlap >= faces.SAME_FACE_OVERLAP:
+                chosen.append((index, face))
+                break
+    return chosen
 
 
 def head_pose(landmarks: np.ndarray) -> tuple[float, float]:
@@ -246,24 +300,11 @@ def clip_liveness(
     revealed, within a person's reaction time. digits_from_s: the digits must be read after this media second (when
     they were revealed); the sound before it is not listened to.
     """
-    poses, openings, present = [], [], []
-    landmarks: list[np.ndarray | None] = [None] * len(clip.frames)
     count = len(clip.frames)
-    missing = 0
-    for index, frame in enumerate(clip.frames):
-        found = faces.faces_detect(frame, upsample=0)
-        if not found and max(frame.shape[:2]) < UPSAMPLE_BELOW_SIDE:
-            found = faces.faces_detect(frame)
-        if not found:
-            missing += 1
-            # Stop as soon as the clip cannot pass: a video without a face costs a few frames, not all of them.
-            if missing > (1 - MIN_FACE_SHARE) * count:
-                break
-            continue
-        present.append(index)
-        landmarks[index] = found[0].landmarks
-        poses.append(head_pose(found[0].landmarks))
-        openings.append(mouth_opening(found[0].landmarks))
+    landmarks = tuple(None if face is None else face.landmarks for face in clip.faces)
+    present = [index for index, points in enumerate(landmarks) if points is not None]
+    poses = [head_pose(points) for points in landmarks if points is not None]
+    openings = [mouth_opening(points) for points in landmarks if points is not None]
     if len(present) < MIN_FACE_SHARE * count:
         return Liveness(
             "liveness_no_face",
@@ -328,7 +369,7 @@ def clip_liveness(
         heard,
         turn_frames,
         tuple(onset for _turn, onset in onsets),
-        tuple(landmarks),
+        landmarks,
     )
 
 

@@ -13,6 +13,7 @@ from typing import BinaryIO, cast
 
 import av
 import numpy as np
+from av.video.reformatter import Interpolation, VideoReformatter
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .errors import InferenceError
@@ -455,6 +456,10 @@ def video_frames_bounded(
     stream_source = io.BytesIO(source) if isinstance(source, bytes) else str(source)
     decoded = 0
     last_slot = -1
+    # One scaler for all frames (a frame's own reformat sets up a new one each time), on this thread: the kept frames
+    # are small, and swscale's own threads cost more processor time than they save. Shrinking averages each output
+    # pixel's area of the source, as cheap as bilinear at a third of 1080p and without its aliasing.
+    reformatter = VideoReformatter()
     try:
         with av.open(stream_source, mode="r", metadata_errors=METADATA_ERRORS) as container:
             if not container.streams.video:
@@ -477,7 +482,11 @@ def video_frames_bounded(
                 scale = min(1.0, max_side / max(frame.width, frame.height))
                 # Even sizes: the scaler's chroma planes need them.
                 width, height = (max(2, 2 * round(side * scale / 2)) for side in (frame.width, frame.height))
-                yield at, frame.reformat(width=width, height=height, format="rgb24").to_ndarray()
+                interpolation = Interpolation.AREA if scale < 1.0 else None
+                converted = reformatter.reformat(
+                    frame, width=width, height=height, format="rgb24", interpolation=interpolation, threads=1
+                )
+                yield at, converted.to_ndarray()
     except av.FFmpegError as error:
         raise InferenceError("invalid_video", "the file is not a readable video (MP4, MOV or WebM)") from error
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 from django.utils import timezone
 
+from consent.services.live import LiveStream
 from inference import faces, media
 from tests import clips
 from tests.helpers import frozen_clock
@@ -180,3 +181,32 @@ def opened_stream(
             return response
     with frozen_clock(at + timedelta(seconds=0.3)):
         return client.post(opened["finish_url"], finish or {}, format="json")
+
+
+def stream_as_received(webm: bytes, schedule: list[dict]) -> LiveStream:
+    """What the server hands the analysis once live_stream has streamed `webm` for `schedule` at a camera's pace
+    (consent.services.live): each piece's arrival and each prompt revealed by the first piece that arrives once it is
+    due. For measuring the analysis without a database (benchmarks.capture_cost).
+    """
+    pieces = stream_pieces(webm)
+    first_media = pieces[0][1]
+    arrivals: list[tuple[int, float]] = []
+    received = 0
+    for piece, media_end in pieces:
+        received += len(piece)
+        arrivals.append((received, round(media_end - first_media, 3)))
+    revealed = {
+        prompt["id"]: next(elapsed for _bytes, elapsed in arrivals if elapsed >= prompt["due_s"]) for prompt in schedule
+    }
+    by_kind = {prompt["kind"]: prompt for prompt in schedule}
+    turns = [prompt for prompt in schedule if prompt["kind"] == "turn"]
+    flash = by_kind["flash"]
+    return LiveStream(
+        data=webm,
+        arrivals=arrivals,
+        turns=[turn["value"] for turn in turns],
+        turn_revealed_s=[revealed[turn["id"]] for turn in turns],
+        digits=by_kind["digits"]["value"],
+        digits_revealed_s=revealed[by_kind["digits"]["id"]],
+        flash={"colours": flash["colours"], "durations_ms": flash["durations_ms"], "revealed_s": revealed[flash["id"]]},
+    )

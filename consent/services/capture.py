@@ -8,7 +8,7 @@ import numpy as np
 from django.conf import settings
 
 from core.errors import ApplicationError, ErrorCode
-from inference import faces, media, sandbox
+from inference import faces, media, recognition, sandbox
 from inference.errors import InferenceError
 
 from .. import liveness, pace
@@ -88,6 +88,8 @@ def capture_check(
         wall_s=settings.CANDOR_CAPTURE_WALL_S,
     )
     faces.models_load()
+    if english:
+        recognition.decoder_load()
     try:
         check = sandbox.run_limited(
             capture_analyse,
@@ -186,18 +188,18 @@ def capture_analyse(
                 "the screen's colours were not seen on your face; face the screen from arm's length in a room that "
                 "is not brightly lit, and keep still while it flashes",
             )
+    identity = liveness.identity_faces(clip, result)
+    if not identity:
+        raise InferenceError(
+            ErrorCode.LIVENESS_NO_FACE,
+            "no face could be measured in the capture; face the camera in good light",
+        )
     if portrait is not None:
-        # The identity frames are frames where the face was found, so each has its landmarks.
-        frontal = [
-            (clip.frames[index], points)
-            for index in result.identity_frames
-            if (points := result.landmarks[index]) is not None
-        ]
         copy = portrait_copy_check(
             portrait.image,
             portrait.landmarks,
-            [frame for frame, _points in frontal],
-            [points for _frame, points in frontal],
+            [clip.frames[index] for index, _face in identity],
+            [face.landmarks for _index, face in identity],
         )
         record["portrait_copy"] = copy.as_record()
         if copy.copied:
@@ -206,16 +208,7 @@ def capture_analyse(
                 "the face in the capture is the portrait's own picture, moved; only a live recording of yourself is "
                 "accepted",
             )
-    descriptors = []
-    for index in result.identity_frames:
-        found = faces.faces_detect(clip.frames[index], upsample=0) or faces.faces_detect(clip.frames[index])
-        if found:
-            descriptors.append(faces.face_descriptor(clip.frames[index], found[0]))
-    if not descriptors:
-        raise InferenceError(
-            ErrorCode.LIVENESS_NO_FACE,
-            "no face could be measured in the capture; face the camera in good light",
-        )
+    descriptors = [faces.face_descriptor(clip.frames[index], face) for index, face in identity]
     shown = list(result.identity_frames[:KEY_IDENTITY_FRAMES]) + list(result.turn_frames)
     return CaptureCheck(
         descriptor=np.median(np.stack(descriptors), axis=0),

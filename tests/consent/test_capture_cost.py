@@ -13,9 +13,15 @@ import numpy as np
 import pytest
 from rest_framework.test import APIClient
 
+from consent import liveness
 from consent.models import Consent, RegistryEntry
+from consent.services.capture import PortraitReference, capture_check
+from consent.services.live import capture_schedule
+from inference import faces, recognition
+from tests.clips import LiveClips
+from tests.conftest import LIVE_SEED
 from tests.helpers import consent_token_from, decide, upload_portrait
-from tests.live import live_stream
+from tests.live import live_stream, stream_as_received
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -107,17 +113,49 @@ def test_a_decode_bomb_streamed_to_the_public_registry_is_refused_cheaply(public
     assert RegistryEntry.objects.get().status == "capture_pending"
 
 
+def test_a_genuine_live_capture_is_checked_in_under_two_seconds_of_processor_time(same_person_photos, live_webm):
+    """Everything an approval checks (pace, turns in time, lips, flash, portrait copy, digits, identity), in the
+    analysis child. A loaded machine stretches processor time too, so the figure the issue asks for is kept with some
+    room here; the detector count below is the exact bound.
+    """
+    portrait = same_person_photos[0]
+    stream = stream_as_received(live_webm, capture_schedule(LIVE_SEED))
+    # The models a web process loads once and its analysis children share.
+    faces.models_load()
+    recognition.decoder_load()
+    with Cost() as cost:
+        check = capture_check(
+            capture=stream.data,
+            challenge={"turns": stream.turns, "digits": stream.digits},
+            english=True,
+            live=stream,
+            portrait=PortraitReference(image=portrait, landmarks=faces.face_single(portrait).landmarks),
+        )
+    assert check.liveness["passed"] and check.liveness["frames"] > 150, "an 11-second capture at 15 frames a second"
+    assert cost.cpu_s < 1.5 * MAX_CPU_S and cost.memory_mb < MAX_MEMORY_MB, (cost.cpu_s, cost.memory_mb)
+
+
+def test_the_face_detector_searches_one_frame_in_seven_of_a_genuine_live_capture(live_webm):
+    """The detector is most of the cost of a frame (the landmarks fitted in a known box cost a fifth of it): it searches
+    every DETECT_EVERY-th frame, and any frame where tracking is in doubt; the face is tracked in between.
+    """
+    clip = liveness.clip_decode(live_webm)
+    assert len(clip.frames) > 150 and all(face is not None for face in clip.faces)
+    assert clip.detections <= len(clip.frames) / 7, (clip.detections, len(clip.frames))
+
+
 def test_a_capture_beyond_the_cpu_limit_is_refused_as_too_costly_not_a_server_error(
-    api, public_api, outbox, portrait_jpeg, live_capture, settings
+    api, public_api, outbox, portrait_jpeg, same_person_photos, live_capture, settings
 ):
     portrait_id = upload_portrait(api, portrait_jpeg).json()["id"]
     api.post(f"/api/portraits/{portrait_id}/consent-request/", {}, format="json")
     token = consent_token_from(outbox)
-    settings.CANDOR_CAPTURE_CPU_S = 1  # a live answer needs about 1.5 s
-    response = decide(public_api, token, capture=live_capture)
+    long_answer = LiveClips(same_person_photos[1], seconds=10.0)
+    settings.CANDOR_CAPTURE_CPU_S = 1  # a 10-second answer needs well over 1 s
+    response = decide(public_api, token, capture=long_answer)
     assert (response.status_code, response.json()["error"]) == (413, "capture_too_costly"), response.json()
     settings.CANDOR_CAPTURE_CPU_S = 10
-    assert decide(public_api, token, capture=live_capture).status_code == 200
+    assert decide(public_api, token, capture=live_capture).status_code == 200, "the refusal did not use up the link"
 
 
 def test_one_address_sends_at_most_ten_captures_a_minute_through_the_api_and_the_pages(

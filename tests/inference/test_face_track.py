@@ -1,0 +1,109 @@
+"""Tracking the face between detections must find what searching every frame finds: a face swapped in, moved to
+another place, joined by a better one or gone between two detections is seen as the detector sees it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from skimage import data
+
+from consent.liveness import DETECT_EVERY, Clip, Liveness, face_search, identity_faces
+from inference import faces
+from tests.clips import face_crop
+
+# Frames 0..23: the detector's own searches fall on frames 0, 8 and 16; the changes below happen in between.
+FRAMES = 24
+CHANGED = range(10, 13)
+
+
+@pytest.fixture(scope="module")
+def person(same_person_photos) -> np.ndarray:
+    return face_crop(same_person_photos[1])
+
+
+@pytest.fixture(scope="module")
+def other_person(grace_hopper) -> np.ndarray:
+    return face_crop(grace_hopper)
+
+
+@pytest.fixture(scope="module")
+def no_face() -> np.ndarray:
+    """A brick wall, framed like the faces (320 px)."""
+    return np.ascontiguousarray(np.repeat(data.brick()[:320, :320, None], 3, axis=2))
+
+
+def _tracked(frames: list[np.ndarray]) -> faces.FaceTrack:
+    return faces.faces_track(frames, detect=face_search, detect_every=DETECT_EVERY, max_missing=len(frames))
+
+
+def _searched(frames: list[np.ndarray]) -> list[faces.Face | None]:
+    return [found[0] if (found := face_search(frame)) else None for frame in frames]
+
+
+def _assert_same_faces(tracked: faces.FaceTrack, searched: list[faces.Face | None]) -> None:
+    for index, (face, expected) in enumerate(zip(tracked.faces, searched, strict=True)):
+        assert (face is None) == (expected is None), f"frame {index}: tracked {face}, searched {expected}"
+        if face is not None and expected is not None:
+            deviation = float(np.abs(face.landmarks - expected.landmarks).max())
+            assert deviation <= 2.0, f"frame {index}: landmarks {deviation:.1f} px from the detector's"
+
+
+def test_a_still_face_is_tracked_with_the_detectors_landmarks_and_searched_every_eighth_frame(person):
+    frames = [person] * FRAMES
+    tracked = _tracked(frames)
+    _assert_same_faces(tracked, _searched(frames))
+    assert tracked.detections == 3
+
+
+def test_another_persons_face_cut_in_between_two_detections_is_the_face_tracked_there(person, other_person):
+    frames = [other_person if index in CHANGED else person for index in range(FRAMES)]
+    tracked = _tracked(frames)
+    _assert_same_faces(tracked, _searched(frames))
+    other = faces.face_descriptor(other_person, face_search(other_person)[0])
+    seen = faces.face_descriptor(frames[CHANGED[1]], tracked.faces[CHANGED[1]])
+    assert faces.descriptor_distance(seen, other) < 0.1, "the identity of a cut-in frame is the cut-in face's"
+
+
+def test_frames_whose_face_is_gone_between_two_detections_show_no_face(person, no_face):
+    frames = [no_face if index in CHANGED else person for index in range(FRAMES)]
+    tracked = _tracked(frames)
+    assert [tracked.faces[index] for index in CHANGED] == [None] * len(CHANGED)
+    _assert_same_faces(tracked, _searched(frames))
+
+
+def test_a_face_moved_to_another_place_between_two_detections_is_found_there(person, no_face):
+    """Cut from the person on the left to them on the right: the tracked box is left with a brick wall."""
+    left, right = np.concatenate([person, no_face], axis=1), np.concatenate([no_face, person], axis=1)
+    frames = [right if index >= CHANGED[0] else left for index in range(FRAMES)]
+    tracked = _tracked(frames)
+    assert tracked.faces[CHANGED[0]] is not None and tracked.faces[CHANGED[0]].box[0] >= 320
+    _assert_same_faces(tracked, _searched(frames))
+
+
+def test_a_better_face_appearing_beside_between_two_detections_is_found_on_every_frame_since(
+    person, other_person, no_face
+):
+    """The detector's best face changes from the person to someone beside them: the frames since the last search are
+    searched again, so each carries the face a search of every frame gives it, not the one tracked before.
+    """
+    alone, joined = np.concatenate([person, no_face], axis=1), np.concatenate([person, other_person], axis=1)
+    frames = [joined if index >= CHANGED[0] else alone for index in range(FRAMES)]
+    searched = _searched(frames)
+    assert searched[0] is not None and searched[0].box[0] < 320
+    assert searched[CHANGED[0]] is not None and searched[CHANGED[0]].box[0] >= 320, "the other face scores higher"
+    _assert_same_faces(_tracked(frames), searched)
+
+
+def test_identity_frames_take_the_tracked_face_not_a_better_scoring_one_beside_it(person, other_person):
+    """The identity frames decide whose face this is: the descriptor and the portrait-copy check must see the face whose
+    turns and lips were checked, even where the detector ranks someone beside it first.
+    """
+    joined = np.concatenate([person, other_person], axis=1)
+    assert face_search(joined)[0].box[0] >= 320, "the other face scores higher"
+    tracked = face_search(person)[0].landmarks
+    clip = Clip(frames=(joined,) * 3, times=np.arange(3) / 15, audio=np.zeros(800, np.float32), sample_rate=16_000)
+    result = Liveness(None, "live", (), 0.0, 0.0, 3, (0, 2), landmarks=(tracked, None, tracked))
+    chosen = identity_faces(clip, result)
+    assert [index for index, _face in chosen] == [0, 2]
+    assert all(face.box[0] < 320 for _index, face in chosen), "the tracked person on the left"
