@@ -240,7 +240,7 @@ def as_browser_webm(clip: bytes, *, fps: int = 15, seed: int = 0) -> bytes:
         # A browser's encoder is real-time: each frame's packet comes out at once, not after a look-ahead. A positive
         # cpu-used lets libvpx choose its speed from how long frames take to encode, so the clip changed with the
         # machine's load; a negative one fixes speed 8 and the same frames give the same bytes. One thread: libvpx's
-        # row threads spin-wait on each other, which cost 15 times the processor time on 2 cores (42-58 against
+        # row threads spin-wait on each other, which cost 15-20 times the processor time on 2 cores (42-58 against
         # 2.7-3.0 ms a frame at 320 px) for no gain in wall time.
         video.options = {"lag-in-frames": "0", "deadline": "realtime", "cpu-used": "-8", "threads": "1"}
         # Chromium's MediaRecorder gives a 640x480 camera about 2.5 Mbit/s; libvpx's own default is a fraction of it.
