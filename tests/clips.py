@@ -4,6 +4,7 @@ digits.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import tempfile
 from fractions import Fraction
@@ -34,6 +35,24 @@ def face_crop(photo: np.ndarray) -> np.ndarray:
     top = int(np.clip(cy - side // 2 + h // 6, 0, photo.shape[0] - side))
     square = photo[top : top + side, left : left + side]
     return cv2.resize(square, (CLIP_SIDE, CLIP_SIDE), interpolation=cv2.INTER_CUBIC)
+
+
+# Photo (by its pixels) -> its selfie framing and that framing's landmarks: every clip of one photo starts from them.
+_SELFIES: dict[bytes, tuple[np.ndarray, np.ndarray]] = {}
+
+
+def selfie(photo: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """face_crop(photo) and its 68 landmarks, found once per photo for the whole run (two face detections a clip were
+    a large share of a clip's cost). Both arrays are read-only: the clips pose copies of them.
+    """
+    key = hashlib.sha256(photo.tobytes() + str((photo.shape, photo.dtype)).encode()).digest()
+    if key not in _SELFIES:
+        face = face_crop(photo)
+        landmarks = faces.face_single(face).landmarks
+        face.setflags(write=False)
+        landmarks.setflags(write=False)
+        _SELFIES[key] = face, landmarks
+    return _SELFIES[key]
 
 
 def head_turned(frame: np.ndarray, landmarks: np.ndarray, direction: str, amount: float) -> np.ndarray:
@@ -126,8 +145,7 @@ def liveness_clip(
     voice: the synthesizer's voice reading the digits (default: the language's own).
     first_turn_at: when the first turn starts, as a share of the clip (0: as soon as recording begins).
     """
-    face = face_crop(photo)
-    landmarks = faces.face_single(face).landmarks
+    face, landmarks = selfie(photo)
     sample_rate = media.AUDIO_SAMPLE_RATE
     spoken = _spoken(digits, language, voice)
     seconds = max(seconds, spoken.size / sample_rate + 0.8)
@@ -219,8 +237,12 @@ def as_browser_webm(clip: bytes, *, fps: int = 15, seed: int = 0) -> bytes:
         video.height, video.width = frames[0].shape[:2]
         video.pix_fmt = "yuv420p"
         video.time_base = Fraction(1, 1000)
-        # A browser's encoder is real-time: each frame's packet comes out at once, not after a look-ahead.
-        video.options = {"lag-in-frames": "0", "deadline": "realtime", "cpu-used": "8"}
+        # A browser's encoder is real-time: each frame's packet comes out at once, not after a look-ahead. A positive
+        # cpu-used lets libvpx choose its speed from how long frames take to encode, so the clip changed with the
+        # machine's load; a negative one fixes speed 8 and the same frames give the same bytes. One thread: libvpx's
+        # row threads spin-wait on each other, which cost 15-20 times the processor time on 2 cores (42-58 against
+        # 2.7-3.0 ms a frame at 320 px) for no gain in wall time.
+        video.options = {"lag-in-frames": "0", "deadline": "realtime", "cpu-used": "-8", "threads": "1"}
         # Chromium's MediaRecorder gives a 640x480 camera about 2.5 Mbit/s; libvpx's own default is a fraction of it.
         video.bit_rate = 2_500_000 * frames[0].shape[0] * frames[0].shape[1] // (640 * 480)
         sound = container.add_stream("libopus", rate=48_000, layout="mono")

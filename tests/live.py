@@ -70,8 +70,7 @@ def scheduled_clip(
     turn_prompts = [prompt for prompt in schedule if prompt["kind"] == "turn"]
     answered = turns if turns is not None else [prompt["value"] for prompt in turn_prompts]
     seconds = by_kind["done"]["due_s"] + tail_s
-    face = clips.face_crop(photo)
-    landmarks = faces.face_single(face).landmarks
+    face, landmarks = clips.selfie(photo)
     sample_rate = media.AUDIO_SAMPLE_RATE
     audio = np.zeros(int(seconds * sample_rate), np.float32)
     spoken = clips._spoken(digits or by_kind["digits"]["value"], "en")
