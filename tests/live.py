@@ -15,7 +15,7 @@ import numpy as np
 from django.utils import timezone
 
 from consent.services.live import LiveStream
-from inference import faces, media
+from inference import media
 from tests import clips
 from tests.helpers import frozen_clock
 
