@@ -97,10 +97,12 @@ def _captures(
     return captures
 
 
-def _person_scores(job: tuple[str, list[Path], bool, Path | None]) -> tuple[list[Score], list[float], list[str]]:
+def _person_scores(
+    job: tuple[str, list[Path], bool, Path | None, str],
+) -> tuple[list[Score], list[float], list[str]]:
     """Every photo of one person as the portrait, against captures made from each of its photos (the first two
     outside --full)."""
-    person, paths, full, store = job
+    person, paths, full, store, region = job
     photos = {path.name: _rgb(path) for path in paths}
     scores: list[Score] = []
     costs: list[float] = []
@@ -121,7 +123,7 @@ def _person_scores(job: tuple[str, list[Path], bool, Path | None]) -> tuple[list
                 costs.append(time.process_time() - started)
                 kind = "copy" if portrait == source.name else "genuine"
                 pair = f"{portrait}" if kind == "copy" else f"{portrait} <- {source.name}"
-                scores.append((kind, person, pair, maker_name, transform_name, result.score))
+                scores.append((kind, person, pair, maker_name, transform_name, getattr(result, region)))
     return scores, costs, skipped
 
 
@@ -139,6 +141,12 @@ def main() -> None:
     parser.add_argument("--people", type=int, default=0, help="the first N people only (0: all)")
     parser.add_argument("--jobs", type=int, default=1, help="people scored in parallel processes")
     parser.add_argument("--captures", type=Path, default=None, help="keep and reuse the made captures in this folder")
+    parser.add_argument(
+        "--region",
+        choices=["score", "surround", "face"],
+        default="score",
+        help="what is reported: the check's score (default), or the surround's or the face's share alone",
+    )
     arguments = parser.parse_args()
     people = _people(arguments.photos)
     if arguments.people:
@@ -146,12 +154,12 @@ def main() -> None:
     if not people:
         raise SystemExit(f"{arguments.photos}: no person with two photos or more (run `make test-photos`?)")
 
-    jobs = [(person, paths, arguments.full, arguments.captures) for person, paths in people.items()]
+    jobs = [(person, paths, arguments.full, arguments.captures, arguments.region) for person, paths in people.items()]
     scores: list[Score] = []
     costs: list[float] = []
     skipped: list[str] = []
     with multiprocessing.get_context("spawn").Pool(arguments.jobs) as pool:
-        for (person, paths, _, _), (person_scores, person_costs, person_skipped) in zip(
+        for (person, paths, _, _, _), (person_scores, person_costs, person_skipped) in zip(
             jobs, pool.imap(_person_scores, jobs), strict=True
         ):
             scores += person_scores

@@ -177,6 +177,25 @@ def relit(frames: Frames, *, gain: float = 0.8, gamma: float = 1.3, gradient: fl
     return result
 
 
+def face_swapped(face_frames: Frames, host_frames: Frames) -> Frames:
+    """The face of each face frame moved onto the host frame's face (a similarity from landmarks to landmarks) inside
+    the host's jaw-and-brow outline, feathered: a face swap that keeps the host's head, hair and room. Frames where
+    either face is not found stay the host's."""
+    swapped: Frames = []
+    for face_frame, host in zip(face_frames, host_frames, strict=False):
+        source, target = faces.faces_detect(face_frame), faces.faces_detect(host)
+        if len(source) != 1 or len(target) != 1:
+            swapped.append(host)
+            continue
+        matrix, _ = cv2.estimateAffinePartial2D(source[0].landmarks, target[0].landmarks)
+        moved = cv2.warpAffine(face_frame, matrix, (host.shape[1], host.shape[0]), borderMode=cv2.BORDER_REFLECT)
+        mask = np.zeros(host.shape[:2], np.float32)
+        cv2.fillConvexPoly(mask, cv2.convexHull(np.round(target[0].landmarks).astype(np.int32)), 1.0)
+        mask = cv2.GaussianBlur(cv2.erode(mask, np.ones((5, 5), np.uint8)), (0, 0), 2.0)[..., None]
+        swapped.append(np.clip(moved * mask + host * (1 - mask), 0, 255).astype(np.uint8))
+    return swapped
+
+
 MAKERS: dict[str, Callable[[np.ndarray], Frames]] = {
     "2-D warp": warp_2d,
     "depth warp": warp_depth,

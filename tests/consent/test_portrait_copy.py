@@ -8,7 +8,7 @@ from pathlib import Path
 import cv2
 import pytest
 
-from consent.portrait_copy import COPY_THRESHOLD, portrait_copy_check
+from consent.portrait_copy import COPY_REVIEW_MARGIN, COPY_THRESHOLD, FACE_COPY_OFFSET, portrait_copy_check
 from inference import faces
 from tests import attacks
 
@@ -57,6 +57,18 @@ def test_it_accepts_the_same_capture_made_from_another_photo_of_the_person(portr
     assert not result.copied, result.detail
 
 
+def test_the_portraits_face_swapped_onto_another_video_of_the_person_is_refused_by_its_face(portrait, made):
+    """A face swap keeps the host video's head, hair and room, so the surround is not the portrait's; the face inside
+    the outline still is, and that refuses it. Re-encoded at crf 35 it is no longer refused outright, but an approval
+    waits for staff (the review band below the threshold)."""
+    swapped = attacks.face_swapped(made(0, "2-D warp"), made(1, "2-D warp"))
+    result = _checked(portrait, swapped)
+    assert result.surround < COPY_THRESHOLD, result.detail
+    assert result.face - FACE_COPY_OFFSET >= COPY_THRESHOLD and result.copied, result.detail
+    reencoded = _checked(portrait, attacks.TRANSFORMS["H.264 crf 35"](swapped))
+    assert reencoded.score >= COPY_THRESHOLD - COPY_REVIEW_MARGIN, reencoded.detail
+
+
 # Blurring a copy lowers its score smoothly (about 0.035 per 0.1 px here); these two blurs of the 2-D warp (Gaussian
 # sigma in px of its 320 px frames, twice the 1.5 px the check is calibrated on) score just above and just below the
 # threshold.
@@ -97,7 +109,8 @@ def test_the_result_is_recorded_with_its_score_and_frames(portrait, made):
     record = _checked(portrait, made(0, "depth warp")).as_record()
     assert record["copied"] is True
     assert record["score"] >= COPY_THRESHOLD
-    assert "frames:" in str(record["detail"])
+    assert "frames (surround/face):" in str(record["detail"])
+    assert record["surround"] >= COPY_THRESHOLD and record["face"] > record["surround"] - 0.1
 
 
 def test_it_needs_a_frame(portrait):
