@@ -59,6 +59,8 @@ class ErrorCode(StrEnum):
     TRANSCRIPT_TOO_LONG = "transcript_too_long", 400
     UNKNOWN_LANGUAGE = "unknown_language", 400
     UNKNOWN_VOICE = "unknown_voice", 400
+    # The natural voice's model is not the pinned one: the server's installation is at fault, not the request.
+    VOICE_UNAVAILABLE = "voice_unavailable", 503
     INVALID_EXPRESSION = "invalid_expression", 400
     INVALID_FPS = "invalid_fps", 400
     INVALID_RATE = "invalid_rate", 400

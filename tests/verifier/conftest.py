@@ -1,5 +1,5 @@
-"""The verifier's tests use the same real, tiny MP4s as provenance's, and one real render made by the pipeline for the
-whole run."""
+"""The verifier's tests use the same real, tiny MP4s as provenance's, and one real render made by the pipeline per
+module."""
 
 import pytest
 
@@ -11,11 +11,11 @@ __all__ = ["remux_mp4", "sample_mp4"]
 RENDER_SERIAL = 31_415_926
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def render(django_db_setup, django_db_blocker, portrait_jpeg):
     """One finished render made by the real pipeline (labelled, watermarked, fingerprinted, signed), shared read-only by
-    the verifier's tests: each runs in a transaction rolled back after it and works on copies of the file, and the
-    render is the same each time it is made (RENDER_SERIAL), so one made once per run serves all three modules.
+    this module. Per module, not per run: it is committed outside the tests' transactions, and a run-long one would
+    still be in the database when the transactional tests (run last) count consents.
     """
     from django.contrib.auth import get_user_model
 

@@ -50,7 +50,7 @@ def test_the_voice_list_follows_the_language_and_the_first_second_is_previewed_i
     browser.login_as(creator)
     browser.open(f"/renders/new/?portrait={portrait_id}")
     labels = _voice_labels(browser)
-    assert labels[0] == "Default voice (en-us)" and "en-us, female 3" in labels
+    assert labels[0] == "Default voice (en-us-joe)" and "en-us, female 3" in labels
     _find(browser, "#id_text").send_keys("Bonjour à tous, bienvenue dans notre boutique.")
     Select(_find(browser, "#id_language")).select_by_value("fr")
     browser.wait_for(lambda driver: _voice_labels(browser)[0] == "Default voice (fr)")
