@@ -105,9 +105,19 @@ def mirrored_descriptor(image: np.ndarray, box: Sequence[int]) -> np.ndarray | N
     return faces.face_descriptor(flipped, mirrored_face)
 
 
+def stored_descriptors(portrait) -> PortraitDescriptors:
+    """A stored portrait's descriptors (read through its `descriptor` and `mirrored_descriptor` attributes)."""
+    mirrored = portrait.mirrored_descriptor
+    return PortraitDescriptors(np.asarray(portrait.descriptor), None if mirrored is None else np.asarray(mirrored))
+
+
+def _references(face: PortraitDescriptors | np.ndarray) -> list[np.ndarray]:
+    return face.all() if isinstance(face, PortraitDescriptors) else [np.asarray(face)]
+
+
 def frame_distances(frames: Sequence[np.ndarray], portrait: PortraitDescriptors | np.ndarray) -> np.ndarray:
     """Each capture frame descriptor's (128,) distance to the nearest of the portrait's descriptors, in frame order."""
-    references = portrait.all() if isinstance(portrait, PortraitDescriptors) else [np.asarray(portrait)]
+    references = _references(portrait)
     return np.array(
         [min(faces.descriptor_distance(frame, reference) for reference in references) for frame in frames],
         dtype=np.float64,
@@ -128,7 +138,7 @@ def capture_distance(frames: Sequence[np.ndarray], portrait: PortraitDescriptors
 
 def photo_distance(upload: PortraitDescriptors | np.ndarray, registered: np.ndarray) -> float:
     """The distance between a photo (its descriptors, mirror image included where known) and one registered face."""
-    references = upload.all() if isinstance(upload, PortraitDescriptors) else [np.asarray(upload)]
+    references = _references(upload)
     return min(faces.descriptor_distance(reference, registered) for reference in references)
 
 

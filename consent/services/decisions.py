@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import secrets
 
-import numpy as np
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
@@ -169,14 +168,12 @@ def _identity_check(consent: Consent, check: CaptureCheck, *, portrait: Portrait
     """The capture's distance to the portrait (and its mirror image); refused past face_match's refuse line, and in
     the review band when no person will review the approval (face_match.consent_identity).
     """
-    stored = consent.portrait.mirrored_descriptor
-    # Kept at upload; found again only for a portrait stored before it was kept (or whose mirror showed no face).
-    mirrored = (
-        np.asarray(stored)
-        if stored is not None
-        else face_match.mirrored_descriptor(portrait.image, consent.portrait.face_box)
-    )
-    descriptors = face_match.PortraitDescriptors(np.asarray(consent.portrait.descriptor), mirrored)
+    descriptors = face_match.stored_descriptors(consent.portrait)
+    if descriptors.mirrored is None:
+        # Kept at upload; found again only for a portrait stored before it was kept (or whose mirror showed no face).
+        descriptors = face_match.PortraitDescriptors(
+            descriptors.descriptor, face_match.mirrored_descriptor(portrait.image, consent.portrait.face_box)
+        )
     distance = face_match.capture_distance(check.frame_descriptors, descriptors)
     outcome = face_match.consent_identity(distance)
     if outcome == "refuse":

@@ -8,7 +8,6 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import numpy as np
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
@@ -29,14 +28,6 @@ from .common import challenge_new, email_after_commit, scope_json, scope_request
 CONSENT_TEXT_VERSION = "1"
 
 
-def _portrait_face(portrait) -> face_match.PortraitDescriptors:
-    """The portrait's stored descriptors: its own and, where kept, its mirror image's."""
-    mirrored = portrait.mirrored_descriptor
-    return face_match.PortraitDescriptors(
-        np.asarray(portrait.descriptor), None if mirrored is None else np.asarray(mirrored)
-    )
-
-
 @transaction.atomic
 def consent_request_create(
     *, portrait, requested_by, purposes=None, languages=None, expires_at=None, max_renders=None
@@ -47,7 +38,7 @@ def consent_request_create(
             ErrorCode.PORTRAIT_ERASED, "this portrait was erased at the request of the person pictured"
         )
     # A face registered after its portrait was uploaded is caught here, before anyone is asked.
-    face = _portrait_face(portrait)
+    face = face_match.stored_descriptors(portrait)
     nearest, distance = registry.registry_nearest(face)
     if nearest is not None and face_match.registry_decision(distance) == "refuse":
         raise ApplicationError(
