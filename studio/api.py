@@ -18,6 +18,7 @@ from consent.models import PURPOSES, Purpose
 from consent.services import ROUTED_NOTICE, consent_request_create
 from core.http import public_url
 from core.languages import language_check
+from inference.framing import ASPECT_RATIOS, BACKGROUND_BLUR, LONG_SIDE_MAX, LONG_SIDE_MIN
 from provenance.label import LABEL_CORNERS
 
 from . import selectors, services, sharing
@@ -145,6 +146,10 @@ class RenderOutput(serializers.Serializer):
     error = serializers.CharField()
     created_at = serializers.DateTimeField()
     duration_s = serializers.FloatField(allow_null=True)
+    title = serializers.CharField()
+    aspect_ratio = serializers.CharField()
+    long_side = serializers.IntegerField(allow_null=True)
+    background = serializers.CharField()
 
     def get_video_url(self, render: Render) -> str | None:
         if render.status != Render.Status.DONE or not render.video:
@@ -185,10 +190,33 @@ class LabelCornerField(serializers.ChoiceField):
         )
 
 
+class OutputChoicesInput(serializers.Serializer):
+    """The output's shape; checked by the service, which says what is allowed."""
+
+    aspect_ratio = serializers.CharField(
+        required=False, default="original", help_text=f"one of {', '.join(ASPECT_RATIOS)}; original keeps the photo's"
+    )
+    long_side = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text=f"pixels on the long side, {LONG_SIDE_MIN} to {LONG_SIDE_MAX}; null: as animated",
+    )
+    background = serializers.CharField(
+        required=False,
+        default=BACKGROUND_BLUR,
+        max_length=20,
+        help_text='around the portrait when the aspect differs from the photo\'s: "blur" or a colour "#rrggbb"',
+    )
+
+
 class RendersApi(APIView):
-    class RenderCreateInput(SpeechInput):
+    class RenderCreateInput(OutputChoicesInput, SpeechInput):
         label = serializers.BooleanField(required=False, default=True)  # type: ignore[assignment]  # a field named "label"
         label_corner = LabelCornerField()
+        title = serializers.CharField(
+            required=False, allow_blank=True, default="", max_length=200, help_text="empty: the script's start"
+        )
 
     @extend_schema(operation_id="renders_list", responses=page_of(RenderOutput))
     def get(self, request):
@@ -222,6 +250,10 @@ class RendersApi(APIView):
             transcript=data.get("transcript", ""),
             label=data["label"],
             label_corner=data["label_corner"],
+            aspect_ratio=data["aspect_ratio"],
+            long_side=data["long_side"],
+            background=data["background"],
+            title=data["title"],
             idempotency_key=request.headers.get("Idempotency-Key", "").strip(),
         )
         return Response(RenderOutput(render, context={"request": request}).data, status=status.HTTP_202_ACCEPTED)
@@ -235,7 +267,7 @@ class RendersLocalizeApi(APIView):
             required=False, allow_blank=True, max_length=40, help_text="one of GET /api/voices/?language="
         )
 
-    class LocalizeInput(serializers.Serializer):
+    class LocalizeInput(OutputChoicesInput):
         portrait = serializers.UUIDField()
         purpose = serializers.ChoiceField(choices=Purpose.choices)
         versions = serializers.ListField(
@@ -259,6 +291,9 @@ class RendersLocalizeApi(APIView):
             versions=versions,
             label=data["label"],
             label_corner=data["label_corner"],
+            aspect_ratio=data["aspect_ratio"],
+            long_side=data["long_side"],
+            background=data["background"],
         )
         return Response(
             RenderOutput(renders, many=True, context={"request": request}).data, status=status.HTTP_202_ACCEPTED

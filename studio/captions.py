@@ -1,5 +1,5 @@
-"""Timed captions (WebVTT) of renders, from the synthesizer's word timings or a pasted transcript, kept beside the
-video.
+"""Timed captions of renders (WebVTT, and SRT for editors and platforms that take only that), from the synthesizer's
+word timings or a pasted transcript, kept beside the video.
 """
 
 from __future__ import annotations
@@ -37,12 +37,13 @@ Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text
 """
 
 
-def _timestamp(seconds: float) -> str:
+def _timestamp(seconds: float, *, decimal: str = ".") -> str:
+    """WebVTT's "00:00:01.250"; SRT writes the same time with a comma."""
     millis = max(0, round(seconds * 1000))
     hours, millis = divmod(millis, 3_600_000)
     minutes, millis = divmod(millis, 60_000)
     secs, millis = divmod(millis, 1000)
-    return f"{hours:02d}:{minutes:02d}:{secs:02d}.{millis:03d}"
+    return f"{hours:02d}:{minutes:02d}:{secs:02d}{decimal}{millis:03d}"
 
 
 def caption_cues(words: Iterable[tuple[float, float, str]]) -> list[tuple[float, float, str]]:
@@ -71,6 +72,14 @@ def captions_webvtt(words: Iterable[tuple[float, float, str]]) -> str:
         # Cue text is markup: "<" and "&" would start tags or entities, and "-->" would end the cue early.
         escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
         lines += [str(index), f"{_timestamp(start)} --> {_timestamp(end)}", escaped, ""]
+    return "\n".join(lines)
+
+
+def captions_srt(words: Iterable[tuple[float, float, str]]) -> str:
+    """The same cues, at the same times, as a SubRip (.srt) file."""
+    lines = []
+    for index, (start, end, text) in enumerate(caption_cues(words), start=1):
+        lines += [str(index), f"{_timestamp(start, decimal=',')} --> {_timestamp(end, decimal=',')}", text, ""]
     return "\n".join(lines)
 
 
@@ -133,19 +142,27 @@ def transcript_timed(transcript: str, audio: np.ndarray, sample_rate: int) -> li
     return [(float(edges[i]), float(edges[i + 1]), word) for i, word in enumerate(words)]
 
 
-def captions_name(render_id) -> str:
-    """Storage name of a render's captions, derived from its id (no model field needed)."""
-    return f"{CAPTIONS_FOLDER}/{render_id}.vtt"
+CAPTION_FORMATS = ("vtt", "srt")
+
+
+def captions_name(render_id, caption_format: str = "vtt") -> str:
+    """Storage name of a render's captions in a format of CAPTION_FORMATS, derived from its id (no model field)."""
+    return f"{CAPTIONS_FOLDER}/{render_id}.{caption_format}"
 
 
 def captions_save(*, render_id, words: Iterable[tuple[float, float, str]]) -> str:
-    name = captions_name(render_id)
-    if default_storage.exists(name):
-        default_storage.delete(name)
-    return default_storage.save(name, ContentFile(captions_webvtt(words).encode("utf-8")))
+    """Store the captions as WebVTT and as SRT; returns the WebVTT file's name."""
+    words = list(words)
+    for caption_format, text in (("srt", captions_srt(words)), ("vtt", captions_webvtt(words))):
+        name = captions_name(render_id, caption_format)
+        if default_storage.exists(name):
+            default_storage.delete(name)
+        saved = default_storage.save(name, ContentFile(text.encode("utf-8")))
+    return saved
 
 
 def captions_delete(*, render_id) -> None:
-    name = captions_name(render_id)
-    if default_storage.exists(name):
-        default_storage.delete(name)
+    for caption_format in CAPTION_FORMATS:
+        name = captions_name(render_id, caption_format)
+        if default_storage.exists(name):
+            default_storage.delete(name)

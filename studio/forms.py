@@ -13,8 +13,9 @@ from django.contrib.auth.forms import UserCreationForm
 from django.utils import timezone
 
 from consent.models import PURPOSES, Purpose
+from inference.framing import BACKGROUND_BLUR, LONG_SIDE_MAX
 
-from .models import LABEL_CORNER_CHOICES
+from .models import ASPECT_RATIO_CHOICES, LABEL_CORNER_CHOICES, TITLE_MAX_CHARS
 from .validators import SUBJECT_NAME_MAX_CHARS, subject_name_validate
 
 LOCALIZATION_ROWS = 4
@@ -144,7 +145,65 @@ class _VideoBaseForm(forms.Form):
         self.fields["portrait"].label_from_instance = lambda portrait: portrait.subject_name
 
 
-class RenderForm(_VideoBaseForm):
+RESOLUTION_CHOICES = [("", "As animated (up to 512 px)"), ("480", "480 px"), ("720", "720 px"), ("1080", "1080 px")]
+DEFAULT_BACKGROUND_COLOUR = "#1f2937"
+
+
+class OutputChoicesMixin(forms.Form):
+    """The output's shape: aspect ratio, resolution (long side) and what fills the canvas around the portrait."""
+
+    aspect_ratio = forms.ChoiceField(
+        choices=ASPECT_RATIO_CHOICES,
+        required=False,
+        initial="original",
+        label="Aspect ratio",
+        help_text="16:9 for players and slides, 9:16 for phone stories, 1:1 for feeds; the portrait is never cropped.",
+    )
+    long_side = forms.TypedChoiceField(
+        choices=RESOLUTION_CHOICES,
+        coerce=int,
+        empty_value=None,
+        required=False,
+        label="Resolution",
+        help_text=f"Pixels on the long side, at most {LONG_SIDE_MAX}.",
+    )
+    background_fill = forms.ChoiceField(
+        choices=[(BACKGROUND_BLUR, "The photo, blurred"), ("colour", "A colour")],
+        required=False,
+        initial=BACKGROUND_BLUR,
+        widget=forms.RadioSelect,
+        label="Background around the portrait",
+    )
+    background_colour = forms.RegexField(
+        regex=r"^#[0-9a-fA-F]{6}$",
+        required=False,
+        initial=DEFAULT_BACKGROUND_COLOUR,
+        label="Background colour",
+        widget=forms.TextInput(attrs={"type": "color"}),
+        error_messages={"invalid": "Give the colour as #rrggbb."},
+    )
+
+    def output_choices(self) -> dict:
+        """Keyword arguments for render_enqueue."""
+        data = self.cleaned_data
+        colour = data.get("background_colour") or DEFAULT_BACKGROUND_COLOUR
+        return {
+            "aspect_ratio": data.get("aspect_ratio") or "original",
+            "long_side": data.get("long_side"),
+            "background": colour if data.get("background_fill") == "colour" else BACKGROUND_BLUR,
+        }
+
+
+class RenderTitleForm(forms.Form):
+    title = forms.CharField(
+        max_length=TITLE_MAX_CHARS,
+        required=False,
+        label="Title",
+        help_text="Shown in your library; empty goes back to the start of the script.",
+    )
+
+
+class RenderForm(OutputChoicesMixin, _VideoBaseForm):
     SOURCES = [("text", "Type text"), ("audio", "Upload audio")]
 
     source = forms.ChoiceField(choices=SOURCES, initial="text", widget=forms.RadioSelect, label="Speech")

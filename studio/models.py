@@ -8,9 +8,12 @@ from django.conf import settings
 from django.db import models
 
 from consent.models import Purpose
+from inference.framing import ASPECT_RATIOS, BACKGROUND_BLUR
 from provenance.label import DEFAULT_LABEL_CORNER, LABEL_CORNERS
 
 LABEL_CORNER_CHOICES = [(corner, corner.replace("-", " ").capitalize()) for corner in LABEL_CORNERS]
+ASPECT_RATIO_CHOICES = [(ratio, "As the photo" if ratio == "original" else ratio) for ratio in ASPECT_RATIOS]
+TITLE_MAX_CHARS = 120
 
 
 class Portrait(models.Model):
@@ -64,6 +67,15 @@ class Render(models.Model):
     label = models.BooleanField(default=True)
     # Where the visible label is drawn: one of provenance.label.LABEL_CORNERS.
     label_corner = models.CharField(max_length=12, choices=LABEL_CORNER_CHOICES, default=DEFAULT_LABEL_CORNER)
+    # The output's shape (inference/framing.py): aspect ratio, long side in pixels (null: as animated), and what fills
+    # the canvas around the portrait ("blur" or "#rrggbb").
+    aspect_ratio = models.CharField(max_length=10, choices=ASPECT_RATIO_CHOICES, default="original")
+    long_side = models.PositiveSmallIntegerField(null=True, blank=True)
+    background = models.CharField(max_length=7, default=BACKGROUND_BLUR)
+    # Shown in the library; the creator may edit it (default: the start of the script).
+    title = models.CharField(max_length=TITLE_MAX_CHARS, blank=True, default="")
+    # A JPEG of one published frame (label and watermark on), saved when the render finishes.
+    thumbnail = models.FileField(upload_to="thumbnails/", blank=True)
     # Compact id carried by the invisible watermark; random so it reveals no counts.
     watermark_serial = models.PositiveBigIntegerField(unique=True)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)

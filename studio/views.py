@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth import login
@@ -15,6 +16,7 @@ from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, HttpResponseForbidden, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from consent import selectors as consent_selectors
@@ -30,6 +32,7 @@ from .forms import (
     LocalizeForm,
     PortraitUploadForm,
     RenderForm,
+    RenderTitleForm,
     SignupForm,
     language_choices,
     voice_choices,
@@ -196,6 +199,7 @@ def render_new(request):
                 transcript=data["transcript"],
                 label=data["label"],
                 label_corner=data["label_corner"],
+                **form.output_choices(),
             )
         except ApplicationError as error:
             _refusal(form, error)
@@ -295,13 +299,31 @@ def renders_compare(request):
 @require_GET
 def render_detail(request, render_id):
     item = selectors.render_get(owner=request.user, render_id=render_id)
-    context = {**_video_context(item), "watching": item.status not in FINISHED}
+    return _render_detail_page(request, item, title_form=RenderTitleForm(initial={"title": item.title}))
+
+
+def _render_detail_page(request, item: Render, *, title_form, status: int = 200):
+    context = {**_video_context(item), "watching": item.status not in FINISHED, "title_form": title_form}
     if not context["unavailable"]:
         link = sharing.share_link_active(render=item)
         if link is not None:
             context["share_url"] = request.build_absolute_uri(reverse("shared", args=[link.token]))
             context["share_expires_at"] = link.expires_at
-    return render(request, "studio/render_detail.html", context)
+            context.update(_share_extras(request, link.token))
+    return render(request, "studio/render_detail.html", context, status=status)
+
+
+def _share_extras(request, token: str) -> dict:
+    """The embed snippet and the verifier link of a share link, with absolute URLs (they are pasted elsewhere)."""
+    share_url = request.build_absolute_uri(reverse("shared", args=[token]))
+    embed_url = request.build_absolute_uri(reverse("shared-embed", args=[token]))
+    return {
+        "embed_code": (
+            f'<iframe src="{embed_url}" width="640" height="360" title="AI-generated video made with Candor" '
+            'allow="fullscreen" style="border:0;max-width:100%"></iframe>'
+        ),
+        "verify_share_url": f"{reverse('verify')}?{urlencode({'url': share_url})}",
+    }
 
 
 @login_required
@@ -326,8 +348,11 @@ def _video_context(item: Render) -> dict:
         "r": item,
         "unavailable": _video_unavailable(item),
         "has_captions": _captions_exist(item),
+        "has_srt": _captions_exist(item, "srt"),
         "video_url": reverse("render-video", args=[item.id]),
         "captions_url": reverse("render-captions", args=[item.id]),
+        "srt_url": reverse("render-captions-srt", args=[item.id]),
+        "thumbnail_url": reverse("render-thumbnail", args=[item.id]) if item.thumbnail else "",
     }
 
 
@@ -353,8 +378,8 @@ def _video_unavailable(item: Render) -> str:
     return "" if refusal is None else refusal.detail[0].upper() + refusal.detail[1:] + "."
 
 
-def _captions_exist(item: Render) -> bool:
-    return default_storage.exists(captions.captions_name(item.id))
+def _captions_exist(item: Render, caption_format: str = "vtt") -> bool:
+    return default_storage.exists(captions.captions_name(item.id, caption_format))
 
 
 @login_required
@@ -367,6 +392,35 @@ def render_video(request, render_id):
 @require_GET
 def render_captions(request, render_id):
     return _captions_file(request, selectors.render_get(owner=request.user, render_id=render_id))
+
+
+@login_required
+@require_GET
+def render_captions_srt(request, render_id):
+    return _captions_file(request, selectors.render_get(owner=request.user, render_id=render_id), "srt")
+
+
+@login_required
+@require_GET
+def render_thumbnail(request, render_id):
+    return _thumbnail_file(selectors.render_get(owner=request.user, render_id=render_id))
+
+
+@login_required
+@require_POST
+def render_title(request, render_id):
+    """Rename a video; a refusal goes back to its page with the title as typed, and the reason."""
+    item = selectors.render_get(owner=request.user, render_id=render_id)
+    form = RenderTitleForm(request.POST)
+    if form.is_valid():
+        try:
+            services.render_title_update(render=item, title=form.cleaned_data["title"])
+        except ApplicationError as error:
+            _refusal(form, error)
+        else:
+            messages.success(request, "Title saved.")
+            return redirect("render", render_id=item.id)
+    return _render_detail_page(request, item, title_form=form, status=400)
 
 
 def _video_file(request, item: Render):
@@ -382,18 +436,31 @@ def _video_file(request, item: Render):
     )
 
 
-def _captions_file(request, item: Render):
+_CAPTION_CONTENT_TYPES = {"vtt": "text/vtt; charset=utf-8", "srt": "application/x-subrip; charset=utf-8"}
+
+
+def _captions_file(request, item: Render, caption_format: str = "vtt"):
     unavailable = _video_unavailable(item)
     if unavailable:
         return HttpResponseForbidden(unavailable)
-    if not _captions_exist(item):
+    if not _captions_exist(item, caption_format):
         raise Http404("this video has no captions")
     return FileResponse(
-        default_storage.open(captions.captions_name(item.id), "rb"),
-        content_type="text/vtt; charset=utf-8",
+        default_storage.open(captions.captions_name(item.id, caption_format), "rb"),
+        content_type=_CAPTION_CONTENT_TYPES[caption_format],
         as_attachment="download" in request.GET,
-        filename=f"candor-{item.id}.vtt",
+        filename=f"candor-{item.id}.{caption_format}",
     )
+
+
+def _thumbnail_file(item: Render):
+    """The library picture, shown only while the video itself may be (a frame shows the face)."""
+    unavailable = _video_unavailable(item)
+    if unavailable:
+        return HttpResponseForbidden(unavailable)
+    if not item.thumbnail:
+        raise Http404("this video has no thumbnail")
+    return FileResponse(item.thumbnail.open("rb"), content_type="image/jpeg")
 
 
 @login_required
@@ -422,17 +489,48 @@ def _shared_render(token: str) -> Render:
         raise Http404(error.detail) from error
 
 
-@require_GET
-def shared_page(request, token):
-    """The public page of a share link: the video, said to be AI-generated, with a way to verify it."""
+def _shared_context(request, token: str) -> dict:
     item = _shared_render(token)
-    context = {
+    return {
         **_video_context(item),
+        **_share_extras(request, token),
         "token": token,
+        "share_url": request.build_absolute_uri(reverse("shared", args=[token])),
         "video_url": reverse("shared-video", args=[token]),
         "captions_url": reverse("shared-captions", args=[token]),
+        "srt_url": reverse("shared-captions-srt", args=[token]),
+        "thumbnail_url": reverse("shared-thumbnail", args=[token]) if item.thumbnail else "",
+        "video_absolute_url": request.build_absolute_uri(reverse("shared-video", args=[token])),
+        "thumbnail_absolute_url": (
+            request.build_absolute_uri(reverse("shared-thumbnail", args=[token])) if item.thumbnail else ""
+        ),
     }
+
+
+@require_GET
+def shared_page(request, token):
+    """The public page of a share link: the video, said to be AI-generated, with a way to verify it, an embed snippet
+    and Open Graph tags for link previews."""
+    context = _shared_context(request, token)
     return render(request, "studio/shared.html", context, status=403 if context["unavailable"] else 200)
+
+
+@require_GET
+@xframe_options_exempt
+def shared_embed(request, token):
+    """The player alone with its AI-generated badge, for other sites' <iframe>s (the one page that may be framed)."""
+    context = _shared_context(request, token)
+    return render(request, "studio/shared_embed.html", context, status=403 if context["unavailable"] else 200)
+
+
+@require_GET
+def shared_captions_srt(request, token):
+    return _captions_file(request, _shared_render(token), "srt")
+
+
+@require_GET
+def shared_thumbnail(request, token):
+    return _thumbnail_file(_shared_render(token))
 
 
 @require_GET

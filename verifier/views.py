@@ -20,7 +20,8 @@ NOTHING_CHOSEN = "Choose a video file to verify, or paste a Candor link to one."
 @require_http_methods(["GET", "POST"])
 def verify_page(request):
     if request.method == "GET":
-        return render(request, "verifier/verify.html", {})
+        # ?url= fills the link in: a share page's "Verify this video" button opens the verifier this way.
+        return render(request, "verifier/verify.html", {"url": request.GET.get("url", "").strip()[:2000]})
     upload, url = request.FILES.get("video"), request.POST.get("url", "").strip()
     # What was sent comes back with any refusal: the link stays in its field, the file's name is shown.
     sent = {"url": url, "file_name": upload.name if upload is not None else url}

@@ -2,6 +2,7 @@
 
 - `portraits`: upload (screened against the registry), release from a hold, erase, cached rigs.
 - `renders`: enqueue (gated by consent), localize, preview, cancel, delete, live renders, clean-up.
+- `output`: the output's shape, titles and thumbnails in the library.
 - `rendering`: the worker side of a render (speech, animation, marking, encoding, signing).
 """
 
@@ -13,6 +14,7 @@ from .common import (
     RenderCancelled,
     RenderOverBudget,
 )
+from .output import render_output_shape, render_thumbnail_save, render_title_update
 from .portraits import (
     portrait_create,
     portrait_create_released,
@@ -51,8 +53,11 @@ __all__ = [
     "render_delete",
     "render_enqueue",
     "render_mark_failed",
+    "render_output_shape",
     "render_preview",
     "render_run",
+    "render_thumbnail_save",
+    "render_title_update",
     "renders_cancel_for_consent",
     "renders_localize",
     "renders_undispatched_dispatch",

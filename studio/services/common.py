@@ -10,7 +10,7 @@ PROGRESS_WRITE_INTERVAL_S = 0.5
 IDEMPOTENCY_KEY_MAX_CHARS = 100
 # Language versions one localization may queue at once.
 LOCALIZATION_MAX_VERSIONS = 20
-MEDIA_FOLDERS = ("portraits", "audio", "videos")
+MEDIA_FOLDERS = ("portraits", "audio", "videos", "thumbnails")
 PREVIEW_SECONDS = 1.0
 
 

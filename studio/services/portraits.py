@@ -90,7 +90,8 @@ def _portrait_save(
 
 
 def portrait_erase(*, portrait: Portrait) -> None:
-    """Delete what shows or describes the person pictured: photo, descriptor, rigs, videos, recordings, captions, and
+    """Delete what shows or describes the person pictured: photo, descriptor, rigs, videos, thumbnails, titles,
+    recordings, captions, and
     the renders' signed manifest stores (they carry the photo's hash).
 
     The rows stay, stripped to ids, dates and scope, so the verifier can still say a video's consent was erased.
@@ -101,9 +102,11 @@ def portrait_erase(*, portrait: Portrait) -> None:
         render.video.delete(save=False)
     for render in renders.exclude(audio=""):
         render.audio.delete(save=False)
+    for render in renders.exclude(thumbnail=""):
+        render.thumbnail.delete(save=False)  # a frame of the face
     for render in renders:
         captions_delete(render_id=render.id)  # they hold the spoken words
-    renders.update(video="", audio="", text="")
+    renders.update(video="", audio="", thumbnail="", text="", title="")
     if portrait.image:
         portrait.image.delete(save=False)
     portrait_rigs_delete(portrait=portrait)

@@ -24,10 +24,12 @@ from consent.services import consent_gate
 from core.errors import ApplicationError
 from inference import media
 from inference.errors import InferenceError
+from inference.framing import frames_framed
 
 from ..captions import captions_delete, captions_embed, captions_save, transcript_timed
 from ..models import Portrait, Render
 from .common import PROGRESS_WRITE_INTERVAL_S, RenderCancelled, RenderOverBudget
+from .output import render_output_shape, render_thumbnail_save
 from .portraits import portrait_rig_load
 
 logger = logging.getLogger(__name__)
@@ -171,6 +173,21 @@ def _render_speech(render: Render) -> RenderSpeech:
     return RenderSpeech(audio, sample_rate, None, words)
 
 
+class _ThumbnailFrame:
+    """Keeps one published frame for the library: the one at `at_index` (a second in, past the first blink), or the
+    last of a shorter video."""
+
+    def __init__(self, *, at_index: int):
+        self.at_index = at_index
+        self.frame: np.ndarray | None = None
+
+    def keep(self, frames):
+        for index, frame in enumerate(frames):
+            if index <= self.at_index:
+                self.frame = frame
+            yield frame
+
+
 def _render_encode_and_sign(render: Render, spoken: RenderSpeech, reporter: _ProgressReporter) -> Path:
     """Animate, mark (label, watermark, fingerprint), encode, embed captions and sign; returns the signed MP4."""
     from inference import animate
@@ -179,25 +196,33 @@ def _render_encode_and_sign(render: Render, spoken: RenderSpeech, reporter: _Pro
     # Deferred into the pipeline's thread: rigging a new portrait and analysing a long recording take
     # seconds, and the waiting render keeps reporting progress and checking consent meanwhile.
     frames = _deferred(
-        lambda rig: animate(
-            rig.image,
-            spoken.audio,
-            spoken.sample_rate,
-            fps=settings.CANDOR_RENDER_FPS,
-            phonemes=spoken.phonemes if render.text else _recording_phonemes(render, spoken.audio, spoken.sample_rate),
-            seed=render.watermark_serial,
-            rig=rig,
-            neural_model=settings.CANDOR_NEURAL_MODEL or None,
+        lambda rig: frames_framed(
+            animate(
+                rig.image,
+                spoken.audio,
+                spoken.sample_rate,
+                fps=settings.CANDOR_RENDER_FPS,
+                phonemes=spoken.phonemes
+                if render.text
+                else _recording_phonemes(render, spoken.audio, spoken.sample_rate),
+                seed=render.watermark_serial,
+                rig=rig,
+                neural_model=settings.CANDOR_NEURAL_MODEL or None,
+            ),
+            render_output_shape(render),
         ),
         portrait=render.portrait,
     )
+    thumbnail = _ThumbnailFrame(at_index=settings.CANDOR_RENDER_FPS)
     destination = Path(settings.MEDIA_ROOT) / "videos" / f"{render.id}.mp4"
     unsigned = destination.with_name(f".unsigned-{render.id}.mp4")
     try:
         media.mp4_write(
             unsigned,
-            provenance_frames(
-                frames, render=render, sound=(spoken.audio, spoken.sample_rate), on_wait=reporter.waiting
+            thumbnail.keep(
+                provenance_frames(
+                    frames, render=render, sound=(spoken.audio, spoken.sample_rate), on_wait=reporter.waiting
+                )
             ),
             spoken.audio,
             spoken.sample_rate,
@@ -209,6 +234,8 @@ def _render_encode_and_sign(render: Render, spoken: RenderSpeech, reporter: _Pro
             # Captions go into the file before signing, so that the manifest covers them too.
             captions_embed(path=unsigned, words=spoken.words)
         video_sign(source=unsigned, destination=destination, render=render)
+        if thumbnail.frame is not None:
+            render_thumbnail_save(render=render, frame=thumbnail.frame)
     finally:
         unsigned.unlink(missing_ok=True)
     return destination
@@ -269,13 +296,17 @@ def render_finish(render: Render, status: str, *, error: str = "") -> None:
     fields = {"status": status, "error": error, "finished_at": render.finished_at}
     if status == Render.Status.DONE:
         render.progress = 1.0
-        fields.update(progress=1.0, video=render.video.name, duration_s=render.duration_s)
+        fields.update(
+            progress=1.0, video=render.video.name, duration_s=render.duration_s, thumbnail=render.thumbnail.name
+        )
     if status != Render.Status.DONE:
         # A render cancelled meanwhile (revocation, deletion) keeps that state.
         Render.objects.filter(id=render.id).exclude(status=Render.Status.CANCELLED).update(**fields)
     elif not Render.objects.filter(id=render.id, status=Render.Status.RUNNING).update(**fields):
         # Revoked or deleted while the file was being finished: the video must not outlive the cancellation.
         default_storage.delete(str(render.video.name))
+        if render.thumbnail:
+            default_storage.delete(str(render.thumbnail.name))
         captions_delete(render_id=render.id)
         render.status, render.video.name, render.progress = Render.Status.CANCELLED, "", 0.0
     logger.info("render %s finished: %s %s", render.id, render.status, error)

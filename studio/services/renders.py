@@ -22,6 +22,7 @@ from core.errors import ApplicationError, ErrorCode
 from core.languages import language_check
 from inference import media
 from inference.errors import InferenceError
+from inference.framing import BACKGROUND_BLUR
 from provenance.label import LABEL_CORNERS
 
 from ..captions import captions_delete
@@ -34,6 +35,7 @@ from .common import (
     as_application_error,
     read_upload,
 )
+from .output import output_shape_checked, title_checked, title_default
 from .portraits import portrait_rig_load
 from .spoken_language import spoken_language_verify
 
@@ -115,13 +117,18 @@ def render_enqueue(
     transcript: str = "",
     label: bool = True,
     label_corner: str = "",
+    aspect_ratio: str = "original",
+    long_side: int | None = None,
+    background: str = BACKGROUND_BLUR,
+    title: str = "",
     dispatch: bool = True,
     idempotency_key: str = "",
 ) -> Render:
     """Check consent and input, store the render request and (unless `dispatch` is off) queue it for a render worker.
 
     `voice` (empty: the language's default) goes with text; `transcript` (captions) with an uploaded recording.
-    `label_corner` (empty: CANDOR_LABEL_CORNER) is where the visible label is drawn.
+    `label_corner` (empty: CANDOR_LABEL_CORNER) is where the visible label is drawn. `aspect_ratio`, `long_side`
+    and `background` shape the output (inference/framing.py); `title` (empty: the script's start) names it.
     A repeated `idempotency_key` of the same creator returns the render it first made instead of a new one.
     """
     if len(idempotency_key) > IDEMPOTENCY_KEY_MAX_CHARS:
@@ -133,6 +140,8 @@ def render_enqueue(
         if earlier is not None:
             return earlier
     label_corner = label_corner_checked(label_corner)
+    shape = output_shape_checked(aspect_ratio=aspect_ratio, long_side=long_side, background=background)
+    title = title_checked(title)
     language, voice, audio_bytes = _render_input_checked(
         purpose=purpose, text=text, language=language, voice=voice, audio=audio, transcript=transcript
     )
@@ -156,6 +165,10 @@ def render_enqueue(
                 transcript=transcript.strip(),
                 label=label,
                 label_corner=label_corner,
+                aspect_ratio=shape.aspect,
+                long_side=shape.long_side,
+                background=shape.background,
+                title=title or title_default(text=text, portrait=portrait),
                 watermark_serial=_watermark_serial_new(),
                 idempotency_key=idempotency_key,
             )
@@ -184,7 +197,16 @@ def render_enqueue(
 
 
 def renders_localize(
-    *, owner, portrait: Portrait, purpose: str, versions: list[dict], label: bool = True, label_corner: str = ""
+    *,
+    owner,
+    portrait: Portrait,
+    purpose: str,
+    versions: list[dict],
+    label: bool = True,
+    label_corner: str = "",
+    aspect_ratio: str = "original",
+    long_side: int | None = None,
+    background: str = BACKGROUND_BLUR,
 ) -> list[Render]:
     """Queue one render per language version ({"language", "text", "voice"} or {"language", "audio", "transcript"}), all
     or none.
@@ -215,6 +237,9 @@ def renders_localize(
                         transcript=version.get("transcript", ""),
                         label=label,
                         label_corner=label_corner,
+                        aspect_ratio=aspect_ratio,
+                        long_side=long_side,
+                        background=background,
                     )
                 )
             except ApplicationError as error:
@@ -340,8 +365,10 @@ def render_delete(*, render: Render) -> None:
         render.video.delete(save=False)
     if render.audio:
         render.audio.delete(save=False)
+    if render.thumbnail:
+        render.thumbnail.delete(save=False)
     captions_delete(render_id=render.id)
-    Render.objects.filter(id=render.id).update(video="", audio="")
+    Render.objects.filter(id=render.id).update(video="", audio="", thumbnail="")
 
 
 def render_mark_failed(*, render_id, reason: str) -> None:
@@ -356,8 +383,8 @@ def uploads_abandoned_delete(*, older_than_hours: int | None = None) -> int:
     hours = settings.CANDOR_ABANDONED_UPLOAD_HOURS if older_than_hours is None else older_than_hours
     cutoff = timezone.now() - timedelta(hours=hours)
     referenced = set(Portrait.objects.exclude(image="").values_list("image", flat=True))
-    for audio, video in Render.objects.values_list("audio", "video"):
-        referenced.update(name for name in (audio, video) if name)
+    for names in Render.objects.values_list("audio", "video", "thumbnail"):
+        referenced.update(name for name in names if name)
     deleted = 0
     for folder in MEDIA_FOLDERS:
         if not default_storage.exists(folder):
