@@ -79,6 +79,13 @@ class PortraitsApi(APIView):
         image = serializers.FileField(allow_empty_file=True)
         subject_name = serializers.CharField(max_length=SUBJECT_NAME_MAX_CHARS, validators=[subject_name_validate])
         subject_email = serializers.EmailField()
+        face = serializers.IntegerField(
+            required=False,
+            allow_null=True,
+            default=None,
+            min_value=0,
+            help_text="with several faces in the photo: which one to keep (0 = leftmost); the portrait is cropped to it",
+        )
 
     @extend_schema(operation_id="portraits_list", responses=page_of(PortraitOutput))
     def get(self, request):
@@ -92,6 +99,7 @@ class PortraitsApi(APIView):
             image=data["image"],
             subject_name=data["subject_name"],
             subject_email=data["subject_email"],
+            face_index=data["face"],
         )
         return Response(PortraitOutput(portrait).data, status=status.HTTP_201_CREATED)
 

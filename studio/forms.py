@@ -56,12 +56,27 @@ class SignupForm(UserCreationForm):
         fields = ("username", "email")
 
 
+# The MIME type and name of each image format the server decodes (inference.media.IMAGE_FORMATS is the check).
+_IMAGE_FORMAT_TYPES = {"JPEG": ("image/jpeg", "JPEG"), "PNG": ("image/png", "PNG"), "WEBP": ("image/webp", "WebP")}
+
+
+def portrait_upload_rules() -> dict:
+    """What the upload accepts, from the server's own check and limit: shown in the hint and checked by the browser."""
+    from inference.media import IMAGE_FORMATS
+
+    accepted = [_IMAGE_FORMAT_TYPES[name] for name in sorted(IMAGE_FORMATS)]
+    names = [name for _, name in accepted]
+    max_bytes = settings.CANDOR_MAX_IMAGE_BYTES
+    return {
+        "accept": ",".join(mime for mime, _ in accepted),
+        "type_names": ", ".join(names[:-1]) + " or " + names[-1] if len(names) > 1 else names[0],
+        "max_bytes": max_bytes,
+        "max_mb": f"{max_bytes / 1e6:.0f} MB",
+    }
+
+
 class PortraitUploadForm(forms.Form):
-    image = forms.FileField(
-        label="Portrait photo",
-        help_text="A JPEG or PNG with exactly one face, looking at the camera.",
-        widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}),
-    )
+    image = forms.FileField(label="Portrait photo")
     subject_name = forms.CharField(
         label="Name of the person pictured",
         max_length=SUBJECT_NAME_MAX_CHARS,
@@ -71,6 +86,16 @@ class PortraitUploadForm(forms.Form):
     subject_email = forms.EmailField(
         label="Their email", help_text="They receive the consent request here; nothing is made until they approve."
     )
+    # Which face to animate when the photo shows several (0 = the leftmost); the page offers the faces found.
+    face = forms.IntegerField(required=False, min_value=0, max_value=50, widget=forms.HiddenInput)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        rules = portrait_upload_rules()
+        self.fields["image"].help_text = (
+            f"A {rules['type_names']} photo of at most {rules['max_mb']}, showing one face looking at the camera "
+            "(with several faces you pick one)."
+        )
 
 
 class ConsentRequestForm(forms.Form):

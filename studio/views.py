@@ -24,6 +24,7 @@ from consent.selectors import consent_active_get, consent_latest_get, consent_pr
 from consent.services import ROUTED_NOTICE, consent_request_create
 from core.errors import ApplicationError
 from core.http import file_response_ranged
+from inference import media
 
 from . import accounts, captions, selectors, services, sharing
 from .forms import (
@@ -35,6 +36,7 @@ from .forms import (
     RenderTitleForm,
     SignupForm,
     language_choices,
+    portrait_upload_rules,
     voice_choices,
 )
 from .models import Render
@@ -101,9 +103,20 @@ def api_token(request):
 @require_http_methods(["GET", "POST"])
 def portrait_new(request):
     form = PortraitUploadForm(request.POST or None, request.FILES or None)
+    context: dict[str, Any] = {"form": form, "rules": portrait_upload_rules()}
     if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
         try:
-            portrait = services.portrait_create(owner=request.user, **form.cleaned_data)
+            portrait = services.portrait_create(
+                owner=request.user,
+                image=data["image"],
+                subject_name=data["subject_name"],
+                subject_email=data["subject_email"],
+                face_index=data["face"],
+            )
+        except services.FacesToChoose as choice:
+            _refusal(form, choice)
+            context["faces_found"] = _faces_found(choice)
         except ApplicationError as error:
             _refusal(form, error)
         else:
@@ -111,7 +124,27 @@ def portrait_new(request):
                 request, "Portrait uploaded. Check the detected face, then ask the person pictured for consent."
             )
             return redirect("portrait", portrait_id=portrait.id)
-    return render(request, "studio/portrait_new.html", {"form": form}, status=400 if form.errors else 200)
+    return render(request, "studio/portrait_new.html", context, status=400 if form.errors else 200)
+
+
+def _faces_found(choice) -> dict:
+    """The photo (inline: nothing of a refused upload is stored) and its faces' boxes in percent, to pick one."""
+    height, width = choice.pixels.shape[:2]
+    return {
+        "photo_url": "data:image/jpeg;base64,"
+        + base64.b64encode(media.image_encode_jpeg(choice.pixels, quality=80)).decode(),
+        "boxes": [
+            {
+                "index": index,
+                "number": index + 1,
+                "left": round(100 * x / width, 2),
+                "top": round(100 * y / height, 2),
+                "width": round(100 * w / width, 2),
+                "height": round(100 * h / height, 2),
+            }
+            for index, (x, y, w, h) in enumerate(choice.boxes)
+        ],
+    }
 
 
 @login_required

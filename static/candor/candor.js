@@ -74,9 +74,13 @@
             bar.value = Math.round((100 * progress.loaded) / progress.total);
           }
         });
+        const chosen = chosenFiles(form);
         request.addEventListener("load", function () {
           if (request.response && request.response.body) {
             swapPage(request.response, request.responseURL);
+            if (request.status >= 400) {
+              keepFiles(chosen);
+            }
           } else {
             failed(form, button, "The server answered " + request.status + "; please try again.");
           }
@@ -88,6 +92,50 @@
           button.disabled = true;
         }
         request.send(new FormData(form));
+      });
+    });
+  }
+
+  function chosenFiles(form) {
+    return Array.from(form.querySelectorAll("input[type=file]"))
+      .filter(function (input) {
+        return input.files.length > 0;
+      })
+      .map(function (input) {
+        return { name: input.name, files: input.files };
+      });
+  }
+
+  // A refused upload comes back as the form with its errors: the files chosen go back into it, so nothing is
+  // chosen twice (a page loaded without this script says to choose the file again).
+  function keepFiles(chosen) {
+    chosen.forEach(function (kept) {
+      const input = document.querySelector('form[data-upload] input[type=file][name="' + kept.name + '"]');
+      if (input) {
+        input.files = kept.files;
+        input.dispatchEvent(new Event("change", { bubbles: true }));
+      }
+    });
+  }
+
+  // Type and size are checked before anything is sent, against the rules the server renders into the input (the
+  // server checks again, and decides).
+  function fileChecks(root) {
+    root.querySelectorAll("input[type=file][data-max-bytes]").forEach(function (input) {
+      const note = input.parentElement.querySelector("[data-file-check]");
+      input.addEventListener("change", function () {
+        const file = input.files[0];
+        let message = "";
+        if (file && input.accept.split(",").indexOf(file.type) < 0) {
+          message = file.name + " is not a " + input.dataset.typeNames + " image; choose a photo in one of those formats.";
+        } else if (file && file.size > Number(input.dataset.maxBytes)) {
+          message = file.name + " is " + (file.size / 1e6).toFixed(1) + " MB; at most " + input.dataset.maxSize + " is accepted.";
+        }
+        input.setCustomValidity(message);
+        if (note) {
+          note.textContent = message;
+          note.hidden = !message;
+        }
       });
     });
   }
@@ -279,6 +327,7 @@
 
   function init(root) {
     dropzones(root);
+    fileChecks(root);
     uploadsWithProgress(root);
     watchRenders(root);
     speechSource(root);

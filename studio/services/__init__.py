@@ -16,6 +16,7 @@ from .common import (
 )
 from .output import render_output_shape, render_thumbnail_save, render_title_update
 from .portraits import (
+    FacesToChoose,
     portrait_create,
     portrait_create_released,
     portrait_erase,
@@ -37,6 +38,7 @@ from .renders import (
 )
 
 __all__ = [
+    "FacesToChoose",
     "IDEMPOTENCY_KEY_MAX_CHARS",
     "LOCALIZATION_MAX_VERSIONS",
     "PORTRAIT_MAX_SIDE",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+import numpy as np
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -12,6 +13,7 @@ from django.utils import timezone
 
 from consent.face_match import PortraitDescriptors, portrait_descriptors
 from consent.services import registry_screen
+from core.errors import ApplicationError, ErrorCode
 from inference import faces, media
 from inference.errors import InferenceError
 from provenance.services import render_manifests_erase
@@ -23,10 +25,29 @@ from .common import PORTRAIT_MAX_SIDE, as_application_error, read_upload
 logger = logging.getLogger(__name__)
 
 
-def portrait_create(*, owner, image, subject_name: str, subject_email: str) -> Portrait:
-    """Store a normalized portrait with exactly one detected face and its identity descriptor."""
+class FacesToChoose(ApplicationError):
+    """MULTIPLE_FACES, with what the creator needs to pick one: the photo as decoded (RGB (H, W, 3)) and the faces'
+    boxes (x, y, width, height) in its pixels, left to right."""
+
+    def __init__(self, detail: str, *, pixels: np.ndarray, boxes: list[tuple[int, int, int, int]]):
+        super().__init__(ErrorCode.MULTIPLE_FACES, detail)
+        self.pixels, self.boxes = pixels, boxes
+
+
+# The crop kept around a chosen face, in face-box sizes: the engine needs the whole head, some neck and air around it.
+CROP_SIDE_MARGIN = 0.8
+CROP_TOP_MARGIN = 0.9
+CROP_BOTTOM_MARGIN = 1.1
+
+
+def portrait_create(*, owner, image, subject_name: str, subject_email: str, face_index: int | None = None) -> Portrait:
+    """Store a normalized portrait with exactly one detected face and its identity descriptor.
+
+    A photo with several faces is refused with FacesToChoose unless `face_index` (0 = the leftmost face) picks one:
+    the portrait stored is then the photo cropped around that face, with margin for the engine.
+    """
     data = read_upload(image, max_bytes=settings.CANDOR_MAX_IMAGE_BYTES, what="image")
-    pixels, face, descriptors = _portrait_measure(data)
+    pixels, face, descriptors = _portrait_measure(data, face_index=face_index)
     registry_screen(
         owner=owner,
         descriptors=descriptors,
@@ -58,15 +79,43 @@ def portrait_create_released(*, hold) -> Portrait:
     )
 
 
-def _portrait_measure(data: bytes):
-    """(pixels, face, descriptors: its own and its mirror image's) of a photo with exactly one face, or the refusal a
-    creator can act on."""
+def _portrait_measure(data: bytes, *, face_index: int | None = None):
+    """(pixels, face, descriptors: its own and its mirror image's) of a photo with exactly one face (or the face
+    `face_index` picks, cropped around it), or the refusal a creator can act on."""
     try:
         pixels = media.image_decode(data, max_side=PORTRAIT_MAX_SIDE)
+        found = sorted(faces.faces_detect(pixels), key=lambda face: face.box[0])
+        if len(found) > 1:
+            if face_index is None or not 0 <= face_index < len(found):
+                raise FacesToChoose(
+                    f"{len(found)} faces were found; choose the one to animate, or use a photo of one person",
+                    pixels=pixels,
+                    boxes=[face.box for face in found],
+                )
+            pixels = _face_crop(
+                pixels, found[face_index].box, others=[f.box for f in found if f is not found[face_index]]
+            )
         face = faces.face_single(pixels)
         return pixels, face, portrait_descriptors(pixels, face)
     except InferenceError as error:
         raise as_application_error(error) from error
+
+
+def _face_crop(
+    pixels: np.ndarray, box: tuple[int, int, int, int], *, others: list[tuple[int, int, int, int]]
+) -> np.ndarray:
+    """The photo around one face box (x, y, width, height), with the CROP_* margins, clipped to the photo and, sideways,
+    to the other faces' boxes (so that the crop shows one face)."""
+    x, y, width, height = box
+    left = max(0, round(x - CROP_SIDE_MARGIN * width), *(ox + ow for ox, _, ow, _ in others if ox + ow <= x))
+    right = min(
+        pixels.shape[1],
+        round(x + width + CROP_SIDE_MARGIN * width),
+        *(ox for ox, _, _, _ in others if ox >= x + width),
+    )
+    top = max(0, round(y - CROP_TOP_MARGIN * height))
+    bottom = min(pixels.shape[0], round(y + height + CROP_BOTTOM_MARGIN * height))
+    return np.ascontiguousarray(pixels[top:bottom, left:right])
 
 
 def _portrait_save(
