@@ -162,6 +162,8 @@ def _walk(audit: Audit, site: Site, creator) -> None:
     audit.open(f"/watch/{site.share_token}/")
     browser.wait_for(lambda driver: driver.execute_script("return document.querySelector('video').readyState >= 1"))
     audit.check("share")
+    audit.open(f"/watch/{site.share_token}/embed/")
+    audit.check("embed")
 
     audit.open("/verify/")
     audit.check("verify-form")
@@ -181,6 +183,8 @@ def _walk(audit: Audit, site: Site, creator) -> None:
         ("dashboard", "/"),
         ("portrait", f"/portraits/{site.portrait_id}/"),
         ("new-video", f"/renders/new/?portrait={site.portrait_id}"),
+        ("upload", "/portraits/new/"),
+        ("video", f"/renders/{site.render.id}/"),
     ):
         audit.open(path)
         audit.check(name)
