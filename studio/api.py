@@ -84,7 +84,7 @@ class PortraitsApi(APIView):
             allow_null=True,
             default=None,
             min_value=0,
-            help_text="with several faces in the photo: which one to keep (0 = leftmost); the portrait is cropped to it",
+            help_text="with several faces in the photo: the one to keep (0 = leftmost); the portrait is cropped to it",
         )
 
     @extend_schema(operation_id="portraits_list", responses=page_of(PortraitOutput))
@@ -309,7 +309,7 @@ class RendersLocalizeApi(APIView):
 
 
 class RenderPreviewApi(APIView):
-    class RenderPreviewInput(SpeechInput):
+    class RenderPreviewInput(OutputChoicesInput, SpeechInput):
         label_corner = LabelCornerField()
 
     @extend_schema(request=RenderPreviewInput, responses={(200, "video/mp4"): bytes})
@@ -328,6 +328,9 @@ class RenderPreviewApi(APIView):
             audio=data.get("audio"),
             transcript=data.get("transcript", ""),
             label_corner=data["label_corner"],
+            aspect_ratio=data["aspect_ratio"],
+            long_side=data["long_side"],
+            background=data["background"],
         )
         return HttpResponse(video, content_type="video/mp4")
 

@@ -266,6 +266,7 @@ def render_preview(request):
                 audio=data["audio"],
                 transcript=data["transcript"],
                 label_corner=data["label_corner"],
+                **form.output_choices(),
             )
         except ApplicationError as error:
             preview["error"], preview["status"] = error.detail, error.status_code

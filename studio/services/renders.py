@@ -22,7 +22,7 @@ from core.errors import ApplicationError, ErrorCode
 from core.languages import language_check
 from inference import media
 from inference.errors import InferenceError
-from inference.framing import BACKGROUND_BLUR
+from inference.framing import BACKGROUND_BLUR, frames_framed
 from provenance.label import LABEL_CORNERS
 
 from ..captions import captions_delete
@@ -259,8 +259,11 @@ def render_preview(
     audio=None,
     transcript: str = "",
     label_corner: str = "",
+    aspect_ratio: str = "original",
+    long_side: int | None = None,
+    background: str = BACKGROUND_BLUR,
 ) -> bytes:
-    """MP4 bytes of the first second of the video these inputs would make; nothing is stored.
+    """MP4 bytes of the first second of the video these inputs would make, in its output shape; nothing is stored.
 
     Gated by consent exactly like a render (a refusal is logged the same way, and a consent limited to languages
     needs a recording's transcript), and counted against the consent's preview quota. Always labelled and
@@ -274,6 +277,7 @@ def render_preview(
     from provenance.watermark import FrameWatermarker
 
     label_corner = label_corner_checked(label_corner)
+    shape = output_shape_checked(aspect_ratio=aspect_ratio, long_side=long_side, background=background)
     language, voice, audio_bytes = _render_input_checked(
         purpose=purpose, text=text, language=language, voice=voice, audio=audio, transcript=transcript
     )
@@ -311,7 +315,7 @@ def render_preview(
             path = Path(folder) / "preview.mp4"
             media.mp4_write(
                 path,
-                (marker.mark(frame_label(frame, label_corner)) for frame in frames),
+                (marker.mark(frame_label(frame, label_corner)) for frame in frames_framed(frames, shape)),
                 sound,
                 sample_rate,
                 fps=settings.CANDOR_RENDER_FPS,

@@ -24,7 +24,8 @@ BACKGROUND = "#204060"
 
 @pytest.fixture(scope="module")
 def wide_render(django_db_setup, django_db_blocker, portrait_jpeg):
-    """One 16:9 render at 480 px on a colour (the square photo leaves bands at the sides), made by the real pipeline and shared read-only by this module."""
+    """One 16:9 render at 480 px on a colour (the square photo leaves bands at the sides), made by the real pipeline
+    and shared read-only by this module."""
     from django.contrib.auth import get_user_model
 
     from studio.services import render_enqueue, render_run
@@ -273,3 +274,17 @@ def test_erasing_the_portrait_deletes_its_thumbnails_and_titles(creator, portrai
 
     erased = Render.objects.get(id=queued.id)
     assert not default_storage.exists(name) and erased.thumbnail.name == "" and erased.title == ""
+
+
+def test_the_preview_has_the_asked_shape(creator, api, portrait_jpeg, tmp_path):
+    portrait = portrait_with_active_consent(creator, portrait_jpeg)
+    request = {"portrait": str(portrait.id), "purpose": "marketing", "text": "Hi there.", "language": "en"}
+
+    response = api.post(reverse("api-render-preview"), {**request, "aspect_ratio": "9:16", "long_side": 480})
+
+    assert response.status_code == 200
+    path = tmp_path / "preview.mp4"
+    path.write_bytes(response.content)
+    assert next(iter(media.video_frames(path))).shape[:2] == (480, 270)
+    refused = api.post(reverse("api-render-preview"), {**request, "long_side": 1200})
+    assert refused.status_code == 400 and "1200 was asked for" in refused.json()["detail"]

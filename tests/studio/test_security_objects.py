@@ -9,6 +9,7 @@ import secrets
 import uuid
 from pathlib import Path
 
+import numpy as np
 import pytest
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -19,7 +20,7 @@ from consent.models import Consent, ConsentEvent, RegistryEntry, RegistryHold
 from studio.accounts import creator_token_rotate
 from studio.captions import captions_save
 from studio.models import ApiToken, Portrait, Render, ShareLink
-from studio.services import render_enqueue
+from studio.services import render_enqueue, render_thumbnail_save
 from studio.sharing import share_link_create
 from tests.studio.routes import url_fill, url_routes
 
@@ -60,7 +61,8 @@ def test_every_url_argument_is_known_to_be_an_object_a_capability_or_neither():
 
 @pytest.fixture
 def victim_objects(creator, consented_portrait) -> dict[str, str]:
-    """The first creator's portrait, a finished render with its video, captions and a share link, and an upload held
+    """The first creator's portrait, a finished render with its video, thumbnail, captions and a share link, and an
+    upload held
     for review.
     """
     render = render_enqueue(
@@ -72,8 +74,13 @@ def victim_objects(creator, consented_portrait) -> dict[str, str]:
         dispatch=False,
     )
     render.video.save(f"{render.id}.mp4", ContentFile(b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 64), save=False)
+    thumbnail = render_thumbnail_save(render=render, frame=np.full((64, 64, 3), 128, np.uint8))
     Render.objects.filter(id=render.id).update(
-        status=Render.Status.DONE, progress=1.0, video=render.video.name, finished_at=timezone.now()
+        status=Render.Status.DONE,
+        progress=1.0,
+        video=render.video.name,
+        thumbnail=thumbnail,
+        finished_at=timezone.now(),
     )
     captions_save(render_id=render.id, words=[(0.0, 0.5, "Hello"), (0.5, 1.0, "there.")])
     share_link_create(render=render)
