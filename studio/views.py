@@ -65,12 +65,15 @@ def dashboard(request):
         return render(request, "pages/landing.html")
     portraits = [_portrait_row(p) for p in selectors.portrait_list(owner=request.user)[:50]]
     renders = selectors.render_list(owner=request.user)[:50]
+    # A thumbnail shows the face: listed only where the video itself may be watched (the same rule serves both).
+    thumbnails = {r.id for r in renders if r.thumbnail and selectors.render_video_unavailable(r) is None}
     return render(
         request,
         "studio/dashboard.html",
         {
             "portraits": portraits,
             "renders": renders,
+            "thumbnails": thumbnails,
             "watching": any(r.status not in FINISHED for r in renders),
             "holds": consent_selectors.registry_hold_list(owner=request.user)[:20],
         },

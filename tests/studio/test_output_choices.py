@@ -288,3 +288,31 @@ def test_the_preview_has_the_asked_shape(creator, api, portrait_jpeg, tmp_path):
     assert next(iter(media.video_frames(path))).shape[:2] == (480, 270)
     refused = api.post(reverse("api-render-preview"), {**request, "long_side": 1200})
     assert refused.status_code == 400 and "1200 was asked for" in refused.json()["detail"]
+
+
+def test_after_revocation_the_thumbnail_is_neither_listed_nor_served(creator, client, portrait_jpeg, astronaut):
+    from django.core.files.base import ContentFile
+    from django.utils import timezone
+
+    from consent.services import consent_revoke
+    from studio.services import render_enqueue, render_thumbnail_save
+
+    portrait = portrait_with_active_consent(creator, portrait_jpeg)
+    queued = render_enqueue(
+        owner=creator, portrait=portrait, purpose="marketing", text="Hi there.", language="en", dispatch=False
+    )
+    queued.video.save(f"{queued.id}.mp4", ContentFile(b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 64), save=False)
+    Render.objects.filter(id=queued.id).update(
+        status=Render.Status.DONE,
+        video=queued.video.name,
+        thumbnail=render_thumbnail_save(render=queued, frame=astronaut),
+        finished_at=timezone.now(),
+    )
+    client.force_login(creator)
+    thumbnail_url = reverse("render-thumbnail", args=[queued.id])
+    assert thumbnail_url in client.get(reverse("dashboard")).content.decode()
+
+    consent_revoke(revoke_token=queued.consent.revoke_token)
+
+    assert thumbnail_url not in client.get(reverse("dashboard")).content.decode()
+    assert client.get(thumbnail_url).status_code == 403
