@@ -342,5 +342,5 @@ LocalizationRowFormSet = forms.formset_factory(
 )
 
 
-class LocalizeForm(_VideoBaseForm):
-    """Portrait, purpose and label, shared by every language version."""
+class LocalizeForm(OutputChoicesMixin, _VideoBaseForm):
+    """Portrait, purpose, label and output choices, shared by every language version."""

@@ -300,6 +300,7 @@ def localize(request):
                 versions=rows.versions(),  # type: ignore[attr-defined]  # LocalizationRowFormSet.versions
                 label=data["label"],
                 label_corner=data["label_corner"],
+                **form.output_choices(),
             )
         except ApplicationError as error:
             _refusal(form, error)

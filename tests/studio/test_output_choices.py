@@ -316,3 +316,29 @@ def test_after_revocation_the_thumbnail_is_neither_listed_nor_served(creator, cl
 
     assert thumbnail_url not in client.get(reverse("dashboard")).content.decode()
     assert client.get(thumbnail_url).status_code == 403
+
+
+def test_the_localize_form_gives_every_language_version_the_output_choices(creator, client, portrait_jpeg):
+    portrait = portrait_with_active_consent(creator, portrait_jpeg)
+    client.force_login(creator)
+    rows = {"rows-TOTAL_FORMS": "4", "rows-INITIAL_FORMS": "0", "rows-MIN_NUM_FORMS": "0", "rows-MAX_NUM_FORMS": "4"}
+    versions = {"rows-0-language": "en", "rows-0-text": "Hi there.", "rows-1-language": "de", "rows-1-text": "Hallo."}
+
+    response = client.post(
+        reverse("renders-localize"),
+        {
+            "portrait": portrait.id,
+            "purpose": "marketing",
+            "label": "on",
+            "aspect_ratio": "1:1",
+            "long_side": "720",
+            **rows,
+            **versions,
+        },
+    )
+
+    assert response.status_code == 302, re.findall(r"class=\"error\"[^>]*>(.*?)</", response.content.decode())
+    shapes = set(
+        Render.objects.filter(owner=creator).values_list("language", "aspect_ratio", "long_side", "background")
+    )
+    assert shapes == {("en", "1:1", 720, "blur"), ("de", "1:1", 720, "blur")}
