@@ -184,6 +184,7 @@ def _walk(audit: Audit, site: Site, creator) -> None:
         ("portrait", f"/portraits/{site.portrait_id}/"),
         ("new-video", f"/renders/new/?portrait={site.portrait_id}"),
         ("upload", "/portraits/new/"),
+        ("localize", f"/renders/localize/?portrait={site.portrait_id}"),
         ("video", f"/renders/{site.render.id}/"),
     ):
         audit.open(path)
