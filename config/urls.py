@@ -7,7 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from consent import api as consent_api
 from consent import views as consent_views
-from studio import api, signin, views
+from studio import api, share_pages, signin, views
 from verifier import api as verifier_api
 from verifier import soft_binding_api
 from verifier import views as verifier_views
@@ -81,12 +81,12 @@ urlpatterns = [
     path("renders/<uuid:render_id>/share/", views.render_share, name="render-share"),
     path("renders/<uuid:render_id>/delete/", views.render_delete, name="render-delete"),
     path("voices/<str:language>/", views.voices, name="voices"),
-    path("watch/<str:token>/", views.shared_page, name="shared"),
-    path("watch/<str:token>/video.mp4", views.shared_video, name="shared-video"),
-    path("watch/<str:token>/captions.vtt", views.shared_captions, name="shared-captions"),
-    path("watch/<str:token>/captions.srt", views.shared_captions_srt, name="shared-captions-srt"),
-    path("watch/<str:token>/thumbnail.jpg", views.shared_thumbnail, name="shared-thumbnail"),
-    path("watch/<str:token>/embed/", views.shared_embed, name="shared-embed"),
+    path("watch/<str:token>/", share_pages.shared_page, name="shared"),
+    path("watch/<str:token>/video.mp4", share_pages.shared_video, name="shared-video"),
+    path("watch/<str:token>/captions.vtt", share_pages.shared_captions, name="shared-captions"),
+    path("watch/<str:token>/captions.srt", share_pages.shared_captions_srt, name="shared-captions-srt"),
+    path("watch/<str:token>/thumbnail.jpg", share_pages.shared_thumbnail, name="shared-thumbnail"),
+    path("watch/<str:token>/embed/", share_pages.shared_embed, name="shared-embed"),
     path("how-candor-works/", views.how_it_works, name="how-it-works"),
     path("consent/revoke/<str:revoke_token>/", consent_views.revoke_page, name="consent-revoke"),
     path("consent/<str:token>/", consent_views.consent_page, name="consent"),

@@ -6,27 +6,23 @@ from __future__ import annotations
 
 import base64
 from typing import Any
-from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.core.files.storage import default_storage
-from django.http import FileResponse, Http404, HttpResponseForbidden, JsonResponse
+from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from consent import selectors as consent_selectors
 from consent.selectors import consent_active_get, consent_latest_get, consent_previews_left, consent_state_get
 from consent.services import ROUTED_NOTICE, consent_request_create
 from core.errors import ApplicationError
-from core.http import file_response_ranged
 from inference import media
 
-from . import accounts, captions, selectors, services, sharing
+from . import accounts, selectors, services, sharing
 from .forms import (
     ConsentRequestForm,
     LocalizationRowFormSet,
@@ -40,6 +36,14 @@ from .forms import (
     voice_choices,
 )
 from .models import Render
+from .video_files import (
+    captions_file_response,
+    share_extras,
+    thumbnail_file_response,
+    video_context,
+    video_file_response,
+    video_unavailable,
+)
 
 FINISHED = (Render.Status.DONE, Render.Status.FAILED, Render.Status.CANCELLED)
 
@@ -327,7 +331,7 @@ def renders_compare(request):
         request,
         "studio/renders_compare.html",
         {
-            "videos": [_video_context(item) for item in items],
+            "videos": [video_context(item) for item in items],
             "watching": any(r.status not in FINISHED for r in items),
         },
     )
@@ -341,27 +345,14 @@ def render_detail(request, render_id):
 
 
 def _render_detail_page(request, item: Render, *, title_form, status: int = 200):
-    context = {**_video_context(item), "watching": item.status not in FINISHED, "title_form": title_form}
+    context = {**video_context(item), "watching": item.status not in FINISHED, "title_form": title_form}
     if not context["unavailable"]:
         link = sharing.share_link_active(render=item)
         if link is not None:
             context["share_url"] = request.build_absolute_uri(reverse("shared", args=[link.token]))
             context["share_expires_at"] = link.expires_at
-            context.update(_share_extras(request, link.token))
+            context.update(share_extras(request, link.token))
     return render(request, "studio/render_detail.html", context, status=status)
-
-
-def _share_extras(request, token: str) -> dict:
-    """The embed snippet and the verifier link of a share link, with absolute URLs (they are pasted elsewhere)."""
-    share_url = request.build_absolute_uri(reverse("shared", args=[token]))
-    embed_url = request.build_absolute_uri(reverse("shared-embed", args=[token]))
-    return {
-        "embed_code": (
-            f'<iframe src="{embed_url}" width="640" height="360" title="AI-generated video made with Candor" '
-            'allow="fullscreen" style="border:0;max-width:100%"></iframe>'
-        ),
-        "verify_share_url": f"{reverse('verify')}?{urlencode({'url': share_url})}",
-    }
 
 
 @login_required
@@ -369,7 +360,7 @@ def _share_extras(request, token: str) -> dict:
 def render_share(request, render_id):
     """Make a share link (a new one replaces the open ones), or with action=revoke close every open link."""
     item = selectors.render_get(owner=request.user, render_id=render_id)
-    unavailable = _video_unavailable(item)
+    unavailable = video_unavailable(item)
     if request.POST.get("action") == "revoke":
         sharing.share_links_revoke(render=item)
         messages.success(request, "The share link was revoked: it no longer opens the video.")
@@ -379,19 +370,6 @@ def render_share(request, render_id):
         sharing.share_link_create(render=item)
         messages.success(request, "Share link made.")
     return redirect("render", render_id=item.id)
-
-
-def _video_context(item: Render) -> dict:
-    return {
-        "r": item,
-        "unavailable": _video_unavailable(item),
-        "has_captions": _captions_exist(item),
-        "has_srt": _captions_exist(item, "srt"),
-        "video_url": reverse("render-video", args=[item.id]),
-        "captions_url": reverse("render-captions", args=[item.id]),
-        "srt_url": reverse("render-captions-srt", args=[item.id]),
-        "thumbnail_url": reverse("render-thumbnail", args=[item.id]) if item.thumbnail else "",
-    }
 
 
 @login_required
@@ -410,38 +388,28 @@ def render_status(request, render_id):
     )
 
 
-def _video_unavailable(item: Render) -> str:
-    """Why the video cannot be shown, as a sentence, or "" when it can."""
-    refusal = selectors.render_video_unavailable(item)
-    return "" if refusal is None else refusal.detail[0].upper() + refusal.detail[1:] + "."
-
-
-def _captions_exist(item: Render, caption_format: str = "vtt") -> bool:
-    return default_storage.exists(captions.captions_name(item.id, caption_format))
-
-
 @login_required
 @require_GET
 def render_video(request, render_id):
-    return _video_file(request, selectors.render_get(owner=request.user, render_id=render_id))
+    return video_file_response(request, selectors.render_get(owner=request.user, render_id=render_id))
 
 
 @login_required
 @require_GET
 def render_captions(request, render_id):
-    return _captions_file(request, selectors.render_get(owner=request.user, render_id=render_id))
+    return captions_file_response(request, selectors.render_get(owner=request.user, render_id=render_id))
 
 
 @login_required
 @require_GET
 def render_captions_srt(request, render_id):
-    return _captions_file(request, selectors.render_get(owner=request.user, render_id=render_id), "srt")
+    return captions_file_response(request, selectors.render_get(owner=request.user, render_id=render_id), "srt")
 
 
 @login_required
 @require_GET
 def render_thumbnail(request, render_id):
-    return _thumbnail_file(selectors.render_get(owner=request.user, render_id=render_id))
+    return thumbnail_file_response(selectors.render_get(owner=request.user, render_id=render_id))
 
 
 @login_required
@@ -461,46 +429,6 @@ def render_title(request, render_id):
     return _render_detail_page(request, item, title_form=form, status=400)
 
 
-def _video_file(request, item: Render):
-    unavailable = _video_unavailable(item)
-    if unavailable:
-        return HttpResponseForbidden(unavailable)
-    return file_response_ranged(
-        request,
-        item.video,
-        content_type="video/mp4",
-        as_attachment="download" in request.GET,
-        filename=f"candor-{item.id}.mp4",
-    )
-
-
-_CAPTION_CONTENT_TYPES = {"vtt": "text/vtt; charset=utf-8", "srt": "application/x-subrip; charset=utf-8"}
-
-
-def _captions_file(request, item: Render, caption_format: str = "vtt"):
-    unavailable = _video_unavailable(item)
-    if unavailable:
-        return HttpResponseForbidden(unavailable)
-    if not _captions_exist(item, caption_format):
-        raise Http404("this video has no captions")
-    return FileResponse(
-        default_storage.open(captions.captions_name(item.id, caption_format), "rb"),
-        content_type=_CAPTION_CONTENT_TYPES[caption_format],
-        as_attachment="download" in request.GET,
-        filename=f"candor-{item.id}.{caption_format}",
-    )
-
-
-def _thumbnail_file(item: Render):
-    """The library picture, shown only while the video itself may be (a frame shows the face)."""
-    unavailable = _video_unavailable(item)
-    if unavailable:
-        return HttpResponseForbidden(unavailable)
-    if not item.thumbnail:
-        raise Http404("this video has no thumbnail")
-    return FileResponse(item.thumbnail.open("rb"), content_type="image/jpeg")
-
-
 @login_required
 @require_POST
 def render_delete(request, render_id):
@@ -518,67 +446,6 @@ def voices(request, language):
     return JsonResponse(
         {"language": language, "voices": [{"value": value, "label": label} for value, label in voice_choices(language)]}
     )
-
-
-def _shared_render(token: str) -> Render:
-    try:
-        return sharing.render_for_share_token(token=token)
-    except ApplicationError as error:
-        raise Http404(error.detail) from error
-
-
-def _shared_context(request, token: str) -> dict:
-    item = _shared_render(token)
-    return {
-        **_video_context(item),
-        **_share_extras(request, token),
-        "token": token,
-        "share_url": request.build_absolute_uri(reverse("shared", args=[token])),
-        "video_url": reverse("shared-video", args=[token]),
-        "captions_url": reverse("shared-captions", args=[token]),
-        "srt_url": reverse("shared-captions-srt", args=[token]),
-        "thumbnail_url": reverse("shared-thumbnail", args=[token]) if item.thumbnail else "",
-        "video_absolute_url": request.build_absolute_uri(reverse("shared-video", args=[token])),
-        "thumbnail_absolute_url": (
-            request.build_absolute_uri(reverse("shared-thumbnail", args=[token])) if item.thumbnail else ""
-        ),
-    }
-
-
-@require_GET
-def shared_page(request, token):
-    """The public page of a share link: the video, said to be AI-generated, with a way to verify it, an embed snippet
-    and Open Graph tags for link previews."""
-    context = _shared_context(request, token)
-    return render(request, "studio/shared.html", context, status=403 if context["unavailable"] else 200)
-
-
-@require_GET
-@xframe_options_exempt
-def shared_embed(request, token):
-    """The player alone with its AI-generated badge, for other sites' <iframe>s (the one page that may be framed)."""
-    context = _shared_context(request, token)
-    return render(request, "studio/shared_embed.html", context, status=403 if context["unavailable"] else 200)
-
-
-@require_GET
-def shared_captions_srt(request, token):
-    return _captions_file(request, _shared_render(token), "srt")
-
-
-@require_GET
-def shared_thumbnail(request, token):
-    return _thumbnail_file(_shared_render(token))
-
-
-@require_GET
-def shared_video(request, token):
-    return _video_file(request, _shared_render(token))
-
-
-@require_GET
-def shared_captions(request, token):
-    return _captions_file(request, _shared_render(token))
 
 
 @require_GET
