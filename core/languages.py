@@ -1,4 +1,4 @@
-"""The one check of language codes (every scope, render and voice request is validated here) and their names in words."""
+"""The one check of language codes (every scope, render and voice request is validated here), and their names."""
 
 from __future__ import annotations
 
