@@ -88,6 +88,9 @@ class ConsentSubjectApi(_CaptureApi):
         languages = serializers.ListField(child=serializers.CharField(max_length=16), required=False)
         expires_at = serializers.DateTimeField(required=False)
         consent_text_sha256 = serializers.CharField(max_length=64, required=False)
+        allow_label_removal = serializers.BooleanField(
+            required=False, default=False, help_text="the person allows videos without the visible AI label"
+        )
 
     @extend_schema(responses=ConsentRequestViewOutput)
     def get(self, request, token):
@@ -129,6 +132,7 @@ class ConsentSubjectApi(_CaptureApi):
             languages=data.get("languages"),
             expires_at=data.get("expires_at"),
             consent_text_sha256=data.get("consent_text_sha256"),
+            allow_label_removal=data["allow_label_removal"],
         )
         return Response({"status": consent.status})
 

@@ -90,11 +90,15 @@ def consent_links_expire_due() -> int:
     return count
 
 
-def consent_gate(*, portrait, purpose: str, language: str) -> Consent:
-    """The active consent that covers this render, or a 403 saying what is missing (the refusal is logged)."""
+def consent_gate(*, portrait, purpose: str, language: str, label: bool = True) -> Consent:
+    """The active consent that covers this render, or a 403 saying what is missing (the refusal is logged).
+
+    A render without the visible label (`label` false) is refused with label_required unless the person pictured
+    allowed that when they approved.
+    """
     consents_expire_due(portrait=portrait)
     consent = consent_active_get(portrait=portrait)
-    reason = None
+    code, reason = ErrorCode.CONSENT_REQUIRED, None
     if consent is None:
         reason = "the person pictured has not given active consent for this portrait"
     elif purpose not in consent.purposes:
@@ -105,13 +109,16 @@ def consent_gate(*, portrait, purpose: str, language: str) -> Consent:
         used = consent.renders.exclude(status__in=["failed", "cancelled"]).count()
         if used >= consent.max_renders:
             reason = f"the consent allows {consent.max_renders} videos and all are used"
+    if reason is None and not label and not consent.allow_label_removal:
+        code = ErrorCode.LABEL_REQUIRED
+        reason = 'the person pictured did not allow videos without the visible "AI-generated" label'
     if reason is not None:
         consent_event_append(
             consent=consent or consent_latest_get(portrait=portrait),
             kind="render_refused",
             details={"portrait": str(portrait.id), "purpose": purpose, "language": language, "reason": reason},
         )
-        raise ApplicationError(ErrorCode.CONSENT_REQUIRED, reason)
+        raise ApplicationError(code, reason)
     assert consent is not None  # a missing consent is a refusal above
     return consent
 

@@ -82,6 +82,7 @@ def consent_receipt(*, consent: Consent) -> dict:
         "consent_id": str(consent.id),
         "portrait_id": str(consent.portrait_id),
         "requester": consent.requested_by.username,
+        "requester_name": consent.requester_display,
         "person": consent.full_name,
         "decision": _decision_word(consent, review),
         "decided_at": consent.decided_at.isoformat(),
@@ -98,6 +99,7 @@ def consent_receipt(*, consent: Consent) -> dict:
             "languages": consent.languages,
             "expires_at": consent.expires_at.isoformat(),
             "max_renders": consent.max_renders,
+            "allow_label_removal": consent.allow_label_removal,
         },
         "consent_text": {
             "version": consent.consent_text_version,
