@@ -307,6 +307,13 @@ def _attempt_failed(consent: Consent, refusal: ApplicationError, *, challenge_id
 
 
 def _scope_granted(consent: Consent, *, purposes, languages, expires_at) -> Scope:
+    """The scope the person grants: what they chose, or (a choice left out, None) everything asked; an empty choice
+    is refused, never read as everything asked.
+    """
+    if purposes is not None and not purposes:
+        raise ApplicationError(ErrorCode.INVALID_SCOPE, "choose at least one purpose, or decline")
+    if languages is not None and not languages:
+        raise ApplicationError(ErrorCode.INVALID_SCOPE, "choose at least one language, or decline")
     purposes = sorted(set(purposes)) if purposes else list(consent.requested_purposes)
     wider = set(purposes) - set(consent.requested_purposes)
     if wider:

@@ -47,6 +47,9 @@ def receipt_email(consent: Consent) -> None:
         "consent": consent,
         "revoke_link": public_url("consent-revoke", consent.revoke_token),
         "receipt_link": public_url("api-consent-receipt", consent.token),
+        "receipt_page_link": public_url("consent-receipt", consent.token),
+        "videos_link": public_url("consent-videos", consent.token),
+        "registry_link": public_url("registry"),
         "events_link": public_url("api-consent-events", consent.token),
         "public_key_link": public_url("api-consent-public-key"),
     }

@@ -130,7 +130,7 @@ def consent_request_create(
     link = public_url("consent", consent.token)
     context = {"consent": consent, "portrait": portrait, "requester": requested_by, "link": link}
     email_after_commit(
-        subject=f"{consent.requester_display} asks to animate your photo with Candor",
+        subject=f"{requested_by.username} asks to animate your photo with Candor",
         template="consent/email_request.txt",
         context=context,
         to=consent.recipient_email,
