@@ -160,9 +160,7 @@ class _VideoBaseForm(forms.Form):
         self.fields["portrait"].queryset = portraits
         self.fields["label_corner"].initial = settings.CANDOR_LABEL_CORNER
         self.fields["portrait"].label_from_instance = lambda portrait: portrait.subject_name
-        if not portraits.filter(
-            consents__status=Consent.Status.ACTIVE, consents__allow_label_removal=True
-        ).exists():
+        if not portraits.filter(consents__status=Consent.Status.ACTIVE, consents__allow_label_removal=True).exists():
             # No person pictured allowed videos without the label: the choice is not offered (always labelled).
             self.fields["label"].widget = forms.HiddenInput()
             self.fields["label"].disabled = True

@@ -4,30 +4,29 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('consent', '0008_live_capture'),
+        ("consent", "0008_live_capture"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='consent',
-            name='allow_label_removal',
+            model_name="consent",
+            name="allow_label_removal",
             field=models.BooleanField(default=False),
         ),
         migrations.AddField(
-            model_name='consent',
-            name='requester_message',
+            model_name="consent",
+            name="requester_message",
             field=models.TextField(blank=True, max_length=1000),
         ),
         migrations.AddField(
-            model_name='consent',
-            name='requester_name',
+            model_name="consent",
+            name="requester_name",
             field=models.CharField(blank=True, max_length=200),
         ),
         migrations.AddField(
-            model_name='consent',
-            name='requester_organisation',
+            model_name="consent",
+            name="requester_organisation",
             field=models.CharField(blank=True, max_length=200),
         ),
     ]

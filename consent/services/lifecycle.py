@@ -163,7 +163,7 @@ def consent_gate(*, portrait, purpose: str, language: str, label: bool = True) -
         used = consent.renders.exclude(status__in=["failed", "cancelled"]).count()
         if used >= consent.max_renders:
             reason = f"the consent allows {consent.max_renders} videos and all are used"
-    if reason is None and not label and not consent.allow_label_removal:
+    if reason is None and consent is not None and not label and not consent.allow_label_removal:
         code = ErrorCode.LABEL_REQUIRED
         reason = 'the person pictured did not allow videos without the visible "AI-generated" label'
     if reason is not None:

@@ -58,9 +58,7 @@ def consent_request_create(
     organisation = _one_line(organisation, what="the organisation", limit=200)
     message = message.strip()
     if len(message) > REQUESTER_MESSAGE_MAX_CHARS:
-        raise ApplicationError(
-            ErrorCode.INVALID, f"the message is limited to {REQUESTER_MESSAGE_MAX_CHARS} characters"
-        )
+        raise ApplicationError(ErrorCode.INVALID, f"the message is limited to {REQUESTER_MESSAGE_MAX_CHARS} characters")
     if portrait.erased_at is not None:
         raise ApplicationError(
             ErrorCode.PORTRAIT_ERASED, "this portrait was erased at the request of the person pictured"

@@ -112,9 +112,7 @@ def _approved_with_revoke_link(creator, portrait_jpeg):
     return portrait, Consent.objects.get(id=consent.id)
 
 
-def test_revoking_asks_to_confirm_shows_the_new_state_and_emails_both_parties(
-    client, creator, outbox, portrait_jpeg
-):
+def test_revoking_asks_to_confirm_shows_the_new_state_and_emails_both_parties(client, creator, outbox, portrait_jpeg):
     _, consent = _approved_with_revoke_link(creator, portrait_jpeg)
     page = _text(client.get("/consent/revoke/revoke-me/").content.decode())
     assert "Where it stands now Active" in page
