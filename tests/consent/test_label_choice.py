@@ -8,7 +8,13 @@ import pytest
 
 from consent.models import Consent
 from studio.models import Render
-from tests.helpers import approve_live, consent_token_from, render_request, upload_portrait
+from tests.helpers import (
+    approve_live,
+    consent_token_from,
+    portrait_with_active_consent,
+    render_request,
+    upload_portrait,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -58,3 +64,14 @@ def test_the_consent_text_says_the_label_stays_unless_the_person_allows_otherwis
     text = public_api.get(f"/api/consent/{consent_token_from(outbox)}/").json()["consent_text"]["text"]
     assert "unless the creator turns it off" not in text
     assert 'visible "AI-generated" label, unless I allow the creator to remove it' in text
+
+
+def test_the_new_video_form_offers_no_label_choice_unless_a_person_allowed_it(client, creator, portrait_jpeg):
+    page = client
+    page.force_login(creator)
+    portrait = portrait_with_active_consent(creator, portrait_jpeg)
+    form = page.get(f"/renders/new/?portrait={portrait.id}").content.decode()
+    assert 'name="label"' not in form, "the choice is hidden when no person pictured allowed it"
+    Consent.objects.filter(portrait=portrait).update(allow_label_removal=True)
+    form = page.get(f"/renders/new/?portrait={portrait.id}").content.decode()
+    assert 'type="checkbox" name="label"' in form
