@@ -57,7 +57,9 @@ class ConsentTextOutput(serializers.Serializer):
 class ConsentRequestViewOutput(serializers.Serializer):
     id = serializers.UUIDField()
     status = serializers.CharField()
-    requester = serializers.CharField()
+    requester = serializers.CharField(help_text="the creator's account name")
+    requester_name = serializers.CharField(help_text="the name and organisation the creator gave, or the account name")
+    requester_message = serializers.CharField(help_text="the creator's message to the person (not checked by Candor)")
     portrait = serializers.DictField()
     requested_scope = serializers.DictField()
     link_expires_at = serializers.DateTimeField()
@@ -102,6 +104,8 @@ class ConsentSubjectApi(_CaptureApi):
                 "id": str(consent.id),
                 "status": consent.status,
                 "requester": consent.requested_by.username,
+                "requester_name": consent.requester_display,
+                "requester_message": consent.requester_message,
                 "portrait": {"id": str(consent.portrait_id), "subject_name": consent.portrait.subject_name},
                 "requested_scope": {
                     "purposes": consent.requested_purposes,

@@ -52,6 +52,9 @@ def test_the_summary_names_who_asks_and_what_for_in_words(client, api, outbox, p
     assert html.index("What is asked, at a glance") < html.index('<details class="card" id="consent-text">')
     # The person has no account: no log-in or sign-up links on their page.
     assert 'href="/login/"' not in html and 'href="/signup/"' not in html
+    asked = client.get(f"/api/consent/{token}/").json()
+    assert asked["requester_name"] == "Maya Weber (Acme Films)"
+    assert asked["requester_message"] == "We make the training videos for your team."
     email = outbox.messages()[-1]
     assert "> Their name: Maya Weber (Acme Films)" in email
     assert "> Their message: We make the training videos for your team." in email
