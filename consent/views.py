@@ -56,6 +56,17 @@ def _message(request: HttpRequest, title: str, message: str, *, status: int = 20
     return render(request, "consent/message.html", {"title": title, "message": message}, status=status)
 
 
+def _chosen(request: HttpRequest, name: str) -> list[str] | None:
+    """The boxes ticked on the page, or None (everything asked) from a form that did not show them.
+
+    A form sends nothing for boxes left unticked, so the page marks that it showed them (`choices_shown`): every box
+    unticked is then an empty choice, which is refused, never read as everything asked.
+    """
+    if request.POST.get("choices_shown") != "1":
+        return request.POST.getlist(name) or None
+    return request.POST.getlist(name)
+
+
 def _choices_made(request: HttpRequest, consent: Consent) -> dict:
     """What the form shows ticked and typed: after a refusal, exactly what the person sent (an unticked purpose stays
     unticked); at first, everything asked and the label kept.
@@ -124,10 +135,8 @@ def consent_page(request, token):
             challenge_id=request.POST.get("challenge_id", ""),
             full_name=request.POST.get("full_name", ""),
             capture=_uploaded_capture(request),
-            # The page lists every purpose asked (and every language, unless any is asked): what is unticked is
-            # refused, so an empty list is no choice at all, never "everything asked".
-            purposes=request.POST.getlist("purposes"),
-            languages=request.POST.getlist("languages") if consent.requested_languages != [ANY_LANGUAGE] else None,
+            purposes=_chosen(request, "purposes"),
+            languages=_chosen(request, "languages") if consent.requested_languages != [ANY_LANGUAGE] else None,
             expires_at=_end_of_day(request.POST.get("expires_at", "")),
             consent_text_sha256=request.POST.get("consent_text_sha256") or None,
             allow_label_removal=request.POST.get("allow_label_removal") == "on",

@@ -91,7 +91,6 @@ def test_a_still_photo_on_the_page_is_refused_with_the_reason(client, api, outbo
             "challenge_id": consent.challenge["id"],
             "full_name": "E",
             "decision": "approve",
-            "purposes": consent.requested_purposes,
             "capture": photo,
         },
     )

@@ -71,6 +71,7 @@ def test_a_refusal_keeps_every_choice_and_an_unticked_purpose_stays_unticked(cli
         f"/consent/{token}/",
         {
             "challenge_id": consent.challenge["id"],
+            "choices_shown": "1",
             "full_name": "Eileen Collins",
             "decision": "approve",
             "purposes": ["support"],
@@ -102,7 +103,13 @@ def test_approving_with_every_purpose_unticked_is_refused_not_read_as_all(client
     clip.name = "me.webm"
     refused = client.post(
         f"/consent/{token}/",
-        {"challenge_id": consent.challenge["id"], "full_name": "E", "decision": "approve", "capture": clip},
+        {
+            "challenge_id": consent.challenge["id"],
+            "choices_shown": "1",
+            "full_name": "E",
+            "decision": "approve",
+            "capture": clip,
+        },
     )
     assert refused.status_code == 400 and "choose at least one purpose" in refused.content.decode()
     assert Consent.objects.get().status == "pending"
