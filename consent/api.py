@@ -57,7 +57,9 @@ class ConsentTextOutput(serializers.Serializer):
 class ConsentRequestViewOutput(serializers.Serializer):
     id = serializers.UUIDField()
     status = serializers.CharField()
-    requester = serializers.CharField()
+    requester = serializers.CharField(help_text="the creator's account name")
+    requester_name = serializers.CharField(help_text="the name and organisation the creator gave, or the account name")
+    requester_message = serializers.CharField(help_text="the creator's message to the person (not checked by Candor)")
     portrait = serializers.DictField()
     requested_scope = serializers.DictField()
     link_expires_at = serializers.DateTimeField()
@@ -88,6 +90,9 @@ class ConsentSubjectApi(_CaptureApi):
         languages = serializers.ListField(child=serializers.CharField(max_length=16), required=False)
         expires_at = serializers.DateTimeField(required=False)
         consent_text_sha256 = serializers.CharField(max_length=64, required=False)
+        allow_label_removal = serializers.BooleanField(
+            required=False, default=False, help_text="the person allows videos without the visible AI label"
+        )
 
     @extend_schema(responses=ConsentRequestViewOutput)
     def get(self, request, token):
@@ -99,6 +104,8 @@ class ConsentSubjectApi(_CaptureApi):
                 "id": str(consent.id),
                 "status": consent.status,
                 "requester": consent.requested_by.username,
+                "requester_name": consent.requester_display,
+                "requester_message": consent.requester_message,
                 "portrait": {"id": str(consent.portrait_id), "subject_name": consent.portrait.subject_name},
                 "requested_scope": {
                     "purposes": consent.requested_purposes,
@@ -129,6 +136,7 @@ class ConsentSubjectApi(_CaptureApi):
             languages=data.get("languages"),
             expires_at=data.get("expires_at"),
             consent_text_sha256=data.get("consent_text_sha256"),
+            allow_label_removal=data["allow_label_removal"],
         )
         return Response({"status": consent.status})
 

@@ -172,6 +172,9 @@ class ConsentFinishInput(serializers.Serializer):
     languages = serializers.ListField(child=serializers.CharField(max_length=16), required=False)
     expires_at = serializers.DateTimeField(required=False)
     consent_text_sha256 = serializers.CharField(max_length=64, required=False)
+    allow_label_removal = serializers.BooleanField(
+        required=False, default=False, help_text="the person allows videos without the visible AI label"
+    )
 
 
 class CaptureFinishOutput(serializers.Serializer):

@@ -23,6 +23,15 @@ class Purpose(models.TextChoices):
 
 PURPOSES: list[str] = list(Purpose.values)
 
+# Each purpose as the person pictured reads it on their page, in the consent text and in their receipt.
+PURPOSE_WORDS: dict[str, str] = {
+    Purpose.MARKETING: "marketing and advertising",
+    Purpose.EDUCATION: "teaching and training",
+    Purpose.SUPPORT: "customer support and help pages",
+    Purpose.ENTERTAINMENT: "entertainment",
+    Purpose.PERSONAL: "personal, non-commercial use",
+}
+
 
 class ConsentState(models.TextChoices):
     """A consent as the creator's pages and the verifier describe it now (its stored status, read with the clock)."""
@@ -65,10 +74,18 @@ class Consent(models.Model):
     requested_languages = models.JSONField()
     requested_expires_at = models.DateTimeField()
     requested_max_renders = models.PositiveIntegerField(null=True, blank=True)
+    # Who asks, as the person sees it on their page and in the receipt: the creator's name and organisation when the
+    # request was made, and the creator's message to them.
+    requester_name = models.CharField(max_length=200, blank=True)
+    requester_organisation = models.CharField(max_length=200, blank=True)
+    requester_message = models.TextField(max_length=1000, blank=True)
     purposes = models.JSONField(default=list)
     languages = models.JSONField(default=list)
     expires_at = models.DateTimeField(null=True, blank=True)
     max_renders = models.PositiveIntegerField(null=True, blank=True)
+    # The person's choice: may the creator make videos without the visible "AI-generated" label? Off unless they
+    # allowed it; the watermark and the signed record are added either way.
+    allow_label_removal = models.BooleanField(default=False)
     token = models.CharField(max_length=64, unique=True)
     link_expires_at = models.DateTimeField()
     revoke_token = models.CharField(max_length=64, unique=True, null=True, blank=True)
@@ -99,6 +116,12 @@ class Consent(models.Model):
 
     def __str__(self) -> str:
         return f"consent {self.id} ({self.status})"
+
+    @property
+    def requester_display(self) -> str:
+        """The creator as the person reads it: "Maya Weber (Acme Films)"; the username where no name was given."""
+        name = self.requester_name or self.requested_by.username
+        return f"{name} ({self.requester_organisation})" if self.requester_organisation else name
 
     @property
     def recipient_email(self) -> str:

@@ -32,6 +32,8 @@ urlpatterns = [
         for base, name in _LIVE_BASES
     ),
     path("consent/<str:token>/portrait.jpg", views.consent_portrait, name="consent-portrait"),
+    path("consent/<str:token>/videos/", views.videos_page, name="consent-videos"),
+    path("consent/<str:token>/receipt/", views.receipt_page, name="consent-receipt"),
     path("registry/", views.registry_page, name="registry"),
     path("registry/<uuid:entry_id>/", views.registry_capture_page, name="registry-capture"),
     path("registry/confirm/<str:confirm_token>/", views.registry_confirm_page, name="registry-confirm"),

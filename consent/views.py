@@ -16,20 +16,28 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from core.errors import ApplicationError, ErrorCode
+from core.languages import ANY_LANGUAGE
 from core.limits import wait_words
 
 from .models import PURPOSES, Consent, RegistryEntry
-from .selectors import consent_get, registry_entry_get, registry_entry_get_by_remove_token
+from .selectors import (
+    consent_get,
+    consent_get_by_revoke_token,
+    registry_entry_get,
+    registry_entry_get_by_remove_token,
+)
 from .services import (
     consent_challenge_issue,
     consent_decide,
     consent_erase,
+    consent_receipt,
     consent_revoke,
     consent_text,
     registry_confirm,
     registry_entry_start,
 )
 from .throttling import CaptureRateThrottle
+from .videos import video_directory
 
 
 def _end_of_day(value: str):
@@ -46,6 +54,38 @@ def _end_of_day(value: str):
 def _message(request: HttpRequest, title: str, message: str, *, status: int = 200) -> HttpResponse:
     """A page that says one thing: an outcome, or why a link leads nowhere."""
     return render(request, "consent/message.html", {"title": title, "message": message}, status=status)
+
+
+def _chosen(request: HttpRequest, name: str) -> list[str] | None:
+    """The boxes ticked on the page, or None (everything asked) from a form that did not show them.
+
+    A form sends nothing for boxes left unticked, so the page marks that it showed them (`choices_shown`): every box
+    unticked is then an empty choice, which is refused, never read as everything asked.
+    """
+    if request.POST.get("choices_shown") != "1":
+        return request.POST.getlist(name) or None
+    return request.POST.getlist(name)
+
+
+def _choices_made(request: HttpRequest, consent: Consent) -> dict:
+    """What the form shows ticked and typed: after a refusal, exactly what the person sent (an unticked purpose stays
+    unticked); at first, everything asked and the label kept.
+    """
+    if request.method != "POST":
+        return {
+            "full_name": "",
+            "purposes": consent.requested_purposes,
+            "languages": consent.requested_languages,
+            "expires_at": "",
+            "allow_label_removal": False,
+        }
+    return {
+        "full_name": request.POST.get("full_name", ""),
+        "purposes": request.POST.getlist("purposes"),
+        "languages": request.POST.getlist("languages"),
+        "expires_at": request.POST.get("expires_at", ""),
+        "allow_label_removal": request.POST.get("allow_label_removal") == "on",
+    }
 
 
 def _uploaded_capture(request: HttpRequest) -> bytes | None:
@@ -95,16 +135,18 @@ def consent_page(request, token):
             challenge_id=request.POST.get("challenge_id", ""),
             full_name=request.POST.get("full_name", ""),
             capture=_uploaded_capture(request),
-            purposes=request.POST.getlist("purposes") or None,
-            languages=request.POST.getlist("languages") or None,
+            purposes=_chosen(request, "purposes"),
+            languages=_chosen(request, "languages") if consent.requested_languages != [ANY_LANGUAGE] else None,
             expires_at=_end_of_day(request.POST.get("expires_at", "")),
             consent_text_sha256=request.POST.get("consent_text_sha256") or None,
+            allow_label_removal=request.POST.get("allow_label_removal") == "on",
         )
         return render(request, "consent/decided.html", {"consent": decided})
 
     def context(error_message: str | None) -> dict:
         consent.refresh_from_db()
         return {
+            "chosen": _choices_made(request, consent),
             "consent": consent,
             "challenge": consent_challenge_issue(consent=consent),
             "captures_url": reverse("api-consent-captures", args=[token]),
@@ -127,23 +169,75 @@ def consent_portrait(request, token):
     return FileResponse(consent.portrait.image.open("rb"), content_type="image/jpeg")
 
 
+# The two endings the revoke link offers: the confirmation page's title, and what happens (erasure cannot be undone).
+_ENDINGS = {
+    "revoke": "Revoke your consent?",
+    "erase": "Erase your photo and face data?",
+}
+
+
 @require_http_methods(["GET", "POST"])
 def revoke_page(request, revoke_token):
-    if request.method == "GET":
-        return render(request, "consent/revoke.html", {"revoke_token": revoke_token})
-    erase = request.POST.get("action") == "erase"
+    """The person's private link: the consent's state now, then revoke or erase, each after a confirmation step.
+
+    A POST without `confirm` shows the confirmation; with it, the action, then this page again (its new state).
+    """
     try:
-        consent = consent_erase(revoke_token=revoke_token) if erase else consent_revoke(revoke_token=revoke_token)
+        consent = consent_get_by_revoke_token(revoke_token=revoke_token)
     except ApplicationError as error:
         return _message(request, "Link not found", error.detail, status=404)
-    if erase:
-        message = "Your photo, your face's measurements and the videos made with it were deleted; consent is revoked."
-        return _message(request, "Erased", message)
-    return _message(
+    action = request.POST.get("action", "")
+    if request.method == "POST" and action in _ENDINGS:
+        if request.POST.get("confirm") != "yes":
+            return render(
+                request,
+                "consent/revoke_confirm.html",
+                {"consent": consent, "action": action, "title": _ENDINGS[action], "revoke_token": revoke_token},
+            )
+        if action == "erase":
+            consent_erase(revoke_token=revoke_token)
+        else:
+            consent_revoke(revoke_token=revoke_token)
+        return redirect("consent-revoke", revoke_token=revoke_token)
+    consent.refresh_from_db()
+    return render(
         request,
-        "Consent revoked",
-        f"Your consent is now {consent.status}. No new videos can be made with your face, and pending ones were "
-        "stopped.",
+        "consent/revoke.html",
+        {"consent": consent, "revoke_token": revoke_token, "erased_at": consent.portrait.erased_at},
+    )
+
+
+@require_GET
+def videos_page(request, token):
+    """Every video made with the person's face (from the portrait this link asked about), with its state."""
+    try:
+        consent = consent_get(token=token)
+    except ApplicationError as error:
+        return _message(request, "Link not found", error.detail, status=404)
+    return render(
+        request,
+        "consent/videos.html",
+        {"consent": consent, "videos": video_directory().videos_of_portrait(consent.portrait_id)},
+    )
+
+
+@require_GET
+def receipt_page(request, token):
+    """The signed receipt in words; the signed JSON itself stays at the API's receipt address."""
+    try:
+        consent = consent_get(token=token)
+        receipt = consent_receipt(consent=consent)
+    except ApplicationError as error:
+        return _message(request, "No receipt yet", error.detail, status=error.status_code)
+    return render(
+        request,
+        "consent/receipt.html",
+        {
+            "consent": consent,
+            "receipt": receipt["receipt"],
+            "signed": receipt,
+            "json_url": reverse("api-consent-receipt", args=[token]),
+        },
     )
 
 

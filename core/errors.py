@@ -72,6 +72,8 @@ class ErrorCode(StrEnum):
     # Renders and their consent.
     CONSENT_REQUIRED = "consent_required", 403
     CONSENT_WITHDRAWN = "consent_withdrawn", 403
+    # A video without the visible AI label, where the person pictured did not allow that.
+    LABEL_REQUIRED = "label_required", 403
     LANGUAGE_UNVERIFIED = "language_unverified", 400
     INVALID_SCOPE = "invalid_scope", 400
     PORTRAIT_ERASED = "portrait_erased", 400

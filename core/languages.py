@@ -1,6 +1,8 @@
-"""The one check of language codes: every scope, render and voice request is validated here."""
+"""The one check of language codes (every scope, render and voice request is validated here), and their names."""
 
 from __future__ import annotations
+
+from babel import Locale, UnknownLocaleError
 
 from core.errors import ApplicationError, ErrorCode
 from inference import speech
@@ -31,3 +33,18 @@ def languages_normalize(languages: list[str]) -> list[str]:
             ErrorCode.UNKNOWN_LANGUAGE, f"unknown language codes {unknown}; supported: {sorted(supported)}"
         )
     return codes
+
+
+def language_name(code: str, locale: str = "en") -> str:
+    """A language code's name in `locale`, from the Unicode CLDR data Babel ships ("de" -> "German", "en-us" ->
+    "English (United States)"; "any" -> "any language").
+
+    A code CLDR does not know (a few of the synthesizer's, e.g. "piqd") is named by the code itself.
+    """
+    if code == ANY_LANGUAGE:
+        return "any language"
+    try:
+        name = Locale.parse(code, sep="-").get_display_name(locale)
+    except (ValueError, UnknownLocaleError):
+        name = Locale.parse(locale).languages.get(code)
+    return name or code

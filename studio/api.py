@@ -116,6 +116,9 @@ class ConsentRequestCreateApi(APIView):
         languages = serializers.ListField(child=serializers.CharField(max_length=16), required=False)
         expires_at = serializers.DateTimeField(required=False)
         max_renders = serializers.IntegerField(required=False, min_value=1)
+        requester_name = serializers.CharField(required=False, max_length=200, allow_blank=True)
+        organisation = serializers.CharField(required=False, max_length=200, allow_blank=True)
+        message = serializers.CharField(required=False, max_length=1000, allow_blank=True)
 
     class ConsentRequestOutput(serializers.Serializer):
         id = serializers.UUIDField()

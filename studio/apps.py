@@ -1,4 +1,5 @@
-"""Django app config for the creator-facing studio: it subscribes to consent's signals and serves the verifier."""
+"""Django app config for the creator-facing studio: it subscribes to consent's signals and serves the verifier and
+the person pictured's pages."""
 
 from django.apps import AppConfig
 
@@ -8,10 +9,12 @@ class StudioConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from consent.videos import video_directory_register
         from verifier.directory import directory_register
 
-        from .directory import StudioRenderDirectory
+        from .directory import StudioRenderDirectory, StudioVideoDirectory
         from .receivers import receivers_connect
 
         receivers_connect()
         directory_register(StudioRenderDirectory())
+        video_directory_register(StudioVideoDirectory())

@@ -1,9 +1,12 @@
-"""The renders this app publishes to the verifier (which may not import studio): registered at start-up."""
+"""The renders this app publishes to the verifier and to the person pictured's pages (neither may import studio):
+registered at start-up.
+"""
 
 from __future__ import annotations
 
 import uuid
 
+from consent.videos import VideoMade
 from verifier.directory import RenderRecord
 
 from .models import Render
@@ -36,3 +39,17 @@ class StudioRenderDirectory:
 
     def render_by_share_token(self, token: str) -> RenderRecord:
         return _record(render_for_share_token(token=token))
+
+
+class StudioVideoDirectory:
+    def videos_of_portrait(self, portrait_id: uuid.UUID) -> list[VideoMade]:
+        return [
+            VideoMade(
+                made_at=render.created_at,
+                status=render.status,
+                purpose=render.purpose,
+                language=render.language,
+                labelled=render.label,
+            )
+            for render in Render.objects.filter(portrait_id=portrait_id).order_by("-created_at")
+        ]

@@ -12,7 +12,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import UserCreationForm
 from django.utils import timezone
 
-from consent.models import PURPOSES, Purpose
+from consent.models import PURPOSES, Consent, Purpose
 from inference.framing import BACKGROUND_BLUR, LONG_SIDE_MAX
 
 from .models import ASPECT_RATIO_CHOICES, LABEL_CORNER_CHOICES, TITLE_MAX_CHARS
@@ -119,6 +119,20 @@ class ConsentRequestForm(forms.Form):
     max_renders = forms.IntegerField(
         required=False, min_value=1, label="At most this many videos", help_text="Empty: no limit."
     )
+    requester_name = forms.CharField(
+        required=False,
+        max_length=200,
+        label="Your name, as they will see it",
+        help_text="Empty: your account's first and last name, else your username.",
+    )
+    organisation = forms.CharField(required=False, max_length=200, label="Your organisation (optional)")
+    message = forms.CharField(
+        required=False,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        label="A message to them (optional)",
+        help_text="Shown first on their consent page: who you are and why you ask.",
+    )
 
     def scope(self) -> dict:
         """Keyword arguments for consent_request_create."""
@@ -128,6 +142,9 @@ class ConsentRequestForm(forms.Form):
             "languages": [code.strip() for code in data["languages"].split(",") if code.strip()] or None,
             "expires_at": timezone.now() + timedelta(days=data["valid_days"] or CONSENT_DEFAULT_DAYS),
             "max_renders": data["max_renders"],
+            "requester_name": data["requester_name"],
+            "organisation": data["organisation"],
+            "message": data["message"],
         }
 
 
@@ -154,7 +171,8 @@ class _VideoBaseForm(forms.Form):
         required=False,
         initial=True,
         label='Show the visible "AI-generated" label',
-        help_text="The invisible watermark and the signed manifest are always added.",
+        help_text="Turning it off needs the permission of the person pictured. The invisible watermark and the signed "
+        "manifest are always added.",
     )
     label_corner = forms.ChoiceField(
         choices=LABEL_CORNER_CHOICES,
@@ -168,6 +186,10 @@ class _VideoBaseForm(forms.Form):
         self.fields["portrait"].queryset = portraits
         self.fields["label_corner"].initial = settings.CANDOR_LABEL_CORNER
         self.fields["portrait"].label_from_instance = lambda portrait: portrait.subject_name
+        if not portraits.filter(consents__status=Consent.Status.ACTIVE, consents__allow_label_removal=True).exists():
+            # No person pictured allowed videos without the label: the choice is not offered (always labelled).
+            self.fields["label"].widget = forms.HiddenInput()
+            self.fields["label"].disabled = True
 
 
 RESOLUTION_CHOICES = [("", "As animated (up to 512 px)"), ("480", "480 px"), ("720", "720 px"), ("1080", "1080 px")]

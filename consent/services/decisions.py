@@ -52,6 +52,7 @@ def consent_decide(
     languages=None,
     expires_at=None,
     consent_text_sha256: str | None = None,
+    allow_label_removal: bool = False,
 ) -> Consent:
     """The person pictured declines, or approves with a recorded video answering the link's challenge: such a file
     proves nothing about when it was made, so its approval always waits for a staff review (awaiting_review); only a
@@ -100,6 +101,7 @@ def consent_decide(
         source="file",
         distance=distance,
         scope=scope,
+        allow_label_removal=allow_label_removal,
         full_name=full_name,
         text=text,
     )
@@ -114,6 +116,7 @@ def consent_approve_live(
     languages=None,
     expires_at=None,
     consent_text_sha256: str | None = None,
+    allow_label_removal: bool = False,
 ) -> Consent:
     """The person pictured approves with the live capture they just streamed: paced, answered in time, their face;
     active at once unless CANDOR_CONSENT_REVIEW finds it risky.
@@ -147,6 +150,7 @@ def consent_approve_live(
         source="live",
         distance=distance,
         scope=scope,
+        allow_label_removal=allow_label_removal,
         full_name=full_name,
         text=text,
     )
@@ -195,6 +199,7 @@ def _approval_record(
     source: str,
     distance: float,
     scope: Scope,
+    allow_label_removal: bool,
     full_name: str,
     text: ConsentText,
 ) -> Consent:
@@ -204,6 +209,7 @@ def _approval_record(
         consent.languages = scope.languages
         consent.expires_at = scope.expires_at
         consent.max_renders = scope.max_renders
+        consent.allow_label_removal = allow_label_removal
         consent.match_distance = distance
         consent.liveness = check.liveness
         status_ = Consent.Status.AWAITING_REVIEW if reasons else Consent.Status.ACTIVE
@@ -213,6 +219,7 @@ def _approval_record(
             kind="approved",
             details={
                 **scope_json(scope),
+                "allow_label_removal": allow_label_removal,
                 "match_distance": round(distance, 4),
                 "liveness": check.liveness,
                 "capture_source": source,
@@ -300,6 +307,13 @@ def _attempt_failed(consent: Consent, refusal: ApplicationError, *, challenge_id
 
 
 def _scope_granted(consent: Consent, *, purposes, languages, expires_at) -> Scope:
+    """The scope the person grants: what they chose, or (a choice left out, None) everything asked; an empty choice
+    is refused, never read as everything asked.
+    """
+    if purposes is not None and not purposes:
+        raise ApplicationError(ErrorCode.INVALID_SCOPE, "choose at least one purpose, or decline")
+    if languages is not None and not languages:
+        raise ApplicationError(ErrorCode.INVALID_SCOPE, "choose at least one language, or decline")
     purposes = sorted(set(purposes)) if purposes else list(consent.requested_purposes)
     wider = set(purposes) - set(consent.requested_purposes)
     if wider:

@@ -7,19 +7,63 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.errors import ApplicationError, ErrorCode
+from core.http import public_url
 
 from .. import signals
 from ..audit_log import consent_event_append
 from ..models import Consent
 from ..selectors import consent_active_get, consent_get_by_revoke_token, consent_latest_get, consent_previews_left
+from .common import email_after_commit
 from .review import consent_review_withdraw
+
+# Each ending the person chooses -> the subject of the email to them and to the creator, and its template.
+_ENDING_EMAILS = {
+    "revoked": (
+        "You revoked your Candor consent",
+        "{person} revoked their consent to Candor videos of their face",
+        "consent/email_revoked.txt",
+    ),
+    "erased": (
+        "Your photo and face data were erased from Candor",
+        "{person}'s photo was erased from Candor at their request",
+        "consent/email_erased.txt",
+    ),
+}
+
+
+def _ending_emails(consent: Consent, ending: str, *, person_email: str, subject_name: str) -> None:
+    """Tell both parties, once committed: the person pictured (at the address their link came to) and the creator.
+
+    The address and the name are read before an erasure blanks them.
+    """
+    to_person, to_creator, template = _ENDING_EMAILS[ending]
+    context = {
+        "consent": consent,
+        "subject_name": subject_name,
+        "revoke_link": public_url("consent-revoke", consent.revoke_token),
+        "videos_link": public_url("consent-videos", consent.token),
+    }
+    if person_email:
+        email_after_commit(
+            subject=to_person, template=template, context={**context, "for_creator": False}, to=person_email
+        )
+    if consent.requested_by.email:
+        email_after_commit(
+            subject=to_creator.format(person=subject_name),
+            template=template,
+            context={**context, "for_creator": True},
+            to=consent.requested_by.email,
+        )
 
 
 def consent_revoke(*, revoke_token: str) -> Consent:
     """Revoke by the link from the confirmation email; queued and running renders of this consent are cancelled, and an
-    approval still waiting for review is withdrawn (its capture deleted).
+    approval still waiting for review is withdrawn (its capture deleted). Both parties are emailed.
     """
-    consent = consent_get_by_revoke_token(revoke_token=revoke_token)
+    return _revoke(consent_get_by_revoke_token(revoke_token=revoke_token), notify=True)
+
+
+def _revoke(consent: Consent, *, notify: bool) -> Consent:
     with transaction.atomic():
         if consent.status == Consent.Status.AWAITING_REVIEW:
             consent_review_withdraw(consent=consent)
@@ -29,22 +73,32 @@ def consent_revoke(*, revoke_token: str) -> Consent:
             consent.save(update_fields=["status", "revoked_at"])
             cancelled = signals.renders_cancelled_count(signals.consent_revoked.send(sender=Consent, consent=consent))
             consent_event_append(consent=consent, kind="revoked", details={"renders_cancelled": cancelled})
+            if notify:
+                _ending_emails(
+                    consent,
+                    "revoked",
+                    person_email=consent.recipient_email,
+                    subject_name=consent.portrait.subject_name,
+                )
     return consent
 
 
 def consent_erase(*, revoke_token: str) -> Consent:
     """The person pictured has their portrait erased: consent revoked, photo, descriptor and rendered videos deleted.
 
-    The rows stay, stripped to ids, dates and scope, so the verifier can still say a video's consent was erased.
+    The rows stay, stripped to ids, dates and scope, so the verifier can still say a video's consent was erased. Both
+    parties are emailed once (the erasure's email says that consent is revoked too).
     """
-    consent = consent_revoke(revoke_token=revoke_token)
+    consent = _revoke(consent_get_by_revoke_token(revoke_token=revoke_token), notify=False)
     portrait = consent.portrait
     if portrait.erased_at is not None:
         return consent
+    person_email, subject_name = consent.recipient_email, portrait.subject_name
     with transaction.atomic():
         signals.consent_erased.send(sender=Consent, consent=consent, portrait=portrait)
         Consent.objects.filter(portrait=portrait).update(full_name="", routed_email="")
         consent_event_append(consent=consent, kind="erased", details={"portrait": str(portrait.id)})
+        _ending_emails(consent, "erased", person_email=person_email, subject_name=subject_name)
     consent.refresh_from_db()
     return consent
 
@@ -90,11 +144,15 @@ def consent_links_expire_due() -> int:
     return count
 
 
-def consent_gate(*, portrait, purpose: str, language: str) -> Consent:
-    """The active consent that covers this render, or a 403 saying what is missing (the refusal is logged)."""
+def consent_gate(*, portrait, purpose: str, language: str, label: bool = True) -> Consent:
+    """The active consent that covers this render, or a 403 saying what is missing (the refusal is logged).
+
+    A render without the visible label (`label` false) is refused with label_required unless the person pictured
+    allowed that when they approved.
+    """
     consents_expire_due(portrait=portrait)
     consent = consent_active_get(portrait=portrait)
-    reason = None
+    code, reason = ErrorCode.CONSENT_REQUIRED, None
     if consent is None:
         reason = "the person pictured has not given active consent for this portrait"
     elif purpose not in consent.purposes:
@@ -105,13 +163,16 @@ def consent_gate(*, portrait, purpose: str, language: str) -> Consent:
         used = consent.renders.exclude(status__in=["failed", "cancelled"]).count()
         if used >= consent.max_renders:
             reason = f"the consent allows {consent.max_renders} videos and all are used"
+    if reason is None and consent is not None and not label and not consent.allow_label_removal:
+        code = ErrorCode.LABEL_REQUIRED
+        reason = 'the person pictured did not allow videos without the visible "AI-generated" label'
     if reason is not None:
         consent_event_append(
             consent=consent or consent_latest_get(portrait=portrait),
             kind="render_refused",
             details={"portrait": str(portrait.id), "purpose": purpose, "language": language, "reason": reason},
         )
-        raise ApplicationError(ErrorCode.CONSENT_REQUIRED, reason)
+        raise ApplicationError(code, reason)
     assert consent is not None  # a missing consent is a refusal above
     return consent
 

@@ -47,6 +47,9 @@ def receipt_email(consent: Consent) -> None:
         "consent": consent,
         "revoke_link": public_url("consent-revoke", consent.revoke_token),
         "receipt_link": public_url("api-consent-receipt", consent.token),
+        "receipt_page_link": public_url("consent-receipt", consent.token),
+        "videos_link": public_url("consent-videos", consent.token),
+        "registry_link": public_url("registry"),
         "events_link": public_url("api-consent-events", consent.token),
         "public_key_link": public_url("api-consent-public-key"),
     }
@@ -82,6 +85,7 @@ def consent_receipt(*, consent: Consent) -> dict:
         "consent_id": str(consent.id),
         "portrait_id": str(consent.portrait_id),
         "requester": consent.requested_by.username,
+        "requester_name": consent.requester_display,
         "person": consent.full_name,
         "decision": _decision_word(consent, review),
         "decided_at": consent.decided_at.isoformat(),
@@ -98,6 +102,7 @@ def consent_receipt(*, consent: Consent) -> dict:
             "languages": consent.languages,
             "expires_at": consent.expires_at.isoformat(),
             "max_renders": consent.max_renders,
+            "allow_label_removal": consent.allow_label_removal,
         },
         "consent_text": {
             "version": consent.consent_text_version,

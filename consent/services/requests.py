@@ -25,14 +25,40 @@ from . import registry
 from .common import challenge_new, email_after_commit, scope_json, scope_requested
 
 # The consent text the person reads; a new wording gets a new version (template consent/consent_text_v<N>.txt).
-CONSENT_TEXT_VERSION = "1"
+CONSENT_TEXT_VERSION = "2"
+REQUESTER_MESSAGE_MAX_CHARS = 1000
+
+
+def _one_line(value: str, *, what: str, limit: int) -> str:
+    value = value.strip()
+    if "\n" in value or "\r" in value or len(value) > limit:
+        raise ApplicationError(ErrorCode.INVALID, f"{what} must be one line of at most {limit} characters")
+    return value
 
 
 @transaction.atomic
 def consent_request_create(
-    *, portrait, requested_by, purposes=None, languages=None, expires_at=None, max_renders=None
+    *,
+    portrait,
+    requested_by,
+    purposes=None,
+    languages=None,
+    expires_at=None,
+    max_renders=None,
+    requester_name: str = "",
+    organisation: str = "",
+    message: str = "",
 ) -> Consent:
-    """Ask the person pictured for consent: a new pending record and an email with their own link."""
+    """Ask the person pictured for consent: a new pending record and an email with their own link.
+
+    `requester_name` (empty: the creator's first and last name, else their username), `organisation` and `message`
+    are what the person reads first about who asks and why.
+    """
+    requester_name = _one_line(requester_name or requested_by.get_full_name(), what="your name", limit=200)
+    organisation = _one_line(organisation, what="the organisation", limit=200)
+    message = message.strip()
+    if len(message) > REQUESTER_MESSAGE_MAX_CHARS:
+        raise ApplicationError(ErrorCode.INVALID, f"the message is limited to {REQUESTER_MESSAGE_MAX_CHARS} characters")
     if portrait.erased_at is not None:
         raise ApplicationError(
             ErrorCode.PORTRAIT_ERASED, "this portrait was erased at the request of the person pictured"
@@ -81,6 +107,9 @@ def consent_request_create(
         requested_languages=scope.languages,
         requested_expires_at=scope.expires_at,
         requested_max_renders=scope.max_renders,
+        requester_name=requester_name,
+        requester_organisation=organisation,
+        requester_message=message,
         token=secrets.token_urlsafe(32),
         link_expires_at=timezone.now() + timedelta(days=settings.CANDOR_CONSENT_LINK_DAYS),
         routed=route is not None,
@@ -153,12 +182,15 @@ class ConsentText:
 
 
 def consent_text(consent: Consent) -> ConsentText:
-    """The exact consent text shown for this request (the same bytes on the page, in the API and in the receipt)."""
+    """The exact consent text shown for this request (the same bytes on the page, in the API and in the receipt): the
+    version the person decided on, or the current one while undecided.
+    """
+    version = consent.consent_text_version or CONSENT_TEXT_VERSION
     text = render_to_string(
-        f"consent/consent_text_v{CONSENT_TEXT_VERSION}.txt",
+        f"consent/consent_text_v{version}.txt",
         {"consent": consent, "portrait": consent.portrait, "requester": consent.requested_by},
     ).strip()
-    return ConsentText(version=CONSENT_TEXT_VERSION, text=text, sha256=hashlib.sha256(text.encode()).hexdigest())
+    return ConsentText(version=version, text=text, sha256=hashlib.sha256(text.encode()).hexdigest())
 
 
 def consent_challenge_issue(*, consent: Consent) -> dict:

@@ -1,10 +1,18 @@
 // The live check on the consent and registry pages (protocol: docs/api.md, "Live capture"). The camera and microphone
 // stream to a capture opened on the server, in 250 ms chunks sent one at a time and in order; each answer lists the
 // prompts the server has revealed so far (head turns, a colour flash, digits to read), which the page shows at once.
-// On "done" the last chunks go, then finish/ asks for the decision. Without JavaScript or a camera the page keeps its
-// file-upload form (a recorded video, which only staff review can accept).
+// On "done" the last chunks go; the person may watch the recording, then finish/ asks for the decision (or they record
+// again, on a new capture). Before recording, the camera shows them a mirror to frame their face, and a 3-2-1
+// countdown. Without JavaScript or a camera the page keeps its file-upload form (a recorded video, which only staff
+// review can accept).
 (function () {
   "use strict";
+  // A refusal the server sent with the page (the form without JavaScript): bring it into view and read it out.
+  const pageError = document.getElementById("decision-error");
+  if (pageError) {
+    pageError.scrollIntoView({block: "center"});
+    pageError.focus();
+  }
   const section = document.getElementById("live-check");
   if (!section || !navigator.mediaDevices || !navigator.mediaDevices.getUserMedia || !window.MediaRecorder) return;
   const form = section.closest("form");
@@ -17,6 +25,13 @@
   const refusal = document.getElementById("live-refusal");
   const start = document.getElementById("live-start");
   const retry = document.getElementById("live-retry");
+  const record = document.getElementById("live-record");
+  const send = document.getElementById("live-send");
+  const rerecord = document.getElementById("live-rerecord");
+  const countdown = document.getElementById("live-countdown");
+  const review = document.getElementById("live-review");
+  const playback = document.getElementById("live-playback");
+  const steps = document.querySelectorAll("#live-steps [data-step]");
   const flash = document.getElementById("live-flash");
   const fallback = document.getElementById("upload-fallback");
   const csrf = form.querySelector("[name=csrfmiddlewaretoken]");
@@ -26,7 +41,8 @@
   const LONGEST_S = 30;
   // The person's own left: the preview is a mirror, so their left is the screen's left.
   const ARROWS = {left: "\u2190", right: "\u2192", up: "\u2191", down: "\u2193"};
-  const DIRECTIONS = {left: "to your left", right: "to your right", up: "up", down: "down"};
+  const DIRECTIONS = {left: "to your own left", right: "to your own right", up: "up", down: "down"};
+  const COUNTDOWN_FROM = 3;
 
   class Refusal extends Error {
     constructor(detail, answer) {
@@ -118,6 +134,7 @@
       const boxes = form.querySelectorAll("input[type=checkbox][name=" + name + "]");
       if (boxes.length) fields[name] = Array.from(boxes).filter((box) => box.checked).map((box) => box.value);
     }
+    if (elements.allow_label_removal) fields.allow_label_removal = elements.allow_label_removal.checked;
     // The end of the chosen day, UTC, as the form without JavaScript means it.
     if (elements.expires_at && elements.expires_at.value) fields.expires_at = elements.expires_at.value + "T23:59:59Z";
     return fields;
@@ -126,17 +143,32 @@
   // Refusals after which this link takes no further capture (the server's detail says why, and what to do).
   const FINAL_REFUSALS = ["link_locked", "link_used", "link_expired"];
 
+  function step(name) {
+    steps.forEach((item) => {
+      if (item.dataset.step === name) item.setAttribute("aria-current", "step");
+      else item.removeAttribute("aria-current");
+    });
+  }
+
+  function buttonsShow(...shown) {
+    for (const button of [start, record, send, rerecord, retry]) button.hidden = !shown.includes(button);
+  }
+
+  // The reason, where the person is looking: scrolled into view and given the focus (a screen reader reads it).
   function refuse(error) {
     const final = FINAL_REFUSALS.includes(error.answer.error);
+    stopPreview();
+    reviewClear();
     refusal.textContent = error.message;
     refusal.hidden = false;
     prompt.replaceChildren();
+    countdown.textContent = "";
     progress.hidden = true;
     say(final ? "The live check was refused; this link takes no more tries." : "The live check was refused.");
-    start.hidden = true;
     start.disabled = false;
-    retry.hidden = final;
-    if (!final) retry.focus();
+    buttonsShow(...(final ? [] : [retry]));
+    refusal.scrollIntoView({block: "center"});
+    refusal.focus();
   }
 
   function succeed() {
@@ -165,30 +197,108 @@
     }
   }
 
-  async function liveCheck() {
+  let previewStream = null;
+  let recording = null;  // {capture, blob} once recorded, until sent or recorded again
+
+  function stopPreview() {
+    if (previewStream) previewStream.getTracks().forEach((track) => track.stop());
+    previewStream = null;
+    preview.srcObject = null;
+    stage.hidden = true;
+  }
+
+  function reviewClear() {
+    if (playback.src) URL.revokeObjectURL(playback.src);
+    playback.removeAttribute("src");
+    review.hidden = true;
+    recording = null;
+  }
+
+  // Nothing ticked is no approval: say so before the camera rather than after the recording.
+  function choicesMissing() {
+    for (const name of ["purposes", "languages"]) {
+      const boxes = form.querySelectorAll("input[type=checkbox][name=" + name + "]");
+      if (boxes.length && !Array.from(boxes).some((box) => box.checked)) {
+        return name === "purposes" ? "Choose at least one purpose, or decline." : "Choose at least one language, or decline.";
+      }
+    }
+    return "";
+  }
+
+  // Step 1: the camera as a mirror, to frame the face; nothing is recorded or sent yet.
+  async function frame() {
     if (!form.reportValidity()) return;
+    const missing = choicesMissing();
+    if (missing) {
+      refuse(new Refusal(missing));
+      return;
+    }
     refusal.hidden = true;
-    retry.hidden = true;
+    reviewClear();
     start.disabled = true;
     say("Opening your camera and microphone\u2026");
     const stream = await openCamera();
+    start.disabled = false;
     if (!stream) {
       say("No camera and microphone could be opened. You can send a recorded video for staff review instead.");
       if (fallback) fallback.open = true;
-      start.disabled = false;
+      return;
+    }
+    previewStream = stream;
+    preview.srcObject = stream;
+    stage.hidden = false;
+    step("frame");
+    // On a phone the picture and the prompts must be in view while the person faces the camera.
+    stage.scrollIntoView({block: "center"});
+    say("Frame your face inside the oval, in good light. Start recording when ready: a 3-2-1 countdown comes first.");
+    buttonsShow(record);
+    record.focus();
+  }
+
+  function countDown() {
+    return new Promise((resolve) => {
+      let left = COUNTDOWN_FROM;
+      function tick() {
+        if (left === 0) {
+          countdown.textContent = "";
+          resolve();
+          return;
+        }
+        countdown.textContent = String(left);
+        left -= 1;
+        setTimeout(tick, 1000);
+      }
+      tick();
+    });
+  }
+
+  // Step 2: the countdown, then the capture the server paces. The camera is opened afresh for it, so the recording
+  // starts with the capture.
+  async function recordCapture() {
+    buttonsShow();
+    step("record");
+    say("Get ready\u2026");
+    await countDown();
+    stopPreview();
+    const stream = await openCamera();
+    if (!stream) {
+      refuse(new Refusal("The camera and microphone could not be opened again."));
       return;
     }
     preview.srcObject = stream;
     stage.hidden = false;
-    // On a phone the prompts must be in view while the person faces the camera.
-    stage.scrollIntoView({block: "center"});
+    // The recording starts once the camera delivers pictures again: a camera still waking up would hold the first
+    // chunks back, and the server reads held-back chunks as a stream that was not live.
+    await new Promise((resolve) => {
+      if (preview.readyState >= 2) resolve();
+      preview.addEventListener("loadeddata", resolve, {once: true});
+      setTimeout(resolve, 2000);
+    });
     let capture;
     try {
       capture = await post(capturesUrl, "{}", "application/json");
     } catch (error) {
       stream.getTracks().forEach((track) => track.stop());
-      preview.srcObject = null;
-      stage.hidden = true;
       refuse(error);
       return;
     }
@@ -196,8 +306,8 @@
     const recorder = new MediaRecorder(stream, mimeType ? {mimeType: mimeType} : {});
     const chunkType = (recorder.mimeType || mimeType || "video/webm").split(";")[0];
     const chunksUrl = new URL(capture.chunks_url, window.location.href);
-    const queue = [], shown = new Set();
-    let sequence = 0, sending = false, recording = true, failure = null, began = 0;
+    const queue = [], shown = new Set(), kept = [];
+    let sequence = 0, sending = false, live = true, failure = null, began = 0;
     let finished;
     const allSent = new Promise((resolve) => { finished = resolve; });
 
@@ -230,15 +340,18 @@
         }
       }
       sending = false;
-      if (failure || !recording) finished();
+      if (failure || !live) finished();
     }
 
     recorder.ondataavailable = function (event) {
-      if (event.data && event.data.size) queue.push(event.data);
+      if (event.data && event.data.size) {
+        queue.push(event.data);
+        kept.push(event.data);
+      }
       sendQueued();
     };
     recorder.onstop = function () {
-      recording = false;
+      live = false;
       stream.getTracks().forEach((track) => track.stop());
       preview.srcObject = null;
       stage.hidden = true;
@@ -257,13 +370,30 @@
     recorder.start(capture.timeslice_ms || 250);
     await allSent;
     clearInterval(ticker);
+    progress.hidden = true;
     if (failure) {
       refuse(failure);
       return;
     }
+    // Step 3: the person may watch what was recorded before it is checked.
+    prompt.replaceChildren();
+    recording = {capture: capture, blob: new Blob(kept, {type: chunkType})};
+    playback.src = URL.createObjectURL(recording.blob);
+    review.hidden = false;
+    step("review");
+    say("Recorded. Watch it if you like, then send it for the check, or record again.");
+    buttonsShow(send, rerecord);
+    send.focus();
+  }
+
+  async function sendCapture() {
+    if (!recording) return;
+    const capture = recording.capture;
+    buttonsShow();
     say("Checking your live video\u2026");
     try {
       await post(new URL(capture.finish_url, window.location.href), JSON.stringify(finishFields()), "application/json");
+      reviewClear();
       succeed();
     } catch (error) {
       refuse(error);
@@ -273,6 +403,9 @@
   section.hidden = false;
   // The recorded-video form stays on the page, folded away, for a person whose camera cannot stream.
   if (fallback) fallback.open = false;
-  start.addEventListener("click", liveCheck);
-  retry.addEventListener("click", liveCheck);
+  start.addEventListener("click", frame);
+  retry.addEventListener("click", frame);
+  rerecord.addEventListener("click", frame);
+  record.addEventListener("click", recordCapture);
+  send.addEventListener("click", sendCapture);
 })();

@@ -146,7 +146,9 @@ def _render_claim(render: Render) -> bool:
         )
         return False
     try:
-        consent_gate(portrait=render.portrait, purpose=render.purpose, language=render.language or "any")
+        consent_gate(
+            portrait=render.portrait, purpose=render.purpose, language=render.language or "any", label=render.label
+        )
     except ApplicationError as error:
         render_finish(render, Render.Status.CANCELLED, error=error.detail)
         return False

@@ -146,14 +146,14 @@ def render_enqueue(
         purpose=purpose, text=text, language=language, voice=voice, audio=audio, transcript=transcript
     )
     # Checked once outside the transaction too, so that a refusal's audit-log entry is not rolled back with it.
-    consent = consent_gate(portrait=portrait, purpose=purpose, language=language or "any")
+    consent = consent_gate(portrait=portrait, purpose=purpose, language=language or "any", label=label)
     spoken_language_verify(
         consent=consent, purpose=purpose, language=language, text=text, recording=audio_bytes, transcript=transcript
     )
     render = None
     try:
         with transaction.atomic():
-            consent = consent_gate(portrait=portrait, purpose=purpose, language=language or "any")
+            consent = consent_gate(portrait=portrait, purpose=purpose, language=language or "any", label=label)
             render = Render(
                 owner=owner,
                 portrait=portrait,

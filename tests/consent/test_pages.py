@@ -37,10 +37,9 @@ def test_the_page_shows_the_request_and_a_clip_sent_from_it_waits_for_review(
     consent = Consent.objects.get()
     for shown in (
         "ada asks to animate your photo",
-        "education, support",
-        "Maximum number of videos: 4",
-        "Besides the videos, up to 5 one-second previews",
-        "Consent text (version 1)",
+        "teaching and training; customer support and help pages",
+        "at most 4, plus up to 5 one-second previews",
+        "The full consent text (version 2)",
         consent.challenge["instructions"],
         f"/consent/{token}/portrait.jpg",
         "candor/capture.js",
@@ -88,7 +87,12 @@ def test_a_still_photo_on_the_page_is_refused_with_the_reason(client, api, outbo
     photo.name = "me.jpg"
     page = client.post(
         f"/consent/{token}/",
-        {"challenge_id": consent.challenge["id"], "full_name": "E", "decision": "approve", "capture": photo},
+        {
+            "challenge_id": consent.challenge["id"],
+            "full_name": "E",
+            "decision": "approve",
+            "capture": photo,
+        },
     )
     assert page.status_code == 400 and "a photo cannot prove that you are present" in page.content.decode()
     assert Consent.objects.get().status == "pending"
@@ -106,8 +110,11 @@ def test_the_revoke_page_revokes_and_erases(client, api, outbox, portrait_jpeg):
     )
     (revoke_token,) = outbox.links(r"/consent/revoke/([A-Za-z0-9_\-]+)/")
     assert "Erase your photo" in client.get(f"/consent/revoke/{revoke_token}/").content.decode()
-    erased = client.post(f"/consent/revoke/{revoke_token}/", {"action": "erase"})
-    assert erased.status_code == 200 and "deleted" in erased.content.decode()
+    confirming = client.post(f"/consent/revoke/{revoke_token}/", {"action": "erase"})
+    assert confirming.status_code == 200 and "This cannot be undone" in confirming.content.decode()
+    assert Portrait.objects.get(id=portrait_id).erased_at is None, "erasing waits for the confirmation"
+    erased = client.post(f"/consent/revoke/{revoke_token}/", {"action": "erase", "confirm": "yes"}, follow=True)
+    assert erased.status_code == 200 and "Erased on" in erased.content.decode()
     portrait = Portrait.objects.get(id=portrait_id)
     assert portrait.erased_at is not None and not portrait.image and portrait.descriptor == []
     assert Consent.objects.get().status == "declined"

@@ -149,7 +149,7 @@ def fake_camera_write(
 # The page's side: what the person pictured sees, read from the DOM as it changes.
 
 _ARROWS = {"left": "\u2190", "right": "\u2192", "up": "\u2191", "down": "\u2193"}
-_DIRECTIONS = {"left": "to your left", "right": "to your right", "up": "up", "down": "down"}
+_DIRECTIONS = {"left": "to your own left", "right": "to your own right", "up": "up", "down": "down"}
 # From the click to the last chunk: about 13 s, with room for a loaded machine; the analysis then takes at most the
 # server's own wall-clock limit, CANDOR_CAPTURE_WALL_S.
 CAPTURE_S = 40
@@ -267,8 +267,24 @@ def live_check_approve(browser, camera: FakeCamera, photo: np.ndarray, schedule:
     fake_camera_write(camera, photo, schedule)
     find(browser, "#full_name").send_keys(name)
     live_check_watch(browser)
-    find(browser, "#live-start").click()
+    live_check_record(browser, find(browser, "#live-start"))
+    find(browser, "#live-send").click()
     return live_check_wait(browser, leaves_page=True)
+
+
+def live_check_record(browser, begin) -> None:
+    """Click `begin` (Start live check, Try again or Record again): the camera's mirror shows, then Start recording,
+    the countdown and the capture; returns once the recording waits for review (Send for the check shown).
+    """
+    begin.click()
+    browser.wait_for(lambda driver: find(browser, "#live-record").is_displayed(), timeout=20)
+    assert find(browser, "#live-stage").is_displayed(), "the camera's mirror should show before recording"
+    find(browser, "#live-record").click()
+    browser.wait_for(
+        lambda driver: find(browser, "#live-send").is_displayed() or find(browser, "#live-refusal").is_displayed(),
+        timeout=CAPTURE_S + 10,
+    )
+    assert not find(browser, "#live-refusal").is_displayed(), find(browser, "#live-refusal").text
 
 
 def console_errors_besides_refusals(browser) -> list[str]:

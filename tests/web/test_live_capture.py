@@ -19,6 +19,7 @@ from .fake_camera import (
     console_errors_besides_refusals,
     fake_camera_write,
     find,
+    live_check_record,
     live_check_sent,
     live_check_wait,
     live_check_watch,
@@ -49,7 +50,12 @@ def test_the_person_pictured_approves_with_the_live_check_after_a_wrong_answer_i
     assert "the screen will flash colours for about 2 seconds" in find(filmed, "#live-check").text
     find(filmed, "#full_name").send_keys("Eileen Collins")
     live_check_watch(filmed)
-    find(filmed, "#live-start").click()
+    live_check_record(filmed, find(filmed, "#live-start"))
+    # The recording waits for review: played back from the page, not mirrored, until the person sends it.
+    assert find(filmed, "#live-review").is_displayed() and find(filmed, "#live-playback").get_attribute("src")
+    assert find(filmed, "#live-steps [aria-current=step]").text == "Review and send"
+    filmed.screenshot("live-consent-review", size=PHONE)
+    find(filmed, "#live-send").click()
     # While the server analyses this capture, the camera (stopped by now) gets the clip that answers the prompts.
     live_check_sent(filmed)
     answering = threading.Thread(target=fake_camera_write, args=(camera, person, schedule))
@@ -61,14 +67,20 @@ def test_the_person_pictured_approves_with_the_live_check_after_a_wrong_answer_i
     assert f"do not answer the challenge ({', '.join(asked)})" in refusal.text, refusal.text
     assert "attempts left" in refusal.text, refusal.text
     retry = find(filmed, "#live-retry")
-    assert retry.is_displayed() and filmed.driver.switch_to.active_element == retry, "Try again should have the focus"
+    assert retry.is_displayed()
+    assert filmed.driver.switch_to.active_element == refusal, "the reason should have the focus"
+    assert filmed.driver.execute_script(
+        "const box = arguments[0].getBoundingClientRect(); return box.top >= 0 && box.bottom <= window.innerHeight;",
+        refusal,
+    ), "the reason should be in view"
     assert Consent.objects.get().status == "pending"
     filmed.screenshot("live-consent-refused", size=PHONE)
 
     # The second try answers the prompts; it starts from the keyboard (Try again has the focus).
     answering.join()
     live_check_watch(filmed)
-    retry.send_keys(Keys.ENTER)
+    live_check_record(filmed, retry)
+    find(filmed, "#live-send").send_keys(Keys.ENTER)
     seen = live_check_wait(filmed, leaves_page=True)
     # The chunks went one at a time, numbered in the order recorded.
     assert seen["most_chunks_in_flight"] == 1

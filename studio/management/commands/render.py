@@ -23,7 +23,11 @@ class Command(BaseCommand):
         source.add_argument("--text", help="text to speak")
         parser.add_argument("--language", default="", help="language code of --text (e.g. en, de, fr)")
         parser.add_argument("--purpose", default="personal", choices=Purpose.values)
-        parser.add_argument("--no-label", action="store_true", help="omit the visible AI-generated label")
+        parser.add_argument(
+            "--no-label",
+            action="store_true",
+            help="omit the visible AI-generated label (refused unless the person pictured allowed it)",
+        )
         parser.add_argument("--out", type=Path, required=True, help="where to write the MP4")
 
     def handle(self, *args, portrait, audio, text, language, purpose, no_label, out, **options):
