@@ -45,7 +45,7 @@ _VOICE_BAR_DB, _VOICE_BAR_DEPTH = -25.0, 0.25
 # antiresonance can hide it in any voice): then a nasal share over
 # _MURMUR_NASAL_ALONE and a mid band _UNRESOLVED_MUFFLED_DB down do.
 _MURMUR_NASAL, _MURMUR_F1, _MURMUR_MUFFLED_DB = 0.55, 310.0, -10.0
-_MURMUR_NASAL_ALONE, _UNRESOLVED_F1, _UNRESOLVED_MUFFLED_DB = 0.85, 600.0, -6.0
+_MURMUR_NASAL_ALONE, _UNRESOLVED_F1, _UNRESOLVED_MUFFLED_DB = 0.75, 600.0, -6.0
 # The nasal tract's resonance above the murmur's first lies in
 # _MURMUR_RESONANCE: near 1 kHz behind closed lips, near 1.7 kHz or higher
 # behind the tongue; below _LABIAL_MURMUR_HZ the lips are shut. Murmur whose
