@@ -84,9 +84,7 @@ def test_the_lips_rest_closed_in_the_pauses_between_phrases(snr_db):
     # The judge's pauses (200 ms or more without speech, read on the clean recording) inside the speech.
     speaking = recorded_speech.speech_frames_mask(recorded_speech.in_room(recording, RATE, None, 0), RATE, n_frames)
     spoken = np.flatnonzero(speaking)
-    pauses = [
-        (a, b) for a, b in recorded_speech.runs(~speaking) if b - a >= 5 and spoken[0] < a and b < spoken[-1]
-    ]
+    pauses = [(a, b) for a, b in recorded_speech.runs(~speaking) if b - a >= 5 and spoken[0] < a and b < spoken[-1]]
     assert len(pauses) == 2
     for first, last in pauses:
         middle = slice(first + 2, last - 2)  # the lips take a frame or two to close and to part
