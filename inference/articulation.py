@@ -39,6 +39,8 @@ _VOICED_ABOVE = 0.45
 _SPEECH_LEVEL = 0.3
 _SPEECH_HISS, _LOUD_LEVEL = 0.35, 0.5
 _HANGOVER_S = 0.1
+# A stretch this long without voice activity is a pause (see _pauses).
+_PAUSE_S = 0.1
 # Formants are read as if from one reference vocal tract: a voice is scaled so
 # that its median F3 over vowels lands on _REFERENCE_F3 (Hz, an adult man's),
 # which undoes the shorter tract of women and children.
@@ -167,7 +169,7 @@ def acoustic_track(audio: np.ndarray, sample_rate: int, n_frames: int, fps: int)
     # Labiodental hiss is weak and spectrally flat; a sibilant's is loud and peaked.
     target[:, DENTAL] = fricative * features[:, FLATNESS] * np.clip((0.45 - level) / 0.25, 0.0, 1.0)
     context = 2 * round(CLOSURE_CONTEXT_S / hop_s) + 1
-    target[:, CLOSE] = 1 - maximum_filter1d(speaking, size=context)
+    target[:, CLOSE] = np.maximum(1 - maximum_filter1d(speaking, size=context), _pauses(speaking, hop_s))
     shut = []
     for start, end, labial in oral_closures(audio, sample_rate, features, formants, scale, speaking, hop_s, noise):
         if labial:
@@ -192,6 +194,21 @@ def acoustic_track(audio: np.ndarray, sample_rate: int, n_frames: int, fps: int)
         ],
     )
     return cast(np.ndarray, np.clip(track, 0.0, 1.0).astype(np.float32))
+
+
+def _pauses(speaking: np.ndarray, hop_s: float) -> np.ndarray:
+    """(n,) float 0/1: the pauses in voice activity (n,) 0/1, stretches without speech of at least _PAUSE_S.
+
+    Voice activity is held _HANGOVER_S past each sound, so such a stretch is a silence of about 0.2 s or more:
+    longer than any stop's closure, and the lips close there as a speaker's do between phrases.
+    """
+    quiet = np.concatenate([[0], (speaking < 0.5).astype(int), [0]])
+    edges = np.flatnonzero(np.diff(quiet))
+    pauses = np.zeros(len(speaking))
+    for start, end in zip(edges[::2], edges[1::2], strict=True):
+        if (end - start) * hop_s >= _PAUSE_S:
+            pauses[start:end] = 1.0
+    return pauses
 
 
 def _reference_formants(features: np.ndarray) -> tuple[np.ndarray, float]:
