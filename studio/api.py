@@ -23,6 +23,7 @@ from provenance.label import LABEL_CORNERS
 from . import selectors, services, sharing
 from .models import Portrait, Render
 from .validators import SUBJECT_NAME_MAX_CHARS, subject_name_validate
+from .voices import render_voice_name
 
 
 def _paginated(request, view, queryset, output_class) -> Response:
@@ -139,12 +140,18 @@ class RenderOutput(serializers.Serializer):
     purpose = serializers.CharField()
     language = serializers.CharField()
     voice = serializers.CharField()
+    voice_name = serializers.SerializerMethodField()
+    expression = serializers.CharField()
     status = serializers.CharField()
     progress = serializers.FloatField()
     video_url = serializers.SerializerMethodField()
     error = serializers.CharField()
     created_at = serializers.DateTimeField()
     duration_s = serializers.FloatField(allow_null=True)
+
+    def get_voice_name(self, render: Render) -> str:
+        """The voice as the pages name it ("English (America), female 3"); empty for an uploaded recording."""
+        return render_voice_name(render)
 
     def get_video_url(self, render: Render) -> str | None:
         if render.status != Render.Status.DONE or not render.video:
@@ -174,6 +181,19 @@ class SpeechInput(serializers.Serializer):
     )
 
 
+class ExpressionField(serializers.ChoiceField):
+    def __init__(self) -> None:
+        from inference import EXPRESSIONS
+
+        super().__init__(
+            choices=EXPRESSIONS,
+            required=False,
+            allow_blank=True,
+            default="",
+            help_text="the face's expression, held through the video; empty: neutral",
+        )
+
+
 class LabelCornerField(serializers.ChoiceField):
     def __init__(self) -> None:
         super().__init__(
@@ -189,6 +209,7 @@ class RendersApi(APIView):
     class RenderCreateInput(SpeechInput):
         label = serializers.BooleanField(required=False, default=True)  # type: ignore[assignment]  # a field named "label"
         label_corner = LabelCornerField()
+        expression = ExpressionField()
 
     @extend_schema(operation_id="renders_list", responses=page_of(RenderOutput))
     def get(self, request):
@@ -222,6 +243,7 @@ class RendersApi(APIView):
             transcript=data.get("transcript", ""),
             label=data["label"],
             label_corner=data["label_corner"],
+            expression=data["expression"],
             idempotency_key=request.headers.get("Idempotency-Key", "").strip(),
         )
         return Response(RenderOutput(render, context={"request": request}).data, status=status.HTTP_202_ACCEPTED)
@@ -243,6 +265,7 @@ class RendersLocalizeApi(APIView):
         )
         label = serializers.BooleanField(required=False, default=True)  # type: ignore[assignment]  # a field named "label"
         label_corner = LabelCornerField()
+        expression = ExpressionField()
 
     @extend_schema(request=LocalizeInput, responses={202: RenderOutput(many=True)})
     def post(self, request):
@@ -259,6 +282,7 @@ class RendersLocalizeApi(APIView):
             versions=versions,
             label=data["label"],
             label_corner=data["label_corner"],
+            expression=data["expression"],
         )
         return Response(
             RenderOutput(renders, many=True, context={"request": request}).data, status=status.HTTP_202_ACCEPTED
@@ -268,6 +292,7 @@ class RendersLocalizeApi(APIView):
 class RenderPreviewApi(APIView):
     class RenderPreviewInput(SpeechInput):
         label_corner = LabelCornerField()
+        expression = ExpressionField()
 
     @extend_schema(request=RenderPreviewInput, responses={(200, "video/mp4"): bytes})
     def post(self, request):
@@ -285,6 +310,7 @@ class RenderPreviewApi(APIView):
             audio=data.get("audio"),
             transcript=data.get("transcript", ""),
             label_corner=data["label_corner"],
+            expression=data["expression"],
         )
         return HttpResponse(video, content_type="video/mp4")
 

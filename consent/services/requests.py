@@ -152,6 +152,16 @@ class ConsentText:
     sha256: str
 
 
+def consent_link_opened(*, consent: Consent, viewer) -> None:
+    """Note the first time the request's page is loaded, for the creator's tracking; the creator opening their own
+    link (to test it, or to show its QR code) does not count."""
+    if viewer is not None and viewer.is_authenticated and viewer.pk == consent.requested_by_id:
+        return
+    if consent.link_opened_at is None:
+        # One update that only a first opening can win, so two pages loaded at once keep the earlier time.
+        Consent.objects.filter(id=consent.id, link_opened_at__isnull=True).update(link_opened_at=timezone.now())
+
+
 def consent_text(consent: Consent) -> ConsentText:
     """The exact consent text shown for this request (the same bytes on the page, in the API and in the receipt)."""
     text = render_to_string(

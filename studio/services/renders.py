@@ -56,6 +56,16 @@ def label_corner_checked(label_corner: str) -> str:
     return corner
 
 
+def expression_checked(expression: str) -> str:
+    """One of the engine's expressions; empty means neutral."""
+    from inference import EXPRESSIONS
+
+    expression = expression or "neutral"
+    if expression not in EXPRESSIONS:
+        raise ApplicationError(ErrorCode.INVALID_EXPRESSION, f"expression must be one of {', '.join(EXPRESSIONS)}")
+    return expression
+
+
 def _render_input_checked(
     *, purpose: str, text: str, language: str, voice: str, audio, transcript: str
 ) -> tuple[str, str, bytes | None]:
@@ -115,14 +125,16 @@ def render_enqueue(
     transcript: str = "",
     label: bool = True,
     label_corner: str = "",
+    expression: str = "",
     dispatch: bool = True,
     idempotency_key: str = "",
 ) -> Render:
     """Check consent and input, store the render request and (unless `dispatch` is off) queue it for a render worker.
 
     `voice` (empty: the language's default) goes with text; `transcript` (captions) with an uploaded recording.
-    `label_corner` (empty: CANDOR_LABEL_CORNER) is where the visible label is drawn.
-    A repeated `idempotency_key` of the same creator returns the render it first made instead of a new one.
+    `label_corner` (empty: CANDOR_LABEL_CORNER) is where the visible label is drawn; `expression` (empty: neutral)
+    is the face's expression. A repeated `idempotency_key` of the same creator returns the render it first made
+    instead of a new one.
     """
     if len(idempotency_key) > IDEMPOTENCY_KEY_MAX_CHARS:
         raise ApplicationError(
@@ -133,6 +145,7 @@ def render_enqueue(
         if earlier is not None:
             return earlier
     label_corner = label_corner_checked(label_corner)
+    expression = expression_checked(expression)
     language, voice, audio_bytes = _render_input_checked(
         purpose=purpose, text=text, language=language, voice=voice, audio=audio, transcript=transcript
     )
@@ -156,6 +169,7 @@ def render_enqueue(
                 transcript=transcript.strip(),
                 label=label,
                 label_corner=label_corner,
+                expression=expression,
                 watermark_serial=_watermark_serial_new(),
                 idempotency_key=idempotency_key,
             )
@@ -184,7 +198,14 @@ def render_enqueue(
 
 
 def renders_localize(
-    *, owner, portrait: Portrait, purpose: str, versions: list[dict], label: bool = True, label_corner: str = ""
+    *,
+    owner,
+    portrait: Portrait,
+    purpose: str,
+    versions: list[dict],
+    label: bool = True,
+    label_corner: str = "",
+    expression: str = "",
 ) -> list[Render]:
     """Queue one render per language version ({"language", "text", "voice"} or {"language", "audio", "transcript"}), all
     or none.
@@ -215,6 +236,7 @@ def renders_localize(
                         transcript=version.get("transcript", ""),
                         label=label,
                         label_corner=label_corner,
+                        expression=expression,
                     )
                 )
             except ApplicationError as error:
@@ -234,6 +256,7 @@ def render_preview(
     audio=None,
     transcript: str = "",
     label_corner: str = "",
+    expression: str = "",
 ) -> bytes:
     """MP4 bytes of the first second of the video these inputs would make; nothing is stored.
 
@@ -249,6 +272,7 @@ def render_preview(
     from provenance.watermark import FrameWatermarker
 
     label_corner = label_corner_checked(label_corner)
+    expression = expression_checked(expression)
     language, voice, audio_bytes = _render_input_checked(
         purpose=purpose, text=text, language=language, voice=voice, audio=audio, transcript=transcript
     )
@@ -278,6 +302,7 @@ def render_preview(
             sample_rate,
             fps=settings.CANDOR_RENDER_FPS,
             phonemes=phonemes,
+            expression=expression,
             rig=rig,
             neural_model=settings.CANDOR_NEURAL_MODEL or None,
         )
