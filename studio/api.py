@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from django.http import FileResponse, HttpResponse
 from django.urls import reverse
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
@@ -23,7 +24,7 @@ from provenance.label import LABEL_CORNERS
 from . import selectors, services, sharing
 from .models import Portrait, Render
 from .validators import SUBJECT_NAME_MAX_CHARS, subject_name_validate
-from .voices import render_voice_name
+from .voices import render_voice_name, voices_of_language
 
 
 def _paginated(request, view, queryset, output_class) -> Response:
@@ -315,11 +316,29 @@ class RenderPreviewApi(APIView):
         return HttpResponse(video, content_type="video/mp4")
 
 
+class NamedVoiceOutput(serializers.Serializer):
+    id = serializers.CharField(help_text='what a render takes as "voice", e.g. en-us+f3')
+    language = serializers.CharField()
+    name = serializers.CharField(help_text='as the pages show it, e.g. "English (America), female 3"')
+    accent = serializers.CharField(help_text="the region or accent in the voice's name; may be empty")
+    gender = serializers.CharField(help_text="female, male, or empty where the voice data does not say")
+    natural = serializers.BooleanField(help_text="a neural voice rather than espeak-ng's formant synthesis")
+    sample_url = serializers.CharField(help_text="a few seconds of the voice (WAV), made once and kept")
+
+
 class VoicesApi(APIView):
     class VoicesOutput(serializers.Serializer):
         language = serializers.CharField()
         default = serializers.CharField()
         voices = serializers.ListField(child=serializers.CharField())
+        named = serializers.SerializerMethodField()
+
+        @extend_schema_field(NamedVoiceOutput(many=True))
+        def get_named(self, row: dict) -> list[dict]:
+            return [
+                {**asdict(voice), "sample_url": reverse("voice-sample", args=[row["language"], voice.id])}
+                for voice in voices_of_language(row["language"])
+            ]
 
     @extend_schema(
         operation_id="voices_list",
@@ -331,7 +350,7 @@ class VoicesApi(APIView):
         responses=VoicesOutput(many=True),
     )
     def get(self, request):
-        """The speech synthesizer's voices per language, default first (variants such as "de+f2" are female or male)."""
+        """The speech synthesizer's voices per language, default first, each with its name, accent and gender."""
         from inference import speech
 
         language = request.query_params.get("language", "").strip().lower()
