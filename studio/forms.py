@@ -107,7 +107,8 @@ class ConsentRequestForm(forms.Form):
     @classmethod
     def asking_again(cls, consent) -> ConsentRequestForm:
         """The form filled with what a previous request asked for, to send it again as it was (or change it)."""
-        asked_days = (consent.requested_expires_at - consent.created_at).days
+        # Rounded: the expiry was set a moment before the record's creation time.
+        asked_days = round((consent.requested_expires_at - consent.created_at).total_seconds() / 86400)
         return cls(
             initial={
                 "purposes": [] if set(consent.requested_purposes) == set(PURPOSES) else consent.requested_purposes,
