@@ -169,7 +169,8 @@ class _VideoBaseForm(forms.Form):
         choices=[(name, name.capitalize()) for name in EXPRESSIONS],
         required=False,
         initial="neutral",
-        help_text="Held through the whole video: friendly lifts the mouth corners, serious lowers the brows.",
+        help_text="Held through the whole video: friendly is a slight smile; serious turns the mouth corners down and "
+        "draws the brows together.",
     )
     label = forms.BooleanField(
         required=False,

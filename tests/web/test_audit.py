@@ -181,6 +181,8 @@ def _walk(audit: Audit, site: Site, creator) -> None:
         ("dashboard", "/"),
         ("portrait", f"/portraits/{site.portrait_id}/"),
         ("new-video", f"/renders/new/?portrait={site.portrait_id}"),
+        ("localize", f"/renders/localize/?portrait={site.portrait_id}"),
+        ("video", f"/renders/{site.render.id}/"),
     ):
         audit.open(path)
         audit.check(name)
