@@ -171,3 +171,16 @@ def test_the_voices_api_names_each_voice(api):
     }
     assert named["en-us+f3"]["gender"] == "female" and named["en-us-joe"]["natural"] is True
     assert [row["id"] for row in english["named"]] == english["voices"]
+
+
+def test_the_expression_reaches_the_engine(portrait_id):
+    """The same first second with another expression is another video; with the same one, the same video."""
+    from studio.models import Portrait
+    from studio.services import render_preview
+
+    consent_approved(portrait_id=portrait_id)
+    portrait = Portrait.objects.get(id=portrait_id)
+    said = {"portrait": portrait, "purpose": "marketing", "text": "Hello there.", "language": "en", "voice": "en-us"}
+    neutral = render_preview(**said, expression="neutral")
+    assert render_preview(**said, expression="") == neutral
+    assert render_preview(**said, expression="serious") != neutral
