@@ -157,9 +157,8 @@ def consent_link_opened(*, consent: Consent, viewer) -> None:
     link (to test it, or to show its QR code) does not count."""
     if viewer is not None and viewer.is_authenticated and viewer.pk == consent.requested_by_id:
         return
-    if consent.link_opened_at is None:
-        # One update that only a first opening can win, so two pages loaded at once keep the earlier time.
-        Consent.objects.filter(id=consent.id, link_opened_at__isnull=True).update(link_opened_at=timezone.now())
+    # One update that only a first opening can win, so two pages loaded at once keep the earlier time.
+    Consent.objects.filter(id=consent.id, link_opened_at__isnull=True).update(link_opened_at=timezone.now())
 
 
 def consent_text(consent: Consent) -> ConsentText:

@@ -131,7 +131,17 @@ def test_the_api_takes_an_expression_and_names_the_voice(api, portrait_id):
     assert Render.objects.count() == 1
 
 
-def test_a_voice_sample_is_synthesized_once_and_then_served_from_storage(client, creator):
+def test_a_voice_sample_is_synthesized_once_and_then_served_from_storage(client, creator, monkeypatch):
+    from inference import speech
+
+    synthesized = []
+    real_synthesize = speech.synthesize
+
+    def counted(*args, **kwargs):
+        synthesized.append(args)
+        return real_synthesize(*args, **kwargs)
+
+    monkeypatch.setattr(speech, "synthesize", counted)
     client.force_login(creator)
     name = voice_sample_name(language="de", voice="de+f2")
     default_storage.delete(name)
@@ -146,6 +156,7 @@ def test_a_voice_sample_is_synthesized_once_and_then_served_from_storage(client,
     default_storage.save(name, ContentFile(silence.getvalue()))
     again = client.get("/voices/de/de+f2/sample.wav")
     assert b"".join(again.streaming_content) == silence.getvalue()
+    assert synthesized == [("Deutsch. 1, 2, 3.", "de")]
     default_storage.delete(name)
 
 
