@@ -180,7 +180,8 @@ def test_the_voices_api_names_each_voice(api):
         "natural": False,
         "sample_url": "/voices/en/en-gb-x-gbcwmd/sample.wav",
     }
-    assert named["en-us+f3"]["gender"] == "female" and named["en-us-joe"]["natural"] is True
+    assert named["en-us+f3"]["name"] == "English (America), female 3" and named["en-us+f3"]["gender"] == "female"
+    assert named["en-us-joe"]["natural"] is True
     assert [row["id"] for row in english["named"]] == english["voices"]
 
 
