@@ -302,7 +302,8 @@ def test_creator_pages_have_no_console_errors(browser, creator, api, portrait_jp
     Select(_find(browser, "#id_language")).select_by_value("de")
     browser.wait_for(
         lambda driver: (
-            driver.execute_script("return document.querySelector('#id_voice').options[0].text") == "Default voice (de)"
+            driver.execute_script("return document.querySelector('#id_voice').options[0].text")
+            == "Default voice: German, male"
         )
     )
     _find(browser, "#id_source_1").click()
