@@ -1,10 +1,8 @@
-"""Language codes: the one check every scope, render and voice request goes through, and their names."""
+"""The one check of language codes (every scope, render and voice request is validated here), and their names."""
 
 from __future__ import annotations
 
-import functools
-
-import langcodes
+from babel import Locale, UnknownLocaleError
 
 from core.errors import ApplicationError, ErrorCode
 from inference import speech
@@ -37,23 +35,16 @@ def languages_normalize(languages: list[str]) -> list[str]:
     return codes
 
 
-@functools.cache
-def language_name(code: str) -> str:
-    """A language code's English name: "de" -> "German", "cmn" -> "Mandarin Chinese".
+def language_name(code: str, locale: str = "en") -> str:
+    """A language code's name in `locale`, from the Unicode CLDR data Babel ships ("de" -> "German", "en-us" ->
+    "English (United States)"; "any" -> "any language").
 
-    Names come from CLDR and the IANA subtag registry (langcodes with language_data); a code they do not name (a
-    constructed language such as espeak's "piqd") takes the title of the synthesizer's voice for it ("Klingon"), and
-    any other the code itself.
+    A code CLDR does not know (a few of the synthesizer's, e.g. "piqd") is named by the code itself.
     """
-    language = langcodes.Language.get(code)
-    if language.has_name_data():
-        return str(language.display_name("en"))
-    voice = speech.languages().get(code)
-    return speech.voice_profile(voice).title if voice else code
-
-
-def language_autonym(code: str) -> str:
-    """The language's name in itself ("de" -> "Deutsch"), or its English name where CLDR has no autonym."""
-    language = langcodes.Language.get(code)
-    autonym = str(language.autonym()) if language.has_name_data() else ""
-    return autonym if autonym and not autonym.startswith("Unknown language") else language_name(code)
+    if code == ANY_LANGUAGE:
+        return "any language"
+    try:
+        name = Locale.parse(code, sep="-").get_display_name(locale)
+    except (ValueError, UnknownLocaleError):
+        name = Locale.parse(locale).languages.get(code)
+    return name or code

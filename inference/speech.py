@@ -227,6 +227,7 @@ def _catalogue() -> dict[str, tuple[tuple[int, str], ...]]:
     return {name: voice.tags for name, voice in _listed().items()}
 
 
+@functools.cache
 def _variant_gender(variant: str) -> str:
     """The gender a voice variant file ("!v/f3") declares on its "gender" line, or ""."""
     path = Path(espeakng_loader.get_data_path()) / "voices" / "!v" / variant

@@ -14,13 +14,13 @@ from django.utils import timezone
 
 from consent.models import PURPOSES, Purpose
 from consent.selectors import consent_active_get
-from core.languages import ANY_LANGUAGE, language_name
+from core.languages import ANY_LANGUAGE
 from inference.animation import EXPRESSIONS
 from inference.speech import DEFAULT_WORDS_PER_MINUTE, MAX_TEXT_CHARS
 
 from .models import LABEL_CORNER_CHOICES
 from .validators import SUBJECT_NAME_MAX_CHARS, subject_name_validate
-from .voices import voices_of_language
+from .voices import spoken_language_name, voices_of_language
 
 LOCALIZATION_ROWS = 4
 CONSENT_DEFAULT_DAYS = 365
@@ -36,7 +36,7 @@ def language_choices() -> tuple[tuple[str, str], ...]:
     """(code, "German (de)") for every language the speech synthesizer speaks, sorted by name."""
     from inference import speech
 
-    named = [(code, f"{language_name(code)} ({code})") for code in speech.languages()]
+    named = [(code, f"{spoken_language_name(code)} ({code})") for code in speech.languages()]
     return tuple(sorted(named, key=lambda choice: choice[1].lower()))
 
 

@@ -24,7 +24,7 @@ from consent.selectors import consent_active_get, consent_latest_get, consent_pr
 from consent.services import ROUTED_NOTICE, consent_request_create
 from core.errors import ApplicationError, ErrorCode
 from core.http import file_response_ranged, public_url
-from core.languages import ANY_LANGUAGE, language_name
+from core.languages import ANY_LANGUAGE
 
 from . import accounts, captions, selectors, services, sharing
 from .forms import (
@@ -39,7 +39,7 @@ from .forms import (
 )
 from .models import Render
 from .qr import qr_svg
-from .voices import render_voice_name, voice_sample_get, voices_of_language
+from .voices import render_voice_name, spoken_language_name, voice_sample_get, voices_of_language
 
 FINISHED = (Render.Status.DONE, Render.Status.FAILED, Render.Status.CANCELLED)
 
@@ -134,7 +134,7 @@ def _consent_tracking(consent) -> dict:
         return {}
     tracking: dict[str, Any] = {
         "asked_purposes": consent.requested_purposes,
-        "asked_languages": [language_name(code) for code in consent.requested_languages if code != ANY_LANGUAGE],
+        "asked_languages": [spoken_language_name(code) for code in consent.requested_languages if code != ANY_LANGUAGE],
     }
     link_open = consent.status == Consent.Status.PENDING and consent.link_expires_at > timezone.now()
     if link_open and not consent.routed:

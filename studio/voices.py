@@ -4,14 +4,16 @@ forms and the video page, and a short sample of each, spoken once and kept in th
 
 from __future__ import annotations
 
+import functools
 import io
 from dataclasses import dataclass
 
+from babel import Locale, UnknownLocaleError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
 from core.errors import ApplicationError, ErrorCode
-from core.languages import language_autonym, language_check
+from core.languages import language_check, language_name
 from inference.errors import InferenceError
 
 from .services.common import as_application_error
@@ -29,6 +31,28 @@ class Voice:
     accent: str
     gender: str
     natural: bool
+
+
+@functools.cache
+def spoken_language_name(code: str) -> str:
+    """The name of a language the synthesizer speaks: CLDR's (core.languages.language_name), or where CLDR has none
+    (espeak-ng's "piqd", "qya") the title of the synthesizer's voice for it ("Klingon", "Quenya")."""
+    from inference import speech
+
+    name = language_name(code)
+    voice = speech.languages().get(code)
+    if name != code or voice is None:
+        return name
+    return speech.voice_profile(voice).title
+
+
+def _autonym(code: str) -> str:
+    """The language's name in itself ("de" -> "Deutsch"), or its English name where CLDR has no such name."""
+    try:
+        autonym = Locale.parse(code, sep="-").get_display_name(code)
+    except (ValueError, UnknownLocaleError):
+        autonym = None
+    return autonym or spoken_language_name(code)
 
 
 def voice_name(voice: str) -> str:
@@ -80,7 +104,7 @@ def voices_of_language(language: str) -> list[Voice]:
 def voice_sample_text(language: str) -> str:
     """What a sample says: the language's name in itself and the first numbers, which every voice reads in its
     language ("Deutsch. 1, 2, 3.")."""
-    return f"{language_autonym(language)}. 1, 2, 3."
+    return f"{_autonym(language)}. 1, 2, 3."
 
 
 def voice_sample_name(*, language: str, voice: str) -> str:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from django import template
 
-from core.languages import ANY_LANGUAGE, language_name
+from core.languages import ANY_LANGUAGE
 from studio.models import Render
 from studio.selectors import ConsentStanding, render_consent_standing
+from studio.voices import spoken_language_name
 
 register = template.Library()
 
@@ -20,4 +21,4 @@ def consent_standing(render: Render) -> ConsentStanding | None:
 @register.filter
 def language_names(codes: list[str]) -> str:
     """["de", "fr"] -> "German, French"; ["any"] -> "any"."""
-    return ", ".join(ANY_LANGUAGE if code == ANY_LANGUAGE else language_name(code) for code in codes)
+    return ", ".join(ANY_LANGUAGE if code == ANY_LANGUAGE else spoken_language_name(code) for code in codes)

@@ -57,6 +57,15 @@ def test_the_new_video_form_offers_only_the_purposes_and_languages_the_consent_c
     assert "Default voice: French (France), male" in page
 
 
+def test_the_localize_rows_offer_only_the_languages_the_consent_covers(client, creator, portrait_id):
+    _scoped(portrait_id, purposes=["support"], languages=("es",))
+    client.force_login(creator)
+    page = client.get(f"/renders/localize/?portrait={portrait_id}").content.decode()
+    assert [value for value, offered in _offered(page, "purpose").items() if offered] == ["support"]
+    row = _offered(page, "rows-0-language")
+    assert {value for value, offered in row.items() if offered} == {"", "es"}
+
+
 def test_a_language_outside_the_consent_is_refused_and_the_form_keeps_the_input(client, creator, portrait_id):
     _scoped(portrait_id, purposes=["education"], languages=("de",))
     client.force_login(creator)

@@ -5,6 +5,7 @@ server.
 from __future__ import annotations
 
 import shutil
+import subprocess
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -186,3 +187,32 @@ def filmed(camera, live_server, settings):
     settings.CSRF_COOKIE_SECURE = False
     with chromium_driver(*camera.flags) as driver:
         yield Browser(driver, live_server.url)
+
+
+AXE_FOLDER = Path(__file__).resolve().parent / "axe"
+AXE_SCRIPT = AXE_FOLDER / "node_modules" / "axe-core" / "axe.min.js"
+NPM_SKIP_REASON = (
+    "ACCESSIBILITY AUDITS (tests/web/) SKIPPED: npm is not installed, so axe-core cannot be installed: "
+    "install Node.js and npm (apt-get install nodejs npm; make system-deps does) to run it"
+)
+
+
+@pytest.fixture(scope="session")
+def axe_source() -> str:
+    """axe-core's script, installed from npm at the version package-lock.json pins into tests/web/axe/node_modules/
+    (git-ignored) on first use; without npm the audits skip and say why.
+    """
+    if not AXE_SCRIPT.exists():
+        npm = shutil.which("npm")
+        if npm is None:
+            pytest.skip(NPM_SKIP_REASON)
+        installed = subprocess.run(
+            [npm, "ci", "--no-audit", "--no-fund"],
+            cwd=AXE_FOLDER,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert installed.returncode == 0, f"npm ci in {AXE_FOLDER} failed:\n{installed.stderr[:2000]}"
+    return AXE_SCRIPT.read_text()

@@ -2,14 +2,12 @@
 of each under var/screenshots/, no page wider than the phone's screen, and axe-core's accessibility audit with no
 serious or critical violation.
 
-axe-core is installed from npm, at the version package-lock.json pins, into tests/web/axe/node_modules/ (git-ignored)
-on first use; without npm these tests skip and say why. The script is injected into each page as it is served.
+axe-core comes from the `axe_source` fixture (tests/web/conftest.py); the script is injected into each page as it is
+served.
 """
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,12 +23,6 @@ from .conftest import PHONE
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-AXE_FOLDER = Path(__file__).resolve().parent / "axe"
-AXE_SCRIPT = AXE_FOLDER / "node_modules" / "axe-core" / "axe.min.js"
-NPM_SKIP_REASON = (
-    "ACCESSIBILITY AUDIT (tests/web/test_audit.py) SKIPPED: npm is not installed, so axe-core cannot be installed: "
-    "install Node.js and npm (apt-get install nodejs npm; make system-deps does) to run it"
-)
 AUDIT_DESKTOP = (1366, 900)
 BLOCKING_IMPACTS = ("serious", "critical")
 # Visible elements that reach past the viewport's right edge, even inside a scrolling box (a table in a sideways-
@@ -59,24 +51,6 @@ axe.run(document, {resultTypes: ["violations"]})
     nodes: v.nodes.slice(0, 4).map(node => node.target.join(" ") + ": " + node.failureSummary)}))))
   .catch(error => done([{id: "axe-error", impact: "critical", help: String(error), nodes: []}]));
 """
-
-
-@pytest.fixture(scope="session")
-def axe_source() -> str:
-    if not AXE_SCRIPT.exists():
-        npm = shutil.which("npm")
-        if npm is None:
-            pytest.skip(NPM_SKIP_REASON)
-        installed = subprocess.run(
-            [npm, "ci", "--no-audit", "--no-fund"],
-            cwd=AXE_FOLDER,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
-        assert installed.returncode == 0, f"npm ci in {AXE_FOLDER} failed:\n{installed.stderr[:2000]}"
-    return AXE_SCRIPT.read_text()
 
 
 @dataclass(frozen=True)

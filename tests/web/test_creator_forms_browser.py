@@ -14,13 +14,9 @@ from consent.services import consent_erase, consent_revoke
 from studio.models import Render
 from tests.helpers import upload_portrait
 
-from . import test_audit
 from .approval import consent_approved
 from .conftest import PHONE
 from .test_audit import AUDIT_DESKTOP, Audit
-
-# The audit's fixture (axe-core installed once per session), shared.
-axe_source = test_audit.axe_source
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
