@@ -156,7 +156,8 @@ def test_the_whole_journey_consent_by_camera_then_a_two_language_localization_pl
     portrait_id = upload_portrait(api, subject_jpeg).json()["id"]
     browser.login_as(creator)
     browser.open("/")
-    _find(browser, ".portrait-card button").click()
+    _find(browser, ".portrait-card a.button").click()
+    _find(browser, "#consent-request button[type=submit]").click()
     browser.wait_for(_visible(".messages"))
     token = outbox.links(r"/consent/([A-Za-z0-9_\-]+)/")[-1]
 
