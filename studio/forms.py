@@ -15,7 +15,6 @@ from django.utils import timezone
 from consent.models import PURPOSES, Purpose
 from consent.selectors import consent_active_get
 from core.languages import ANY_LANGUAGE
-from inference.animation import EXPRESSIONS
 from inference.speech import DEFAULT_WORDS_PER_MINUTE, MAX_TEXT_CHARS
 
 from .models import LABEL_CORNER_CHOICES
@@ -166,7 +165,6 @@ class _VideoBaseForm(forms.Form):
     )
     purpose = forms.ChoiceField(choices=Purpose.choices, widget=ScopedSelect(attrs={"data-scope": "purposes"}))
     expression = forms.ChoiceField(
-        choices=[(name, name.capitalize()) for name in EXPRESSIONS],
         required=False,
         initial="neutral",
         help_text="Held through the whole video: friendly is a slight smile; serious turns the mouth corners down and "
@@ -189,6 +187,10 @@ class _VideoBaseForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["portrait"].queryset = portraits
         self.fields["label_corner"].initial = settings.CANDOR_LABEL_CORNER
+        # The engine's list, read here: importing the animation module costs seconds at start-up.
+        from inference import EXPRESSIONS
+
+        self.fields["expression"].choices = [(name, name.capitalize()) for name in EXPRESSIONS]
         self.fields["portrait"].label_from_instance = lambda portrait: portrait.subject_name
         self.scopes = consent_scopes(portraits)
         chosen = str(self.data.get("portrait") or self.initial.get("portrait") or "")
