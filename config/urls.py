@@ -81,6 +81,7 @@ urlpatterns = [
     path("renders/<uuid:render_id>/share/", views.render_share, name="render-share"),
     path("renders/<uuid:render_id>/delete/", views.render_delete, name="render-delete"),
     path("voices/<str:language>/", views.voices, name="voices"),
+    path("voices/<str:language>/<str:voice>/sample.wav", views.voice_sample, name="voice-sample"),
     path("watch/<str:token>/", share_pages.shared_page, name="shared"),
     path("watch/<str:token>/video.mp4", share_pages.shared_video, name="shared-video"),
     path("watch/<str:token>/captions.vtt", share_pages.shared_captions, name="shared-captions"),

@@ -88,6 +88,8 @@ class Consent(models.Model):
     allow_label_removal = models.BooleanField(default=False)
     token = models.CharField(max_length=64, unique=True)
     link_expires_at = models.DateTimeField()
+    # When the person pictured first loaded their link's page (the creator's own visits are not counted).
+    link_opened_at = models.DateTimeField(null=True, blank=True)
     revoke_token = models.CharField(max_length=64, unique=True, null=True, blank=True)
     # The link's one open challenge (with its "expires_at"); {} once a capture failed it, until the page asks again.
     challenge = models.JSONField(default=dict)

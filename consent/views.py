@@ -30,6 +30,7 @@ from .services import (
     consent_challenge_issue,
     consent_decide,
     consent_erase,
+    consent_link_opened,
     consent_receipt,
     consent_revoke,
     consent_text,
@@ -127,6 +128,8 @@ def consent_page(request, token):
         consent = consent_get(token=token)
     except ApplicationError as error:
         return _message(request, "Link not found", error.detail, status=404)
+    if request.method == "GET":
+        consent_link_opened(consent=consent, viewer=request.user)
 
     def submit() -> HttpResponse:
         decided = consent_decide(

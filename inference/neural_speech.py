@@ -27,6 +27,9 @@ from .errors import InferenceError
 
 VOICE_NAME = "en-us-joe"
 LANGUAGE = "en"
+# How the voice presents itself (speech.voice_profile): Piper's en_US "joe" is a male American speaker.
+VOICE_TITLE = "English (America), natural voice Joe"
+VOICE_GENDER = "male"
 MODEL_SHA256 = "58afce0321b8d9c46d7cdf9c16500cc55a793b4220212dba6b70fb788b3baf06"
 # The seed of every synthesis: one text, one audio.
 NOISE_SEED = 0

@@ -176,7 +176,27 @@ def _declare(lib: ctypes.CDLL) -> None:
     lib.espeak_Synth.restype = ctypes.c_int
 
 
-def _list_voices(lib: ctypes.CDLL) -> dict[str, tuple[tuple[int, str], ...]]:
+@dataclass(frozen=True)
+class VoiceProfile:
+    """How a voice presents itself: its voice file's title ("English (West Midlands)": language and accent) and
+    gender ("female", "male", or "" where the voice data does not say)."""
+
+    title: str
+    gender: str
+
+
+@dataclass(frozen=True)
+class _ListedVoice:
+    tags: tuple[tuple[int, str], ...]  # (priority, language tag)
+    title: str
+    gender: str
+
+
+# espeak_VOICE.gender
+_GENDERS = {1: "male", 2: "female"}
+
+
+def _list_voices(lib: ctypes.CDLL) -> dict[str, _ListedVoice]:
     voices = {}
     listed = lib.espeak_ListVoices(None)
     i = 0
@@ -188,16 +208,49 @@ def _list_voices(lib: ctypes.CDLL) -> dict[str, tuple[tuple[int, str], ...]]:
             tags.append((priority, tag.decode()))
             at += len(tag) + 2
         # espeak_SetVoiceByName matches the voice file's name, case-insensitively.
-        voices[Path(voice.identifier.decode()).name.lower()] = tuple(tags)
+        voices[Path(voice.identifier.decode()).name.lower()] = _ListedVoice(
+            tuple(tags), voice.name.decode().strip(), _GENDERS.get(voice.gender, "")
+        )
         i += 1
     return voices
 
 
 @functools.cache
-def _catalogue() -> dict[str, tuple[tuple[int, str], ...]]:
-    """Voice name -> ((priority, language tag), ...) for every voice in the bundled data."""
+def _listed() -> dict[str, _ListedVoice]:
     with _espeak() as (lib, _):
         return _list_voices(lib)
+
+
+@functools.cache
+def _catalogue() -> dict[str, tuple[tuple[int, str], ...]]:
+    """Voice name -> ((priority, language tag), ...) for every voice in the bundled data."""
+    return {name: voice.tags for name, voice in _listed().items()}
+
+
+@functools.cache
+def _variant_gender(variant: str) -> str:
+    """The gender a voice variant file ("!v/f3") declares on its "gender" line, or ""."""
+    path = Path(espeakng_loader.get_data_path()) / "voices" / "!v" / variant
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        words = line.split()
+        if len(words) >= 2 and words[0] == "gender":
+            return words[1] if words[1] in ("female", "male") else ""
+    return ""
+
+
+def voice_profile(voice: str) -> VoiceProfile:
+    """The title and gender of a voice that voices() lists ("en-us+f3": English (America), female)."""
+    if voice == neural_speech.VOICE_NAME:
+        return VoiceProfile(neural_speech.VOICE_TITLE, neural_speech.VOICE_GENDER)
+    base, _, variant = voice.partition("+")
+    listed = _listed().get(base)
+    if listed is None:
+        raise InferenceError("unknown_voice", f"Voice {voice!r} is not one of the synthesizer's voices.")
+    if not variant:
+        return VoiceProfile(listed.title, listed.gender)
+    if variant not in _VARIANTS:
+        raise InferenceError("unknown_voice", f"Voice variant {variant!r} is not one of {', '.join(_VARIANTS)}.")
+    return VoiceProfile(listed.title, _variant_gender(variant))
 
 
 def languages() -> dict[str, str]:

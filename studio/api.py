@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from django.http import FileResponse, HttpResponse
 from django.urls import reverse
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
@@ -24,6 +25,7 @@ from provenance.label import LABEL_CORNERS
 from . import selectors, services, sharing
 from .models import Portrait, Render
 from .validators import SUBJECT_NAME_MAX_CHARS, subject_name_validate
+from .voices import render_voice_name, voices_of_language
 
 
 def _paginated(request, view, queryset, output_class) -> Response:
@@ -151,6 +153,8 @@ class RenderOutput(serializers.Serializer):
     purpose = serializers.CharField()
     language = serializers.CharField()
     voice = serializers.CharField()
+    voice_name = serializers.SerializerMethodField()
+    expression = serializers.CharField()
     status = serializers.CharField()
     progress = serializers.FloatField()
     video_url = serializers.SerializerMethodField()
@@ -161,6 +165,10 @@ class RenderOutput(serializers.Serializer):
     aspect_ratio = serializers.CharField()
     long_side = serializers.IntegerField(allow_null=True)
     background = serializers.CharField()
+
+    def get_voice_name(self, render: Render) -> str:
+        """The voice as the pages name it ("English (America), female 3"); empty for an uploaded recording."""
+        return render_voice_name(render)
 
     def get_video_url(self, render: Render) -> str | None:
         if render.status != Render.Status.DONE or not render.video:
@@ -188,6 +196,19 @@ class SpeechInput(serializers.Serializer):
         help_text="with audio: what is said, for captions timed by word length; needed when the consent is limited "
         "to languages",
     )
+
+
+class ExpressionField(serializers.ChoiceField):
+    def __init__(self) -> None:
+        from inference import EXPRESSIONS
+
+        super().__init__(
+            choices=EXPRESSIONS,
+            required=False,
+            allow_blank=True,
+            default="",
+            help_text="the face's expression, held through the video; empty: neutral",
+        )
 
 
 class LabelCornerField(serializers.ChoiceField):
@@ -228,6 +249,7 @@ class RendersApi(APIView):
         title = serializers.CharField(
             required=False, allow_blank=True, default="", max_length=200, help_text="empty: the script's start"
         )
+        expression = ExpressionField()
 
     @extend_schema(operation_id="renders_list", responses=page_of(RenderOutput))
     def get(self, request):
@@ -265,6 +287,7 @@ class RendersApi(APIView):
             long_side=data["long_side"],
             background=data["background"],
             title=data["title"],
+            expression=data["expression"],
             idempotency_key=request.headers.get("Idempotency-Key", "").strip(),
         )
         return Response(RenderOutput(render, context={"request": request}).data, status=status.HTTP_202_ACCEPTED)
@@ -286,6 +309,7 @@ class RendersLocalizeApi(APIView):
         )
         label = serializers.BooleanField(required=False, default=True)  # type: ignore[assignment]  # a field named "label"
         label_corner = LabelCornerField()
+        expression = ExpressionField()
 
     @extend_schema(request=LocalizeInput, responses={202: RenderOutput(many=True)})
     def post(self, request):
@@ -305,6 +329,7 @@ class RendersLocalizeApi(APIView):
             aspect_ratio=data["aspect_ratio"],
             long_side=data["long_side"],
             background=data["background"],
+            expression=data["expression"],
         )
         return Response(
             RenderOutput(renders, many=True, context={"request": request}).data, status=status.HTTP_202_ACCEPTED
@@ -314,6 +339,7 @@ class RendersLocalizeApi(APIView):
 class RenderPreviewApi(APIView):
     class RenderPreviewInput(OutputChoicesInput, SpeechInput):
         label_corner = LabelCornerField()
+        expression = ExpressionField()
 
     @extend_schema(request=RenderPreviewInput, responses={(200, "video/mp4"): bytes})
     def post(self, request):
@@ -334,8 +360,19 @@ class RenderPreviewApi(APIView):
             aspect_ratio=data["aspect_ratio"],
             long_side=data["long_side"],
             background=data["background"],
+            expression=data["expression"],
         )
         return HttpResponse(video, content_type="video/mp4")
+
+
+class NamedVoiceOutput(serializers.Serializer):
+    id = serializers.CharField(help_text='what a render takes as "voice", e.g. en-us+f3')
+    language = serializers.CharField()
+    name = serializers.CharField(help_text='as the pages show it, e.g. "English (America), female 3"')
+    accent = serializers.CharField(help_text="the region or accent in the voice's name; may be empty")
+    gender = serializers.CharField(help_text="female, male, or empty where the voice data does not say")
+    natural = serializers.BooleanField(help_text="a neural voice rather than espeak-ng's formant synthesis")
+    sample_url = serializers.CharField(help_text="a few seconds of the voice (WAV), made once and kept")
 
 
 class VoicesApi(APIView):
@@ -343,6 +380,14 @@ class VoicesApi(APIView):
         language = serializers.CharField()
         default = serializers.CharField()
         voices = serializers.ListField(child=serializers.CharField())
+        named = serializers.SerializerMethodField()
+
+        @extend_schema_field(NamedVoiceOutput(many=True))
+        def get_named(self, row: dict) -> list[dict]:
+            return [
+                {**asdict(voice), "sample_url": reverse("voice-sample", args=[row["language"], voice.id])}
+                for voice in voices_of_language(row["language"])
+            ]
 
     @extend_schema(
         operation_id="voices_list",
@@ -354,7 +399,7 @@ class VoicesApi(APIView):
         responses=VoicesOutput(many=True),
     )
     def get(self, request):
-        """The speech synthesizer's voices per language, default first (variants such as "de+f2" are female or male)."""
+        """The speech synthesizer's voices per language, default first, each with its name, accent and gender."""
         from inference import speech
 
         language = request.query_params.get("language", "").strip().lower()

@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import functools
+import math
 from datetime import timedelta
 
 from django import forms
 from django.conf import settings
-from django.conf.locale import LANG_INFO
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import UserCreationForm
 from django.utils import timezone
 
 from consent.models import PURPOSES, Consent, Purpose
+from consent.selectors import consent_active_get
+from core.languages import ANY_LANGUAGE
 from inference.framing import BACKGROUND_BLUR, LONG_SIDE_MAX
+from inference.speech import DEFAULT_WORDS_PER_MINUTE, MAX_TEXT_CHARS
 
 from .models import ASPECT_RATIO_CHOICES, LABEL_CORNER_CHOICES, TITLE_MAX_CHARS
 from .validators import SUBJECT_NAME_MAX_CHARS, subject_name_validate
+from .voices import spoken_language_name, voices_of_language
 
 LOCALIZATION_ROWS = 4
 CONSENT_DEFAULT_DAYS = 365
@@ -29,23 +33,24 @@ TRANSCRIPT_HELP = (
 
 @functools.cache
 def language_choices() -> tuple[tuple[str, str], ...]:
-    """(code, "German (de)") for every language the speech synthesizer speaks, by name."""
+    """(code, "German (de)") for every language the speech synthesizer speaks, sorted by name."""
     from inference import speech
 
-    named = [(code, f"{LANG_INFO.get(code, {}).get('name', code)} ({code})") for code in speech.languages()]
+    named = [(code, f"{spoken_language_name(code)} ({code})") for code in speech.languages()]
     return tuple(sorted(named, key=lambda choice: choice[1].lower()))
 
 
-def voice_choices(language: str) -> list[tuple[str, str]]:
-    """The synthesizer's voices for a language as (value, label): "" (its default voice) first, then "de+f2" as "de,
-    female
-    2".
-    """
-    from inference import speech
+def spoken_seconds(text: str) -> int:
+    """About how many seconds a text takes to say at the synthesizer's default rate (words over words per minute,
+    rounded up); candor.js counts the same way."""
+    return math.ceil(len(text.split()) * 60 / DEFAULT_WORDS_PER_MINUTE)
 
-    default, *others = speech.voices(language)
-    named = [(voice, voice.replace("+f", ", female ").replace("+m", ", male ")) for voice in others]
-    return [("", f"Default voice ({default})"), *named]
+
+def voice_choices(language: str) -> list[tuple[str, str]]:
+    """A language's voices as (value, name): "" (its default voice) first, then each voice by name ("en-us+f3" as
+    "English (America), female 3")."""
+    default, *others = voices_of_language(language)
+    return [("", f"Default voice: {default.name}"), *((voice.id, voice.name) for voice in others)]
 
 
 class SignupForm(UserCreationForm):
@@ -107,11 +112,11 @@ class ConsentRequestForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
         help_text="None ticked asks for all purposes.",
     )
-    languages = forms.CharField(
+    languages = forms.MultipleChoiceField(
         required=False,
-        max_length=200,
         label="Languages",
-        help_text="Comma-separated codes such as en, de, fr; empty asks for any language.",
+        widget=forms.CheckboxSelectMultiple(attrs={"data-filterable": ""}),
+        help_text="None ticked asks for any language.",
     )
     valid_days = forms.IntegerField(
         required=False, min_value=1, max_value=3650, label="Valid for (days)", initial=CONSENT_DEFAULT_DAYS
@@ -134,18 +139,60 @@ class ConsentRequestForm(forms.Form):
         help_text="Shown first on their consent page: who you are and why you ask.",
     )
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["languages"].choices = language_choices()
+
+    @classmethod
+    def asking_again(cls, consent) -> ConsentRequestForm:
+        """The form filled with what a previous request asked for, to send it again as it was (or change it)."""
+        # Rounded: the expiry was set a moment before the record's creation time.
+        asked_days = round((consent.requested_expires_at - consent.created_at).total_seconds() / 86400)
+        return cls(
+            initial={
+                "purposes": [] if set(consent.requested_purposes) == set(PURPOSES) else consent.requested_purposes,
+                "languages": [] if consent.requested_languages == [ANY_LANGUAGE] else consent.requested_languages,
+                "valid_days": max(1, asked_days),
+                "max_renders": consent.requested_max_renders,
+            }
+        )
+
     def scope(self) -> dict:
         """Keyword arguments for consent_request_create."""
         data = self.cleaned_data
         return {
             "purposes": data["purposes"] or None,
-            "languages": [code.strip() for code in data["languages"].split(",") if code.strip()] or None,
+            "languages": data["languages"] or None,
             "expires_at": timezone.now() + timedelta(days=data["valid_days"] or CONSENT_DEFAULT_DAYS),
             "max_renders": data["max_renders"],
             "requester_name": data["requester_name"],
             "organisation": data["organisation"],
             "message": data["message"],
         }
+
+
+class ScopedSelect(forms.Select):
+    """A select whose options outside the consent's scope are rendered hidden and disabled: offered to no one, and
+    shown again by candor.js when another portrait (with a wider consent) is chosen."""
+
+    allowed: set[str] | None = None  # None: every option
+
+    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
+        option = super().create_option(name, value, label, selected, index, subindex, attrs)
+        if self.allowed is not None and str(value) and str(value) not in self.allowed:
+            option["attrs"].update({"hidden": True, "disabled": True})
+        return option
+
+
+def consent_scopes(portraits) -> dict[str, dict[str, list[str]]]:
+    """{portrait id: {"purposes": [...], "languages": [...]}} of each portrait's active consent ("any" language
+    included as such), for the forms and candor.js."""
+    scopes = {}
+    for portrait in portraits:
+        consent = consent_active_get(portrait=portrait)
+        if consent is not None:
+            scopes[str(portrait.id)] = {"purposes": list(consent.purposes), "languages": list(consent.languages)}
+    return scopes
 
 
 class _VideoBaseForm(forms.Form):
@@ -159,13 +206,12 @@ class _VideoBaseForm(forms.Form):
             "or have expired); choose another portrait."
         },
     )
-    purpose = forms.ChoiceField(choices=Purpose.choices)
-    # The engine drives the mouth and blinks only; expression styles are planned, so the field shows what is coming.
+    purpose = forms.ChoiceField(choices=Purpose.choices, widget=ScopedSelect(attrs={"data-scope": "purposes"}))
     expression = forms.ChoiceField(
-        choices=[("neutral", "Neutral")],
         required=False,
-        disabled=True,
-        help_text="Expression styles are not available yet.",
+        initial="neutral",
+        help_text="Held through the whole video: friendly is a slight smile; serious turns the mouth corners down and "
+        "draws the brows together.",
     )
     label = forms.BooleanField(
         required=False,
@@ -185,11 +231,29 @@ class _VideoBaseForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["portrait"].queryset = portraits
         self.fields["label_corner"].initial = settings.CANDOR_LABEL_CORNER
+        # The engine's list, read here: importing the animation module costs seconds at start-up.
+        from inference import EXPRESSIONS
+
+        self.fields["expression"].choices = [(name, name.capitalize()) for name in EXPRESSIONS]
         self.fields["portrait"].label_from_instance = lambda portrait: portrait.subject_name
         if not portraits.filter(consents__status=Consent.Status.ACTIVE, consents__allow_label_removal=True).exists():
             # No person pictured allowed videos without the label: the choice is not offered (always labelled).
             self.fields["label"].widget = forms.HiddenInput()
             self.fields["label"].disabled = True
+        self.scopes = consent_scopes(portraits)
+        chosen = str(self.data.get("portrait") or self.initial.get("portrait") or "")
+        # The scope offered is the chosen portrait's, or the first one's (the select shows that one first).
+        self.scope = self.scopes.get(chosen) or next(iter(self.scopes.values()), None)
+        self.fields["purpose"].widget.allowed = None if self.scope is None else set(self.scope["purposes"])
+
+    def allowed_languages(self) -> set[str] | None:
+        """The languages the chosen portrait's consent covers; None for any."""
+        if self.scope is None or self.scope["languages"] == [ANY_LANGUAGE]:
+            return None
+        return set(self.scope["languages"])
+
+    def clean_expression(self) -> str:
+        return self.cleaned_data.get("expression") or "neutral"
 
 
 RESOLUTION_CHOICES = [("", "As animated (up to 512 px)"), ("480", "480 px"), ("720", "720 px"), ("1080", "1080 px")]
@@ -254,8 +318,10 @@ class RenderForm(OutputChoicesMixin, _VideoBaseForm):
     SOURCES = [("text", "Type text"), ("audio", "Upload audio")]
 
     source = forms.ChoiceField(choices=SOURCES, initial="text", widget=forms.RadioSelect, label="Speech")
-    text = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 4}), max_length=5000)
-    language = forms.ChoiceField(required=False, initial="en")
+    text = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 4}), max_length=MAX_TEXT_CHARS)
+    language = forms.ChoiceField(
+        required=False, initial="en", widget=ScopedSelect(attrs={"data-scope": "languages", "data-filterable": ""})
+    )
     voice = forms.ChoiceField(
         required=False, help_text="The voices the speech synthesizer offers for the chosen language."
     )
@@ -286,8 +352,11 @@ class RenderForm(OutputChoicesMixin, _VideoBaseForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["language"].choices = language_choices()
-        language = self.data.get("language") or "en"
-        self.fields["voice"].choices = voice_choices(language if language in dict(language_choices()) else "en")
+        self.fields["language"].widget.allowed = self.allowed_languages()
+        language = self.data.get("language") or self.initial.get("language") or self._first_language()
+        self.voice_language = language if language in dict(language_choices()) else "en"
+        self.fields["language"].initial = self.voice_language
+        self.fields["voice"].choices = voice_choices(self.voice_language)
 
     def clean(self):
         data = super().clean()
@@ -304,9 +373,33 @@ class RenderForm(OutputChoicesMixin, _VideoBaseForm):
             data["audio"], data["transcript"] = None, ""
         return data
 
+    text_max_chars = MAX_TEXT_CHARS
+    words_per_minute = DEFAULT_WORDS_PER_MINUTE
+
+    def text_stats(self) -> dict:
+        """The script's length in characters and about how long it takes to say, as candor.js counts it live."""
+        text = str(self["text"].value() or "")
+        return {"characters": len(text), "seconds": spoken_seconds(text)}
+
+    def _first_language(self) -> str:
+        """English when the consent allows it, else the first language it covers by name."""
+        allowed = self.allowed_languages()
+        if allowed is None or "en" in allowed:
+            return "en"
+        return next(code for code, _ in language_choices() if code in allowed)
+
+    def voice_options(self) -> list[dict]:
+        """The voice select's options with each voice's gender and sample address, for the filters and play button."""
+        offered = voices_of_language(self.voice_language)
+        current = self["voice"].value() or ""
+        return [
+            {"value": value, "label": label, "gender": voice.gender, "voice": voice.id, "selected": value == current}
+            for (value, label), voice in zip(self.fields["voice"].choices, offered, strict=True)
+        ]
+
 
 class LocalizationRowForm(forms.Form):
-    language = forms.ChoiceField(required=False)
+    language = forms.ChoiceField(required=False, widget=ScopedSelect(attrs={"data-scope": "languages"}))
     text = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}), max_length=5000)
     voice = forms.ChoiceField(required=False)
     audio = forms.FileField(
@@ -320,9 +413,10 @@ class LocalizationRowForm(forms.Form):
         help_text=TRANSCRIPT_HELP,
     )
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, allowed_languages: set[str] | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["language"].choices = [("", "—")] + list(language_choices())
+        self.fields["language"].widget.allowed = allowed_languages
         language = self.data.get(self.add_prefix("language")) or "en"
         self.fields["voice"].choices = voice_choices(language if language in dict(language_choices()) else "en")
 

@@ -65,6 +65,8 @@ class Render(models.Model):
     # What the uploaded recording says, as the creator pasted it: its words become the video's captions.
     transcript = models.TextField(blank=True, default="")
     label = models.BooleanField(default=True)
+    # The engine's facial expression (inference.animation.EXPRESSIONS), held through the video.
+    expression = models.CharField(max_length=16, default="neutral")
     # Where the visible label is drawn: one of provenance.label.LABEL_CORNERS.
     label_corner = models.CharField(max_length=12, choices=LABEL_CORNER_CHOICES, default=DEFAULT_LABEL_CORNER)
     # The output's shape (inference/framing.py): aspect ratio, long side in pixels (null: as animated), and what fills

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -22,8 +25,13 @@ def portrait_get(*, owner, portrait_id) -> Portrait:
     return get_object_or_404(portrait_list(owner=owner), id=portrait_id)
 
 
+def portrait_list_erased(*, owner) -> QuerySet[Portrait]:
+    """The owner's portraits erased at the request of the person pictured: rows stripped to ids and dates."""
+    return Portrait.objects.filter(owner=owner, erased_at__isnull=False).order_by("-erased_at")
+
+
 def render_list(*, owner) -> QuerySet[Render]:
-    return Render.objects.filter(owner=owner).select_related("portrait").order_by("-created_at")
+    return Render.objects.filter(owner=owner).select_related("portrait", "consent__portrait").order_by("-created_at")
 
 
 def render_get(*, owner, render_id) -> Render:
@@ -47,6 +55,32 @@ def render_live_allowed(*, render_id) -> bool:
     """Whether a live render may go on: not cancelled (revocation cancels it) and its consent still active."""
     render = Render.objects.select_related("consent__portrait").get(id=render_id)
     return render.status == Render.Status.RUNNING and consent_state_now(render.consent) == ConsentState.ACTIVE
+
+
+@dataclass(frozen=True)
+class ConsentStanding:
+    """Why a finished video no longer stands: its consent's state now and since when."""
+
+    state: ConsentState
+    since: datetime | None
+
+
+def render_consent_standing(render: Render) -> ConsentStanding | None:
+    """The consent's state when a finished video may no longer be shown (revoked, expired, erased), or None.
+
+    Every list and page shows this instead of a plain "done", so a withdrawn video never looks available.
+    """
+    if render.status != Render.Status.DONE:
+        return None
+    state = consent_state_now(render.consent)
+    if state == ConsentState.ACTIVE:
+        return None
+    since = {
+        ConsentState.REVOKED: render.consent.revoked_at,
+        ConsentState.ERASED: render.portrait.erased_at,
+        ConsentState.EXPIRED: render.consent.expires_at,
+    }.get(state)
+    return ConsentStanding(state=state, since=since)
 
 
 def render_video_unavailable(render: Render) -> ApplicationError | None:

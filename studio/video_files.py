@@ -13,12 +13,14 @@ from core.http import file_response_ranged
 
 from . import captions, selectors
 from .models import Render
+from .voices import render_voice_name
 
 
 def video_context(item: Render) -> dict:
     return {
         "r": item,
         "unavailable": video_unavailable(item),
+        "voice_name": render_voice_name(item),
         "has_captions": captions_exist(item),
         "has_srt": captions_exist(item, "srt"),
         "video_url": reverse("render-video", args=[item.id]),

@@ -11,15 +11,20 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from consent import selectors as consent_selectors
+from consent.models import Consent
 from consent.selectors import consent_active_get, consent_latest_get, consent_previews_left, consent_state_get
 from consent.services import ROUTED_NOTICE, consent_request_create
-from core.errors import ApplicationError
+from core.errors import ApplicationError, ErrorCode
+from core.http import public_url
+from core.languages import ANY_LANGUAGE
 from inference import media
 
 from . import accounts, selectors, services, sharing
@@ -36,6 +41,7 @@ from .forms import (
     voice_choices,
 )
 from .models import Render
+from .qr import qr_svg
 from .video_files import (
     captions_file_response,
     share_extras,
@@ -44,6 +50,7 @@ from .video_files import (
     video_file_response,
     video_unavailable,
 )
+from .voices import spoken_language_name, voice_sample_get, voices_of_language
 
 FINISHED = (Render.Status.DONE, Render.Status.FAILED, Render.Status.CANCELLED)
 
@@ -80,6 +87,7 @@ def dashboard(request):
             "thumbnails": thumbnails,
             "watching": any(r.status not in FINISHED for r in renders),
             "holds": consent_selectors.registry_hold_list(owner=request.user)[:20],
+            "erased": selectors.portrait_list_erased(owner=request.user)[:20],
         },
     )
 
@@ -158,15 +166,38 @@ def _faces_found(choice) -> dict:
 @require_GET
 def portrait_detail(request, portrait_id):
     portrait = selectors.portrait_get(owner=request.user, portrait_id=portrait_id)
-    return _portrait_page(request, portrait, ConsentRequestForm())
+    latest = consent_latest_get(portrait=portrait)
+    # Asking again starts from what was asked before, never from a wider default.
+    form = ConsentRequestForm() if latest is None else ConsentRequestForm.asking_again(latest)
+    return _portrait_page(request, portrait, form)
+
+
+def _consent_tracking(consent) -> dict:
+    """What the portrait page says about the newest request: opened or not, the scope asked, the link's expiry, and
+    (while it can still be answered, and unless routed to a registered address) the link with its QR code."""
+    if consent is None:
+        return {}
+    tracking: dict[str, Any] = {
+        "asked_purposes": consent.requested_purposes,
+        "asked_languages": [spoken_language_name(code) for code in consent.requested_languages if code != ANY_LANGUAGE],
+    }
+    link_open = consent.status == Consent.Status.PENDING and consent.link_expires_at > timezone.now()
+    if link_open and not consent.routed:
+        url = public_url("consent", consent.token)
+        tracking["link"] = url
+        tracking["qr"] = qr_svg(url, label=f"QR code of the consent link for {consent.portrait.subject_name}")
+    tracking["link_open"] = link_open
+    return tracking
 
 
 def _portrait_page(request, portrait, consent_form, *, status=200):
+    row = _portrait_row(portrait)
     return render(
         request,
         "studio/portrait_detail.html",
         {
-            **_portrait_row(portrait),
+            **row,
+            "tracking": _consent_tracking(row["consent"]),
             "consent_form": consent_form,
             "renders": selectors.render_list(owner=request.user).filter(portrait=portrait)[:20],
             # Landmark dots scale with the photo so that they read the same at any size.
@@ -240,6 +271,7 @@ def render_new(request):
                 label=data["label"],
                 label_corner=data["label_corner"],
                 **form.output_choices(),
+                expression=data["expression"],
             )
         except ApplicationError as error:
             _refusal(form, error)
@@ -274,6 +306,7 @@ def render_preview(request):
                 transcript=data["transcript"],
                 label_corner=data["label_corner"],
                 **form.output_choices(),
+                expression=data["expression"],
             )
         except ApplicationError as error:
             preview["error"], preview["status"] = error.detail, error.status_code
@@ -293,7 +326,12 @@ def render_preview(request):
 def localize(request):
     portraits = selectors.portrait_list_consented(owner=request.user)
     form = LocalizeForm(request.POST or None, portraits=portraits, initial={"portrait": request.GET.get("portrait")})
-    rows = LocalizationRowFormSet(request.POST or None, request.FILES or None, prefix="rows")
+    rows = LocalizationRowFormSet(
+        request.POST or None,
+        request.FILES or None,
+        prefix="rows",
+        form_kwargs={"allowed_languages": form.allowed_languages()},
+    )
     if request.method == "POST" and form.is_valid() and rows.is_valid():
         data = form.cleaned_data
         try:
@@ -305,6 +343,7 @@ def localize(request):
                 label=data["label"],
                 label_corner=data["label_corner"],
                 **form.output_choices(),
+                expression=data["expression"],
             )
         except ApplicationError as error:
             _refusal(form, error)
@@ -440,12 +479,40 @@ def render_delete(request, render_id):
 @login_required
 @require_GET
 def voices(request, language):
-    """The New video page's voice choices for a language, as [{"value", "label"}]."""
+    """The New video page's voice choices for a language, as [{"value", "label", "gender", "sample_url"}]."""
     if language not in dict(language_choices()):
         raise Http404("unknown language")
+    offered = voices_of_language(language)
     return JsonResponse(
-        {"language": language, "voices": [{"value": value, "label": label} for value, label in voice_choices(language)]}
+        {
+            "language": language,
+            "voices": [
+                {
+                    "value": value,
+                    "label": label,
+                    "gender": voice.gender,
+                    "sample_url": reverse("voice-sample", args=[language, voice.id]),
+                }
+                # voice_choices lists the same voices in the same order, the default one as "".
+                for (value, label), voice in zip(voice_choices(language), offered, strict=True)
+            ],
+        }
     )
+
+
+@login_required
+@require_GET
+def voice_sample(request, language, voice):
+    """A few seconds of a voice (its language's name and "1, 2, 3"), made on the first request and kept."""
+    try:
+        name = voice_sample_get(language=language, voice=voice)
+    except ApplicationError as error:
+        if error.code in (ErrorCode.UNKNOWN_LANGUAGE, ErrorCode.UNKNOWN_VOICE):
+            raise Http404(error.detail) from error
+        raise
+    response = FileResponse(default_storage.open(name, "rb"), content_type="audio/wav")
+    response["Cache-Control"] = "private, max-age=86400"
+    return response
 
 
 @require_GET

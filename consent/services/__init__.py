@@ -32,7 +32,14 @@ from .registry import (
     registry_remove,
     registry_screen,
 )
-from .requests import CONSENT_TEXT_VERSION, ConsentText, consent_challenge_issue, consent_request_create, consent_text
+from .requests import (
+    CONSENT_TEXT_VERSION,
+    ConsentText,
+    consent_challenge_issue,
+    consent_link_opened,
+    consent_request_create,
+    consent_text,
+)
 from .review import (
     CONSENT_REVIEW_DAYS,
     CONSENT_REVIEW_DECISIONS,
@@ -63,6 +70,7 @@ __all__ = [
     "consent_preview_give_back",
     "consent_preview_take",
     "consent_receipt",
+    "consent_link_opened",
     "consent_request_create",
     "consent_review_decide",
     "consent_reviews_expire_due",

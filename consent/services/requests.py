@@ -181,6 +181,15 @@ class ConsentText:
     sha256: str
 
 
+def consent_link_opened(*, consent: Consent, viewer) -> None:
+    """Note the first time the request's page is loaded, for the creator's tracking; the creator opening their own
+    link (to test it, or to show its QR code) does not count."""
+    if viewer is not None and viewer.is_authenticated and viewer.pk == consent.requested_by_id:
+        return
+    # One update that only a first opening can win, so two pages loaded at once keep the earlier time.
+    Consent.objects.filter(id=consent.id, link_opened_at__isnull=True).update(link_opened_at=timezone.now())
+
+
 def consent_text(consent: Consent) -> ConsentText:
     """The exact consent text shown for this request (the same bytes on the page, in the API and in the receipt): the
     version the person decided on, or the current one while undecided.

@@ -280,11 +280,173 @@
           }
           const chosen = voice.value;
           voice.replaceChildren.apply(voice, answer.voices.map(function (choice) {
-            return new Option(choice.label, choice.value, false, choice.value === chosen);
+            const option = new Option(choice.label, choice.value, false, choice.value === chosen);
+            option.dataset.gender = choice.gender;
+            option.dataset.sample = choice.sample_url;
+            return option;
           }));
+          voice.dispatchEvent(new Event("voices-changed"));
         })
         // The previous list stays if the request fails; its first choice, the default voice, fits any language.
         .catch(function () {});
+    });
+  }
+
+  // An option is shown unless the consent's scope leaves it out (data-out-of-scope) or a filter does
+  // (data-filtered-out); hidden options are disabled too, so that no keyboard or old browser can pick them.
+  function optionShow(option) {
+    const shown = !option.dataset.outOfScope && !option.dataset.filteredOut;
+    option.hidden = !shown;
+    option.disabled = !shown;
+  }
+
+  function selectFirstShown(select) {
+    const current = select.options[select.selectedIndex];
+    if (current && !current.hidden) {
+      return;
+    }
+    const first = Array.prototype.find.call(select.options, function (option) { return !option.hidden; });
+    if (first) {
+      select.value = first.value;
+      select.dispatchEvent(new Event("change"));
+    }
+  }
+
+  // The purposes and languages offered follow the chosen portrait's consent (scopes from #consent-scopes).
+  function consentScopes(root) {
+    const data = root.querySelector("#consent-scopes");
+    const form = data && data.closest("form");
+    const portrait = form && form.querySelector("select[name=portrait]");
+    if (!portrait) {
+      return;
+    }
+    const scopes = JSON.parse(data.textContent);
+    function apply() {
+      const scope = scopes[portrait.value];
+      if (!scope) {
+        return;
+      }
+      form.querySelectorAll("select[data-scope]").forEach(function (select) {
+        const allowed = scope[select.dataset.scope];
+        Array.prototype.forEach.call(select.options, function (option) {
+          const inScope = !option.value || allowed.indexOf("any") >= 0 || allowed.indexOf(option.value) >= 0;
+          if (inScope) {
+            delete option.dataset.outOfScope;
+          } else {
+            option.dataset.outOfScope = "1";
+          }
+          optionShow(option);
+        });
+        selectFirstShown(select);
+      });
+    }
+    portrait.addEventListener("change", apply);
+    // The server already rendered the chosen portrait's scope; marking it lets the filters keep it.
+    apply();
+  }
+
+  // A search box that narrows a long select (the languages) to the options whose name contains what is typed.
+  function optionFilters(root) {
+    root.querySelectorAll("[data-filter-for]").forEach(function (input) {
+      const select = document.getElementById(input.dataset.filterFor);
+      if (!select) {
+        return;
+      }
+      input.closest("[data-filter-row]").hidden = false;
+      input.addEventListener("input", function () {
+        const wanted = input.value.trim().toLowerCase();
+        Array.prototype.forEach.call(select.options, function (option) {
+          if (!wanted || option.text.toLowerCase().indexOf(wanted) >= 0) {
+            delete option.dataset.filteredOut;
+          } else {
+            option.dataset.filteredOut = "1";
+          }
+          optionShow(option);
+        });
+        selectFirstShown(select);
+      });
+    });
+  }
+
+  // The voice list's gender filter, and a play button that plays the chosen voice's cached sample.
+  function voicePickers(root) {
+    root.querySelectorAll("[data-gender-filter]").forEach(function (filter) {
+      const select = document.getElementById(filter.dataset.genderFilter);
+      filter.closest("[data-filter-row]").hidden = false;
+      function apply() {
+        Array.prototype.forEach.call(select.options, function (option) {
+          // The default voice ("") stays: it is always a valid choice.
+          if (!filter.value || !option.value || option.dataset.gender === filter.value) {
+            delete option.dataset.filteredOut;
+          } else {
+            option.dataset.filteredOut = "1";
+          }
+          optionShow(option);
+        });
+        selectFirstShown(select);
+      }
+      filter.addEventListener("change", apply);
+      select.addEventListener("voices-changed", apply);
+    });
+    root.querySelectorAll("[data-voice-play]").forEach(function (button) {
+      const select = document.getElementById(button.dataset.voicePlay);
+      const audio = button.parentElement.querySelector("[data-voice-audio]");
+      button.hidden = false;
+      button.addEventListener("click", function () {
+        const option = select.options[select.selectedIndex];
+        if (!option || !option.dataset.sample) {
+          return;
+        }
+        audio.src = option.dataset.sample;
+        audio.play().catch(function () {});
+      });
+    });
+  }
+
+  // A search box over a long list of checkboxes (the languages of a consent request); ticked ones always stay.
+  function checkboxFilters(root) {
+    root.querySelectorAll("[data-filter-checkboxes]").forEach(function (input) {
+      const list = document.getElementById(input.dataset.filterCheckboxes);
+      input.closest("[data-filter-row]").hidden = false;
+      input.addEventListener("input", function () {
+        const wanted = input.value.trim().toLowerCase();
+        list.querySelectorAll(".check").forEach(function (row) {
+          const box = row.querySelector("input");
+          row.hidden = Boolean(wanted) && !box.checked && row.textContent.toLowerCase().indexOf(wanted) < 0;
+        });
+      });
+    });
+  }
+
+  // Copy buttons: the text of the field they name goes to the clipboard, and the page says so.
+  function copyButtons(root) {
+    root.querySelectorAll("[data-copy]").forEach(function (button) {
+      const field = document.getElementById(button.dataset.copy);
+      const status = button.closest(".field").querySelector("[data-copy-status]");
+      if (!navigator.clipboard) {
+        return;
+      }
+      button.hidden = false;
+      button.addEventListener("click", function () {
+        navigator.clipboard.writeText(field.value).then(
+          function () { status.textContent = "Link copied."; },
+          function () { field.select(); status.textContent = "Copying was refused: the link is selected, copy it yourself."; }
+        );
+      });
+    });
+  }
+
+  // A script box's live count: characters of the maximum, and about how long it takes to say.
+  function textCounts(root) {
+    root.querySelectorAll("[data-text-count]").forEach(function (box) {
+      const out = document.getElementById(box.dataset.textCount);
+      const perMinute = Number(box.dataset.wordsPerMinute);
+      function update() {
+        const words = box.value.trim() ? box.value.trim().split(/\s+/).length : 0;
+        const seconds = Math.ceil(words * 60 / perMinute);
+        out.textContent = box.value.length + " of " + box.maxLength + " characters, about " + seconds + " s spoken.";
+      }
+      box.addEventListener("input", update);
     });
   }
 
@@ -332,6 +494,12 @@
     watchRenders(root);
     speechSource(root);
     voiceLists(root);
+    consentScopes(root);
+    optionFilters(root);
+    voicePickers(root);
+    textCounts(root);
+    checkboxFilters(root);
+    copyButtons(root);
     confirmations(root);
   }
 

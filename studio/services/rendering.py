@@ -208,6 +208,7 @@ def _render_encode_and_sign(render: Render, spoken: RenderSpeech, reporter: _Pro
                 if render.text
                 else _recording_phonemes(render, spoken.audio, spoken.sample_rate),
                 seed=render.watermark_serial,
+                expression=render.expression,
                 rig=rig,
                 neural_model=settings.CANDOR_NEURAL_MODEL or None,
             ),

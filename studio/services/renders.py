@@ -58,6 +58,16 @@ def label_corner_checked(label_corner: str) -> str:
     return corner
 
 
+def expression_checked(expression: str) -> str:
+    """One of the engine's expressions; empty means neutral."""
+    from inference import EXPRESSIONS
+
+    expression = expression or "neutral"
+    if expression not in EXPRESSIONS:
+        raise ApplicationError(ErrorCode.INVALID_EXPRESSION, f"expression must be one of {', '.join(EXPRESSIONS)}")
+    return expression
+
+
 def _render_input_checked(
     *, purpose: str, text: str, language: str, voice: str, audio, transcript: str
 ) -> tuple[str, str, bytes | None]:
@@ -121,15 +131,17 @@ def render_enqueue(
     long_side: int | None = None,
     background: str = BACKGROUND_BLUR,
     title: str = "",
+    expression: str = "",
     dispatch: bool = True,
     idempotency_key: str = "",
 ) -> Render:
     """Check consent and input, store the render request and (unless `dispatch` is off) queue it for a render worker.
 
     `voice` (empty: the language's default) goes with text; `transcript` (captions) with an uploaded recording.
-    `label_corner` (empty: CANDOR_LABEL_CORNER) is where the visible label is drawn. `aspect_ratio`, `long_side`
-    and `background` shape the output (inference/framing.py); `title` (empty: the script's start) names it.
-    A repeated `idempotency_key` of the same creator returns the render it first made instead of a new one.
+    `label_corner` (empty: CANDOR_LABEL_CORNER) is where the visible label is drawn; `expression` (empty: neutral)
+    is the face's expression. `aspect_ratio`, `long_side` and `background` shape the output
+    (inference/framing.py); `title` (empty: the script's start) names it. A repeated `idempotency_key` of the
+    same creator returns the render it first made instead of a new one.
     """
     if len(idempotency_key) > IDEMPOTENCY_KEY_MAX_CHARS:
         raise ApplicationError(
@@ -142,6 +154,7 @@ def render_enqueue(
     label_corner = label_corner_checked(label_corner)
     shape = output_shape_checked(aspect_ratio=aspect_ratio, long_side=long_side, background=background)
     title = title_checked(title)
+    expression = expression_checked(expression)
     language, voice, audio_bytes = _render_input_checked(
         purpose=purpose, text=text, language=language, voice=voice, audio=audio, transcript=transcript
     )
@@ -169,6 +182,7 @@ def render_enqueue(
                 long_side=shape.long_side,
                 background=shape.background,
                 title=title or title_default(text=text, portrait=portrait),
+                expression=expression,
                 watermark_serial=_watermark_serial_new(),
                 idempotency_key=idempotency_key,
             )
@@ -207,6 +221,7 @@ def renders_localize(
     aspect_ratio: str = "original",
     long_side: int | None = None,
     background: str = BACKGROUND_BLUR,
+    expression: str = "",
 ) -> list[Render]:
     """Queue one render per language version ({"language", "text", "voice"} or {"language", "audio", "transcript"}), all
     or none.
@@ -240,6 +255,7 @@ def renders_localize(
                         aspect_ratio=aspect_ratio,
                         long_side=long_side,
                         background=background,
+                        expression=expression,
                     )
                 )
             except ApplicationError as error:
@@ -262,6 +278,7 @@ def render_preview(
     aspect_ratio: str = "original",
     long_side: int | None = None,
     background: str = BACKGROUND_BLUR,
+    expression: str = "",
 ) -> bytes:
     """MP4 bytes of the first second of the video these inputs would make, in its output shape; nothing is stored.
 
@@ -278,6 +295,7 @@ def render_preview(
 
     label_corner = label_corner_checked(label_corner)
     shape = output_shape_checked(aspect_ratio=aspect_ratio, long_side=long_side, background=background)
+    expression = expression_checked(expression)
     language, voice, audio_bytes = _render_input_checked(
         purpose=purpose, text=text, language=language, voice=voice, audio=audio, transcript=transcript
     )
@@ -307,6 +325,7 @@ def render_preview(
             sample_rate,
             fps=settings.CANDOR_RENDER_FPS,
             phonemes=phonemes,
+            expression=expression,
             rig=rig,
             neural_model=settings.CANDOR_NEURAL_MODEL or None,
         )

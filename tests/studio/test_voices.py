@@ -5,6 +5,7 @@ refused.
 from __future__ import annotations
 
 import io
+import re
 
 import numpy as np
 import pytest
@@ -113,12 +114,27 @@ def test_a_voice_for_an_uploaded_recording_is_refused(api, portrait_id):
 def test_the_new_video_form_offers_the_voices_of_the_language(client, creator, portrait_id):
     client.force_login(creator)
     page = client.get("/renders/new/").content.decode()
-    assert '<option value="">Default voice (en-us-joe)</option>' in page
-    assert '<option value="en-us">en-us</option>' in page
-    assert '<option value="en-us+f3">en-us, female 3</option>' in page
+    assert ">Default voice: English (America), natural voice Joe, male</option>" in page
+    assert re.search(r'<option value="en-us" data-gender="male"[^>]*>English \(America\), male</option>', page)
+    assert re.search(
+        r'<option value="en-us\+f3" data-gender="female" data-sample="/voices/en/en-us\+f3/sample.wav"\s*>'
+        r"English \(America\), female 3</option>",
+        page,
+    )
+    assert ">English (West Midlands), male</option>" in page
     german = client.get("/voices/de/").json()
-    assert german["voices"][0] == {"value": "", "label": "Default voice (de)"}
-    assert {"value": "de+m2", "label": "de, male 2"} in german["voices"]
+    assert german["voices"][0] == {
+        "value": "",
+        "label": "Default voice: German, male",
+        "gender": "male",
+        "sample_url": "/voices/de/de/sample.wav",
+    }
+    assert {
+        "value": "de+m2",
+        "label": "German, male 2",
+        "gender": "male",
+        "sample_url": "/voices/de/de+m2/sample.wav",
+    } in german["voices"]
     assert client.get("/voices/klingon/").status_code == 404
     form = {
         "portrait": portrait_id,

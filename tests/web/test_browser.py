@@ -124,11 +124,13 @@ def test_the_dashboard_shows_each_portraits_consent_state(browser, creator, api,
     browser.login_as(creator)
     browser.open("/")
     assert _find(browser, ".portrait-card .badge").text == "none"
-    _find(browser, ".portrait-card button").click()
+    # The dashboard's button opens the request form on the portrait page; nothing is sent until it is submitted.
+    _find(browser, ".portrait-card a.button").click()
+    _find(browser, "#consent-request button[type=submit]").click()
     browser.wait_for(_visible(".messages"))
     browser.open("/")
     assert _find(browser, ".portrait-card .badge").text == "pending"
-    assert _find(browser, ".portrait-card button").text == "Resend consent request"
+    assert _find(browser, ".portrait-card a.button").text.startswith("Resend consent request")
     assert outbox.links(r"/consent/([A-Za-z0-9_\-]+)/"), "no consent link was emailed"
     consent_approved(portrait_id=portrait_id)
     browser.open("/")
@@ -154,7 +156,8 @@ def test_the_whole_journey_consent_by_camera_then_a_two_language_localization_pl
     portrait_id = upload_portrait(api, subject_jpeg).json()["id"]
     browser.login_as(creator)
     browser.open("/")
-    _find(browser, ".portrait-card button").click()
+    _find(browser, ".portrait-card a.button").click()
+    _find(browser, "#consent-request button[type=submit]").click()
     browser.wait_for(_visible(".messages"))
     token = outbox.links(r"/consent/([A-Za-z0-9_\-]+)/")[-1]
 
@@ -300,7 +303,8 @@ def test_creator_pages_have_no_console_errors(browser, creator, api, portrait_jp
     Select(_find(browser, "#id_language")).select_by_value("de")
     browser.wait_for(
         lambda driver: (
-            driver.execute_script("return document.querySelector('#id_voice').options[0].text") == "Default voice (de)"
+            driver.execute_script("return document.querySelector('#id_voice').options[0].text")
+            == "Default voice: German, male"
         )
     )
     _find(browser, "#id_source_1").click()

@@ -120,7 +120,7 @@ def test_the_dashboard_sends_a_consent_request_and_shows_it_pending(page, api, p
 
 def test_a_consent_request_with_an_unknown_language_is_refused_on_the_page(page, api, portrait_jpeg, outbox):
     portrait_id = upload_portrait(api, portrait_jpeg).json()["id"]
-    response = page.post(f"/portraits/{portrait_id}/consent-request/", {"languages": "en, klingon"})
+    response = page.post(f"/portraits/{portrait_id}/consent-request/", {"languages": ["en", "klingon"]})
     assert response.status_code == 400 and b"klingon" in response.content
 
 

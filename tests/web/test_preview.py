@@ -74,7 +74,8 @@ def test_a_preview_is_one_second_labelled_and_watermarked_and_nothing_is_stored(
     html = response.content.decode()
     assert "Preview of the first second" in html
     # The form comes back as it was sent, ready to make the whole video.
-    assert 'value="en-us+f3" selected' in html and "Hello there, welcome to our shop.</textarea>" in html
+    assert 'value="en-us+f3" data-gender="female" data-sample="/voices/en/en-us+f3/sample.wav" selected' in html
+    assert "Hello there, welcome to our shop.</textarea>" in html
     path = _preview_mp4(html, tmp_path)
 
     info = media.video_probe(path)
