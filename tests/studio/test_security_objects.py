@@ -36,8 +36,8 @@ OBJECT_ARGUMENTS = {"portrait_id", "render_id", "hold_id"}
 CAPABILITY_ARGUMENTS = {"token", "revoke_token", "confirm_token", "remove_token", "entry_id", "uidb64", "capture_id"}
 # Arguments that are no object at all. A manifest_id is a C2PA manifest's label: the manifest is a public statement,
 # embedded in every copy of the video that kept it, and the repository serves it to anyone. seq numbers a live
-# capture's chunks.
-PLAIN_ARGUMENTS = {"language", "manifest_id", "seq"}
+# capture's chunks. A voice is one of the synthesizer's voices (its sample is the same for every creator).
+PLAIN_ARGUMENTS = {"language", "manifest_id", "seq", "voice"}
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 MODELS = (Portrait, Render, Consent, ConsentEvent, RegistryHold, RegistryEntry, ApiToken, ShareLink)
 
