@@ -51,6 +51,9 @@ PARTED_PX = 2.0
 # The widest the lips stay parted at rest, in eye distances: a natural slight
 # parting (the quality judge counts lips closed below 0.05).
 _REST_PARTING = 0.04
+# Parted lips close pressed together by this much (px), so that no rim of
+# their inner edges (shaded by the teeth behind them) reads as a gap.
+_LIP_PRESS_PX = 1.5
 # Share of the gap between parted lips that the upper lip covers as they
 # close, and the smoothing (Gaussian, mouth widths) of the gap's profile
 # along the lips' outer edges.
@@ -109,7 +112,9 @@ class FaceMesh:
         # tapers to nothing; along the outer edges its profile is smoothed,
         # so the skin beside the corners stretches gently.
         gap_x = np.concatenate([[local[60, 0]], upper[:, 0], [local[64, 0]]])
-        shut = np.concatenate([[0.0], np.maximum(lower[:, 1] - upper[:, 1] - _LIP_SEPARATION_PX, 0.0), [0.0]])
+        shut = np.concatenate(
+            [[0.0], np.maximum(lower[:, 1] - upper[:, 1] - _LIP_SEPARATION_PX + _LIP_PRESS_PX, 0.0), [0.0]]
+        )
         outer_x = np.linspace(local[48, 0], local[54, 0], 8 * _LIP_SAMPLES)
         outer_shut = gaussian_filter1d(
             np.interp(outer_x, gap_x, shut, left=0.0, right=0.0),
