@@ -11,7 +11,7 @@ blinks and the background are read from pixels; the head's smoothness from
 the nose bridge's texture, tracked; identity is dlib's face descriptor.
 
     python -m benchmarks.quality [--out var/quality] [--languages en,de,fr,es,hi,zh] [--espeak]
-    python -m benchmarks.quality --portraits [--out var/quality] [--voices espeak,joe] [--paths text,audio]
+    python -m benchmarks.quality --portraits [--out var/quality] [--voices espeak,joe] [--paths text,audio] [--only A,B]
 
 --espeak speaks English with espeak's voice instead of the natural default voice, for comparing the two.
 --portraits renders every benchmark portrait (reference_faces.BENCHMARK_PORTRAITS and the first two) speaking
@@ -467,10 +467,12 @@ def padded_speech(spoken: speech.Speech, lead_s: float = _LEAD_S) -> speech.Spee
     )
 
 
-def portrait_benchmark(out: Path, voices: Sequence[str], paths: Sequence[str], seed: int) -> bool:
-    """Render and judge every benchmark portrait; print per clip and a summary, write a contact sheet. True if all
-    targets pass."""
-    photos = benchmark_portraits()
+def portrait_benchmark(
+    out: Path, voices: Sequence[str], paths: Sequence[str], seed: int, only: Sequence[str] = ()
+) -> bool:
+    """Render and judge every benchmark portrait (or only those named); print per clip and a summary, write a contact
+    sheet. True if all targets pass."""
+    photos = {name: photo for name, photo in benchmark_portraits().items() if not only or name in only}
     spoken = {
         voice: padded_speech(speech.synthesize(PORTRAIT_TEXT, "en", voice=PORTRAIT_VOICES[voice])) for voice in voices
     }
@@ -575,13 +577,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--portraits", action="store_true", help="judge every benchmark portrait (English)")
     parser.add_argument("--voices", default=",".join(PORTRAIT_VOICES), help="with --portraits: espeak, joe")
     parser.add_argument("--paths", default="text", help="with --portraits: text, audio (comma-separated)")
+    parser.add_argument("--only", default="", help="with --portraits: only these portraits (comma-separated)")
     args = parser.parse_args(argv)
     if args.portraits:
         voices = [v.strip() for v in args.voices.split(",") if v.strip()]
         paths = [p.strip() for p in args.paths.split(",") if p.strip()]
         if set(voices) - set(PORTRAIT_VOICES) or set(paths) - {"text", "audio"}:
             parser.error(f"voices are {sorted(PORTRAIT_VOICES)}, paths text and audio")
-        return 0 if portrait_benchmark(args.out, voices, paths, args.seed) else 1
+        only = [name.strip() for name in args.only.split(",") if name.strip()]
+        return 0 if portrait_benchmark(args.out, voices, paths, args.seed, only) else 1
     languages = [code.strip() for code in args.languages.split(",") if code.strip()]
     unknown = [code for code in languages if code not in SENTENCES]
     if unknown:
