@@ -41,7 +41,7 @@ BENCHMARK_PORTRAITS = {
     "open_speaking": ("faces/deepface_04/4.jpg", "mouth open mid-word, lower teeth showing"),
     "glasses": ("faces/deepface_09/1.jpg", "glasses, smile with teeth, beard"),
     "small_face": ("portraits/group_small_face.jpg", "small face (~110 px) cropped from a group photo, glasses, beard"),
-    "beard_shadow": ("faces/deepface_05/4.jpg", "full beard, closed mouth, side-lit with a strong shadow"),
+    "beard_shadow": ("faces/deepface_05/4.jpg", "full beard, closed mouth, dark background"),
 }
 
 
