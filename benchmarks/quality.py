@@ -11,8 +11,12 @@ blinks and the background are read from pixels; the head's smoothness from
 the nose bridge's texture, tracked; identity is dlib's face descriptor.
 
     python -m benchmarks.quality [--out var/quality] [--languages en,de,fr,es,hi,zh] [--espeak]
+    python -m benchmarks.quality --portraits [--out var/quality] [--voices espeak,joe] [--paths text,audio] [--only A,B]
 
 --espeak speaks English with espeak's voice instead of the natural default voice, for comparing the two.
+--portraits renders every benchmark portrait (reference_faces.BENCHMARK_PORTRAITS and the first two) speaking
+PORTRAIT_TEXT, with a pause before, between and after its sentences, and judges what a viewer of any portrait
+looks at first: lips closed in pauses, closures per second of speech, lips shut in loud frames, lag, identity.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ import numpy as np
 from benchmarks import face_mesh
 from benchmarks.reference_faces import (
     Reference,
+    benchmark_portraits,
     bridge_point,
     descriptor,
     eye_centres,
@@ -63,6 +68,21 @@ SENTENCES = {
     "it": "Il mio babbo porta il pane e la marmellata ogni mattina.",
 }
 DEFAULT_LANGUAGES = ("en", "de", "fr", "es", "hi", "zh")
+# The portrait benchmark's English, with sentence pauses; silence is added before and after it.
+PORTRAIT_TEXT = "Maybe the big brown bear will come back. By the time we open the map, the people have gone."
+PORTRAIT_VOICES = {"espeak": speech.espeak_voice("en"), "joe": None}
+_LEAD_S = 0.4
+# Targets of the portrait benchmark (issue 17, from real talking-head videos measured with a landmark judge):
+# lips closed in at least 80% of pauses of 200 ms or longer, 1.4-3 closures per second of speech, shut in at most
+# 45% of loud frames.
+TARGET_PAUSES_CLOSED = 0.8
+TARGET_CLOSURES_PER_S = (1.4, 3.0)
+TARGET_SHUT_LOUD = 0.45
+_PAUSE_S = 0.2
+# A pause is quieter than this share of the clip's loud level (the 95th percentile of the frames' RMS); a loud
+# frame is louder than _LOUD_SHARE of it. A pause's first and last frames are the lips' transition, not judged.
+_QUIET_SHARE, _LOUD_SHARE = 0.05, 0.25
+_PAUSE_EDGE_FRAMES = 2
 
 # The mouth counts as closed when the inner lips are less than this share of
 # an eye distance (about 3 mm) apart. The mesh puts real closed lips at
@@ -398,6 +418,110 @@ def still_head_noise(ref: Reference, n_frames: int = 50, seed: int = 0) -> tuple
     return rms_acceleration(np.array(bridges)), rms_acceleration(np.array(tracked))
 
 
+@dataclass(frozen=True)
+class SpeechRhythm:
+    """How the lips follow speech and pauses in one clip."""
+
+    pauses: int  # pauses of _PAUSE_S or longer
+    pauses_closed: float  # share of them with the lips closed (median aperture over their middle frames)
+    pause_aperture: float  # the widest of those medians, eye distances
+    closures_per_s: float  # lip closures starting during speech, per second of speech
+    shut_loud: float  # share of loud frames with the lips closed
+
+
+def speech_rhythm(aperture: np.ndarray, envelope: np.ndarray, fps: int = FPS) -> SpeechRhythm:
+    """Measure pauses, closures and loud frames from a clip's aperture (n,) (eye distances) and RMS envelope (n,)."""
+    loud_level = float(np.percentile(envelope, 95))
+    quiet = envelope < _QUIET_SHARE * loud_level
+    closed = aperture <= CLOSED_APERTURE
+    pauses, pause_apertures = 0, []
+    in_pause = np.zeros(len(aperture), bool)
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], quiet.astype(int), [0]])))
+    for start, end in zip(edges[::2], edges[1::2], strict=True):
+        if end - start < _PAUSE_S * fps:
+            continue
+        in_pause[start:end] = True
+        pauses += 1
+        middle = aperture[start + _PAUSE_EDGE_FRAMES : max(end - _PAUSE_EDGE_FRAMES, start + _PAUSE_EDGE_FRAMES + 1)]
+        pause_apertures.append(float(np.median(middle)))
+    speaking = ~in_pause
+    onsets = closed & ~np.concatenate([[False], closed[:-1]]) & speaking
+    loud = envelope >= _LOUD_SHARE * loud_level
+    return SpeechRhythm(
+        pauses=pauses,
+        pauses_closed=float(np.mean(np.array(pause_apertures) <= CLOSED_APERTURE)) if pauses else float("nan"),
+        pause_aperture=max(pause_apertures, default=float("nan")),
+        closures_per_s=float(onsets.sum()) / max(speaking.sum() / fps, 1e-9),
+        shut_loud=float(np.mean(closed[loud])) if loud.any() else float("nan"),
+    )
+
+
+def padded_speech(spoken: speech.Speech, lead_s: float = _LEAD_S) -> speech.Speech:
+    """The speech with lead_s of silence before and after it, its phonemes and words shifted to match."""
+    pad = np.zeros(round(lead_s * spoken.sample_rate), np.float32)
+    return speech.Speech(
+        audio=np.concatenate([pad, spoken.audio, pad]),
+        sample_rate=spoken.sample_rate,
+        phonemes=tuple((start + lead_s, end + lead_s, ipa) for start, end, ipa in spoken.phonemes),
+        words=tuple((start + lead_s, end + lead_s, word) for start, end, word in spoken.words),
+    )
+
+
+def portrait_benchmark(
+    out: Path, voices: Sequence[str], paths: Sequence[str], seed: int, only: Sequence[str] = ()
+) -> bool:
+    """Render and judge every benchmark portrait (or only those named); print per clip and a summary, write a contact
+    sheet. True if all targets pass."""
+    photos = {name: photo for name, photo in benchmark_portraits().items() if not only or name in only}
+    spoken = {
+        voice: padded_speech(speech.synthesize(PORTRAIT_TEXT, "en", voice=PORTRAIT_VOICES[voice])) for voice in voices
+    }
+    results: list[tuple[str, ClipScore, SpeechRhythm]] = []
+    sheet_rows = []
+    started = time.perf_counter()
+    for name, photo in photos.items():
+        first = next(animate(photo, np.zeros(1600, np.float32), 16000, fps=FPS))
+        ref = reference(cv2.resize(photo, (first.shape[1], first.shape[0]), interpolation=cv2.INTER_AREA))
+        for voice, clip in spoken.items():
+            for path in paths:
+                frames = render_clip(photo, clip, text_path=path == "text", seed=seed)
+                label = f"{name}/{voice}/{path}"
+                score = judge_clip(label, ref, frames, clip.audio, clip.sample_rate, clip.phonemes)
+                envelope = speech_envelope(clip.audio, clip.sample_rate, score.n_frames, FPS)
+                rhythm = speech_rhythm(score.aperture, envelope)
+                results.append((label, score, rhythm))
+                if path == "text":
+                    sheet_rows.append((label, frames, clip.phonemes, ref))
+                print(
+                    f"{label:34s} lag {score.offset:+d}  pauses closed {rhythm.pauses_closed:.0%} of {rhythm.pauses}"
+                    f" (widest {rhythm.pause_aperture:.3f} E)  closures {rhythm.closures_per_s:.2f}/s"
+                    f"  shut in loud frames {rhythm.shut_loud:.0%}  bilabials closed {score.closure:.0%}"
+                    f"  corr {score.correlation:.2f}  identity p90 {score.identity_p90:.3f}",
+                    flush=True,
+                )
+    sheet = out / "portraits_sheet.png"
+    contact_sheet(sheet_rows, sheet)
+    checks = [
+        ("lag 0 ±1 frame", lambda s, r: abs(s.offset) <= TARGET_OFFSET_FRAMES),
+        ("lips closed in >= 80% of pauses", lambda s, r: r.pauses_closed >= TARGET_PAUSES_CLOSED),
+        (
+            "closures 1.4-3 per second of speech",
+            lambda s, r: TARGET_CLOSURES_PER_S[0] <= r.closures_per_s <= TARGET_CLOSURES_PER_S[1],
+        ),
+        ("shut in <= 45% of loud frames", lambda s, r: r.shut_loud <= TARGET_SHUT_LOUD),
+        ("identity p90 <= 0.40", lambda s, r: s.identity_p90 <= TARGET_IDENTITY_P90),
+    ]
+    print()
+    passed = True
+    for label, check in checks:
+        failing = [name for name, s, r in results if not check(s, r)]
+        passed &= not failing
+        print(f"{'FAIL' if failing else 'PASS'}  {label}: {len(results) - len(failing)}/{len(results)} clips", end="")
+        print(f" (failing: {', '.join(failing)})" if failing else "")
+    print(f"contact sheet: {sheet}  ({time.perf_counter() - started:.0f} s)")
+    return passed
+
+
 def render_clip(portrait: np.ndarray, spoken: speech.Speech, *, text_path: bool, seed: int) -> list[np.ndarray]:
     """Frames from the public API: with the synthesizer's phonemes (text path) or from the audio alone."""
     phonemes = list(spoken.phonemes) if text_path else None
@@ -450,7 +574,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--languages", default=",".join(DEFAULT_LANGUAGES), help="comma-separated language codes")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--espeak", action="store_true", help="espeak's voice for every language (English included)")
+    parser.add_argument("--portraits", action="store_true", help="judge every benchmark portrait (English)")
+    parser.add_argument("--voices", default=",".join(PORTRAIT_VOICES), help="with --portraits: espeak, joe")
+    parser.add_argument("--paths", default="text", help="with --portraits: text, audio (comma-separated)")
+    parser.add_argument("--only", default="", help="with --portraits: only these portraits (comma-separated)")
     args = parser.parse_args(argv)
+    if args.portraits:
+        voices = [v.strip() for v in args.voices.split(",") if v.strip()]
+        paths = [p.strip() for p in args.paths.split(",") if p.strip()]
+        if set(voices) - set(PORTRAIT_VOICES) or set(paths) - {"text", "audio"}:
+            parser.error(f"voices are {sorted(PORTRAIT_VOICES)}, paths text and audio")
+        only = [name.strip() for name in args.only.split(",") if name.strip()]
+        return 0 if portrait_benchmark(args.out, voices, paths, args.seed, only) else 1
     languages = [code.strip() for code in args.languages.split(",") if code.strip()]
     unknown = [code for code in languages if code not in SENTENCES]
     if unknown:

@@ -30,13 +30,36 @@ _HEAD_SIDE, _HEAD_UP, _HEAD_DOWN = 1.75, 2.3, 2.3
 _EYE_BAND_TOP, _EYE_BAND_BOTTOM, _EYE_INSET, _EYE_DARK = 0.12, 0.0, 0.2, 0.5
 
 
+_DATA = Path(__file__).parent / "data"
+# The benchmark portraits beyond the first two, and what each covers. Paths are under benchmarks/data: the
+# face-matching calibration set (faces/, sources and licences in its manifest.json; 256 px crops) and
+# portraits/ (its own manifest.json).
+BENCHMARK_PORTRAITS = {
+    "closed": ("faces/obama/4.jpg", "closed mouth, neutral"),
+    "smile_teeth": ("faces/alex_lacamoire/1.jpg", "broad smile showing both rows of teeth, beard"),
+    "mid_speech": ("faces/obama/2.jpg", "photo taken mid-speech: mouth open, teeth showing"),
+    "open_speaking": ("faces/deepface_04/4.jpg", "mouth open mid-word, lower teeth showing"),
+    "glasses": ("faces/deepface_09/1.jpg", "glasses, smile with teeth, beard"),
+    "small_face": ("portraits/group_small_face.jpg", "small face (~110 px) cropped from a group photo, glasses, beard"),
+    "beard_shadow": ("faces/deepface_05/4.jpg", "full beard, closed mouth, dark background"),
+}
+
+
 def portraits() -> dict[str, np.ndarray]:
-    """The real photos available offline: scikit-image's astronaut (smiling, lips parted) and Grace Hopper (closed)."""
+    """The two first real photos: scikit-image's astronaut (smiling, lips parted) and Grace Hopper (closed)."""
     import matplotlib.cbook
     from skimage import data
 
     path = matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)
     return {"astronaut": data.astronaut(), "hopper": cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)}
+
+
+def benchmark_portraits() -> dict[str, np.ndarray]:
+    """Every benchmark portrait: the first two and BENCHMARK_PORTRAITS, RGB uint8."""
+    photos = portraits()
+    for name, (path, _) in BENCHMARK_PORTRAITS.items():
+        photos[name] = cv2.cvtColor(cv2.imread(str(_DATA / path)), cv2.COLOR_BGR2RGB)
+    return photos
 
 
 @dataclass(frozen=True)

@@ -339,7 +339,7 @@ def _paint_inner_mouth(frame: np.ndarray, mouth: InnerMouth, face: np.ndarray, p
         # The photo's own teeth stay where they are (they belong to the skull);
         # the lips move over them, so closing never squeezes them.
         # As the lower lip leaves, the sliver of it inside the photo's contour goes too.
-        leaving = min(max((parting + _LIP_SEPARATION_PX - mouth.rest_parting) / _CAVITY_FADE_PX, 0.0), 1.0)
+        leaving = min(max((parting + _LIP_SEPARATION_PX - mouth.photo_parting) / _CAVITY_FADE_PX, 0.0), 1.0)
         inside, teeth_only = mouth.photo_inside[y0:y1, x0:x1], cast(np.ndarray, mouth.photo_teeth)[y0:y1, x0:x1]
         colour = _over(colour, photo[y0:y1, x0:x1], inside - leaving * (inside - teeth_only))
     alpha = (coverage * strength)[..., None]

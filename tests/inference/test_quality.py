@@ -123,3 +123,22 @@ def test_a_smiling_portrait_with_teeth_closes_its_lips(rig, reference):
         <= quality.PIXEL_CLOSED_APERTURE
     )
     assert quality.frame_aperture(frame, reference) <= quality.CLOSED_APERTURE
+
+
+def test_the_portrait_benchmark_counts_pauses_closures_and_loud_shut_frames():
+    # 25 fps: a 0.4 s pause with closed lips, 1 s of speech with two closures (one on a loud frame), a 0.4 s pause
+    # with the lips parted 0.1 eye distances, a 0.1 s gap too short to be a pause.
+    envelope = np.concatenate([np.zeros(10), np.full(25, 0.5), np.zeros(10), np.full(10, 0.5), np.zeros(2), [0.5]])
+    aperture = np.full(len(envelope), 0.2)
+    aperture[:10] = 0.0
+    aperture[[15, 16, 25]] = 0.01
+    envelope[25] = 0.04  # a quiet closure
+    aperture[35:45] = 0.1
+    rhythm = quality.speech_rhythm(aperture, envelope)
+    assert rhythm.pauses == 2
+    assert rhythm.pauses_closed == 0.5
+    assert rhythm.pause_aperture == pytest.approx(0.1)
+    speaking_s = (len(envelope) - 20) / quality.FPS
+    assert rhythm.closures_per_s == pytest.approx(2 / speaking_s)
+    loud = envelope >= 0.25 * np.percentile(envelope, 95)
+    assert rhythm.shut_loud == pytest.approx(2 / loud.sum())

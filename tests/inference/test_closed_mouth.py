@@ -1,0 +1,115 @@
+"""A closed mouth from any photo: lips that part in the photo (a smile with teeth, a word) meet in pauses.
+
+The portraits are real photos of the benchmark set (benchmarks/data/faces, see its manifest.json).
+"""
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from inference.animation import animate, render_frame
+from inference.rig import portrait_rig
+from inference.rig.geometry import FaceAxes
+from inference.rig.mouth import inner_lips_refined
+
+FACES = Path(__file__).resolve().parents[2] / "benchmarks" / "data" / "faces"
+RATE = 16000
+FPS = 25
+# The quality judge counts lips closed below this gap, in eye distances.
+CLOSED = 0.05
+
+
+def photo(path: str) -> np.ndarray:
+    return cv2.cvtColor(cv2.imread(str(FACES / path)), cv2.COLOR_BGR2RGB)
+
+
+@pytest.fixture(scope="module")
+def smile_rig():
+    """A broad smile showing both rows of teeth, rigged at 256 px to keep the test fast."""
+    return portrait_rig(photo("alex_lacamoire/1.jpg"), max_side=256)
+
+
+def teeth_pixels(image: np.ndarray, rig) -> int:
+    """Pixels inside the outer lip contour that look like teeth: nearly colourless and lighter than the cheeks."""
+    mask = np.zeros(image.shape[:2], np.uint8)
+    cv2.fillPoly(mask, [np.round(rig.landmarks[48:60]).astype(np.int32)], 1)
+    lab = cv2.cvtColor(image, cv2.COLOR_RGB2LAB).astype(np.float32)[mask.astype(bool)]
+    lm = rig.landmarks
+    skin = cv2.cvtColor(
+        np.ascontiguousarray(rig.image[int(lm[29, 1]) : int(lm[33, 1]), int(lm[31, 0]) : int(lm[35, 0])]),
+        cv2.COLOR_RGB2LAB,
+    ).reshape(-1, 3)
+    skin_lightness = float(np.median(skin[:, 0]))
+    skin_chroma = float(np.median(np.hypot(skin[:, 1].astype(float) - 128, skin[:, 2].astype(float) - 128)))
+    chroma = np.hypot(lab[:, 1] - 128, lab[:, 2] - 128)
+    return int(((chroma < 0.6 * skin_chroma) & (lab[:, 0] > 0.9 * skin_lightness)).sum())
+
+
+def lip_gap(rig, face: np.ndarray) -> float:
+    """The rig's own gap between the lips' middles in a pose of face parameters (len(FACE_PARAMETERS),), in eye
+    distances, less the pixel the mesh keeps between closed lips (the renderer draws them touching)."""
+    mouth = rig.mouth
+    polygon = mouth.polygon_rest + np.tensordot(face, mouth.polygon_motion, axes=1)
+    upper, lower = polygon[mouth.upper], polygon[mouth.lower]
+    eyes = float(np.linalg.norm(rig.landmarks[42:48].mean(axis=0) - rig.landmarks[36:42].mean(axis=0)))
+    return (float(np.linalg.norm(lower[len(upper) // 2] - upper[len(upper) // 2])) - 1.0) / eyes
+
+
+def test_a_smile_with_teeth_rests_with_its_lips_at_most_slightly_parted(smile_rig):
+    rest = np.zeros(len(smile_rig.fields), np.float32)
+    assert smile_rig.lips_parted
+    # The photo's own opening is far wider than a slight parting.
+    assert smile_rig.mouth.photo_parting / smile_rig.mouth.width > 0.1
+    assert 0.0 < lip_gap(smile_rig, rest) <= CLOSED
+
+
+def test_pauses_of_a_smile_with_teeth_render_with_the_lips_closed_over_the_teeth(smile_rig):
+    silence, sound = np.zeros(int(0.6 * RATE), np.float32), np.zeros(int(0.4 * RATE), np.float32)
+    t = np.arange(len(sound)) / RATE
+    sound[:] = 0.4 * np.sin(2 * np.pi * 180 * t)
+    audio = np.concatenate([silence, sound, silence])
+    frames = list(animate(smile_rig.image, audio, RATE, fps=FPS, phonemes=[(0.6, 1.0, "a")], rig=smile_rig))
+    in_photo = teeth_pixels(smile_rig.image, smile_rig)
+    assert in_photo > 100
+    pause = [frames[5], frames[10], frames[-5]]
+    assert all(teeth_pixels(frame, smile_rig) <= 0.02 * in_photo for frame in pause)
+    # The vowel opens the mouth onto the photo's own teeth.
+    assert teeth_pixels(frames[20], smile_rig) > 0.3 * in_photo
+
+
+def test_closed_lips_hide_the_teeth_of_broad_smiles(smile_rig):
+    closed = render_frame(smile_rig, {"lip_close": 1.0})
+    assert teeth_pixels(closed, smile_rig) <= 0.02 * teeth_pixels(smile_rig.image, smile_rig)
+    glasses_rig = portrait_rig(photo("deepface_09/1.jpg"), max_side=256)
+    closed = render_frame(glasses_rig, {"lip_close": 1.0})
+    assert teeth_pixels(closed, glasses_rig) <= 0.02 * teeth_pixels(glasses_rig.image, glasses_rig)
+
+
+def synthetic_mouth(teeth: tuple[int, int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """A mouth drawn in rows: upper lip 40-48, a dark opening 48-54, teeth 54-60, lower lip 60-70, with the
+    predictor's inner lower lip points on the teeth's upper edge (y 55) as it places them in a photo taken mid-word."""
+    image = np.full((100, 100, 3), (200, 150, 120), np.uint8)
+    image[40:48, 20:80] = (150, 70, 70)
+    image[48:54, 20:80] = (30, 15, 15)
+    image[54:60, 20:80] = teeth
+    image[60:70, 20:80] = (160, 75, 75)
+    landmarks = np.zeros((68, 2), np.float32)
+    landmarks[36:42] = [(25 + i, 20) for i in range(6)]
+    landmarks[42:48] = [(70 + i, 20) for i in range(6)]
+    landmarks[48], landmarks[54] = (22, 54), (78, 54)
+    landmarks[49:54] = [(x, 40) for x in (30, 40, 50, 60, 70)]
+    landmarks[55:60] = [(x, 69) for x in (70, 60, 50, 40, 30)]
+    landmarks[60], landmarks[64] = (26, 54), (74, 54)
+    landmarks[61:64] = [(x, 48) for x in (40, 50, 60)]
+    landmarks[65:68] = [(x, 55) for x in (60, 50, 40)]
+    return image, landmarks
+
+
+@pytest.mark.parametrize("teeth", [(225, 222, 215), (150, 140, 135)], ids=["lit", "shaded"])
+def test_inner_lips_are_found_past_teeth_that_show_between_a_dark_opening_and_the_lip(teeth):
+    image, landmarks = synthetic_mouth(teeth)
+    refined = inner_lips_refined(image, landmarks, FaceAxes(landmarks))
+    assert np.allclose(refined[65:68, 1], 60, atol=0.6)
+    assert np.allclose(refined[61:64, 1], 48, atol=0.6)
