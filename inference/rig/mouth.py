@@ -31,8 +31,6 @@ _EDGE_CONTRAST = 12.0
 _TEETH_LIGHTER, _TEETH_CHROMA = 0.0, 0.6
 # The lip's edge is where the lip's colour begins and holds for this long (px).
 _LIP_RUN_PX = 1.5
-# An open mouth's gap at its side columns, as a share of the middle's at least.
-_SIDE_GAP_SHARE = 0.8
 # Teeth and cavity colours: teeth take the light of the photo's eye whites
 # (or its own teeth), as light as the face's highlights.
 _TEETH_LIGHTNESS = 1.05
@@ -110,29 +108,7 @@ def inner_lips_refined(image: np.ndarray, landmarks: np.ndarray, axes: FaceAxes)
                 continue
             t = (steps[starts[0] - 1] + steps[starts[0]]) / 2
             refined[point] = opening + t * (middle - opening)
-    _open_sides_like_middle(refined, landmarks, axes)
     return refined.astype(np.float32)
-
-
-def _open_sides_like_middle(refined: np.ndarray, landmarks: np.ndarray, axes: FaceAxes) -> None:
-    """Widen the side columns of an opening the refinement found wider in the middle than the predictor did, in place.
-
-    An open mouth's gap narrows smoothly towards its corners; where the
-    middle was found past teeth the predictor took for the lips, the sides
-    (often in the teeth's shadow) are opened to at least _SIDE_GAP_SHARE of
-    it, each lip point at most half way into its lip.
-    """
-    (_, _, up_out, low_out), (upper, lower, _, _), _ = _INNER_LIP_COLUMNS
-    middle_gap = float((refined[lower] - refined[upper]) @ axes.y)
-    if middle_gap <= float((landmarks[lower] - landmarks[upper]) @ axes.y) + PARTED_PX:
-        return
-    for side_upper, side_lower, upper_outer, lower_outer in (_INNER_LIP_COLUMNS[0], _INNER_LIP_COLUMNS[2]):
-        missing = _SIDE_GAP_SHARE * middle_gap - float((refined[side_lower] - refined[side_upper]) @ axes.y)
-        if missing <= 0:
-            continue
-        for point, outer, sign in ((side_upper, upper_outer, -1.0), (side_lower, lower_outer, 1.0)):
-            room = max(float((landmarks[outer] - refined[point]) @ axes.y) * sign / 2, 0.0)
-            refined[point] = refined[point] + sign * min(missing / 2, room) * axes.y
 
 
 def _teeth_like(colours: np.ndarray, lip: np.ndarray) -> np.ndarray:
