@@ -325,7 +325,7 @@ def clip_liveness(
             (),
         )
     times = clip.times[present]
-    seen_landmarks = np.stack([landmarks[index] for index in present]).astype(np.float64)
+    seen_landmarks = np.stack([points for points in landmarks if points is not None]).astype(np.float64)
     yaw, pitch = head_pose(seen_landmarks)
     opening = mouth_opening(seen_landmarks)
     onsets = turn_onsets(times, yaw, pitch)
