@@ -290,7 +290,7 @@ def face_descriptor(image: np.ndarray, face: Face) -> np.ndarray:
 
 def face_descriptors(faces: Sequence[tuple[np.ndarray, Face]]) -> list[np.ndarray]:
     """The 128-d identity descriptors (float64) of detected faces, each in its RGB uint8 image (H, W, 3): the same as
-    face_descriptor on each, in one pass of the network (a batch costs about an eighth less than one face at a time).
+    face_descriptor on each, in one pass of the network (6-11% less processor time than one face at a time).
     """
     if not faces:
         return []
