@@ -28,10 +28,11 @@ ANALYSIS_MAX_SIDE = 640
 # The face is looked for again with the detector's 2x upsampling only in frames smaller than this (a small face in a
 # small frame): on larger frames the upsampled search costs several times more and a selfie's face does not need it.
 UPSAMPLE_BELOW_SIDE = 480
-# The detector searches every this many frames (1 s at 15 fps), and wherever tracking is in doubt (a head turning
-# included); the face is tracked in between: the search costs five times the landmark fit alone. See
-# inference.faces.faces_track for how a face swapped in between is still seen.
-DETECT_EVERY = 15
+# The detector searches every this many frames (0.53 s at 15 fps), and wherever tracking is in doubt (a head turning
+# included); the face is tracked in between: the search costs five times the landmark fit alone. Every 15th frame let
+# a speaking mouth's fit drift (a file-path test clip then failed its lip sync). See inference.faces.faces_track for how
+# a face swapped in between is still seen.
+DETECT_EVERY = 8
 # Yaw is the nose tip's position between the cheek contours (-1 .. 1); pitch the nose tip's drop below
 # the eyes in eye-to-eye distances (about 0.8 frontal). On a rough 3-D face (nose tip 5 cm below the eyes
 # and 2.5-3 cm in front of them and of the cheek contours, eyes 6.3 cm apart) a 20-25 degree turn moves yaw
