@@ -178,14 +178,19 @@ def flash_response(
     if not window or len(faces_seen) < MIN_FACE_SHARE * len(window):
         detail = f"a face was seen in {len(faces_seen)} of the flash's {len(window)} frames"
         return FlashResponse(0.0, 0.0, 0.0, 0.0, False, detail)
-    seen = [index for index, _ in faces_seen]
-    skin_series, background_series = [], []
+    # A frame whose face leaves no background beside it (a head nodding back from a turn as the baseline starts
+    # widens the face's outline for a frame or two) has nothing to compare with, so it is left out like a frame
+    # without a face; most frames must still have both.
+    seen, skin_series, background_series = [], [], []
     for index, points in faces_seen:
         skin, background = _regions(points, frames[index].shape)
-        if background.mean() < MIN_BACKGROUND_SHARE:
-            return FlashResponse(0.0, 0.0, 0.0, 0.0, False, "the face fills the picture: no background beside it")
-        skin_series.append(_log_chroma(frames[index], skin))
-        background_series.append(_log_chroma(frames[index], background))
+        if background.mean() >= MIN_BACKGROUND_SHARE:
+            seen.append(index)
+            skin_series.append(_log_chroma(frames[index], skin))
+            background_series.append(_log_chroma(frames[index], background))
+    if len(seen) < MIN_FACE_SHARE * len(window):
+        detail = f"the face fills the picture: no background beside it in {len(window) - len(seen)} of {len(window)}"
+        return FlashResponse(0.0, 0.0, 0.0, 0.0, False, f"{detail} frames of the flash")
     seen_times = times[seen]
     basis = np.column_stack([np.ones(len(seen)), seen_times - seen_times.mean()])
     skin_residual = _residual(np.array(skin_series), basis)

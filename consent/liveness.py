@@ -28,8 +28,10 @@ ANALYSIS_MAX_SIDE = 640
 # The face is looked for again with the detector's 2x upsampling only in frames smaller than this (a small face in a
 # small frame): on larger frames the upsampled search costs several times more and a selfie's face does not need it.
 UPSAMPLE_BELOW_SIDE = 480
-# The detector searches every this many frames (0.53 s at 15 fps) and the face is tracked in between: the search costs
-# five times the landmark fit alone. See inference.faces.faces_track for how a face swapped in between is still seen.
+# The detector searches every this many frames (0.53 s at 15 fps), and wherever tracking is in doubt (a head turning
+# included); the face is tracked in between: the search costs five times the landmark fit alone. Every 15th frame let
+# a speaking mouth's fit drift (a file-path test clip then failed its lip sync). See inference.faces.faces_track for how
+# a face swapped in between is still seen.
 DETECT_EVERY = 8
 # Yaw is the nose tip's position between the cheek contours (-1 .. 1); pitch the nose tip's drop below
 # the eyes in eye-to-eye distances (about 0.8 frontal). On a rough 3-D face (nose tip 5 cm below the eyes
@@ -180,30 +182,32 @@ def identity_faces(clip: Clip, liveness: Liveness) -> list[tuple[int, faces.Face
     return chosen
 
 
-def head_pose(landmarks: np.ndarray) -> tuple[float, float]:
-    """(yaw, pitch) from 68 landmarks (68, 2): yaw > 0 when the person turns to their own left, pitch falls looking up.
+def head_pose(landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(yaw, pitch), each (n,), from the 68 landmarks of n frames (n, 68, 2): yaw > 0 when the person turns to their own
+    left, pitch falls looking up.
 
     Ratios of landmark positions rather than a fitted 3-D model: they need no camera intrinsics and
     a turn changes them monotonically; only changes against the clip's own frontal pose are used.
     """
-    left_cheek = landmarks[0:3, 0].mean()
-    right_cheek = landmarks[14:17, 0].mean()
-    nose_tip = landmarks[30]
-    yaw = 2 * (nose_tip[0] - left_cheek) / max(right_cheek - left_cheek, 1e-6) - 1
+    left_cheek = landmarks[:, 0:3, 0].mean(axis=1)
+    right_cheek = landmarks[:, 14:17, 0].mean(axis=1)
+    nose_tip = landmarks[:, 30]
+    yaw = 2 * (nose_tip[:, 0] - left_cheek) / np.maximum(right_cheek - left_cheek, 1e-6) - 1
     # Against the eyes, not the chin: the chin drops with every syllable, the eyes and nose do not.
-    right_eye, left_eye = landmarks[36:42].mean(axis=0), landmarks[42:48].mean(axis=0)
-    pitch = (nose_tip[1] - (right_eye[1] + left_eye[1]) / 2) / max(float(np.linalg.norm(left_eye - right_eye)), 1e-6)
-    return float(yaw), float(pitch)
+    right_eye, left_eye = landmarks[:, 36:42].mean(axis=1), landmarks[:, 42:48].mean(axis=1)
+    eyes_apart = np.maximum(np.linalg.norm(left_eye - right_eye, axis=1), 1e-6)
+    pitch = (nose_tip[:, 1] - (right_eye[:, 1] + left_eye[:, 1]) / 2) / eyes_apart
+    return yaw.astype(np.float64), pitch.astype(np.float64)
 
 
-def mouth_opening(landmarks: np.ndarray) -> float:
-    """Inner-lip gap (mean of three pairs) in eye-to-eye distances, from landmarks (68, 2).
+def mouth_opening(landmarks: np.ndarray) -> np.ndarray:
+    """Inner-lip gap (mean of three pairs) in eye-to-eye distances, (n,), from the landmarks of n frames (n, 68, 2).
 
     The eyes' distance does not change as the jaw moves or the head nods, so nods do not read as speech.
     """
-    gap = np.mean([np.linalg.norm(landmarks[a] - landmarks[b]) for a, b in ((61, 67), (62, 66), (63, 65))])
-    eyes_apart = np.linalg.norm(landmarks[42:48].mean(axis=0) - landmarks[36:42].mean(axis=0))
-    return float(gap / max(eyes_apart, 1e-6))
+    gap = np.linalg.norm(landmarks[:, [61, 62, 63]] - landmarks[:, [67, 66, 65]], axis=2).mean(axis=1)
+    eyes_apart = np.linalg.norm(landmarks[:, 42:48].mean(axis=1) - landmarks[:, 36:42].mean(axis=1), axis=1)
+    return (gap / np.maximum(eyes_apart, 1e-6)).astype(np.float64)
 
 
 def turns_seen(times: np.ndarray, yaw: np.ndarray, pitch: np.ndarray) -> tuple[str, ...]:
@@ -250,17 +254,24 @@ def frontal_pose(yaw: np.ndarray, pitch: np.ndarray) -> tuple[float, float]:
     return float(np.median(yaw[group])), float(np.median(pitch[group]))
 
 
-def speech_loudness(audio: np.ndarray, sample_rate: int, times: np.ndarray) -> np.ndarray:
-    """Loudness 0..1 of mono audio (N,) around each time (n,): RMS in dB between the clip's quiet floor and its speech
-    peak.
+def audio_energy(audio: np.ndarray) -> np.ndarray:
+    """(N + 1,) running sum of the squared samples of mono audio (N,): any window's mean square in two look-ups, so
+    lip_sync sums the audio once for all its lags.
+    """
+    return np.concatenate([[0.0], np.cumsum(np.asarray(audio, np.float64) ** 2)])
+
+
+def speech_loudness(energy: np.ndarray, sample_rate: int, times: np.ndarray) -> np.ndarray:
+    """Loudness 0..1 around each time (n,) of mono audio given by its running energy (audio_energy): RMS in dB between
+    the clip's quiet floor and its speech peak.
 
     Syllables are where the jaw opens, so this is what a speaking mouth's opening follows.
     """
+    size = energy.size - 1
     half = int(LOUDNESS_WINDOW_S * sample_rate / 2)
     centres = np.round(np.asarray(times) * sample_rate).astype(int)
-    starts = np.clip(centres - half, 0, audio.size)
-    ends = np.clip(centres + half, 0, audio.size)
-    energy = np.concatenate([[0.0], np.cumsum(np.asarray(audio, np.float64) ** 2)])
+    starts = np.clip(centres - half, 0, size)
+    ends = np.clip(centres + half, 0, size)
     mean_square = (energy[ends] - energy[starts]) / np.maximum(ends - starts, 1)
     db = 10 * np.log10(np.maximum(mean_square, 1e-12))
     floor, peak = np.percentile(db, 10), np.percentile(db, 98)
@@ -276,8 +287,9 @@ def lip_sync(times: np.ndarray, opening: np.ndarray, audio: np.ndarray, sample_r
     if np.std(opening) < 1e-6:
         return 0.0
     best = -1.0
+    energy = audio_energy(audio)
     for lag in np.arange(-SYNC_MAX_LAG_S, SYNC_MAX_LAG_S + 1e-9, 0.02):
-        loudness = speech_loudness(audio, sample_rate, times + lag)
+        loudness = speech_loudness(energy, sample_rate, times + lag)
         if np.std(loudness) < 1e-6:
             continue
         best = max(best, float(np.corrcoef(opening, loudness)[0, 1]))
@@ -303,8 +315,6 @@ def clip_liveness(
     count = len(clip.frames)
     landmarks = tuple(None if face is None else face.landmarks for face in clip.faces)
     present = [index for index, points in enumerate(landmarks) if points is not None]
-    poses = [head_pose(points) for points in landmarks if points is not None]
-    openings = [mouth_opening(points) for points in landmarks if points is not None]
     if len(present) < MIN_FACE_SHARE * count:
         return Liveness(
             "liveness_no_face",
@@ -316,8 +326,9 @@ def clip_liveness(
             (),
         )
     times = clip.times[present]
-    yaw, pitch = (np.asarray(series) for series in zip(*poses, strict=False))
-    opening = np.asarray(openings)
+    seen_landmarks = np.stack([points for points in landmarks if points is not None]).astype(np.float64)
+    yaw, pitch = head_pose(seen_landmarks)
+    opening = mouth_opening(seen_landmarks)
     onsets = turn_onsets(times, yaw, pitch)
     seen = tuple(turn for turn, _onset in onsets)
     sync = lip_sync(times, opening, clip.audio, clip.sample_rate)

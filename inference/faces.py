@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -42,6 +42,15 @@ SAME_FACE_OVERLAP = 0.5
 # of PATCH_SIDE px grey patches); else the frame is searched. See _looks_alike.
 PATCH_SIDE = 24
 PATCH_MIN_CORRELATION = 0.6
+# The shape predictor's fit follows the box it is given, and a box carried along a turning head drifts with the fit
+# (a turn moves the nose and eyes against the face's outline, so the landmarks' centre and with it the box move): on
+# test clips a tracked turn read 0.14 of yaw where the detector's box read 0.41, and as a nod. So a frame is searched
+# when the face's shape (its outline, brows, nose and eyes, centred) moved from the last search's by more than this
+# share of the face's width: a turn or nod under way, not speech (mouth and chin are left out) nor a move across the
+# picture. Measured against a search of every frame on genuine stand-ins (docs/consent.md, "Tracking in turns").
+TRACK_MAX_RESHAPE = 0.03
+# The landmarks that speech does not move: the upper outline (0-4, 12-16), brows, nose and eyes (17-47).
+_STEADY_POINTS = np.r_[0:5, 12:48]
 
 
 @dataclass(frozen=True)
@@ -161,14 +170,15 @@ def faces_track(
     max_missing: int,
 ) -> FaceTrack:
     """The face in each RGB uint8 frame (H, W, 3) of a video: searched by `detect` (best face first) on every
-    `detect_every`-th frame, and in between fitted by the shape predictor alone in the last detection's box, moved and
-    scaled with the previous frame's landmarks.
+    `detect_every`-th frame, and in between fitted by the shape predictor alone in the last detection's box, moved
+    with the previous frame's landmarks.
 
     Tracking follows only the face it started from, so it is checked: at each detection, the detector's best face must
     be the tracked one (boxes overlapping by SAME_FACE_OVERLAP); where it is another face or none, every frame since
     the previous detection is searched by the detector again. A frame is searched at once when the tracked box's
-    picture changed from the frame before (PATCH_MIN_CORRELATION) or its fit jumped (TRACK_MAX_JUMP), and after a frame
-    without a face every frame is searched until one is found. A face swapped in, moved, joined by a better one or gone
+    picture changed from the frame before (PATCH_MIN_CORRELATION), its fit jumped (TRACK_MAX_JUMP) or the face's shape
+    changed from the last search's (TRACK_MAX_RESHAPE: a head turning), and after a frame without a face every frame is
+    searched until one is found. A face swapped in, moved, joined by a better one or gone
     between two detections is so found as a search of every frame finds it. Once more than `max_missing` frames showed
     no face, no further frame is read (from a decoder, none is decoded).
     """
@@ -192,7 +202,7 @@ def faces_track(
             carried = _carried_box(anchor, previous)
             if index - searched < detect_every and _looks_alike(read[index - 1], frame, carried):
                 fitted = face_fit(frame, carried, score=anchor.score)
-                if not _jumped(previous, fitted, anchor):
+                if not _jumped(previous, fitted, anchor) and not _reshaped(fitted, anchor):
                     found[index] = fitted
                     continue
             face = detected(index)
@@ -254,6 +264,13 @@ def _jumped(previous: Face, fitted: Face, anchor: Face) -> bool:
     return moved > TRACK_MAX_JUMP or abs(spread / max(before_spread, 1e-6) - 1) > TRACK_MAX_JUMP
 
 
+def _reshaped(fitted: Face, anchor: Face) -> bool:
+    """Whether the fitted face's shape moved from the last search's by more than TRACK_MAX_RESHAPE of its width."""
+    before, now = anchor.landmarks[_STEADY_POINTS], fitted.landmarks[_STEADY_POINTS]
+    moved = (now - now.mean(axis=0)) - (before - before.mean(axis=0))
+    return float(np.abs(moved).max()) > TRACK_MAX_RESHAPE * max(anchor.box[2], 1)
+
+
 def face_single(image: np.ndarray) -> Face:
     """The one face of a portrait; InferenceError when there is none or several."""
     faces = faces_detect(image)
@@ -268,13 +285,25 @@ def face_single(image: np.ndarray) -> Face:
 
 def face_descriptor(image: np.ndarray, face: Face) -> np.ndarray:
     """128-d identity descriptor (float64) of a detected face."""
-    rgb = _as_dlib_image(image)
-    x, y, w, h = face.box
-    rect = dlib.rectangle(x, y, x + w, y + h)
+    return face_descriptors([(image, face)])[0]
+
+
+def face_descriptors(faces: Sequence[tuple[np.ndarray, Face]]) -> list[np.ndarray]:
+    """The 128-d identity descriptors (float64) of detected faces, each in its RGB uint8 image (H, W, 3): the same as
+    face_descriptor on each, in one pass of the network (6-11% less processor time than one face at a time).
+    """
+    if not faces:
+        return []
+    chips = []
     with _dlib_lock:
-        shape = _predictor_68()(rgb, rect)
-        vector = _descriptor_model().compute_face_descriptor(rgb, shape, 1)
-    return np.asarray(vector, dtype=np.float64)
+        for image, face in faces:
+            rgb = _as_dlib_image(image)
+            x, y, w, h = face.box
+            shape = _predictor_68()(rgb, dlib.rectangle(x, y, x + w, y + h))
+            # The network's own crop (150 px, padding 0.25), which compute_face_descriptor takes from the image.
+            chips.append(dlib.get_face_chip(rgb, shape, 150, 0.25))
+        vectors = _descriptor_model().compute_face_descriptor(chips)
+    return [np.asarray(vector, dtype=np.float64) for vector in vectors]
 
 
 def descriptor_distance(a: np.ndarray, b: np.ndarray) -> float:

@@ -36,10 +36,11 @@ FLASH_STRENGTH = 0.05
 
 def prompt_shown_s(due_s: float) -> float:
     """The media second at which a prompt due at server second `due_s` shows on the page when the clip is streamed by
-    live_stream: with the answer to the first chunk that arrives once it is due (chunk k completes media second
-    (k + 1) * SLICE_S and arrives at server second k * SLICE_S + LATENCY_S).
+    live_stream: with the answer to the first chunk that arrives once it is due. The server counts its seconds from
+    chunk 0's arrival, so chunk k arrives at server second k * SLICE_S (the upload's latency is in every chunk alike)
+    and completes media second (k + 1) * SLICE_S.
     """
-    return (math.ceil((due_s - LATENCY_S) / SLICE_S - 1e-9) + 1) * SLICE_S
+    return (math.ceil(due_s / SLICE_S - 1e-9) + 1) * SLICE_S
 
 
 def scheduled_clip(

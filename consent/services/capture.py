@@ -208,7 +208,7 @@ def capture_analyse(
                 "the face in the capture is the portrait's own picture, moved; only a live recording of yourself is "
                 "accepted",
             )
-    descriptors = [faces.face_descriptor(clip.frames[index], face) for index, face in identity]
+    descriptors = faces.face_descriptors([(clip.frames[index], face) for index, face in identity])
     shown = list(result.identity_frames[:KEY_IDENTITY_FRAMES]) + list(result.turn_frames)
     return CaptureCheck(
         descriptor=np.median(np.stack(descriptors), axis=0),

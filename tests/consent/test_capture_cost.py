@@ -135,13 +135,14 @@ def test_a_genuine_live_capture_is_checked_in_under_two_seconds_of_processor_tim
     assert cost.cpu_s < 1.5 * MAX_CPU_S and cost.memory_mb < MAX_MEMORY_MB, (cost.cpu_s, cost.memory_mb)
 
 
-def test_the_face_detector_searches_one_frame_in_seven_of_a_genuine_live_capture(live_webm):
+def test_the_face_detector_searches_one_frame_in_five_of_a_genuine_live_capture(live_webm):
     """The detector is most of the cost of a frame (the landmarks fitted in a known box cost a fifth of it): it searches
-    every DETECT_EVERY-th frame, and any frame where tracking is in doubt; the face is tracked in between.
+    every DETECT_EVERY-th frame, and any frame where tracking is in doubt (a head turning included); the face is
+    tracked in between.
     """
     clip = liveness.clip_decode(live_webm)
     assert len(clip.frames) > 150 and all(face is not None for face in clip.faces)
-    assert clip.detections <= len(clip.frames) / 7, (clip.detections, len(clip.frames))
+    assert clip.detections <= len(clip.frames) / 5, (clip.detections, len(clip.frames))
 
 
 def test_a_capture_beyond_the_cpu_limit_is_refused_as_too_costly_not_a_server_error(

@@ -119,6 +119,20 @@ def test_a_face_filling_the_picture_leaves_no_background_to_compare_and_fails(as
     assert "no background" in response.detail
 
 
+def test_a_frame_or_two_leaving_no_background_beside_the_face_is_left_out_not_refused(astronaut_face):
+    """A head nodding back from a turn as the flash's baseline starts: its outline reads wider for two frames and
+    leaves no background beside it (issue #15's refused stand-ins); the other frames still decide.
+    """
+    frames, times, landmarks = flash_capture(*astronaut_face, colours=COLOURS, durations_ms=DURATIONS, strength=0.05)
+    baseline = np.flatnonzero(times >= START_S - flash.BASELINE_S)[:2]
+    widened = list(landmarks)
+    for index in baseline:
+        centre = landmarks[index].mean(axis=0)
+        widened[index] = centre + (landmarks[index] - centre) * [3.0, 1.0]
+    response = flash_response(frames, times, widened, colours=COLOURS, durations_ms=DURATIONS, start_s=START_S)
+    assert response.passed, response.detail
+
+
 def test_the_check_costs_little_on_a_whole_capture_at_analysis_size(astronaut_face):
     """200 frames of 640 px (a 13 s capture at 15 fps) in well under the capture's processor-time budget."""
     frames, times, landmarks = flash_capture(*astronaut_face, colours=COLOURS, durations_ms=DURATIONS, strength=0.05)

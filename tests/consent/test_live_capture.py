@@ -15,7 +15,7 @@ from consent.pace import MAX_HOLD_S, capture_pace
 from consent.services.live import capture_schedule
 from tests.conftest import LIVE_SEED
 from tests.helpers import approve_live, consent_token_from, frozen_clock, upload_portrait
-from tests.live import live_stream, scheduled_clip, stream_pieces
+from tests.live import live_stream, prompt_shown_s, scheduled_clip, stream_pieces
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -65,6 +65,7 @@ def test_prompts_are_revealed_only_when_due_and_never_ahead(public_api, token, l
     schedule = capture_schedule(LIVE_SEED)
     start = timezone.now()
     seen_kinds = []
+    shown_at: dict[int, float] = {}
     for seq, (piece, media_end) in enumerate(stream_pieces(live_webm)):
         elapsed = media_end - 0.25
         with frozen_clock(start + timedelta(seconds=elapsed)):
@@ -74,7 +75,12 @@ def test_prompts_are_revealed_only_when_due_and_never_ahead(public_api, token, l
         assert all("due_s" not in prompt for prompt in answer["prompts"])
         assert answer["done"] == (len(due_now) == len(schedule))
         seen_kinds = [prompt["kind"] for prompt in answer["prompts"]]
+        for prompt in answer["prompts"]:
+            shown_at.setdefault(prompt["id"], media_end)
     assert seen_kinds == ["turn", "turn", "flash", "digits", "done"]
+    # The stand-ins answer each prompt a reaction time after tests/live.py says it showed: never before it did (the
+    # flash, due 5.55 s, shows with chunk 23's answer, at media second 6.0, not 5.75).
+    assert shown_at == {prompt["id"]: prompt_shown_s(prompt["due_s"]) for prompt in schedule}
 
 
 def test_a_file_streamed_faster_than_it_plays_is_not_live(public_api, token, same_person_photos):

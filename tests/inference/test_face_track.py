@@ -8,9 +8,18 @@ import numpy as np
 import pytest
 from skimage import data
 
-from consent.liveness import DETECT_EVERY, Clip, Liveness, face_search, identity_faces
+from consent.liveness import (
+    DETECT_EVERY,
+    PITCH_TURN,
+    YAW_TURN,
+    Clip,
+    Liveness,
+    face_search,
+    head_pose,
+    identity_faces,
+)
 from inference import faces
-from tests.clips import face_crop
+from tests.clips import face_crop, head_turned
 
 # Frames 0..23: the detector's own searches fall on frames 0, 8 and 16; the changes below happen in between.
 FRAMES = 24
@@ -54,6 +63,24 @@ def test_a_still_face_is_tracked_with_the_detectors_landmarks_and_searched_every
     tracked = _tracked(frames)
     _assert_same_faces(tracked, _searched(frames))
     assert tracked.detections == 3
+
+
+@pytest.mark.parametrize("direction", ["left", "down"])
+def test_a_head_turning_between_two_detections_reads_the_pose_a_search_of_every_frame_reads(person, direction):
+    """A turn as a genuine stand-in makes it (the face's inside moved against its outline in 2 frames, held 10): the
+    landmarks fitted in a box carried along drift with the fit, and read a left turn as a nod (issue #15's refused
+    stand-ins); the frames where the face changed shape are searched instead.
+    """
+    landmarks = face_search(person)[0].landmarks
+    amounts = [0.0] * 3 + [0.5, 1.0] + [1.0] * 10 + [0.5] + [0.0] * 8
+    frames = [head_turned(person, landmarks, direction, amount) for amount in amounts]
+    tracked, searched = _tracked(frames), _searched(frames)
+    assert all(face is not None for face in [*tracked.faces, *searched])
+    tracked_pose = np.column_stack(head_pose(np.stack([face.landmarks for face in tracked.faces])))
+    searched_pose = np.column_stack(head_pose(np.stack([face.landmarks for face in searched if face is not None])))
+    error = np.abs(tracked_pose - searched_pose) / [YAW_TURN, PITCH_TURN]
+    assert error.max() < 0.5, f"frame {int(error.max(axis=1).argmax())}: {error.max():.2f} of a turn's threshold off"
+    assert tracked.detections < len(frames) / 2
 
 
 def test_another_persons_face_cut_in_between_two_detections_is_the_face_tracked_there(person, other_person):
