@@ -17,9 +17,7 @@ from tests.helpers import upload_portrait
 
 from .approval import consent_approved
 from .conftest import PHONE
-from .test_audit import AUDIT_DESKTOP, Audit, axe_source
-
-__all__ = ["axe_source"]
+from .test_audit import AUDIT_DESKTOP, Audit
 
 pytestmark = pytest.mark.django_db(transaction=True)
 SIZES = pytest.mark.parametrize(
