@@ -53,7 +53,7 @@ PARTED_PX = 2.0
 _REST_PARTING = 0.04
 # Parted lips close pressed together by this much (px), so that no rim of
 # their inner edges (shaded by the teeth behind them) reads as a gap.
-_LIP_PRESS_PX = 1.5
+_LIP_PRESS_PX = 0.75
 # Share of the gap between parted lips that the upper lip covers as they
 # close, and the smoothing (Gaussian, mouth widths) of the gap's profile
 # along the lips' outer edges.

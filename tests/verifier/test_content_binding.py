@@ -225,7 +225,7 @@ def _face_replaced(render, share: float, grace_hopper: np.ndarray) -> tuple[list
 BRACKETS = [
     ("audio", "AUDIO_MATCH_DISTANCE", "sound", 0.35, "candor_generated"),
     ("audio", "AUDIO_MATCH_DISTANCE", "sound", 0.55, "content_mismatch"),
-    ("mouth", "MOUTH_MATCH_DISTANCE", "mouth", 0.25, "candor_generated"),
+    ("mouth", "MOUTH_MATCH_DISTANCE", "mouth", 0.19, "candor_generated"),
     ("mouth", "MOUTH_MATCH_DISTANCE", "mouth", 0.35, "content_mismatch"),
     ("picture", "FACE_MATCH_DISTANCE", "face", 0.3, "candor_generated"),
     ("picture", "FACE_MATCH_DISTANCE", "face", 0.45, "content_mismatch"),
@@ -255,8 +255,10 @@ def test_each_track_threshold_is_bracketed(
     threshold = getattr(content_tracks, threshold_name)
     distance = report["content"]["distances"][track]
     assert report["verdict"] == verdict, report["content"]
-    # Just inside or just outside: within 0.07 of the threshold.
-    assert abs(distance - threshold) < 0.07, distance
+    # Just inside or just outside: within 0.07 of the threshold; the mouth's distance moves in steps (one more pasted
+    # frame of this render, 19 to 20, takes it from 0.12 to 0.24), so its inside bracket is within 0.13.
+    closeness = 0.13 if (track, verdict) == ("mouth", "candor_generated") else 0.07
+    assert abs(distance - threshold) < closeness, distance
     assert (track in report["content"]["mismatched"]) == (verdict == "content_mismatch")
 
 
