@@ -129,6 +129,34 @@ def portrait_with_active_consent(owner, jpeg: bytes, *, name="Eileen Collins", e
     return portrait
 
 
+@contextlib.contextmanager
+def module_render(django_db_blocker, jpeg: bytes, *, username: str, text: str, serial: int | None = None, **options):
+    """One finished render made by the real pipeline for a module's tests, committed outside the tests' transactions
+    and removed by hand afterwards. A fixed `serial` seeds the animation, so the render (and every distance measured
+    on it) is the same each run; `options` are render_enqueue's output choices."""
+    from django.contrib.auth import get_user_model
+
+    from studio.models import Render
+    from studio.services import render_enqueue, render_run
+
+    with django_db_blocker.unblock():
+        owner = get_user_model().objects.create_user(
+            username=username, email=f"{username}@example.com", password="x-secret-3"
+        )
+        portrait = portrait_with_active_consent(owner, jpeg)
+        queued = render_enqueue(
+            owner=owner, portrait=portrait, purpose="marketing", text=text, language="en", dispatch=False, **options
+        )
+        if serial is not None:
+            Render.objects.filter(id=queued.id).update(watermark_serial=serial)
+        render_run(render_id=queued.id)
+        done = Render.objects.get(id=queued.id)
+        assert done.status == Render.Status.DONE, done.error
+        yield done
+        Render.objects.filter(id=done.id).delete()
+        owner.delete()
+
+
 def bytes_streamed(client, captures_url: str, data: bytes, *, seconds: float = 15.0, finish: dict | None = None):
     """Send `data` that is no recording (a still photo, a decode bomb) as a live capture's stream: its bytes cut into
     timeslice pieces arriving at a camera's pace for `seconds` (past the end of the schedule), then finish; returns the

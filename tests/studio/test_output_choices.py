@@ -14,7 +14,7 @@ from PIL import Image
 
 from inference import media
 from studio.models import Render
-from tests.helpers import portrait_with_active_consent
+from tests.helpers import module_render, portrait_with_active_consent
 
 pytestmark = pytest.mark.django_db
 
@@ -26,32 +26,16 @@ BACKGROUND = "#204060"
 def wide_render(django_db_setup, django_db_blocker, portrait_jpeg):
     """One 16:9 render at 480 px on a colour (the square photo leaves bands at the sides), made by the real pipeline
     and shared read-only by this module."""
-    from django.contrib.auth import get_user_model
-
-    from studio.services import render_enqueue, render_run
-
-    with django_db_blocker.unblock():
-        owner = get_user_model().objects.create_user(
-            username="wide-owner", email="wide@example.com", password="x-secret-3"
-        )
-        portrait = portrait_with_active_consent(owner, portrait_jpeg)
-        queued = render_enqueue(
-            owner=owner,
-            portrait=portrait,
-            purpose="marketing",
-            text=SCRIPT,
-            language="en",
-            aspect_ratio="16:9",
-            long_side=480,
-            background=BACKGROUND,
-            dispatch=False,
-        )
-        render_run(render_id=queued.id)
-        done = Render.objects.get(id=queued.id)
-        assert done.status == Render.Status.DONE, done.error
+    with module_render(
+        django_db_blocker,
+        portrait_jpeg,
+        username="wide-owner",
+        text=SCRIPT,
+        aspect_ratio="16:9",
+        long_side=480,
+        background=BACKGROUND,
+    ) as done:
         yield done
-        Render.objects.filter(id=done.id).delete()
-        owner.delete()
 
 
 @pytest.fixture

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from inference import media
-from tests.helpers import portrait_with_active_consent
+from tests.helpers import module_render
+from tests.verifier.conftest import GREETING
 from tests.verifier.test_verification import _reencoded
 
 pytestmark = pytest.mark.django_db
@@ -19,33 +20,16 @@ PORTRAIT_SERIAL = 27_182_818
 @pytest.fixture(scope="module")
 def portrait_render(django_db_setup, django_db_blocker, portrait_jpeg):
     """One 9:16 render at 720 px made by the real pipeline, shared read-only by this module."""
-    from django.contrib.auth import get_user_model
-
-    from studio.models import Render
-    from studio.services import render_enqueue, render_run
-
-    with django_db_blocker.unblock():
-        owner = get_user_model().objects.create_user(
-            username="shape-owner", email="shape@example.com", password="x-secret-3"
-        )
-        portrait = portrait_with_active_consent(owner, portrait_jpeg)
-        queued = render_enqueue(
-            owner=owner,
-            portrait=portrait,
-            purpose="marketing",
-            text="Hello there, nice to meet you.",
-            language="en",
-            aspect_ratio="9:16",
-            long_side=720,
-            dispatch=False,
-        )
-        Render.objects.filter(id=queued.id).update(watermark_serial=PORTRAIT_SERIAL)
-        render_run(render_id=queued.id)
-        done = Render.objects.get(id=queued.id)
-        assert done.status == Render.Status.DONE, done.error
+    with module_render(
+        django_db_blocker,
+        portrait_jpeg,
+        username="shape-owner",
+        text=GREETING,
+        serial=PORTRAIT_SERIAL,
+        aspect_ratio="9:16",
+        long_side=720,
+    ) as done:
         yield done
-        Render.objects.filter(id=done.id).delete()
-        owner.delete()
 
 
 def test_a_9_16_render_has_the_asked_shape(portrait_render):
