@@ -48,10 +48,14 @@ def test_a_16_9_render_is_480_px_wide_with_the_colour_beside_the_portrait(wide_r
     frame = next(iter(media.video_frames(Path(wide_render.video.path))))
 
     assert frame.shape[:2] == (270, 480)
-    # The square photo fills the height (270 px) in the middle; the bands at the sides show the chosen colour
-    # (within H.264's rounding), below the top-left label.
+    # The square photo fills the height (270 px) in the middle; the bands at the sides show the chosen colour, below
+    # the top-left label: their median is the colour within H.264's colour rounding, and nearly every pixel is within
+    # that plus the invisible watermark's few levels (a stray pixel may differ more, so the bound is on the 99th
+    # percentile, not the maximum).
     for band in (frame[100:260, 10:90], frame[100:260, 390:470]):
-        assert np.abs(band.reshape(-1, 3).astype(int) - (0x20, 0x40, 0x60)).max() <= 12
+        deviation = band.reshape(-1, 3).astype(int) - (0x20, 0x40, 0x60)
+        assert np.abs(np.median(deviation, axis=0)).max() <= 6
+        assert np.percentile(np.abs(deviation).max(axis=1), 99) <= 12
     assert np.abs(frame[100:260, 200:280].astype(int) - (0x20, 0x40, 0x60)).max() > 60
 
 
