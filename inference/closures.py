@@ -200,8 +200,8 @@ def _murmur_resonance(formants: np.ndarray) -> float:
 
 def _labial(cues: _Cues, sure: bool, at_rest: bool = False) -> bool:
     """Whether a closure's cues place it at the lips; a sure stop (silent or voice bar) without any cue is
-    taken to be labial, one without a burst needs F2 to fall into it on every side measured. The closure audio starts in (at_rest) is the mouth at rest, lips together, unless
-    its cues place it at the tongue."""
+    taken to be labial, one without a burst needs F2 to fall into it on every side measured. The closure
+    audio starts in (at_rest) is the mouth at rest, lips together, unless its cues place it at the tongue."""
     if cues.murmur is not None:
         return cues.murmur < _LABIAL_MURMUR_HZ
     transitions = [t for t in (cues.left, cues.right) if t is not None]
