@@ -49,8 +49,11 @@ _MURMUR_NASAL_ALONE, _UNRESOLVED_F1, _UNRESOLVED_MUFFLED_DB = 0.75, 600.0, -6.0
 # The nasal tract's resonance above the murmur's first lies in
 # _MURMUR_RESONANCE: near 1 kHz behind closed lips, near 1.7 kHz or higher
 # behind the tongue; below _LABIAL_MURMUR_HZ the lips are shut. Murmur whose
-# F2 jumps _NASAL_F2_JUMP between hops changes place ("nm").
+# F2 jumps _NASAL_F2_JUMP between hops changes place ("nm"), where each
+# nasal lasts _NASAL_PART_S or more: the resonance of a shorter stretch is
+# read on too few hops, and under room noise F2 jumps between them.
 _MURMUR_RESONANCE, _LABIAL_MURMUR_HZ, _NASAL_F2_JUMP = (700.0, 2500.0), 1300.0, 300.0
+_NASAL_PART_S = 0.06
 # A closure shorter than this is a tap or a transition, not a stop the lips could make;
 # a silence longer than _LONGEST_CLOSURE_S is a pause.
 _SHORTEST_CLOSURE_S, _LONGEST_CLOSURE_S = 0.02, 0.15
@@ -62,8 +65,10 @@ _TRANSITION_S, _EDGE_ABOVE, _EDGE_VOICING = 0.05, 0.05, 0.3
 # (spectral flatness at least _BURST_FLATNESS; checked after short or bright
 # dips, where a vowel may start as sharply). Its spectrum over 10 ms, in dB:
 # rising (high over mid band) above _RISING_BURST_DB is a tongue tip's,
-# compact (mid over low) above _COMPACT_BURST_DB a velar's, falling below
-# _FALLING_BURST_DB a labial's.
+# compact (mid over low) above _COMPACT_BURST_DB a velar's; a labial's
+# falls across the spectrum, both high over mid and mid over low below
+# _FALLING_BURST_DB (a telephone band has no high band, so every burst
+# falls from mid to high there).
 _BURST_RISE_DB, _BURST_FLATNESS = 9.0, 0.05
 _RELEASE_AFTER_S = 0.02
 _RISING_BURST_DB, _COMPACT_BURST_DB, _FALLING_BURST_DB = -3.0, 0.0, -4.0
@@ -130,6 +135,7 @@ def oral_closures(
     nasal_murmur &= closed
     reach = max(round(_TRANSITION_S / hop_s), 1)
     shortest = max(round(_SHORTEST_CLOSURE_S / hop_s), 1)
+    nasal_part = max(round(_NASAL_PART_S / hop_s), shortest)
     # A silence longer than a stop is a pause: the mouth rests there as in any silence.
     longest = round(_LONGEST_CLOSURE_S / hop_s)
     for start, end in _runs(level < _GAP_LEVEL):
@@ -143,7 +149,7 @@ def oral_closures(
     released = -len(level)
     for start, end in _runs(closed):
         for part_start, part_end, is_nasal in _parts(
-            nasal_murmur[start:end], voice_bar[start:end], f2[start:end], shortest
+            nasal_murmur[start:end], voice_bar[start:end], f2[start:end], shortest, nasal_part
         ):
             part_start, part_end = start + part_start, start + part_end
             length = part_end - part_start
@@ -194,21 +200,23 @@ def _murmur_resonance(formants: np.ndarray) -> float:
 
 def _labial(cues: _Cues, sure: bool, at_rest: bool = False) -> bool:
     """Whether a closure's cues place it at the lips; a sure stop (silent or voice bar) without any cue is
-    taken to be labial. The closure audio starts in (at_rest) is the mouth at rest, lips together, unless
-    its cues place it at the tongue."""
+    taken to be labial, one without a burst needs F2 to fall into it on every side measured. The closure
+    audio starts in (at_rest) is the mouth at rest, lips together, unless its cues place it at the tongue."""
     if cues.murmur is not None:
         return cues.murmur < _LABIAL_MURMUR_HZ
     transitions = [t for t in (cues.left, cues.right) if t is not None]
     if cues.burst is None and not transitions:
         return sure
-    if not sure and cues.burst is None and min(transitions, default=0.0) < _TRANSITION_HZ / 2:
-        return False  # a bright dip narrowed at the lips lowers F2 on both sides, an approximant's need not
+    if cues.burst is None and not at_rest and min(transitions, default=0.0) < _TRANSITION_HZ / 2:
+        # Without a burst, F2 must bend down into the closure wherever it is measured: lips narrowing lower it
+        # on both sides, while one side's F2 alone wavers (an approximant's, or a vowel's under room noise).
+        return False
     votes = sum(_TRANSITION_VOTE * float(np.clip(t / _TRANSITION_HZ, -1.5, 1.5)) for t in transitions)
     if cues.burst is not None:
         compact, rising = cues.burst
         if rising > _RISING_BURST_DB or compact > _COMPACT_BURST_DB:
             votes -= _BURST_VOTE
-        elif rising < _FALLING_BURST_DB:
+        elif rising < _FALLING_BURST_DB and compact < _FALLING_BURST_DB:
             votes += _BURST_VOTE
     return votes > (-_LABIAL_VOTES if at_rest else _LABIAL_VOTES)
 
@@ -219,10 +227,12 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
     return [(int(start), int(end)) for start, end in zip(edges[::2], edges[1::2], strict=False)]
 
 
-def _parts(nasal: np.ndarray, voice_bar: np.ndarray, f2: np.ndarray, shortest: int) -> list[tuple[int, int, bool]]:
+def _parts(
+    nasal: np.ndarray, voice_bar: np.ndarray, f2: np.ndarray, shortest: int, nasal_part: int
+) -> list[tuple[int, int, bool]]:
     """(start, end, nasal) parts of one closure whose hops are nasal murmur where nasal (n,) is True.
 
-    Stretches of murmur whose F2 (n,) jumps apart are separate nasals. A
+    Stretches of murmur whose F2 (n,) jumps apart are separate nasals of nasal_part hops or more. A
     stop stretch before the first murmur joins it (a stop before a nasal
     shares its place, as in "submit", "partner"), as does one shorter than
     shortest hops between or after murmur; a longer one after murmur is a
@@ -235,7 +245,7 @@ def _parts(nasal: np.ndarray, voice_bar: np.ndarray, f2: np.ndarray, shortest: i
         (a, b)
         for start, end in _runs(nasal)
         if end - start >= min(shortest, len(nasal) / 2)
-        for a, b in _split(start, end, jumps, shortest)
+        for a, b in _split(start, end, jumps, nasal_part)
     ]
     if not runs:
         return [(0, len(nasal), False)]

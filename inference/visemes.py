@@ -80,22 +80,26 @@ _PLACE_OF = {letter: place for place, letters in _PLACES.items() for letter in l
 _FRICATIVES = frozenset("ɸβfvθðszʃʒʂʐçʝxɣχʁħʕhɦɕʑɬɮ")
 _LINGUAL_STOPS = frozenset("tdʈɖcɟkgɡqɢ")
 
-# Consonant targets by place: (jaw, spread, round, close, dental). The jaw
-# rises nearly shut for a consonant (the teeth a few millimetres apart, the
-# tongue or lips making the constriction), a little less the further back it is made.
+# Consonant targets by place: (jaw, spread, round, close, dental). A tongue
+# consonant raises the jaw only part of the way: the teeth come a few
+# millimetres apart, but the lips stay apart (as far as for a close vowel,
+# a little further the further back it is made), so that only the lips
+# close the mouth: a speaker's lips meet 1.4-2.7 times a second, on the
+# bilabials and in pauses, not on every consonant. Labial ones close or
+# narrow the lips themselves.
 _PLACE_TARGET = {
     "bilabial": (0.0, 0.0, 0.0, 1.0, 0.0),
     "labiodental": (0.03, 0.0, 0.0, 0.0, 1.0),
     "labiovelar": (0.04, 0.0, 1.0, 0.0, 0.0),
-    "dental": (0.07, 0.2, 0.0, 0.0, 0.0),
-    "alveolar": (0.05, 0.25, 0.0, 0.0, 0.0),
-    "postalveolar": (0.05, 0.0, 0.7, 0.0, 0.0),
-    "retroflex": (0.06, 0.0, 0.3, 0.0, 0.0),
-    "palatal": (0.05, 0.45, 0.0, 0.0, 0.0),
-    "velar": (0.09, 0.1, 0.0, 0.0, 0.0),
-    "uvular": (0.1, 0.0, 0.0, 0.0, 0.0),
-    "pharyngeal": (0.14, 0.0, 0.0, 0.0, 0.0),
-    "glottal": (0.09, 0.0, 0.0, 0.0, 0.0),
+    "dental": (0.37, 0.2, 0.0, 0.0, 0.0),
+    "alveolar": (0.35, 0.25, 0.0, 0.0, 0.0),
+    "postalveolar": (0.35, 0.0, 0.7, 0.0, 0.0),
+    "retroflex": (0.36, 0.0, 0.3, 0.0, 0.0),
+    "palatal": (0.35, 0.45, 0.0, 0.0, 0.0),
+    "velar": (0.39, 0.1, 0.0, 0.0, 0.0),
+    "uvular": (0.4, 0.0, 0.0, 0.0, 0.0),
+    "pharyngeal": (0.44, 0.0, 0.0, 0.0, 0.0),
+    "glottal": (0.39, 0.0, 0.0, 0.0, 0.0),
 }
 # How strongly a consonant holds each articulator. The jaw of a tongue
 # consonant gives way to the vowels around it (less than theirs holds), a
@@ -116,9 +120,9 @@ _PLACE_DOMINANCE = {
     "glottal": (0.2, 0.05, 0.05, 1.0, 1.0),
 }
 _VOWEL_DOMINANCE = (2.0, 1.5, 2.0, 2.0, 1.0)
-# The jaw opens with vowel height: close vowels part the lips a little (a
-# fifth of an open vowel's opening), open ones drop it fully.
-_JAW_CLOSE, _JAW_OPEN = 0.22, 1.0
+# The jaw opens with vowel height: close vowels part the lips (two fifths of
+# an open vowel's opening), open ones drop it fully.
+_JAW_CLOSE, _JAW_OPEN = 0.4, 1.0
 
 # Diacritics and modifier letters that change the lips; the rest (length,
 # stress, nasalization, aspiration, tone, syllabicity, palatalization) do not.

@@ -9,10 +9,13 @@ import cv2
 import numpy as np
 import pytest
 
-from inference.animation import animate, render_frame
+from benchmarks import quality
+from inference import speech
+from inference.animation import animate, animation_track, frame_count, render_frame
 from inference.rig import portrait_rig
 from inference.rig.geometry import FaceAxes
 from inference.rig.mouth import inner_lips_refined
+from inference.rig.parameters import FACE_PARAMETERS, PARAMETERS
 
 FACES = Path(__file__).resolve().parents[2] / "benchmarks" / "data" / "faces"
 RATE = 16000
@@ -113,3 +116,26 @@ def test_inner_lips_are_found_past_teeth_that_show_between_a_dark_opening_and_th
     refined = inner_lips_refined(image, landmarks, FaceAxes(landmarks))
     assert np.allclose(refined[65:68, 1], 60, atol=0.6)
     assert np.allclose(refined[61:64, 1], 48, atol=0.6)
+
+
+@pytest.fixture(scope="module")
+def closed_rig():
+    """A closed-mouth, neutral portrait (the benchmark's "closed"), rigged at 256 px."""
+    return portrait_rig(photo("obama/4.jpg"), max_side=256)
+
+
+def test_a_closed_mouth_portrait_closes_its_lips_on_bilabials_not_on_every_consonant(closed_rig):
+    # The text path on the portrait benchmark's two sentences (14 bilabials, one pause between them): a tongue
+    # consonant once raised the jaw so far (0.05-0.09) that the lips met on nearly every syllable, 3.5 times a
+    # second; real speakers close 1.4-2.7 times.
+    spoken = speech.synthesize(quality.PORTRAIT_TEXT, "en", voice=speech.espeak_voice("en"))
+    n_frames = frame_count(len(spoken.audio), spoken.sample_rate, FPS)
+    track = animation_track(spoken.audio, spoken.sample_rate, n_frames, FPS, phonemes=list(spoken.phonemes))
+    faces = track[:, [PARAMETERS.index(name) for name in FACE_PARAMETERS]]
+    shut = np.array([lip_gap(closed_rig, face) for face in faces]) <= CLOSED
+    bilabials = [int((start + end) / 2 * FPS) for start, end, ipa in spoken.phonemes if ipa[0] in "pbm"]
+    assert len(bilabials) == 14
+    assert shut[bilabials].all()
+    seconds = spoken.phonemes[-1][1] - spoken.phonemes[0][0]
+    closures = int((shut[1:] & ~shut[:-1]).sum())
+    assert 1.4 <= closures / seconds <= 3.0, closures / seconds
