@@ -130,5 +130,6 @@ def _longest_run(flags: np.ndarray) -> tuple[int, int] | None:
 def _off_parabola(xs: np.ndarray, ys: np.ndarray) -> float:
     """The largest distance (px) of points (xs, ys) from the parabola fitted to them, over a running median of
     _NOTCH_COLUMNS columns (the dark line between two teeth is no notch)."""
-    smoothed = np.array([np.median(ys[max(i - _NOTCH_COLUMNS // 2, 0) : i + _NOTCH_COLUMNS // 2 + 1]) for i in range(len(ys))])
+    reach = _NOTCH_COLUMNS // 2
+    smoothed = np.array([np.median(ys[max(i - reach, 0) : i + reach + 1]) for i in range(len(ys))])
     return float(np.abs(np.polyval(np.polyfit(xs, smoothed, 2), xs) - smoothed).max())

@@ -29,7 +29,7 @@ EXPRESSIONS = ("neutral", "friendly", "serious")
 
 # Inner mouth shading, as fractions of its colours: lit just inside the lips,
 # dark at the back, darker towards the corners.
-_CAVITY_EDGE, _CAVITY_DEPTH = 1.0, 0.55
+_CAVITY_EDGE, _CAVITY_DEPTH = 1.0, 0.6
 _CORNER_SHADE = 0.6
 # Lips parted less than this (px) beyond their resting separation fade the
 # inside in rather than drawing a hard line.
