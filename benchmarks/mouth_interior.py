@@ -9,8 +9,9 @@ numbers:
 - teeth_edge_roughness: the upper teeth's top (where the lip covers them) and
   lower edge, found down each column of the opening's middle as the ends of its
   longest run of teeth, against parabolas fitted to them: the largest
-  deviation, in px. A jagged edge or a notch of lip or shadow in the teeth
-  deviates; smooth edges do not.
+  deviation, in px, of their running median over a tenth of the mouth's width
+  (about a tooth). A jagged edge or a notch of lip or shadow in the teeth
+  deviates; smooth edges and the gaps between single teeth do not.
 - teeth_width: the share of the mouth's width over which the upper teeth show.
 - lower_teeth: the share of the middle columns with teeth in the opening's
   lower third.
@@ -34,7 +35,7 @@ TEETH_CHROMA, TEETH_LIGHTER = 0.6, 0.7
 BLACK = 0.1  # of the skin's lightness
 _MIDDLE = 0.5  # the share of the opening's width whose columns are read for edges
 _ABOVE = 0.05  # mouth widths above the upper lip's edge where the teeth's top is looked for
-_NOTCH_COLUMNS = 3  # features narrower than this (px) are the gaps between teeth
+_TOOTH = 0.1  # of the mouth's width: narrower features of an edge are single teeth
 _EDGE_COLUMNS = 0.5  # the share of the middle columns that must show upper teeth for their edges to be read
 _FRONT = 0.3  # the share of each column's half-height counted as just inside the lips
 
@@ -97,7 +98,7 @@ def interior(
     roughness = float("nan")
     if len(ends) >= max(_EDGE_COLUMNS * middle.sum(), 5):
         found = np.array(ends)
-        roughness = max(_off_parabola(found[:, 0], found[:, 1]), _off_parabola(found[:, 0], found[:, 2]))
+        roughness = max(_off_parabola(found[:, 0], found[:, 1], width), _off_parabola(found[:, 0], found[:, 2], width))
     cavity_light = np.array(cavity, np.float32)
     return Interior(
         gap=float(bottoms[centre] - tops[centre]) / width,
@@ -127,9 +128,9 @@ def _longest_run(flags: np.ndarray) -> tuple[int, int] | None:
     return int(starts[longest]), int(stops[longest] - 1)
 
 
-def _off_parabola(xs: np.ndarray, ys: np.ndarray) -> float:
+def _off_parabola(xs: np.ndarray, ys: np.ndarray, width: float) -> float:
     """The largest distance (px) of points (xs, ys) from the parabola fitted to them, over a running median of
-    _NOTCH_COLUMNS columns (the dark line between two teeth is no notch)."""
-    reach = _NOTCH_COLUMNS // 2
+    _TOOTH mouth widths (width, px): the gap between two teeth or their rounded tips is no notch."""
+    reach = max(int(_TOOTH * width) // 2, 1)
     smoothed = np.array([np.median(ys[max(i - reach, 0) : i + reach + 1]) for i in range(len(ys))])
     return float(np.abs(np.polyval(np.polyfit(xs, smoothed, 2), xs) - smoothed).max())

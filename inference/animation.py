@@ -340,9 +340,8 @@ def _paint_inner_mouth(frame: np.ndarray, mouth: InnerMouth, face: np.ndarray, p
     )
     lower_top = np.polyval(np.polyfit(lower[:, 0], lower[:, 1], 2), xs) - lower_show * (1 - corner**2)
     lower_teeth = np.clip(ys - lower_top + 0.5, 0.0, 1.0) * (lower_show > 0.5) * np.clip((0.7 - corner) / 0.2, 0.0, 1.0)
-    # In the mouth's shadow the lower teeth pick up the tongue's and cavity's warmth.
-    lower_colour = _LOWER_TEETH_SHADE * mouth.teeth + (1 - _LOWER_TEETH_SHADE) * mouth.tongue
-    colour = _over(colour, corner_shade[..., None] * lower_colour, lower_teeth)
+    # In the mouth's shadow (kept as pale as enamel: the tongue's warmth turned them pink).
+    colour = _over(colour, (_LOWER_TEETH_SHADE * corner_shade)[..., None] * mouth.teeth, lower_teeth)
     # Upper teeth: from under the lip down to their edge, darker under the lip and between incisors.
     teeth = np.clip(teeth_edge - ys + 0.5, 0.0, 1.0) * np.clip((1 - corner) / 0.2, 0.0, 1.0)
     vertical = np.clip((ys - top) / np.maximum(teeth_edge - top, 1.0), 0.0, 1.0)
