@@ -16,7 +16,9 @@ the nose bridge's texture, tracked; identity is dlib's face descriptor.
 --espeak speaks English with espeak's voice instead of the natural default voice, for comparing the two.
 --portraits renders every benchmark portrait (reference_faces.BENCHMARK_PORTRAITS and the first two) speaking
 PORTRAIT_TEXT, with a pause before, between and after its sentences, and judges what a viewer of any portrait
-looks at first: lips closed in pauses, closures per second of speech, lips shut in loud frames, lag, identity.
+looks at first: lips closed in pauses, closures per second of speech, lips shut in loud frames, lag, identity, and
+the inside of the mouth on each clip's widest frames (benchmarks/mouth_interior.py: smooth teeth edges, lower teeth,
+a cavity that is no black hole), with a sheet of those frames' mouths enlarged (portraits_mouths.png).
 """
 
 from __future__ import annotations

@@ -51,7 +51,7 @@ _TOOTH_WIDTH = 0.13
 _TOOTH_GAP_SHADE = 0.92
 _TEETH_TOP_SHADE = 0.85  # under the upper lip's shadow
 _LOWER_TEETH_MIN_PX = 2.5  # however small the face
-_LOWER_TEETH_FROM, _LOWER_TEETH_RAMP, _LOWER_TEETH_HEIGHT, _LOWER_TEETH_SHADE = 0.15, 0.1, 0.05, 0.85
+_LOWER_TEETH_FROM, _LOWER_TEETH_RAMP, _LOWER_TEETH_HEIGHT, _LOWER_TEETH_SHADE = 0.1, 0.1, 0.05, 0.85
 # The tongue rises over the lower lip from openings this wide (mouth widths),
 # to this share of the opening's height in the middle.
 _TONGUE_FROM, _TONGUE_RAMP, _TONGUE_WIDTH, _TONGUE_HEIGHT = 0.08, 0.12, 0.35, 0.35
