@@ -43,10 +43,8 @@ _SAG_PX = 0.5  # the upper lip's inner edge may sag this far (px) below a smooth
 _CREASE_OPACITY, _CREASE_SIGMA_PX = 0.9, 0.6
 _CREASE_SHADOW, _CREASE_SHADOW_PX = 0.15, 1.2
 _SUBPIXEL_BITS = 2
-# Teeth, in mouth widths: the upper incisors' edge sits this far below the
-# resting lip line (they show as the lip lifts or the jaw drops); the lower
-# teeth and the tongue show only on wide openings.
-_TEETH_BELOW_LIP = 0.09
+# Teeth, in mouth widths (the upper teeth's edge is the rig's InnerMouth.teeth_edge);
+# the lower teeth show as the jaw opens.
 _TOOTH_WIDTH = 0.13
 _TOOTH_GAP_SHADE = 0.92
 _TEETH_TOP_SHADE = 0.85  # under the upper lip's shadow
