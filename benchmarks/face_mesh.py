@@ -276,6 +276,9 @@ _RIGHT_EYE = (
 LEFT_EYE_CORNERS, RIGHT_EYE_CORNERS = (33, 133), (362, 263)
 UPPER_LIP_INNER = (82, 13, 312)  # the inner edge of the upper lip's centre, image left to right
 LOWER_LIP_INNER = (87, 14, 317)  # the inner edge of the lower lip below them
+# The inner lip contours from corner to corner, image left to right.
+UPPER_LIP_INNER_CONTOUR = (78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308)
+LOWER_LIP_INNER_CONTOUR = (78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308)
 LIP_OUTER = (61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291, 375, 321, 405, 314, 17, 84, 181, 91, 146)
 NOSE_BRIDGE = 168
 NOSE_BASE = 2  # under the nose tip, above the upper lip's centre

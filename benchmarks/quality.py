@@ -16,7 +16,9 @@ the nose bridge's texture, tracked; identity is dlib's face descriptor.
 --espeak speaks English with espeak's voice instead of the natural default voice, for comparing the two.
 --portraits renders every benchmark portrait (reference_faces.BENCHMARK_PORTRAITS and the first two) speaking
 PORTRAIT_TEXT, with a pause before, between and after its sentences, and judges what a viewer of any portrait
-looks at first: lips closed in pauses, closures per second of speech, lips shut in loud frames, lag, identity.
+looks at first: lips closed in pauses, closures per second of speech, lips shut in loud frames, lag, identity, and
+the inside of the mouth on each clip's widest frames (benchmarks/mouth_interior.py: smooth teeth edges, lower teeth,
+a cavity that is no black hole), with a sheet of those frames' mouths enlarged (portraits_mouths.png).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import argparse
 import sys
 import time
 import unicodedata
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +35,7 @@ import cv2
 import numpy as np
 
 from benchmarks import face_mesh
+from benchmarks.mouth_interior import Interior, interior
 from benchmarks.reference_faces import (
     Reference,
     benchmark_portraits,
@@ -78,6 +81,15 @@ _LEAD_S = 0.4
 TARGET_PAUSES_CLOSED = 0.8
 TARGET_CLOSURES_PER_S = (1.4, 3.0)
 TARGET_SHUT_LOUD = 0.45
+# The inside of the mouth on each clip's widest frames (benchmarks/mouth_interior.py): smooth teeth edges (px, or
+# this share of the mouth's width if larger), lower teeth on openings this wide (mouth widths), a cavity that is
+# neither a black hole nor flat.
+TARGET_TEETH_ROUGHNESS = (1.5, 0.03)
+TARGET_LOWER_TEETH = 0.5
+WIDE_OPENING = 0.3
+TARGET_BLACK_SHARE = 0.2
+TARGET_CAVITY_DEPTH = 1.2
+WIDEST_FRAMES = 5
 _PAUSE_S = 0.2
 # A pause is quieter than this share of the clip's loud level (the 95th percentile of the frames' RMS); a loud
 # frame is louder than _LOUD_SHARE of it. A pause's first and last frames are the lips' transition, not judged.
@@ -456,6 +468,86 @@ def speech_rhythm(aperture: np.ndarray, envelope: np.ndarray, fps: int = FPS) ->
     )
 
 
+def mouth_interior(frame: np.ndarray, ref: Reference) -> Interior:
+    """The inside of the mouth in a frame (H, W, 3) uint8 RGB, between the face mesh's inner lip contours."""
+    points = frame_landmarks(frame, ref)[:, :2]
+    upper = points[list(face_mesh.UPPER_LIP_INNER_CONTOUR)]
+    lower = points[list(face_mesh.LOWER_LIP_INNER_CONTOUR)]
+    return interior(
+        frame, upper[np.argsort(upper[:, 0])], lower[np.argsort(lower[:, 0])], ref.skin_lightness, ref.skin_chroma
+    )
+
+
+def widest_frames(aperture: np.ndarray, count: int = WIDEST_FRAMES) -> list[int]:
+    """Indices of the count frames with the widest aperture (n,), in time order, no two adjacent."""
+    chosen: list[int] = []
+    for index in np.argsort(-aperture, kind="stable"):
+        if all(abs(int(index) - other) > 1 for other in chosen):
+            chosen.append(int(index))
+        if len(chosen) == count:
+            break
+    return sorted(chosen)
+
+
+@dataclass(frozen=True)
+class InteriorScore:
+    """The inside of the mouth over a clip's widest frames: the worst of them for the teeth, the median for the
+    cavity."""
+
+    gap: float  # the widest frames' smallest opening, mouth widths
+    teeth_roughness: float  # px
+    teeth_roughness_ok: bool
+    teeth_width: float  # the narrowest
+    lower_teeth: float  # the fewest, over the frames open WIDE_OPENING or more (nan if none)
+    cavity_lightness: float  # against the skin
+    black_share: float
+    cavity_depth: float  # front over back
+
+
+def interior_score(measures: Sequence[Interior]) -> InteriorScore:
+    """Score the measures of a clip's widest frames."""
+    wide = [m for m in measures if m.gap >= WIDE_OPENING]
+    rough = [m.teeth_edge_roughness for m in measures]
+    return InteriorScore(
+        gap=min(m.gap for m in measures),
+        teeth_roughness=float("nan") if np.isnan(rough).any() else max(rough),
+        teeth_roughness_ok=all(
+            r <= max(TARGET_TEETH_ROUGHNESS[0], TARGET_TEETH_ROUGHNESS[1] * m.width)
+            for r, m in zip(rough, measures, strict=True)
+        ),
+        teeth_width=min(m.teeth_width for m in measures),
+        lower_teeth=min((m.lower_teeth for m in wide), default=float("nan")),
+        cavity_lightness=float(np.median([m.cavity_lightness for m in measures])),
+        black_share=float(np.median([m.black_share for m in measures])),
+        cavity_depth=float(np.median([m.cavity_depth for m in measures])),
+    )
+
+
+def interior_sheet(rows: Sequence[tuple[str, list[np.ndarray], list[int], Reference]], path: Path) -> None:
+    """Write a PNG: per clip, its widest frames' mouths, enlarged so that teeth edges can be judged by eye."""
+    import matplotlib.font_manager
+    from PIL import Image, ImageDraw, ImageFont
+
+    font = ImageFont.truetype(matplotlib.font_manager.findfont("DejaVu Sans"), 14)
+    tile = 192
+    columns = max((len(indices) for _, _, indices, _ in rows), default=1)
+    sheet = Image.new("RGB", (columns * tile + 200, max(len(rows), 1) * (tile + 20)), "white")
+    draw = ImageDraw.Draw(sheet)
+    for row, (name, frames, indices, ref) in enumerate(rows):
+        y = row * (tile + 20)
+        draw.text((4, y + tile // 2), name, fill="black", font=font)
+        points = ref.points[list(face_mesh.LIP_OUTER), :2]
+        centre, half = points.mean(axis=0), 0.45 * ref.eye_distance * 1.6
+        x0, y0 = int(max(centre[0] - half, 0)), int(max(centre[1] - half, 0))
+        for column, index in enumerate(indices):
+            crop = frames[index][y0 : int(centre[1] + half), x0 : int(centre[0] + half)]
+            image = Image.fromarray(np.ascontiguousarray(crop)).resize((tile, tile), Image.Resampling.LANCZOS)
+            sheet.paste(image, (200 + column * tile, y))
+            draw.text((200 + column * tile + 4, y + tile + 2), f"f{index}", fill="black", font=font)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sheet.save(path)
+
+
 def padded_speech(spoken: speech.Speech, lead_s: float = _LEAD_S) -> speech.Speech:
     """The speech with lead_s of silence before and after it, its phonemes and words shifted to match."""
     pad = np.zeros(round(lead_s * spoken.sample_rate), np.float32)
@@ -476,8 +568,8 @@ def portrait_benchmark(
     spoken = {
         voice: padded_speech(speech.synthesize(PORTRAIT_TEXT, "en", voice=PORTRAIT_VOICES[voice])) for voice in voices
     }
-    results: list[tuple[str, ClipScore, SpeechRhythm]] = []
-    sheet_rows = []
+    results: list[tuple[str, ClipScore, SpeechRhythm, InteriorScore]] = []
+    sheet_rows, interior_rows = [], []
     started = time.perf_counter()
     for name, photo in photos.items():
         first = next(animate(photo, np.zeros(1600, np.float32), 16000, fps=FPS))
@@ -489,9 +581,12 @@ def portrait_benchmark(
                 score = judge_clip(label, ref, frames, clip.audio, clip.sample_rate, clip.phonemes)
                 envelope = speech_envelope(clip.audio, clip.sample_rate, score.n_frames, FPS)
                 rhythm = speech_rhythm(score.aperture, envelope)
-                results.append((label, score, rhythm))
+                widest = widest_frames(score.aperture)
+                inside = interior_score([mouth_interior(frames[index], ref) for index in widest])
+                results.append((label, score, rhythm, inside))
                 if path == "text":
                     sheet_rows.append((label, frames, clip.phonemes, ref))
+                    interior_rows.append((label, frames, widest, ref))
                 print(
                     f"{label:34s} lag {score.offset:+d}  pauses closed {rhythm.pauses_closed:.0%} of {rhythm.pauses}"
                     f" (widest {rhythm.pause_aperture:.3f} E)  closures {rhythm.closures_per_s:.2f}/s"
@@ -499,26 +594,45 @@ def portrait_benchmark(
                     f"  corr {score.correlation:.2f}  identity p90 {score.identity_p90:.3f}",
                     flush=True,
                 )
+                print(
+                    f"{'':34s} widest {len(widest)} frames (open >= {inside.gap:.2f} mouth widths): teeth edges"
+                    f" {inside.teeth_roughness:.1f} px off smooth, teeth across {inside.teeth_width:.0%} of the mouth,"
+                    f" lower teeth {inside.lower_teeth:.0%} of the middle;"
+                    f" cavity lightness {inside.cavity_lightness:.2f} of the skin, black {inside.black_share:.0%},"
+                    f" front/back {inside.cavity_depth:.1f}",
+                    flush=True,
+                )
     sheet = out / "portraits_sheet.png"
     contact_sheet(sheet_rows, sheet)
-    checks = [
-        ("lag 0 ±1 frame", lambda s, r: abs(s.offset) <= TARGET_OFFSET_FRAMES),
-        ("lips closed in >= 80% of pauses", lambda s, r: r.pauses_closed >= TARGET_PAUSES_CLOSED),
+    interior_sheet(interior_rows, out / "portraits_mouths.png")
+    checks: list[tuple[str, Callable[[ClipScore, SpeechRhythm, InteriorScore], bool]]] = [
+        ("lag 0 ±1 frame", lambda s, r, i: abs(s.offset) <= TARGET_OFFSET_FRAMES),
+        ("lips closed in >= 80% of pauses", lambda s, r, i: r.pauses_closed >= TARGET_PAUSES_CLOSED),
         (
             "closures 1.4-3 per second of speech",
-            lambda s, r: TARGET_CLOSURES_PER_S[0] <= r.closures_per_s <= TARGET_CLOSURES_PER_S[1],
+            lambda s, r, i: TARGET_CLOSURES_PER_S[0] <= r.closures_per_s <= TARGET_CLOSURES_PER_S[1],
         ),
-        ("shut in <= 45% of loud frames", lambda s, r: r.shut_loud <= TARGET_SHUT_LOUD),
-        ("identity p90 <= 0.40", lambda s, r: s.identity_p90 <= TARGET_IDENTITY_P90),
+        ("shut in <= 45% of loud frames", lambda s, r, i: r.shut_loud <= TARGET_SHUT_LOUD),
+        ("identity p90 <= 0.40", lambda s, r, i: s.identity_p90 <= TARGET_IDENTITY_P90),
+        ("teeth edges within 1.5 px (3% of the mouth) of smooth", lambda s, r, i: i.teeth_roughness_ok),
+        (
+            "lower teeth in >= 50% of the middle on openings >= 0.3",
+            lambda s, r, i: not i.lower_teeth < TARGET_LOWER_TEETH,  # nan: the clip never opens that wide
+        ),
+        (
+            "cavity not a black hole (<= 20% black) and darker at the back (front/back >= 1.2)",
+            lambda s, r, i: i.black_share <= TARGET_BLACK_SHARE and i.cavity_depth >= TARGET_CAVITY_DEPTH,
+        ),
     ]
     print()
     passed = True
     for label, check in checks:
-        failing = [name for name, s, r in results if not check(s, r)]
+        failing = [name for name, s, r, i in results if not check(s, r, i)]
         passed &= not failing
         print(f"{'FAIL' if failing else 'PASS'}  {label}: {len(results) - len(failing)}/{len(results)} clips", end="")
         print(f" (failing: {', '.join(failing)})" if failing else "")
-    print(f"contact sheet: {sheet}  ({time.perf_counter() - started:.0f} s)")
+    mouths = out / "portraits_mouths.png"
+    print(f"contact sheet: {sheet}, widest mouths: {mouths}  ({time.perf_counter() - started:.0f} s)")
     return passed
 
 

@@ -29,28 +29,30 @@ EXPRESSIONS = ("neutral", "friendly", "serious")
 
 # Inner mouth shading, as fractions of its colours: lit just inside the lips,
 # dark at the back, darker towards the corners.
-_CAVITY_EDGE, _CAVITY_DEPTH = 1.0, 0.45
+_CAVITY_EDGE, _CAVITY_DEPTH = 1.0, 0.6
 _CORNER_SHADE = 0.6
 # Lips parted less than this (px) beyond their resting separation fade the
 # inside in rather than drawing a hard line.
 _CAVITY_FADE_PX = 2.0
 _LIP_SEPARATION_PX = 1.0
 _CAVITY_FEATHER = 0.6  # Gaussian sigma (px) of the cavity's edge
+_SAG_PX = 0.5  # the upper lip's inner edge may sag this far (px) below a smooth curve
 # Closed lips of a portrait that showed its teeth meet in a crease drawn over
 # the rig's seam: a crisp line (Gaussian sigma, px), and the upper lip's
 # shadow on the lower lip fading over this many px.
 _CREASE_OPACITY, _CREASE_SIGMA_PX = 0.9, 0.6
 _CREASE_SHADOW, _CREASE_SHADOW_PX = 0.15, 1.2
 _SUBPIXEL_BITS = 2
-# Teeth, in mouth widths: the upper incisors' edge sits this far below the
-# resting lip line (they show as the lip lifts or the jaw drops); the lower
-# teeth and the tongue show only on wide openings.
-_TEETH_BELOW_LIP = 0.09
+# Teeth, in mouth widths (the upper teeth's edge is the rig's InnerMouth.teeth_edge);
+# the lower teeth show as the jaw opens.
 _TOOTH_WIDTH = 0.13
-_TOOTH_GAP_SHADE = 0.88
+_TOOTH_GAP_SHADE = 0.92
 _TEETH_TOP_SHADE = 0.85  # under the upper lip's shadow
-_LOWER_TEETH_FROM, _LOWER_TEETH_HEIGHT, _LOWER_TEETH_SHADE = 0.24, 0.035, 0.6
-_TONGUE_FROM, _TONGUE_WIDTH, _TONGUE_HEIGHT = 0.2, 0.3, 0.1
+_LOWER_TEETH_MIN_PX = 2.5  # however small the face
+_LOWER_TEETH_FROM, _LOWER_TEETH_RAMP, _LOWER_TEETH_HEIGHT, _LOWER_TEETH_SHADE = 0.1, 0.1, 0.05, 0.85
+# The tongue rises over the lower lip from openings this wide (mouth widths),
+# to this share of the opening's height in the middle.
+_TONGUE_FROM, _TONGUE_RAMP, _TONGUE_WIDTH, _TONGUE_HEIGHT = 0.08, 0.12, 0.35, 0.35
 # Expressions reduce to steady face parameters scaled by their intensity.
 _EXPRESSION_POSE = {"neutral": {}, "friendly": {"smile": 0.8}, "serious": {"serious": 1.0}}
 # Columns of a pose (PARAMETERS order).
@@ -270,10 +272,12 @@ def _paint_inner_mouth(frame: np.ndarray, mouth: InnerMouth, face: np.ndarray, p
     """Paint the inside of the mouth where the lips parted, in place on frame (H, W, 3) uint8.
 
     face: (len(FACE_PARAMETERS),) values; photo: the portrait (H, W, 3). The
-    warp fills the gap with stretched lip texture; a shaded cavity replaces it,
-    with the upper teeth hanging from the still upper jaw (the photo's own where
-    it shows them, else drawn thin, shaded towards the corners and lit like the
-    face), and the lower teeth and tongue showing on wide openings.
+    warp fills the gap with stretched lip texture; a shaded cavity replaces it:
+    lit just inside the lips and dark at the throat, with the upper teeth
+    hanging from the still upper jaw down to a smooth edge (the photo's own
+    where it shows them, else drawn, shaded towards the corners and lit like
+    the face), and the tongue and the lower teeth rising over the lower lip as
+    the jaw opens.
     """
     polygon = _combine(face, mouth.polygon_motion, mouth.polygon_rest)
     upper, lower = polygon[mouth.upper], polygon[mouth.lower]
@@ -284,6 +288,10 @@ def _paint_inner_mouth(frame: np.ndarray, mouth: InnerMouth, face: np.ndarray, p
         _draw_lip_crease(frame, mouth.crease, polygon, len(upper), 1.0 - strength)
     if strength == 0.0:
         return
+    # The upper lip's inner edge is smooth; where the contour sags into the
+    # opening (a photo's lip edge found on its teeth) the opening is painted up
+    # to the smooth edge above the sag, so no notch of lip hangs into the teeth.
+    upper = polygon[mouth.upper] = np.minimum(upper, _upper_envelope(upper))
     height, width = frame.shape[:2]
     pad = 3  # room for the feathered edge
     x0, y0 = np.maximum(np.floor(polygon.min(axis=0)).astype(int) - pad, 0)
@@ -299,32 +307,39 @@ def _paint_inner_mouth(frame: np.ndarray, mouth: InnerMouth, face: np.ndarray, p
     ys = np.arange(y0, y1, dtype=np.float32)[:, None]
     top = np.interp(xs, upper[:, 0], upper[:, 1])
     bottom = np.interp(xs, lower[:, 0], lower[:, 1])
-    teeth_edge = np.interp(xs, upper[:, 0], mouth.teeth_line) + _TEETH_BELOW_LIP * mouth.width
+    # The upper teeth belong to the skull: their edge stays where it was at rest.
+    teeth_edge = np.interp(xs, mouth.polygon_rest[mouth.upper, 0], mouth.teeth_edge)
     gap = np.maximum(bottom - top, 1e-3)
     centre = (upper[0, 0] + upper[-1, 0]) / 2
     half = max((upper[-1, 0] - upper[0, 0]) / 2, 1.0)
     corner = np.clip(np.abs(xs - centre) / half, 0.0, 1.0)
     corner_shade = 1 - _CORNER_SHADE * corner**2
-    # Depth: how far inside the gap a pixel lies, relative to the gap's own size.
+    # Depth: the throat is darkest behind the teeth's edge and lit towards the
+    # lips, however small the opening (in px) is.
+    behind = np.clip((ys - teeth_edge) / np.maximum(bottom - teeth_edge, 1.0), 0.0, 1.0)
     inside = np.clip(np.minimum(ys - top, bottom - ys) / np.maximum(gap / 2, 1.0), 0.0, 1.0)
-    shade = (_CAVITY_EDGE + (_CAVITY_DEPTH - _CAVITY_EDGE) * inside) * corner_shade
+    depth = inside * np.sqrt(1 - behind)
+    shade = (_CAVITY_EDGE + (_CAVITY_DEPTH - _CAVITY_EDGE) * depth) * corner_shade
     colour = shade[..., None] * mouth.cavity
     wide = gap / mouth.width
-    # Tongue: a soft mound over the lower lip on wide openings.
-    tongue_show = np.clip((wide - _TONGUE_FROM) / 0.08, 0.0, 1.0)
-    tongue_top = bottom - _TONGUE_HEIGHT * mouth.width * tongue_show
+    # The lower jaw's floor: a sliver of tongue under the lower teeth, a mound on wider openings.
+    # The photo's own teeth cover the rest.
+    tongue_show = np.clip((wide - _TONGUE_FROM) / _TONGUE_RAMP, 0.0, 1.0)
     across = (xs - centre) / (_TONGUE_WIDTH * mouth.width)
     mound = np.clip(1 - across**2, 0.0, 1.0) * tongue_show
-    tongue = np.clip(ys - (bottom - (bottom - tongue_top) * mound), 0.0, 1.0) * (mound > 0)
-    colour = _over(colour, (corner_shade * (0.75 + 0.25 * mound))[..., None] * mouth.tongue, tongue)
-    # Lower teeth: a shadowed band just above the lower lip.
-    lower_show = np.clip((wide - _LOWER_TEETH_FROM) / 0.06, 0.0, 1.0) * _LOWER_TEETH_HEIGHT * mouth.width
-    lower_teeth = (
-        np.clip(ys - (bottom - lower_show), 0.0, 1.0) * (lower_show > 0.3) * np.clip((0.6 - corner) / 0.2, 0.0, 1.0)
+    tongue_top = bottom - _TONGUE_HEIGHT * gap * mound
+    tongue = np.clip(ys - tongue_top + 0.5, 0.0, 1.0) * (mound > 0)
+    # Lit on its front, falling into shadow towards its back.
+    tongue_light = 0.7 + 0.3 * np.clip((ys - tongue_top) / np.maximum(bottom - tongue_top, 1.0), 0.0, 1.0)
+    colour = _over(colour, (corner_shade * tongue_light)[..., None] * mouth.tongue, tongue)
+    # Lower teeth: a band over the lower lip, its top a smooth curve along the lip.
+    lower_show = np.clip((wide - _LOWER_TEETH_FROM) / _LOWER_TEETH_RAMP, 0.0, 1.0) * max(
+        _LOWER_TEETH_HEIGHT * mouth.width, _LOWER_TEETH_MIN_PX
     )
-    # In the mouth's shadow the lower teeth pick up the tongue's and cavity's warmth.
-    lower_colour = _LOWER_TEETH_SHADE * mouth.teeth + (1 - _LOWER_TEETH_SHADE) * mouth.tongue
-    colour = _over(colour, corner_shade[..., None] * lower_colour, lower_teeth)
+    lower_top = np.polyval(np.polyfit(lower[:, 0], lower[:, 1], 2), xs) - lower_show * (1 - corner**2)
+    lower_teeth = np.clip(ys - lower_top + 0.5, 0.0, 1.0) * (lower_show > 0.5) * np.clip((0.7 - corner) / 0.2, 0.0, 1.0)
+    # In the mouth's shadow (kept as pale as enamel: the tongue's warmth turned them pink).
+    colour = _over(colour, (_LOWER_TEETH_SHADE * corner_shade)[..., None] * mouth.teeth, lower_teeth)
     # Upper teeth: from under the lip down to their edge, darker under the lip and between incisors.
     teeth = np.clip(teeth_edge - ys + 0.5, 0.0, 1.0) * np.clip((1 - corner) / 0.2, 0.0, 1.0)
     vertical = np.clip((ys - top) / np.maximum(teeth_edge - top, 1.0), 0.0, 1.0)
@@ -333,18 +348,28 @@ def _paint_inner_mouth(frame: np.ndarray, mouth: InnerMouth, face: np.ndarray, p
         -(((tooth_phase - np.round(tooth_phase)) * _TOOTH_WIDTH * mouth.width) ** 2)
     )
     tooth_shade = (_TEETH_TOP_SHADE + (1 - _TEETH_TOP_SHADE) * vertical) * separation * (1 - 0.5 * corner**2)
-    if mouth.photo_inside is None:
-        colour = _over(colour, tooth_shade[..., None] * mouth.teeth, teeth)
-    else:
-        # The photo's own teeth stay where they are (they belong to the skull);
-        # the lips move over them, so closing never squeezes them.
-        # As the lower lip leaves, the sliver of it inside the photo's contour goes too.
-        leaving = min(max((parting + _LIP_SEPARATION_PX - mouth.photo_parting) / _CAVITY_FADE_PX, 0.0), 1.0)
-        inside, teeth_only = mouth.photo_inside[y0:y1, x0:x1], cast(np.ndarray, mouth.photo_teeth)[y0:y1, x0:x1]
-        colour = _over(colour, photo[y0:y1, x0:x1], inside - leaving * (inside - teeth_only))
+    colour = _over(colour, tooth_shade[..., None] * mouth.teeth, teeth)
+    if mouth.photo_teeth is not None:
+        # The photo's own upper teeth stay where they are; the lips move over them.
+        colour = _over(colour, photo[y0:y1, x0:x1], mouth.photo_teeth[y0:y1, x0:x1])
     alpha = (coverage * strength)[..., None]
     region = frame[y0:y1, x0:x1]
     region[:] = np.clip(region * (1 - alpha) + colour * alpha + 0.5, 0, 255).astype(np.uint8)
+
+
+def _upper_envelope(points: np.ndarray) -> np.ndarray:
+    """(S, 2) points (S, 2) of an upper lip's inner edge, left to right, with y no lower than a parabola fitted to
+    the edge without its sags: points more than _SAG_PX below the fit are left out and the fit repeated."""
+    kept = np.ones(len(points), bool)
+    for _ in range(3):
+        fit = np.polyfit(points[kept, 0], points[kept, 1], 2)
+        sagging = points[:, 1] - np.polyval(fit, points[:, 0]) > _SAG_PX
+        if not (kept & sagging).any() or (kept & ~sagging).sum() < 3:
+            break
+        kept &= ~sagging
+    envelope = points.copy()
+    envelope[:, 1] = np.minimum(points[:, 1], np.polyval(fit, points[:, 0]) + _SAG_PX)
+    return envelope
 
 
 def _draw_lip_crease(frame: np.ndarray, crease: np.ndarray, polygon: np.ndarray, n_upper: int, closed: float) -> None:

@@ -12,12 +12,6 @@ from scipy.spatial import Delaunay
 from .geometry import FaceAxes, bounding_box, frozen
 from .mesh import MESH_LANDMARKS, PARTED_PX, FaceMesh
 
-# The photo's inner lower-lip contour (on the lip's edge, see
-# inner_lips_refined) is trimmed by this much (px) to keep lip off the teeth.
-_PHOTO_LOWER_TRIM_PX = 0.5
-# Around the photo's open mouth its own lips are painted back this far (px)
-# at rest, past the painted opening's feathered edge.
-_PHOTO_MARGIN_PX = 2
 # Where closed lips meet they shade each other: the crease between them is
 # the lips' own colour darkened and deepened.
 _CREASE_SHADE, _CREASE_DEEPEN = 0.7, 1.5
@@ -31,11 +25,25 @@ _EDGE_CONTRAST = 12.0
 _TEETH_LIGHTER, _TEETH_CHROMA = 0.0, 0.6
 # The lip's edge is where the lip's colour begins and holds for this long (px).
 _LIP_RUN_PX = 1.5
+# Upper teeth: where the photo does not show them, their edge hangs this far
+# (mouth widths) below the resting lip line, along a parabola fitted to it.
+# The photo's own upper teeth are kept when they show (lighter than the lips,
+# nearly colourless) at least this tall (px) in this share of the columns of
+# the opening's middle; their edge is a parabola fitted to where they end.
+_TEETH_BELOW_LIP = 0.09
+_PHOTO_TEETH_MIN_PX, _PHOTO_TEETH_COLUMNS = 1.5, 0.6
+_PHOTO_TEETH_MIDDLE = 0.6  # the share of the opening's width whose columns are read
+# The inside of the mouth and the tongue: the lips' colour, darkened; the
+# cavity just inside the lips at least this light against the skin (dark lips
+# would make a black hole of it).
+_CAVITY_OF_LIP = np.array([0.42, 0.26, 0.26])
+_CAVITY_MIN_OF_SKIN = 0.3
+_TONGUE_OF_LIP = np.array([0.7, 0.5, 0.5])
 # Teeth and cavity colours: teeth take the light of the photo's eye whites
 # (or its own teeth), as light as the face's highlights.
 _TEETH_LIGHTNESS = 1.05
 _TEETH_WARMTH = 0.35
-_TEETH_MAX_TINT = 0.2
+_TEETH_MAX_TINT = 0.1
 
 
 @dataclass(frozen=True, eq=False)
@@ -48,11 +56,8 @@ class InnerMouth:
     polygon_motion: np.ndarray  # (len(FACE_PARAMETERS), K, 2) float32 its motion per face parameter at 1
     upper: np.ndarray  # (S,) int indices of the upper edge in the polygon, left to right
     lower: np.ndarray  # (S,) int indices of the lower edge, left to right
-    teeth_line: np.ndarray  # (S,) float32 image y where the upper teeth's edges sit at rest, per upper-edge vertex
-    photo_inside: (
-        np.ndarray | None
-    )  # (H, W) float32 0..1 the photo's open mouth and a rim of lip (lips parted), else None
-    photo_teeth: np.ndarray | None  # (H, W) float32 the photo's open mouth less the inner edge of the lower lip
+    teeth_edge: np.ndarray  # (S,) float32 image y of the upper teeth's lower edge (a parabola) at the rest x of upper
+    photo_teeth: np.ndarray | None  # (H, W) float32 0..1 the photo's own upper teeth; None when it shows none
     photo_parting: float  # px between the lips' middles in the photo (at rest they part at most slightly)
     width: float  # mouth width, px
     cavity: np.ndarray  # dark, reddish inside of the mouth
@@ -185,42 +190,83 @@ def build_inner_mouth(image: np.ndarray, landmarks: np.ndarray, axes: FaceAxes, 
     motion = axes.vectors_to_image(motions[:-1][:, vertices]).astype(np.float32)
     n = len(upper)
     lip = _lip_colour(image, landmarks)
+    resting_lip = polygon[1 : n + 1]
+    edge = _photo_teeth_edge(image, photo, n, lip) if mesh.parted else None
+    photo_teeth = None
+    if edge is None:
+        edge = _parabola(resting_lip)
+        edge[-1] += _TEETH_BELOW_LIP * mesh.width
+    else:
+        photo_teeth = _polygon_mask(image.shape[:2], photo) * _above(image.shape[:2], edge)
     return InnerMouth(
         polygon_rest=frozen(polygon),
         polygon_motion=frozen(motion),
         upper=frozen(np.arange(1, n + 1)),
         lower=frozen(np.arange(len(vertices) - 1, n + 1, -1)),
-        teeth_line=frozen(axes.to_image(rest_points[upper])[:, 1].astype(np.float32)),
-        photo_inside=frozen(_grown(_polygon_mask(image.shape[:2], photo), _PHOTO_MARGIN_PX)) if mesh.parted else None,
-        photo_teeth=frozen(_photo_teeth(image.shape[:2], photo, n)) if mesh.parted else None,
+        teeth_edge=frozen(np.polyval(edge, resting_lip[:, 0]).astype(np.float32)),
+        photo_teeth=frozen(photo_teeth) if photo_teeth is not None else None,
         photo_parting=float(np.linalg.norm(photo[1 + n // 2] - photo[len(vertices) - 1 - n // 2])),
         width=float(mesh.width),
-        cavity=frozen((lip * np.array([0.42, 0.26, 0.26])).astype(np.float32)),
-        teeth=frozen(_teeth_colour(image, landmarks, mesh.parted)),
-        tongue=frozen((lip * np.array([0.7, 0.5, 0.5])).astype(np.float32)),
+        cavity=frozen(_cavity_colour(image, landmarks, lip)),
+        teeth=frozen(_teeth_colour(image, landmarks, photo_teeth)),
+        tongue=frozen((lip * _TONGUE_OF_LIP).astype(np.float32)),
         crease=frozen((_CREASE_SHADE * lip * (lip / max(float(lip.max()), 1.0)) ** _CREASE_DEEPEN).astype(np.float32))
         if mesh.parted
         else None,
     )
 
 
-def _photo_teeth(shape: tuple[int, int], polygon: np.ndarray, n_upper: int) -> np.ndarray:
-    """(H, W) float32 coverage of the photo's own open mouth less the lower lip's inner edge.
+def _parabola(points: np.ndarray) -> np.ndarray:
+    """(3,) float64 coefficients (highest power first) of the parabola y(x) fitted to points (n >= 3, 2)."""
+    return cast(np.ndarray, np.polyfit(points[:, 0].astype(np.float64), points[:, 1].astype(np.float64), 2))
 
-    polygon: (K, 2) cavity polygon at rest with n_upper upper-edge points. The
-    inner lip contour runs a little inside the lower lip: its lower edge is
-    raised so no lip stays behind with the still teeth when the jaw drops.
+
+def _photo_teeth_edge(image: np.ndarray, polygon: np.ndarray, n_upper: int, lip: np.ndarray) -> np.ndarray | None:
+    """(3,) parabola y(x) of the lower edge of the upper teeth in the photo's open mouth, None when too few show.
+
+    polygon: (K, 2) the photo's opening (left corner, n_upper upper-edge points,
+    right corner, lower edge back). Down each middle column the teeth run from
+    the upper lip's edge while the colour is lighter than the lip and nearly
+    colourless. A parabola through where they end, refitted without the columns
+    far off it, is the edge: smooth, with no notch where a tooth is chipped or
+    the cavity's shadow reaches up between two teeth.
     """
-    raised = polygon.copy()
-    lower = slice(n_upper + 2, None)
-    gap = np.interp(raised[lower, 0], polygon[1 : n_upper + 1, 0], polygon[1 : n_upper + 1, 1])
-    raised[lower, 1] -= np.minimum(_PHOTO_LOWER_TRIM_PX, np.maximum(raised[lower, 1] - gap, 0.0) / 3)
-    return _polygon_mask(shape, raised)
+    upper = polygon[1 : n_upper + 1]
+    lower = polygon[n_upper + 2 :][::-1]
+    left, right = float(polygon[0, 0]), float(polygon[n_upper + 1, 0])
+    margin = (1 - _PHOTO_TEETH_MIDDLE) / 2 * (right - left)
+    xs = np.arange(int(np.ceil(left + margin)), int(np.floor(right - margin)) + 1)
+    if len(xs) < 3:
+        return None
+    lab = cv2.cvtColor(image, cv2.COLOR_RGB2LAB).astype(np.float32)
+    lip_lab = cv2.cvtColor(lip.reshape(1, 1, 3).astype(np.uint8), cv2.COLOR_RGB2LAB).astype(np.float32)[0, 0]
+    tops = np.interp(xs, upper[:, 0], upper[:, 1])
+    bottoms = np.interp(xs, lower[:, 0], lower[:, 1])
+    found = []
+    for x, top, bottom in zip(xs, tops, bottoms, strict=True):
+        rows = np.arange(np.floor(top), np.ceil(bottom) + 1)
+        teeth = _teeth_like(_colour_at(lab, np.column_stack([np.full(len(rows), x), rows])), lip_lab)
+        first = np.flatnonzero(teeth[:3])  # the lip's edge may blur into the teeth for a pixel or two
+        if not first.size:
+            continue
+        ends = np.flatnonzero(~teeth[first[0] :])
+        end = float(rows[first[0] + ends[0]] if ends.size else rows[-1] + 1) - 0.5
+        if end - top >= _PHOTO_TEETH_MIN_PX:
+            found.append((x, end))
+    if len(found) < max(_PHOTO_TEETH_COLUMNS * len(xs), 3):
+        return None
+    points = np.array(found, np.float64)
+    fit = _parabola(points)
+    residual = np.abs(np.polyval(fit, points[:, 0]) - points[:, 1])
+    kept = residual <= max(2.0 * float(np.median(residual)), 1.0)
+    return _parabola(points[kept]) if kept.sum() >= 3 else fit
 
 
-def _grown(mask: np.ndarray, px: int) -> np.ndarray:
-    """(H, W) float32 coverage mask (H, W) grown outwards by px pixels, its anti-aliased edge kept."""
-    return cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * px + 1, 2 * px + 1)))
+def _above(shape: tuple[int, int], edge: np.ndarray) -> np.ndarray:
+    """(H, W) float32 coverage 0..1 of the image above the parabola edge (3,), anti-aliased over a pixel."""
+    ys = np.arange(shape[0], dtype=np.float32)[:, None]
+    line = np.polyval(edge, np.arange(shape[1], dtype=np.float64)).astype(np.float32)
+    return cast(np.ndarray, np.clip(line - ys + 0.5, 0.0, 1.0))
 
 
 def _polygon_mask(shape: tuple[int, int], polygon: np.ndarray) -> np.ndarray:
@@ -230,12 +276,13 @@ def _polygon_mask(shape: tuple[int, int], polygon: np.ndarray) -> np.ndarray:
     return mask.astype(np.float32) / 255
 
 
-def _teeth_colour(image: np.ndarray, landmarks: np.ndarray, parted: bool) -> np.ndarray:
-    """(3,) float32 RGB of teeth lit like this face: the photo's own teeth, else the tint of its eye whites."""
-    mask = np.zeros(image.shape[:2], np.uint8)
-    if parted:
-        cv2.fillPoly(mask, [np.round(landmarks[60:68]).astype(np.int32)], 1)
+def _teeth_colour(image: np.ndarray, landmarks: np.ndarray, photo_teeth: np.ndarray | None) -> np.ndarray:
+    """(3,) float32 RGB of teeth lit like this face: the photo's own upper teeth (photo_teeth (H, W) coverage), else
+    the tint of its eye whites."""
+    if photo_teeth is not None:
+        mask = (photo_teeth > 0.5).astype(np.uint8)
     else:
+        mask = np.zeros(image.shape[:2], np.uint8)
         for eye in (slice(36, 42), slice(42, 48)):
             cv2.fillPoly(mask, [np.round(landmarks[eye]).astype(np.int32)], 1)
     pixels = image[mask.astype(bool)].astype(np.float32)
@@ -256,6 +303,14 @@ def _teeth_colour(image: np.ndarray, landmarks: np.ndarray, parted: bool) -> np.
     # However coloured the light or the sampled whites, enamel stays pale.
     hue = 1 + (hue - 1) * min(1.0, _TEETH_MAX_TINT / max(float(np.abs(hue - 1).max()), 1e-6))
     return cast(np.ndarray, (hue * _TEETH_LIGHTNESS * highlight).clip(0, 255).astype(np.float32))
+
+
+def _cavity_colour(image: np.ndarray, landmarks: np.ndarray, lip: np.ndarray) -> np.ndarray:
+    """(3,) float32 RGB just inside the lips: the lip colour lip (3,) darkened, no darker than a share of the skin."""
+    cavity = lip * _CAVITY_OF_LIP
+    skin = _skin_pixels(image, landmarks)
+    floor = _CAVITY_MIN_OF_SKIN * float(skin.mean()) if len(skin) else 0.0
+    return cast(np.ndarray, (cavity * max(1.0, floor / max(float(cavity.mean()), 1.0))).clip(0, 255).astype(np.float32))
 
 
 def _skin_pixels(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:

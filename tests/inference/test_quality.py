@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from benchmarks import face_mesh, quality
+from benchmarks.mouth_interior import Interior
 from inference import speech
 from inference.animation import animate, render_frame
 from inference.rig import portrait_rig
@@ -142,3 +143,29 @@ def test_the_portrait_benchmark_counts_pauses_closures_and_loud_shut_frames():
     assert rhythm.closures_per_s == pytest.approx(2 / speaking_s)
     loud = envelope >= 0.25 * np.percentile(envelope, 95)
     assert rhythm.shut_loud == pytest.approx(2 / loud.sum())
+
+
+def test_the_portrait_benchmark_judges_the_inside_of_the_mouth_on_its_widest_frames():
+    aperture = np.array([0.1, 0.5, 0.49, 0.2, 0.45, 0.0, 0.3])
+    # The widest frames, never two adjacent ones (the same open vowel), in time order.
+    assert quality.widest_frames(aperture, 3) == [1, 4, 6]
+
+    def measured(gap, roughness, width, lower):
+        return Interior(
+            gap=gap,
+            width=width,
+            teeth_edge_roughness=roughness,
+            teeth_width=0.7,
+            lower_teeth=lower,
+            cavity_lightness=0.3,
+            black_share=0.1,
+            cavity_depth=2.0,
+        )
+
+    # 1.8 px is smooth on a 100 px mouth (3%), not on a 40 px one (1.5 px).
+    smooth = quality.interior_score([measured(0.4, 1.8, 100.0, 0.9), measured(0.35, 1.0, 40.0, 0.8)])
+    assert smooth.teeth_roughness_ok and smooth.teeth_roughness == 1.8
+    assert not quality.interior_score([measured(0.4, 1.8, 40.0, 0.9)]).teeth_roughness_ok
+    # Lower teeth are asked for only on openings of 0.3 mouth widths or more.
+    assert quality.interior_score([measured(0.4, 1.0, 40.0, 0.6), measured(0.2, 1.0, 40.0, 0.0)]).lower_teeth == 0.6
+    assert np.isnan(quality.interior_score([measured(0.2, 1.0, 40.0, 0.0)]).lower_teeth)

@@ -1,0 +1,79 @@
+"""Teeth and the inside of the mouth hold up when the jaw opens wide: smooth teeth, lower teeth, a cavity with depth.
+
+Measured on rendered frames (benchmarks/mouth_interior.py) of two benchmark portraits: a photo taken mid-speech
+rendered at 512 px (its predictor's lip contour sags onto the teeth, which drew a notch under them) and a face of
+about 110 px cropped from a group photo (its opening was a nearly black hole).
+"""
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from benchmarks.mouth_interior import Interior, interior
+from benchmarks.reference_faces import BENCHMARK_PORTRAITS
+from inference.animation import render_frame
+from inference.rig import FACE_PARAMETERS, portrait_rig
+
+DATA = Path(__file__).resolve().parents[2] / "benchmarks" / "data"
+# Wide openings: the jaw at these values opens the mouth by about a third and a half of its width.
+WIDE = (0.7, 1.0)
+
+
+def photo(name: str) -> np.ndarray:
+    return cv2.cvtColor(cv2.imread(str(DATA / BENCHMARK_PORTRAITS[name][0])), cv2.COLOR_BGR2RGB)
+
+
+@pytest.fixture(scope="module", params=["mid_speech", "small_face"])
+def rig(request):
+    return portrait_rig(photo(request.param))
+
+
+def skin(rig) -> tuple[float, float]:
+    """CIELAB lightness and chroma (medians, 8-bit scale) of the cheeks and nose, between the eyes and the mouth."""
+    region = rig.landmarks[[1, 2, 3, 31, 32, 33, 34, 35, 13, 14, 15, 29]]
+    mask = np.zeros(rig.image.shape[:2], np.uint8)
+    cv2.fillPoly(mask, [np.round(cv2.convexHull(region)).astype(np.int32)], 1)
+    lab = cv2.cvtColor(rig.image, cv2.COLOR_RGB2LAB)[mask.astype(bool)].astype(float)
+    return float(np.median(lab[:, 0])), float(np.median(np.hypot(lab[:, 1] - 128, lab[:, 2] - 128)))
+
+
+def opened(rig, jaw: float) -> Interior:
+    """The inside of the mouth rendered with the jaw open by jaw, between the rig's own inner lip edges."""
+    mouth = rig.mouth
+    polygon = mouth.polygon_rest + jaw * mouth.polygon_motion[FACE_PARAMETERS.index("jaw_open")]
+    corners = polygon[[0, len(mouth.upper) + 1]]
+    upper = np.vstack([corners[0], polygon[mouth.upper], corners[1]])
+    lower = np.vstack([corners[0], polygon[mouth.lower], corners[1]])
+    return interior(render_frame(rig, {"jaw_open": jaw}), upper, lower, *skin(rig))
+
+
+@pytest.fixture(scope="module")
+def wide(rig) -> list[Interior]:
+    return [opened(rig, jaw) for jaw in WIDE]
+
+
+def test_a_wide_opening_is_at_least_a_third_of_the_mouths_width(wide):
+    assert all(measured.gap >= 0.3 for measured in wide)
+
+
+def test_the_upper_teeth_have_smooth_edges_without_a_notch(wide):
+    for measured in wide:
+        # Found in most middle columns, both edges within a pixel and a half (3% of the mouth) of a parabola.
+        assert measured.teeth_edge_roughness <= max(1.5, 0.03 * measured.width)
+
+
+def test_the_upper_teeth_span_most_of_the_mouth_but_not_its_corners(wide):
+    assert all(0.6 <= measured.teeth_width <= 0.9 for measured in wide)
+
+
+def test_the_lower_teeth_show_when_the_jaw_opens_wide(wide):
+    assert all(measured.lower_teeth >= 0.5 for measured in wide)
+
+
+def test_the_cavity_is_lit_at_the_front_and_dark_at_the_back_not_a_black_hole(wide):
+    for measured in wide:
+        assert 0.15 <= measured.cavity_lightness <= 0.5  # of the skin's lightness
+        assert measured.black_share <= 0.2
+        assert measured.cavity_depth >= 1.2
