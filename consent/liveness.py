@@ -76,6 +76,7 @@ class Clip:
     start_s: float = 0.0  # the media time of the first frame (times count from it)
     faces: tuple[faces.Face | None, ...] = ()  # (n,), None where no face was found
     detections: int = 0  # frames the face detector searched (the others were tracked)
+    searched: frozenset[int] = frozenset()  # the frames whose face is the detector's best one, not a tracked one
 
 
 @dataclass(frozen=True)
@@ -151,12 +152,19 @@ def clip_decode(data: bytes) -> Clip:
         start_s=float(times[0]),
         faces=track.faces,
         detections=track.detections,
+        searched=track.searched,
     )
 
 
-def face_search(frame: np.ndarray) -> list[faces.Face]:
-    """The faces in one frame, best first: searched again with the detector's 2x upsampling only in a small frame."""
-    found = faces.faces_detect(frame, upsample=0)
+def face_search(frame: np.ndarray, min_width: float = 0) -> list[faces.Face]:
+    """The faces in one frame, best first: searched again with the detector's 2x upsampling only in a small frame.
+
+    min_width: faces at least this wide are looked for first (faces_detect's min_width: a tracked face's search); when
+    none is found, every face is.
+    """
+    found = faces.faces_detect(frame, upsample=0, min_width=min_width)
+    if not found and min_width:
+        found = faces.faces_detect(frame, upsample=0)
     if not found and max(frame.shape[:2]) < UPSAMPLE_BELOW_SIDE:
         found = faces.faces_detect(frame)
     return found
@@ -167,19 +175,38 @@ def identity_faces(clip: Clip, liveness: Liveness) -> list[tuple[int, faces.Face
 
     These frames decide whose face this is (the descriptor, the portrait-copy check), so each is searched by the
     detector rather than taken from tracking, and only the face whose turns and lips were checked counts: a frame
-    whose tracked face the detector does not find is left out.
+    whose tracked face the detector does not find is left out. A frame the tracking already searched keeps the face
+    that search found (the detector's best, which is the tracked face there) instead of being searched twice.
     """
     chosen = []
     for index in liveness.identity_frames:
         tracked = liveness.landmarks[index]
         if tracked is None:
             continue
-        for face in faces.faces_detect(clip.frames[index], upsample=0) or faces.faces_detect(clip.frames[index]):
-            overlap = faces.box_overlap(faces.landmarks_box(face.landmarks), faces.landmarks_box(tracked))
-            if overlap >= faces.SAME_FACE_OVERLAP:
-                chosen.append((index, face))
-                break
+        face = clip.faces[index] if index in clip.searched else None
+        if face is not None and face.landmarks is tracked:
+            chosen.append((index, face))
+            continue
+        frame, tracked_box = clip.frames[index], faces.landmarks_box(tracked)
+        # Faces about the tracked one's size first (half the cost of a whole search), then every face.
+        found = _overlapping(
+            faces.faces_detect(frame, upsample=0, min_width=faces.SEARCH_MIN_SHARE * tracked_box[2]), tracked_box
+        ) or (_overlapping(faces.faces_detect(frame, upsample=0) or faces.faces_detect(frame), tracked_box))
+        if found is not None:
+            chosen.append((index, found))
     return chosen
+
+
+def _overlapping(found: list[faces.Face], box: tuple[float, float, float, float]) -> faces.Face | None:
+    """The first face whose landmarks' box is the same face as `box` (faces.SAME_FACE_OVERLAP), or None."""
+    return next(
+        (
+            face
+            for face in found
+            if faces.box_overlap(faces.landmarks_box(face.landmarks), box) >= faces.SAME_FACE_OVERLAP
+        ),
+        None,
+    )
 
 
 def head_pose(landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
