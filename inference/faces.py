@@ -212,9 +212,9 @@ def faces_track(
     the previous detection is searched by the detector again. A frame is searched at once when the tracked box's
     picture changed from the frame before (PATCH_MIN_CORRELATION), its fit jumped (TRACK_MAX_JUMP) or the face's shape
     changed from the last search's (TRACK_MAX_RESHAPE: a head turning), and after a frame without a face every frame is
-    searched until one is found. A face swapped in, moved, joined by a better one or gone
-    between two detections is so found as a search of every frame finds it. Once more than `max_missing` frames showed
-    no face, no further frame is read (from a decoder, none is decoded).
+    searched until one is found. A face swapped in, moved, joined by a better one (at least SEARCH_MIN_SHARE as wide)
+    or gone between two detections is so found as a search of every frame finds it. Once more than `max_missing`
+    frames showed no face, no further frame is read (from a decoder, none is decoded).
     """
     read: list[np.ndarray] = []
     found: list[Face | None] = []
