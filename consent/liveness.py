@@ -156,15 +156,9 @@ def clip_decode(data: bytes) -> Clip:
     )
 
 
-def face_search(frame: np.ndarray, min_width: float = 0) -> list[faces.Face]:
-    """The faces in one frame, best first: searched again with the detector's 2x upsampling only in a small frame.
-
-    min_width: faces at least this wide are looked for first (faces_detect's min_width: a tracked face's search); when
-    none is found, every face is.
-    """
-    found = faces.faces_detect(frame, upsample=0, min_width=min_width)
-    if not found and min_width:
-        found = faces.faces_detect(frame, upsample=0)
+def face_search(frame: np.ndarray) -> list[faces.Face]:
+    """The faces in one frame, best first: searched again with the detector's 2x upsampling only in a small frame."""
+    found = faces.faces_detect(frame, upsample=0)
     if not found and max(frame.shape[:2]) < UPSAMPLE_BELOW_SIDE:
         found = faces.faces_detect(frame)
     return found
@@ -187,26 +181,12 @@ def identity_faces(clip: Clip, liveness: Liveness) -> list[tuple[int, faces.Face
         if face is not None and face.landmarks is tracked:
             chosen.append((index, face))
             continue
-        frame, tracked_box = clip.frames[index], faces.landmarks_box(tracked)
-        # Faces about the tracked one's size first (half the cost of a whole search), then every face.
-        found = _overlapping(
-            faces.faces_detect(frame, upsample=0, min_width=faces.SEARCH_MIN_SHARE * tracked_box[2]), tracked_box
-        ) or (_overlapping(faces.faces_detect(frame, upsample=0) or faces.faces_detect(frame), tracked_box))
-        if found is not None:
-            chosen.append((index, found))
+        for face in faces.faces_detect(clip.frames[index], upsample=0) or faces.faces_detect(clip.frames[index]):
+            overlap = faces.box_overlap(faces.landmarks_box(face.landmarks), faces.landmarks_box(tracked))
+            if overlap >= faces.SAME_FACE_OVERLAP:
+                chosen.append((index, face))
+                break
     return chosen
-
-
-def _overlapping(found: list[faces.Face], box: tuple[float, float, float, float]) -> faces.Face | None:
-    """The first face whose landmarks' box is the same face as `box` (faces.SAME_FACE_OVERLAP), or None."""
-    return next(
-        (
-            face
-            for face in found
-            if faces.box_overlap(faces.landmarks_box(face.landmarks), box) >= faces.SAME_FACE_OVERLAP
-        ),
-        None,
-    )
 
 
 def head_pose(landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -22,11 +22,6 @@ DETECTION_SCORE_FLOOR = 0.3
 
 _dlib_lock = threading.Lock()
 
-# The detector finds a face at the level of its image pyramid (each level 5/6 the size of the one before) where the
-# face is about DETECTOR_WINDOW px wide, and no smaller face at all. See faces_detect's min_width.
-DETECTOR_WINDOW = 80
-_PYRAMID = dlib.pyramid_down(6)
-
 
 @dataclass(frozen=True)
 class Face:
@@ -54,10 +49,6 @@ PATCH_MIN_CORRELATION = 0.6
 # share of the face's width: a turn or nod under way, not speech (mouth and chin are left out) nor a move across the
 # picture. Measured against a search of every frame on genuine stand-ins (docs/consent.md, "Tracking in turns").
 TRACK_MAX_RESHAPE = 0.03
-# A search made while a face is tracked looks for faces at least this share of its width (faces_detect's min_width):
-# a face does not shrink by a fifth between two searches half a second apart, and when it is not found so, the whole
-# frame is searched.
-SEARCH_MIN_SHARE = 0.8
 # The landmarks that speech does not move: the upper outline (0-4, 12-16), brows, nose and eyes (17-47).
 _STEADY_POINTS = np.r_[0:5, 12:48]
 
@@ -118,15 +109,8 @@ def _as_dlib_image(image: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(image)
 
 
-def faces_detect(image: np.ndarray, *, upsample: int = 1, min_width: float = 0) -> list[Face]:
-    """All faces in an RGB uint8 image (H, W, 3) scoring above the floor, best first.
-
-    min_width: only faces at least this wide (px) are looked for (without upsampling): the finest levels of the
-    detector's pyramid, which find only narrower faces, are not scanned. The image is shrunk by the detector's own
-    downsampling instead, so the levels scanned are the very images a full search scans and find the same faces with
-    the same scores, their boxes within a pixel or two (rounded at that level rather than at full size). A face twice
-    the detector's window wide is searched for at half the cost.
-    """
+def faces_detect(image: np.ndarray, *, upsample: int = 1) -> list[Face]:
+    """All faces in an RGB uint8 image (H, W, 3) scoring above the floor, best first."""
     rgb = _as_dlib_image(image)
     # Small images hide small faces; large ones are slow to scan: detect at <= 800 px.
     scale = min(1.0, 800.0 / max(rgb.shape[:2]))
@@ -135,15 +119,10 @@ def faces_detect(image: np.ndarray, *, upsample: int = 1, min_width: float = 0) 
         if scale == 1.0
         else np.ascontiguousarray(_resize(rgb, (round(rgb.shape[1] * scale), round(rgb.shape[0] * scale))))
     )
-    skipped = _levels_below(min_width * scale) if upsample == 0 else 0
     with _dlib_lock:
-        for _level in range(skipped):
-            scan = _PYRAMID(scan)
         rects, scores, _ = _detector().run(scan, upsample, DETECTION_SCORE_FLOOR)
         faces = []
         for rect, score in sorted(zip(rects, scores, strict=False), key=lambda rs: -rs[1]):
-            for _level in range(skipped):
-                rect = _PYRAMID.rect_up(rect)
             full = dlib.rectangle(
                 round(rect.left() / scale),
                 round(rect.top() / scale),
@@ -155,13 +134,6 @@ def faces_detect(image: np.ndarray, *, upsample: int = 1, min_width: float = 0) 
             box = (max(full.left(), 0), max(full.top(), 0), full.width(), full.height())
             faces.append(Face(box=box, score=float(score), landmarks=points))
     return faces
-
-
-def _levels_below(min_width: float) -> int:
-    """How many of the detector's finest pyramid levels find only faces narrower than min_width px."""
-    if min_width <= DETECTOR_WINDOW:
-        return 0
-    return int(np.log(min_width / DETECTOR_WINDOW) / np.log(6 / 5))
 
 
 def face_fit(image: np.ndarray, box: tuple[int, int, int, int], *, score: float) -> Face:
@@ -197,24 +169,22 @@ def landmarks_box(landmarks: np.ndarray) -> tuple[float, float, float, float]:
 def faces_track(
     frames: Iterable[np.ndarray],
     *,
-    detect: Callable[[np.ndarray, float], list[Face]],
+    detect: Callable[[np.ndarray], list[Face]],
     detect_every: int,
     max_missing: int,
 ) -> FaceTrack:
     """The face in each RGB uint8 frame (H, W, 3) of a video: searched by `detect` (best face first) on every
     `detect_every`-th frame, and in between fitted by the shape predictor alone in the last detection's box, moved
-    with the previous frame's landmarks. detect(frame, min_width): the faces in a frame, best first, where a search
-    made while tracking asks only for faces at least SEARCH_MIN_SHARE of the tracked one's width (faces_detect's
-    min_width); it must search the whole frame when that finds none.
+    with the previous frame's landmarks.
 
     Tracking follows only the face it started from, so it is checked: at each detection, the detector's best face must
     be the tracked one (boxes overlapping by SAME_FACE_OVERLAP); where it is another face or none, every frame since
     the previous detection is searched by the detector again. A frame is searched at once when the tracked box's
     picture changed from the frame before (PATCH_MIN_CORRELATION), its fit jumped (TRACK_MAX_JUMP) or the face's shape
     changed from the last search's (TRACK_MAX_RESHAPE: a head turning), and after a frame without a face every frame is
-    searched until one is found. A face swapped in, moved, joined by a better one (at least SEARCH_MIN_SHARE as wide)
-    or gone between two detections is so found as a search of every frame finds it. Once more than `max_missing`
-    frames showed no face, no further frame is read (from a decoder, none is decoded).
+    searched until one is found. A face swapped in, moved, joined by a better one or gone
+    between two detections is so found as a search of every frame finds it. Once more than `max_missing` frames showed
+    no face, no further frame is read (from a decoder, none is decoded).
     """
     read: list[np.ndarray] = []
     found: list[Face | None] = []
@@ -223,11 +193,11 @@ def faces_track(
     searched = -1  # the last frame the detector searched
     searched_all: set[int] = set()
 
-    def detected(index: int, min_width: float = 0) -> Face | None:
+    def detected(index: int) -> Face | None:
         nonlocal detections
         detections += 1
         searched_all.add(index)
-        best = detect(read[index], min_width)
+        best = detect(read[index])
         return best[0] if best else None
 
     for index, frame in enumerate(frames):
@@ -241,7 +211,7 @@ def faces_track(
                 if not _jumped(previous, fitted, anchor) and not _reshaped(fitted, anchor):
                     found[index] = fitted
                     continue
-            face = detected(index, SEARCH_MIN_SHARE * anchor.box[2])
+            face = detected(index)
             if face is None or box_overlap(face.box, carried) < SAME_FACE_OVERLAP:
                 for between in range(searched + 1, index):
                     found[between] = detected(between)
