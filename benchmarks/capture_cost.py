@@ -5,7 +5,8 @@ memory, for a genuine answer and for files built to be expensive.
 
 The genuine live capture is the portrait's person (var/test-photos/obama2.jpg, `make test-photos`) answering the
 tests' fixed schedule through the live protocol (tests/live.py), checked against the portrait obama.jpg with the
-English digits: everything a real approval checks. --full adds the longest and largest videos the limits accept
+English digits and the portrait's accept line (its identity frames described until they match it): everything a real
+approval checks. --full adds the longest and largest videos the limits accept
 (15 s at 1080p and 60 fps).
 """
 
@@ -61,6 +62,7 @@ def main() -> None:
     import cv2
     from skimage import data
 
+    from consent import face_match
     from consent.services.capture import PortraitReference
     from consent.services.live import capture_schedule
     from inference import faces, recognition
@@ -85,6 +87,7 @@ def main() -> None:
         "english": True,
         "live": stream,
         "portrait": PortraitReference(image=portrait, landmarks=faces.face_single(portrait).landmarks),
+        "accept": face_match.AcceptLine(face_match.portrait_descriptors(portrait), face_match.CONSENT_ACCEPT_DISTANCE),
     }
     live = liveness_clip(photo, turns=turns["challenge"]["turns"])
     cases = {

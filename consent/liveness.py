@@ -76,6 +76,7 @@ class Clip:
     start_s: float = 0.0  # the media time of the first frame (times count from it)
     faces: tuple[faces.Face | None, ...] = ()  # (n,), None where no face was found
     detections: int = 0  # frames the face detector searched (the others were tracked)
+    searched: frozenset[int] = frozenset()  # the frames whose face is the detector's best one, not a tracked one
 
 
 @dataclass(frozen=True)
@@ -151,6 +152,7 @@ def clip_decode(data: bytes) -> Clip:
         start_s=float(times[0]),
         faces=track.faces,
         detections=track.detections,
+        searched=track.searched,
     )
 
 
@@ -167,12 +169,17 @@ def identity_faces(clip: Clip, liveness: Liveness) -> list[tuple[int, faces.Face
 
     These frames decide whose face this is (the descriptor, the portrait-copy check), so each is searched by the
     detector rather than taken from tracking, and only the face whose turns and lips were checked counts: a frame
-    whose tracked face the detector does not find is left out.
+    whose tracked face the detector does not find is left out. A frame the tracking already searched keeps the face
+    that search found (the detector's best, which is the tracked face there) instead of being searched twice.
     """
     chosen = []
     for index in liveness.identity_frames:
         tracked = liveness.landmarks[index]
         if tracked is None:
+            continue
+        face = clip.faces[index] if index in clip.searched else None
+        if face is not None and face.landmarks is tracked:
+            chosen.append((index, face))
             continue
         for face in faces.faces_detect(clip.frames[index], upsample=0) or faces.faces_detect(clip.frames[index]):
             overlap = faces.box_overlap(faces.landmarks_box(face.landmarks), faces.landmarks_box(tracked))

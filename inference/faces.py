@@ -55,11 +55,15 @@ _STEADY_POINTS = np.r_[0:5, 12:48]
 
 @dataclass(frozen=True)
 class FaceTrack:
-    """The frames read, the face in each (None where there is none) and how many of them the detector searched."""
+    """The frames read, the face in each (None where there is none) and how many of them the detector searched.
+
+    searched: the frames whose face is the detector's best one (or None: it found none) rather than tracked.
+    """
 
     frames: tuple[np.ndarray, ...]
     faces: tuple[Face | None, ...]
     detections: int
+    searched: frozenset[int] = frozenset()
 
 
 def _models_dir() -> Path:
@@ -187,10 +191,12 @@ def faces_track(
     detections = 0
     anchor: Face | None = None  # the last face the detector found, whose box is carried along
     searched = -1  # the last frame the detector searched
+    searched_all: set[int] = set()
 
     def detected(index: int) -> Face | None:
         nonlocal detections
         detections += 1
+        searched_all.add(index)
         best = detect(read[index])
         return best[0] if best else None
 
@@ -215,7 +221,7 @@ def faces_track(
         anchor = face
         if sum(face is None for face in found) > max_missing:
             break
-    return FaceTrack(frames=tuple(read), faces=tuple(found), detections=detections)
+    return FaceTrack(frames=tuple(read), faces=tuple(found), detections=detections, searched=frozenset(searched_all))
 
 
 def _spread(landmarks: np.ndarray) -> tuple[np.ndarray, float]:

@@ -378,8 +378,14 @@ def watermark_read(
     *,
     max_frames: int = 30,
     reference_side: int = 512,
+    attempt_at: Sequence[int] = ATTEMPT_AT,
 ) -> WatermarkReading:
-    """Fold up to ``max_frames`` usable frames and decode the payload under any of ``keys`` (current key first)."""
+    """Fold up to ``max_frames`` usable frames and decode the payload under any of ``keys`` (current key first).
+
+    Decoding is attempted after each count of frames in ``attempt_at`` and after the last frame: ``(max_frames,)``
+    reads all the frames once, for a caller that mostly reads videos without the mark (a decode attempt costs about as
+    much as folding ten frames).
+    """
     key_list = [keys] if isinstance(keys, bytes) else list(keys)
     if not key_list:
         raise ValueError("at least one watermark key is needed")
@@ -445,8 +451,8 @@ def watermark_read(
         # per candidate scale, stands for all of them.
         total += _whiten(luma)
         examined += 1
-        if examined in ATTEMPT_AT and (reading := attempt(total / examined)):
+        if examined in attempt_at and (reading := attempt(total / examined)):
             return reading
-    if total is not None and examined not in ATTEMPT_AT and (reading := attempt(total / examined)):
+    if total is not None and examined not in attempt_at and (reading := attempt(total / examined)):
         return reading
     return WatermarkReading(False, None, None, examined)

@@ -11,12 +11,13 @@ from core.errors import ApplicationError, ErrorCode
 from inference import faces, media, recognition, sandbox
 from inference.errors import InferenceError
 
-from .. import liveness, pace
+from .. import face_match, liveness, pace
 from ..flash import flash_response
 from ..portrait_copy import portrait_copy_check
 from .live import LiveStream
 
-# Frames read for Candor's own watermark in a capture (a Candor render carries it in every frame).
+# Frames read for Candor's own watermark in a capture (a Candor render carries it in every frame), all folded before
+# the one decode attempt: a genuine capture has no mark, so an earlier attempt on fewer frames is only extra cost.
 WATERMARK_FRAMES = 10
 
 # Identity frames shown to a reviewer beside the portrait (with one frame per head turn).
@@ -51,7 +52,8 @@ class CaptureCheck:
     """A live capture that answered its challenge: the face's median descriptor, what the clip showed, and a few of its
     frames as JPEGs (identity frames, then one per head turn) for a reviewer to see.
 
-    frame_descriptors: one descriptor per identity frame, compared with a face by face_match.capture_distance.
+    frame_descriptors: one descriptor per identity frame described, compared with a face by
+    face_match.capture_distance (all identity frames, or with capture_check's `accept` only as many as accept it).
     """
 
     descriptor: np.ndarray
@@ -67,6 +69,7 @@ def capture_check(
     english: bool = False,
     live: LiveStream | None = None,
     portrait: PortraitReference | None = None,
+    accept: face_match.AcceptLine | None = None,
 ) -> CaptureCheck:
     """Refuse a still, a Candor-generated clip, or a clip that does not answer the challenge live; else the face's
     descriptor.
@@ -79,6 +82,8 @@ def capture_check(
     live: a live capture's stream (its bytes are `capture`): it must have arrived at the pace it was recorded and
     answer each prompt within a reaction time of its reveal, and its face must reflect the colour flash; `challenge`
     then holds its turns and digits. portrait: the capture's face must not be a warp of this portrait's pixels.
+    accept: where the identity frames are compared with a known face, they are described only until they accept the
+    capture by themselves (face_match.AcceptLine); else all of them are, and decide.
     """
     from provenance.keys import secret_load_or_create
 
@@ -99,6 +104,7 @@ def capture_check(
             english=english,
             live=live,
             portrait=portrait,
+            accept=accept,
             watermark_key=secret_load_or_create(settings.KEYS_DIR, "watermark"),
         )
     except InferenceError as error:
@@ -116,6 +122,7 @@ def capture_analyse(
     watermark_key: bytes,
     live: LiveStream | None = None,
     portrait: PortraitReference | None = None,
+    accept: face_match.AcceptLine | None = None,
 ) -> CaptureCheck:
     """The analysis itself, pure computation on the bytes (it runs in the child): refusals are InferenceError whose
     code is an ErrorCode's value.
@@ -145,7 +152,9 @@ def capture_analyse(
         raise InferenceError(
             ErrorCode.LIVENESS_REQUIRED, f"the capture must be a short video answering the challenge: {error.detail}"
         ) from error
-    reading = watermark_read(iter(clip.frames), watermark_key, max_frames=WATERMARK_FRAMES)
+    reading = watermark_read(
+        iter(clip.frames), watermark_key, max_frames=WATERMARK_FRAMES, attempt_at=(WATERMARK_FRAMES,)
+    )
     if reading.found:
         raise InferenceError(
             ErrorCode.CANDOR_GENERATED_CAPTURE,
@@ -208,7 +217,7 @@ def capture_analyse(
                 "the face in the capture is the portrait's own picture, moved; only a live recording of yourself is "
                 "accepted",
             )
-    descriptors = faces.face_descriptors([(clip.frames[index], face) for index, face in identity])
+    descriptors = identity_descriptors(clip, identity, accept)
     shown = list(result.identity_frames[:KEY_IDENTITY_FRAMES]) + list(result.turn_frames)
     return CaptureCheck(
         descriptor=np.median(np.stack(descriptors), axis=0),
@@ -216,6 +225,23 @@ def capture_analyse(
         key_frames=tuple(media.image_encode_jpeg(clip.frames[index], quality=85) for index in shown),
         frame_descriptors=tuple(descriptors),
     )
+
+
+def identity_descriptors(
+    clip: liveness.Clip, identity: list[tuple[int, faces.Face]], accept: face_match.AcceptLine | None
+) -> list[np.ndarray]:
+    """The identity frames' descriptors: all of them, or with `accept`, the first BEST_FRAMES in one pass of the
+    network and then one at a time, only until they accept the capture.
+    """
+    if accept is None:
+        return faces.face_descriptors([(clip.frames[index], face) for index, face in identity])
+    first = face_match.BEST_FRAMES
+    descriptors = faces.face_descriptors([(clip.frames[index], face) for index, face in identity[:first]])
+    for index, face in identity[first:]:
+        if accept.accepted(descriptors):
+            break
+        descriptors.append(faces.face_descriptor(clip.frames[index], face))
+    return descriptors
 
 
 def portrait_reference(portrait) -> PortraitReference:

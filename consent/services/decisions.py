@@ -89,7 +89,7 @@ def consent_decide(
             english=consent.requested_languages == ["en"],
             portrait=portrait,
         )
-        distance = _identity_check(consent, check, portrait=portrait, source="file")
+        distance = _identity_check(check, _portrait_descriptors(consent, portrait), source="file")
     except ApplicationError as refusal:
         if refusal.code in COUNTED_REFUSALS:
             _attempt_failed(consent, refusal, challenge_id=challenge_id)
@@ -128,6 +128,7 @@ def consent_approve_live(
     scope = _scope_granted(consent, purposes=purposes, languages=languages, expires_at=expires_at)
     stream = live_capture_take(capture=capture)
     portrait = portrait_reference(consent.portrait)
+    descriptors = _portrait_descriptors(consent, portrait)
     try:
         check = capture_check(
             capture=stream.data,
@@ -135,8 +136,9 @@ def consent_approve_live(
             english=consent.requested_languages == ["en"],
             live=stream,
             portrait=portrait,
+            accept=face_match.AcceptLine(descriptors, face_match.CONSENT_ACCEPT_DISTANCE),
         )
-        distance = _identity_check(consent, check, portrait=portrait, source="live")
+        distance = _identity_check(check, descriptors, source="live")
     except ApplicationError as refusal:
         live_capture_end(capture=capture, refusal=refusal.code)
         if refusal.code in COUNTED_REFUSALS:
@@ -168,16 +170,21 @@ def _text_check(consent: Consent, *, full_name: str, consent_text_sha256: str | 
     return text
 
 
-def _identity_check(consent: Consent, check: CaptureCheck, *, portrait: PortraitReference, source: str) -> float:
-    """The capture's distance to the portrait (and its mirror image); refused past face_match's refuse line, and in
-    the review band when no person will review the approval (face_match.consent_identity).
-    """
+def _portrait_descriptors(consent: Consent, portrait: PortraitReference) -> face_match.PortraitDescriptors:
+    """The descriptors of the link's portrait and of its mirror image, which a capture is compared with."""
     descriptors = face_match.stored_descriptors(consent.portrait)
     if descriptors.mirrored is None:
         # Kept at upload; found again only for a portrait stored before it was kept (or whose mirror showed no face).
         descriptors = face_match.PortraitDescriptors(
             descriptors.descriptor, face_match.mirrored_descriptor(portrait.image, consent.portrait.face_box)
         )
+    return descriptors
+
+
+def _identity_check(check: CaptureCheck, descriptors: face_match.PortraitDescriptors, *, source: str) -> float:
+    """The capture's distance to the portrait (and its mirror image); refused past face_match's refuse line, and in
+    the review band when no person will review the approval (face_match.consent_identity).
+    """
     distance = face_match.capture_distance(check.frame_descriptors, descriptors)
     outcome = face_match.consent_identity(distance)
     if outcome == "refuse":

@@ -52,8 +52,12 @@ def registry_entry_start(*, email: str, kind: str = RegistryEntry.Kind.DO_NOT_GE
     return entry
 
 
-def _registry_capture(entry: RegistryEntry, *, capture: LiveCapture, purpose: str) -> CaptureCheck:
-    """Check the entry's live capture (streamed for this entry and purpose); count a refusal on the entry."""
+def _registry_capture(
+    entry: RegistryEntry, *, capture: LiveCapture, purpose: str, accept: face_match.AcceptLine | None = None
+) -> CaptureCheck:
+    """Check the entry's live capture (streamed for this entry and purpose); count a refusal on the entry. accept: the
+    face a removal must match (capture_check describes the identity frames only until they match it).
+    """
     if capture.registration_id != entry.id or capture.purpose != purpose:
         raise ApplicationError(ErrorCode.NOT_FOUND, "this live check belongs to another registration")
     if entry.failed_attempts >= settings.CANDOR_CONSENT_MAX_ATTEMPTS:
@@ -64,6 +68,7 @@ def _registry_capture(entry: RegistryEntry, *, capture: LiveCapture, purpose: st
             capture=stream.data,
             challenge={"id": str(capture.id), "turns": stream.turns, "digits": stream.digits},
             live=stream,
+            accept=accept,
         )
     except ApplicationError as refusal:
         live_capture_end(capture=capture, refusal=refusal.code)
@@ -147,8 +152,14 @@ def registry_remove(*, entry: RegistryEntry, capture: LiveCapture) -> RegistryEn
     """
     if entry.status != RegistryEntry.Status.ACTIVE:
         raise ApplicationError(ErrorCode.LINK_USED, f"this registration is {entry.status}")
-    check = _registry_capture(entry, capture=capture, purpose=LiveCapture.Purpose.REGISTRY_REMOVE)
-    distance = face_match.capture_distance(check.frame_descriptors, np.asarray(entry.descriptor))
+    registered = np.asarray(entry.descriptor)
+    check = _registry_capture(
+        entry,
+        capture=capture,
+        purpose=LiveCapture.Purpose.REGISTRY_REMOVE,
+        accept=face_match.AcceptLine(registered, face_match.REGISTRY_REMOVAL_DISTANCE),
+    )
+    distance = face_match.capture_distance(check.frame_descriptors, registered)
     if not face_match.removal_matches(distance):
         RegistryEntry.objects.filter(id=entry.id).update(failed_attempts=F("failed_attempts") + 1)
         consent_event_append(registration=entry, kind="capture_refused", details={"reason": "identity_mismatch"})

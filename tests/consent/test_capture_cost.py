@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 from rest_framework.test import APIClient
 
-from consent import liveness
+from consent import face_match, liveness
 from consent.models import Consent, RegistryEntry
-from consent.services.capture import PortraitReference, capture_check
+from consent.services.capture import PortraitReference, capture_check, identity_descriptors
 from consent.services.live import capture_schedule
 from inference import faces, recognition
 from tests.clips import LiveClips
@@ -120,9 +120,10 @@ def test_a_genuine_live_capture_is_checked_in_under_two_seconds_of_processor_tim
     """
     portrait = same_person_photos[0]
     stream = stream_as_received(live_webm, capture_schedule(LIVE_SEED))
-    # The models a web process loads once and its analysis children share.
+    # The models a web process loads once and its analysis children share; the portrait's descriptors, stored.
     faces.models_load()
     recognition.decoder_load()
+    accept = face_match.AcceptLine(face_match.portrait_descriptors(portrait), face_match.CONSENT_ACCEPT_DISTANCE)
     with Cost() as cost:
         check = capture_check(
             capture=stream.data,
@@ -130,17 +131,24 @@ def test_a_genuine_live_capture_is_checked_in_under_two_seconds_of_processor_tim
             english=True,
             live=stream,
             portrait=PortraitReference(image=portrait, landmarks=faces.face_single(portrait).landmarks),
+            accept=accept,
         )
     assert check.liveness["passed"] and check.liveness["frames"] > 150, "an 11-second capture at 15 frames a second"
+    assert len(check.frame_descriptors) == face_match.BEST_FRAMES, "the first three accept it"
     assert cost.cpu_s < 1.5 * MAX_CPU_S and cost.memory_mb < MAX_MEMORY_MB, (cost.cpu_s, cost.memory_mb)
 
 
-def test_the_face_detector_searches_one_frame_in_five_of_a_genuine_live_capture(live_webm):
+@pytest.fixture(scope="module")
+def genuine_clip(live_webm) -> liveness.Clip:
+    return liveness.clip_decode(live_webm)
+
+
+def test_the_face_detector_searches_one_frame_in_five_of_a_genuine_live_capture(genuine_clip):
     """The detector is most of the cost of a frame (the landmarks fitted in a known box cost a fifth of it): it searches
     every DETECT_EVERY-th frame, and any frame where tracking is in doubt (a head turning included); the face is
     tracked in between.
     """
-    clip = liveness.clip_decode(live_webm)
+    clip = genuine_clip
     assert len(clip.frames) > 150 and all(face is not None for face in clip.faces)
     assert clip.detections <= len(clip.frames) / 5, (clip.detections, len(clip.frames))
 
@@ -188,3 +196,27 @@ def token_and_entry(api, public_api, outbox, portrait_jpeg):
     api.post(f"/api/portraits/{portrait_id}/consent-request/", {}, format="json")
     entry = public_api.post("/api/registry/", {"email": "someone@example.com"}, format="json").json()
     return consent_token_from(outbox), entry["id"]
+
+
+def test_identity_frames_are_described_only_until_they_accept_the_capture(
+    genuine_clip, same_person_photos, grace_hopper
+):
+    """A descriptor costs about 0.1 s; once BEST_FRAMES of them accept the capture, the others cannot change that. Where
+    they do not, every identity frame is described and decides, as without a line.
+    """
+    result = liveness.clip_liveness(genuine_clip, turns=[])
+    identity = liveness.identity_faces(genuine_clip, result)
+    assert len(identity) == liveness.IDENTITY_FRAMES
+    every = identity_descriptors(genuine_clip, identity, None)
+    portrait = face_match.portrait_descriptors(same_person_photos[0])
+    accepted = identity_descriptors(
+        genuine_clip, identity, face_match.AcceptLine(portrait, face_match.CONSENT_ACCEPT_DISTANCE)
+    )
+    assert len(accepted) == face_match.BEST_FRAMES
+    assert np.allclose(accepted, every[: face_match.BEST_FRAMES])
+    distance = face_match.capture_distance(accepted, portrait)
+    assert face_match.capture_distance(every, portrait) <= distance <= face_match.CONSENT_ACCEPT_DISTANCE
+    just_outside = face_match.AcceptLine(portrait, distance - 0.001)
+    assert len(identity_descriptors(genuine_clip, identity, just_outside)) > face_match.BEST_FRAMES
+    stranger = face_match.AcceptLine(face_match.portrait_descriptors(grace_hopper), face_match.CONSENT_ACCEPT_DISTANCE)
+    assert np.allclose(identity_descriptors(genuine_clip, identity, stranger), every)

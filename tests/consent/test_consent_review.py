@@ -18,9 +18,13 @@ from consent import face_match
 from consent.models import Consent, ConsentEvent, ConsentReview
 from consent.services import consent_review_decide, consent_reviews_expire_due
 from consent.services import review as review_rules
+from consent.services.capture import capture_check, portrait_reference
+from consent.services.live import capture_schedule
 from consent.services.review import CAPTURE_KEY_NAME, capture_decrypt
 from core.errors import ApplicationError
+from tests.conftest import LIVE_SEED
 from tests.helpers import approve_live, consent_token_from, decide, frozen_clock, render_request, upload_portrait
+from tests.live import stream_as_received
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -51,6 +55,9 @@ def _live_figures(other_api, public_api, outbox, portrait_jpeg, live_webm, setti
     """What the session's live capture measures against the portrait: approved once (review off) on another creator's
     copy of the portrait, whose consent keeps the figures; the same stream at the same pace measures the same in every
     run.
+
+    distance: the capture's distance with all its identity frames described. An approval describes them only until
+    they are within the accept line, and records the distance of those (at or above this one).
     """
     if not _LIVE_FIGURES:
         mode, settings.CANDOR_CONSENT_REVIEW = settings.CANDOR_CONSENT_REVIEW, "off"
@@ -59,7 +66,19 @@ def _live_figures(other_api, public_api, outbox, portrait_jpeg, live_webm, setti
         approved = approve_live(public_api, consent_token_from(outbox), live_webm)
         assert approved.json() == {"status": "active"}, approved.json()
         consent = Consent.objects.get(portrait_id=portrait_id)
-        _LIVE_FIGURES.update(distance=consent.match_distance, **consent.liveness)
+        stream = stream_as_received(live_webm, capture_schedule(LIVE_SEED))
+        every_frame = capture_check(
+            capture=stream.data,
+            challenge={"turns": stream.turns, "digits": stream.digits},
+            english=True,
+            live=stream,
+            portrait=portrait_reference(consent.portrait),
+        )
+        distance = face_match.capture_distance(
+            every_frame.frame_descriptors, face_match.stored_descriptors(consent.portrait)
+        )
+        assert distance <= consent.match_distance
+        _LIVE_FIGURES.update(distance=distance, **consent.liveness)
         settings.CANDOR_CONSENT_REVIEW = mode
     return _LIVE_FIGURES
 
@@ -414,12 +433,14 @@ def test_a_capture_at_most_the_accept_line_is_active_and_just_past_it_waits_for_
     response = approve_live(public_api, token, live_webm)
 
     assert response.status_code == 200, response.json()
+    recorded = Consent.objects.get(token=token).match_distance
     if inside:
         assert response.json() == {"status": "active"} and not ConsentReview.objects.exists()
+        assert distance <= recorded <= face_match.CONSENT_ACCEPT_DISTANCE, "the frames described until accepted"
     else:
         assert response.json() == {"status": "awaiting_review"}
         assert ConsentReview.objects.get().reasons == ["identity_near_threshold"]
-    assert Consent.objects.get(token=token).match_distance == distance
+        assert recorded == distance, "every identity frame described"
 
 
 @pytest.mark.parametrize("inside", [True, False], ids=["just_inside", "just_outside"])

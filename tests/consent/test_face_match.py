@@ -121,3 +121,25 @@ def test_capture_distance_takes_the_median_of_the_best_frames_against_portrait_a
     assert face_match.capture_distance(lucky, portrait_pair) > 0.8
     with pytest.raises(ValueError):
         face_match.capture_distance([], portrait_pair)
+
+
+def _at(distance: float) -> np.ndarray:
+    """A frame descriptor this far from the zero descriptor."""
+    return np.r_[distance, np.zeros(127)]
+
+
+def test_an_accept_line_accepts_only_what_no_further_frame_could_take_back():
+    """capture_distance is the median of the BEST_FRAMES closest frames: once that many frames are within the line, more
+    frames only bring it closer; with fewer it is no bound (two frames' median is their mean).
+    """
+    portrait = np.zeros(128)
+    line = face_match.AcceptLine(portrait, face_match.CONSENT_ACCEPT_DISTANCE)
+    two = [_at(0.30), _at(0.62)]
+    assert face_match.capture_distance(two, portrait) <= line.distance
+    assert not line.accepted(two), "three more frames at 0.62 would measure 0.62"
+    assert face_match.capture_distance([*two, *[_at(0.62)] * 3], portrait) > line.distance
+    within = [_at(0.30), _at(0.50), _at(0.90)]
+    assert line.accepted(within)
+    for rest in ([_at(0.90), _at(0.90)], [_at(0.0), _at(0.0)], [_at(0.55), _at(0.1)]):
+        assert face_match.capture_distance([*within, *rest], portrait) <= line.distance
+    assert not line.accepted([_at(0.30), _at(0.51), _at(0.90)])

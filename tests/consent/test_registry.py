@@ -6,14 +6,18 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import numpy as np
 import pytest
 from django.utils import timezone
 
 from consent import face_match
 from consent.models import ConsentEvent, RegistryEntry, RegistryHold
+from consent.services.capture import capture_check
+from consent.services.live import capture_schedule
 from studio.models import Portrait
+from tests.conftest import LIVE_SEED
 from tests.helpers import bytes_streamed, frozen_clock, register_face, upload_portrait
-from tests.live import live_stream
+from tests.live import live_stream, stream_as_received
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -110,15 +114,16 @@ def test_a_portrait_uploaded_before_the_registration_can_no_longer_be_asked_abou
 def test_removal_line_is_bracketed_by_the_measured_distance(public_api, outbox, live_webm, monkeypatch):
     """A removal just outside face_match's removal line is refused and the opt-out stays; just inside, it is removed.
 
-    The distance is the one a first registration of the same stream measured at removal (logged to 4 decimals; the
-    stream is the same, so a second registration measures the same), and the line is moved 0.001 either side of it.
+    The distance is the stream's own to the registered face with every identity frame described (a removal describes
+    them only until they are within the line), and the line is moved 0.001 either side of it.
     """
-    first = register_face(public_api, outbox, live_webm)
-    removed = live_stream(public_api, f"/api/registry/remove/{first.remove_token}/captures/", live_webm)
-    assert removed.status_code == 200 and removed.json()["status"] == "removed", removed.json()
-    measured = ConsentEvent.objects.get(kind="registry_removed").details["match_distance"]
-    assert measured <= face_match.REGISTRY_REMOVAL_DISTANCE
     entry = register_face(public_api, outbox, live_webm)
+    stream = stream_as_received(live_webm, capture_schedule(LIVE_SEED))
+    every_frame = capture_check(
+        capture=stream.data, challenge={"turns": stream.turns, "digits": stream.digits}, live=stream
+    )
+    measured = face_match.capture_distance(every_frame.frame_descriptors, np.asarray(entry.descriptor))
+    assert measured <= face_match.REGISTRY_REMOVAL_DISTANCE
     captures_url = f"/api/registry/remove/{entry.remove_token}/captures/"
 
     monkeypatch.setattr(face_match, "REGISTRY_REMOVAL_DISTANCE", measured - 0.001)
@@ -130,6 +135,8 @@ def test_removal_line_is_bracketed_by_the_measured_distance(public_api, outbox, 
     monkeypatch.setattr(face_match, "REGISTRY_REMOVAL_DISTANCE", measured + 0.001)
     removed = live_stream(public_api, captures_url, live_webm)
     assert removed.status_code == 200 and removed.json()["status"] == "removed", removed.json()
+    logged = ConsentEvent.objects.get(kind="registry_removed").details["match_distance"]
+    assert round(measured, 4) <= logged <= round(measured + 0.001, 4), "the frames described until within the line"
 
 
 def test_review_line_of_the_upload_screen_is_bracketed_by_the_measured_distance(

@@ -134,3 +134,22 @@ def test_identity_frames_take_the_tracked_face_not_a_better_scoring_one_beside_i
     chosen = identity_faces(clip, result)
     assert [index for index, _face in chosen] == [0, 2]
     assert all(face.box[0] < 320 for _index, face in chosen), "the tracked person on the left"
+
+
+def test_identity_frames_the_tracking_searched_keep_the_face_that_search_found(person):
+    """No frame is searched twice: the tracking's search of a frame is the detector's best face, the tracked one."""
+    searched = face_search(person)[0]
+    tracked = faces.face_fit(person, searched.box, score=searched.score)
+    clip = Clip(
+        frames=(person,) * 2,
+        times=np.arange(2) / 15,
+        audio=np.zeros(800, np.float32),
+        sample_rate=16_000,
+        faces=(searched, tracked),
+        searched=frozenset({0}),
+    )
+    result = Liveness(None, "live", (), 0.0, 0.0, 2, (0, 1), landmarks=(searched.landmarks, tracked.landmarks))
+    (first, kept), (second, found) = identity_faces(clip, result)
+    assert (first, second) == (0, 1)
+    assert kept is searched, "the tracking's own search"
+    assert found is not tracked and found.box == searched.box, "searched by the detector"
