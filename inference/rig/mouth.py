@@ -7,6 +7,7 @@ from typing import cast
 
 import cv2
 import numpy as np
+from scipy.ndimage import median_filter
 from scipy.spatial import Delaunay
 
 from .geometry import FaceAxes, bounding_box, frozen
@@ -103,8 +104,10 @@ def inner_lips_refined(
         bottom = _lip_end(colours[::-1], opening, run)
         if top is None or bottom is None or top + bottom >= len(ys):
             continue  # the lips touch here, or no lip is seen: keep the predictor's contour
-        edges[0, k] = ys[top] - _EDGE_STEP_PX / 2
-        edges[1, k] = ys[len(ys) - 1 - bottom] + _EDGE_STEP_PX / 2
+        edges[0, k] = ys[top] - _EDGE_STEP_PX
+        edges[1, k] = ys[len(ys) - 1 - bottom] + _EDGE_STEP_PX
+    # A column misread (a highlight, a shadowed rim) stands out from its neighbours.
+    edges = median_filter(edges, size=(1, 3), mode="nearest")
     refined = landmarks.copy()
     for points, edge in ((slice(61, 64), edges[0]), (slice(65, 68), edges[1])):
         moved = local[points].copy()
@@ -132,17 +135,21 @@ def _lip_end(colours: np.ndarray, opening: np.ndarray, run: int) -> int | None:
 
     Looking like the lip: nearer its colour (its first run samples) than
     half its contrast with the opening's colours (2, 3), and at least
-    _EDGE_CONTRAST.
+    _EDGE_CONTRAST, and not like teeth. The edge is placed where the colour
+    is halfway from the lip's to the colour past it.
     """
     lip = colours[:run].mean(axis=0)
     contrast = np.linalg.norm(opening - lip, axis=1)
     if not np.isfinite(contrast).all():
         return None
     limit = max(_EDGE_CONTRAST, float(contrast.min()) / 2)
-    other = (np.linalg.norm(colours - lip, axis=1) > limit) | _teeth_like(colours, lip)
+    distance = np.linalg.norm(colours - lip, axis=1)
+    other = (distance > limit) | _teeth_like(colours, lip)
     for index in np.flatnonzero(other):
-        if index >= run and other[index : index + run].all() and index + run <= len(colours):
-            return int(index)
+        if index >= run and index + run <= len(colours) and other[index : index + run].all():
+            # The edge is where the colour is halfway to what lies past it.
+            past = min(index + 2 * run, len(colours) - 1)
+            return int(max(np.argmax(distance[: past + 1] >= distance[past] / 2), run))
     return None
 
 
