@@ -9,6 +9,8 @@ import cv2
 import numpy as np
 import pytest
 
+from benchmarks import quality
+from benchmarks.reference_faces import eye_centres
 from inference.animation import animate, render_frame
 from inference.rig import portrait_rig
 from inference.rig.geometry import FaceAxes
@@ -19,6 +21,10 @@ RATE = 16000
 FPS = 25
 # The quality judge counts lips closed below this gap, in eye distances.
 CLOSED = 0.05
+# The judge's face mesh's inner lip points across the mouth's width (MediaPipe indices), upper and lower in pairs,
+# left to right (the judge itself reads the middle three).
+UPPER_INNER = (80, 81, 82, 13, 312, 311, 310)
+LOWER_INNER = (88, 178, 87, 14, 317, 402, 318)
 
 
 def photo(path: str) -> np.ndarray:
@@ -85,6 +91,24 @@ def test_closed_lips_hide_the_teeth_of_broad_smiles(smile_rig):
     glasses_rig = portrait_rig(photo("deepface_09/1.jpg"), max_side=256)
     closed = render_frame(glasses_rig, {"lip_close": 1.0})
     assert teeth_pixels(closed, glasses_rig) <= 0.02 * teeth_pixels(glasses_rig.image, glasses_rig)
+
+
+def judged_gaps(frame: np.ndarray, reference: quality.Reference) -> np.ndarray:
+    """(7,) the judge's gaps between the inner lips across the mouth's width in a frame, in eye distances."""
+    points = quality.frame_landmarks(frame, reference)
+    left, right = eye_centres(points)
+    eyes = float(np.linalg.norm(right - left))
+    down = np.array([left[1] - right[1], right[0] - left[0]]) / eyes
+    return (points[list(LOWER_INNER), :2] - points[list(UPPER_INNER), :2]) @ down / eyes
+
+
+def test_a_photo_taken_mid_speech_closes_its_lips_along_the_whole_mouth(mesh_model):
+    # Both rows of teeth and the dark inside show in the photo; the predictor's inner lip contour runs across the
+    # teeth at the sides. Judged with the quality judge's own landmarks, which the rig never uses.
+    rig = portrait_rig(photo("obama/2.jpg"), max_side=256)
+    reference = quality.reference(rig.image)
+    assert judged_gaps(rig.image, reference).min() > 5 * CLOSED
+    assert np.all(judged_gaps(render_frame(rig, {"lip_close": 1.0}), reference) <= CLOSED)
 
 
 def synthetic_mouth(teeth: tuple[int, int, int]) -> tuple[np.ndarray, np.ndarray]:
