@@ -14,6 +14,7 @@ from benchmarks.reference_faces import eye_centres
 from inference.animation import animate, render_frame
 from inference.rig import portrait_rig
 from inference.rig.geometry import FaceAxes
+from inference.rig.mesh import inner_lip_xs
 from inference.rig.mouth import inner_lips_refined
 
 FACES = Path(__file__).resolve().parents[2] / "benchmarks" / "data" / "faces"
@@ -138,3 +139,37 @@ def test_inner_lips_are_found_past_teeth_that_show_between_a_dark_opening_and_th
     # On the boundaries between the pixel rows (centres at whole numbers).
     assert np.allclose(refined[65:68, 1], 59.5, atol=0.3)
     assert np.allclose(refined[61:64, 1], 47.5, atol=0.3)
+
+
+def smile_mouth() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A smile drawn in columns: upper lip 40-48, teeth from 48 down to a bottom edge (returned, (100,) per image
+    column) that curves up towards the corners, lower lip below it to 68; the predictor's inner points on the
+    teeth's edges at x 40, 50, 60 and at the corners, so its contour cuts across the teeth at the sides."""
+    xs = np.arange(100, dtype=np.float64)
+    bottom = 48 + 8 * np.clip(1 - ((xs - 50) / 30) ** 8, 0.0, 1.0)
+    image = np.full((100, 100, 3), (200, 150, 120), np.uint8)
+    image[40:48, 18:83] = (150, 70, 70)
+    image[48:68, 18:83] = (160, 75, 75)
+    for x in range(20, 81):
+        image[48 : int(round(bottom[x])), x] = (225, 222, 215)
+    landmarks = np.zeros((68, 2), np.float32)
+    landmarks[36:42] = [(25 + i, 20) for i in range(6)]
+    landmarks[42:48] = [(70 + i, 20) for i in range(6)]
+    landmarks[48], landmarks[54] = (18, 48), (82, 48)
+    landmarks[49:54] = [(x, 40) for x in (30, 40, 50, 60, 70)]
+    landmarks[55:60] = [(x, 67) for x in (70, 60, 50, 40, 30)]
+    landmarks[60], landmarks[64] = (20, 48), (80, 48)
+    landmarks[61:64] = [(x, 48) for x in (40, 50, 60)]
+    landmarks[65:68] = [(x, bottom[x]) for x in (60, 50, 40)]
+    return image, landmarks, bottom
+
+
+def test_the_lips_edges_are_found_along_the_whole_width_of_a_smile():
+    image, landmarks, bottom = smile_mouth()
+    axes = FaceAxes(landmarks)
+    _, edges = inner_lips_refined(image, landmarks, axes)
+    assert edges is not None
+    columns = axes.to_image(np.stack([inner_lip_xs(axes.to_local(landmarks)), edges[1]], axis=1))
+    # The lower lip's edge follows the teeth up towards the corners, where the predictor's contour crosses them.
+    teeth_bottom = np.interp(columns[:, 0], np.arange(100), bottom) - 0.5
+    assert np.abs(columns[:, 1] - teeth_bottom).max() < 0.6
