@@ -32,9 +32,6 @@ _EDGE_STEP_PX, _EDGE_BLUR_PX = 0.25, 0.7
 _EDGE_CONTRAST = 12.0
 _LIP_RUN_PX = 1.5
 _OPENING_SHARE = 0.15
-# Teeth, however shaded, are lighter than the lips (by this much, L on the
-# 8-bit scale) and less colourful than this share of the lips' chroma.
-_TEETH_LIGHTER, _TEETH_CHROMA = 4.0, 0.6
 # Teeth and cavity colours: teeth take the light of the photo's eye whites
 # (or its own teeth), as light as the face's highlights.
 _TEETH_LIGHTNESS = 1.05
@@ -135,7 +132,7 @@ def _lip_end(colours: np.ndarray, opening: np.ndarray, run: int) -> int | None:
 
     Looking like the lip: nearer its colour (its first run samples) than
     half its contrast with the opening's colours (2, 3), and at least
-    _EDGE_CONTRAST, and not like teeth. The edge is placed where the colour
+    _EDGE_CONTRAST. The edge is placed where the colour
     is halfway from the lip's to the colour past it.
     """
     lip = colours[:run].mean(axis=0)
@@ -144,21 +141,13 @@ def _lip_end(colours: np.ndarray, opening: np.ndarray, run: int) -> int | None:
         return None
     limit = max(_EDGE_CONTRAST, float(contrast.min()) / 2)
     distance = np.linalg.norm(colours - lip, axis=1)
-    other = (distance > limit) | _teeth_like(colours, lip)
+    other = distance > limit
     for index in np.flatnonzero(other):
         if index >= run and index + run <= len(colours) and other[index : index + run].all():
             # The edge is where the colour is halfway to what lies past it.
             past = min(index + 2 * run, len(colours) - 1)
             return int(max(np.argmax(distance[: past + 1] >= distance[past] / 2), run))
     return None
-
-
-def _teeth_like(colours: np.ndarray, lip: np.ndarray) -> np.ndarray:
-    """(n,) bool: which CIELAB colours (n, 3) (8-bit scale) are lighter than the lip lab (3,) and nearly colourless,
-    as teeth are even in the mouth's shade."""
-    chroma = np.hypot(colours[:, 1] - 128, colours[:, 2] - 128)
-    lip_chroma = float(np.hypot(lip[1] - 128, lip[2] - 128))
-    return cast(np.ndarray, (colours[:, 0] > lip[0] + _TEETH_LIGHTER) & (chroma < _TEETH_CHROMA * max(lip_chroma, 1.0)))
 
 
 def _colour_at(lab: np.ndarray, points: np.ndarray) -> np.ndarray:
