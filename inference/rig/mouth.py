@@ -145,8 +145,8 @@ def _lip_end(colours: np.ndarray, opening: np.ndarray, run: int) -> int | None:
     for index in np.flatnonzero(other):
         if index >= run and index + run <= len(colours) and other[index : index + run].all():
             # The edge is where the colour is halfway to what lies past it.
-            past = min(index + 2 * run, len(colours) - 1)
-            return int(max(np.argmax(distance[: past + 1] >= distance[past] / 2), run))
+            past = min(int(index) + 2 * run, len(colours) - 1)
+            return max(int(np.argmax(distance[: past + 1] >= distance[past] / 2)), run)
     return None
 
 
