@@ -27,8 +27,13 @@ _CREASE_SHADE, _CREASE_DEEPEN = 0.7, 1.5
 # _EDGE_BLUR_PX (Gaussian sigma): a lip ends where its colour changes by at
 # least _EDGE_CONTRAST (CIELAB units, 8-bit scale), or half its contrast with
 # the opening, for _LIP_RUN_PX. The opening's colours are the means of its
-# lightest and darkest _OPENING_SHARE.
+# lightest and darkest _OPENING_SHARE. The edge is placed where the colour
+# has gone _EDGE_SHARE of the way from the lip's to what lies past it: short
+# of halfway, so that the blend between lip and teeth (a soft photo's, or one
+# enlarged for rendering) stays off the lip, and closed lips meet without a
+# light fringe that reads as a gap once the head turns.
 _EDGE_STEP_PX, _EDGE_BLUR_PX = 0.25, 0.7
+_EDGE_SHARE = 0.3
 _EDGE_CONTRAST = 12.0
 _LIP_RUN_PX = 1.5
 _OPENING_SHARE = 0.15
@@ -133,7 +138,7 @@ def _lip_end(colours: np.ndarray, opening: np.ndarray, run: int) -> int | None:
     Looking like the lip: nearer its colour (its first run samples) than
     half its contrast with the opening's colours (2, 3), and at least
     _EDGE_CONTRAST. The edge is placed where the colour
-    is halfway from the lip's to the colour past it.
+    has gone _EDGE_SHARE of the way from the lip's to the colour past it.
     """
     lip = colours[:run].mean(axis=0)
     contrast = np.linalg.norm(opening - lip, axis=1)
@@ -144,9 +149,8 @@ def _lip_end(colours: np.ndarray, opening: np.ndarray, run: int) -> int | None:
     other = distance > limit
     for index in np.flatnonzero(other):
         if index >= run and index + run <= len(colours) and other[index : index + run].all():
-            # The edge is where the colour is halfway to what lies past it.
             past = min(int(index) + 2 * run, len(colours) - 1)
-            return max(int(np.argmax(distance[: past + 1] >= distance[past] / 2)), run)
+            return max(int(np.argmax(distance[: past + 1] >= _EDGE_SHARE * distance[past])), run)
     return None
 
 

@@ -103,13 +103,27 @@ def judged_gaps(frame: np.ndarray, reference: quality.Reference) -> np.ndarray:
     return (points[list(LOWER_INNER), :2] - points[list(UPPER_INNER), :2]) @ down / eyes
 
 
-def test_a_photo_taken_mid_speech_closes_its_lips_along_the_whole_mouth(mesh_model):
+@pytest.fixture(scope="module")
+def mid_speech(mesh_model):
+    """The rig of a photo taken mid-speech and the quality judge's reference for it (its face detected once)."""
     # Both rows of teeth and the dark inside show in the photo; the predictor's inner lip contour runs across the
     # teeth at the sides. Judged with the quality judge's own landmarks, which the rig never uses.
     rig = portrait_rig(photo("obama/2.jpg"), max_side=256)
-    reference = quality.reference(rig.image)
+    return rig, quality.reference(rig.image)
+
+
+def test_a_photo_taken_mid_speech_closes_its_lips_along_the_whole_mouth(mid_speech):
+    rig, reference = mid_speech
     assert judged_gaps(rig.image, reference).min() > 5 * CLOSED
     assert np.all(judged_gaps(render_frame(rig, {"lip_close": 1.0}), reference) <= CLOSED)
+
+
+def test_a_photo_taken_mid_speech_keeps_its_lips_closed_as_the_head_turns_in_a_pause(mid_speech):
+    # The head's pose in a pause of the benchmark's clip (espeak, seed 0). Lips whose edges carry the blend between
+    # lip and teeth meet with a light fringe, which the judge reads as a gap once the head turns (0.05-0.07 here).
+    rig, reference = mid_speech
+    pause = {"lip_close": 1.0, "head_roll": 1.4, "head_nod": 0.2, "head_yaw": 1.0}
+    assert np.all(judged_gaps(render_frame(rig, pause), reference) <= CLOSED)
 
 
 def synthetic_mouth(teeth: tuple[int, int, int]) -> tuple[np.ndarray, np.ndarray]:
@@ -136,9 +150,10 @@ def synthetic_mouth(teeth: tuple[int, int, int]) -> tuple[np.ndarray, np.ndarray
 def test_inner_lips_are_found_past_teeth_that_show_between_a_dark_opening_and_the_lip(teeth):
     image, landmarks = synthetic_mouth(teeth)
     refined, _ = inner_lips_refined(image, landmarks, FaceAxes(landmarks))
-    # On the boundaries between the pixel rows (centres at whole numbers).
-    assert np.allclose(refined[65:68, 1], 59.5, atol=0.3)
-    assert np.allclose(refined[61:64, 1], 47.5, atol=0.3)
+    # Half a pixel inside each lip, on its last row's centre (the boundaries between the rows are at halves): the blend
+    # between lip and teeth stays off the lip.
+    assert np.allclose(refined[65:68, 1], 60, atol=0.3)
+    assert np.allclose(refined[61:64, 1], 47, atol=0.3)
 
 
 def smile_mouth() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -170,6 +185,7 @@ def test_the_lips_edges_are_found_along_the_whole_width_of_a_smile():
     _, edges = inner_lips_refined(image, landmarks, axes)
     assert edges is not None
     columns = axes.to_image(np.stack([inner_lip_xs(axes.to_local(landmarks)), edges[1]], axis=1))
-    # The lower lip's edge follows the teeth up towards the corners, where the predictor's contour crosses them.
-    teeth_bottom = np.interp(columns[:, 0], np.arange(100), bottom) - 0.5
-    assert np.abs(columns[:, 1] - teeth_bottom).max() < 0.6
+    # The lower lip's edge follows the teeth up towards the corners, where the predictor's contour crosses them, half a
+    # pixel inside the lip (the teeth end at bottom - 0.5).
+    lip_edge = np.interp(columns[:, 0], np.arange(100), bottom)
+    assert np.abs(columns[:, 1] - lip_edge).max() < 0.3
