@@ -33,7 +33,7 @@ _CREASE_SHADE, _CREASE_DEEPEN = 0.7, 1.5
 # enlarged for rendering) stays off the lip, and closed lips meet without a
 # light fringe that reads as a gap once the head turns.
 _EDGE_STEP_PX, _EDGE_BLUR_PX = 0.25, 0.7
-_EDGE_SHARE = 0.3
+_EDGE_SHARE = 0.4
 _EDGE_CONTRAST = 12.0
 _LIP_RUN_PX = 1.5
 _OPENING_SHARE = 0.15
