@@ -74,6 +74,20 @@ _EYE_CORNERS = (36, 39, 42, 45)
 _EYE_CORNER_ANCHOR = 0.1
 
 
+def lip_contour(local: np.ndarray, name: str, xs: np.ndarray) -> np.ndarray:
+    """(len(xs),) y of a lip contour (a _LIP_CHAINS name) at xs, as the mesh draws it through landmarks (68, 2)."""
+    return smooth_curve(local[list(_LIP_CHAINS[name])], xs)
+
+
+def inner_lip_xs(local: np.ndarray) -> np.ndarray:
+    """(_LIP_SAMPLES,) x of the mesh's inner lip points between the mouth's inner corners, landmarks (68, 2)."""
+    return _chain_xs(local, _LIP_CHAINS["upper_inner"])
+
+
+def _chain_xs(local: np.ndarray, indices: tuple[int, ...]) -> np.ndarray:
+    return np.linspace(local[indices[0], 0], local[indices[-1], 0], _LIP_SAMPLES + 2)[1:-1]
+
+
 class FaceMesh:
     """Control points in face axes with their motion per face parameter, interpolated piecewise-linearly.
 
@@ -89,7 +103,10 @@ class FaceMesh:
     upper_inner: np.ndarray
     lower_inner: np.ndarray
 
-    def __init__(self, local: np.ndarray) -> None:
+    def __init__(self, local: np.ndarray, inner_edges: np.ndarray | None = None) -> None:
+        """local: (68, 2) landmarks in face axes; inner_edges: (2, _LIP_SAMPLES) y of the upper and lower lips'
+        inner edges at inner_lip_xs(local) where the photo shows them (see mouth.inner_lips_refined), else None
+        for the predictor's inner contour."""
         self.local = local
         self.width = float(local[54, 0] - local[48, 0])  # of the mouth
         self.eyes = float(np.linalg.norm(local[42:48].mean(axis=0) - local[36:42].mean(axis=0)))
@@ -98,10 +115,11 @@ class FaceMesh:
         self.kinds = ["landmark"] * len(self.points)
         chains = {}
         for name, indices in _LIP_CHAINS.items():
-            left, right = local[indices[0], 0], local[indices[-1], 0]
-            xs = np.linspace(left, right, _LIP_SAMPLES + 2)[1:-1]
+            xs = _chain_xs(local, indices)
             chains[name] = np.stack([xs, smooth_curve(local[list(indices)], xs)], axis=1)
         upper, lower = chains["upper_inner"], chains["lower_inner"]
+        if inner_edges is not None:
+            upper[:, 1], lower[:, 1] = inner_edges
         gap = lower[:, 1] - upper[:, 1]
         self.parted = bool(gap.max() >= PARTED_PX)
         lower[:, 1] = np.maximum(lower[:, 1], upper[:, 1] + _LIP_SEPARATION_PX)

@@ -7,23 +7,28 @@ from typing import cast
 
 import cv2
 import numpy as np
+from scipy.ndimage import median_filter
 from scipy.spatial import Delaunay
 
 from .geometry import FaceAxes, bounding_box, frozen
-from .mesh import MESH_LANDMARKS, PARTED_PX, FaceMesh
+from .mesh import MESH_LANDMARKS, PARTED_PX, FaceMesh, inner_lip_xs, lip_contour
 
 # Where closed lips meet they shade each other: the crease between them is
 # the lips' own colour darkened and deepened.
 _CREASE_SHADE, _CREASE_DEEPEN = 0.7, 1.5
-# Inner lip points of parted lips are refined in columns (upper, lower inner
-# point, and the outer points of their lips) where the opening's colour
-# differs from the lips' by at least this (CIELAB units, 8-bit scale).
-_INNER_LIP_COLUMNS = ((61, 67, 50, 58), (62, 66, 51, 57), (63, 65, 52, 56))
+# The inner edges of parted lips are found in each column of the mesh's lips
+# (see inner_lips_refined) in steps of _EDGE_STEP_PX on the image blurred by
+# _EDGE_BLUR_PX (Gaussian sigma): a lip ends where its colour changes by at
+# least _EDGE_CONTRAST (CIELAB units, 8-bit scale), or half its contrast with
+# the opening, for _LIP_RUN_PX. The opening's colours are the means of its
+# lightest and darkest _OPENING_SHARE. The edge is placed where the colour
+# has gone _EDGE_SHARE of the way from the lip's to what lies past it: short
+# of halfway, so that the blend between lip and teeth (a soft photo's, or one
+# enlarged for rendering) stays off the lip, and closed lips meet without a
+# light fringe that reads as a gap once the head turns.
+_EDGE_STEP_PX, _EDGE_BLUR_PX = 0.25, 0.7
+_EDGE_SHARE = 0.4
 _EDGE_CONTRAST = 12.0
-# Teeth are no darker than the lips (by this much, L on the 8-bit scale) and less
-# colourful than this share of the lips' chroma.
-_TEETH_LIGHTER, _TEETH_CHROMA = 0.0, 0.6
-# The lip's edge is where the lip's colour begins and holds for this long (px).
 _LIP_RUN_PX = 1.5
 # Upper teeth: where the photo does not show them, their edge hangs this far
 # (mouth widths) below the resting lip line, along a parabola fitted to it.
@@ -39,6 +44,7 @@ _PHOTO_TEETH_MIDDLE = 0.6  # the share of the opening's width whose columns are 
 _CAVITY_OF_LIP = np.array([0.42, 0.26, 0.26])
 _CAVITY_MIN_OF_SKIN = 0.3
 _TONGUE_OF_LIP = np.array([0.7, 0.5, 0.5])
+_OPENING_SHARE = 0.15
 # Teeth and cavity colours: teeth take the light of the photo's eye whites
 # (or its own teeth), as light as the face's highlights.
 _TEETH_LIGHTNESS = 1.05
@@ -68,59 +74,89 @@ class InnerMouth:
     )  # of the line where the lips meet, drawn when they close; None when the photo shows its own
 
 
-def inner_lips_refined(image: np.ndarray, landmarks: np.ndarray, axes: FaceAxes) -> np.ndarray:
-    """(68, 2) float32 landmarks with the inner lip points of parted lips moved onto the lips' edges in image (H, W, 3).
+def inner_lips_refined(
+    image: np.ndarray, landmarks: np.ndarray, axes: FaceAxes
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Landmarks (68, 2) float32 with parted lips' inner points on the lips' edges in image (H, W, 3), and the
+    edges: (2, S) y in face axes of the upper and lower lips' inner edges at the mesh's inner lip points
+    (mesh.inner_lip_xs), or None when the predictor's lips are not parted.
 
     The predictor places the inner lip contour of a parted mouth a pixel or
-    two off, often inside the lower lip, or on the teeth of a photo taken
-    mid-speech; closing the lips from there would drop that much of the lip
-    with the teeth, or leave teeth between the closed lips. Each inner point moves along
-    the face's vertical, between the middle of the opening and the middle of
-    its lip, to where the colour turns from the opening's (or teeth) to the lip's.
+    two off, inside a lip or on the teeth of a photo taken mid-speech, and
+    between its points the contour runs straight across the teeth at the
+    sides of a smile; closing the lips from there would drop lip with the
+    teeth, or leave teeth between the closed lips. In every column of the
+    mesh's lips each lip is followed from its middle (between its outer
+    contour and the predictor's inner one) towards the opening, to where
+    its colour gives way to the opening's (teeth or cavity) for a while.
     """
-    refined = landmarks.copy()
-    lab = cv2.cvtColor(image, cv2.COLOR_RGB2LAB).astype(np.float32)
-    for upper, lower, upper_outer, lower_outer in _INNER_LIP_COLUMNS:
-        opening = (landmarks[upper] + landmarks[lower]) / 2
-        if float((landmarks[lower] - landmarks[upper]) @ axes.y) < PARTED_PX:
+    local = axes.to_local(landmarks)
+    xs = inner_lip_xs(local)
+    edges = np.stack([lip_contour(local, "upper_inner", xs), lip_contour(local, "lower_inner", xs)])
+    if float((edges[1] - edges[0]).max()) < PARTED_PX:
+        return landmarks.copy(), None
+    lab = cv2.cvtColor(cv2.GaussianBlur(image, (0, 0), _EDGE_BLUR_PX), cv2.COLOR_RGB2LAB).astype(np.float32)
+    opening = _opening_colours(lab, landmarks)
+    run = int(np.ceil(_LIP_RUN_PX / _EDGE_STEP_PX))
+    middles = (
+        (lip_contour(local, "upper_outer", xs) + edges[0]) / 2,
+        (lip_contour(local, "lower_outer", xs) + edges[1]) / 2,
+    )
+    for k, x in enumerate(xs):
+        ys = np.arange(middles[0][k], middles[1][k], _EDGE_STEP_PX)
+        if len(ys) < 2 * run + 2:
             continue
-        inside = _colour_at(lab, opening[None])[0]
-        for point, outer in ((upper, upper_outer), (lower, lower_outer)):
-            middle = (landmarks[point] + landmarks[outer]) / 2
-            lip = _colour_at(lab, middle[None])[0]
-            contrast = inside - lip
-            if float(np.linalg.norm(contrast)) < _EDGE_CONTRAST:
-                continue  # the lip looks like the opening here: keep the predictor's point
-            steps = np.linspace(0.0, 1.0, max(int(np.linalg.norm(middle - opening) / 0.25), 2))
-            path = opening + steps[:, None] * (middle - opening)
-            colours = _colour_at(lab, path)
-            if inside[0] >= lip[0]:
-                # A light opening (teeth): the lip starts where the colour is nearer the lip's.
-                lip_like = (colours - lip) @ contrast / float(contrast @ contrast) < 0.5
-                run = 1
-            else:
-                # A dark opening may show teeth between it and the lip: lip is
-                # what looks more like the lip than like the opening, and not
-                # like teeth, and it holds for a while (a mid-tone between
-                # dark cavity and bright teeth is not lip).
-                lip_like = np.linalg.norm(colours - lip, axis=1) < max(
-                    _EDGE_CONTRAST, float(np.linalg.norm(contrast)) / 2
-                )
-                lip_like &= ~_teeth_like(colours, lip)
-                run = max(int(_LIP_RUN_PX / (steps[1] * np.linalg.norm(middle - opening))), 1)
-            starts = [k for k in np.flatnonzero(lip_like) if lip_like[k : k + run].all()]
-            if not starts or starts[0] == 0:
-                continue
-            t = (steps[starts[0] - 1] + steps[starts[0]]) / 2
-            refined[point] = opening + t * (middle - opening)
-    return refined.astype(np.float32)
+        colours = _colour_at(lab, axes.to_image(np.stack([np.full(len(ys), x), ys], axis=1)))
+        top = _lip_end(colours, opening, run)
+        bottom = _lip_end(colours[::-1], opening, run)
+        if top is None or bottom is None or top + bottom >= len(ys):
+            continue  # the lips touch here, or no lip is seen: keep the predictor's contour
+        edges[0, k] = ys[top] - _EDGE_STEP_PX
+        edges[1, k] = ys[len(ys) - 1 - bottom] + _EDGE_STEP_PX
+    # A column misread (a highlight, a shadowed rim) stands out from its neighbours.
+    edges = median_filter(edges, size=(1, 3), mode="nearest")
+    refined = landmarks.copy()
+    for points, edge in ((slice(61, 64), edges[0]), (slice(65, 68), edges[1])):
+        moved = local[points].copy()
+        moved[:, 1] = np.interp(moved[:, 0], xs, edge)
+        refined[points] = axes.to_image(moved)
+    return refined.astype(np.float32), edges
 
 
-def _teeth_like(colours: np.ndarray, lip: np.ndarray) -> np.ndarray:
-    """(n,) bool: which CIELAB colours (n, 3) (8-bit scale) are lighter than the lip lab (3,) and nearly colourless."""
-    chroma = np.hypot(colours[:, 1] - 128, colours[:, 2] - 128)
-    lip_chroma = float(np.hypot(lip[1] - 128, lip[2] - 128))
-    return cast(np.ndarray, (colours[:, 0] > lip[0] + _TEETH_LIGHTER) & (chroma < _TEETH_CHROMA * max(lip_chroma, 1.0)))
+def _opening_colours(lab: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+    """(2, 3) CIELAB of the opening between the predictor's inner lip contours: its lightest (teeth) and darkest
+    (cavity) pixels' means, image lab (H, W, 3)."""
+    mask = np.zeros(lab.shape[:2], np.uint8)
+    cv2.fillPoly(mask, [np.round(landmarks[60:68]).astype(np.int32)], 1)
+    pixels = lab[mask.astype(bool)]
+    if len(pixels) < 2:
+        return np.full((2, 3), np.nan, np.float32)
+    order = np.argsort(pixels[:, 0])
+    share = max(int(_OPENING_SHARE * len(pixels)), 1)
+    return np.stack([pixels[order[-share:]].mean(axis=0), pixels[order[:share]].mean(axis=0)])
+
+
+def _lip_end(colours: np.ndarray, opening: np.ndarray, run: int) -> int | None:
+    """Index of the first of colours (n, 3) (CIELAB, from a lip's middle towards the opening) that no longer looks
+    like the lip, for at least run samples; None if the lip never ends or does not start there.
+
+    Looking like the lip: nearer its colour (its first run samples) than
+    half its contrast with the opening's colours (2, 3), and at least
+    _EDGE_CONTRAST. The edge is placed where the colour
+    has gone _EDGE_SHARE of the way from the lip's to the colour past it.
+    """
+    lip = colours[:run].mean(axis=0)
+    contrast = np.linalg.norm(opening - lip, axis=1)
+    if not np.isfinite(contrast).all():
+        return None
+    limit = max(_EDGE_CONTRAST, float(contrast.min()) / 2)
+    distance = np.linalg.norm(colours - lip, axis=1)
+    other = distance > limit
+    for index in np.flatnonzero(other):
+        if index >= run and index + run <= len(colours) and other[index : index + run].all():
+            past = min(int(index) + 2 * run, len(colours) - 1)
+            return max(int(np.argmax(distance[: past + 1] >= _EDGE_SHARE * distance[past])), run)
+    return None
 
 
 def _colour_at(lab: np.ndarray, points: np.ndarray) -> np.ndarray:

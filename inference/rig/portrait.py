@@ -66,8 +66,8 @@ def _even(length: float) -> int:
 def _rig(image: np.ndarray, landmarks: np.ndarray) -> PortraitRig:
     shape = image.shape[:2]
     axes = FaceAxes(landmarks)
-    landmarks = inner_lips_refined(image, landmarks, axes)
-    mesh = FaceMesh(axes.to_local(landmarks))
+    landmarks, inner_edges = inner_lips_refined(image, landmarks, axes)
+    mesh = FaceMesh(axes.to_local(landmarks), inner_edges)
     mesh.add_anchors(axes.to_local(image_border(shape)))
     triangles = Delaunay(mesh.points)
     base = image

@@ -11,15 +11,6 @@ from inference.animation import animate, render_frame
 from inference.rig import portrait_rig
 
 
-@pytest.fixture(scope="session")
-def mesh_model():
-    """The judge's face mesh; the first use downloads it (pip, from PyPI), so without a network this skips,
-    saying why."""
-    reason = face_mesh.available()
-    if reason is not None:
-        pytest.skip(f"the quality judge's face mesh is unavailable: {reason}")
-
-
 @pytest.fixture(scope="module")
 def rig(astronaut):
     # A smiling portrait showing its teeth: the hardest case for closing the lips.
