@@ -36,6 +36,9 @@ _LIP_RUN_PX = 1.5
 # nearly colourless) at least this tall (px) in this share of the columns of
 # the opening's middle; their edge is a parabola fitted to where they end.
 _TEETH_BELOW_LIP = 0.09
+# The photo's teeth are no darker than its lips (by this much, L on the 8-bit scale) and less colourful than this
+# share of the lips' chroma.
+_TEETH_LIGHTER, _TEETH_CHROMA = 0.0, 0.6
 _PHOTO_TEETH_MIN_PX, _PHOTO_TEETH_COLUMNS = 1.5, 0.6
 _PHOTO_TEETH_MIDDLE = 0.6  # the share of the opening's width whose columns are read
 # The inside of the mouth and the tongue: the lips' colour, darkened; the
@@ -255,6 +258,13 @@ def build_inner_mouth(image: np.ndarray, landmarks: np.ndarray, axes: FaceAxes, 
 def _parabola(points: np.ndarray) -> np.ndarray:
     """(3,) float64 coefficients (highest power first) of the parabola y(x) fitted to points (n >= 3, 2)."""
     return cast(np.ndarray, np.polyfit(points[:, 0].astype(np.float64), points[:, 1].astype(np.float64), 2))
+
+
+def _teeth_like(colours: np.ndarray, lip: np.ndarray) -> np.ndarray:
+    """(n,) bool: which CIELAB colours (n, 3) (8-bit scale) are lighter than the lip lab (3,) and nearly colourless."""
+    chroma = np.hypot(colours[:, 1] - 128, colours[:, 2] - 128)
+    lip_chroma = float(np.hypot(lip[1] - 128, lip[2] - 128))
+    return cast(np.ndarray, (colours[:, 0] > lip[0] + _TEETH_LIGHTER) & (chroma < _TEETH_CHROMA * max(lip_chroma, 1.0)))
 
 
 def _photo_teeth_edge(image: np.ndarray, polygon: np.ndarray, n_upper: int, lip: np.ndarray) -> np.ndarray | None:
