@@ -50,10 +50,13 @@ run: demo
 test-photos: install
 	$(PY) -m tests.photos_fetch
 
+# Two test processes by default (pytest-xdist; each test file runs whole in one of them, so a module's shared render
+# is made once): much of the suite waits on a browser, a Celery worker or a child process. TEST_PROCESSES=0 runs in one.
+TEST_PROCESSES ?= 2
 test: install
 	@$(MAKE) --no-print-directory system-deps
 	@$(MAKE) --no-print-directory test-photos
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_PROCESSES) --dist loadfile $(PYTEST_ARGS)
 
 # ruff (style and bugs), mypy (strict for inference/ and core/) and import-linter (the layers in pyproject.toml).
 lint: install

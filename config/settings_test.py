@@ -8,6 +8,12 @@ from pathlib import Path
 _runs = Path(__file__).resolve().parent.parent / "var" / "test-runs"
 _runs.mkdir(parents=True, exist_ok=True)
 os.environ.setdefault("CANDOR_DATA_DIR", tempfile.mkdtemp(prefix="run-", dir=_runs))
+# Under pytest-xdist each worker process gets its own folder inside the run's (its own database, queue, outbox and
+# cache); the Celery workers a test starts inherit the variable, so they follow their test's worker.
+if (_xdist_worker := os.environ.get("PYTEST_XDIST_WORKER")) and not os.environ.get("CANDOR_XDIST_DATA_DIR"):
+    os.environ["CANDOR_DATA_DIR"] = os.environ["CANDOR_XDIST_DATA_DIR"] = str(
+        Path(os.environ["CANDOR_DATA_DIR"]) / _xdist_worker
+    )
 
 from .settings import *  # noqa: E402,F403
 

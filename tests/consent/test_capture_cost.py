@@ -4,8 +4,12 @@ its header, and the analysis runs under CPU and memory limits.
 
 from __future__ import annotations
 
+import contextlib
 import io
+import os
 import resource
+import threading
+import time
 from fractions import Fraction
 
 import av
@@ -60,26 +64,61 @@ def _cpu_s() -> float:
     return total
 
 
-def _rss_mb() -> float:
-    with open("/proc/self/status") as status:
-        line = next(line for line in status if line.startswith("VmRSS:"))
-    return int(line.split()[1]) / 1024
+def _status_kb(pid: int | str, field: str) -> int | None:
+    """A field of /proc/<pid>/status in kB (VmRSS, VmHWM), or None once the process is gone."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            line = next(line for line in status if line.startswith(field + ":"))
+    except (OSError, StopIteration):
+        return None
+    return int(line.split()[1])
+
+
+def _children() -> set[int]:
+    pids: set[int] = set()
+    for task in os.listdir("/proc/self/task"):
+        with contextlib.suppress(OSError), open(f"/proc/self/task/{task}/children") as children:
+            pids.update(int(pid) for pid in children.read().split())
+    return pids
 
 
 class Cost:
-    """Processor time and peak memory of the requests made inside the block (peaks of the process and its children)."""
+    """Processor time of the block (this process and its children) and the memory it added: this process's peak since
+    the block began, and the anonymous memory of every child started inside it, read from /proc every few
+    milliseconds, over what this process had (a forked child starts with its parent's pages).
+
+    The kernel's figure for children (getrusage) is the largest peak of any child ever waited for, such as an earlier
+    test's Celery worker, so it cannot tell what this block's children used.
+    """
 
     def __enter__(self) -> Cost:
+        # This process's peak restarts from its current size (Linux: "5" resets VmHWM), so earlier tests' peaks don't
+        # count.
+        with open("/proc/self/clear_refs", "w") as clear_refs:
+            clear_refs.write("5")
         self.cpu_before = _cpu_s()
-        self.rss_before = _rss_mb()
+        self.rss_before_kb = _status_kb("self", "VmRSS") or 0
+        self.anonymous_before_kb = _status_kb("self", "RssAnon") or 0
+        self.earlier_children = _children()
+        self.children_kb = 0
+        self.running = True
+        self.sampler = threading.Thread(target=self._sample, daemon=True)
+        self.sampler.start()
         return self
 
+    def _sample(self) -> None:
+        while self.running:
+            for pid in _children() - self.earlier_children:
+                self.children_kb = max(self.children_kb, _status_kb(pid, "RssAnon") or 0)
+            time.sleep(0.005)
+
     def __exit__(self, *_exc: object) -> None:
+        self.running = False
+        self.sampler.join()
         self.cpu_s = _cpu_s() - self.cpu_before
-        peak_self = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        peak_children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-        # A forked child's peak counts the parent's pages it shares: its own cost is what exceeds the parent's.
-        self.memory_mb = max(peak_self, peak_children) - self.rss_before
+        grown_self_kb = (_status_kb("self", "VmHWM") or 0) - self.rss_before_kb
+        grown_children_kb = self.children_kb - self.anonymous_before_kb
+        self.memory_mb = max(grown_self_kb, grown_children_kb) / 1024
 
 
 @pytest.fixture(scope="module")
