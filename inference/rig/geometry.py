@@ -74,3 +74,18 @@ def frozen(array: np.ndarray) -> np.ndarray:
     array = np.ascontiguousarray(array)
     array.setflags(write=False)
     return array
+
+
+def barycentric(triangle: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """(n, 3) barycentric weights of points (n, 2) in a triangle (3, 2) of non-zero area (negative outside it)."""
+    origin = triangle[0]
+    basis = np.stack([triangle[1] - origin, triangle[2] - origin], axis=1)
+    partial = np.linalg.solve(basis, (points - origin).T).T
+    return np.concatenate([1 - partial.sum(axis=1, keepdims=True), partial], axis=1)
+
+
+def weights_inside(weights: np.ndarray) -> np.ndarray:
+    """(n, k) barycentric weights (n, k) clipped at 0 and renormalized to sum to 1: a point of the simplex near the
+    given one, never an extrapolation."""
+    clipped = np.clip(weights, 0.0, None)
+    return cast(np.ndarray, clipped / np.maximum(clipped.sum(axis=1, keepdims=True), 1e-12))

@@ -7,7 +7,18 @@ import numpy as np
 from scipy.ndimage import gaussian_filter1d
 from scipy.spatial import Delaunay
 
-from .geometry import BROWS, CHEEKS, CHIN, INNER_BROWS, NOSE_TIP, FaceAxes, bounding_box, flush_subnormals, smooth_curve
+from .geometry import (
+    BROWS,
+    CHEEKS,
+    CHIN,
+    INNER_BROWS,
+    NOSE_TIP,
+    FaceAxes,
+    bounding_box,
+    flush_subnormals,
+    smooth_curve,
+    weights_inside,
+)
 from .parameters import FACE_PARAMETERS
 
 # The mesh keeps the lip corners; the lip contours between them are resampled.
@@ -276,7 +287,8 @@ class FaceMesh:
         simplex[unassigned] = triangles.find_simplex(pixels[unassigned])
         transform = triangles.transform[simplex]
         partial = np.einsum("nij,nj->ni", transform[:, :2], pixels - transform[:, 2])
-        weights = np.concatenate([partial, 1 - partial.sum(axis=1, keepdims=True)], axis=1)
+        # A pixel drawn into a sliver beside its edge would extrapolate the sliver's steep motion.
+        weights = weights_inside(np.concatenate([partial, 1 - partial.sum(axis=1, keepdims=True)], axis=1))
         vertices = triangles.simplices[simplex]
         # Smoothing hides the mesh's creases (straight lines in the photo would
         # bend at triangle edges) but must not blur across the lip gap, where
@@ -312,8 +324,8 @@ def _rasterized_simplices(triangles: Delaunay, points: np.ndarray, shape: tuple[
     the mesh's points (n, 2) given in the box's pixel coordinates.
 
     Drawing the triangles is far faster than locating each pixel in the
-    triangulation; a pixel on an edge may go to either neighbour, which the
-    piecewise-linear interpolation does not notice.
+    triangulation; a pixel on an edge may go to either neighbour (or lie just
+    outside the triangle it was drawn into, so its weights are clipped to it).
     """
     index = np.full(shape, -1, np.int32)
     corners = np.round(points * 16).astype(np.int32)

@@ -10,7 +10,7 @@ import numpy as np
 from scipy.ndimage import median_filter
 from scipy.spatial import Delaunay
 
-from .geometry import FaceAxes, bounding_box, frozen
+from .geometry import FaceAxes, barycentric, bounding_box, frozen
 from .mesh import MESH_LANDMARKS, PARTED_PX, FaceMesh, inner_lip_xs, lip_contour
 
 # Where closed lips meet they shade each other: the crease between them is
@@ -168,6 +168,9 @@ def _colour_at(lab: np.ndarray, points: np.ndarray) -> np.ndarray:
     return cast(np.ndarray, cv2.remap(lab, maps, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)[0])
 
 
+_INSIDE_TOLERANCE = 1e-3  # barycentric: a pixel on a shared edge belongs to both triangles
+
+
 def close_lips(
     image: np.ndarray, source: np.ndarray, target: np.ndarray, triangles: Delaunay, gap: np.ndarray
 ) -> np.ndarray:
@@ -193,12 +196,14 @@ def close_lips(
             continue
         mask = np.zeros((h, w), np.uint8)
         cv2.fillConvexPoly(mask, np.round((dst - (x, y)) * 16).astype(np.int32), 1, cv2.LINE_8, 4)
-        inside = mask.astype(bool)
-        affine = cv2.getAffineTransform(dst, src)
-        ys, xs = np.nonzero(inside)
+        ys, xs = np.nonzero(mask)
         xs, ys = xs + x, ys + y
-        map_x[ys, xs] = affine[0, 0] * xs + affine[0, 1] * ys + affine[0, 2]
-        map_y[ys, xs] = affine[1, 0] * xs + affine[1, 1] * ys + affine[1, 2]
+        weights = barycentric(dst, np.stack([xs, ys], axis=1).astype(np.float32))
+        # The rasterizer also draws pixels up to one outside the triangle, where its map extrapolated: on a sliver
+        # (the lips pressed together at a corner) that fetched specks of teeth from pixels away. They are left to
+        # the triangle they are in.
+        inside = weights.min(axis=1) >= -_INSIDE_TOLERANCE
+        map_x[ys[inside], xs[inside]], map_y[ys[inside], xs[inside]] = (weights[inside] @ src).T
     return cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
 
 
