@@ -15,6 +15,7 @@ the nose bridge's texture, tracked; identity is dlib's face descriptor.
 
     python -m benchmarks.quality [--out var/quality] [--languages en,de,fr,es,hi,zh] [--espeak]
     python -m benchmarks.quality --portraits [--out var/quality] [--voices espeak,joe] [--paths text,audio] [--only A,B]
+    python -m benchmarks.quality --photos
 
 --espeak speaks English with espeak's voice instead of the natural default voice, for comparing the two.
 --portraits renders every benchmark portrait (reference_faces.BENCHMARK_PORTRAITS and the first two) speaking
@@ -22,6 +23,8 @@ PORTRAIT_TEXT, with a pause before, between and after its sentences, and judges 
 looks at first: lips closed in pauses, closures per second of speech, lips shut in loud frames, lag, identity, and
 the inside of the mouth on each clip's widest frames (benchmarks/mouth_interior.py: smooth teeth edges, lower teeth,
 a cavity that is no black hole), with a sheet of those frames' mouths enlarged (portraits_mouths.png).
+--photos reads the lips of every still photo of the face-matching calibration set (benchmarks/data/faces) with both
+landmark models, to show how far dlib's 68 points agree with the mesh on real lips, closed ones above all.
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ from benchmarks.reference_faces import (
     descriptor,
     eye_centres,
     eye_darkness,
+    face_box,
     measure_eye_distance,
     nose_base,
     portraits,
@@ -214,13 +218,14 @@ def _predictor_68() -> Any:
     return dlib.shape_predictor(str(model_path("shape_predictor_68_face_landmarks.dat")))
 
 
-def dlib_landmarks(frame: np.ndarray, ref: Reference) -> np.ndarray:
-    """(68, 2) dlib 68-point landmarks of a frame (H, W, 3) uint8 RGB, placed in the portrait's CNN face box.
+def dlib_landmarks(frame: np.ndarray, box: dlib.rectangle) -> np.ndarray:
+    """(68, 2) dlib 68-point landmarks of a frame (H, W, 3) uint8 RGB, placed in a face box (the portrait's, from the
+    judge's CNN detector: Reference.box).
 
     The engine's rig loads the same model file but places it in its HOG detector's box and tracks it from frame to
     frame; here every frame is read on its own in the judge's fixed box, as the mesh is read in its fixed region.
     """
-    shape = _predictor_68()(np.ascontiguousarray(frame), ref.box)
+    shape = _predictor_68()(np.ascontiguousarray(frame), box)
     return np.array([(part.x, part.y) for part in shape.parts()], np.float64)
 
 
@@ -361,7 +366,7 @@ def judge_clip(
         points = frame_landmarks(frame, ref)
         tracked.append(tracked_bridge(frame, ref))
         apertures.append(lip_aperture(points))
-        dlib_apertures.append(dlib_lip_aperture(dlib_landmarks(frame, ref)))
+        dlib_apertures.append(dlib_lip_aperture(dlib_landmarks(frame, ref.box)))
         pixels.append(pixel_aperture(frame, points, ref))
         bridges.append(bridge_point(points))
         eye_dark.append(eye_darkness(frame, points, ref.eye_distance))
@@ -717,6 +722,45 @@ def portrait_benchmark(
     return passed
 
 
+def photo_apertures(photo: np.ndarray, width: int = 512) -> tuple[float, float]:
+    """The mesh's and dlib's aperture (eye distances) of a still photo (H, W, 3) uint8 RGB, read at the width the
+    engine renders at (the photo enlarged as the engine enlarges it). The CNN detector finds the face on the photo as
+    it is (the set's 256 px photos; on the enlarged one it costs 16 times as much) and its box is scaled; the mesh is
+    placed as reference() places it."""
+    scale = width / photo.shape[1]
+    image = cv2.resize(photo, (width, round(photo.shape[0] * scale)), interpolation=cv2.INTER_CUBIC)
+    found = face_box(photo, upsample=0)
+    box = dlib.rectangle(*(round(edge * scale) for edge in (found.left(), found.top(), found.right(), found.bottom())))
+    tracked = face_mesh.track(
+        image, face_mesh.region_from_box(box.left(), box.top(), box.right() + 1, box.bottom() + 1)
+    )
+    points = face_mesh.mesh(image, face_mesh.region_from_points(tracked.points)).points
+    return lip_aperture(points), dlib_lip_aperture(dlib_landmarks(image, box))
+
+
+def photo_agreement() -> None:
+    """Print both landmark models' apertures on every photo of the face-matching calibration set, and how dlib reads
+    the lips the mesh reads shut (at most 0.01) and open (more than 0.10)."""
+    from benchmarks.face_match import load_set
+
+    started = time.perf_counter()
+    readings = []
+    for photo in load_set():
+        mesh, second = photo_apertures(photo.image)
+        readings.append((mesh, second))
+        print(f"{photo.file:24s} mesh {mesh:6.3f}  dlib 68 {second:6.3f}", flush=True)
+    mesh_read, dlib_read = np.array(readings).T
+    shut, wide = dlib_read[mesh_read <= 0.01], dlib_read[mesh_read > 0.1]
+    print(
+        f"\n{len(readings)} photos: correlation {np.corrcoef(mesh_read, dlib_read)[0, 1]:.2f}."
+        f" Shut by the mesh: {len(shut)}, dlib reads median {np.median(shut):.3f}, 90th percentile"
+        f" {np.percentile(shut, 90):.3f}, max {shut.max():.3f}, over {CLOSED_APERTURE} on"
+        f" {np.sum(shut > CLOSED_APERTURE)}."
+        f" Open over 0.10 by the mesh: {len(wide)}, dlib reads {CLOSED_APERTURE} or less on"
+        f" {np.sum(wide <= CLOSED_APERTURE)}.  ({time.perf_counter() - started:.0f} s)"
+    )
+
+
 def render_clip(portrait: np.ndarray, spoken: speech.Speech, *, text_path: bool, seed: int) -> list[np.ndarray]:
     """Frames from the public API: with the synthesizer's phonemes (text path) or from the audio alone."""
     phonemes = list(spoken.phonemes) if text_path else None
@@ -773,7 +817,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--voices", default=",".join(PORTRAIT_VOICES), help="with --portraits: espeak, joe")
     parser.add_argument("--paths", default="text", help="with --portraits: text, audio (comma-separated)")
     parser.add_argument("--only", default="", help="with --portraits: only these portraits (comma-separated)")
+    parser.add_argument("--photos", action="store_true", help="both landmark models on the still photos' lips")
     args = parser.parse_args(argv)
+    if args.photos:
+        photo_agreement()
+        return 0
     if args.portraits:
         voices = [v.strip() for v in args.voices.split(",") if v.strip()]
         paths = [p.strip() for p in args.paths.split(",") if p.strip()]
