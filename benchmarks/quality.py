@@ -5,13 +5,17 @@ This judge finds the face with dlib's CNN (MMOD) detector and follows it with
 MediaPipe's face mesh (468 points from Google's own model and training data,
 run with LiteRT; see benchmarks/face_mesh.py): the mouth's opening is the gap
 between the inner lip points, head motion is the eye corners' movement and
-the scale is the eye distance, all from the mesh. The mouth's opening is also
-read from pixels (dark cavity and teeth between the lips) as a cross-check;
+the scale is the eye distance, all from the mesh. A second opinion on the
+mouth's opening comes from dlib's 68-point predictor (the model file the
+engine's rig loads, but run on the judge's own CNN face box): the same gap
+between its inner lip points over its eye distance, judged the same way. The
+mouth's opening is also read from pixels (dark cavity and teeth between the lips) as a cross-check;
 blinks and the background are read from pixels; the head's smoothness from
 the nose bridge's texture, tracked; identity is dlib's face descriptor.
 
     python -m benchmarks.quality [--out var/quality] [--languages en,de,fr,es,hi,zh] [--espeak]
     python -m benchmarks.quality --portraits [--out var/quality] [--voices espeak,joe] [--paths text,audio] [--only A,B]
+    python -m benchmarks.quality --photos
 
 --espeak speaks English with espeak's voice instead of the natural default voice, for comparing the two.
 --portraits renders every benchmark portrait (reference_faces.BENCHMARK_PORTRAITS and the first two) speaking
@@ -19,6 +23,8 @@ PORTRAIT_TEXT, with a pause before, between and after its sentences, and judges 
 looks at first: lips closed in pauses, closures per second of speech, lips shut in loud frames, lag, identity, and
 the inside of the mouth on each clip's widest frames (benchmarks/mouth_interior.py: smooth teeth edges, lower teeth,
 a cavity that is no black hole), with a sheet of those frames' mouths enlarged (portraits_mouths.png).
+--photos reads the lips of every still photo of the face-matching calibration set (benchmarks/data/faces) with both
+landmark models, to show how far dlib's 68 points agree with the mesh on real lips, closed ones above all.
 """
 
 from __future__ import annotations
@@ -29,9 +35,12 @@ import time
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import cv2
+import dlib
 import numpy as np
 
 from benchmarks import face_mesh
@@ -43,6 +52,7 @@ from benchmarks.reference_faces import (
     descriptor,
     eye_centres,
     eye_darkness,
+    face_box,
     measure_eye_distance,
     nose_base,
     portraits,
@@ -50,12 +60,14 @@ from benchmarks.reference_faces import (
 )
 from inference import speech
 from inference.animation import animate, frame_count
+from inference.faces import model_path
 
 FPS = 25
 # Targets from the issue.
 TARGET_OFFSET_FRAMES = 1
 TARGET_CLOSURE = 0.9
 TARGET_CORRELATION = 0.75
+TARGET_DLIB_CORRELATION = 0.72  # the same correlation, read by dlib's 68 points
 TARGET_IDENTITY_P90 = 0.4
 TARGET_BACKGROUND_SSIM = 0.97
 TARGET_BLINKS_PER_MINUTE = (8.0, 25.0)
@@ -130,8 +142,24 @@ _EXPECTED = {
     **dict.fromkeys("fvɱʋw", 0.15),
 }
 _CONSONANT = 0.25
+# dlib's 68 points (iBUG 300-W order, counted from 0): the inner lips' middle three pairs, the upper lip's 61-63 over
+# the lower's 67-65, and each eye's two corners, as the mesh's points are read.
+DLIB_UPPER_LIP_INNER = (61, 62, 63)
+DLIB_LOWER_LIP_INNER = (67, 66, 65)
+DLIB_EYE_CORNERS = ((36, 39), (42, 45))
 _BILABIALS = frozenset("pbm")
 _OPEN_VOWELS = frozenset("aɑæɐɒä")
+
+
+@dataclass(frozen=True)
+class LipReading:
+    """What one landmark model reads of a clip's lips, against its sound and its phonemes."""
+
+    aperture: np.ndarray  # (n_frames,) inner-lip gap, in eye distances
+    offset: int  # frames the mouth lags the sound (negative: leads)
+    closure: float  # share of bilabials closed within ±1 frame
+    n_bilabials: int
+    correlation: float  # aperture vs expected openness
 
 
 @dataclass(frozen=True)
@@ -156,6 +184,7 @@ class ClipScore:
     aperture: np.ndarray  # (n_frames,) inner-lip gap, in eye distances
     pixel_closure: float  # the pixel cross-check's closure rate
     pixel_agreement: float  # correlation of the pixel aperture with the mesh's over the clip
+    dlib: LipReading  # the second opinion: the same measures from dlib's 68 points
 
 
 def frame_landmarks(frame: np.ndarray, ref: Reference) -> np.ndarray:
@@ -172,11 +201,42 @@ def lip_aperture(points: np.ndarray) -> float:
     read as an opening.
     """
     left, right = eye_centres(points)
-    across = (right - left) / np.linalg.norm(right - left)
-    down = np.array([-across[1], across[0]])
     upper = points[list(face_mesh.UPPER_LIP_INNER), :2]
     lower = points[list(face_mesh.LOWER_LIP_INNER), :2]
-    return float(np.mean((lower - upper) @ down)) / float(np.linalg.norm(right - left))
+    return _inner_lip_gap(upper, lower, left, right)
+
+
+def _inner_lip_gap(upper: np.ndarray, lower: np.ndarray, left_eye: np.ndarray, right_eye: np.ndarray) -> float:
+    """Mean gap of inner-lip point pairs upper, lower (k, 2), perpendicular to the eye line, over the eye distance."""
+    across = (right_eye - left_eye) / np.linalg.norm(right_eye - left_eye)
+    down = np.array([-across[1], across[0]])
+    return float(np.mean((lower - upper) @ down)) / float(np.linalg.norm(right_eye - left_eye))
+
+
+@lru_cache(maxsize=1)
+def _predictor_68() -> Any:
+    return dlib.shape_predictor(str(model_path("shape_predictor_68_face_landmarks.dat")))
+
+
+def dlib_landmarks(frame: np.ndarray, box: dlib.rectangle) -> np.ndarray:
+    """(68, 2) dlib 68-point landmarks of a frame (H, W, 3) uint8 RGB, placed in a face box (the portrait's, from the
+    judge's CNN detector: Reference.box).
+
+    The engine's rig loads the same model file but places it in its HOG detector's box and tracks it from frame to
+    frame; here every frame is read on its own in the judge's fixed box, as the mesh is read in its fixed region.
+    """
+    shape = _predictor_68()(np.ascontiguousarray(frame), box)
+    return np.array([(part.x, part.y) for part in shape.parts()], np.float64)
+
+
+def dlib_lip_aperture(points: np.ndarray) -> float:
+    """The gap between the inner lips at the mouth's centre, in eye distances, read on dlib's 68 points (68, 2).
+
+    The mean over the inner lips' middle three pairs (61/67, 62/66, 63/65), across the line through the eye centres
+    (the mean of each eye's two corners), as lip_aperture reads the mesh.
+    """
+    left, right = (points[list(corners)].mean(axis=0) for corners in DLIB_EYE_CORNERS)
+    return _inner_lip_gap(points[list(DLIB_UPPER_LIP_INNER)], points[list(DLIB_LOWER_LIP_INNER)], left, right)
 
 
 def _mouth_region(points: np.ndarray) -> tuple[slice, slice]:
@@ -299,13 +359,14 @@ def judge_clip(
     identity_every: int = 4,
 ) -> ClipScore:
     """Measure one clip's frames against its portrait, speech and known phoneme timings."""
-    apertures, pixels, bridges, distances, ssims, eye_dark, tracked = [], [], [], [], [], [], []
+    apertures, dlib_apertures, pixels, bridges, distances, ssims, eye_dark, tracked = [], [], [], [], [], [], [], []
     gray_ref = cv2.cvtColor(ref.image, cv2.COLOR_RGB2GRAY)
     for index, frame in enumerate(frames):
         frame = np.ascontiguousarray(frame)
         points = frame_landmarks(frame, ref)
         tracked.append(tracked_bridge(frame, ref))
         apertures.append(lip_aperture(points))
+        dlib_apertures.append(dlib_lip_aperture(dlib_landmarks(frame, ref.box)))
         pixels.append(pixel_aperture(frame, points, ref))
         bridges.append(bridge_point(points))
         eye_dark.append(eye_darkness(frame, points, ref.eye_distance))
@@ -317,21 +378,15 @@ def judge_clip(
     n_frames = len(aperture)
     envelope = speech_envelope(audio, sample_rate, n_frames, fps)
     pixel = np.array(pixels)
-    closed, pixel_closed, bilabial_apertures, open_apertures = [], [], [], []
-    for start, end, ipa in phonemes:
-        centre = int((start + end) / 2 * fps)
-        if not 0 <= centre < n_frames:
-            continue
-        base = _base(ipa)
-        if base in _BILABIALS:
-            near = aperture[max(centre - 1, 0) : centre + 2].min()
-            closed.append(near <= CLOSED_APERTURE)
-            pixel_closed.append(pixel[max(centre - 1, 0) : centre + 2].min() <= PIXEL_CLOSED_APERTURE)
-            bilabial_apertures.append(near)
-        elif base in _OPEN_VOWELS:
-            open_apertures.append(aperture[centre])
-    expected = expected_openness(phonemes, n_frames, fps)
-    correlation = float(np.corrcoef(aperture, expected)[0, 1]) if aperture.std() > 0 else 0.0
+    mesh = read_lips(aperture, envelope, phonemes, fps)
+    bilabials = bilabial_frames(phonemes, n_frames, fps)
+    pixel_closed = [pixel[near].min() <= PIXEL_CLOSED_APERTURE for near in bilabials]
+    bilabial_apertures = [aperture[near].min() for near in bilabials]
+    open_apertures = [
+        aperture[int((start + end) / 2 * fps)]
+        for start, end, ipa in phonemes
+        if _base(ipa) in _OPEN_VOWELS and 0 <= int((start + end) / 2 * fps) < n_frames
+    ]
     blinking = np.array(eye_dark) < _BLINK_DARK_SHARE * ref.eye_dark
     blink_starts = np.flatnonzero(blinking & ~np.concatenate([[False], blinking[:-1]]))
     bridge = np.array(bridges)
@@ -342,13 +397,13 @@ def judge_clip(
     return ClipScore(
         name=name,
         n_frames=n_frames,
-        offset=best_lag(aperture, envelope),
-        closure=float(np.mean(closed)) if closed else float("nan"),
-        n_bilabials=len(closed),
+        offset=mesh.offset,
+        closure=mesh.closure,
+        n_bilabials=mesh.n_bilabials,
         open_ratio=float(np.mean(open_apertures) / max(np.mean(bilabial_apertures), 0.01))
         if open_apertures and bilabial_apertures
         else float("nan"),
-        correlation=correlation,
+        correlation=mesh.correlation,
         identity_p90=float(np.percentile(distances, 90)),
         background_ssim=float(np.mean(ssims)),
         background_ssim_min=float(np.min(ssims)),
@@ -360,6 +415,29 @@ def judge_clip(
         aperture=aperture,
         pixel_closure=float(np.mean(pixel_closed)) if pixel_closed else float("nan"),
         pixel_agreement=float(np.corrcoef(aperture, pixel)[0, 1]) if aperture.std() > 0 and pixel.std() > 0 else 0.0,
+        dlib=read_lips(np.array(dlib_apertures), envelope, phonemes, fps),
+    )
+
+
+def bilabial_frames(phonemes: Sequence[tuple[float, float, str]], n_frames: int, fps: int = FPS) -> list[slice]:
+    """The frames within ±1 of each bilabial's middle (those inside the clip), where its lips must close."""
+    centres = [int((start + end) / 2 * fps) for start, end, ipa in phonemes if _base(ipa) in _BILABIALS]
+    return [slice(max(centre - 1, 0), centre + 2) for centre in centres if 0 <= centre < n_frames]
+
+
+def read_lips(
+    aperture: np.ndarray, envelope: np.ndarray, phonemes: Sequence[tuple[float, float, str]], fps: int = FPS
+) -> LipReading:
+    """Judge a clip's aperture (n,) (eye distances, from one landmark model) against its RMS envelope (n,) and its
+    phoneme timings: lag, bilabials closed, correlation with the expected openness."""
+    closed = [aperture[near].min() <= CLOSED_APERTURE for near in bilabial_frames(phonemes, len(aperture), fps)]
+    expected = expected_openness(phonemes, len(aperture), fps)
+    return LipReading(
+        aperture=aperture,
+        offset=best_lag(aperture, envelope),
+        closure=float(np.mean(closed)) if closed else float("nan"),
+        n_bilabials=len(closed),
+        correlation=float(np.corrcoef(aperture, expected)[0, 1]) if aperture.std() > 0 else 0.0,
     )
 
 
@@ -594,6 +672,14 @@ def portrait_benchmark(
                     f"  corr {score.correlation:.2f}  identity p90 {score.identity_p90:.3f}",
                     flush=True,
                 )
+                second = speech_rhythm(score.dlib.aperture, envelope)
+                print(
+                    f"{'':34s} dlib 68: lag {score.dlib.offset:+d}  pauses closed {second.pauses_closed:.0%} of"
+                    f" {second.pauses} (widest {second.pause_aperture:.3f} E)  closures {second.closures_per_s:.2f}/s"
+                    f"  shut in loud frames {second.shut_loud:.0%}  bilabials closed {score.dlib.closure:.0%}"
+                    f"  corr {score.dlib.correlation:.2f}",
+                    flush=True,
+                )
                 print(
                     f"{'':34s} widest {len(widest)} frames (open >= {inside.gap:.2f} mouth widths): teeth edges"
                     f" {inside.teeth_roughness:.1f} px off smooth, teeth across {inside.teeth_width:.0%} of the mouth,"
@@ -634,6 +720,45 @@ def portrait_benchmark(
     mouths = out / "portraits_mouths.png"
     print(f"contact sheet: {sheet}, widest mouths: {mouths}  ({time.perf_counter() - started:.0f} s)")
     return passed
+
+
+def photo_apertures(photo: np.ndarray, width: int = 512) -> tuple[float, float]:
+    """The mesh's and dlib's aperture (eye distances) of a still photo (H, W, 3) uint8 RGB, read at the width the
+    engine renders at (the photo enlarged as the engine enlarges it). The CNN detector finds the face on the photo as
+    it is (the set's 256 px photos; on the enlarged one it costs 16 times as much) and its box is scaled; the mesh is
+    placed as reference() places it."""
+    scale = width / photo.shape[1]
+    image = cv2.resize(photo, (width, round(photo.shape[0] * scale)), interpolation=cv2.INTER_CUBIC)
+    found = face_box(photo, upsample=0)
+    box = dlib.rectangle(*(round(edge * scale) for edge in (found.left(), found.top(), found.right(), found.bottom())))
+    tracked = face_mesh.track(
+        image, face_mesh.region_from_box(box.left(), box.top(), box.right() + 1, box.bottom() + 1)
+    )
+    points = face_mesh.mesh(image, face_mesh.region_from_points(tracked.points)).points
+    return lip_aperture(points), dlib_lip_aperture(dlib_landmarks(image, box))
+
+
+def photo_agreement() -> None:
+    """Print both landmark models' apertures on every photo of the face-matching calibration set, and how dlib reads
+    the lips the mesh reads shut (at most 0.01) and open (more than 0.10)."""
+    from benchmarks.face_match import load_set
+
+    started = time.perf_counter()
+    readings = []
+    for photo in load_set():
+        mesh, second = photo_apertures(photo.image)
+        readings.append((mesh, second))
+        print(f"{photo.file:24s} mesh {mesh:6.3f}  dlib 68 {second:6.3f}", flush=True)
+    mesh_read, dlib_read = np.array(readings).T
+    shut, wide = dlib_read[mesh_read <= 0.01], dlib_read[mesh_read > 0.1]
+    print(
+        f"\n{len(readings)} photos: correlation {np.corrcoef(mesh_read, dlib_read)[0, 1]:.2f}."
+        f" Shut by the mesh: {len(shut)}, dlib reads median {np.median(shut):.3f}, 90th percentile"
+        f" {np.percentile(shut, 90):.3f}, max {shut.max():.3f}, over {CLOSED_APERTURE} on"
+        f" {np.sum(shut > CLOSED_APERTURE)}."
+        f" Open over 0.10 by the mesh: {len(wide)}, dlib reads {CLOSED_APERTURE} or less on"
+        f" {np.sum(wide <= CLOSED_APERTURE)}.  ({time.perf_counter() - started:.0f} s)"
+    )
 
 
 def render_clip(portrait: np.ndarray, spoken: speech.Speech, *, text_path: bool, seed: int) -> list[np.ndarray]:
@@ -692,7 +817,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--voices", default=",".join(PORTRAIT_VOICES), help="with --portraits: espeak, joe")
     parser.add_argument("--paths", default="text", help="with --portraits: text, audio (comma-separated)")
     parser.add_argument("--only", default="", help="with --portraits: only these portraits (comma-separated)")
+    parser.add_argument("--photos", action="store_true", help="both landmark models on the still photos' lips")
     args = parser.parse_args(argv)
+    if args.photos:
+        photo_agreement()
+        return 0
     if args.portraits:
         voices = [v.strip() for v in args.voices.split(",") if v.strip()]
         paths = [p.strip() for p in args.paths.split(",") if p.strip()]
@@ -746,6 +875,11 @@ def _print_clip(s: ClipScore) -> None:
         f"  pixel check: closure {s.pixel_closure:.0%}, agreement {s.pixel_agreement:.2f}",
         flush=True,
     )
+    print(
+        f"{'':24s} mesh / dlib 68: offset {s.offset:+d} / {s.dlib.offset:+d}  closure {s.closure:.0%} /"
+        f" {s.dlib.closure:.0%}  corr {s.correlation:.2f} / {s.dlib.correlation:.2f}",
+        flush=True,
+    )
 
 
 def _print_summary(scores: list[tuple[str, ClipScore]], noise: dict[str, tuple[float, float]]) -> bool:
@@ -772,6 +906,17 @@ def _print_summary(scores: list[tuple[str, ClipScore]], noise: dict[str, tuple[f
                 f"{path}: aperture-expected correlation (mean, min)",
                 f"{np.mean([s.correlation for s in chosen]):.2f}, {min(s.correlation for s in chosen):.2f}",
                 min(s.correlation for s in chosen) >= TARGET_CORRELATION,
+            ),
+            (
+                f"{path}: dlib's 68 points: aperture-expected correlation (mean, min)",
+                f"{np.mean([s.dlib.correlation for s in chosen]):.2f}, {min(s.dlib.correlation for s in chosen):.2f}",
+                min(s.dlib.correlation for s in chosen) >= TARGET_DLIB_CORRELATION,
+            ),
+            (
+                f"{path}: dlib's 68 points: closure rate, offset (worst)",
+                f"{sum(s.dlib.closure * s.dlib.n_bilabials for s in chosen) / max(bilabials, 1):.1%}, "
+                f"{max((s.dlib.offset for s in chosen), key=abs):+d}",
+                None,
             ),
             (
                 f"{path}: pixel cross-check: closure rate, mesh agreement (mean)",

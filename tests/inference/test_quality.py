@@ -42,6 +42,14 @@ def test_three_seconds_from_text_close_the_lips_on_bilabials(judged):
     assert judged.open_ratio > 3
 
 
+def test_dlibs_68_points_agree_that_three_seconds_from_text_are_in_sync_and_close_on_bilabials(judged):
+    # The second opinion: an independent landmark model reads the same clip.
+    assert abs(judged.dlib.offset) <= quality.TARGET_OFFSET_FRAMES
+    assert judged.dlib.correlation >= quality.TARGET_DLIB_CORRELATION
+    assert judged.dlib.n_bilabials == judged.n_bilabials
+    assert judged.dlib.closure >= quality.TARGET_CLOSURE
+
+
 def test_three_seconds_from_text_keep_the_person_recognisable(judged):
     assert judged.identity_p90 <= quality.TARGET_IDENTITY_P90
     assert judged.background_ssim >= quality.TARGET_BACKGROUND_SSIM
@@ -86,6 +94,25 @@ def test_the_judge_sees_a_closed_mouth_as_closed_and_an_open_one_as_open(rig, re
     assert closed <= quality.CLOSED_APERTURE
     assert wide > half > closed
     assert wide > 3 * quality.CLOSED_APERTURE
+
+
+def test_dlibs_68_points_see_a_closed_mouth_as_closed_and_an_open_one_as_open(rig, reference):
+    def aperture(params):
+        return quality.dlib_lip_aperture(quality.dlib_landmarks(render_frame(rig, params), reference.box))
+
+    closed, half, wide = aperture({"lip_close": 1.0}), aperture({"jaw_open": 0.4}), aperture({"jaw_open": 1.0})
+    assert closed <= quality.CLOSED_APERTURE
+    assert wide > half > 2 * quality.CLOSED_APERTURE
+
+
+def test_both_landmark_models_read_a_real_closed_mouth_shut_and_parted_lips_open(mesh_model, astronaut, grace_hopper):
+    # What `--photos` reads on the calibration set's 256 px photos: Grace Hopper made that size (enlarged twice for
+    # reading), the astronaut as she is (her face is too small for the detector at 256 px).
+    small_hopper = cv2.resize(grace_hopper, (256, round(grace_hopper.shape[0] * 256 / grace_hopper.shape[1])))
+    for closed in quality.photo_apertures(small_hopper):
+        assert closed <= quality.CLOSED_APERTURE
+    for parted in quality.photo_apertures(astronaut):
+        assert parted > 2 * quality.CLOSED_APERTURE
 
 
 def test_the_face_mesh_finds_the_lips_and_eyes_of_real_photos(mesh_model, astronaut, grace_hopper):
