@@ -210,14 +210,11 @@ def head_pose(landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def mouth_opening(landmarks: np.ndarray) -> np.ndarray:
     """Inner-lip gap (mean of three pairs) in eye-to-eye distances, (n,), from the landmarks of n frames (n, 68, 2).
 
-    The unit is the clip's median distance between the eyes: it does not change as the jaw moves or the head nods,
-    so nods do not read as speech. A frame's own would change: a turn aside narrows it (the lips' gap does not
-    narrow), so a person who read the digits, then turned aside in silence, read as opening their mouth in the
-    silence (lip sync 0.35, refused).
+    The eyes' distance does not change as the jaw moves or the head nods, so nods do not read as speech.
     """
     gap = np.linalg.norm(landmarks[:, [61, 62, 63]] - landmarks[:, [67, 66, 65]], axis=2).mean(axis=1)
     eyes_apart = np.linalg.norm(landmarks[:, 42:48].mean(axis=1) - landmarks[:, 36:42].mean(axis=1), axis=1)
-    return (gap / max(float(np.median(eyes_apart)), 1e-6)).astype(np.float64)
+    return (gap / np.maximum(eyes_apart, 1e-6)).astype(np.float64)
 
 
 def turns_seen(times: np.ndarray, yaw: np.ndarray, pitch: np.ndarray) -> tuple[str, ...]:
