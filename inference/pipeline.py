@@ -1,8 +1,9 @@
-"""Overlapping pipeline stages: one stage produces frames in a thread while the caller consumes them.
+"""Overlapping pipeline stages: one stage produces frames in a thread while the caller consumes them, and work
+that does not depend on another runs beside it.
 
-The heavy work on both sides (OpenCV warps, the x264 encoder) releases the GIL,
-so a producer thread feeding a bounded queue keeps a second core busy without
-holding more than a few frames in memory.
+The heavy work on both sides (OpenCV warps, the x264 encoder, onnxruntime, the
+face models) releases the GIL, so a producer thread feeding a bounded queue
+keeps a second core busy without holding more than a few frames in memory.
 """
 
 from __future__ import annotations
@@ -10,9 +11,11 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future
 from typing import TypeVar
 
 Item = TypeVar("Item")
+Result = TypeVar("Result")
 
 _POLL_S = 0.1
 
@@ -80,3 +83,44 @@ def run_ahead(
     finally:
         stopped.set()
         producer.join()
+
+
+def started(work: Callable[[], Result], *, name: str) -> Future[Result]:
+    """work() begun now in a daemon thread named `name`; the Future holds its result or the exception it raised.
+
+    What waits on the Future gets the exception where it asks for the result.
+    Work whose result is never asked for (its render was cancelled) runs to its
+    end and is dropped.
+    """
+    future: Future[Result] = Future()
+
+    def run() -> None:
+        future.set_running_or_notify_cancel()
+        try:
+            future.set_result(work())
+        except BaseException as error:  # handed to whoever asks for the result
+            future.set_exception(error)
+
+    threading.Thread(target=run, name=name, daemon=True).start()
+    return future
+
+
+def run_beside(
+    work: Callable[[], Result], *, name: str, on_wait: Callable[[], None] | None = None, wait_s: float = 0.5
+) -> Result:
+    """work()'s result, computed in a daemon thread while the caller's thread calls on_wait() every wait_s seconds.
+
+    The caller stays free for what must happen in its thread (a render's
+    progress and consent checks touch the database); what on_wait raises
+    stops the waiting (the work runs to its end and is dropped), and what work
+    raises is raised here.
+    """
+    future = started(work, name=name)
+    while True:
+        try:
+            return future.result(timeout=wait_s)
+        except TimeoutError:
+            if future.done():  # the work's own TimeoutError
+                raise
+            if on_wait is not None:
+                on_wait()

@@ -7,8 +7,10 @@ import os
 import threading
 import time
 from collections.abc import Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from django.conf import settings
@@ -25,12 +27,16 @@ from core.errors import ApplicationError
 from inference import media
 from inference.errors import InferenceError
 from inference.framing import frames_framed
+from inference.pipeline import run_beside, started
 
 from ..captions import captions_delete, captions_embed, captions_save, transcript_timed
-from ..models import Portrait, Render
+from ..models import Render
 from .common import PROGRESS_WRITE_INTERVAL_S, RenderCancelled, RenderOverBudget
 from .output import render_output_shape, render_thumbnail_save
 from .portraits import portrait_rig_load
+
+if TYPE_CHECKING:
+    from inference.rig import PortraitRig
 
 logger = logging.getLogger(__name__)
 
@@ -94,10 +100,10 @@ def _recording_phonemes(render: Render, audio, sample_rate: int):
     return None
 
 
-def _deferred(make_frames, *, portrait: Portrait):
+def _deferred(make_frames, *, rig: Future[PortraitRig]):
     """The frames make_frames(rig) returns for the portrait's rig, made only when the first is asked for (in the
-    thread that asks)."""
-    yield from make_frames(portrait_rig_load(portrait=portrait, max_side=settings.CANDOR_RENDER_MAX_SIDE))
+    thread that asks, which waits for the rig if it is still being loaded or built)."""
+    yield from make_frames(rig.result())
 
 
 def worker_thread_deprioritize(*, niceness: int) -> None:
@@ -190,7 +196,9 @@ class _ThumbnailFrame:
             yield frame
 
 
-def _render_encode_and_sign(render: Render, spoken: RenderSpeech, reporter: _ProgressReporter) -> Path:
+def _render_encode_and_sign(
+    render: Render, spoken: RenderSpeech, reporter: _ProgressReporter, *, rig: Future[PortraitRig]
+) -> Path:
     """Animate, mark (label, watermark, fingerprint), encode, embed captions and sign; returns the signed MP4."""
     from inference import animate
     from provenance.services import provenance_frames, video_sign
@@ -214,7 +222,7 @@ def _render_encode_and_sign(render: Render, spoken: RenderSpeech, reporter: _Pro
             ),
             render_output_shape(render),
         ),
-        portrait=render.portrait,
+        rig=rig,
     )
     thumbnail = _ThumbnailFrame(at_index=settings.CANDOR_RENDER_FPS)
     destination = Path(settings.MEDIA_ROOT) / "videos" / f"{render.id}.mp4"
@@ -257,10 +265,17 @@ def render_run(*, render_id, on_progress=None) -> Render:
     reporter = _ProgressReporter(render, on_progress)
     try:
         reporter.stage(PROGRESS_STARTED)
-        spoken = _render_speech(render)
+        # The rig (read back, or built for a new portrait) and the speech do not depend on each other: both take
+        # seconds for a new portrait or in a new process (face models, the natural voice's model), so they are made
+        # side by side, and this thread keeps reporting progress and checking consent meanwhile.
+        rig = started(
+            lambda: portrait_rig_load(portrait=render.portrait, max_side=settings.CANDOR_RENDER_MAX_SIDE),
+            name="candor-rig",
+        )
+        spoken = run_beside(lambda: _render_speech(render), name="candor-speech", on_wait=reporter.waiting)
         reporter.total_frames = frame_count(spoken.audio.size, spoken.sample_rate, settings.CANDOR_RENDER_FPS)
         reporter.stage(PROGRESS_SPEECH_READY)
-        signed = _render_encode_and_sign(render, spoken, reporter)
+        signed = _render_encode_and_sign(render, spoken, reporter, rig=rig)
         render.video.name = _video_store(signed=signed, name=f"videos/{render.id}.mp4")
         render.duration_s = spoken.audio.size / spoken.sample_rate
         if spoken.words:

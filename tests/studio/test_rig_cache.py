@@ -1,5 +1,7 @@
 """A portrait's rig is built once and kept beside it: every later render reads it back, erasure deletes it."""
 
+import time
+
 import numpy as np
 import pytest
 from django.core.files.base import ContentFile
@@ -49,6 +51,40 @@ def test_renders_of_one_portrait_build_its_rig_once(creator, consented_portrait,
         assert render_run(render_id=render.id).status == Render.Status.DONE
     assert len(rig_builds) == 1
     assert len(_cached_rigs(consented_portrait)) == 1
+
+
+def test_the_rig_is_built_while_the_speech_is_read_and_progress_keeps_coming(
+    creator, consented_portrait, rig_builds, monkeypatch
+):
+    """A reading longer than the progress interval (a long text, or the natural voice loading in a new process)."""
+    from inference import speech
+
+    read = speech.synthesize
+    rig_started_during_reading, reading = [], []
+
+    def slow_reading(*args, **options):
+        begun = time.monotonic()
+        while not rig_builds and time.monotonic() < begun + 1.5:
+            time.sleep(0.02)
+        rig_started_during_reading.append(bool(rig_builds))
+        time.sleep(max(0.0, begun + 1.5 - time.monotonic()))
+        reading.extend((begun, time.monotonic()))
+        return read(*args, **options)
+
+    monkeypatch.setattr(speech, "synthesize", slow_reading)
+    reports = []
+    render = render_enqueue(
+        owner=creator,
+        portrait=consented_portrait,
+        purpose="marketing",
+        text="Hello there.",
+        language="en",
+        dispatch=False,
+    )
+    assert render_run(render_id=render.id, on_progress=lambda _: reports.append(time.monotonic())).status == "done"
+    assert rig_started_during_reading == [True]
+    begun, ended = reading
+    assert any(begun < moment < ended for moment in reports), "no progress while the speech was read"
 
 
 def test_a_damaged_cached_rig_is_rebuilt_not_used(consented_portrait, rig_builds):
