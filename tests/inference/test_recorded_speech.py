@@ -94,6 +94,22 @@ def test_the_lips_rest_closed_in_the_pauses_between_phrases(snr_db):
         assert track[first:last, CLOSE].max() >= 0.95, (first, last)
 
 
+def test_room_noise_alone_before_and_after_the_speech_leaves_the_lips_shut():
+    # Room noise left after its subtraction rises over the speech threshold on one or two 10 ms hops at a time
+    # (seed 1: in the lead-in and the tail); each such blip once counted as speech, held 50 ms either side, and the
+    # jaw opened up to 0.08 in silence (0.22 on a 16 kHz Spanish prompt), so the judge found a pause open.
+    recording = _recorded(PAUSED)
+    heard = recorded_speech.in_room(recording, RATE, recorded_speech.NOISE_SNR_DB, seed=1)
+    n_frames = frame_count(len(heard), RATE, FPS)
+    track = acoustic_track(heard, RATE, n_frames, FPS)
+    speaking = recorded_speech.speech_frames_mask(recorded_speech.in_room(recording, RATE, None, 0), RATE, n_frames)
+    spoken = np.flatnonzero(speaking)
+    silent = np.r_[0 : spoken[0] - 1, spoken[-1] + 3 : n_frames]  # the lips take a frame or two to close
+    assert len(silent) >= 15
+    assert np.all(track[silent, JAW] <= 0.02)
+    assert np.all(track[silent, CLOSE] >= 0.9)
+
+
 def test_the_mouth_follows_the_sound_without_lag(recording, track):
     openness = track[:, JAW] * (1 - track[:, CLOSE])
     envelope = quality.speech_envelope(recording, RATE, len(track), FPS)
