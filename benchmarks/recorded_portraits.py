@@ -10,7 +10,8 @@ its mouth on a few frames over the curves of the lips' gap and the sound.
 
     python -m benchmarks.recorded_portraits [--per-portrait 4] [--only astronaut,closed] [--out var/quality]
 
-The default run (9 portraits, 4 recordings each) takes about 15 minutes on 2 cores.
+The default run is 36 clips (9 portraits, 4 recordings each, about 150 s of speech); on the shared 2-core
+development machine, beside four other jobs, it took 23 and 31 minutes (docs/engine.md).
 """
 
 from __future__ import annotations
