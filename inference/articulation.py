@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import cast
 
 import numpy as np
-from scipy.ndimage import gaussian_filter1d, maximum_filter1d, median_filter
+from scipy.ndimage import binary_opening, gaussian_filter1d, maximum_filter1d, median_filter
 
 from .acoustics import F1, F2, F3, FLATNESS, HISS, LEVEL, NASAL, VOICING, acoustic_analysis
 from .closures import CLOSURE_CONTEXT_S, oral_closures
@@ -34,10 +34,12 @@ _LOUDNESS_SHARE = 0.15
 _HOPS_PER_FRAME = 4
 # Voice activity: a hop is speech from this level (0..1) on, when it is voiced
 # (autocorrelation peak above _VOICED_ABOVE), hissing (hiss band share above
-# _SPEECH_HISS) or loud (above _LOUD_LEVEL); speech is held over gaps up to _HANGOVER_S.
+# _SPEECH_HISS) or loud (above _LOUD_LEVEL) for at least _SHORTEST_SOUND_S (room noise left after its
+# subtraction rises that far on one or two hops); speech is held over gaps up to _HANGOVER_S.
 _VOICED_ABOVE = 0.45
 _SPEECH_LEVEL = 0.3
 _SPEECH_HISS, _LOUD_LEVEL = 0.35, 0.5
+_SHORTEST_SOUND_S = 0.03
 _HANGOVER_S = 0.1
 # A stretch this long without voice activity is a pause (see _pauses).
 _PAUSE_S = 0.1
@@ -225,6 +227,8 @@ def _reference_formants(features: np.ndarray) -> tuple[np.ndarray, float]:
 
 
 def _voice_activity(level: np.ndarray, voicing: np.ndarray, hiss: np.ndarray, hop_s: float) -> np.ndarray:
-    """(n,) float 0/1: speech where loud enough and voiced or hissing, held briefly over short gaps."""
+    """(n,) float 0/1: speech where loud enough and voiced or hissing for a sound's length, held briefly over short
+    gaps."""
     active = (level > _SPEECH_LEVEL) & ((voicing > _VOICED_ABOVE) | (hiss > _SPEECH_HISS) | (level > _LOUD_LEVEL))
+    active = binary_opening(active, structure=np.ones(max(round(_SHORTEST_SOUND_S / hop_s), 1), bool))
     return cast(np.ndarray, maximum_filter1d(active.astype(float), size=2 * round(_HANGOVER_S / hop_s / 2) + 1))

@@ -172,7 +172,8 @@ def oral_closures(
                 )
             left = _transition(features, f2, part_start, part_end, -1, reach) if part_start == start else None
             right = _transition(features, f2, part_start, part_end, 1, reach) if part_end == end else None
-            long_enough = length >= (1 if is_nasal or part_start == 0 else shortest)
+            # One hop of murmur is too short for a nasal of its own: an /l/ dips that briefly with a low resonance.
+            long_enough = length >= (1 if part_start == 0 else shortest)
             cues = _Cues(murmur, burst, left, right)
             labial = long_enough and _labial(cues, stop_closure[part_start:part_end].any(), part_start == 0)
             closures.append((part_start, part_end, labial))
