@@ -7,7 +7,8 @@ The genuine live capture is the portrait's person (var/test-photos/obama2.jpg, `
 tests' fixed schedule through the live protocol (tests/live.py), checked against the portrait obama.jpg with the
 English digits and the portrait's accept line (its identity frames described until they match it): everything a real
 approval checks. --full adds the longest and largest videos the limits accept
-(15 s at 1080p and 60 fps).
+(15 s at 1080p and 60 fps). --searches prints instead what the genuine capture's tracking searches cost, each frame
+searched whole and sized (inference.faces.faces_detect_sized) in turn, so that a machine's load weighs on both alike.
 """
 
 from __future__ import annotations
@@ -53,9 +54,33 @@ def _measure(capture: bytes, check: dict, sender: Connection) -> None:
     )
 
 
+def _searches_cost(capture: bytes, rounds: int = 5) -> None:
+    """The processor time of the frames the tracking searched, each searched whole and sized in turn."""
+    from consent import liveness
+    from inference import faces
+
+    clip = liveness.clip_decode(capture)
+    whole = sized = 0.0
+    for _ in range(rounds):
+        for index in sorted(clip.searched):
+            frame, width = clip.frames[index], clip.faces[index].box[2]
+            started = _cpu_s()
+            faces.faces_detect(frame, upsample=0)
+            whole += _cpu_s() - started
+            started = _cpu_s()
+            faces.faces_detect_sized(frame, min_width=faces.SIZED_SEARCH_SHARE * width)
+            sized += _cpu_s() - started
+    searches = rounds * len(clip.searched)
+    print(
+        f"{len(clip.frames)} frames, {clip.detections} searches ({clip.sized_searches} sized), {rounds} rounds: "
+        f"{1000 * whole / searches:.1f} ms a whole search, {1000 * sized / searches:.1f} ms a sized one"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--full", action="store_true", help="also the largest videos the limits accept")
+    parser.add_argument("--searches", action="store_true", help="only the genuine capture's searches, whole vs sized")
     arguments = parser.parse_args()
     django.setup()
 
@@ -89,6 +114,9 @@ def main() -> None:
         "portrait": PortraitReference(image=portrait, landmarks=faces.face_single(portrait).landmarks),
         "accept": face_match.AcceptLine(face_match.portrait_descriptors(portrait), face_match.CONSENT_ACCEPT_DISTANCE),
     }
+    if arguments.searches:
+        _searches_cost(stream.data)
+        return
     live = liveness_clip(photo, turns=turns["challenge"]["turns"])
     cases = {
         f"genuine live capture, {stream.arrivals[-1][1] + SLICE_S:.1f} s WebM": (stream.data, genuine),

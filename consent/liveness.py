@@ -77,6 +77,7 @@ class Clip:
     faces: tuple[faces.Face | None, ...] = ()  # (n,), None where no face was found
     detections: int = 0  # frames the face detector searched (the others were tracked)
     searched: frozenset[int] = frozenset()  # the frames whose face is the detector's best one, not a tracked one
+    sized_searches: int = 0  # of the detections, those that looked only for faces the tracked one's size
 
 
 @dataclass(frozen=True)
@@ -153,6 +154,7 @@ def clip_decode(data: bytes) -> Clip:
         faces=track.faces,
         detections=track.detections,
         searched=track.searched,
+        sized_searches=track.sized_searches,
     )
 
 
@@ -181,12 +183,32 @@ def identity_faces(clip: Clip, liveness: Liveness) -> list[tuple[int, faces.Face
         if face is not None and face.landmarks is tracked:
             chosen.append((index, face))
             continue
-        for face in faces.faces_detect(clip.frames[index], upsample=0) or faces.faces_detect(clip.frames[index]):
+        tracked_face = clip.faces[index] if index < len(clip.faces) else None
+        face = _detected_where_tracked(clip.frames[index], tracked, tracked_face)
+        if face is not None:
+            chosen.append((index, face))
+    return chosen
+
+
+def _detected_where_tracked(
+    frame: np.ndarray, tracked: np.ndarray, tracked_face: faces.Face | None
+) -> faces.Face | None:
+    """The best face the detector finds where the tracked landmarks (68, 2) are: looked for near the tracked face's
+    size first (as faces_track does), then in the whole frame, then with the detector's 2x upsampling.
+    """
+
+    def where_tracked(found: list[faces.Face] | None) -> faces.Face | None:
+        for face in found or []:
             overlap = faces.box_overlap(faces.landmarks_box(face.landmarks), faces.landmarks_box(tracked))
             if overlap >= faces.SAME_FACE_OVERLAP:
-                chosen.append((index, face))
-                break
-    return chosen
+                return face
+        return None
+
+    if tracked_face is not None:
+        sized = faces.faces_detect_sized(frame, min_width=faces.SIZED_SEARCH_SHARE * tracked_face.box[2])
+        if (face := where_tracked(sized)) is not None:
+            return face
+    return where_tracked(faces.faces_detect(frame, upsample=0) or faces.faces_detect(frame))
 
 
 def head_pose(landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

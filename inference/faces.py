@@ -49,6 +49,10 @@ PATCH_MIN_CORRELATION = 0.6
 # share of the face's width: a turn or nod under way, not speech (mouth and chin are left out) nor a move across the
 # picture. Measured against a search of every frame on genuine stand-ins (docs/consent.md, "Tracking in turns").
 TRACK_MAX_RESHAPE = 0.03
+# While a face is tracked, the detector looks only for faces at least this share of its width (faces_detect_sized):
+# a face does not shrink by a quarter between two searches half a second apart, and a search that does not find the
+# tracked face is made again over the whole pyramid.
+SIZED_SEARCH_SHARE = 0.75
 # The landmarks that speech does not move: the upper outline (0-4, 12-16), brows, nose and eyes (17-47).
 _STEADY_POINTS = np.r_[0:5, 12:48]
 
@@ -58,12 +62,15 @@ class FaceTrack:
     """The frames read, the face in each (None where there is none) and how many of them the detector searched.
 
     searched: the frames whose face is the detector's best one (or None: it found none) rather than tracked.
+    sized_searches: the searches made while a face was tracked that looked only for faces near its size
+    (faces_detect_sized) and found it.
     """
 
     frames: tuple[np.ndarray, ...]
     faces: tuple[Face | None, ...]
     detections: int
     searched: frozenset[int] = frozenset()
+    sized_searches: int = 0  # of the detections, those that scanned only for faces the tracked one's size
 
 
 def _models_dir() -> Path:
@@ -121,18 +128,89 @@ def faces_detect(image: np.ndarray, *, upsample: int = 1) -> list[Face]:
     )
     with _dlib_lock:
         rects, scores, _ = _detector().run(scan, upsample, DETECTION_SCORE_FLOOR)
-        faces = []
-        for rect, score in sorted(zip(rects, scores, strict=False), key=lambda rs: -rs[1]):
-            full = dlib.rectangle(
-                round(rect.left() / scale),
-                round(rect.top() / scale),
-                round(rect.right() / scale),
-                round(rect.bottom() / scale),
+        found = [
+            (
+                dlib.rectangle(
+                    round(rect.left() / scale),
+                    round(rect.top() / scale),
+                    round(rect.right() / scale),
+                    round(rect.bottom() / scale),
+                ),
+                float(score),
             )
-            shape = _predictor_68()(rgb, full)
-            points = np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float32)
-            box = (max(full.left(), 0), max(full.top(), 0), full.width(), full.height())
-            faces.append(Face(box=box, score=float(score), landmarks=points))
+            for rect, score in zip(rects, scores, strict=False)
+        ]
+        return _faces_fitted(rgb, found)
+
+
+def faces_detect_sized(image: np.ndarray, *, min_width: float) -> list[Face] | None:
+    """The faces at least about `min_width` px wide in an RGB uint8 image (H, W, 3) of at most 800 px, best first,
+    exactly as faces_detect(upsample=0) finds them (same boxes, same scores, same landmarks): the detector's pyramid
+    levels that find only narrower faces are not scanned. None where the boxes cannot be mapped back exactly (then
+    search the whole image).
+
+    dlib's detector scans the image and a pyramid of copies, each 5/6 the size of the one before (dlib's
+    pyramid_down(6), bilinear), with one window that marks a face _LEVEL_BOX px wide in a level's pixels, so level l
+    finds faces about _LEVEL_BOX * 1.2**l px wide. Level k is made here as the detector makes it (dlib.resize_image
+    from level k - 1, its size rounded down as dlib does) and scanned with its levels below; each box found on it is
+    taken back to the level it was found on (its size says which) and mapped up to the image by dlib's own rect_up, as
+    a scan of the whole pyramid maps it. On a 320 px frame with a 150 px face this skips three levels of eight, two
+    thirds of the pixels scanned.
+    """
+    rgb = _as_dlib_image(image)
+    if max(rgb.shape[:2]) > 800:  # faces_detect scans a scaled copy of it
+        return None
+    skipped = 0
+    while _LEVEL_BOX * _PYRAMID_STEP**skipped < min_width:
+        skipped += 1
+    level = rgb
+    for _ in range(skipped):
+        # dlib's pyramid_down(6) rounds the level's size down: lround of an integer division.
+        rows, cols = (5 * level.shape[0]) // 6, (5 * level.shape[1]) // 6
+        if min(rows, cols) < _LEVEL_BOX:
+            return None
+        level = dlib.resize_image(level, rows, cols)
+    with _dlib_lock:
+        rects, scores, _ = _detector().run(level, 0, DETECTION_SCORE_FLOOR)
+        found = [(_level_rect_up(rect, skipped), float(score)) for rect, score in zip(rects, scores, strict=False)]
+        if any(rect is None for rect, _score in found):
+            return None
+        return _faces_fitted(rgb, found)
+
+
+# dlib's face detector: its pyramid (each level 5/6 of the one before) and the box its window marks on a level (px).
+_PYRAMID = dlib.pyramid_down(6)
+_PYRAMID_STEP = 6 / 5
+_LEVEL_BOX = 73
+
+
+def _level_rect_up(rect: Any, skipped: int) -> Any | None:
+    """A box the detector found on pyramid level `skipped` (scanned with its own levels below it), in the full
+    image's pixels as a scan of the whole pyramid reports it; None when it is not a window box of any level.
+
+    The box is rect_up(box on its level, levels) rounded once, so it is taken down to the level whose window it is
+    (the one where it is _LEVEL_BOX px square and maps back to itself) and up again by all the levels together.
+    """
+    for found_on in range(32):
+        down = _PYRAMID.rect_down(dlib.drectangle(rect.left(), rect.top(), rect.right(), rect.bottom()), found_on)
+        box = dlib.rectangle(round(down.left()), round(down.top()), round(down.right()), round(down.bottom()))
+        if box.width() < _LEVEL_BOX:
+            return None
+        if box.width() == box.height() == _LEVEL_BOX and _PYRAMID.rect_up(box, found_on) == rect:
+            return _PYRAMID.rect_up(box, found_on + skipped)
+    return None
+
+
+def _faces_fitted(rgb: np.ndarray, found: list[tuple[Any, float]]) -> list[Face]:
+    """The detector's boxes (dlib rectangles in `rgb`'s pixels) with their scores, as Faces best first with their 68
+    landmarks; called holding _dlib_lock.
+    """
+    faces = []
+    for full, score in sorted(found, key=lambda box_score: -box_score[1]):
+        shape = _predictor_68()(rgb, full)
+        points = np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float32)
+        box = (max(full.left(), 0), max(full.top(), 0), full.width(), full.height())
+        faces.append(Face(box=box, score=score, landmarks=points))
     return faces
 
 
@@ -185,18 +263,29 @@ def faces_track(
     searched until one is found. A face swapped in, moved, joined by a better one or gone
     between two detections is so found as a search of every frame finds it. Once more than `max_missing` frames showed
     no face, no further frame is read (from a decoder, none is decoded).
+
+    While a face is tracked, a search first looks only for faces at least SIZED_SEARCH_SHARE of its width
+    (faces_detect_sized: the boxes, scores and landmarks faces_detect(upsample=0) gives them, at a third of the cost);
+    where that does not find the tracked face as the best one, `detect` searches the frame. So a face much smaller than
+    the tracked one that scores better is not looked for while the tracked face is found.
     """
     read: list[np.ndarray] = []
     found: list[Face | None] = []
-    detections = 0
+    detections = sized_searches = 0
     anchor: Face | None = None  # the last face the detector found, whose box is carried along
     searched = -1  # the last frame the detector searched
     searched_all: set[int] = set()
 
-    def detected(index: int) -> Face | None:
-        nonlocal detections
+    def detected(index: int, tracked: tuple[int, int, int, int] | None = None) -> Face | None:
+        """The detector's best face in frame `index`; with the `tracked` box, looked for near its size first."""
+        nonlocal detections, sized_searches
         detections += 1
         searched_all.add(index)
+        if tracked is not None:
+            sized = faces_detect_sized(read[index], min_width=SIZED_SEARCH_SHARE * tracked[2])
+            if sized and box_overlap(sized[0].box, tracked) >= SAME_FACE_OVERLAP:
+                sized_searches += 1
+                return sized[0]
         best = detect(read[index])
         return best[0] if best else None
 
@@ -211,7 +300,7 @@ def faces_track(
                 if not _jumped(previous, fitted, anchor) and not _reshaped(fitted, anchor):
                     found[index] = fitted
                     continue
-            face = detected(index)
+            face = detected(index, carried)
             if face is None or box_overlap(face.box, carried) < SAME_FACE_OVERLAP:
                 for between in range(searched + 1, index):
                     found[between] = detected(between)
@@ -221,7 +310,13 @@ def faces_track(
         anchor = face
         if sum(face is None for face in found) > max_missing:
             break
-    return FaceTrack(frames=tuple(read), faces=tuple(found), detections=detections, searched=frozenset(searched_all))
+    return FaceTrack(
+        frames=tuple(read),
+        faces=tuple(found),
+        detections=detections,
+        searched=frozenset(searched_all),
+        sized_searches=sized_searches,
+    )
 
 
 def _spread(landmarks: np.ndarray) -> tuple[np.ndarray, float]:

@@ -195,6 +195,14 @@ def test_the_face_detector_searches_one_frame_in_five_of_a_genuine_live_capture(
     assert clip.detections <= len(clip.frames) / 5, (clip.detections, len(clip.frames))
 
 
+def test_every_search_after_the_first_scans_only_for_faces_the_tracked_ones_size(genuine_clip):
+    """A search while a face is tracked skips the detector's pyramid levels that find only much narrower faces (a
+    third of a whole search's cost, the same faces: tests/inference/test_face_track.py); only the first search, with
+    no face tracked yet, scans them all.
+    """
+    assert genuine_clip.sized_searches == genuine_clip.detections - 1, genuine_clip.detections
+
+
 def test_a_capture_beyond_the_cpu_limit_is_refused_as_too_costly_not_a_server_error(
     api, public_api, outbox, portrait_jpeg, same_person_photos, live_capture, settings
 ):

@@ -4,6 +4,7 @@ another place, joined by a better one or gone between two detections is seen as 
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 from skimage import data
@@ -153,3 +154,34 @@ def test_identity_frames_the_tracking_searched_keep_the_face_that_search_found(p
     assert (first, second) == (0, 1)
     assert kept is searched, "the tracking's own search"
     assert found is not tracked and found.box == searched.box, "searched by the detector"
+
+
+def test_a_search_sized_to_the_tracked_face_finds_exactly_what_a_whole_search_finds(person, no_face):
+    """The sized search skips the detector's pyramid levels that find only narrower faces and maps its boxes back as
+    the whole pyramid does: the same boxes, scores and landmarks, for a face turned, nodding, nearer or further.
+    """
+    landmarks = face_search(person)[0].landmarks
+    frames = [
+        person,
+        head_turned(person, landmarks, "left", 1.0),
+        head_turned(person, landmarks, "down", 1.0),
+        np.concatenate([person, no_face], axis=1),
+        *(cv2.resize(person, (side, side), interpolation=cv2.INTER_AREA) for side in (200, 272, 448, 640)),
+    ]
+    for frame in frames:
+        whole = faces.faces_detect(frame, upsample=0)
+        sized = faces.faces_detect_sized(frame, min_width=faces.SIZED_SEARCH_SHARE * whole[0].box[2])
+        assert sized is not None and len(sized) == len(whole) == 1, frame.shape
+        assert (sized[0].box, sized[0].score) == (whole[0].box, whole[0].score), frame.shape
+        assert np.array_equal(sized[0].landmarks, whole[0].landmarks), frame.shape
+
+
+def test_a_search_sized_to_the_tracked_face_leaves_out_faces_much_narrower(person, other_person):
+    """What the sized search saves: the pyramid levels that find faces under SIZED_SEARCH_SHARE of the tracked width."""
+    small = cv2.resize(other_person, (192, 192), interpolation=cv2.INTER_AREA)
+    frame = np.concatenate([person, np.pad(small, ((0, 128), (0, 0), (0, 0)), mode="edge")], axis=1)
+    whole = faces.faces_detect(frame, upsample=0)
+    assert len(whole) == 2 and whole[1].box[2] < faces.SIZED_SEARCH_SHARE * whole[0].box[2], [f.box for f in whole]
+    big = max(whole, key=lambda face: face.box[2])
+    sized = faces.faces_detect_sized(frame, min_width=faces.SIZED_SEARCH_SHARE * big.box[2])
+    assert sized is not None and [(face.box, face.score) for face in sized] == [(big.box, big.score)]
