@@ -226,7 +226,7 @@ BRACKETS = [
     ("audio", "AUDIO_MATCH_DISTANCE", "sound", 0.35, "candor_generated"),
     ("audio", "AUDIO_MATCH_DISTANCE", "sound", 0.55, "content_mismatch"),
     ("mouth", "MOUTH_MATCH_DISTANCE", "mouth", 0.19, "candor_generated"),
-    ("mouth", "MOUTH_MATCH_DISTANCE", "mouth", 0.35, "content_mismatch"),
+    ("mouth", "MOUTH_MATCH_DISTANCE", "mouth", 0.3, "content_mismatch"),
     ("picture", "FACE_MATCH_DISTANCE", "face", 0.3, "candor_generated"),
     ("picture", "FACE_MATCH_DISTANCE", "face", 0.45, "content_mismatch"),
 ]
