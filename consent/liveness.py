@@ -179,11 +179,10 @@ def identity_faces(clip: Clip, liveness: Liveness) -> list[tuple[int, faces.Face
         tracked = liveness.landmarks[index]
         if tracked is None:
             continue
-        face = clip.faces[index] if index in clip.searched else None
-        if face is not None and face.landmarks is tracked:
-            chosen.append((index, face))
-            continue
         tracked_face = clip.faces[index] if index < len(clip.faces) else None
+        if index in clip.searched and tracked_face is not None and tracked_face.landmarks is tracked:
+            chosen.append((index, tracked_face))
+            continue
         face = _detected_where_tracked(clip.frames[index], tracked, tracked_face)
         if face is not None:
             chosen.append((index, face))
