@@ -4,6 +4,7 @@ header said, and an analysis that exceeds its CPU or memory budget is stopped by
 
 from __future__ import annotations
 
+import gc
 import io
 import time
 from fractions import Fraction
@@ -107,3 +108,38 @@ def test_an_analysis_beyond_its_cpu_or_memory_budget_is_stopped_and_reported_as_
     assert memory.value.code == cpu.value.code == "too_costly"
     with pytest.raises(InferenceError, match="not a video"):
         sandbox.run_limited(_refuse, limits=limits)
+
+
+def _threads() -> int:
+    with open("/proc/self/status") as status:
+        return int(next(line for line in status if line.startswith("Threads:")).split()[1])
+
+
+def test_the_bounded_decoder_decodes_on_the_calling_thread_alone():
+    """The analysis is bounded by processor time: a decoder's thread pool adds to it (its hand-offs, its waiting on a
+    busy core) and saves only wall time.
+    """
+    clip = _video(width=1280, height=720, frames=30, fps=30)
+    before = _threads()
+    during = [_threads() for _frame in media.video_frames_bounded(clip, limits=LIMITS, fps=15, max_side=640)]
+    assert len(during) == 16 and max(during) == before
+
+
+def _private_growth_mb_after_collecting() -> float:
+    def private_dirty_kb() -> int:
+        with open("/proc/self/smaps_rollup") as rollup:
+            return sum(int(line.split()[1]) for line in rollup if line.startswith("Private_Dirty:"))
+
+    before = private_dirty_kb()
+    gc.collect()
+    return (private_dirty_kb() - before) / 1024
+
+
+def test_the_analysis_child_does_not_copy_the_parents_objects_when_it_collects_garbage():
+    """A forked child shares its parent's pages until it writes to them; a collection that walked the parent's objects
+    (a web process's heap) would write to every one, copying them all into the child's memory and spending the time.
+    """
+    heap = [[index] for index in range(1_000_000)]  # about 90 MB of objects the collector tracks
+    limits = sandbox.CostLimits(cpu_s=5, memory_mb=200, wall_s=30)
+    grown = sandbox.run_limited(_private_growth_mb_after_collecting, limits=limits)
+    assert len(heap) == 1_000_000 and grown < 10, grown
