@@ -198,6 +198,17 @@ def acoustic_track(audio: np.ndarray, sample_rate: int, n_frames: int, fps: int)
     return cast(np.ndarray, np.clip(track, 0.0, 1.0).astype(np.float32))
 
 
+def placed_closures(audio: np.ndarray, sample_rate: int, n_frames: int, fps: int) -> list[tuple[float, float, bool]]:
+    """(start s, end s, labial) of every oral closure acoustic_track places in mono float audio (N,) for n_frames
+    at fps: the same analysis, without the mouth's shape (for measuring where the lips are placed shut)."""
+    features, noise = acoustic_analysis(audio, sample_rate, n_frames * _HOPS_PER_FRAME, fps * _HOPS_PER_FRAME)
+    hop_s = 1.0 / (fps * _HOPS_PER_FRAME)
+    speaking = _voice_activity(features[:, LEVEL], features[:, VOICING], features[:, HISS], hop_s)
+    formants, scale = _reference_formants(features)
+    closures = oral_closures(audio, sample_rate, features, formants, scale, speaking, hop_s, noise)
+    return [(start * hop_s, end * hop_s, labial) for start, end, labial in closures]
+
+
 def _pauses(speaking: np.ndarray, hop_s: float) -> np.ndarray:
     """(n,) float 0/1: the pauses in voice activity (n,) 0/1, stretches without speech of at least _PAUSE_S.
 

@@ -7,7 +7,7 @@ import pytest
 from benchmarks import quality, recorded_portraits, recorded_speech
 from inference import media, recognition
 from inference.animation import frame_count
-from inference.articulation import CLOSE, JAW, acoustic_track
+from inference.articulation import CLOSE, JAW, acoustic_track, placed_closures
 from inference.closures import _Cues, _labial, _parts
 
 FPS = 25
@@ -125,6 +125,19 @@ def test_an_l_between_vowels_leaves_the_lips_apart():
     laterals = [_centre(start, end) for start, end, ipa in phones if ipa == "l"]
     assert len(laterals) == 4
     assert track[laterals, CLOSE].max() < 0.5, track[laterals, CLOSE]
+
+
+def test_the_closures_placed_are_where_the_track_shuts_the_lips(recording, track, phones):
+    # benchmarks/lip_closure_precision.py measures lip closures on placed_closures' times; they must be the track's.
+    closures = placed_closures(recording, RATE, len(track), FPS)
+    lip = [(start, end) for start, end, labial in closures if labial]
+    assert lip and len(lip) < len(closures)
+    for start, end in lip:
+        assert track[int(start * FPS) : int(end * FPS) + 1, CLOSE].max() == 1.0, (start, end)
+    bilabials = [phone for phone in phones if phone[2] in ("m", "b")]
+    number = next(pair for pair in zip(bilabials, bilabials[1:], strict=False) if [p[2] for p in pair] == ["m", "b"])
+    for start, end, _ in number:
+        assert any(a < end + 0.04 and start - 0.04 < b for a, b in lip), (start, end)
 
 
 def test_the_mouth_follows_the_sound_without_lag(recording, track):
