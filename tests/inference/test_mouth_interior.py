@@ -86,11 +86,15 @@ def test_the_cavity_is_lit_at_the_front_and_dark_at_the_back_not_a_black_hole(wi
         assert measured.cavity_depth >= 1.2
 
 
+def judged_spread_wide(name: str) -> Interior:
+    """A portrait's mouth at SPREAD_WIDE, between the quality judge's face mesh's inner lip contours."""
+    rig = portrait_rig(photo(name))
+    return quality.mouth_interior(render_frame(rig, SPREAD_WIDE), reference(rig.image))
+
+
 @pytest.fixture(scope="module")
 def bearded_spread_wide(mesh_model) -> Interior:
-    """beard_shadow's mouth at SPREAD_WIDE, between the quality judge's face mesh's inner lip contours."""
-    rig = portrait_rig(photo("beard_shadow"))
-    return quality.mouth_interior(render_frame(rig, SPREAD_WIDE), reference(rig.image))
+    return judged_spread_wide("beard_shadow")
 
 
 def test_a_bearded_face_opening_wide_shows_the_judge_its_lower_teeth(bearded_spread_wide):
@@ -102,6 +106,13 @@ def test_a_bearded_face_opening_wide_shows_a_dark_cavity_with_depth_not_a_black_
     assert bearded_spread_wide.black_share <= 0.2
     assert 0.15 <= bearded_spread_wide.cavity_lightness <= 0.5  # of the skin's lightness: not lifted to grey
     assert bearded_spread_wide.cavity_depth >= 1.2
+
+
+def test_a_beard_around_the_mouth_does_not_darken_its_inside(mesh_model, bearded_spread_wide):
+    # The cavity is lit like the skin; a beard in the cheeks it is read on is not skin. The clean-shaven closed-mouth
+    # portrait at the same pose is the yardstick (its black share is a few percent).
+    shaven = judged_spread_wide("closed")
+    assert bearded_spread_wide.black_share <= shaven.black_share + 0.05
 
 
 def lower_teeth_height(rig, jaw: float) -> float:
