@@ -27,10 +27,9 @@ from .warp import Warper, engine_warper
 
 EXPRESSIONS = ("neutral", "friendly", "serious")
 
-# Inner mouth shading, as fractions of its colours: lit just inside the lips,
-# dark at the back, darker towards the corners.
-_CAVITY_EDGE, _CAVITY_DEPTH = 1.0, 0.6
-_CORNER_SHADE = 0.6
+# Inner mouth shading: the rig's cavity colour just inside the lips, its
+# throat colour at the back, darker towards the corners by this share.
+_CORNER_SHADE = 0.45
 # Lips parted less than this (px) beyond their resting separation fade the
 # inside in rather than drawing a hard line.
 _CAVITY_FADE_PX = 2.0
@@ -48,8 +47,12 @@ _SUBPIXEL_BITS = 2
 _TOOTH_WIDTH = 0.13
 _TOOTH_GAP_SHADE = 0.92
 _TEETH_TOP_SHADE = 0.85  # under the upper lip's shadow
-_LOWER_TEETH_MIN_PX = 2.5  # however small the face
-_LOWER_TEETH_FROM, _LOWER_TEETH_RAMP, _LOWER_TEETH_HEIGHT, _LOWER_TEETH_SHADE = 0.1, 0.1, 0.05, 0.85
+# The lower teeth rise over the lower lip from openings (at the middle) of
+# _LOWER_TEETH_FROM mouth widths, over _LOWER_TEETH_RAMP; they show over this
+# share of the opening, up to _LOWER_TEETH_MAX mouth widths (about half an
+# incisor's crown) and at least _LOWER_TEETH_MIN_PX however small the face.
+_LOWER_TEETH_FROM, _LOWER_TEETH_RAMP, _LOWER_TEETH_OF_OPENING, _LOWER_TEETH_MAX = 0.1, 0.1, 0.3, 0.1
+_LOWER_TEETH_MIN_PX, _LOWER_TEETH_SHADE = 2.5, 0.85
 # The tongue rises over the lower lip from openings this wide (mouth widths),
 # to this share of the opening's height in the middle.
 _TONGUE_FROM, _TONGUE_RAMP, _TONGUE_WIDTH, _TONGUE_HEIGHT = 0.08, 0.12, 0.35, 0.35
@@ -319,8 +322,7 @@ def _paint_inner_mouth(frame: np.ndarray, mouth: InnerMouth, face: np.ndarray, p
     behind = np.clip((ys - teeth_edge) / np.maximum(bottom - teeth_edge, 1.0), 0.0, 1.0)
     inside = np.clip(np.minimum(ys - top, bottom - ys) / np.maximum(gap / 2, 1.0), 0.0, 1.0)
     depth = inside * np.sqrt(1 - behind)
-    shade = (_CAVITY_EDGE + (_CAVITY_DEPTH - _CAVITY_EDGE) * depth) * corner_shade
-    colour = shade[..., None] * mouth.cavity
+    colour = corner_shade[..., None] * (mouth.cavity + (mouth.throat - mouth.cavity) * depth[..., None])
     wide = gap / mouth.width
     # The lower jaw's floor: a sliver of tongue under the lower teeth, a mound on wider openings.
     # The photo's own teeth cover the rest.
@@ -332,9 +334,11 @@ def _paint_inner_mouth(frame: np.ndarray, mouth: InnerMouth, face: np.ndarray, p
     # Lit on its front, falling into shadow towards its back.
     tongue_light = 0.7 + 0.3 * np.clip((ys - tongue_top) / np.maximum(bottom - tongue_top, 1.0), 0.0, 1.0)
     colour = _over(colour, (corner_shade * tongue_light)[..., None] * mouth.tongue, tongue)
-    # Lower teeth: a band over the lower lip, its top a smooth curve along the lip.
-    lower_show = np.clip((wide - _LOWER_TEETH_FROM) / _LOWER_TEETH_RAMP, 0.0, 1.0) * max(
-        _LOWER_TEETH_HEIGHT * mouth.width, _LOWER_TEETH_MIN_PX
+    # Lower teeth: a band over the lower lip, its top a smooth curve along the lip, taller as the jaw opens
+    # (read at the opening's middle, so that a ragged lip edge does not make their top ragged).
+    opening = float(np.linalg.norm(lower[middle] - upper[middle])) / mouth.width
+    lower_show = float(np.clip((opening - _LOWER_TEETH_FROM) / _LOWER_TEETH_RAMP, 0.0, 1.0)) * max(
+        min(_LOWER_TEETH_OF_OPENING * opening, _LOWER_TEETH_MAX) * mouth.width, _LOWER_TEETH_MIN_PX
     )
     lower_top = np.polyval(np.polyfit(lower[:, 0], lower[:, 1], 2), xs) - lower_show * (1 - corner**2)
     lower_teeth = np.clip(ys - lower_top + 0.5, 0.0, 1.0) * (lower_show > 0.5) * np.clip((0.7 - corner) / 0.2, 0.0, 1.0)

@@ -41,11 +41,14 @@ _TEETH_BELOW_LIP = 0.09
 _TEETH_LIGHTER, _TEETH_CHROMA = 0.0, 0.6
 _PHOTO_TEETH_MIN_PX, _PHOTO_TEETH_COLUMNS = 1.5, 0.6
 _PHOTO_TEETH_MIDDLE = 0.6  # the share of the opening's width whose columns are read
-# The inside of the mouth and the tongue: the lips' colour, darkened; the
-# cavity just inside the lips at least this light against the skin (dark lips
-# would make a black hole of it).
+# The inside of the mouth and the tongue: the lips' hue, darkened. The
+# cavity's lightness (CIELAB L) follows the face's light, not the lips' (dark
+# lips made a black hole of it): just inside the lips and at the throat it is
+# these shares of the skin's. The skin's lightness is read on the lighter half
+# of the cheeks and nose, since a beard or stubble there is darker than skin.
 _CAVITY_OF_LIP = np.array([0.42, 0.26, 0.26])
-_CAVITY_MIN_OF_SKIN = 0.3
+_CAVITY_FRONT_OF_SKIN, _CAVITY_THROAT_OF_SKIN = 0.33, 0.15
+_SKIN_LIGHT_PERCENTILE = 75
 _TONGUE_OF_LIP = np.array([0.7, 0.5, 0.5])
 _OPENING_SHARE = 0.15
 # Teeth and cavity colours: teeth take the light of the photo's eye whites
@@ -69,7 +72,8 @@ class InnerMouth:
     photo_teeth: np.ndarray | None  # (H, W) float32 0..1 the photo's own upper teeth; None when it shows none
     photo_parting: float  # px between the lips' middles in the photo (at rest they part at most slightly)
     width: float  # mouth width, px
-    cavity: np.ndarray  # dark, reddish inside of the mouth
+    cavity: np.ndarray  # dark, reddish inside of the mouth just inside the lips
+    throat: np.ndarray  # the same, darker, at the back
     teeth: np.ndarray
     tongue: np.ndarray
     crease: (
@@ -251,7 +255,8 @@ def build_inner_mouth(image: np.ndarray, landmarks: np.ndarray, axes: FaceAxes, 
         photo_teeth=frozen(photo_teeth) if photo_teeth is not None else None,
         photo_parting=float(np.linalg.norm(photo[1 + n // 2] - photo[len(vertices) - 1 - n // 2])),
         width=float(mesh.width),
-        cavity=frozen(_cavity_colour(image, landmarks, lip)),
+        cavity=frozen(_cavity_colour(image, landmarks, lip, _CAVITY_FRONT_OF_SKIN)),
+        throat=frozen(_cavity_colour(image, landmarks, lip, _CAVITY_THROAT_OF_SKIN)),
         teeth=frozen(_teeth_colour(image, landmarks, photo_teeth)),
         tongue=frozen((lip * _TONGUE_OF_LIP).astype(np.float32)),
         crease=frozen((_CREASE_SHADE * lip * (lip / max(float(lip.max()), 1.0)) ** _CREASE_DEEPEN).astype(np.float32))
@@ -356,12 +361,29 @@ def _teeth_colour(image: np.ndarray, landmarks: np.ndarray, photo_teeth: np.ndar
     return cast(np.ndarray, (hue * _TEETH_LIGHTNESS * highlight).clip(0, 255).astype(np.float32))
 
 
-def _cavity_colour(image: np.ndarray, landmarks: np.ndarray, lip: np.ndarray) -> np.ndarray:
-    """(3,) float32 RGB just inside the lips: the lip colour lip (3,) darkened, no darker than a share of the skin."""
-    cavity = lip * _CAVITY_OF_LIP
+def _cavity_colour(image: np.ndarray, landmarks: np.ndarray, lip: np.ndarray, of_skin: float) -> np.ndarray:
+    """(3,) float32 RGB of the inside of the mouth: the hue of the lip colour lip (3,) darkened, at of_skin of the
+    skin's CIELAB lightness, its chroma scaled with it."""
+    darkened = _lab(lip * _CAVITY_OF_LIP)
+    lightness = of_skin * _skin_lightness(image, landmarks)
+    chroma = (darkened[1:] - 128) * lightness / max(float(darkened[0]), 1.0)
+    lab = np.concatenate([[lightness], 128 + chroma]).clip(0, 255).reshape(1, 1, 3)
+    return cast(np.ndarray, cv2.cvtColor(np.round(lab).astype(np.uint8), cv2.COLOR_LAB2RGB)[0, 0].astype(np.float32))
+
+
+def _skin_lightness(image: np.ndarray, landmarks: np.ndarray) -> float:
+    """CIELAB lightness (8-bit scale) of the skin: its lighter pixels' (a beard is darker than skin)."""
     skin = _skin_pixels(image, landmarks)
-    floor = _CAVITY_MIN_OF_SKIN * float(skin.mean()) if len(skin) else 0.0
-    return cast(np.ndarray, (cavity * max(1.0, floor / max(float(cavity.mean()), 1.0))).clip(0, 255).astype(np.float32))
+    if not len(skin):
+        return 128.0
+    lab = cv2.cvtColor(skin.reshape(-1, 1, 3).astype(np.uint8), cv2.COLOR_RGB2LAB)
+    return float(np.percentile(lab[:, 0, 0], _SKIN_LIGHT_PERCENTILE))
+
+
+def _lab(rgb: np.ndarray) -> np.ndarray:
+    """(3,) float32 CIELAB (8-bit scale) of an RGB colour rgb (3,)."""
+    pixel = np.round(np.clip(rgb, 0, 255)).astype(np.uint8).reshape(1, 1, 3)
+    return cast(np.ndarray, cv2.cvtColor(pixel, cv2.COLOR_RGB2LAB)[0, 0].astype(np.float32))
 
 
 def _skin_pixels(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:

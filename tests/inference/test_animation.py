@@ -189,7 +189,10 @@ def test_an_open_mouth_shows_a_shaded_cavity_with_teeth_not_smeared_lip(hopper_r
     top, bottom = int(np.ceil(upper[middle, 1])) + 1, int(np.floor(lower[middle, 1])) - 1
     profile = frame[top:bottom, column].astype(float)
     lightness = profile.mean(axis=1)
-    lip = hopper_rig.mouth.cavity / np.array([0.42, 0.26, 0.26])
+    lips = np.zeros(hopper_rig.image.shape[:2], np.uint8)
+    cv2.fillPoly(lips, [np.round(hopper_rig.landmarks[48:60]).astype(np.int32)], 1)
+    cv2.fillPoly(lips, [np.round(hopper_rig.landmarks[60:68]).astype(np.int32)], 0)
+    lip = hopper_rig.image[lips.astype(bool)].astype(float).mean(axis=0)
     # Upper teeth near the top: light, nearly neutral, like the face's light.
     teeth = profile[:3].mean(axis=0)
     assert teeth.mean() > lip.mean() + 5

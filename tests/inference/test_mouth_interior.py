@@ -2,7 +2,9 @@
 
 Measured on rendered frames (benchmarks/mouth_interior.py) of two benchmark portraits: a photo taken mid-speech
 rendered at 512 px (its predictor's lip contour sags onto the teeth, which drew a notch under them) and a face of
-about 110 px cropped from a group photo (its opening was a nearly black hole).
+about 110 px cropped from a group photo (its opening was a nearly black hole). Then on a full beard (beard_shadow)
+and a closed mouth (closed), where the lower teeth were a sliver the judge read as lip and the beard darkened the
+skin the cavity was lit by.
 """
 
 from pathlib import Path
@@ -11,14 +13,19 @@ import cv2
 import numpy as np
 import pytest
 
-from benchmarks.mouth_interior import Interior, interior
-from benchmarks.reference_faces import BENCHMARK_PORTRAITS
+from benchmarks import quality
+from benchmarks.mouth_interior import TEETH_CHROMA, TEETH_LIGHTER, Interior, interior
+from benchmarks.reference_faces import BENCHMARK_PORTRAITS, reference
 from inference.animation import render_frame
 from inference.rig import FACE_PARAMETERS, portrait_rig
 
 DATA = Path(__file__).resolve().parents[2] / "benchmarks" / "data"
 # Wide openings: the jaw at these values opens the mouth by about a third and a half of its width.
 WIDE = (0.7, 1.0)
+# The widest frame of beard_shadow's Russian benchmark clip (dir-instr, 8 kHz): jaw fully open, lips spread, the head
+# turned a little (degrees).
+SPREAD_WIDE = {"jaw_open": 1.0, "lip_spread": 0.56, "lip_round": 0.07, "head_roll": 1.41, "head_nod": 1.59}
+SPREAD_WIDE |= {"head_yaw": -1.8}
 
 
 def photo(name: str) -> np.ndarray:
@@ -77,3 +84,64 @@ def test_the_cavity_is_lit_at_the_front_and_dark_at_the_back_not_a_black_hole(wi
         assert 0.15 <= measured.cavity_lightness <= 0.5  # of the skin's lightness
         assert measured.black_share <= 0.2
         assert measured.cavity_depth >= 1.2
+
+
+def judged_spread_wide(name: str) -> Interior:
+    """A portrait's mouth at SPREAD_WIDE, between the quality judge's face mesh's inner lip contours."""
+    rig = portrait_rig(photo(name))
+    return quality.mouth_interior(render_frame(rig, SPREAD_WIDE), reference(rig.image))
+
+
+@pytest.fixture(scope="module")
+def bearded_spread_wide(mesh_model) -> Interior:
+    return judged_spread_wide("beard_shadow")
+
+
+def test_a_bearded_face_opening_wide_shows_the_judge_its_lower_teeth(bearded_spread_wide):
+    assert bearded_spread_wide.gap >= 0.3
+    assert bearded_spread_wide.lower_teeth >= 0.5
+
+
+def test_a_bearded_face_opening_wide_shows_a_dark_cavity_with_depth_not_a_black_hole(bearded_spread_wide):
+    assert bearded_spread_wide.black_share <= 0.2
+    assert 0.15 <= bearded_spread_wide.cavity_lightness <= 0.5  # of the skin's lightness: not lifted to grey
+    assert bearded_spread_wide.cavity_depth >= 1.2
+
+
+def test_a_beard_around_the_mouth_does_not_darken_its_inside(mesh_model, bearded_spread_wide):
+    # The cavity is lit like the skin; a beard in the cheeks it is read on is not skin. The clean-shaven closed-mouth
+    # portrait at the same pose is the yardstick (its black share is a few percent).
+    shaven = judged_spread_wide("closed")
+    assert bearded_spread_wide.black_share <= shaven.black_share + 0.05
+
+
+def lower_teeth_height(rig, jaw: float) -> float:
+    """How far (mouth widths) the lower teeth rise over the lower lip in the middle fifth of the opening, rendered
+    with the jaw open by jaw: the median over its columns of the run of teeth (benchmarks.mouth_interior's colours)
+    up from the lip's edge."""
+    mouth = rig.mouth
+    polygon = mouth.polygon_rest + jaw * mouth.polygon_motion[FACE_PARAMETERS.index("jaw_open")]
+    upper, lower = polygon[mouth.upper], polygon[mouth.lower]
+    centre = (upper[0, 0] + upper[-1, 0]) / 2
+    lightness, chroma = skin(rig)
+    lab = cv2.cvtColor(render_frame(rig, {"jaw_open": jaw}), cv2.COLOR_RGB2LAB).astype(float)
+    runs = []
+    for x in range(int(np.ceil(centre - 0.1 * mouth.width)), int(centre + 0.1 * mouth.width) + 1):
+        top, bottom = np.interp(x, upper[:, 0], upper[:, 1]), np.interp(x, lower[:, 0], lower[:, 1])
+        column = lab[int(np.floor(top)) + 1 : int(np.ceil(bottom)) + 1, x][::-1]  # up from the lower lip
+        teeth = (np.hypot(column[:, 1] - 128, column[:, 2] - 128) < TEETH_CHROMA * chroma) & (
+            column[:, 0] > TEETH_LIGHTER * lightness
+        )
+        # The lip's own edge may take a pixel or two before the teeth start.
+        first = int(np.argmax(teeth[:3])) if teeth[:3].any() else len(teeth)
+        runs.append(int(np.argmin(teeth[first:])) if not teeth[first:].all() else len(teeth) - first)
+    return float(np.median(runs)) / mouth.width
+
+
+@pytest.mark.parametrize("name", ["beard_shadow", "closed"])
+def test_the_lower_teeth_rise_with_the_opening_to_about_a_tenth_of_the_mouths_width(name):
+    rig = portrait_rig(photo(name))
+    # Fully open (a third of the mouth's width or more): about a tenth of the mouth's width, half an incisor's crown.
+    assert 0.075 <= lower_teeth_height(rig, 1.0) <= 0.15
+    # Half open: shorter.
+    assert 0.02 <= lower_teeth_height(rig, 0.5) < lower_teeth_height(rig, 1.0)
