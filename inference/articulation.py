@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import cast
 
@@ -43,6 +44,9 @@ _SHORTEST_SOUND_S = 0.03
 _HANGOVER_S = 0.1
 # A stretch this long without voice activity is a pause (see _pauses).
 _PAUSE_S = 0.1
+# A gap this long between the synthesizer's phonemes is a pause: as long as the audio's silence in one
+# (_PAUSE_S without voice activity, which is held half of _HANGOVER_S either side of each sound).
+_TEXT_PAUSE_S = _PAUSE_S + _HANGOVER_S
 # Formants are read as if from one reference vocal tract: a voice is scaled so
 # that its median F3 over vowels lands on _REFERENCE_F3 (Hz, an adult man's),
 # which undoes the shorter tract of women and children.
@@ -100,7 +104,21 @@ def viseme_track(phonemes: Sequence[Phoneme], n_frames: int, fps: int, level: np
     if level is not None:
         track[:, JAW] *= 1 - _LOUDNESS_SHARE + _LOUDNESS_SHARE * np.asarray(level)
     _shut(track, [int((start + end) / 2 * fps) for start, end in lip_closures])
+    # A pause holds the seal to its edges: the next sound's anticipation would part the lips a frame early
+    # (lip_close 0.93 on a frame wholly before it).
+    _shut(track, _frames_in_pauses(phonemes, n_frames, fps))
     return cast(np.ndarray, track.astype(np.float32))
+
+
+def _frames_in_pauses(phonemes: Sequence[Phoneme], n_frames: int, fps: int) -> list[int]:
+    """The frames whose whole exposure lies in a gap of at least _TEXT_PAUSE_S that no phoneme covers."""
+    frames: list[int] = []
+    cursor = 0.0
+    for start, end in [(p[0], p[1]) for p in sorted(phonemes)] + [(n_frames / fps, n_frames / fps)]:
+        if start - cursor >= _TEXT_PAUSE_S:
+            frames.extend(range(math.ceil(cursor * fps - 1e-9), math.floor(start * fps + 1e-9)))
+        cursor = max(cursor, end)
+    return frames
 
 
 def _timed_segments(phonemes: Sequence[Phoneme], duration: float) -> list[tuple[float, float, Viseme]]:
@@ -171,7 +189,8 @@ def acoustic_track(audio: np.ndarray, sample_rate: int, n_frames: int, fps: int)
     # Labiodental hiss is weak and spectrally flat; a sibilant's is loud and peaked.
     target[:, DENTAL] = fricative * features[:, FLATNESS] * np.clip((0.45 - level) / 0.25, 0.0, 1.0)
     context = 2 * round(CLOSURE_CONTEXT_S / hop_s) + 1
-    target[:, CLOSE] = np.maximum(1 - maximum_filter1d(speaking, size=context), _pauses(speaking, hop_s))
+    pauses = _pauses(speaking, hop_s)
+    target[:, CLOSE] = np.maximum(1 - maximum_filter1d(speaking, size=context), pauses)
     shut = []
     for start, end, labial in oral_closures(audio, sample_rate, features, formants, scale, speaking, hop_s, noise):
         if labial:
@@ -195,6 +214,9 @@ def acoustic_track(audio: np.ndarray, sample_rate: int, n_frames: int, fps: int)
             for frame in range(int(first // _HOPS_PER_FRAME), int(last // _HOPS_PER_FRAME) + 1)
         ],
     )
+    # A pause holds the seal to its edges: the smoothing above lets the next sound's opening seep into the frames
+    # before it (lip_close 0.9 a frame before the first sound), while those frames are wholly silent.
+    _shut(track, np.flatnonzero(pauses.reshape(n_frames, _HOPS_PER_FRAME).min(axis=1) == 1.0).tolist())
     return cast(np.ndarray, np.clip(track, 0.0, 1.0).astype(np.float32))
 
 

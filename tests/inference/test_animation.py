@@ -11,7 +11,7 @@ from inference.animation import animate, animation_track, frame_count, render_fr
 from inference.errors import InferenceError
 from inference.faces import faces_detect
 from inference.rig import FACE_PARAMETERS, PARAMETERS, portrait_rig
-from inference.speech import synthesize
+from inference.speech import espeak_voice, synthesize
 
 RATE = 16000
 FPS = 25
@@ -337,3 +337,14 @@ def test_fifty_frames_take_well_under_half_a_second_of_processor_time(rig, astro
     elapsed = time.process_time() - start
     assert frames == 50
     assert elapsed < 0.5
+
+
+@pytest.mark.parametrize("text_path", [True, False], ids=["text", "audio"])
+def test_lips_sealed_beside_rounded_vowels_are_pressed_not_pouted(text_path):
+    spoken = synthesize("You move, oh Bob.", "en", voice=espeak_voice("en"))
+    n_frames = frame_count(len(spoken.audio), spoken.sample_rate, FPS)
+    phonemes = spoken.phonemes if text_path else None
+    track = animation_track(spoken.audio, spoken.sample_rate, n_frames, FPS, phonemes=phonemes)
+    close, rounding = track[:, PARAMETERS.index("lip_close")], track[:, PARAMETERS.index("lip_round")]
+    assert rounding[close >= 0.95].max() <= 0.05
+    assert rounding.max() >= 0.5  # the vowels round

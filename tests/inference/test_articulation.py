@@ -92,6 +92,23 @@ def test_pauses_and_silence_leave_the_mouth_closed_and_relaxed():
     assert not acoustic_track(hiss, 16000, FPS, FPS)[:, JAW].any()
 
 
+def test_a_pause_holds_the_lips_shut_up_to_the_frame_where_speech_starts():
+    # Text: 0.5 s before the vowel and 0.25 s after it, then 0.15 s between two vowels (shorter than a pause).
+    track = viseme_track([(0.5, 0.8, "a"), (1.05, 1.2, "a"), (1.35, 1.6, "a")], 50, FPS)
+    shut = (track[:, JAW] == 0.0) & (track[:, CLOSE] == 1.0)
+    assert shut[:12].all() and shut[20:26].all()  # every frame wholly inside the first two gaps
+    assert not shut[30:34].any()
+    # Audio: a phrase after half a second of silence.
+    spoken = speech.synthesize("Hello there.", "en", voice=speech.espeak_voice("en"))
+    silence = np.zeros(spoken.sample_rate // 2, np.float32)
+    audio = np.concatenate([silence, spoken.audio])
+    track = acoustic_track(audio, spoken.sample_rate, round(len(audio) * FPS / spoken.sample_rate), FPS)
+    first_sound = np.flatnonzero(np.abs(audio) > 0.01 * np.abs(audio).max())[0] / spoken.sample_rate
+    before = int((first_sound - 0.05) * FPS)  # voice activity is held 50 ms before a sound
+    assert (track[:before, JAW] == 0.0).all() and (track[:before, CLOSE] == 1.0).all()
+    assert track[before + 2, JAW] > 0.1
+
+
 def test_audio_alone_opens_on_vowels_and_shuts_the_bilabials(spoken):
     result, n_frames = spoken
     track = acoustic_track(result.audio, result.sample_rate, n_frames, FPS)
