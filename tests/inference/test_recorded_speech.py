@@ -4,7 +4,7 @@ asterisk-core-sounds-en-wav, read as an upload is (16 kHz), its phones placed by
 import numpy as np
 import pytest
 
-from benchmarks import quality, recorded_portraits, recorded_speech
+from benchmarks import lip_closure_precision, quality, recorded_portraits, recorded_speech
 from inference import media, recognition
 from inference.animation import frame_count
 from inference.articulation import CLOSE, JAW, acoustic_track, placed_closures
@@ -146,18 +146,6 @@ def test_the_mouth_follows_the_sound_without_lag(recording, track):
     assert quality.best_lag(openness, envelope) == 0
 
 
-def _lip_closures_per_second(track: np.ndarray, speaking: np.ndarray) -> float:
-    """The lips shutting (CLOSE at least 0.95) after they have parted (a gap above 0.1), from the first to the last
-    frame of speaking (n,) bool, per second of speech: the benchmark's count, on the track instead of a render."""
-    spoken = np.flatnonzero(speaking)
-    closures, opened = 0, False
-    for frame in range(spoken[0], spoken[-1] + 1):
-        opened |= bool(track[frame, JAW] * (1 - track[frame, CLOSE]) > 0.1)
-        if opened and track[frame, CLOSE] >= 0.95:
-            closures, opened = closures + 1, False
-    return closures / (speaking.sum() / FPS)
-
-
 def test_room_noise_does_not_make_the_lips_close_more_often_than_speakers_do():
     # The Russian prompt "Нажмите 1, чтобы принять эту запись. Или просто оставайтесь на линии." (5 bilabials) under
     # the benchmark's room noise (its seed in the default run): the noise bent the place cues of tongue stops and
@@ -167,7 +155,10 @@ def test_room_noise_does_not_make_the_lips_close_more_often_than_speakers_do():
     heard = recorded_speech.in_room(recording, RATE, recorded_speech.NOISE_SNR_DB, seed=8)
     n_frames = frame_count(len(heard), RATE, FPS)
     speaking = recorded_speech.speech_frames_mask(recorded_speech.in_room(recording, RATE, None, 0), RATE, n_frames)
-    rate = _lip_closures_per_second(acoustic_track(heard, RATE, n_frames, FPS), speaking)
+    # The benchmark's count of the lips shutting after they parted, on the track instead of a render.
+    rate = lip_closure_precision.track_closures(acoustic_track(heard, RATE, n_frames, FPS), speaking) / (
+        speaking.sum() / FPS
+    )
     assert recorded_speech.TARGET_CLOSURES_PER_S[0] <= rate <= recorded_speech.TARGET_CLOSURES_PER_S[1], rate
 
 
