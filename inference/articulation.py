@@ -163,12 +163,9 @@ def acoustic_track(audio: np.ndarray, sample_rate: int, n_frames: int, fps: int)
     lips apart and the jaw half open.
     Silence is a closed, relaxed mouth.
     """
-    features, noise = acoustic_analysis(audio, sample_rate, n_frames * _HOPS_PER_FRAME, fps * _HOPS_PER_FRAME)
-    hop_s = 1.0 / (fps * _HOPS_PER_FRAME)
+    features, hop_s, speaking, formants, closures = _acoustic_reading(audio, sample_rate, n_frames, fps)
     level, voicing, nasal, hiss = (features[:, i] for i in (LEVEL, VOICING, NASAL, HISS))
-    speaking = _voice_activity(level, voicing, hiss, hop_s)
     voiced = np.clip((voicing - 0.3) / (_VOICED_ABOVE + 0.15 - 0.3), 0.0, 1.0) * speaking
-    formants, scale = _reference_formants(features)
     f1, f2 = formants[:, 0], formants[:, 1]
     # LPC's F1 wavers from hop to hop; a vowel's openness is read over its nucleus.
     openness = median_filter(
@@ -192,7 +189,7 @@ def acoustic_track(audio: np.ndarray, sample_rate: int, n_frames: int, fps: int)
     pauses = _pauses(speaking, hop_s)
     target[:, CLOSE] = np.maximum(1 - maximum_filter1d(speaking, size=context), pauses)
     shut = []
-    for start, end, labial in oral_closures(audio, sample_rate, features, formants, scale, speaking, hop_s, noise):
+    for start, end, labial in closures:
         if labial:
             target[start:end, [JAW, DENTAL]] = 0.0
             target[start:end, CLOSE] = 1.0
@@ -223,12 +220,22 @@ def acoustic_track(audio: np.ndarray, sample_rate: int, n_frames: int, fps: int)
 def placed_closures(audio: np.ndarray, sample_rate: int, n_frames: int, fps: int) -> list[tuple[float, float, bool]]:
     """(start s, end s, labial) of every oral closure acoustic_track places in mono float audio (N,) for n_frames
     at fps: the same analysis, without the mouth's shape (for measuring where the lips are placed shut)."""
+    _features, hop_s, _speaking, _formants, closures = _acoustic_reading(audio, sample_rate, n_frames, fps)
+    return [(start * hop_s, end * hop_s, labial) for start, end, labial in closures]
+
+
+def _acoustic_reading(
+    audio: np.ndarray, sample_rate: int, n_frames: int, fps: int
+) -> tuple[np.ndarray, float, np.ndarray, np.ndarray, list[tuple[int, int, bool]]]:
+    """What the audio-only path reads from mono float audio (N,) for n_frames at fps, on _HOPS_PER_FRAME hops a
+    frame: the acoustic features (hops, ...), the hop (s), voice activity (hops,) 0/1, formants on the reference
+    vocal tract (hops, 3) and the oral closures placed, as (start hop, end hop, labial)."""
     features, noise = acoustic_analysis(audio, sample_rate, n_frames * _HOPS_PER_FRAME, fps * _HOPS_PER_FRAME)
     hop_s = 1.0 / (fps * _HOPS_PER_FRAME)
     speaking = _voice_activity(features[:, LEVEL], features[:, VOICING], features[:, HISS], hop_s)
     formants, scale = _reference_formants(features)
     closures = oral_closures(audio, sample_rate, features, formants, scale, speaking, hop_s, noise)
-    return [(start * hop_s, end * hop_s, labial) for start, end, labial in closures]
+    return features, hop_s, speaking, formants, closures
 
 
 def _pauses(speaking: np.ndarray, hop_s: float) -> np.ndarray:

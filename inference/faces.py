@@ -70,7 +70,7 @@ class FaceTrack:
     faces: tuple[Face | None, ...]
     detections: int
     searched: frozenset[int] = frozenset()
-    sized_searches: int = 0  # of the detections, those that scanned only for faces the tracked one's size
+    sized_searches: int = 0
 
 
 def _models_dir() -> Path:
@@ -208,7 +208,7 @@ def _faces_fitted(rgb: np.ndarray, found: list[tuple[Any, float]]) -> list[Face]
     faces = []
     for full, score in sorted(found, key=lambda box_score: -box_score[1]):
         shape = _predictor_68()(rgb, full)
-        points = np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float32)
+        points = _landmark_points(shape)
         box = (max(full.left(), 0), max(full.top(), 0), full.width(), full.height())
         faces.append(Face(box=box, score=score, landmarks=points))
     return faces
@@ -223,8 +223,13 @@ def face_fit(image: np.ndarray, box: tuple[int, int, int, int], *, score: float)
     with _dlib_lock:
         # dlib's rectangles include their right and bottom edges (faces_detect's width is right - left + 1).
         shape = _predictor_68()(rgb, dlib.rectangle(x, y, x + w - 1, y + h - 1))
-    points = np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float32)
+    points = _landmark_points(shape)
     return Face(box=box, score=score, landmarks=points)
+
+
+def _landmark_points(shape: Any) -> np.ndarray:
+    """(68, 2) float32 from the shape predictor's result."""
+    return np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float32)
 
 
 def box_overlap(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:
