@@ -20,9 +20,10 @@ from .settings import *  # noqa: E402,F403
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 SECURE_SSL_REDIRECT = False
 CANDOR_VERIFY_RATE = "1000/minute"
-# Test-only: fixes the live capture's prompt schedule so that a prepared clip answers it (tests set it; production
-# settings never define or read it).
+# Test-only: fix the live capture's prompt schedule, and a recorded file's challenge, so that a prepared clip answers
+# them (tests set them; production settings never define or read them).
 CANDOR_CAPTURE_SCHEDULE_SEED: int | None = None
+CANDOR_CHALLENGE_SEED: int | None = None
 
 # One fixed watermark key for every test run (never outside tests: production keys are random, made on first use).
 # The watermark changes pixels a little, so with a key drawn per run the content tracks' measured distances moved by

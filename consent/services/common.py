@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import random
 import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
 from django.template import Context
@@ -29,8 +31,15 @@ class Scope:
     max_renders: int | None
 
 
+def _challenge_seed() -> int | None:
+    """Only the test settings define CANDOR_CHALLENGE_SEED (production settings never read it from anywhere)."""
+    return getattr(settings, "CANDOR_CHALLENGE_SEED", None)
+
+
 def challenge_new() -> dict:
-    rng = secrets.SystemRandom()
+    """A recorded file's challenge (two turns, three digits): random unless a test fixes it (CANDOR_CHALLENGE_SEED)."""
+    seed = _challenge_seed()
+    rng: random.Random = random.Random(seed) if seed is not None else secrets.SystemRandom()
     turns = rng.sample(TURNS, 2)
     digits = " ".join(str(rng.randrange(10)) for _ in range(3))
     return {

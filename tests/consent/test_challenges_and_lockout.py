@@ -165,3 +165,19 @@ def _named(data: bytes):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     return SimpleUploadedFile("capture.mp4", data, content_type="video/mp4")
+
+
+def test_challenges_are_random_unless_the_test_settings_fix_them(settings):
+    """The suite fixes every file's challenge (CANDOR_CHALLENGE_SEED) and every live schedule; production settings
+    define neither, so each link's turns and digits are drawn anew.
+    """
+    import config.settings as production
+    from consent.services.common import challenge_new
+
+    assert not hasattr(production, "CANDOR_CHALLENGE_SEED")
+    assert not hasattr(production, "CANDOR_CAPTURE_SCHEDULE_SEED")
+    fixed = {(tuple(c["turns"]), c["digits"]) for c in (challenge_new() for _ in range(5))}
+    assert len(fixed) == 1
+    settings.CANDOR_CHALLENGE_SEED = None
+    drawn = {(tuple(c["turns"]), c["digits"]) for c in (challenge_new() for _ in range(20))}
+    assert len(drawn) > 15

@@ -143,3 +143,32 @@ def test_a_person_who_turns_as_soon_as_recording_begins_is_seen_answering(astron
         clip = liveness.clip_decode(liveness_clip(astronaut, turns=turns, first_turn_at=0.0))
         result = liveness.clip_liveness(clip, turns=turns)
         assert result.turns_seen == tuple(turns) and result.failure is None, result
+
+
+def test_the_frames_compared_with_the_portrait_are_frontal_even_where_a_nod_reads_as_a_closed_mouth(
+    same_person_photos,
+):
+    """In this clip the person speaks through most frontal frames and nods up with the lips nearly shut: the nod's
+    foreshortened mouth reads as the most closed, but a nodding face is a poorer likeness of the portrait.
+    """
+    import numpy as np
+
+    from consent import face_match, liveness
+    from inference import faces
+
+    portrait, other_photo = same_person_photos
+    turns = ["up", "right"]
+    clip = liveness.clip_decode(liveness_clip(other_photo, turns=turns, digits="8 8 5"))
+    result = liveness.clip_liveness(clip, turns=turns)
+    assert result.failure is None, result
+    landmarks = np.stack([face.landmarks for face in clip.faces]).astype(np.float64)
+    yaw, pitch = liveness.head_pose(landmarks)
+    frontal_yaw, frontal_pitch = liveness.frontal_pose(yaw, pitch)
+    for index in result.identity_frames:
+        assert abs(yaw[index] - frontal_yaw) < liveness.YAW_TURN / 2, index
+        assert abs(pitch[index] - frontal_pitch) < liveness.PITCH_TURN / 2, index
+    described = [
+        faces.face_descriptor(clip.frames[index], face) for index, face in liveness.identity_faces(clip, result)
+    ]
+    distance = face_match.capture_distance(described, face_match.portrait_descriptors(portrait))
+    assert distance < face_match.CONSENT_ACCEPT_DISTANCE - 0.05, distance
