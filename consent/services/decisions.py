@@ -81,6 +81,7 @@ def consent_decide(
         )
     scope = _scope_granted(consent, purposes=purposes, languages=languages, expires_at=expires_at)
     portrait = portrait_reference(consent.portrait)
+    descriptors = _portrait_descriptors(consent, portrait)
     try:
         # Digits are recognized where the person reads them in English: a request for English only.
         check = capture_check(
@@ -88,8 +89,9 @@ def consent_decide(
             challenge=consent.challenge,
             english=consent.requested_languages == ["en"],
             portrait=portrait,
+            accept=face_match.AcceptLine(descriptors, face_match.CONSENT_ACCEPT_DISTANCE),
         )
-        distance = _identity_check(check, _portrait_descriptors(consent, portrait), source="file")
+        distance = _identity_check(check, descriptors, source="file")
     except ApplicationError as refusal:
         if refusal.code in COUNTED_REFUSALS:
             _attempt_failed(consent, refusal, challenge_id=challenge_id)

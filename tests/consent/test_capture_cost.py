@@ -270,3 +270,23 @@ def test_identity_frames_are_described_only_until_they_accept_the_capture(
     assert len(identity_descriptors(genuine_clip, identity, just_outside)) > face_match.BEST_FRAMES
     stranger = face_match.AcceptLine(face_match.portrait_descriptors(grace_hopper), face_match.CONSENT_ACCEPT_DISTANCE)
     assert np.allclose(identity_descriptors(genuine_clip, identity, stranger), every)
+
+
+def test_a_recorded_file_is_described_only_until_it_matches_the_portrait(
+    api, public_api, outbox, portrait_jpeg, live_capture, monkeypatch
+):
+    """The upload path compares with the portrait as the live one does: three descriptors when they accept."""
+    from consent.services import decisions
+
+    checks = []
+
+    def kept(**arguments):
+        checks.append(capture_check(**arguments))
+        return checks[-1]
+
+    monkeypatch.setattr(decisions, "capture_check", kept)
+    portrait_id = upload_portrait(api, portrait_jpeg).json()["id"]
+    api.post(f"/api/portraits/{portrait_id}/consent-request/", {}, format="json")
+    response = decide(public_api, consent_token_from(outbox), capture=live_capture)
+    assert response.json() == {"status": "awaiting_review"}
+    assert len(checks[0].frame_descriptors) == face_match.BEST_FRAMES
