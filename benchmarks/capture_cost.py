@@ -6,8 +6,10 @@ memory, for a genuine answer and for files built to be expensive.
 The genuine live capture is the portrait's person (var/test-photos/obama2.jpg, `make test-photos`) answering the tests'
 fixed schedule through the live protocol (tests/live.py), checked against the portrait obama.jpg with the English digits
 and the portrait's accept line (its identity frames described until they match it): everything a real approval checks.
---full adds the same person answering the longest of 2,000 drawn live schedules, and the longest and largest videos the
-limits accept (15 s at 1080p and 60 fps). --searches prints instead what the genuine capture's tracking searches cost,
+--full adds the same person answering the longest of 2,000 drawn live schedules, the longest and largest videos the
+limits accept (15 s at 1080p and 60 fps), a 14 s answer at the browser's 640x480, black frames just small enough to
+be searched again at twice their size, and a face that the tracking cannot follow (mirrored every other frame, so
+every frame is searched) at 320 and 640 px. --searches prints instead what the genuine capture's tracking searches cost,
 each frame searched whole and sized (inference.faces.faces_detect_sized) in turn, so that a machine's load weighs on
 both alike.
 """
@@ -55,6 +57,37 @@ def _measure(capture: bytes, check: dict, sender: Connection) -> None:
     )
 
 
+def at_webcam_size(clip: bytes) -> bytes:
+    """The clip's frames (tests/clips.py's 320 px selfie framing) scaled up and framed as the browser's 640x480 camera
+    sees them (tests/web/fake_camera.py), with the same sound.
+    """
+    import tempfile
+    from pathlib import Path
+
+    import cv2
+
+    from inference import media
+    from tests.web.fake_camera import HEIGHT, WIDTH
+
+    with tempfile.TemporaryDirectory() as folder:
+        source, framed = Path(folder) / "source.mp4", Path(folder) / "framed.mp4"
+        source.write_bytes(clip)
+        side = (WIDTH - HEIGHT) // 2
+        frames = [
+            cv2.copyMakeBorder(
+                cv2.resize(frame, (HEIGHT, HEIGHT), interpolation=cv2.INTER_CUBIC),
+                0,
+                0,
+                side,
+                WIDTH - HEIGHT - side,
+                cv2.BORDER_REFLECT,
+            )
+            for frame in media.video_frames(source)
+        ]
+        media.mp4_write(framed, frames, media.audio_decode(source), media.AUDIO_SAMPLE_RATE, fps=15, crf=23)
+        return framed.read_bytes()
+
+
 def _searches_cost(capture: bytes, rounds: int = 5) -> None:
     """The processor time of the frames the tracking searched, each searched whole and sized in turn."""
     from consent import liveness
@@ -92,7 +125,7 @@ def main() -> None:
     from consent.services.capture import PortraitReference
     from consent.services.live import capture_schedule
     from inference import faces, recognition
-    from tests.clips import as_browser_webm, liveness_clip
+    from tests.clips import as_browser_webm, liveness_clip, mirrored_face_clip
     from tests.conftest import LIVE_SEED
     from tests.consent.test_capture_cost import decode_bomb
     from tests.live import SLICE_S, scheduled_clip, stream_as_received
@@ -144,7 +177,12 @@ def main() -> None:
             decode_bomb(width=1920, height=1080, seconds=14, fps=60),
             turns,
         )
-        cases["live answer, 14 s 320 px"] = (liveness_clip(photo, seconds=14.0, **turns["challenge"]), turns)
+        longest_answer = liveness_clip(photo, seconds=14.0, **turns["challenge"])
+        cases["live answer, 14 s 320 px"] = (longest_answer, turns)
+        cases["live answer, 14 s 640x480"] = (at_webcam_size(longest_answer), turns)
+        cases["black 470 px, 14 s, hiss"] = (decode_bomb(width=470, height=470, seconds=14), turns)
+        for side in (320, 640):
+            cases[f"face mirrored each frame, 14 s {side} px"] = (mirrored_face_clip(photo, side=side), turns)
     print(f"{'capture':40} {'KB':>6} {'CPU s':>6} {'wall s':>6} {'+MB':>6}  outcome")
     context = multiprocessing.get_context("fork")
     for name, (capture, check) in cases.items():

@@ -30,28 +30,28 @@ from inference import faces
 PEOPLE = 28
 PHOTOS = 113
 
-# Consent: a live capture (capture_distance) against the portrait, in three bands. No single line gives both a
-# false-reject rate under 5% and no stranger accepted on the set (FRR < 5% from 0.56, where a look-alike pair at
-# 0.514 is accepted), so:
+# Consent: a live capture (capture_distance) against the portrait, in three bands (figures: docs/face-matching.md,
+# on the code of 2026-12-07; the lines were set on older figures, where no single line gave both a false-reject rate
+# under 5% and no stranger accepted):
 # - at or below CONSENT_ACCEPT_DISTANCE the capture is accepted by itself: below every different-person capture on
-#   the set (0 of 12003; the closest, deepface_11/2 against deepface_12/2, measures 0.514, a margin of 0.014);
-#   45 of 429 same-person captures (10.5%) are above it;
+#   the set (0 of 12003; the closest, deepface_11/2 against deepface_12/2, measures 0.523, a margin of 0.023);
+#   26 of 429 same-person captures (6.1%) are above it;
 # - above it and up to CONSENT_REFUSE_DISTANCE the capture waits for a person's review (`identity_near_threshold`);
-#   where no review is made (CANDOR_CONSENT_REVIEW=off) it is refused: 26 same-person and 13 different-person
+#   where no review is made (CANDOR_CONSENT_REVIEW=off) it is refused: 24 same-person and 10 different-person
 #   captures on the set;
-# - above CONSENT_REFUSE_DISTANCE it is refused outright: 19 of 429 same-person captures (4.4%).
+# - above CONSENT_REFUSE_DISTANCE it is refused outright: 2 of 429 same-person captures (0.5%).
 CONSENT_ACCEPT_DISTANCE = 0.50
 CONSENT_REFUSE_DISTANCE = 0.58
 # Registry removal lifts an opt-out and has no review step, so it accepts only as consent accepts by itself: a
-# false-reject of 10.5% on the set (the person retries), no stranger.
+# false-reject of 6.1% on the set (the person retries), no stranger.
 REGISTRY_REMOVAL_DISTANCE = CONSENT_ACCEPT_DISTANCE
 # Registry screen: an upload (with its mirror image, photo_distance) against a face registered from a live
-# capture. Refusing blocks a creator outright, so it keeps 0.115 below the closest different people (0.515):
-# at 0.40 it refuses 222 of 429 same-person uploads and no different-person one (0 of 12003).
+# capture. Refusing blocks a creator outright, so it keeps 0.121 below the closest different people (0.521):
+# at 0.40 it refuses 227 of 429 same-person uploads and no different-person one (0 of 12003).
 REGISTRY_REFUSE_DISTANCE = 0.40
-# Everything up to the farthest same-person pair on the set (0.675) is held for a person's review, so no
-# same-person upload passes unchecked (0 of 429; at 0.55, 24 would): 207 same-person uploads and
-# 225 of 12003 different-person ones (1.9%) are held.
+# Everything up to the farthest same-person pair on the set (0.675 when the line was set, 0.601 now) is held for a
+# person's review, so no same-person upload passes unchecked (0 of 429): 202 same-person uploads and 217 of 12003
+# different-person ones (1.8%) are held.
 REGISTRY_REVIEW_DISTANCE = 0.68
 # Send-to-me: a portrait within this of a registered face has its consent link emailed to that face's registered
 # address: the farthest a live capture can be from a portrait and still approve (after review), so a face that

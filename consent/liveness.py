@@ -23,8 +23,10 @@ CAPTURE_LIMITS = media.VideoLimits(
 )
 # Frames are analysed at no more than this rate: head turns and syllables are slower.
 ANALYSIS_FPS = 15.0
-# ...and at no more than this many pixels on their long side: a face filling a selfie is still 150 px or more.
-ANALYSIS_MAX_SIDE = 640
+# ...and at no more than this many pixels on their long side: the browser's 640x480 becomes 480x360, where a face at
+# arm's length is still over 100 px (the detector finds faces from about 80 px). At 640 a 14 s face-filled capture
+# cost about a quarter more processor time and kept twice the memory in frames (docs/consent.md, capture cost).
+ANALYSIS_MAX_SIDE = 480
 # The face is looked for again with the detector's 2x upsampling only in frames smaller than this (a small face in a
 # small frame): on larger frames the upsampled search costs several times more and a selfie's face does not need it.
 UPSAMPLE_BELOW_SIDE = 480
@@ -56,6 +58,13 @@ LOUDNESS_WINDOW_S = 0.08
 LOUDNESS_MIN_RANGE_DB = 10.0
 # Frames compared with the portrait's descriptor (the most frontal, least open-mouthed ones).
 IDENTITY_FRAMES = 5
+# While the face is lost the detector searches as often as while it is tracked (the frames between are searched back
+# once it is found again), and it searches at most 30 frames plus half of those read. Genuine answers need a fifth
+# (a 14 s answer 38 of 210), but the tracking follows some faces less well: Grace Hopper's 11 s live answer needed 84
+# of 165, at most 14 beyond half of those read so far. A video built so that no face is found, or so that each frame's
+# face differs from the last, had every frame searched (about 5 s and 2.7 s of processor time for 14 s at 470 and
+# 320 px; docs/consent.md).
+SEARCH_LIMITS = faces.SearchLimits(lost_every=DETECT_EVERY, first_searches=30, max_share=0.5)
 # Most frames must show a face: a clip that loses it cannot prove anything.
 MIN_FACE_SHARE = 0.8
 # More frames than this without a face leave too few with one in any capture the limits accept (at most 15 s at
@@ -119,7 +128,8 @@ def clip_decode(data: bytes) -> Clip:
     then refuses it.
 
     InferenceError when unreadable, or (video_too_large, video_too_long) beyond CAPTURE_LIMITS: checked on the
-    container's header before any frame is decoded, and again on every decoded frame, since a header can lie.
+    container's header before any frame is decoded, and again on every decoded frame, since a header can lie; and
+    too_costly where the face needs more searches than SEARCH_LIMITS allow.
     """
     header = media.video_header(data)
     media.video_check(header, CAPTURE_LIMITS)
@@ -139,7 +149,11 @@ def clip_decode(data: bytes) -> Clip:
     decoding = timed()
     try:
         track = faces.faces_track(
-            decoding, detect=face_search, detect_every=DETECT_EVERY, max_missing=MAX_MISSING_FACES
+            decoding,
+            detect=face_search,
+            detect_every=DETECT_EVERY,
+            max_missing=MAX_MISSING_FACES,
+            limits=SEARCH_LIMITS,
         )
     finally:
         decoding.close()

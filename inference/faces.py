@@ -249,12 +249,32 @@ def landmarks_box(landmarks: np.ndarray) -> tuple[float, float, float, float]:
     return float(left), float(top), float(right - left), float(bottom - top)
 
 
+@dataclass(frozen=True)
+class SearchLimits:
+    """What faces_track may spend on the detector, for video whose content nobody controls.
+
+    lost_every: once lost_every frames in a row were searched without a face, only every lost_every-th frame is
+    searched until one is found (a face that comes back is found within that many frames, and the frames skipped
+    since the last search are then searched back, so every frame with a face still gets it; a face the detector finds
+    only now and then is still looked for on every frame); a video that shows none costs about that share of its
+    searches.
+    first_searches, max_share: the detector searches at most first_searches frames plus this share of the frames read
+    (a head turn is a burst of searches); beyond that the face changed between frames more than a person's does, and
+    InferenceError("too_costly") stops the reading.
+    """
+
+    lost_every: int
+    first_searches: int
+    max_share: float
+
+
 def faces_track(
     frames: Iterable[np.ndarray],
     *,
     detect: Callable[[np.ndarray], list[Face]],
     detect_every: int,
     max_missing: int,
+    limits: SearchLimits | None = None,
 ) -> FaceTrack:
     """The face in each RGB uint8 frame (H, W, 3) of a video: searched by `detect` (best face first) on every
     `detect_every`-th frame, and in between fitted by the shape predictor alone in the last detection's box, moved
@@ -265,9 +285,10 @@ def faces_track(
     the previous detection is searched by the detector again. A frame is searched at once when the tracked box's
     picture changed from the frame before (PATCH_MIN_CORRELATION), its fit jumped (TRACK_MAX_JUMP) or the face's shape
     changed from the last search's (TRACK_MAX_RESHAPE: a head turning), and after a frame without a face every frame is
-    searched until one is found. A face swapped in, moved, joined by a better one or gone
-    between two detections is so found as a search of every frame finds it. Once more than `max_missing` frames showed
-    no face, no further frame is read (from a decoder, none is decoded).
+    searched until one is found (every `limits.lost_every`-th, and those between once it is). A face swapped in, moved,
+    joined by a better one or gone between two detections is so found as a search of every frame finds it. Once more
+    than `max_missing` frames showed no face, no further frame is read (from a decoder, none is decoded); past
+    the searches `limits` allows, InferenceError("too_costly").
 
     While a face is tracked, a search first looks only for faces at least SIZED_SEARCH_SHARE of its width
     (faces_detect_sized: the boxes, scores and landmarks faces_detect(upsample=0) gives them, at a third of the cost);
@@ -279,12 +300,22 @@ def faces_track(
     detections = sized_searches = 0
     anchor: Face | None = None  # the last face the detector found, whose box is carried along
     searched = -1  # the last frame the detector searched
+    misses = 0  # frames searched in a row without a face
     searched_all: set[int] = set()
+
+    def too_many_missing() -> bool:
+        return sum(face is None for face in found) > max_missing
 
     def detected(index: int, tracked: tuple[int, int, int, int] | None = None) -> Face | None:
         """The detector's best face in frame `index`; with the `tracked` box, looked for near its size first."""
         nonlocal detections, sized_searches
         detections += 1
+        if limits is not None and detections > limits.first_searches + limits.max_share * len(read):
+            raise InferenceError(
+                "too_costly",
+                "the face changed from frame to frame more than a person's does and could not be followed; film "
+                "yourself steadily, turning only when asked",
+            )
         searched_all.add(index)
         if tracked is not None:
             sized = faces_detect_sized(read[index], min_width=SIZED_SEARCH_SHARE * tracked[2])
@@ -293,6 +324,15 @@ def faces_track(
                 return sized[0]
         best = detect(read[index])
         return best[0] if best else None
+
+    def found_again(index: int) -> Face | None:
+        """The detector's best face in frame `index` while the face is lost; where it is there, the frames skipped since
+        the last search are searched too."""
+        face = detected(index)
+        if face is not None:
+            for between in range(searched + 1, index):
+                found[between] = detected(between)
+        return face
 
     for index, frame in enumerate(frames):
         read.append(frame)
@@ -310,11 +350,19 @@ def faces_track(
                 for between in range(searched + 1, index):
                     found[between] = detected(between)
         else:
-            face = detected(index)
+            if limits is not None and misses >= limits.lost_every and index - searched < limits.lost_every:
+                if too_many_missing():
+                    break
+                continue  # lost: searched back below if a later search finds the face
+            face = found_again(index)
         found[index], searched = face, index
         anchor = face
-        if sum(face is None for face in found) > max_missing:
+        misses = 0 if face is not None else misses + 1
+        if too_many_missing():
             break
+    else:
+        if anchor is None and 0 <= searched < len(read) - 1:  # it ended on frames skipped while the face was lost
+            found[-1] = found_again(len(read) - 1)
     return FaceTrack(
         frames=tuple(read),
         faces=tuple(found),

@@ -184,6 +184,19 @@ def _spoken(text: str, language: str, voice: str | None = None) -> np.ndarray:
     return media.audio_resample(spoken.audio, spoken.sample_rate, media.AUDIO_SAMPLE_RATE)
 
 
+def mirrored_face_clip(photo: np.ndarray, *, side: int = CLIP_SIDE, seconds: float = 14.0, fps: int = 15) -> bytes:
+    """MP4 of the photo's face (the selfie framing at side x side px) and its mirror image in turn, with a hiss: each
+    frame's face differs from the last, so tracking cannot carry it and would search every frame.
+    """
+    face = cv2.resize(face_crop(photo), (side, side), interpolation=cv2.INTER_CUBIC)
+    frames = [face if index % 2 == 0 else np.ascontiguousarray(face[:, ::-1]) for index in range(int(seconds * fps))]
+    hiss = np.random.default_rng(0).standard_normal(int(seconds * media.AUDIO_SAMPLE_RATE)).astype(np.float32) * 0.1
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "mirrored.mp4"
+        media.mp4_write(path, frames, hiss, media.AUDIO_SAMPLE_RATE, fps=fps, crf=23)
+        return path.read_bytes()
+
+
 def still_clip(photo: np.ndarray, *, fps: int = 15, seconds: float = 3.0, digits: str = "4 7 2") -> bytes:
     """The photo itself filmed for a few seconds with the digits spoken over it: a replayed still."""
     return liveness_clip(photo, turns=[], digits=digits, fps=fps, seconds=seconds, lips_follow="still")

@@ -143,7 +143,7 @@ def capture_analyse(
     try:
         clip = liveness.clip_decode(capture)
     except InferenceError as error:
-        if error.code in ("video_too_large", "video_too_long"):
+        if error.code in ("video_too_large", "video_too_long", "too_costly"):
             raise InferenceError(ErrorCode.CAPTURE_TOO_COSTLY, error.detail) from error
         if error.code in ("invalid_audio", "silent_audio"):
             raise InferenceError(

@@ -21,7 +21,7 @@ from consent.models import Consent, RegistryEntry
 from consent.services.capture import PortraitReference, capture_check, identity_descriptors
 from consent.services.live import capture_schedule
 from inference import faces, recognition
-from tests.clips import LiveClips
+from tests.clips import LiveClips, mirrored_face_clip
 from tests.conftest import LIVE_SEED
 from tests.helpers import consent_token_from, decide, upload_portrait
 from tests.live import live_stream, stream_as_received
@@ -290,3 +290,53 @@ def test_a_recorded_file_is_described_only_until_it_matches_the_portrait(
     response = decide(public_api, consent_token_from(outbox), capture=live_capture)
     assert response.json() == {"status": "awaiting_review"}
     assert len(checks[0].frame_descriptors) == face_match.BEST_FRAMES
+
+
+def test_a_face_that_changes_on_every_frame_is_refused_cheaply(api, public_api, outbox, portrait_jpeg, astronaut):
+    """The person and their mirror image in turn: tracking cannot carry the face from one frame to the next, so each
+    frame would be searched (2.7 s of processor time for 14 s before the search limit); the reading stops once the
+    searches allowed are spent (liveness.SEARCH_LIMITS). Not a failed attempt: a cost refusal, like the decode bomb's.
+    """
+    portrait_id = upload_portrait(api, portrait_jpeg).json()["id"]
+    api.post(f"/api/portraits/{portrait_id}/consent-request/", {}, format="json")
+    capture = mirrored_face_clip(astronaut)
+    faces.models_load()  # as a web process has them after its first capture
+    with Cost() as cost:
+        response = decide(public_api, consent_token_from(outbox), capture=capture)
+    assert (response.status_code, response.json()["error"]) == (413, "capture_too_costly"), response.json()
+    assert "could not be followed" in response.json()["detail"]
+    assert cost.cpu_s < MAX_CPU_S and cost.memory_mb < MAX_MEMORY_MB, (cost.cpu_s, cost.memory_mb)
+    assert Consent.objects.get().failed_attempts == 0
+
+
+def test_black_frames_small_enough_to_be_searched_at_twice_their_size_are_refused_cheaply(
+    api, public_api, outbox, portrait_jpeg
+):
+    """Below 480 px a frame without a face is searched again at twice its size (four times the cost): 14 s of black
+    470 px frames had every frame searched so, about 5 s of processor time. While no face is found only every
+    eighth frame is searched, and the reading stops once too many frames showed none.
+    """
+    portrait_id = upload_portrait(api, portrait_jpeg).json()["id"]
+    api.post(f"/api/portraits/{portrait_id}/consent-request/", {}, format="json")
+    capture = decode_bomb(width=470, height=470, seconds=14)
+    faces.models_load()
+    with Cost() as cost:
+        response = decide(public_api, consent_token_from(outbox), capture=capture)
+    assert (response.status_code, response.json()["error"]) == (403, "liveness_no_face"), response.json()
+    assert cost.cpu_s < MAX_CPU_S and cost.memory_mb < MAX_MEMORY_MB, (cost.cpu_s, cost.memory_mb)
+
+
+def test_the_browsers_640x480_is_analysed_at_480x360_with_its_face_found(same_person_photos, tmp_path):
+    """At 640 px a 14 s face-filled capture cost about a quarter more processor time and held twice the memory in
+    frames (benchmarks/capture_cost.py --full); the face at arm's length is still over 100 px at 480."""
+    from inference import media
+    from tests.web.fake_camera import camera_framing
+
+    framed = camera_framing(same_person_photos[1])
+    assert framed.shape == (480, 640, 3)
+    path = tmp_path / "webcam.mp4"
+    hiss = np.random.default_rng(0).standard_normal(2 * media.AUDIO_SAMPLE_RATE).astype(np.float32) * 0.1
+    media.mp4_write(path, [framed] * 30, hiss, media.AUDIO_SAMPLE_RATE, fps=15, crf=23)
+    clip = liveness.clip_decode(path.read_bytes())
+    assert {frame.shape for frame in clip.frames} == {(360, 480, 3)}
+    assert all(face is not None and face.box[2] > 100 for face in clip.faces)

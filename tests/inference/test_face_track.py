@@ -12,6 +12,7 @@ from skimage import data
 from consent.liveness import (
     DETECT_EVERY,
     PITCH_TURN,
+    SEARCH_LIMITS,
     YAW_TURN,
     Clip,
     Liveness,
@@ -20,6 +21,7 @@ from consent.liveness import (
     identity_faces,
 )
 from inference import faces
+from inference.errors import InferenceError
 from tests.clips import face_crop, head_turned
 
 # Frames 0..23: the detector's own searches fall on frames 0, 8 and 16; the changes below happen in between.
@@ -43,8 +45,10 @@ def no_face() -> np.ndarray:
     return np.ascontiguousarray(np.repeat(data.brick()[:320, :320, None], 3, axis=2))
 
 
-def _tracked(frames: list[np.ndarray]) -> faces.FaceTrack:
-    return faces.faces_track(frames, detect=face_search, detect_every=DETECT_EVERY, max_missing=len(frames))
+def _tracked(frames: list[np.ndarray], limits: faces.SearchLimits | None = SEARCH_LIMITS) -> faces.FaceTrack:
+    return faces.faces_track(
+        frames, detect=face_search, detect_every=DETECT_EVERY, max_missing=len(frames), limits=limits
+    )
 
 
 def _searched(frames: list[np.ndarray]) -> list[faces.Face | None]:
@@ -185,3 +189,42 @@ def test_a_search_sized_to_the_tracked_face_leaves_out_faces_much_narrower(perso
     big = max(whole, key=lambda face: face.box[2])
     sized = faces.faces_detect_sized(frame, min_width=faces.SIZED_SEARCH_SHARE * big.box[2])
     assert sized is not None and [(face.box, face.score) for face in sized] == [(big.box, big.score)]
+
+
+def test_once_eight_frames_in_a_row_showed_no_face_only_every_eighth_is_searched_and_each_face_is_still_found(
+    person, no_face
+):
+    """A face gone for a while and back: after eight searches of the wall, the frames between two searches are not
+    searched until the face is found again, and then are, so each frame carries what a search of every frame gives it.
+    """
+    frames = [person] * 3 + [no_face] * 60 + [person] * 7
+    tracked, unlimited = _tracked(frames), _tracked(frames, limits=None)
+    _assert_same_faces(tracked, _searched(frames))
+    _assert_same_faces(unlimited, _searched(frames))
+    assert tracked.detections < unlimited.detections / 2, (tracked.detections, unlimited.detections)
+
+
+def test_a_face_that_changes_on_every_frame_stops_the_reading_once_the_searches_allowed_are_spent(person):
+    """The person and their mirror image in turn: each frame's face differs from the last, so tracking searches each.
+    Frame n may be the (first_searches + max_share * n)-th search.
+    """
+    flipped = np.ascontiguousarray(person[:, ::-1])
+    frames = [person if index % 2 == 0 else flipped for index in range(90)]
+    allowed = int(SEARCH_LIMITS.first_searches / (1 - SEARCH_LIMITS.max_share))
+    assert _tracked(frames[:allowed]).detections == allowed
+    with pytest.raises(InferenceError) as refusal:
+        _tracked(frames[: allowed + 1])
+    assert refusal.value.code == "too_costly"
+
+
+def test_a_face_the_detector_finds_only_now_and_then_is_looked_for_on_every_frame(person, no_face):
+    """Frames with the face among frames without (a face at the edge of detection): fewer than eight misses in a row
+    never start the sparse search, so every frame with the face gets it."""
+    frames = [no_face if index % 4 in (1, 2) else person for index in range(40)]
+    _assert_same_faces(_tracked(frames), _searched(frames))
+
+
+def test_a_face_back_in_the_last_frames_skipped_while_it_was_lost_is_found_there(person, no_face):
+    """The video ends before the next sparse search: its last frame is searched, and the skipped ones with it."""
+    frames = [person] * 3 + [no_face] * 8 + [person] * 5
+    _assert_same_faces(_tracked(frames), _searched(frames))
