@@ -285,7 +285,8 @@ def faces_track(
     the previous detection is searched by the detector again. A frame is searched at once when the tracked box's
     picture changed from the frame before (PATCH_MIN_CORRELATION), its fit jumped (TRACK_MAX_JUMP) or the face's shape
     changed from the last search's (TRACK_MAX_RESHAPE: a head turning), and after a frame without a face every frame is
-    searched until one is found (every `limits.lost_every`-th, and those between once it is). A face swapped in, moved,
+    searched until one is found (with `limits`, after lost_every such frames in a row only every lost_every-th, and the
+    frames between once one is). A face swapped in, moved,
     joined by a better one or gone between two detections is so found as a search of every frame finds it. Once more
     than `max_missing` frames showed no face, no further frame is read (from a decoder, none is decoded); past
     the searches `limits` allows, InferenceError("too_costly").
@@ -353,7 +354,7 @@ def faces_track(
             if limits is not None and misses >= limits.lost_every and index - searched < limits.lost_every:
                 if too_many_missing():
                     break
-                continue  # lost: searched back below if a later search finds the face
+                continue  # lost: searched back by found_again once a later search finds the face
             face = found_again(index)
         found[index], searched = face, index
         anchor = face
