@@ -6,12 +6,12 @@ memory, for a genuine answer and for files built to be expensive.
 The genuine live capture is the portrait's person (var/test-photos/obama2.jpg, `make test-photos`) answering the tests'
 fixed schedule through the live protocol (tests/live.py), checked against the portrait obama.jpg with the English digits
 and the portrait's accept line (its identity frames described until they match it): everything a real approval checks.
---full adds the same person answering the longest of 2,000 drawn live schedules, the longest and largest videos the
-limits accept (15 s at 1080p and 60 fps), a 14 s answer at the browser's 640x480, black frames just small enough to
-be searched again at twice their size, and a face that the tracking cannot follow (mirrored every other frame, so
-every frame is searched) at 320 and 640 px. --searches prints instead what the genuine capture's tracking searches cost,
-each frame searched whole and sized (inference.faces.faces_detect_sized) in turn, so that a machine's load weighs on
-both alike.
+--full adds the same person answering the longest of 2,000 drawn live schedules, both genuine captures again at the
+browser's 640x480, the longest and largest videos the limits accept (15 s at 1080p and 60 fps), a 14 s answer at
+640x480, black frames just small enough to be searched again at twice their size, and a face that the tracking cannot
+follow (mirrored every other frame, so every frame is searched) at 320 and 640 px. --searches prints instead what
+the genuine capture's tracking searches cost, each frame searched whole and sized (inference.faces.faces_detect_sized)
+in turn, so that a machine's load weighs on both alike.
 """
 
 from __future__ import annotations
@@ -57,33 +57,39 @@ def _measure(capture: bytes, check: dict, sender: Connection) -> None:
     )
 
 
-def at_webcam_size(clip: bytes) -> bytes:
-    """The clip's frames (tests/clips.py's 320 px selfie framing) scaled up and framed as the browser's 640x480 camera
-    sees them (tests/web/fake_camera.py), with the same sound.
+def webcam_framed(frames: list) -> list:
+    """Frames of tests/clips.py's 320 px selfie framing scaled up and framed as the browser's 640x480 camera sees them
+    (tests/web/fake_camera.py).
     """
+    import cv2
+
+    from tests.web.fake_camera import HEIGHT, WIDTH
+
+    side = (WIDTH - HEIGHT) // 2
+    return [
+        cv2.copyMakeBorder(
+            cv2.resize(frame, (HEIGHT, HEIGHT), interpolation=cv2.INTER_CUBIC),
+            0,
+            0,
+            side,
+            WIDTH - HEIGHT - side,
+            cv2.BORDER_REFLECT,
+        )
+        for frame in frames
+    ]
+
+
+def at_webcam_size(clip: bytes) -> bytes:
+    """The clip (tests/clips.py's 320 px selfie framing) at the browser's 640x480 (webcam_framed), same sound."""
     import tempfile
     from pathlib import Path
 
-    import cv2
-
     from inference import media
-    from tests.web.fake_camera import HEIGHT, WIDTH
 
     with tempfile.TemporaryDirectory() as folder:
         source, framed = Path(folder) / "source.mp4", Path(folder) / "framed.mp4"
         source.write_bytes(clip)
-        side = (WIDTH - HEIGHT) // 2
-        frames = [
-            cv2.copyMakeBorder(
-                cv2.resize(frame, (HEIGHT, HEIGHT), interpolation=cv2.INTER_CUBIC),
-                0,
-                0,
-                side,
-                WIDTH - HEIGHT - side,
-                cv2.BORDER_REFLECT,
-            )
-            for frame in media.video_frames(source)
-        ]
+        frames = webcam_framed(list(media.video_frames(source)))
         media.mp4_write(framed, frames, media.audio_decode(source), media.AUDIO_SAMPLE_RATE, fps=15, crf=23)
         return framed.read_bytes()
 
@@ -142,8 +148,10 @@ def main() -> None:
     reference = PortraitReference(image=portrait, landmarks=faces.face_single(portrait).landmarks)
     accept = face_match.AcceptLine(face_match.portrait_descriptors(portrait), face_match.CONSENT_ACCEPT_DISTANCE)
 
-    def genuine_check(schedule: list[dict]) -> tuple[bytes, dict]:
-        stream = stream_as_received(scheduled_clip(person, schedule), schedule)
+    def genuine_check(schedule: list[dict], *, webcam: bool = False) -> tuple[bytes, dict]:
+        """The person answering `schedule` in the tests' 320 px framing, or (webcam) at the browser's 640x480."""
+        clip = scheduled_clip(person, schedule, transform=webcam_framed if webcam else None)
+        stream = stream_as_received(clip, schedule)
         check = {
             "challenge": {"turns": stream.turns, "digits": stream.digits},
             "english": True,
@@ -173,6 +181,9 @@ def main() -> None:
         longest = max((capture_schedule(seed) for seed in range(2_000)), key=lambda schedule: schedule[-1]["due_s"])
         slowest = genuine_check(longest)
         cases[f"genuine live capture, {media_s(slowest[1]):.1f} s WebM"] = slowest
+        for schedule in (capture_schedule(LIVE_SEED), longest):
+            at_640 = genuine_check(schedule, webcam=True)
+            cases[f"the same, {media_s(at_640[1]):.1f} s at 640x480"] = at_640
         cases["black 1080p, 14 s at 60 fps, hiss"] = (
             decode_bomb(width=1920, height=1080, seconds=14, fps=60),
             turns,
