@@ -57,30 +57,17 @@ def _measure(capture: bytes, check: dict, sender: Connection) -> None:
     )
 
 
-def webcam_framed(frames: list) -> list:
+def webcam_frames(frames: list) -> list:
     """Frames of tests/clips.py's 320 px selfie framing scaled up and framed as the browser's 640x480 camera sees them
     (tests/web/fake_camera.py).
     """
-    import cv2
+    from tests.web.fake_camera import webcam_framed
 
-    from tests.web.fake_camera import HEIGHT, WIDTH
-
-    side = (WIDTH - HEIGHT) // 2
-    return [
-        cv2.copyMakeBorder(
-            cv2.resize(frame, (HEIGHT, HEIGHT), interpolation=cv2.INTER_CUBIC),
-            0,
-            0,
-            side,
-            WIDTH - HEIGHT - side,
-            cv2.BORDER_REFLECT,
-        )
-        for frame in frames
-    ]
+    return [webcam_framed(frame) for frame in frames]
 
 
 def at_webcam_size(clip: bytes) -> bytes:
-    """The clip (tests/clips.py's 320 px selfie framing) at the browser's 640x480 (webcam_framed), same sound."""
+    """The clip (tests/clips.py's 320 px selfie framing) at the browser's 640x480 (webcam_frames), same sound."""
     import tempfile
     from pathlib import Path
 
@@ -89,7 +76,7 @@ def at_webcam_size(clip: bytes) -> bytes:
     with tempfile.TemporaryDirectory() as folder:
         source, framed = Path(folder) / "source.mp4", Path(folder) / "framed.mp4"
         source.write_bytes(clip)
-        frames = webcam_framed(list(media.video_frames(source)))
+        frames = webcam_frames(list(media.video_frames(source)))
         media.mp4_write(framed, frames, media.audio_decode(source), media.AUDIO_SAMPLE_RATE, fps=15, crf=23)
         return framed.read_bytes()
 
@@ -150,7 +137,7 @@ def main() -> None:
 
     def genuine_check(schedule: list[dict], *, webcam: bool = False) -> tuple[bytes, dict]:
         """The person answering `schedule` in the tests' 320 px framing, or (webcam) at the browser's 640x480."""
-        clip = scheduled_clip(person, schedule, transform=webcam_framed if webcam else None)
+        clip = scheduled_clip(person, schedule, transform=webcam_frames if webcam else None)
         stream = stream_as_received(clip, schedule)
         check = {
             "challenge": {"turns": stream.turns, "digits": stream.digits},

@@ -326,13 +326,17 @@ def faces_track(
         best = detect(read[index])
         return best[0] if best else None
 
+    def search_back(index: int) -> None:
+        """The frames between the last search and frame `index`, each searched by the detector."""
+        for between in range(searched + 1, index):
+            found[between] = detected(between)
+
     def found_again(index: int) -> Face | None:
         """The detector's best face in frame `index` while the face is lost; where it is there, the frames skipped since
         the last search are searched too."""
         face = detected(index)
         if face is not None:
-            for between in range(searched + 1, index):
-                found[between] = detected(between)
+            search_back(index)
         return face
 
     for index, frame in enumerate(frames):
@@ -348,8 +352,7 @@ def faces_track(
                     continue
             face = detected(index, carried)
             if face is None or box_overlap(face.box, carried) < SAME_FACE_OVERLAP:
-                for between in range(searched + 1, index):
-                    found[between] = detected(between)
+                search_back(index)
         else:
             if limits is not None and misses >= limits.lost_every and index - searched < limits.lost_every:
                 if too_many_missing():

@@ -31,15 +31,20 @@ class Scope:
     max_renders: int | None
 
 
-def _challenge_seed() -> int | None:
-    """Only the test settings define CANDOR_CHALLENGE_SEED (production settings never read it from anywhere)."""
-    return getattr(settings, "CANDOR_CHALLENGE_SEED", None)
+def seed_setting(name: str) -> int | None:
+    """A challenge seed that only the test settings define (CANDOR_CAPTURE_SCHEDULE_SEED, CANDOR_CHALLENGE_SEED):
+    production settings never define them, so there it is None."""
+    return getattr(settings, name, None)
+
+
+def challenge_draws(seed: int | None) -> random.Random:
+    """Where a challenge's random choices come from: the system's randomness, or a generator a test fixed by `seed`."""
+    return random.Random(seed) if seed is not None else secrets.SystemRandom()
 
 
 def challenge_new() -> dict:
     """A recorded file's challenge (two turns, three digits): random unless a test fixes it (CANDOR_CHALLENGE_SEED)."""
-    seed = _challenge_seed()
-    rng: random.Random = random.Random(seed) if seed is not None else secrets.SystemRandom()
+    rng = challenge_draws(seed_setting("CANDOR_CHALLENGE_SEED"))
     turns = rng.sample(TURNS, 2)
     digits = " ".join(str(rng.randrange(10)) for _ in range(3))
     return {

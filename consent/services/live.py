@@ -8,8 +8,6 @@ measured on the stream's own clock (consent/pace.py).
 
 from __future__ import annotations
 
-import random
-import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -22,7 +20,7 @@ from core.errors import ApplicationError, ErrorCode
 from ..audit_log import consent_event_append
 from ..flash import flash_sequence_new
 from ..models import Consent, LiveCapture, LiveCaptureChunk, RegistryEntry
-from .common import TURNS
+from .common import TURNS, challenge_draws, seed_setting
 
 # MediaRecorder's timeslice the page uses: the server reveals prompts at this granularity.
 TIMESLICE_MS = 250
@@ -54,7 +52,7 @@ class LiveStream:
 
 def capture_schedule(seed: int | None = None) -> list[dict]:
     """The prompts of one capture, each with the second it is due: random unless a test fixes `seed`."""
-    rng: random.Random = random.Random(seed) if seed is not None else secrets.SystemRandom()
+    rng = challenge_draws(seed)
     turns = rng.sample(TURNS, 2)
     first = rng.uniform(*FIRST_TURN_S)
     second = first + rng.uniform(*TURN_GAP_S)
@@ -69,11 +67,6 @@ def capture_schedule(seed: int | None = None) -> list[dict]:
         {"id": 3, "kind": "digits", "value": digits, "due_s": round(digits_at, 2)},
         {"id": 4, "kind": "done", "due_s": round(digits_at + DONE_AFTER_DIGITS_S, 2)},
     ]
-
-
-def _schedule_seed() -> int | None:
-    """Only the test settings define CANDOR_CAPTURE_SCHEDULE_SEED (production settings never read it from anywhere)."""
-    return getattr(settings, "CANDOR_CAPTURE_SCHEDULE_SEED", None)
 
 
 def live_capture_open(*, purpose: str, consent: Consent | None = None, registration: RegistryEntry | None = None):
@@ -107,7 +100,7 @@ def live_capture_open(*, purpose: str, consent: Consent | None = None, registrat
                 purpose=purpose,
                 consent=consent,
                 registration=registration,
-                schedule=capture_schedule(_schedule_seed()),
+                schedule=capture_schedule(seed_setting("CANDOR_CAPTURE_SCHEDULE_SEED")),
                 opened_at=now,
                 expires_at=now + timedelta(seconds=settings.CANDOR_CONSENT_CHALLENGE_S),
             )

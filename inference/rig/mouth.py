@@ -238,6 +238,7 @@ def build_inner_mouth(image: np.ndarray, landmarks: np.ndarray, axes: FaceAxes, 
     motion = axes.vectors_to_image(motions[:-1][:, vertices]).astype(np.float32)
     n = len(upper)
     lip = _lip_colour(image, landmarks)
+    skin_lightness = _skin_lightness(image, landmarks)
     resting_lip = polygon[1 : n + 1]
     edge = _photo_teeth_edge(image, photo, n, lip) if mesh.parted else None
     photo_teeth = None
@@ -255,8 +256,8 @@ def build_inner_mouth(image: np.ndarray, landmarks: np.ndarray, axes: FaceAxes, 
         photo_teeth=frozen(photo_teeth) if photo_teeth is not None else None,
         photo_parting=float(np.linalg.norm(photo[1 + n // 2] - photo[len(vertices) - 1 - n // 2])),
         width=float(mesh.width),
-        cavity=frozen(_cavity_colour(image, landmarks, lip, _CAVITY_FRONT_OF_SKIN)),
-        throat=frozen(_cavity_colour(image, landmarks, lip, _CAVITY_THROAT_OF_SKIN)),
+        cavity=frozen(_cavity_colour(lip, _CAVITY_FRONT_OF_SKIN * skin_lightness)),
+        throat=frozen(_cavity_colour(lip, _CAVITY_THROAT_OF_SKIN * skin_lightness)),
         teeth=frozen(_teeth_colour(image, landmarks, photo_teeth)),
         tongue=frozen((lip * _TONGUE_OF_LIP).astype(np.float32)),
         crease=frozen((_CREASE_SHADE * lip * (lip / max(float(lip.max()), 1.0)) ** _CREASE_DEEPEN).astype(np.float32))
@@ -361,11 +362,10 @@ def _teeth_colour(image: np.ndarray, landmarks: np.ndarray, photo_teeth: np.ndar
     return cast(np.ndarray, (hue * _TEETH_LIGHTNESS * highlight).clip(0, 255).astype(np.float32))
 
 
-def _cavity_colour(image: np.ndarray, landmarks: np.ndarray, lip: np.ndarray, of_skin: float) -> np.ndarray:
-    """(3,) float32 RGB of the inside of the mouth: the hue of the lip colour lip (3,) darkened, at of_skin of the
-    skin's CIELAB lightness, its chroma scaled with it."""
+def _cavity_colour(lip: np.ndarray, lightness: float) -> np.ndarray:
+    """(3,) float32 RGB of the inside of the mouth: the hue of the lip colour lip (3,) darkened, at CIELAB lightness
+    `lightness` (8-bit scale), its chroma scaled with it."""
     darkened = _lab(lip * _CAVITY_OF_LIP)
-    lightness = of_skin * _skin_lightness(image, landmarks)
     chroma = (darkened[1:] - 128) * lightness / max(float(darkened[0]), 1.0)
     lab = np.concatenate([[lightness], 128 + chroma]).clip(0, 255).reshape(1, 1, 3)
     return cast(np.ndarray, cv2.cvtColor(np.round(lab).astype(np.uint8), cv2.COLOR_LAB2RGB)[0, 0].astype(np.float32))

@@ -61,7 +61,12 @@ class FakeCamera:
 
 def camera_framing(photo: np.ndarray) -> np.ndarray:
     """The photo's face framed as a webcam sees it: HEIGHT x WIDTH RGB, the face in the middle third."""
-    square = cv2.resize(face_crop(photo), (HEIGHT, HEIGHT), interpolation=cv2.INTER_CUBIC)
+    return webcam_framed(face_crop(photo))
+
+
+def webcam_framed(selfie: np.ndarray) -> np.ndarray:
+    """A selfie framing (tests/clips.py face_crop, square RGB) scaled and framed as a webcam sees it: HEIGHT x WIDTH."""
+    square = cv2.resize(selfie, (HEIGHT, HEIGHT), interpolation=cv2.INTER_CUBIC)
     side = (WIDTH - HEIGHT) // 2
     return cv2.copyMakeBorder(square, 0, 0, side, WIDTH - HEIGHT - side, cv2.BORDER_REFLECT)
 
