@@ -10,6 +10,8 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 from django.conf import settings
 
@@ -178,6 +180,23 @@ def schedule() -> list[dict]:
     from tests.conftest import LIVE_SEED
 
     return capture_schedule(LIVE_SEED)
+
+
+@pytest.fixture(scope="session")
+def webcam_person() -> np.ndarray:
+    """The portrait's (obama.jpg's) person as their fake camera films them: obama3.jpg (RGB), another photo of them,
+    facing the camera as someone does their screen.
+
+    Not obama2.jpg (the server-side clips' person): his head is turned about 20 degrees, and the synthetic turn to his
+    left (tests/clips.py head_turned) then read at the yaw line in a browser's capture (1.0-1.1 of it through VP8 at
+    480 px), so Chromium's own encoding under load decided whether the turn was seen; obama3.jpg's turns read 1.5-2.2.
+    """
+    from tests.photos_fetch import PHOTOS_DIR
+
+    path = PHOTOS_DIR / "obama3.jpg"
+    if not path.is_file():
+        pytest.fail(f"missing test photo {path}: run `make test-photos` (or `make test`) first")
+    return cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
 
 
 @pytest.fixture

@@ -143,7 +143,7 @@ def test_the_dashboard_shows_each_portraits_consent_state(browser, creator, api,
 
 @pytest.mark.e2e
 def test_the_whole_journey_consent_by_camera_then_a_two_language_localization_plays_and_verifies(
-    browser, filmed, camera, schedule, celery_worker, creator, api, outbox, subject_jpeg, same_person_photos
+    browser, filmed, camera, schedule, celery_worker, creator, api, outbox, subject_jpeg, webcam_person
 ):
     """The creator asks for consent on the dashboard; the person pictured approves with the camera in their own browser;
     the creator localizes into two languages, watches progress reach 100%, plays the videos; the verifier names them."""
@@ -163,7 +163,7 @@ def test_the_whole_journey_consent_by_camera_then_a_two_language_localization_pl
 
     filmed.open(f"/consent/{token}/")
     # The camera films the portrait's person from another photo of them.
-    live_check_approve(filmed, camera, same_person_photos[1], schedule, name="Eileen Collins")
+    live_check_approve(filmed, camera, webcam_person, schedule, name="Eileen Collins")
     assert find(filmed, "h1").text == "You approved" and Consent.objects.get().status == "active"
     filmed.assert_clean_console()
 

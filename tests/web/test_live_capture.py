@@ -30,12 +30,12 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_the_person_pictured_approves_with_the_live_check_after_a_wrong_answer_is_refused(
-    filmed, camera, schedule, creator, api, outbox, subject_jpeg, same_person_photos, settings
+    filmed, camera, schedule, creator, api, outbox, subject_jpeg, webcam_person, settings
 ):
     # No staff review: the live check alone decides (a failed capture would otherwise send the approval to review).
     settings.CANDOR_CONSENT_REVIEW = "off"
     # The camera films the portrait's person from another photo: never the portrait's own pixels.
-    person = same_person_photos[1]
+    person = webcam_person
     portrait_id = upload_portrait(api, subject_jpeg).json()["id"]
     assert api.post(f"/api/portraits/{portrait_id}/consent-request/", {}, format="json").status_code == 201
     token = outbox.links(r"/consent/([A-Za-z0-9_\-]+)/")[-1]
