@@ -8,6 +8,7 @@ from typing import cast
 
 import cv2
 import numpy as np
+from scipy.ndimage import gaussian_filter1d
 
 from .articulation import CLOSE, DENTAL, JAW, ROUND, SPREAD, acoustic_track, viseme_track
 from .errors import InferenceError
@@ -41,6 +42,9 @@ _SAG_PX = 0.5  # the upper lip's inner edge may sag this far (px) below a smooth
 # shadow on the lower lip fading over this many px.
 _CREASE_OPACITY, _CREASE_SIGMA_PX = 0.9, 0.6
 _CREASE_SHADOW, _CREASE_SHADOW_PX = 0.15, 1.2
+# The crease follows the seam smoothed along the mouth (Gaussian sigma, in mouth widths): the seam's points come from
+# the photo's pixels and step by 2-3 px between neighbours, which a crisp line drew as a zigzag.
+_CREASE_SMOOTHING = 0.07
 _SUBPIXEL_BITS = 2
 # Teeth, in mouth widths (the upper teeth's edge is the rig's InnerMouth.teeth_edge);
 # the lower teeth show as the jaw opens.
@@ -401,6 +405,7 @@ def _draw_lip_crease(frame: np.ndarray, crease: np.ndarray, polygon: np.ndarray,
     xs = np.arange(x0, x1, dtype=np.float32)
     ys = np.arange(y0, y1, dtype=np.float32)[:, None]
     middle = np.interp(xs, line[:, 0], line[:, 1])
+    middle = gaussian_filter1d(middle, _CREASE_SMOOTHING * (line[-1, 0] - line[0, 0]), mode="nearest")
     # Distance across the line: the vertical offset foreshortened by the line's slope.
     across = (ys - middle) / np.sqrt(1 + np.gradient(middle) ** 2)
     ends = np.clip(xs - line[0, 0] + 0.5, 0.0, 1.0) * np.clip(line[-1, 0] - xs + 0.5, 0.0, 1.0)

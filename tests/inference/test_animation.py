@@ -1,5 +1,6 @@
 """The animation engine moves the real photo: mouth with the speech, blinks, head and brows, expressions."""
 
+import dataclasses
 import time
 
 import cv2
@@ -127,6 +128,22 @@ def test_closed_lips_of_a_smiling_portrait_meet_in_one_shaded_line_each_lip_as_t
     # Each lip keeps its own thickness: the lower lip is not stretched over the teeth it covers.
     assert abs(np.median(upper) - upper_photo) <= 1.5
     assert abs(np.median(lower) - lower_photo) <= 1.5
+
+
+def test_the_crease_of_closed_lips_is_a_smooth_line_where_the_seam_steps(rig):
+    """The seam's points come from the photo's pixels and can step 2-3 px from one to the next (on the benchmark's
+    closed-mouth portrait); the crease drawn over them must not follow them as a zigzag."""
+    mouth = rig.mouth
+    polygon = mouth.polygon_rest.copy()
+    # Every other inner lip point 1.5 px up, the rest 1.5 px down, on both lips alike: the seam zigzags by 3 px.
+    for edge in (mouth.upper, mouth.lower):
+        polygon[edge, 1] += np.where(np.arange(len(edge)) % 2 == 0, -1.5, 1.5)
+    stepped = dataclasses.replace(rig, mouth=dataclasses.replace(mouth, polygon_rest=polygon))
+    crease_rows = []
+    for light, red in lip_columns(render_frame(stepped, {"lip_close": 1.0}), rig):
+        first, last = np.flatnonzero(red)[[0, -1]]
+        crease_rows.append(first + int(np.argmin(light[first : last + 1])))
+    assert np.abs(np.diff(crease_rows)).max() <= 1, crease_rows
 
 
 def test_the_background_and_collar_never_move(rig, astronaut):
