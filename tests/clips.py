@@ -137,6 +137,7 @@ def liveness_clip(
     lips_follow: str = "speech",
     voice: str | None = None,
     first_turn_at: float = 0.3,
+    mouth_scale: float = 1.0,
 ) -> bytes:
     """MP4 bytes (H.264 + AAC) of the photo's person answering a challenge.
 
@@ -144,6 +145,7 @@ def liveness_clip(
     lips_follow: "speech" (live), "other" (mouth driven by a different utterance: dubbed), "still" (no motion).
     voice: the synthesizer's voice reading the digits (default: the language's own).
     first_turn_at: when the first turn starts, as a share of the clip (0: as soon as recording begins).
+    mouth_scale: how far the mouth opens, as a share of a speaker's opening (tests/clips.py speech_envelope).
     """
     face, landmarks = selfie(photo)
     sample_rate = media.AUDIO_SAMPLE_RATE
@@ -169,7 +171,7 @@ def liveness_clip(
     ]
     posed = []
     for index in range(n_frames):
-        frame = mouth_opened(face, landmarks, float(mouth[index]))
+        frame = mouth_opened(face, landmarks, mouth_scale * float(mouth[index]))
         for direction, (begin, end) in zip(turns, windows, strict=False):
             frame = head_turned(frame, landmarks, direction, _turn_amount(index / fps, begin, end))
         posed.append(frame)

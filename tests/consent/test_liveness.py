@@ -145,6 +145,31 @@ def test_a_person_who_turns_as_soon_as_recording_begins_is_seen_answering(astron
         assert result.turns_seen == tuple(turns) and result.failure is None, result
 
 
+def test_a_short_reading_in_a_long_capture_shows_the_mouth_opening_on_the_digits(astronaut):
+    """The digits read in about a second of a 14 s capture: the mouth is measured where the speech is. Over the whole
+    clip its 95th percentile fell between syllables (0.020 here, under the line) and refused a speaking person, as it
+    did a browser's genuine capture that dropped frames under load."""
+    from consent import liveness
+
+    clip = liveness.clip_decode(liveness_clip(astronaut, turns=["left", "up"], seconds=14.0, digits="1 8 6"))
+    result = liveness.clip_liveness(clip, turns=["left", "up"])
+    assert result.failure is None, result.detail
+    assert result.mouth_range > 3 * liveness.MOUTH_MIN_RANGE
+
+
+@pytest.mark.parametrize(("mouth_scale", "passes"), [(0.12, False), (0.14, True)])
+def test_a_mouth_opening_just_under_the_range_line_is_refused_and_just_over_it_passes(astronaut, mouth_scale, passes):
+    """Lips that follow the speech (correlation over the line either way) but barely open: 0.037 and 0.055 eye
+    distances against the line's 0.04."""
+    from consent import liveness
+
+    clip = liveness.clip_decode(liveness_clip(astronaut, turns=["left", "up"], mouth_scale=mouth_scale))
+    result = liveness.clip_liveness(clip, turns=["left", "up"])
+    assert result.lip_sync >= liveness.SYNC_MIN_CORRELATION
+    assert (result.mouth_range >= liveness.MOUTH_MIN_RANGE) == passes, result.mouth_range
+    assert (result.failure is None) == passes, result.detail
+
+
 def test_the_frames_compared_with_the_portrait_are_frontal_even_where_a_nod_reads_as_a_closed_mouth(
     same_person_photos,
 ):
