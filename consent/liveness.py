@@ -314,7 +314,7 @@ def neutral_frames(yaw: np.ndarray, pitch: np.ndarray, opening: np.ndarray) -> n
 
 def audio_energy(audio: np.ndarray) -> np.ndarray:
     """(N + 1,) running sum of the squared samples of mono audio (N,): any window's mean square in two look-ups, so
-    lip_sync sums the audio once for all its lags.
+    the audio is summed once for all of lip_sync's lags and the mouth's range.
     """
     return np.concatenate([[0.0], np.cumsum(np.asarray(audio, np.float64) ** 2)])
 
@@ -338,14 +338,13 @@ def speech_loudness(energy: np.ndarray, sample_rate: int, times: np.ndarray) -> 
     return np.clip((db - floor) / (peak - floor), 0.0, 1.0)
 
 
-def lip_sync(times: np.ndarray, opening: np.ndarray, audio: np.ndarray, sample_rate: int) -> float:
-    """Best Pearson correlation (-1..1) between mouth opening (n,) at `times` and the speech loudness, over lags up to
-    SYNC_MAX_LAG_S.
+def lip_sync(times: np.ndarray, opening: np.ndarray, energy: np.ndarray, sample_rate: int) -> float:
+    """Best Pearson correlation (-1..1) between mouth opening (n,) at `times` and the speech loudness (the audio's
+    running energy, audio_energy), over lags up to SYNC_MAX_LAG_S.
     """
     if np.std(opening) < 1e-6:
         return 0.0
     best = -1.0
-    energy = audio_energy(audio)
     for lag in np.arange(-SYNC_MAX_LAG_S, SYNC_MAX_LAG_S + 1e-9, 0.02):
         loudness = speech_loudness(energy, sample_rate, times + lag)
         if np.std(loudness) < 1e-6:
@@ -354,15 +353,16 @@ def lip_sync(times: np.ndarray, opening: np.ndarray, audio: np.ndarray, sample_r
     return best
 
 
-def speaking_mouth_range(times: np.ndarray, opening: np.ndarray, audio: np.ndarray, sample_rate: int) -> float:
+def speaking_mouth_range(times: np.ndarray, opening: np.ndarray, energy: np.ndarray, sample_rate: int) -> float:
     """How far the mouth opens while the clip speaks: the 90th percentile of the opening (n,) at `times` over the
-    frames where the speech is loud (SPEAKING_LOUDNESS), above the 5th percentile over all frames.
+    frames where the speech (the audio's running energy, audio_energy) is loud (SPEAKING_LOUDNESS), above the 5th
+    percentile over all frames.
 
     Not the whole clip's 95th percentile: the digits are read in a second or two of a 10-15 s capture, so that fell
     between syllables when the reading was short or the browser dropped frames (a genuine capture through Chromium on
     a loaded machine measured 0.03, under the line). Where fewer than three frames are loud, the whole clip's range.
     """
-    loud = speech_loudness(audio_energy(audio), sample_rate, times) >= SPEAKING_LOUDNESS
+    loud = speech_loudness(energy, sample_rate, times) >= SPEAKING_LOUDNESS
     closed = float(np.percentile(opening, 5))
     if loud.sum() < 3:
         return float(np.percentile(opening, 95)) - closed
@@ -404,8 +404,9 @@ def clip_liveness(
     opening = mouth_opening(seen_landmarks)
     onsets = turn_onsets(times, yaw, pitch)
     seen = tuple(turn for turn, _onset in onsets)
-    sync = lip_sync(times, opening, clip.audio, clip.sample_rate)
-    mouth_range = speaking_mouth_range(times, opening, clip.audio, clip.sample_rate)
+    energy = audio_energy(clip.audio)
+    sync = lip_sync(times, opening, energy, clip.sample_rate)
+    mouth_range = speaking_mouth_range(times, opening, energy, clip.sample_rate)
     identity_frames = tuple(int(present[i]) for i in sorted(neutral_frames(yaw, pitch, opening)))
     failure, detail = None, "live"
     if list(seen) != list(turns):

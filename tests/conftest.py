@@ -39,16 +39,22 @@ def grace_hopper() -> np.ndarray:
     return cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
 
 
-@pytest.fixture(scope="session")
-def same_person_photos() -> tuple[np.ndarray, np.ndarray]:
-    """Two different photos (RGB) of one person: face_recognition's obama.jpg and obama2.jpg, from var/test-photos/."""
+def photos_read(*names: str) -> list[np.ndarray]:
+    """The photos of var/test-photos/ with these file names, RGB; the test fails, saying how to fetch them, if any is
+    missing."""
     from tests.photos_fetch import PHOTOS_DIR
 
-    paths = [PHOTOS_DIR / "obama.jpg", PHOTOS_DIR / "obama2.jpg"]
+    paths = [PHOTOS_DIR / name for name in names]
     missing = [str(path) for path in paths if not path.is_file()]
     if missing:
         pytest.fail(f"missing test photos {', '.join(missing)}: run `make test-photos` (or `make test`) first")
-    first, second = (cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB) for path in paths)
+    return [cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB) for path in paths]
+
+
+@pytest.fixture(scope="session")
+def same_person_photos() -> tuple[np.ndarray, np.ndarray]:
+    """Two different photos (RGB) of one person: face_recognition's obama.jpg and obama2.jpg, from var/test-photos/."""
+    first, second = photos_read("obama.jpg", "obama2.jpg")
     return first, second
 
 

@@ -10,7 +10,6 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
 from django.conf import settings
@@ -191,12 +190,9 @@ def webcam_person() -> np.ndarray:
     left (tests/clips.py head_turned) then read at the yaw line in a browser's capture (1.0-1.1 of it through VP8 at
     480 px), so Chromium's own encoding under load decided whether the turn was seen; obama3.jpg's turns read 1.5-2.2.
     """
-    from tests.photos_fetch import PHOTOS_DIR
+    from tests.conftest import photos_read
 
-    path = PHOTOS_DIR / "obama3.jpg"
-    if not path.is_file():
-        pytest.fail(f"missing test photo {path}: run `make test-photos` (or `make test`) first")
-    return cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
+    return photos_read("obama3.jpg")[0]
 
 
 @pytest.fixture
