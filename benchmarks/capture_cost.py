@@ -11,7 +11,8 @@ browser's 640x480, the longest and largest videos the limits accept (15 s at 108
 640x480, black frames just small enough to be searched again at twice their size, and a face that the tracking cannot
 follow (mirrored every other frame, so every frame is searched) at 320 and 640 px. --searches prints instead what
 the genuine capture's tracking searches cost, each frame searched whole and sized (inference.faces.faces_detect_sized)
-in turn, so that a machine's load weighs on both alike.
+in turn, so that a machine's load weighs on both alike. --descriptors prints what describing the genuine capture's
+identity faces costs with dlib's own run of its network and with onnxruntime (inference.descriptor_net).
 """
 
 from __future__ import annotations
@@ -104,10 +105,45 @@ def _searches_cost(capture: bytes, rounds: int = 5) -> None:
     )
 
 
+def _descriptors_cost(capture: bytes, rounds: int = 5) -> None:
+    """The processor time of the genuine capture's five identity faces described by dlib's own run of its network
+    and by onnxruntime (inference.descriptor_net, what the analysis uses), in one batch each, and how far apart the
+    two descriptors of each face are.
+    """
+    import dlib
+    import numpy as np
+
+    from consent import liveness
+    from inference import descriptor_net, faces
+
+    clip = liveness.clip_decode(capture)
+    identity = liveness.identity_faces(clip, liveness.clip_liveness(clip, turns=[]))
+    chips = faces.face_chips([(clip.frames[index], face) for index, face in identity])
+    dlib_model = dlib.face_recognition_model_v1(str(faces.model_path(descriptor_net.MODEL_FILENAME)))
+    session = faces._descriptor_model()
+    spent = {"dlib": 0.0, "onnxruntime": 0.0}
+    for _ in range(rounds):
+        started = _cpu_s()
+        by_dlib = np.array(dlib_model.compute_face_descriptor(chips))
+        spent["dlib"] += _cpu_s() - started
+        started = _cpu_s()
+        by_onnx = descriptor_net.descriptors(chips, session)
+        spent["onnxruntime"] += _cpu_s() - started
+    faces_described = rounds * len(chips)
+    print(
+        f"{len(chips)} identity faces, {rounds} rounds: "
+        + ", ".join(f"{1000 * cpu / faces_described:.1f} ms a face by {name}" for name, cpu in spent.items())
+        + f"; the two descriptors of a face at most {np.linalg.norm(by_dlib - by_onnx, axis=1).max():.1e} apart"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--full", action="store_true", help="also the largest videos the limits accept")
     parser.add_argument("--searches", action="store_true", help="only the genuine capture's searches, whole vs sized")
+    parser.add_argument(
+        "--descriptors", action="store_true", help="only the genuine capture's identity faces, dlib vs onnxruntime"
+    )
     arguments = parser.parse_args()
     django.setup()
 
@@ -154,6 +190,9 @@ def main() -> None:
     genuine = genuine_check(capture_schedule(LIVE_SEED))
     if arguments.searches:
         _searches_cost(genuine[0])
+        return
+    if arguments.descriptors:
+        _descriptors_cost(genuine[0])
         return
     live = liveness_clip(photo, turns=turns["challenge"]["turns"])
     cases = {
