@@ -185,15 +185,21 @@ def _at_reference(image: np.ndarray, scale: float) -> np.ndarray:
 
 
 def _fold(image: np.ndarray) -> np.ndarray:
-    """The mean of all TILE x TILE periods of an (H, W) image, partial periods at the edges included."""
+    """The mean of all TILE x TILE periods of an (H, W) image, partial periods at the edges included.
+
+    Summed period by period into one tile: a padded float64 copy of the image would be memory the analysis child
+    touches for the first time (a frame enlarged to 1600x1200 makes 15 MB of it), which costs more than the sums.
+    """
     height, width = image.shape
-    padded_h, padded_w = -(-height // TILE) * TILE, -(-width // TILE) * TILE
-    total = np.zeros((padded_h, padded_w), dtype=np.float64)
-    total[:height, :width] = image
-    count = np.zeros((padded_h, padded_w), dtype=np.float64)
-    count[:height, :width] = 1.0
-    shape = (padded_h // TILE, TILE, padded_w // TILE, TILE)
-    return total.reshape(shape).sum(axis=(0, 2)) / np.maximum(count.reshape(shape).sum(axis=(0, 2)), 1.0)
+    total = np.zeros((TILE, TILE), dtype=np.float64)
+    for top in range(0, height, TILE):
+        for left in range(0, width, TILE):
+            period = image[top : top + TILE, left : left + TILE]
+            total[: period.shape[0], : period.shape[1]] += period
+    # How many periods cover each row and each column of the tile.
+    rows = np.bincount(np.arange(height) % TILE, minlength=TILE)
+    cols = np.bincount(np.arange(width) % TILE, minlength=TILE)
+    return total / np.maximum(np.outer(rows, cols), 1)
 
 
 def _tile_from(values: np.ndarray, carriers: _Carriers) -> np.ndarray:

@@ -215,3 +215,22 @@ def test_out_of_range_serials_empty_keys_small_or_changing_frames_are_refused(re
     watermarker.mark(rendered[0])
     with pytest.raises(ValueError):
         watermarker.mark(rendered[0][:256])
+
+
+def test_reading_a_capture_without_the_mark_allocates_little_beyond_its_frames(astronaut):
+    """The reader folds each candidate scale's resampled mean into one period: a capture's analysis child reads ten
+    frames for the mark, and where a scale enlarges them, padded float64 copies of the mean and of its count had it
+    allocate 57 MB at its peak here instead of 15.
+    """
+    import tracemalloc
+
+    frame = cv2.resize(astronaut, (480, 360), interpolation=cv2.INTER_AREA)
+    frames = [np.roll(frame, shift, axis=1) for shift in range(10)]
+    tracemalloc.start()
+    try:
+        reading = watermark_read(frames, KEY, max_frames=10, attempt_at=(10,))
+        peak_mb = tracemalloc.get_traced_memory()[1] / 1e6
+    finally:
+        tracemalloc.stop()
+    assert not reading.found
+    assert peak_mb < 25, peak_mb
