@@ -14,7 +14,7 @@ from typing import BinaryIO, cast
 import av
 import numpy as np
 from av.video.reformatter import Interpolation, VideoReformatter
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError, WebPImagePlugin  # noqa: F401  # registers WebP's parser
 
 from .errors import InferenceError
 
@@ -24,6 +24,10 @@ MIN_IMAGE_SIDE = 32
 # Hostile files carry tags that are not UTF-8; tags are never used here, so they must not stop decoding.
 METADATA_ERRORS = "replace"
 IMAGE_FORMATS = {"JPEG", "PNG", "WEBP"}
+# Only their parsers read an upload. They are loaded with this module (Pillow's preinit has JPEG's and PNG's, with
+# BMP's, GIF's and PPM's), so that a forked analysis child, checking whether a capture is a photo, does not import
+# Pillow's forty other plugins first (about 60 ms of processor time each time).
+Image.preinit()
 AUDIO_SAMPLE_RATE = 16_000
 AAC_SAMPLE_RATE = 48_000
 
@@ -72,11 +76,7 @@ def image_decode(data: bytes, *, max_side: int = 2048) -> np.ndarray:
         raise InferenceError("unsupported_image", "the image file is empty")
     Image.MAX_IMAGE_PIXELS = None  # checked below with our own, clearer limit
     try:
-        with Image.open(io.BytesIO(data)) as probe:
-            if probe.format not in IMAGE_FORMATS:
-                raise InferenceError(
-                    "unsupported_image", f"{probe.format} images are not supported; use JPEG, PNG or WebP"
-                )
+        with Image.open(io.BytesIO(data), formats=sorted(IMAGE_FORMATS)) as probe:
             width, height = probe.size
             if width * height > MAX_IMAGE_PIXELS:
                 raise InferenceError(

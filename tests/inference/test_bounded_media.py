@@ -6,12 +6,16 @@ from __future__ import annotations
 
 import gc
 import io
+import subprocess
+import sys
 import time
 from fractions import Fraction
+from pathlib import Path
 
 import av
 import numpy as np
 import pytest
+from PIL import Image
 
 from inference import media, sandbox
 from inference.errors import InferenceError
@@ -143,3 +147,44 @@ def test_the_analysis_child_does_not_copy_the_parents_objects_when_it_collects_g
     limits = sandbox.CostLimits(cpu_s=5, memory_mb=200, wall_s=30)
     grown = sandbox.run_limited(_private_growth_mb_after_collecting, limits=limits)
     assert len(heap) == 1_000_000 and grown < 10, grown
+
+
+def test_an_upload_is_read_only_by_the_three_image_parsers_which_are_loaded_before_any_upload():
+    """Pillow opens a file with whichever of its forty-odd plugins claims it, importing them all on the first file it
+    does not know: each forked analysis child did so, checking that a capture is not a photo (about 60 ms of its
+    processor time), and an upload in any format Pillow reads was parsed before it was refused.
+    """
+    checked = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys\n"
+            "from inference import media\n"
+            "from inference.errors import InferenceError\n"
+            "before = set(sys.modules)\n"
+            "try:\n"
+            f"    media.image_decode({_video(width=64, height=64, frames=2)!r}, max_side=64)\n"
+            "except InferenceError as refusal:\n"
+            "    print(refusal.code, sorted(set(sys.modules) - before))\n",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).parents[2],
+    )
+    assert checked.stdout.strip() == "unsupported_image []", checked.stdout + checked.stderr
+    tiff = io.BytesIO()
+    Image.new("RGB", (64, 64), (200, 150, 120)).save(tiff, format="TIFF")
+    with pytest.raises(InferenceError, match="not a readable JPEG, PNG or WebP image"):
+        media.image_decode(tiff.getvalue())
+
+
+def test_a_phones_multi_picture_jpeg_is_read_as_the_jpeg_it_is():
+    """Some phones write MPO: a JPEG whose first picture is the photo, followed by others. Refused before, as a format
+    of its own."""
+    photo = io.BytesIO()
+    Image.new("RGB", (80, 60), (200, 100, 50)).save(
+        photo, format="MPO", save_all=True, append_images=[Image.new("RGB", (80, 60))]
+    )
+    image = media.image_decode(photo.getvalue())
+    assert image.shape == (60, 80, 3) and tuple(image[30, 40]) == pytest.approx((200, 100, 50), abs=3)
