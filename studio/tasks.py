@@ -5,19 +5,20 @@ from __future__ import annotations
 import logging
 
 from celery import Task, shared_task
-from celery.exceptions import SoftTimeLimitExceeded, TimeLimitExceeded
+from celery.exceptions import TimeLimitExceeded
 from django.conf import settings
 
 logger = logging.getLogger(__name__)
 
 
 class RenderTask(Task):
-    """Marks the render failed (with a reason a user can read) when the task crashes or runs out of time."""
+    """Marks the render failed (with a reason a user can read) when the task crashes or is killed at its hard time
+    limit (render_run stops itself at the budget; this is for native code that never returned)."""
 
     def on_failure(self, exc, task_id, args, kwargs, einfo):
         from .services import render_mark_failed
 
-        if isinstance(exc, (SoftTimeLimitExceeded, TimeLimitExceeded)):
+        if isinstance(exc, TimeLimitExceeded):
             reason = f"the render exceeded its time budget of {settings.CANDOR_RENDER_TIME_LIMIT_S} s and was stopped"
         else:
             reason = "the render failed unexpectedly; please try again"
@@ -28,8 +29,8 @@ class RenderTask(Task):
 @shared_task(
     base=RenderTask,
     acks_late=True,
-    soft_time_limit=settings.CANDOR_RENDER_TIME_LIMIT_S,
-    # Native code (encoder, face model) may not return to Python in time for the soft limit.
+    # render_run stops at CANDOR_RENDER_TIME_LIMIT_S itself, where it reports progress (no soft limit: see
+    # _ProgressReporter); native code (encoder, face model) that does not return by then is killed 30 s later.
     time_limit=settings.CANDOR_RENDER_TIME_LIMIT_S + 30,
 )
 def render_run_task(render_id: str) -> None:

@@ -50,7 +50,14 @@ def _resident_mb() -> float | None:
 
 
 class _ProgressReporter:
-    """Writes progress at most every half second and stops the pipeline when the render is withdrawn."""
+    """Writes progress at most every half second and stops the pipeline when the render is withdrawn or over its
+    time or memory budget.
+
+    The time budget is checked here, between database calls, rather than by Celery's soft time limit: that raises its
+    exception from a signal at whatever line runs, which may be inside a query, and leaves the connection mid-command
+    ("another command is already in progress" when the failure is then written). Celery's hard limit stays as the
+    backstop for native code that does not come back.
+    """
 
     def __init__(self, render: Render, on_progress):
         self.render = render
@@ -58,6 +65,7 @@ class _ProgressReporter:
         self.progress = 0.0
         self.on_progress = on_progress
         self.last_write = 0.0
+        self.deadline = time.monotonic() + settings.CANDOR_RENDER_TIME_LIMIT_S
 
     def stage(self, progress: float) -> None:
         self._write(progress, force=True)
@@ -81,6 +89,10 @@ class _ProgressReporter:
         consent = Consent.objects.select_related("portrait").get(id=self.render.consent_id)
         if not updated or consent_state_now(consent) != ConsentState.ACTIVE:
             raise RenderCancelled()
+        if now > self.deadline:
+            raise RenderOverBudget(
+                f"the render exceeded its time budget of {settings.CANDOR_RENDER_TIME_LIMIT_S} s and was stopped"
+            )
         limit = settings.CANDOR_RENDER_MEMORY_LIMIT_MB
         if limit and (resident := _resident_mb()) is not None and resident > limit:
             raise RenderOverBudget(

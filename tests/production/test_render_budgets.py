@@ -6,7 +6,7 @@ import pytest
 
 from studio.models import Render
 from studio.services import render_enqueue, render_run
-from tests.production.helpers import video_path
+from tests.production.helpers import LONG_TEXT, video_path
 
 pytestmark = pytest.mark.django_db
 
@@ -29,6 +29,26 @@ def test_a_render_over_its_memory_budget_is_stopped_and_marked_failed(creator, c
         "MB in use) and was stopped"
     )
     assert not render.video and not list(video_path(str(render.id)).parent.glob(f"*{render.id}*"))
+
+
+def test_a_render_over_its_time_budget_stops_itself_where_it_reports_progress(creator, consented_portrait, settings):
+    """The budget is checked between database calls (no signal interrupts a query), and the render's files go."""
+    settings.CANDOR_RENDER_TIME_LIMIT_S = 1  # a 30-second text takes several seconds
+    render = render_enqueue(
+        owner=creator, portrait=consented_portrait, purpose="marketing", text=LONG_TEXT, language="en", dispatch=False
+    )
+    reported = []
+    render_run(render_id=render.id, on_progress=reported.append)
+    render.refresh_from_db()
+    assert (render.status, render.error) == (
+        Render.Status.FAILED,
+        "the render exceeded its time budget of 1 s and was stopped",
+    )
+    assert not render.video and not list(video_path(str(render.id)).parent.glob(f"*{render.id}*"))
+    assert reported, "it stopped at a progress report, not before the render began"
+    settings.CANDOR_RENDER_TIME_LIMIT_S = 900
+    again = _queued(creator, consented_portrait)
+    assert render_run(render_id=again.id).status == Render.Status.DONE, "the process and its connection go on"
 
 
 def test_a_render_whose_worker_died_too_often_is_given_up(creator, consented_portrait, settings):

@@ -58,7 +58,7 @@ def test_a_render_over_its_time_budget_is_stopped_and_marked_failed(api, consent
         render_id = render_submit(api, consented_portrait)
         failed = render_wait(api, render_id, until=lambda body: body["status"] in FINISHED, timeout_s=120)
         assert failed["status"] == "failed", (failed, workers.log_text())
-        assert failed["error"] == "the render exceeded its time budget of 2 s and was stopped"
+        assert failed["error"] == "the render exceeded its time budget of 2 s and was stopped", workers.log_text()
         assert failed["video_url"] is None
         # The worker is still there for the next job.
         assert all(process.poll() is None for process in workers.processes)
