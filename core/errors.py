@@ -66,7 +66,8 @@ class ErrorCode(StrEnum):
     INVALID_RATE = "invalid_rate", 400
     INVALID_DEVICE = "invalid_device", 400
     DEVICE_UNAVAILABLE = "device_unavailable", 400
-    ENGINE_UNAVAILABLE = "engine_unavailable", 400
+    # The engine's face models are missing or damaged: also the installation's fault.
+    ENGINE_UNAVAILABLE = "engine_unavailable", 503
     INVALID_NEURAL_MODEL = "invalid_neural_model", 400
     NEURAL_MODEL_FAILED = "neural_model_failed", 400
     # Renders and their consent.

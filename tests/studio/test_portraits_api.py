@@ -92,3 +92,24 @@ def test_uploads_need_a_token(public_api, portrait_jpeg):
     response = upload_portrait(public_api, portrait_jpeg)
     assert response.status_code == 401
     assert response.json()["error"] == "not_authenticated"
+
+
+def test_a_damaged_face_model_is_the_servers_fault_and_stores_nothing(api, portrait_jpeg, tmp_path, monkeypatch):
+    """A broken installation answers 503 with its reason (not 400, which blames the upload, nor a 500)."""
+    from inference import descriptor_net, faces
+
+    models = tmp_path / "models"
+    models.mkdir()
+    for source in faces.model_path(descriptor_net.MODEL_FILENAME).parent.iterdir():
+        (models / source.name).symlink_to(source)
+    damaged = models / descriptor_net.MODEL_FILENAME
+    damaged.unlink()
+    damaged.write_bytes(faces.model_path(descriptor_net.MODEL_FILENAME).read_bytes()[:100_000])
+    monkeypatch.setattr(faces, "_models_dir", lambda: models)
+    faces._descriptor_model.cache_clear()
+    try:
+        response = upload_portrait(api, portrait_jpeg)
+    finally:
+        faces._descriptor_model.cache_clear()
+    assert (response.status_code, response.json()["error"]) == (503, "engine_unavailable"), response.json()
+    assert not Portrait.objects.exists()
