@@ -57,6 +57,9 @@ _TEETH_TOP_SHADE = 0.85  # under the upper lip's shadow
 # incisor's crown) and at least _LOWER_TEETH_MIN_PX however small the face.
 _LOWER_TEETH_FROM, _LOWER_TEETH_RAMP, _LOWER_TEETH_OF_OPENING, _LOWER_TEETH_MAX = 0.1, 0.1, 0.3, 0.1
 _LOWER_TEETH_MIN_PX, _LOWER_TEETH_SHADE = 2.5, 0.85
+# Lower incisors are narrower than the upper (about 5.5 mm against 8.5 mm); their biting edge catches the light and
+# they fall into the lower lip's shadow towards it (this share of their light at the lip).
+_LOWER_TOOTH_WIDTH, _LOWER_TEETH_LIP_SHADE = 0.09, 0.8
 # The tongue rises over the lower lip from openings this wide (mouth widths),
 # to this share of the opening's height in the middle.
 _TONGUE_FROM, _TONGUE_RAMP, _TONGUE_WIDTH, _TONGUE_HEIGHT = 0.08, 0.12, 0.35, 0.35
@@ -348,17 +351,23 @@ def _paint_inner_mouth(frame: np.ndarray, mouth: InnerMouth, face: np.ndarray, p
     lower_show = float(np.clip((opening - _LOWER_TEETH_FROM) / _LOWER_TEETH_RAMP, 0.0, 1.0)) * max(
         min(_LOWER_TEETH_OF_OPENING * opening, _LOWER_TEETH_MAX) * mouth.width, _LOWER_TEETH_MIN_PX
     )
-    lower_top = np.polyval(np.polyfit(lower[:, 0], lower[:, 1], 2), xs) - lower_show * (1 - corner**2)
+    lower_lip = np.polyval(np.polyfit(lower[:, 0], lower[:, 1], 2), xs)
+    lower_top = lower_lip - lower_show * (1 - corner**2)
     lower_teeth = np.clip(ys - lower_top + 0.5, 0.0, 1.0) * (lower_show > 0.5) * np.clip((0.7 - corner) / 0.2, 0.0, 1.0)
-    # In the mouth's shadow (kept as pale as enamel: the tongue's warmth turned them pink).
-    colour = _over(colour, (_LOWER_TEETH_SHADE * corner_shade)[..., None] * mouth.teeth, lower_teeth)
+    # In the mouth's shadow (kept as pale as enamel: the tongue's warmth turned them pink), lit at their edge and
+    # darker towards the lip, with the gaps between them: a flat pale band read as a block, not as teeth.
+    towards_lip = np.clip((ys - lower_top) / np.maximum(lower_lip - lower_top, 1.0), 0.0, 1.0)
+    lower_shade = (
+        _LOWER_TEETH_SHADE
+        * corner_shade
+        * (1 - (1 - _LOWER_TEETH_LIP_SHADE) * towards_lip)
+        * _tooth_separation(xs - centre, _LOWER_TOOTH_WIDTH * mouth.width)
+    )
+    colour = _over(colour, lower_shade[..., None] * mouth.teeth, lower_teeth)
     # Upper teeth: from under the lip down to their edge, darker under the lip and between incisors.
     teeth = np.clip(teeth_edge - ys + 0.5, 0.0, 1.0) * np.clip((1 - corner) / 0.2, 0.0, 1.0)
     vertical = np.clip((ys - top) / np.maximum(teeth_edge - top, 1.0), 0.0, 1.0)
-    tooth_phase = (xs - centre) / (_TOOTH_WIDTH * mouth.width)
-    separation = 1 - (1 - _TOOTH_GAP_SHADE) * np.exp(
-        -(((tooth_phase - np.round(tooth_phase)) * _TOOTH_WIDTH * mouth.width) ** 2)
-    )
+    separation = _tooth_separation(xs - centre, _TOOTH_WIDTH * mouth.width)
     tooth_shade = (_TEETH_TOP_SHADE + (1 - _TEETH_TOP_SHADE) * vertical) * separation * (1 - 0.5 * corner**2)
     colour = _over(colour, tooth_shade[..., None] * mouth.teeth, teeth)
     if mouth.photo_teeth is not None:
@@ -367,6 +376,13 @@ def _paint_inner_mouth(frame: np.ndarray, mouth: InnerMouth, face: np.ndarray, p
     alpha = (coverage * strength)[..., None]
     region = frame[y0:y1, x0:x1]
     region[:] = np.clip(region * (1 - alpha) + colour * alpha + 0.5, 0, 255).astype(np.uint8)
+
+
+def _tooth_separation(across: np.ndarray, tooth_px: float) -> np.ndarray:
+    """Shade (same shape as across, 1 on a tooth, _TOOTH_GAP_SHADE in a gap) of teeth tooth_px wide meeting at the
+    mouth's middle, at across px from it."""
+    phase = across / tooth_px
+    return cast(np.ndarray, 1 - (1 - _TOOTH_GAP_SHADE) * np.exp(-(((phase - np.round(phase)) * tooth_px) ** 2)))
 
 
 def _upper_envelope(points: np.ndarray) -> np.ndarray:

@@ -145,3 +145,55 @@ def test_the_lower_teeth_rise_with_the_opening_to_about_a_tenth_of_the_mouths_wi
     assert 0.075 <= lower_teeth_height(rig, 1.0) <= 0.15
     # Half open: shorter.
     assert 0.02 <= lower_teeth_height(rig, 0.5) < lower_teeth_height(rig, 1.0)
+
+
+def lower_teeth_pixels(rig, jaw: float) -> tuple[np.ndarray, list[tuple[int, int, int]]]:
+    """The frame's CIELAB (H, W, 3) float and, per column of the opening's middle two fifths, (x, top, bottom) of the
+    run of teeth up from the lower lip (benchmarks.mouth_interior's colours), rendered with the jaw open by jaw."""
+    mouth = rig.mouth
+    polygon = mouth.polygon_rest + jaw * mouth.polygon_motion[FACE_PARAMETERS.index("jaw_open")]
+    upper, lower = polygon[mouth.upper], polygon[mouth.lower]
+    centre = (upper[0, 0] + upper[-1, 0]) / 2
+    lightness, chroma = skin(rig)
+    lab = cv2.cvtColor(render_frame(rig, {"jaw_open": jaw}), cv2.COLOR_RGB2LAB).astype(float)
+    runs = []
+    for x in range(int(np.ceil(centre - 0.2 * mouth.width)), int(centre + 0.2 * mouth.width) + 1):
+        top, bottom = (
+            int(np.floor(np.interp(x, upper[:, 0], upper[:, 1]))),
+            int(np.ceil(np.interp(x, lower[:, 0], lower[:, 1]))),
+        )
+        column = lab[top + 1 : bottom + 1, x]
+        teeth = (np.hypot(column[:, 1] - 128, column[:, 2] - 128) < TEETH_CHROMA * chroma) & (
+            column[:, 0] > TEETH_LIGHTER * lightness
+        )
+        rows = np.flatnonzero(teeth)
+        if rows.size:
+            lowest = rows[-1]
+            # The run up from the lowest tooth pixel (the upper teeth lie above the cavity between them).
+            start = lowest - int(np.argmin(teeth[: lowest + 1][::-1])) + 1 if not teeth[: lowest + 1].all() else 0
+            runs.append((x, top + 1 + start, top + 1 + lowest))
+    return lab, runs
+
+
+@pytest.mark.parametrize("name", ["beard_shadow", "closed"])
+def test_the_lower_teeth_are_lit_at_their_edge_and_shaded_towards_the_lip(name):
+    lab, runs = lower_teeth_pixels(portrait_rig(photo(name)), 1.0)
+    tall = [(x, top, bottom) for x, top, bottom in runs if bottom - top >= 4]
+    assert len(tall) >= 10
+    edge = np.median([lab[top : top + 2, x, 0].mean() for x, top, _ in tall])
+    by_lip = np.median([lab[bottom - 1 : bottom + 1, x, 0].mean() for x, _, bottom in tall])
+    assert edge - by_lip >= 8, (edge, by_lip)  # CIELAB L, 8-bit scale: a flat band differs by a level or two
+
+
+@pytest.mark.parametrize("name", ["beard_shadow", "closed"])
+def test_the_lower_teeth_show_gaps_between_incisors_narrower_than_the_upper(name):
+    rig = portrait_rig(photo(name))
+    lab, runs = lower_teeth_pixels(rig, 1.0)
+    row = int(np.median([top for _, top, _ in runs])) + 1  # near their edge, where every middle column shows teeth
+    xs = np.array([x for x, top, bottom in runs if top <= row <= bottom])
+    profile = lab[row, xs, 0]
+    dips = [i for i in range(1, len(xs) - 1) if profile[i] < profile[i - 1] and profile[i] <= profile[i + 1]]
+    deep = [i for i in dips if max(profile[max(i - 3, 0) : i + 4]) - profile[i] >= 4]
+    assert len(deep) >= 3, profile
+    spacing = float(np.median(np.diff(xs[deep]))) / rig.mouth.width
+    assert 0.07 <= spacing <= 0.11, spacing  # a lower incisor; the upper are 0.13
