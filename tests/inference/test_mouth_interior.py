@@ -115,27 +115,37 @@ def test_a_beard_around_the_mouth_does_not_darken_its_inside(mesh_model, bearded
     assert bearded_spread_wide.black_share <= shaven.black_share + 0.05
 
 
-def lower_teeth_height(rig, jaw: float) -> float:
-    """How far (mouth widths) the lower teeth rise over the lower lip in the middle fifth of the opening, rendered
-    with the jaw open by jaw: the median over its columns of the run of teeth (benchmarks.mouth_interior's colours)
-    up from the lip's edge."""
+def opening_teeth(rig, jaw: float, half_span: float) -> tuple[np.ndarray, list[tuple[int, int, np.ndarray]]]:
+    """The frame rendered with the jaw open by jaw, as CIELAB (H, W, 3) float, and for each column within half_span
+    mouth widths of the opening's middle: its x, its first row between the lips, and which of its rows down to the
+    lower lip's edge are teeth (benchmarks.mouth_interior's colours)."""
     mouth = rig.mouth
     polygon = mouth.polygon_rest + jaw * mouth.polygon_motion[FACE_PARAMETERS.index("jaw_open")]
     upper, lower = polygon[mouth.upper], polygon[mouth.lower]
     centre = (upper[0, 0] + upper[-1, 0]) / 2
     lightness, chroma = skin(rig)
     lab = cv2.cvtColor(render_frame(rig, {"jaw_open": jaw}), cv2.COLOR_RGB2LAB).astype(float)
-    runs = []
-    for x in range(int(np.ceil(centre - 0.1 * mouth.width)), int(centre + 0.1 * mouth.width) + 1):
-        top, bottom = np.interp(x, upper[:, 0], upper[:, 1]), np.interp(x, lower[:, 0], lower[:, 1])
-        column = lab[int(np.floor(top)) + 1 : int(np.ceil(bottom)) + 1, x][::-1]  # up from the lower lip
+    columns = []
+    for x in range(int(np.ceil(centre - half_span * mouth.width)), int(centre + half_span * mouth.width) + 1):
+        first = int(np.floor(np.interp(x, upper[:, 0], upper[:, 1]))) + 1
+        column = lab[first : int(np.ceil(np.interp(x, lower[:, 0], lower[:, 1]))) + 1, x]
         teeth = (np.hypot(column[:, 1] - 128, column[:, 2] - 128) < TEETH_CHROMA * chroma) & (
             column[:, 0] > TEETH_LIGHTER * lightness
         )
+        columns.append((x, first, teeth))
+    return lab, columns
+
+
+def lower_teeth_height(rig, jaw: float) -> float:
+    """How far (mouth widths) the lower teeth rise over the lower lip in the middle fifth of the opening, rendered
+    with the jaw open by jaw: the median over its columns of the run of teeth up from the lip's edge."""
+    runs = []
+    for _, _, down in opening_teeth(rig, jaw, 0.1)[1]:
+        teeth = down[::-1]  # up from the lower lip
         # The lip's own edge may take a pixel or two before the teeth start.
         first = int(np.argmax(teeth[:3])) if teeth[:3].any() else len(teeth)
         runs.append(int(np.argmin(teeth[first:])) if not teeth[first:].all() else len(teeth) - first)
-    return float(np.median(runs)) / mouth.width
+    return float(np.median(runs)) / rig.mouth.width
 
 
 @pytest.mark.parametrize("name", ["beard_shadow", "closed"])
@@ -148,30 +158,17 @@ def test_the_lower_teeth_rise_with_the_opening_to_about_a_tenth_of_the_mouths_wi
 
 
 def lower_teeth_pixels(rig, jaw: float) -> tuple[np.ndarray, list[tuple[int, int, int]]]:
-    """The frame's CIELAB (H, W, 3) float and, per column of the opening's middle two fifths, (x, top, bottom) of the
-    run of teeth up from the lower lip (benchmarks.mouth_interior's colours), rendered with the jaw open by jaw."""
-    mouth = rig.mouth
-    polygon = mouth.polygon_rest + jaw * mouth.polygon_motion[FACE_PARAMETERS.index("jaw_open")]
-    upper, lower = polygon[mouth.upper], polygon[mouth.lower]
-    centre = (upper[0, 0] + upper[-1, 0]) / 2
-    lightness, chroma = skin(rig)
-    lab = cv2.cvtColor(render_frame(rig, {"jaw_open": jaw}), cv2.COLOR_RGB2LAB).astype(float)
+    """The frame's CIELAB (H, W, 3) float and, per column of the opening's middle two fifths, (x, top, bottom) rows of
+    the run of teeth up from the lowest tooth pixel (the upper teeth lie above, past the cavity), rendered with the jaw
+    open by jaw."""
+    lab, columns = opening_teeth(rig, jaw, 0.2)
     runs = []
-    for x in range(int(np.ceil(centre - 0.2 * mouth.width)), int(centre + 0.2 * mouth.width) + 1):
-        top, bottom = (
-            int(np.floor(np.interp(x, upper[:, 0], upper[:, 1]))),
-            int(np.ceil(np.interp(x, lower[:, 0], lower[:, 1]))),
-        )
-        column = lab[top + 1 : bottom + 1, x]
-        teeth = (np.hypot(column[:, 1] - 128, column[:, 2] - 128) < TEETH_CHROMA * chroma) & (
-            column[:, 0] > TEETH_LIGHTER * lightness
-        )
+    for x, first, teeth in columns:
         rows = np.flatnonzero(teeth)
         if rows.size:
             lowest = rows[-1]
-            # The run up from the lowest tooth pixel (the upper teeth lie above the cavity between them).
             start = lowest - int(np.argmin(teeth[: lowest + 1][::-1])) + 1 if not teeth[: lowest + 1].all() else 0
-            runs.append((x, top + 1 + start, top + 1 + lowest))
+            runs.append((x, first + start, first + lowest))
     return lab, runs
 
 
