@@ -30,6 +30,11 @@ IMAGE_FORMATS = {"JPEG", "PNG", "WEBP"}
 Image.preinit()
 AUDIO_SAMPLE_RATE = 16_000
 AAC_SAMPLE_RATE = 48_000
+# FFmpeg's AAC encoder with its constant-quantizer coder instead of the default two-loop search: for 32.8 s of
+# espeak's speech at 96 kbit/s mono, 0.30 s of processor time against 0.74-1.09 s (a tenth of a whole render's), and no
+# worse: the decoded speech's SNR under 8 kHz 28.1 dB against 25.2 dB (FFmpeg's documentation: "better and much faster
+# at higher bitrates", worse below 64 kbit/s).
+AAC_OPTIONS = {"aac_coder": "fast"}
 
 
 @dataclass(frozen=True)
@@ -193,7 +198,7 @@ def _mp4_encode(
     with av.open(path, mode="w", format="mp4", options={"movflags": "+faststart"}) as container:
         video = None
         # PyAV's encoder resamples to the stream's rate (libswresample) as the audio arrives.
-        audio_stream = container.add_stream("aac", rate=AAC_SAMPLE_RATE, layout="mono")
+        audio_stream = container.add_stream("aac", rate=AAC_SAMPLE_RATE, layout="mono", options=AAC_OPTIONS)
         audio_stream.bit_rate = 96_000
         audio_sent = 0
 
@@ -254,7 +259,7 @@ class FragmentedMp4Writer:
         self.video.time_base = Fraction(1, fps)
         self.video.gop_size = max(1, round(keyframe_every_s * fps))
         # PyAV's encoder resamples to the stream's rate as the audio arrives.
-        self.audio = self.container.add_stream("aac", rate=AAC_SAMPLE_RATE, layout="mono")
+        self.audio = self.container.add_stream("aac", rate=AAC_SAMPLE_RATE, layout="mono", options=AAC_OPTIONS)
         self.audio.bit_rate = 96_000
         self.sample_rate = sample_rate
         self.samples = 0
