@@ -34,6 +34,31 @@ def watermark_keys() -> list[bytes]:
     return [_watermark_key(), *keys.secrets_retired(settings.KEYS_DIR, "watermark")]
 
 
+class _PublishedContent:
+    """The content fingerprint and tracks of the frames published so far (as they leave the watermark)."""
+
+    def __init__(self, *, audio_words: np.ndarray):
+        self.audio_words = audio_words
+        self.luma_sum: np.ndarray | None = None
+        self.tracker: RenderTracker | None = None
+        self.count = 0
+
+    def add(self, published: np.ndarray) -> None:
+        luma = frame_luma(published)
+        self.luma_sum = luma if self.luma_sum is None else self.luma_sum + luma
+        self.tracker = self.tracker or render_tracker(published, fps=settings.CANDOR_RENDER_FPS)
+        self.tracker.add(luma)
+        self.count += 1
+
+    def store(self, render) -> None:
+        if self.luma_sum is not None and self.tracker is not None:
+            render_fingerprint_store(
+                render=render,
+                mean_luma=self.luma_sum / self.count,
+                tracks=self.tracker.tracks(audio_words=self.audio_words),
+            )
+
+
 def provenance_frames(
     frames: Iterable[np.ndarray],
     *,
@@ -50,23 +75,20 @@ def provenance_frames(
     on_wait() is called in the caller's thread every half second while no frame is ready.
     """
     marker = watermark.FrameWatermarker(render.watermark_serial, _watermark_key())
-    labelled = (frame_label(frame, render.label_corner) for frame in frames) if render.label else frames
-    luma_sum: np.ndarray | None = None
-    tracker: RenderTracker | None = None
-    count = 0
-    # Animation, label and watermark run a few frames ahead on a second core
-    # while the caller encodes; the database work stays in the caller's thread.
-    for marked in run_ahead((marker.mark(frame) for frame in labelled), on_wait=on_wait):
-        luma = frame_luma(marked)
-        luma_sum = luma if luma_sum is None else luma_sum + luma
-        tracker = tracker or render_tracker(marked, fps=settings.CANDOR_RENDER_FPS)
-        tracker.add(luma)
-        count += 1
-        yield marked
-    if luma_sum is not None and tracker is not None:
-        render_fingerprint_store(
-            render=render, mean_luma=luma_sum / count, tracks=tracker.tracks(audio_words=sound_fingerprint(sound))
-        )
+    labelled = (frame_label(frame, render.label_corner) if render.label else frame for frame in frames)
+    content = _PublishedContent(audio_words=sound_fingerprint(sound))
+
+    def published() -> Iterator[np.ndarray]:
+        for frame in labelled:
+            marked = marker.mark(frame)
+            content.add(marked)
+            yield marked
+
+    # Animation, label, watermark and the content's fingerprint and tracks run a few frames ahead on a second core
+    # while the caller encodes (the fingerprint's share there left the encoding thread the slower of the two); the
+    # database work stays in the caller's thread, after run_ahead has joined the producer.
+    yield from run_ahead(published(), on_wait=on_wait)
+    content.store(render)
 
 
 class LiveFrameMarker:
@@ -82,29 +104,17 @@ class LiveFrameMarker:
     def __init__(self, *, render, sound: tuple[np.ndarray, int] | None, fingerprint_every: int):
         self.render, self.fingerprint_every = render, fingerprint_every
         self.marker = watermark.FrameWatermarker(render.watermark_serial, _watermark_key())
-        self.audio_words = sound_fingerprint(sound)
-        self.luma_sum: np.ndarray | None = None
-        self.tracker: RenderTracker | None = None
-        self.count = 0
+        self.content = _PublishedContent(audio_words=sound_fingerprint(sound))
 
     def __call__(self, frame: np.ndarray) -> np.ndarray:
         published = self.marker.mark(frame_label(frame, self.render.label_corner) if self.render.label else frame)
-        luma = frame_luma(published)
-        self.luma_sum = luma if self.luma_sum is None else self.luma_sum + luma
-        self.tracker = self.tracker or render_tracker(published, fps=settings.CANDOR_RENDER_FPS)
-        self.tracker.add(luma)
-        self.count += 1
-        if self.count % self.fingerprint_every == 1 or self.fingerprint_every == 1:
+        self.content.add(published)
+        if self.content.count % self.fingerprint_every == 1 or self.fingerprint_every == 1:
             self.store()
         return published
 
     def store(self) -> None:
-        if self.luma_sum is not None and self.tracker is not None:
-            render_fingerprint_store(
-                render=self.render,
-                mean_luma=self.luma_sum / self.count,
-                tracks=self.tracker.tracks(audio_words=self.audio_words),
-            )
+        self.content.store(self.render)
 
 
 def live_frame_filter(
