@@ -467,7 +467,7 @@ def face_chips(faces: Sequence[tuple[np.ndarray, Face]]) -> list[np.ndarray]:
 
 def face_descriptors(faces: Sequence[tuple[np.ndarray, Face]]) -> list[np.ndarray]:
     """The 128-d identity descriptors (float64) of detected faces, each in its RGB uint8 image (H, W, 3): the same as
-    face_descriptor on each, in one pass of the network (6-11% less processor time than one face at a time).
+    face_descriptor on each, in one run of the network.
     """
     if not faces:
         return []

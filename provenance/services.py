@@ -34,26 +34,31 @@ def watermark_keys() -> list[bytes]:
     return [_watermark_key(), *keys.secrets_retired(settings.KEYS_DIR, "watermark")]
 
 
-class _PublishedContent:
-    """The content fingerprint and tracks of the frames published so far (as they leave the watermark)."""
+class _Publisher:
+    """Publishes a render's frames: labels them (when the render asks) and watermarks them, the watermark last so the
+    label cannot disturb it, and keeps the content fingerprint and tracks of the frames published so far."""
 
-    def __init__(self, *, audio_words: np.ndarray):
-        self.audio_words = audio_words
+    def __init__(self, *, render, sound: tuple[np.ndarray, int] | None):
+        self.render = render
+        self.marker = watermark.FrameWatermarker(render.watermark_serial, _watermark_key())
+        self.audio_words = sound_fingerprint(sound)
         self.luma_sum: np.ndarray | None = None
         self.tracker: RenderTracker | None = None
         self.count = 0
 
-    def add(self, published: np.ndarray) -> None:
+    def publish(self, frame: np.ndarray) -> np.ndarray:
+        published = self.marker.mark(frame_label(frame, self.render.label_corner) if self.render.label else frame)
         luma = frame_luma(published)
         self.luma_sum = luma if self.luma_sum is None else self.luma_sum + luma
         self.tracker = self.tracker or render_tracker(published, fps=settings.CANDOR_RENDER_FPS)
         self.tracker.add(luma)
         self.count += 1
+        return published
 
-    def store(self, render) -> None:
+    def store(self) -> None:
         if self.luma_sum is not None and self.tracker is not None:
             render_fingerprint_store(
-                render=render,
+                render=self.render,
                 mean_luma=self.luma_sum / self.count,
                 tracks=self.tracker.tracks(audio_words=self.audio_words),
             )
@@ -68,27 +73,16 @@ def provenance_frames(
 ) -> Iterator[np.ndarray]:
     """Label (when the render asks) and watermark every frame, then store the render's content fingerprint and tracks.
 
-    The watermark goes last so the label cannot disturb it; the fingerprint and the
-    picture tracks are taken from the frames as published, the sound track from
-    `sound` (mono samples, sample rate: what the MP4 will carry), and stored once
-    the last frame is out.
+    The fingerprint and the picture tracks are taken from the frames as published, the sound track from `sound` (mono
+    samples, sample rate: what the MP4 will carry), and stored once the last frame is out.
     on_wait() is called in the caller's thread every half second while no frame is ready.
     """
-    marker = watermark.FrameWatermarker(render.watermark_serial, _watermark_key())
-    labelled = (frame_label(frame, render.label_corner) if render.label else frame for frame in frames)
-    content = _PublishedContent(audio_words=sound_fingerprint(sound))
-
-    def published() -> Iterator[np.ndarray]:
-        for frame in labelled:
-            marked = marker.mark(frame)
-            content.add(marked)
-            yield marked
-
+    publisher = _Publisher(render=render, sound=sound)
     # Animation, label, watermark and the content's fingerprint and tracks run a few frames ahead on a second core
     # while the caller encodes (the fingerprint's share there left the encoding thread the slower of the two); the
     # database work stays in the caller's thread, after run_ahead has joined the producer.
-    yield from run_ahead(published(), on_wait=on_wait)
-    content.store(render)
+    yield from run_ahead((publisher.publish(frame) for frame in frames), on_wait=on_wait)
+    publisher.store()
 
 
 class LiveFrameMarker:
@@ -102,19 +96,17 @@ class LiveFrameMarker:
     """
 
     def __init__(self, *, render, sound: tuple[np.ndarray, int] | None, fingerprint_every: int):
-        self.render, self.fingerprint_every = render, fingerprint_every
-        self.marker = watermark.FrameWatermarker(render.watermark_serial, _watermark_key())
-        self.content = _PublishedContent(audio_words=sound_fingerprint(sound))
+        self.publisher = _Publisher(render=render, sound=sound)
+        self.fingerprint_every = fingerprint_every
 
     def __call__(self, frame: np.ndarray) -> np.ndarray:
-        published = self.marker.mark(frame_label(frame, self.render.label_corner) if self.render.label else frame)
-        self.content.add(published)
-        if self.content.count % self.fingerprint_every == 1 or self.fingerprint_every == 1:
+        published = self.publisher.publish(frame)
+        if self.publisher.count % self.fingerprint_every == 1 or self.fingerprint_every == 1:
             self.store()
         return published
 
     def store(self) -> None:
-        self.content.store(self.render)
+        self.publisher.store()
 
 
 def live_frame_filter(

@@ -51,7 +51,7 @@ def test_the_onnx_network_gives_dlibs_descriptors_of_real_face_chips(session, fa
     assert np.linalg.norm(ours - expected, axis=1).max() <= TOLERANCE
 
 
-def test_faces_are_described_by_the_onnx_network_as_dlib_describes_them(face_chips):
+def test_faces_are_described_by_the_onnx_network_as_dlib_describes_them():
     """What every identity check uses (portraits, captures, the registry): faces.face_descriptors, on whole photos."""
     dlib_model = dlib.face_recognition_model_v1(str(MODEL_PATH))
     for photo in photos_read("obama.jpg", "obama3.jpg"):
