@@ -15,8 +15,11 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import os
 import re
 import threading
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -106,17 +109,18 @@ def _graph_patched(model_bytes: bytes) -> tuple[bytes, str]:
 
 
 def _session_options() -> Any:
-    """onnxruntime's defaults (one thread per core, every graph optimisation), except that idle threads sleep.
+    """onnxruntime's defaults (every graph optimisation), except that each reading runs on its caller's thread.
 
-    By default the threads spin between the model's ~2700 small nodes; on a busy machine (a render's encoder, other
-    workers) that spinning is time taken from them, about a quarter of the reading's CPU time (docs/engine.md,
-    Speed). It changes no arithmetic: the audio stays bit-identical. One thread per core is kept because the thread
-    count splits the convolutions' sums differently (one thread moves samples by up to 2e-6).
+    The model is ~2700 small nodes: split over a pool of threads, each node waits for its slowest part and idle threads
+    spin or wake between nodes, so two threads took a fifth more CPU than one for the same reading. Sentences are read
+    side by side instead (read_aloud). One thread also sums every convolution in one order, so the audio no longer
+    depends on the machine's number of cores.
     """
     import onnxruntime
 
     options = onnxruntime.SessionOptions()
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
     return options
 
 
@@ -153,6 +157,10 @@ class Spoken:
     tokens: tuple[tuple[str, int], ...]
 
 
+def _cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 def read_aloud(text: str, *, pace: float = 1.0) -> Spoken:
     """The voice reading `text`, sentence by sentence, with the samples each of its phoneme tokens lasts.
 
@@ -163,25 +171,17 @@ def read_aloud(text: str, *, pace: float = 1.0) -> Spoken:
     voice = _voice()
     piper = voice.piper
     id_map = piper.config.phoneme_id_map
+    with _lock:
+        sentences = [[phoneme for phoneme in phonemes if phoneme in id_map] for phonemes in piper.phonemize(text)]
+    sentences = [phonemes for phonemes in sentences if phonemes]
+    if not sentences:
+        raise InferenceError("empty_text", "The text has nothing that can be spoken in 'en'.")
     rng = np.random.default_rng(NOISE_SEED)
     pieces: list[np.ndarray] = []
     tokens: list[tuple[str, int]] = []
-    with _lock:
-        sentences = piper.phonemize(text)
-    for phonemes in sentences:
-        phonemes = [phoneme for phoneme in phonemes if phoneme in id_map]
-        if not phonemes:
-            continue
-        ids = piper.phonemes_to_ids(phonemes)
-        frames_cap = NOISE_FRAMES_PER_ID * len(ids)
-        feeds = {
-            "input": np.array([ids], dtype=np.int64),
-            "input_lengths": np.array([len(ids)], dtype=np.int64),
-            "scales": voice.scales / np.array([1.0, pace, 1.0], dtype=np.float32),
-            "noise_0": rng.standard_normal((1, 2, len(ids)), dtype=np.float32),
-            "noise_1": rng.standard_normal((1, voice.latent_channels, frames_cap), dtype=np.float32),
-        }
-        audio, durations = voice.session.run(None, feeds)
+
+    def kept(phonemes: list[str], frames_cap: int, outputs: list[np.ndarray]) -> None:
+        audio, durations = outputs
         frame_counts = np.asarray(durations).reshape(-1).astype(np.int64)
         if frame_counts.sum() > frames_cap:
             raise InferenceError("text_too_long", "A sentence is too long to speak at once; split it.")
@@ -194,8 +194,31 @@ def read_aloud(text: str, *, pace: float = 1.0) -> Spoken:
             tokens.append((token, int(samples[cursor : cursor + width].sum())))
             cursor += width
         pieces.append(np.asarray(audio, dtype=np.float32).reshape(-1))
-    if not pieces:
-        raise InferenceError("empty_text", "The text has nothing that can be spoken in 'en'.")
+
+    # Sentences are read side by side, one per core, each on one thread (_session_options). Their noise is drawn in
+    # order as each is started, so the audio is the one of reading them one after another, and only the sentences
+    # being read or next in line hold their noise.
+    workers = min(len(sentences), _cores())
+    in_flight = 2 * workers
+    reading: deque[tuple[list[str], int, Future[list[np.ndarray]]]] = deque()
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="candor-voice") as pool:
+        for phonemes in sentences:
+            if len(reading) == in_flight:
+                done_phonemes, frames_cap, future = reading.popleft()
+                kept(done_phonemes, frames_cap, future.result())
+            ids = piper.phonemes_to_ids(phonemes)
+            frames_cap = NOISE_FRAMES_PER_ID * len(ids)
+            feeds = {
+                "input": np.array([ids], dtype=np.int64),
+                "input_lengths": np.array([len(ids)], dtype=np.int64),
+                "scales": voice.scales / np.array([1.0, pace, 1.0], dtype=np.float32),
+                "noise_0": rng.standard_normal((1, 2, len(ids)), dtype=np.float32),
+                "noise_1": rng.standard_normal((1, voice.latent_channels, frames_cap), dtype=np.float32),
+            }
+            reading.append((phonemes, frames_cap, pool.submit(voice.session.run, None, feeds)))
+        while reading:
+            done_phonemes, frames_cap, future = reading.popleft()
+            kept(done_phonemes, frames_cap, future.result())
     audio = np.concatenate(pieces)
     peak = float(np.abs(audio).max())
     if peak > 1e-8:

@@ -32,12 +32,16 @@ def test_the_same_text_gives_the_same_audio_and_timing_after_other_texts():
     assert first.phonemes == second.phonemes and first.words == second.words
 
 
-def test_the_voices_idle_threads_sleep_rather_than_spin():
-    """Spinning threads took about a quarter of the reading's CPU time from the render beside it (docs/engine.md,
-    Speed); sleeping ones leave the audio bit-identical."""
-    speech.synthesize("Hello.", "en")
-    options = neural_speech._voice().session.get_session_options()
-    assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+@pytest.mark.parametrize("cores", [1, 3])
+def test_sentences_read_side_by_side_give_the_audio_of_reading_them_in_turn(monkeypatch, cores):
+    """Sentences of unequal length finish out of order; each keeps its own noise and place, whatever the cores."""
+    text = "Maybe. We can map the box by the river, and probably move it. Bob! Then the number to be removed."
+    monkeypatch.setattr(neural_speech, "_cores", lambda: 2)
+    reference = neural_speech.read_aloud(text)
+    monkeypatch.setattr(neural_speech, "_cores", lambda: cores)
+    spoken = neural_speech.read_aloud(text)
+    assert np.array_equal(spoken.audio, reference.audio)
+    assert spoken.tokens == reference.tokens
 
 
 def test_a_model_file_that_is_not_the_pinned_one_is_refused(tmp_path):
