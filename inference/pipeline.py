@@ -8,6 +8,7 @@ keeps a second core busy without holding more than a few frames in memory.
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -83,6 +84,25 @@ def run_ahead(
     finally:
         stopped.set()
         producer.join()
+
+
+@contextlib.contextmanager
+def opencv_on_one_thread() -> Iterator[None]:
+    """OpenCV's parallel loops off while a pipeline overlaps its own stages (restored afterwards).
+
+    The render already keeps both cores busy (frames made in one thread, encoded in another); OpenCV splitting each
+    warp and blur over its own pool on top of that doubled the animation's processor time for the same wall time, and
+    took 5-8% of a whole render's (docs/engine.md, Speed). The frames are the same either way. OpenCV's thread count
+    is the process's, so this is for a process that runs one render at a time (a render worker), not a web server.
+    """
+    import cv2
+
+    previous = cv2.getNumThreads()
+    cv2.setNumThreads(1)
+    try:
+        yield
+    finally:
+        cv2.setNumThreads(previous)
 
 
 def started(work: Callable[[], Result], *, name: str) -> Future[Result]:

@@ -27,7 +27,7 @@ from core.errors import ApplicationError
 from inference import media
 from inference.errors import InferenceError
 from inference.framing import frames_framed
-from inference.pipeline import run_beside, started
+from inference.pipeline import opencv_on_one_thread, run_beside, started
 
 from ..captions import captions_delete, captions_embed, captions_save, transcript_timed
 from ..models import Render
@@ -275,37 +275,40 @@ def render_run(*, render_id, on_progress=None) -> Render:
     if render.status not in (Render.Status.QUEUED, Render.Status.RUNNING) or not _render_claim(render):
         return render
     reporter = _ProgressReporter(render, on_progress)
-    try:
-        reporter.stage(PROGRESS_STARTED)
-        # The rig (read back, or built for a new portrait) and the speech do not depend on each other: both take
-        # seconds for a new portrait or in a new process (face models, the natural voice's model), so they are made
-        # side by side, and this thread keeps reporting progress and checking consent meanwhile.
-        rig = started(
-            lambda: portrait_rig_load(portrait=render.portrait, max_side=settings.CANDOR_RENDER_MAX_SIDE),
-            name="candor-rig",
-        )
-        spoken = run_beside(lambda: _render_speech(render), name="candor-speech", on_wait=reporter.waiting)
-        reporter.total_frames = frame_count(spoken.audio.size, spoken.sample_rate, settings.CANDOR_RENDER_FPS)
-        reporter.stage(PROGRESS_SPEECH_READY)
-        signed = _render_encode_and_sign(render, spoken, reporter, rig=rig)
-        render.video.name = _video_store(signed=signed, name=f"videos/{render.id}.mp4")
-        render.duration_s = spoken.audio.size / spoken.sample_rate
-        if spoken.words:
-            # Text renders get exact captions from the synthesizer; recordings their transcript's words, timed by
-            # length.
-            captions_save(render_id=render.id, words=spoken.words)
-        render_finish(render, Render.Status.DONE)
-    except RenderCancelled:
-        current = Render.objects.get(id=render.id)
-        render_finish(render, Render.Status.CANCELLED, error=current.error or "consent is no longer active")
-    except InferenceError as error:
-        render_finish(render, Render.Status.FAILED, error=error.detail)
-    except RenderOverBudget as error:
-        render_finish(render, Render.Status.FAILED, error=str(error))
-    except OSError as error:
-        # Disk full or an unwritable data directory: say so; the temp files are gone and nothing else was touched.
-        logger.exception("render %s could not use its files", render.id)
-        render_finish(render, Render.Status.FAILED, error=f"the video could not be stored: {error.strerror or error}")
+    with opencv_on_one_thread():
+        try:
+            reporter.stage(PROGRESS_STARTED)
+            # The rig (read back, or built for a new portrait) and the speech do not depend on each other: both take
+            # seconds for a new portrait or in a new process (face models, the natural voice's model), so they are made
+            # side by side, and this thread keeps reporting progress and checking consent meanwhile.
+            rig = started(
+                lambda: portrait_rig_load(portrait=render.portrait, max_side=settings.CANDOR_RENDER_MAX_SIDE),
+                name="candor-rig",
+            )
+            spoken = run_beside(lambda: _render_speech(render), name="candor-speech", on_wait=reporter.waiting)
+            reporter.total_frames = frame_count(spoken.audio.size, spoken.sample_rate, settings.CANDOR_RENDER_FPS)
+            reporter.stage(PROGRESS_SPEECH_READY)
+            signed = _render_encode_and_sign(render, spoken, reporter, rig=rig)
+            render.video.name = _video_store(signed=signed, name=f"videos/{render.id}.mp4")
+            render.duration_s = spoken.audio.size / spoken.sample_rate
+            if spoken.words:
+                # Text renders get exact captions from the synthesizer; recordings their transcript's words, timed by
+                # length.
+                captions_save(render_id=render.id, words=spoken.words)
+            render_finish(render, Render.Status.DONE)
+        except RenderCancelled:
+            current = Render.objects.get(id=render.id)
+            render_finish(render, Render.Status.CANCELLED, error=current.error or "consent is no longer active")
+        except InferenceError as error:
+            render_finish(render, Render.Status.FAILED, error=error.detail)
+        except RenderOverBudget as error:
+            render_finish(render, Render.Status.FAILED, error=str(error))
+        except OSError as error:
+            # Disk full or an unwritable data directory: say so; the temp files are gone and nothing else was
+            # touched.
+            logger.exception("render %s could not use its files", render.id)
+            reason = f"the video could not be stored: {error.strerror or error}"
+            render_finish(render, Render.Status.FAILED, error=reason)
     return render
 
 

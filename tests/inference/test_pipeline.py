@@ -10,7 +10,7 @@ import pytest
 
 from inference import media
 from inference.animation import animate, frame_count, render_frame
-from inference.pipeline import run_ahead, run_beside
+from inference.pipeline import opencv_on_one_thread, run_ahead, run_beside
 from inference.rig import portrait_rig, rig_from_bytes, rig_to_bytes
 from inference.speech import synthesize
 
@@ -155,3 +155,15 @@ def test_run_ahead_calls_on_wait_while_the_producer_is_busy_and_stops_when_it_ra
 
     with pytest.raises(Withdrawn):
         list(run_ahead(slow(), on_wait=withdraw, wait_s=0.1))
+
+
+def test_opencv_runs_on_one_thread_inside_a_pipeline_and_as_before_after_it():
+    import cv2
+
+    cv2.setNumThreads(2)
+    with opencv_on_one_thread():
+        assert cv2.getNumThreads() == 1
+    assert cv2.getNumThreads() == 2
+    with pytest.raises(RuntimeError), opencv_on_one_thread():
+        raise RuntimeError("the render failed")
+    assert cv2.getNumThreads() == 2
