@@ -41,12 +41,17 @@ class _Publisher:
     def __init__(self, *, render, sound: tuple[np.ndarray, int] | None):
         self.render = render
         self.marker = watermark.FrameWatermarker(render.watermark_serial, _watermark_key())
-        self.audio_words = sound_fingerprint(sound)
+        self.sound = sound
+        self.audio_words: np.ndarray | None = None
         self.luma_sum: np.ndarray | None = None
         self.tracker: RenderTracker | None = None
         self.count = 0
 
     def publish(self, frame: np.ndarray) -> np.ndarray:
+        if self.audio_words is None:
+            # With the first frame, in the thread that publishes (a render's producer, while the render's own thread
+            # keeps reporting progress): a 10-minute recording takes a second or two.
+            self.audio_words = sound_fingerprint(self.sound)
         published = self.marker.mark(frame_label(frame, self.render.label_corner) if self.render.label else frame)
         luma = frame_luma(published)
         self.luma_sum = luma if self.luma_sum is None else self.luma_sum + luma
@@ -56,7 +61,7 @@ class _Publisher:
         return published
 
     def store(self) -> None:
-        if self.luma_sum is not None and self.tracker is not None:
+        if self.luma_sum is not None and self.tracker is not None and self.audio_words is not None:
             render_fingerprint_store(
                 render=self.render,
                 mean_luma=self.luma_sum / self.count,
