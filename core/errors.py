@@ -51,6 +51,7 @@ class ErrorCode(StrEnum):
     AUDIO_TOO_LONG = "audio_too_long", 400
     INVALID_VIDEO = "invalid_video", 400
     NO_FRAMES = "no_frames", 400
+    INVALID_FRAMES = "invalid_frames", 400
     VIDEO_TOO_LARGE = "video_too_large", 413
     VIDEO_TOO_LONG = "video_too_long", 413
     TOO_COSTLY = "too_costly", 413

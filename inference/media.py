@@ -254,9 +254,12 @@ def video_frame_i420(frame: np.ndarray) -> av.VideoFrame:
     planes = np.asarray(cv2.cvtColor(np.ascontiguousarray(frame), cv2.COLOR_RGB2YUV_I420), dtype=np.uint8)
     averaged = cv2.resize(frame, (width // 2, height // 2), interpolation=cv2.INTER_AREA)
     _, red_difference, blue_difference = cv2.split(cv2.cvtColor(averaged, cv2.COLOR_RGB2YCrCb))
-    quarter = height // 4
-    planes[height : height + quarter] = cv2.LUT(blue_difference, _VIDEO_RANGE_CHROMA).reshape(quarter, width)
-    planes[height + quarter :] = cv2.LUT(red_difference, _VIDEO_RANGE_CHROMA).reshape(quarter, width)
+    # The planes one after another (Y, then U, then V), as yuv420p lays them out; a chroma plane's rows need not fill
+    # whole rows of the array (a height of 270 has 135 of them).
+    flat = planes.reshape(-1)
+    luma_size, chroma_size = height * width, height * width // 4
+    flat[luma_size : luma_size + chroma_size] = cv2.LUT(blue_difference, _VIDEO_RANGE_CHROMA).reshape(-1)
+    flat[luma_size + chroma_size :] = cv2.LUT(red_difference, _VIDEO_RANGE_CHROMA).reshape(-1)
     return av.VideoFrame.from_ndarray(planes, format="yuv420p")
 
 

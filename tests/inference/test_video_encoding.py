@@ -1,6 +1,7 @@
 """The MP4 encoder's input: frames converted to 4:2:0 as libswscale would (but faster), on the encoding thread."""
 
 import av
+import cv2
 import numpy as np
 import pytest
 from av.video.reformatter import VideoReformatter
@@ -18,18 +19,22 @@ def _swscale_planes(frame: np.ndarray, interpolation: str) -> np.ndarray:
 
 def _planes(frame: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     height, width = frame.shape[0] * 2 // 3, frame.shape[1]
-    flat = frame.astype(int)
-    quarter = height // 4
-    luma = flat[:height]
-    blue = flat[height : height + quarter].reshape(height // 2, width // 2)
-    red = flat[height + quarter :].reshape(height // 2, width // 2)
+    flat = frame.astype(int).reshape(-1)
+    luma_size, chroma_size = height * width, height * width // 4
+    luma = flat[:luma_size].reshape(height, width)
+    blue = flat[luma_size : luma_size + chroma_size].reshape(height // 2, width // 2)
+    red = flat[luma_size + chroma_size :].reshape(height // 2, width // 2)
     return luma, blue, red
 
 
-def test_frames_are_converted_to_video_range_bt601_as_libswscale_converts_them():
+# 64 x 64, and 54 x 96 (16:9; its chroma planes have an odd number of rows, 27).
+@pytest.mark.parametrize("shape", [(64, 64), (54, 96)])
+def test_frames_are_converted_to_video_range_bt601_as_libswscale_converts_them(shape):
     rng = np.random.default_rng(3)
+    height, width = shape
     # Smooth colour (a face's) and one pixel in four of a strong red (an edge's): chroma must average all four.
-    frame = np.clip(rng.normal(128, 40, (8, 8, 3)).repeat(8, 0).repeat(8, 1), 0, 255).astype(np.uint8)
+    blocks = rng.normal(128, 40, (height // 2 + 1, width // 2 + 1, 3)).repeat(2, 0).repeat(2, 1)
+    frame = np.clip(cv2.GaussianBlur(blocks, (0, 0), 3)[:height, :width], 0, 255).astype(np.uint8)
     frame[0::2, 0::2] = (230, 20, 20)
     ours = _planes(media.video_frame_i420(frame).to_ndarray())
     averaged = _planes(_swscale_planes(frame, "AREA"))
