@@ -16,10 +16,10 @@ class RenderTask(Task):
     limit (render_run stops itself at the budget; this is for native code that never returned)."""
 
     def on_failure(self, exc, task_id, args, kwargs, einfo):
-        from .services import render_mark_failed
+        from .services import RenderOverBudget, render_mark_failed
 
         if isinstance(exc, TimeLimitExceeded):
-            reason = f"the render exceeded its time budget of {settings.CANDOR_RENDER_TIME_LIMIT_S} s and was stopped"
+            reason = str(RenderOverBudget.of_time())
         else:
             reason = "the render failed unexpectedly; please try again"
         logger.error("render task %s failed: %r", task_id, exc, exc_info=einfo.exc_info if einfo else None)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.conf import settings
+
 from core.errors import ApplicationError, ErrorCode
 from inference.errors import InferenceError
 
@@ -19,7 +21,12 @@ class RenderCancelled(Exception):
 
 
 class RenderOverBudget(Exception):
-    """Raised inside the pipeline when the render process holds more memory than CANDOR_RENDER_MEMORY_LIMIT_MB."""
+    """Raised inside the pipeline when the render runs past CANDOR_RENDER_TIME_LIMIT_S or holds more memory than
+    CANDOR_RENDER_MEMORY_LIMIT_MB; its message is the reason the render shows."""
+
+    @classmethod
+    def of_time(cls) -> RenderOverBudget:
+        return cls(f"the render exceeded its time budget of {settings.CANDOR_RENDER_TIME_LIMIT_S} s and was stopped")
 
 
 def read_upload(upload, *, max_bytes: int, what: str) -> bytes:

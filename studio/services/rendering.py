@@ -90,9 +90,7 @@ class _ProgressReporter:
         if not updated or consent_state_now(consent) != ConsentState.ACTIVE:
             raise RenderCancelled()
         if now > self.deadline:
-            raise RenderOverBudget(
-                f"the render exceeded its time budget of {settings.CANDOR_RENDER_TIME_LIMIT_S} s and was stopped"
-            )
+            raise RenderOverBudget.of_time()
         limit = settings.CANDOR_RENDER_MEMORY_LIMIT_MB
         if limit and (resident := _resident_mb()) is not None and resident > limit:
             raise RenderOverBudget(

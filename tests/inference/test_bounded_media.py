@@ -19,6 +19,7 @@ from PIL import Image
 
 from inference import media, sandbox
 from inference.errors import InferenceError
+from tests.helpers import threads_running
 
 LIMITS = media.VideoLimits(
     max_long_side=1920, max_short_side=1080, max_duration_s=15.0, max_fps=60.0, codecs=frozenset({"h264"})
@@ -114,18 +115,13 @@ def test_an_analysis_beyond_its_cpu_or_memory_budget_is_stopped_and_reported_as_
         sandbox.run_limited(_refuse, limits=limits)
 
 
-def _threads() -> int:
-    with open("/proc/self/status") as status:
-        return int(next(line for line in status if line.startswith("Threads:")).split()[1])
-
-
 def test_the_bounded_decoder_decodes_on_the_calling_thread_alone():
     """The analysis is bounded by processor time: a decoder's thread pool adds to it (its hand-offs, its waiting on a
     busy core) and saves only wall time.
     """
     clip = _video(width=1280, height=720, frames=30, fps=30)
-    before = _threads()
-    during = [_threads() for _frame in media.video_frames_bounded(clip, limits=LIMITS, fps=15, max_side=640)]
+    before = threads_running()
+    during = [threads_running() for _frame in media.video_frames_bounded(clip, limits=LIMITS, fps=15, max_side=640)]
     assert len(during) == 16 and max(during) == before
 
 

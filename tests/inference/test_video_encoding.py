@@ -8,6 +8,7 @@ from av.video.reformatter import VideoReformatter
 
 from inference import media
 from inference.errors import InferenceError
+from tests.helpers import threads_running
 
 
 def _swscale_planes(frame: np.ndarray, interpolation: str) -> np.ndarray:
@@ -63,11 +64,6 @@ def test_frames_with_an_odd_side_are_refused_with_a_reason(tmp_path):
     assert not list(tmp_path.iterdir())
 
 
-def _threads() -> int:
-    with open("/proc/self/status") as status:
-        return int(next(line for line in status if line.startswith("Threads:")).split()[1])
-
-
 def test_the_encoder_runs_on_the_calling_thread_alone(tmp_path):
     """A render overlaps the encoder with the thread making its frames; x264's own threads on top of that cost
     processor time and saved no wall time (docs/engine.md, Speed)."""
@@ -76,7 +72,7 @@ def test_the_encoder_runs_on_the_calling_thread_alone(tmp_path):
     # No sound, so that only the video's threads could show (the audio encoder starts two of its own).
     audio = np.zeros(0, dtype=np.float32)
     media.video_frame_i420(frames[0])  # OpenCV's pool, where it has one, is started before counting
-    before, during = _threads(), []
-    media.mp4_write(tmp_path / "a.mp4", frames, audio, 16_000, on_frame=lambda _index: during.append(_threads()))
+    before, during = threads_running(), []
+    media.mp4_write(tmp_path / "a.mp4", frames, audio, 16_000, on_frame=lambda _index: during.append(threads_running()))
     assert len(during) == 40 and max(during) == before
     assert media.video_probe(tmp_path / "a.mp4").frame_count == 40
