@@ -6,7 +6,8 @@ languages, both packages (8 kHz telephone band and 16 kHz) and both rooms (see p
 prints recorded_speech's measures (lag, closures per second of speech, lips shut in loud frames, pauses closed,
 all against the clean recording), the identity distance's 90th percentile and the inside of the mouth on the clip's
 widest frames (quality.py's measures), then per target how many clips meet it, and writes a contact sheet: per clip
-its mouth on a few frames over the curves of the lips' gap and the sound.
+its mouth on a few frames over the curves of the lips' gap and the sound; and a close-up sheet: per clip the mouth
+on its three widest frames, enlarged, where jagged teeth or a black hole would show.
 
     python -m benchmarks.recorded_portraits [--per-portrait 4] [--only astronaut,closed] [--out var/quality]
 
@@ -39,6 +40,9 @@ PACKAGES = ("wav", "g722")
 _IDENTITY_EVERY = 4  # frames between identity descriptors
 _SHEET_FRAMES = 8
 _SHEET_GAP = 0.4  # eye distances at the top of the sheet's curve
+# The close-up sheet's mouth: from just under the nose to below a dropped jaw, and as wide, in eye distances.
+_CLOSE_UP_TOP, _CLOSE_UP_BOTTOM, _CLOSE_UP_HALF_WIDTH = 0.1, 1.0, 0.55
+_CLOSE_UP_TILE = 240  # px wide
 
 
 @dataclass(frozen=True)
@@ -127,6 +131,7 @@ def benchmark(out: Path, per_portrait: int, seed: int, only: Sequence[str] = ())
     rate = media.AUDIO_SAMPLE_RATE
     clips: list[PortraitClip] = []
     sheet_rows = []
+    close_ups = []
     started = time.perf_counter()
     for index, (portrait, photo) in enumerate(photos.items()):
         if only and portrait not in only:
@@ -147,10 +152,13 @@ def benchmark(out: Path, per_portrait: int, seed: int, only: Sequence[str] = ())
             clips.append(clip)
             envelope = quality.speech_envelope(clean, rate, len(gap), FPS)
             sheet_rows.append((name, _sheet_frames(frames, gap, ref), gap, envelope))
+            close_ups.append((name, _mouth_close_ups(frames, gap, ref)))
             _print_clip(clip)
     sheet = out / "recorded_portraits.png"
     contact_sheet(sheet_rows, sheet)
-    print(f"\n{len(clips)} clips, {time.perf_counter() - started:.0f} s; contact sheet: {sheet}")
+    close_up = out / "recorded_portraits_mouths.png"
+    close_up_sheet(close_ups, close_up)
+    print(f"\n{len(clips)} clips, {time.perf_counter() - started:.0f} s; sheets: {sheet}, {close_up}")
     _print_portraits(clips)
     passed = True
     for label, check in CHECKS:
@@ -197,6 +205,53 @@ def _sheet_frames(frames: Sequence[np.ndarray], gap: np.ndarray, ref: Reference)
     x0, y0 = int(max(centre[0] - half, 0)), int(max(centre[1] - 1.2 * half, 0))
     y1, x1 = int(centre[1] + 0.9 * half), int(centre[0] + half)
     return [(i, np.ascontiguousarray(frames[i][y0:y1, x0:x1])) for i in chosen]
+
+
+def _mouth_close_ups(frames: Sequence[np.ndarray], gap: np.ndarray, ref: Reference) -> list[tuple[int, np.ndarray]]:
+    """(frame index, mouth crop) on the clip's three widest frames, in time order."""
+    nose = nose_base(ref.points)
+    half = _CLOSE_UP_HALF_WIDTH * ref.eye_distance
+    y0, y1 = int(nose[1] + _CLOSE_UP_TOP * ref.eye_distance), int(nose[1] + _CLOSE_UP_BOTTOM * ref.eye_distance)
+    x0, x1 = int(max(nose[0] - half, 0)), int(nose[0] + half)
+    return [(i, np.ascontiguousarray(frames[i][max(y0, 0) : y1, x0:x1])) for i in sorted(quality.widest_frames(gap, 3))]
+
+
+def close_up_sheet(rows: Sequence[tuple[str, list[tuple[int, np.ndarray]]]], path: Path) -> None:
+    """Write a PNG: per clip its name and its mouth close-ups, enlarged _CLOSE_UP_TILE px wide (Lanczos), each
+    with its frame index and the crop's size in the render (px)."""
+    import matplotlib.font_manager
+    from PIL import Image, ImageDraw, ImageFont
+
+    font = ImageFont.truetype(matplotlib.font_manager.findfont("DejaVu Sans"), 12)
+    label_width, columns = 330, max((len(crops) for _, crops in rows), default=1)
+    tiles = [
+        [
+            (
+                i,
+                crop,
+                Image.fromarray(crop).resize(
+                    (_CLOSE_UP_TILE, round(_CLOSE_UP_TILE * crop.shape[0] / crop.shape[1])), Image.Resampling.LANCZOS
+                ),
+            )
+            for i, crop in crops
+        ]
+        for _, crops in rows
+    ]
+    heights = [max((tile.height for _, _, tile in row), default=0) + 18 for row in tiles]
+    sheet = Image.new("RGB", (label_width + columns * (_CLOSE_UP_TILE + 4), max(sum(heights), 1)), "white")
+    draw = ImageDraw.Draw(sheet)
+    y = 0
+    for (name, _), row, height in zip(rows, tiles, heights, strict=True):
+        draw.text((4, y + height // 2), name.replace("/", " / "), fill="black", font=font)
+        for column, (index, crop, tile) in enumerate(row):
+            x = label_width + column * (_CLOSE_UP_TILE + 4)
+            sheet.paste(tile, (x, y))
+            draw.text(
+                (x + 4, y + tile.height + 2), f"f{index}, {crop.shape[1]}x{crop.shape[0]} px", fill="black", font=font
+            )
+        y += height
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sheet.save(path)
 
 
 def contact_sheet(
