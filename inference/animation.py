@@ -36,6 +36,8 @@ _CORNER_SHADE = 0.45
 _CAVITY_FADE_PX = 2.0
 _LIP_SEPARATION_PX = 1.0
 _CAVITY_FEATHER = 0.6  # Gaussian sigma (px) of the cavity's edge
+_SEAM_MISMATCH_PX = 1.0  # see _drawn_across_seam
+_STRAY_FILL_PX = 2.0  # Gaussian sigma (px) of the fill over what the warp drew across the seam beside the gap
 _SAG_PX = 0.5  # the upper lip's inner edge may sag this far (px) below a smooth curve
 # Closed lips of a portrait that showed its teeth meet in a crease drawn over
 # the rig's seam: a crisp line (Gaussian sigma, px), and the upper lip's
@@ -220,8 +222,8 @@ def _posed_faces(rig: PortraitRig, poses: np.ndarray, warper: Warper) -> np.ndar
         x, y, w, h = rig.roi
         displacements = _combine_each(faces[moving], rig.fields, rig.rest)
         frames[moving, y : y + h, x : x + w] = warper.warp(rig.base, displacements, x, y)
-        for i in moving:
-            _paint_inner_mouth(frames[i], rig.mouth, faces[i], rig.image)
+        for i, displacement in zip(moving, displacements, strict=True):
+            _paint_inner_mouth(frames[i], rig.mouth, faces[i], rig.image, displacement, (x, y))
     return frames
 
 
@@ -282,11 +284,21 @@ def _close_eyelid(frame: np.ndarray, image: np.ndarray, eyelid: Eyelid, closure:
     region[:] = np.clip(region * (1 - alpha) + lid * alpha + 0.5, 0, 255).astype(np.uint8)
 
 
-def _paint_inner_mouth(frame: np.ndarray, mouth: InnerMouth, face: np.ndarray, photo: np.ndarray) -> None:
+def _paint_inner_mouth(
+    frame: np.ndarray,
+    mouth: InnerMouth,
+    face: np.ndarray,
+    photo: np.ndarray,
+    displacement: np.ndarray,
+    origin: tuple[int, int],
+) -> None:
     """Paint the inside of the mouth where the lips parted, in place on frame (H, W, 3) uint8.
 
-    face: (len(FACE_PARAMETERS),) values; photo: the portrait (H, W, 3). The
-    warp fills the gap with stretched lip texture; a shaded cavity replaces it:
+    face: (len(FACE_PARAMETERS),) values; photo: the portrait (H, W, 3);
+    displacement: (h, w, 2) the warp's field over the box at origin (x, y). The
+    warp fills the gap with stretched lip texture, and beside the gap's corners
+    it draws skin from across the lips' seam (see _drawn_across_seam), which is
+    filled in from the lips around it (_fill_from_around). A shaded cavity replaces the gap:
     lit just inside the lips and dark at the throat, with the upper teeth
     hanging from the still upper jaw down to a smooth edge (the photo's own
     where it shows them, else drawn, shaded towards the corners and lit like
@@ -308,15 +320,21 @@ def _paint_inner_mouth(frame: np.ndarray, mouth: InnerMouth, face: np.ndarray, p
     upper = polygon[mouth.upper] = np.minimum(upper, _upper_envelope(upper))
     height, width = frame.shape[:2]
     pad = 3  # room for the feathered edge
-    x0, y0 = np.maximum(np.floor(polygon.min(axis=0)).astype(int) - pad, 0)
-    x1 = min(int(np.ceil(polygon[:, 0].max())) + pad + 1, width)
-    y1 = min(int(np.ceil(polygon[:, 1].max())) + pad + 1, height)
+    outline = np.vstack([polygon, mouth.seam])
+    x0, y0 = np.maximum(np.floor(outline.min(axis=0)).astype(int) - pad, 0)
+    x1 = min(int(np.ceil(outline[:, 0].max())) + pad + 1, width)
+    y1 = min(int(np.ceil(outline[:, 1].max())) + pad + 1, height)
     if x1 <= x0 or y1 <= y0:
         return
     mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
     vertices = np.round((polygon - (x0, y0)) * (1 << _SUBPIXEL_BITS)).astype(np.int32)
     cv2.fillPoly(mask, [vertices], 255, cv2.LINE_AA, shift=_SUBPIXEL_BITS)
     coverage = cv2.GaussianBlur(mask.astype(np.float32) / 255, (0, 0), _CAVITY_FEATHER)
+    region = frame[y0:y1, x0:x1]
+    # Beside the gap the lips are there: what the warp drew across the seam outside it is filled in from them.
+    stray = _drawn_across_seam(mouth.seam, displacement, origin, (x0, y0, x1, y1))
+    if (stray & (mask < 128)).any():
+        _fill_from_around(region, stray | (mask >= 128), stray & (mask < 128))
     xs = np.arange(x0, x1, dtype=np.float32)
     ys = np.arange(y0, y1, dtype=np.float32)[:, None]
     top = np.interp(xs, upper[:, 0], upper[:, 1])
@@ -374,8 +392,47 @@ def _paint_inner_mouth(frame: np.ndarray, mouth: InnerMouth, face: np.ndarray, p
         # The photo's own upper teeth stay where they are; the lips move over them.
         colour = _over(colour, photo[y0:y1, x0:x1], mouth.photo_teeth[y0:y1, x0:x1])
     alpha = (coverage * strength)[..., None]
-    region = frame[y0:y1, x0:x1]
     region[:] = np.clip(region * (1 - alpha) + colour * alpha + 0.5, 0, 255).astype(np.uint8)
+
+
+def _drawn_across_seam(
+    seam: np.ndarray, displacement: np.ndarray, origin: tuple[int, int], box: tuple[int, int, int, int]
+) -> np.ndarray:
+    """(y1 - y0, x1 - x0) bool over box (x0, y0, x1, y1): the pixels where the warp drew texture from the
+    other side of the lips' seam (S, 2) that does not move with them, by the field (h, w, 2) over the box at origin.
+
+    The warp samples each pixel at itself less its own displacement, a close
+    stand-in for the inverse of the lips' motion wherever it is smooth. Across
+    the seam it is not: as the jaw drops, the pixels under the seam take the
+    lower lip's displacement and sample the upper lip and the skin above it
+    (stretched into pale shards, worst beside the corners, where the seam runs
+    past the gap's polygon). There the source's own displacement differs from
+    the pixel's by more than _SEAM_MISMATCH_PX; a mouth moved as a whole (a
+    smile's lift) keeps them equal.
+    """
+    x0, y0, x1, y1 = box
+    left, top = origin
+    xs = np.arange(x0, x1, dtype=np.float32)[None, :]
+    ys = np.arange(y0, y1, dtype=np.float32)[:, None]
+    here = displacement[y0 - top : y1 - top, x0 - left : x1 - left]
+    source_x, source_y = xs - here[..., 0], ys - here[..., 1]
+    there = cv2.remap(displacement, source_x - left, source_y - top, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    mismatch = np.linalg.norm(there - here, axis=2) > _SEAM_MISMATCH_PX
+    first, last = seam[0, 0], seam[-1, 0]
+    along = (xs > first) & (xs < last) & (source_x > first) & (source_x < last)
+    above_here = ys < np.interp(xs, seam[:, 0], seam[:, 1])
+    above_there = source_y < np.interp(source_x, seam[:, 0], seam[:, 1])
+    return cast(np.ndarray, along & (above_here != above_there) & mismatch)
+
+
+def _fill_from_around(region: np.ndarray, unsound: np.ndarray, holes: np.ndarray) -> None:
+    """Fill the holes (h, w) bool of region (h, w, 3) uint8 in place with the Gaussian-weighted mean (sigma
+    _STRAY_FILL_PX) of the pixels around them that are not unsound (h, w) bool."""
+    sound = (~unsound).astype(np.float32)
+    weight = cv2.GaussianBlur(sound, (0, 0), _STRAY_FILL_PX)
+    total = cv2.GaussianBlur(region.astype(np.float32) * sound[..., None], (0, 0), _STRAY_FILL_PX)
+    filled = holes & (weight > 1e-3)
+    region[filled] = np.clip(total[filled] / weight[filled, None] + 0.5, 0, 255).astype(np.uint8)
 
 
 def _tooth_separation(across: np.ndarray, tooth_px: float) -> np.ndarray:

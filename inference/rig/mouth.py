@@ -71,6 +71,7 @@ class InnerMouth:
     teeth_edge: np.ndarray  # (S,) float32 image y of the upper teeth's lower edge (a parabola) at the rest x of upper
     photo_teeth: np.ndarray | None  # (H, W) float32 0..1 the photo's own upper teeth; None when it shows none
     photo_parting: float  # px between the lips' middles in the photo (at rest they part at most slightly)
+    seam: np.ndarray  # (S + 2, 2) float32 image px, left to right: the line where the rig's lips meet (the warp's step)
     width: float  # mouth width, px
     cavity: np.ndarray  # dark, reddish inside of the mouth just inside the lips
     throat: np.ndarray  # the same, darker, at the back
@@ -255,6 +256,7 @@ def build_inner_mouth(image: np.ndarray, landmarks: np.ndarray, axes: FaceAxes, 
         teeth_edge=frozen(np.polyval(edge, resting_lip[:, 0]).astype(np.float32)),
         photo_teeth=frozen(photo_teeth) if photo_teeth is not None else None,
         photo_parting=float(np.linalg.norm(photo[1 + n // 2] - photo[len(vertices) - 1 - n // 2])),
+        seam=frozen(axes.to_image(_seam(mesh.points, left, upper, right, lower)).astype(np.float32)),
         width=float(mesh.width),
         cavity=frozen(_cavity_colour(lip, _CAVITY_FRONT_OF_SKIN * skin_lightness)),
         throat=frozen(_cavity_colour(lip, _CAVITY_THROAT_OF_SKIN * skin_lightness)),
@@ -264,6 +266,13 @@ def build_inner_mouth(image: np.ndarray, landmarks: np.ndarray, axes: FaceAxes, 
         if mesh.parted
         else None,
     )
+
+
+def _seam(points: np.ndarray, left: int, upper: np.ndarray, right: int, lower: np.ndarray) -> np.ndarray:
+    """(S + 2, 2) the line between the inner lip edges of the rig's closed mesh (points (n, 2), its corners and
+    upper and lower inner edges left to right), where the lips' fields part as the mouth opens."""
+    middle = (points[upper] + points[lower]) / 2
+    return np.vstack([points[left], middle, points[right]])
 
 
 def _parabola(points: np.ndarray) -> np.ndarray:

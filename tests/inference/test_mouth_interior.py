@@ -16,7 +16,7 @@ import pytest
 from benchmarks import quality
 from benchmarks.mouth_interior import TEETH_CHROMA, TEETH_LIGHTER, Interior, interior
 from benchmarks.reference_faces import BENCHMARK_PORTRAITS, reference
-from inference.animation import render_frame
+from inference.animation import _drawn_across_seam, render_frame
 from inference.rig import FACE_PARAMETERS, portrait_rig
 
 DATA = Path(__file__).resolve().parents[2] / "benchmarks" / "data"
@@ -194,3 +194,59 @@ def test_the_lower_teeth_show_gaps_between_incisors_narrower_than_the_upper(name
     assert len(deep) >= 3, profile
     spacing = float(np.median(np.diff(xs[deep]))) / rig.mouth.width
     assert 0.07 <= spacing <= 0.11, spacing  # a lower incisor; the upper are 0.13
+
+
+# Poses in which the warp drew the skin above open_speaking's lips beside the corners of the opening: pale shards of
+# 5 and 10 pixels at 512 px before the painter filled in what it drew across the lips' seam.
+SHARD_POSES = ({"jaw_open": 1.0}, {"jaw_open": 0.7, "lip_round": 0.6})
+
+
+def drawn_from_above(rig, params: dict[str, float]) -> np.ndarray:
+    """(H, W) bool: pixels beside the opening (a pixel or more outside its polygon) and below the lips' seam that the
+    warp samples 2 px or more above the seam: the lower lip's motion carried to where its texture is not."""
+    mouth = rig.mouth
+    face = np.array([params.get(name, 0.0) for name in FACE_PARAMETERS], np.float32)
+    x, y, w, h = rig.roi
+    field = np.tensordot(face, rig.fields, axes=1) + rig.rest
+    ys, xs = np.mgrid[y : y + h, x : x + w].astype(np.float32)
+    source_x, source_y = xs - field[..., 0], ys - field[..., 1]
+    seam_x, seam_y = mouth.seam[:, 0], mouth.seam[:, 1]
+    across = (
+        (xs > seam_x[0])
+        & (xs < seam_x[-1])
+        & (ys > np.interp(xs, seam_x, seam_y))
+        & (source_y < np.interp(source_x, seam_x, seam_y) - 2)
+    )
+    polygon = mouth.polygon_rest + np.tensordot(face, mouth.polygon_motion, axes=1)
+    opening = np.zeros(rig.image.shape[:2], np.uint8)
+    cv2.fillPoly(opening, [np.round(polygon).astype(np.int32)], 1)
+    beside = ~cv2.dilate(opening, np.ones((3, 3), np.uint8)).astype(bool)
+    region = np.zeros(rig.image.shape[:2], bool)
+    region[y : y + h, x : x + w] = across & beside[y : y + h, x : x + w]
+    return region
+
+
+def test_beside_the_opening_the_lips_show_no_skin_the_warp_drew_across_their_seam():
+    rig = portrait_rig(photo("open_speaking"))
+    lips = np.zeros(rig.image.shape[:2], np.uint8)
+    cv2.fillPoly(lips, [np.round(rig.landmarks[48:60]).astype(np.int32)], 1)
+    lip_lightness = np.percentile(cv2.cvtColor(rig.image, cv2.COLOR_RGB2LAB)[lips.astype(bool), 0], 90)
+    for params in SHARD_POSES:
+        region = drawn_from_above(rig, params)
+        assert region.sum() >= 20, params  # the warp does draw across the seam there
+        lightness = cv2.cvtColor(render_frame(rig, params), cv2.COLOR_RGB2LAB)[region, 0].astype(float)
+        assert (lightness > lip_lightness + 5).sum() == 0, params
+
+
+def test_only_a_parting_counts_as_drawn_across_the_seam_not_the_mouth_moving_as_a_whole():
+    seam = np.array([[10.0, 20.0], [30.0, 20.0], [50.0, 20.0]], np.float32)
+    box = (0, 0, 60, 40)
+    lifted = np.zeros((40, 60, 2), np.float32)
+    lifted[..., 1] = -3.0  # a smile's lift: the lips and the skin around them move together
+    assert not _drawn_across_seam(seam, lifted, (0, 0), box).any()
+    parted = np.zeros((40, 60, 2), np.float32)
+    parted[21:, :, 1] = 6.0  # the jaw drops: only what lies below the seam moves
+    drawn = _drawn_across_seam(seam, parted, (0, 0), box)
+    rows = np.flatnonzero(drawn.any(axis=1))
+    assert rows.tolist() == [21, 22, 23, 24, 25]  # those that sample rows 15-19, above the seam's row 20
+    assert drawn[21:26, 11:50].all() and not drawn[:, :10].any() and not drawn[:, 51:].any()
