@@ -282,12 +282,12 @@ class FaceMesh:
         x, y, w, h = bounding_box(np.vstack([touched.min(axis=0) - reach, touched.max(axis=0) + reach]), shape)
         ys, xs = np.mgrid[y : y + h, x : x + w]
         pixels = axes.to_local(np.stack([xs.ravel(), ys.ravel()], axis=1))
-        simplex = _rasterized_simplices(triangles, axes.to_image(self.points) - (x, y), (h, w)).ravel()
-        unassigned = simplex < 0
-        simplex[unassigned] = triangles.find_simplex(pixels[unassigned])
+        # Each pixel moves with the triangle its centre lies in: drawing the triangles gave the pixels on their edges to
+        # either neighbour, so along the lips' seam some took the other lip's motion and fetched specks from across it.
+        simplex = triangles.find_simplex(pixels)
         transform = triangles.transform[simplex]
         partial = np.einsum("nij,nj->ni", transform[:, :2], pixels - transform[:, 2])
-        # A pixel drawn into a sliver beside its edge would extrapolate the sliver's steep motion.
+        # A pixel on a sliver's edge, put in the sliver by round-off, would extrapolate its steep motion.
         weights = weights_inside(np.concatenate([partial, 1 - partial.sum(axis=1, keepdims=True)], axis=1))
         vertices = triangles.simplices[simplex]
         # Smoothing hides the mesh's creases (straight lines in the photo would
@@ -317,18 +317,3 @@ class FaceMesh:
             fields[i] = smooth
         flush_subnormals(fields)
         return (x, y, w, h), fields
-
-
-def _rasterized_simplices(triangles: Delaunay, points: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """(h, w) int32 index of the triangle over each pixel of a box of this shape (-1 where none),
-    the mesh's points (n, 2) given in the box's pixel coordinates.
-
-    Drawing the triangles is far faster than locating each pixel in the
-    triangulation; a pixel on an edge may go to either neighbour (or lie just
-    outside the triangle it was drawn into, so its weights are clipped to it).
-    """
-    index = np.full(shape, -1, np.int32)
-    corners = np.round(points * 16).astype(np.int32)
-    for number, simplex in enumerate(triangles.simplices):
-        cv2.fillConvexPoly(index, corners[simplex], number, cv2.LINE_8, 4)
-    return index

@@ -18,7 +18,7 @@ from .parameters import BLINK_PARAMETERS
 from .portrait import PortraitRig
 
 # Version of the rig's stored form (rig_to_bytes): bump it when the rig changes, so cached rigs are rebuilt.
-RIG_FORMAT = "candor-rig-9"
+RIG_FORMAT = "candor-rig-10"
 
 
 _Record = TypeVar("_Record", PortraitRig, Eyelid, InnerMouth)

@@ -234,3 +234,15 @@ def test_closing_and_opening_lips_leave_no_specks_at_the_corners(name):
     assert _specks_around_the_lips(rig.image, rig.landmarks) == 0
     for pose in ({}, {"jaw_open": 0.3}, {"lip_close": 1.0}):
         assert _specks_around_the_lips(render_frame(rig, pose), rig.landmarks) == 0, pose
+
+
+def test_a_smile_opening_wide_leaves_no_specks_along_its_lips():
+    """Pixels on a triangle's edge went to either neighbour, so along the lips' seam some moved with the other lip and
+    fetched specks from across it (1, 2 and 1 on these poses before each pixel went to the triangle it lies in)."""
+    rig = portrait_rig(photo(BENCHMARK_PORTRAITS["smile_teeth"][0].removeprefix("faces/")))
+    for pose in (
+        {"jaw_open": 1.0, "lip_spread": 0.17, "lip_round": 0.08},
+        {"jaw_open": 0.5},
+        {"jaw_open": 0.8, "smile": 0.6},
+    ):
+        assert _specks_around_the_lips(render_frame(rig, pose), rig.landmarks) == 0, pose
