@@ -196,8 +196,8 @@ def test_the_lower_teeth_show_gaps_between_incisors_narrower_than_the_upper(name
     assert 0.07 <= spacing <= 0.11, spacing  # a lower incisor; the upper are 0.13
 
 
-# Poses in which the warp drew the skin above open_speaking's lips beside the corners of the opening: pale shards of
-# 5 and 10 pixels at 512 px before the painter filled in what it drew across the lips' seam.
+# Poses in which the warp draws the skin above open_speaking's lips beside the corners of the opening (pale shards: 3
+# pixels lighter than the lips at jaw 1, at 512 px, before the painter filled in what it drew across the lips' seam).
 SHARD_POSES = ({"jaw_open": 1.0}, {"jaw_open": 0.7, "lip_round": 0.6})
 
 
