@@ -36,7 +36,7 @@ _CORNER_SHADE = 0.45
 _CAVITY_FADE_PX = 2.0
 _LIP_SEPARATION_PX = 1.0
 _CAVITY_FEATHER = 0.6  # Gaussian sigma (px) of the cavity's edge
-_SEAM_MISMATCH_PX = 1.0  # see _drawn_across_seam
+_SEAM_MISMATCH_PX, _SEAM_MARGIN_PX = 1.0, 2.0  # see _drawn_across_seam
 _STRAY_FILL_PX = 2.0  # Gaussian sigma (px) of the fill over what the warp drew across the seam beside the gap
 _SAG_PX = 0.5  # the upper lip's inner edge may sag this far (px) below a smooth curve
 # Closed lips of a portrait that showed its teeth meet in a crease drawn over
@@ -333,8 +333,10 @@ def _paint_inner_mouth(
     region = frame[y0:y1, x0:x1]
     # Beside the gap the lips are there: what the warp drew across the seam outside it is filled in from them.
     stray = _drawn_across_seam(mouth.seam, displacement, origin, (x0, y0, x1, y1))
-    if (stray & (mask < 128)).any():
-        _fill_from_around(region, stray | (mask >= 128), stray & (mask < 128))
+    # Under the opening the lower lip's own texture shows; the shards are beside its corners.
+    beside = (mask < 128) & (np.arange(y0, y1)[:, None] <= np.interp(np.arange(x0, x1), lower[:, 0], lower[:, 1]))
+    if (stray & beside).any():
+        _fill_from_around(region, stray | (mask >= 128), stray & beside)
     xs = np.arange(x0, x1, dtype=np.float32)
     ys = np.arange(y0, y1, dtype=np.float32)[:, None]
     top = np.interp(xs, upper[:, 0], upper[:, 1])
@@ -408,7 +410,9 @@ def _drawn_across_seam(
     (stretched into pale shards, worst beside the corners, where the seam runs
     past the gap's polygon). There the source's own displacement differs from
     the pixel's by more than _SEAM_MISMATCH_PX; a mouth moved as a whole (a
-    smile's lift) keeps them equal.
+    smile's lift) keeps them equal. Only sources _SEAM_MARGIN_PX or more past
+    the seam count: nearer, the field's step at the seam blurs the comparison,
+    which then flickers from pixel to pixel (a dotted edge where it was filled).
     """
     x0, y0, x1, y1 = box
     left, top = origin
@@ -421,8 +425,9 @@ def _drawn_across_seam(
     first, last = seam[0, 0], seam[-1, 0]
     along = (xs > first) & (xs < last) & (source_x > first) & (source_x < last)
     above_here = ys < np.interp(xs, seam[:, 0], seam[:, 1])
-    above_there = source_y < np.interp(source_x, seam[:, 0], seam[:, 1])
-    return cast(np.ndarray, along & (above_here != above_there) & mismatch)
+    beyond = source_y - np.interp(source_x, seam[:, 0], seam[:, 1])
+    across = np.where(above_here, beyond > _SEAM_MARGIN_PX, beyond < -_SEAM_MARGIN_PX)
+    return cast(np.ndarray, along & across & mismatch)
 
 
 def _fill_from_around(region: np.ndarray, unsound: np.ndarray, holes: np.ndarray) -> None:

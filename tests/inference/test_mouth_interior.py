@@ -16,6 +16,7 @@ import pytest
 from benchmarks import quality
 from benchmarks.mouth_interior import TEETH_CHROMA, TEETH_LIGHTER, Interior, interior
 from benchmarks.reference_faces import BENCHMARK_PORTRAITS, reference
+from inference import animation
 from inference.animation import _drawn_across_seam, render_frame
 from inference.rig import FACE_PARAMETERS, portrait_rig
 
@@ -248,5 +249,24 @@ def test_only_a_parting_counts_as_drawn_across_the_seam_not_the_mouth_moving_as_
     parted[21:, :, 1] = 6.0  # the jaw drops: only what lies below the seam moves
     drawn = _drawn_across_seam(seam, parted, (0, 0), box)
     rows = np.flatnonzero(drawn.any(axis=1))
-    assert rows.tolist() == [21, 22, 23, 24, 25]  # those that sample rows 15-19, above the seam's row 20
-    assert drawn[21:26, 11:50].all() and not drawn[:, :10].any() and not drawn[:, 51:].any()
+    # Rows 21-25 sample rows 15-19, above the seam's row 20; those sampling 2 px or more past it count.
+    assert rows.tolist() == [21, 22, 23]
+    assert drawn[21:24, 11:50].all() and not drawn[:, :10].any() and not drawn[:, 51:].any()
+
+
+def test_the_fill_leaves_the_lower_lip_under_the_opening_as_the_warp_drew_it(monkeypatch):
+    """Filled under the opening too, the lower lip's edge turned dotted (mid_speech at its benchmark clip's frame 58,
+    seen on the close-up sheet): only the shards beside the corners are filled."""
+    rig = portrait_rig(photo("mid_speech"))
+    pose = {"jaw_open": 0.8, "lip_round": 0.61}
+    filled = render_frame(rig, pose)
+    monkeypatch.setattr(animation, "_fill_from_around", lambda *args: None)
+    drawn = render_frame(rig, pose)
+    mouth = rig.mouth
+    face = np.array([pose.get(name, 0.0) for name in FACE_PARAMETERS], np.float32)
+    polygon = mouth.polygon_rest + np.tensordot(face, mouth.polygon_motion, axes=1)
+    lower = polygon[mouth.lower]
+    ys, xs = np.mgrid[0 : filled.shape[0], 0 : filled.shape[1]]
+    under = (xs >= lower[0, 0]) & (xs <= lower[-1, 0]) & (ys > np.interp(xs, lower[:, 0], lower[:, 1]) + 1)
+    assert (filled != drawn).any()  # the corners are filled
+    assert (filled[under] == drawn[under]).all()
