@@ -330,17 +330,17 @@ def _paint_inner_mouth(
     vertices = np.round((polygon - (x0, y0)) * (1 << _SUBPIXEL_BITS)).astype(np.int32)
     cv2.fillPoly(mask, [vertices], 255, cv2.LINE_AA, shift=_SUBPIXEL_BITS)
     coverage = cv2.GaussianBlur(mask.astype(np.float32) / 255, (0, 0), _CAVITY_FEATHER)
-    region = frame[y0:y1, x0:x1]
-    # Beside the gap the lips are there: what the warp drew across the seam outside it is filled in from them.
-    stray = _drawn_across_seam(mouth.seam, displacement, origin, (x0, y0, x1, y1))
-    # Under the opening the lower lip's own texture shows; the shards are beside its corners.
-    beside = (mask < 128) & (np.arange(y0, y1)[:, None] <= np.interp(np.arange(x0, x1), lower[:, 0], lower[:, 1]))
-    if (stray & beside).any():
-        _fill_from_around(region, stray | (mask >= 128), stray & beside)
     xs = np.arange(x0, x1, dtype=np.float32)
     ys = np.arange(y0, y1, dtype=np.float32)[:, None]
     top = np.interp(xs, upper[:, 0], upper[:, 1])
     bottom = np.interp(xs, lower[:, 0], lower[:, 1])
+    region = frame[y0:y1, x0:x1]
+    # Beside the gap the lips are there: what the warp drew across the seam outside it is filled in from them.
+    stray = _drawn_across_seam(mouth.seam, displacement, origin, (x0, y0, x1, y1))
+    # Under the opening the lower lip's own texture shows; the shards are beside its corners.
+    beside = (mask < 128) & (ys <= bottom)
+    if (stray & beside).any():
+        _fill_from_around(region, stray | (mask >= 128), stray & beside)
     # The upper teeth belong to the skull: their edge stays where it was at rest.
     teeth_edge = np.interp(xs, mouth.polygon_rest[mouth.upper, 0], mouth.teeth_edge)
     gap = np.maximum(bottom - top, 1e-3)
