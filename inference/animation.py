@@ -39,6 +39,8 @@ _CAVITY_FEATHER = 0.6  # Gaussian sigma (px) of the cavity's edge
 _SEAM_MISMATCH_PX, _SEAM_MARGIN_PX = 1.0, 2.0  # see _drawn_across_seam
 _STRAY_FILL_PX = 2.0  # Gaussian sigma (px) of the fill over what the warp drew across the seam beside the gap
 _SAG_PX = 0.5  # the upper lip's inner edge may sag this far (px) below a smooth curve
+_LOWER_EDGE_STRAY_PX = 1.0  # the lower lip's inner edge may stray this far (px) from a smooth curve, up or down
+_GIVEN_BACK_MARGIN_PX = 1.5  # past the lower lip's contour, the photo's opening still darkens its anti-aliased edge
 # Closed lips of a portrait that showed its teeth meet in a crease drawn over
 # the rig's seam: a crisp line (Gaussian sigma, px), and the upper lip's
 # shadow on the lower lip fading over this many px.
@@ -318,9 +320,13 @@ def _paint_inner_mouth(
     # opening (a photo's lip edge found on its teeth) the opening is painted up
     # to the smooth edge above the sag, so no notch of lip hangs into the teeth.
     upper = polygon[mouth.upper] = np.minimum(upper, _upper_envelope(upper))
+    # The lower lip's inner edge is smooth too: a step in its contour (the closed portrait's mesh steps 3.7 px between
+    # two points) hung a tab of teeth and cavity into the lip.
+    contour = polygon.copy()
+    lower = polygon[mouth.lower] = _near_parabola(lower)
     height, width = frame.shape[:2]
     pad = 3  # room for the feathered edge
-    outline = np.vstack([polygon, mouth.seam])
+    outline = np.vstack([polygon, contour, mouth.seam])
     x0, y0 = np.maximum(np.floor(outline.min(axis=0)).astype(int) - pad, 0)
     x1 = min(int(np.ceil(outline[:, 0].max())) + pad + 1, width)
     y1 = min(int(np.ceil(outline[:, 1].max())) + pad + 1, height)
@@ -339,8 +345,14 @@ def _paint_inner_mouth(
     stray = _drawn_across_seam(mouth.seam, displacement, origin, (x0, y0, x1, y1))
     # Under the opening the lower lip's own texture shows; the shards are beside its corners.
     beside = (mask < 128) & (ys <= bottom)
-    if (stray & beside).any():
-        _fill_from_around(region, stray | (mask >= 128), stray & beside)
+    # Where the contour dipped under the smooth edge, the lower lip is there: what the warp drew (the photo's own
+    # opening, stretched) is filled in from the lip around it too.
+    contour_bottom = np.interp(xs, contour[mouth.lower, 0], contour[mouth.lower, 1])
+    dipped = contour_bottom - bottom > 0.5
+    given_back = dipped & (ys > bottom) & (ys < contour_bottom + _GIVEN_BACK_MARGIN_PX) & (mask < 128)
+    holes = (stray & beside) | given_back
+    if holes.any():
+        _fill_from_around(region, stray | (mask >= 128) | given_back, holes)
     # The upper teeth belong to the skull: their edge stays where it was at rest.
     teeth_edge = np.interp(xs, mouth.polygon_rest[mouth.upper, 0], mouth.teeth_edge)
     gap = np.maximum(bottom - top, 1e-3)
@@ -460,6 +472,15 @@ def _upper_envelope(points: np.ndarray) -> np.ndarray:
     envelope = points.copy()
     envelope[:, 1] = np.minimum(points[:, 1], np.polyval(fit, points[:, 0]) + _SAG_PX)
     return envelope
+
+
+def _near_parabola(points: np.ndarray) -> np.ndarray:
+    """(S, 2) points (S, 2) of a lip's inner edge, left to right, moved to within _LOWER_EDGE_STRAY_PX (px, up or
+    down) of the parabola fitted to them."""
+    fit = np.polyval(np.polyfit(points[:, 0], points[:, 1], 2), points[:, 0])
+    near = points.copy()
+    near[:, 1] = fit + np.clip(points[:, 1] - fit, -_LOWER_EDGE_STRAY_PX, _LOWER_EDGE_STRAY_PX)
+    return near
 
 
 def _draw_lip_crease(frame: np.ndarray, crease: np.ndarray, polygon: np.ndarray, n_upper: int, closed: float) -> None:

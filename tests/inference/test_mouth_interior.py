@@ -197,6 +197,60 @@ def test_the_lower_teeth_show_gaps_between_incisors_narrower_than_the_upper(name
     assert 0.07 <= spacing <= 0.11, spacing  # a lower incisor; the upper are 0.13
 
 
+def lower_teeth_bottom(rig, jaw: float) -> tuple[np.ndarray, np.ndarray]:
+    """Where the lower teeth meet the lower lip, rendered with the jaw open by jaw: per column of the opening's middle
+    three tenths, its x and the row (sub-pixel) where CIELAB chroma crosses halfway from the teeth's to the lip's.
+    Chroma, not lightness: the gaps between the teeth are darker, but as grey."""
+    lab, runs = lower_teeth_pixels(rig, jaw)
+    chroma = np.hypot(lab[..., 1] - 128, lab[..., 2] - 128)
+    centre = np.median([x for x, _, _ in runs])
+    runs = [(x, top, bottom) for x, top, bottom in runs if abs(x - centre) <= 0.15 * rig.mouth.width]
+    halfway = (
+        np.median([chroma[(top + bottom) // 2, x] for x, top, bottom in runs])
+        + np.median([chroma[bottom + 4, x] for x, _, bottom in runs])
+    ) / 2
+    rows = []
+    for x, top, bottom in runs:
+        row = (top + bottom) // 2
+        while chroma[row + 1, x] < halfway:
+            row += 1
+        rows.append(row + (halfway - chroma[row, x]) / (chroma[row + 1, x] - chroma[row, x]))
+    return np.array([x for x, _, _ in runs], float), np.array(rows)
+
+
+@pytest.mark.parametrize("name", ["closed", "mid_speech"])
+def test_the_lower_teeth_meet_the_lip_along_a_smooth_edge_without_a_notch(name):
+    # The closed portrait's inner lower-lip contour steps 3.7 px between two of its points: the opening followed it and
+    # hung a tab of teeth into the lip (its edge 1.1-1.2 px off a parabola, rising 2.6 px over three columns).
+    rig = portrait_rig(photo(name))
+    for jaw in (0.5, 1.0):
+        xs, rows = lower_teeth_bottom(rig, jaw)
+        assert len(xs) >= 12
+        off = np.abs(rows - np.polyval(np.polyfit(xs, rows, 2), xs))
+        assert off.max() <= 0.8, (jaw, np.round(rows, 1))
+
+
+def test_where_the_lower_lip_dipped_under_the_smooth_edge_it_shows_lip_not_the_photos_opening():
+    # open_speaking's inner lower-lip contour dips in a V: cut at the smooth edge above it, the opening left the
+    # photo's own dark opening, stretched by the warp, showing at the V's tip (lightness 27-58 there, the lips' median
+    # 113) until that strip was filled from the lip around it.
+    rig = portrait_rig(photo("open_speaking"))
+    mouth = rig.mouth
+    lips = np.zeros(rig.image.shape[:2], np.uint8)
+    cv2.fillPoly(lips, [np.round(rig.landmarks[48:60]).astype(np.int32)], 1)
+    lip_lightness = np.median(cv2.cvtColor(rig.image, cv2.COLOR_RGB2LAB)[lips.astype(bool), 0])
+    ys, xs = np.mgrid[0 : rig.image.shape[0], 0 : rig.image.shape[1]]
+    for jaw in (0.5, 0.8, 1.0):
+        contour = (mouth.polygon_rest + jaw * mouth.polygon_motion[FACE_PARAMETERS.index("jaw_open")])[mouth.lower]
+        smooth = animation._near_parabola(contour)
+        contour_bottom = np.interp(xs, contour[:, 0], contour[:, 1])
+        smooth_bottom = np.interp(xs, smooth[:, 0], smooth[:, 1])
+        strip = (contour_bottom - smooth_bottom > 0.5) & (ys > smooth_bottom + 1) & (ys < contour_bottom + 1)
+        assert strip.sum() >= 10, jaw
+        lightness = cv2.cvtColor(render_frame(rig, {"jaw_open": jaw}), cv2.COLOR_RGB2LAB)[strip, 0]
+        assert lightness.min() >= 0.7 * lip_lightness, (jaw, np.sort(lightness)[:5], lip_lightness)
+
+
 # Poses in which the warp draws the skin above open_speaking's lips beside the corners of the opening (pale shards: 3
 # pixels lighter than the lips at jaw 1, at 512 px, before the painter filled in what it drew across the lips' seam).
 SHARD_POSES = ({"jaw_open": 1.0}, {"jaw_open": 0.7, "lip_round": 0.6})
@@ -267,6 +321,7 @@ def test_the_fill_leaves_the_lower_lip_under_the_opening_as_the_warp_drew_it(mon
     polygon = mouth.polygon_rest + np.tensordot(face, mouth.polygon_motion, axes=1)
     lower = polygon[mouth.lower]
     ys, xs = np.mgrid[0 : filled.shape[0], 0 : filled.shape[1]]
-    under = (xs >= lower[0, 0]) & (xs <= lower[-1, 0]) & (ys > np.interp(xs, lower[:, 0], lower[:, 1]) + 1)
+    # Past the contour's anti-aliased edge (where it dips under the smooth edge, that strip is the lip's, filled).
+    under = (xs >= lower[0, 0]) & (xs <= lower[-1, 0]) & (ys > np.interp(xs, lower[:, 0], lower[:, 1]) + 2)
     assert (filled != drawn).any()  # the corners are filled
     assert (filled[under] == drawn[under]).all()
