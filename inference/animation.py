@@ -52,8 +52,15 @@ _CREASE_SMOOTHING = 0.07
 _SUBPIXEL_BITS = 2
 # Teeth, in mouth widths (the upper teeth's edge is the rig's InnerMouth.teeth_edge);
 # the lower teeth show as the jaw opens.
-_TOOTH_WIDTH = 0.13
+# Each tooth along the dental arch from the middle out (central and lateral incisor, canine, two premolars, first
+# molar), in mouth widths (a mouth about 50 mm wide): upper 8.5, 6.5, 7.5, 7, 6.5 and 10 mm, lower 5, 5.5, 6.5, 7, 7
+# and 11 mm. Seen from the front, the arch (a circle of this radius in mouth widths, about 30 mm, the lower inside the
+# upper) turns them away: the further out a tooth, the smaller a share of its width shows.
+_UPPER_TEETH, _UPPER_ARCH = (0.17, 0.13, 0.15, 0.14, 0.13, 0.2), 0.6
+_LOWER_TEETH, _LOWER_ARCH = (0.1, 0.11, 0.13, 0.14, 0.14, 0.22), 0.55
 _TOOTH_GAP_SHADE = 0.92
+_TOOTH_ROUNDING_SHADE = 0.1  # a tooth's sides, turned away from the light, against its middle
+_ROUNDED_FROM_PX = 6.0  # central incisors this wide (px) show no rounding, twice as wide all of it
 _TEETH_TOP_SHADE = 0.85  # under the upper lip's shadow
 # The lower teeth rise over the lower lip from openings (at the middle) of
 # _LOWER_TEETH_FROM mouth widths, over _LOWER_TEETH_RAMP; they show over this
@@ -61,9 +68,9 @@ _TEETH_TOP_SHADE = 0.85  # under the upper lip's shadow
 # incisor's crown) and at least _LOWER_TEETH_MIN_PX however small the face.
 _LOWER_TEETH_FROM, _LOWER_TEETH_RAMP, _LOWER_TEETH_OF_OPENING, _LOWER_TEETH_MAX = 0.1, 0.1, 0.3, 0.1
 _LOWER_TEETH_MIN_PX, _LOWER_TEETH_SHADE = 2.5, 0.85
-# Lower incisors are narrower than the upper (about 5.5 mm against 8.5 mm); their biting edge catches the light and
-# they fall into the lower lip's shadow towards it (this share of their light at the lip).
-_LOWER_TOOTH_WIDTH, _LOWER_TEETH_LIP_SHADE = 0.09, 0.8
+# The lower teeth's biting edge catches the light and they fall into the lower lip's shadow towards it (this share of
+# their light at the lip).
+_LOWER_TEETH_LIP_SHADE = 0.8
 # The tongue rises over the lower lip from openings this wide (mouth widths),
 # to this share of the opening's height in the middle.
 _TONGUE_FROM, _TONGUE_RAMP, _TONGUE_WIDTH, _TONGUE_HEIGHT = 0.08, 0.12, 0.35, 0.35
@@ -393,13 +400,13 @@ def _paint_inner_mouth(
         _LOWER_TEETH_SHADE
         * corner_shade
         * (1 - (1 - _LOWER_TEETH_LIP_SHADE) * towards_lip)
-        * _tooth_separation(xs - centre, _LOWER_TOOTH_WIDTH * mouth.width)
+        * _tooth_separation(xs - centre, _LOWER_TEETH, _LOWER_ARCH, mouth.width)
     )
     colour = _over(colour, lower_shade[..., None] * mouth.teeth, lower_teeth)
     # Upper teeth: from under the lip down to their edge, darker under the lip and between incisors.
     teeth = np.clip(teeth_edge - ys + 0.5, 0.0, 1.0) * np.clip((1 - corner) / 0.2, 0.0, 1.0)
     vertical = np.clip((ys - top) / np.maximum(teeth_edge - top, 1.0), 0.0, 1.0)
-    separation = _tooth_separation(xs - centre, _TOOTH_WIDTH * mouth.width)
+    separation = _tooth_separation(xs - centre, _UPPER_TEETH, _UPPER_ARCH, mouth.width)
     tooth_shade = (_TEETH_TOP_SHADE + (1 - _TEETH_TOP_SHADE) * vertical) * separation * (1 - 0.5 * corner**2)
     colour = _over(colour, tooth_shade[..., None] * mouth.teeth, teeth)
     if mouth.photo_teeth is not None:
@@ -452,11 +459,23 @@ def _fill_from_around(region: np.ndarray, unsound: np.ndarray, holes: np.ndarray
     region[filled] = np.clip(total[filled] / weight[filled, None] + 0.5, 0, 255).astype(np.uint8)
 
 
-def _tooth_separation(across: np.ndarray, tooth_px: float) -> np.ndarray:
-    """Shade (same shape as across, 1 on a tooth, _TOOTH_GAP_SHADE in a gap) of teeth tooth_px wide meeting at the
-    mouth's middle, at across px from it."""
-    phase = across / tooth_px
-    return cast(np.ndarray, 1 - (1 - _TOOTH_GAP_SHADE) * np.exp(-(((phase - np.round(phase)) * tooth_px) ** 2)))
+def _tooth_separation(across: np.ndarray, widths: tuple[float, ...], arch: float, mouth_px: float) -> np.ndarray:
+    """Shade (same shape as across, 1 on a tooth's middle, about _TOOTH_GAP_SHADE in a gap) of teeth of these widths
+    (mouth widths, from the middle out) along an arch of radius arch (mouth widths), seen from the front at across px
+    from the mouth's middle; the mouth is mouth_px wide."""
+    radius = arch * mouth_px
+    angle = np.arcsin(np.clip(np.abs(across) / radius, 0.0, 1.0))
+    gaps = np.concatenate([[0.0], np.cumsum(widths)]) * mouth_px
+    along = (angle * radius)[..., None]
+    tooth = np.clip(np.searchsorted(gaps, along[..., 0]), 1, len(gaps) - 1)
+    half = (gaps[tooth] - gaps[tooth - 1]) / 2
+    from_gap = np.abs(along - gaps).min(axis=-1)  # along the arch, px
+    # Each tooth is rounded: lit on its middle, turning into shade towards its neighbours; on teeth a few pixels wide
+    # that is no more than noise (the judge read a small face's thin openings as wider), so it fades out there.
+    shown = _TOOTH_ROUNDING_SHADE * np.clip((widths[0] * mouth_px - _ROUNDED_FROM_PX) / _ROUNDED_FROM_PX, 0.0, 1.0)
+    rounding = 1 - shown * (1 - np.clip(from_gap / half, 0.0, 1.0)) ** 2
+    seen = from_gap * np.cos(angle)
+    return cast(np.ndarray, rounding * (1 - (1 - _TOOTH_GAP_SHADE) * np.exp(-(seen**2))))
 
 
 def _upper_envelope(points: np.ndarray) -> np.ndarray:

@@ -226,9 +226,14 @@ def test_lips_widen_and_round(hopper_rig):
         (face,) = faces_detect(render_frame(hopper_rig, params))
         return face.landmarks[54, 0] - face.landmarks[48, 0]
 
+    def across_openings(shape):
+        # The detector's landmarks are whole pixels, and the inside of the mouth sways them by one: read over three
+        # openings.
+        return np.mean([corners({shape: 1.0, "jaw_open": jaw}) for jaw in (0.1, 0.2, 0.3)])
+
     rest = corners({})
-    assert corners({"lip_spread": 1.0, "jaw_open": 0.2}) > rest + 3
-    assert corners({"lip_round": 1.0, "jaw_open": 0.2}) < rest - 3
+    assert across_openings("lip_spread") > rest + 3
+    assert across_openings("lip_round") < rest - 3
 
 
 def test_a_blink_closes_both_eyes_with_skin_and_moves_nothing_else(hopper_rig):

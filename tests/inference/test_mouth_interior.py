@@ -194,7 +194,47 @@ def test_the_lower_teeth_show_gaps_between_incisors_narrower_than_the_upper(name
     deep = [i for i in dips if max(profile[max(i - 3, 0) : i + 4]) - profile[i] >= 4]
     assert len(deep) >= 3, profile
     spacing = float(np.median(np.diff(xs[deep]))) / rig.mouth.width
-    assert 0.07 <= spacing <= 0.11, spacing  # a lower incisor; the upper are 0.13
+    assert 0.07 <= spacing <= 0.11, spacing  # a lower incisor; the upper central ones are 0.17
+
+
+def test_drawn_teeth_narrow_along_the_arch_as_seen_from_the_front():
+    # A mouth 100 px wide: the gaps between the upper teeth, found as the shade's dips, from the middle out. The
+    # central incisors show at their own width (0.17 mouth widths); each tooth further out is turned further away, so
+    # it shows a smaller share of its width (at one width for all, evenly spaced gaps read as a grille).
+    across = np.arange(-50.0, 51.0)
+    shade = animation._tooth_separation(across, animation._UPPER_TEETH, animation._UPPER_ARCH, 100.0)
+    gaps = [across[i] for i in range(1, len(across) - 1) if shade[i] < shade[i - 1] and shade[i] <= shade[i + 1]]
+    outward = [gap for gap in gaps if gap >= 0]
+    assert outward[0] == 0 and len(outward) >= 4, gaps
+    assert gaps == sorted(-gap for gap in gaps)  # the same on both sides
+    shown = np.diff(outward) / (100.0 * np.array(animation._UPPER_TEETH[: len(outward) - 1]))
+    assert 0.95 <= shown[0] <= 1.0 and all(np.diff(shown) < 0), shown
+
+
+def test_drawn_teeth_are_rounded_where_they_are_large_enough_to_show_it():
+    teeth, arch = animation._UPPER_TEETH, animation._UPPER_ARCH
+    for mouth_px, rounded in ((100.0, True), (30.0, False)):  # central incisors 17 px and 5 px wide
+        central = teeth[0] * mouth_px
+        middle, quarter = animation._tooth_separation(np.array([central / 2, central / 4]), teeth, arch, mouth_px)
+        assert (middle - quarter > 0.02) == rounded, (mouth_px, middle, quarter)
+
+
+def test_drawn_central_incisors_are_a_sixth_of_the_mouth_wide():
+    """Rendered: glasses and closed open wide, the gaps either side of the upper central incisors on a row halfway
+    down them (0.13 mouth widths apart for every tooth before)."""
+    for name in ("glasses", "closed"):
+        rig = portrait_rig(photo(name))
+        lab, columns = opening_teeth(rig, 1.0, 0.4)
+        runs = [(x, first, int(np.argmin(t)) if not t.all() else len(t)) for x, first, t in columns if t[:3].any()]
+        row = int(np.median([first + run / 2 for _, first, run in runs]))
+        xs = np.array([x for x, first, run in runs if first <= row < first + run])
+        profile = lab[row, xs, 0]
+        dips = [i for i in range(1, len(xs) - 1) if profile[i] < profile[i - 1] and profile[i] <= profile[i + 1]]
+        deep = [i for i in dips if max(profile[max(i - 3, 0) : i + 4]) - profile[i] >= 3]
+        middle = min(deep, key=lambda i: abs(xs[i] - np.median(xs)))
+        for side in (-1, 1):
+            width = abs(int(xs[deep[deep.index(middle) + side]]) - int(xs[middle]))
+            assert 0.15 <= width / rig.mouth.width <= 0.19, (name, width, rig.mouth.width)
 
 
 def lower_teeth_bottom(rig, jaw: float) -> tuple[np.ndarray, np.ndarray]:
