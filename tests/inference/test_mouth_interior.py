@@ -272,8 +272,8 @@ def test_the_lower_teeth_meet_the_lip_along_a_smooth_edge_without_a_notch(name):
 
 def test_where_the_lower_lip_dipped_under_the_smooth_edge_it_shows_lip_not_the_photos_opening():
     # open_speaking's inner lower-lip contour dips in a V: cut at the smooth edge above it, the opening left the
-    # photo's own dark opening, stretched by the warp, showing at the V's tip (lightness 27-58 there, the lips' median
-    # 113) until that strip was filled from the lip around it.
+    # photo's own dark opening, stretched by the warp, showing at the V's tip (lightness down to 53-71 there, the lips'
+    # median 100) until that strip was filled from the lip around it (101-110 now).
     rig = portrait_rig(photo("open_speaking"))
     mouth = rig.mouth
     lips = np.zeros(rig.image.shape[:2], np.uint8)
