@@ -8,6 +8,7 @@ import gc
 import io
 import subprocess
 import sys
+import threading
 import time
 from fractions import Fraction
 from pathlib import Path
@@ -113,6 +114,35 @@ def test_an_analysis_beyond_its_cpu_or_memory_budget_is_stopped_and_reported_as_
     assert memory.value.code == cpu.value.code == "too_costly"
     with pytest.raises(InferenceError, match="not a video"):
         sandbox.run_limited(_refuse, limits=limits)
+
+
+def _answer() -> int:
+    return 42
+
+
+def test_an_analysis_forked_while_another_thread_converts_video_frames_finishes(tmp_path):
+    """A forked child frees what the parent's other threads held at the fork. PyAV 18.1.1's frame scaler waits on its
+    slice threads when freed, threads a fork does not copy: in a fresh install's test run, eight consent captures
+    forked beside one another's decoding froze until their wall-time limit (pyproject.toml keeps PyAV below it)."""
+    path = tmp_path / "clip.mp4"
+    path.write_bytes(_video(width=1280, height=720, frames=30, fps=30))
+    stop = threading.Event()
+
+    def convert() -> None:
+        while not stop.is_set():
+            for _frame in media.video_frames(path):
+                if stop.is_set():
+                    return
+
+    converter = threading.Thread(target=convert)
+    converter.start()
+    try:
+        limits = sandbox.CostLimits(cpu_s=5, memory_mb=500, wall_s=10)
+        for _ in range(30):
+            assert sandbox.run_limited(_answer, limits=limits) == 42
+    finally:
+        stop.set()
+        converter.join()
 
 
 def test_the_bounded_decoder_decodes_on_the_calling_thread_alone():
