@@ -329,8 +329,8 @@ def _paint_inner_mouth(
     upper = polygon[mouth.upper] = np.minimum(upper, _upper_envelope(upper))
     # The lower lip's inner edge is smooth too: a step in its contour (the closed portrait's mesh steps 3.7 px between
     # two points) hung a tab of teeth and cavity into the lip.
-    contour = polygon.copy()
-    lower = polygon[mouth.lower] = _near_parabola(lower)
+    contour = lower
+    lower = polygon[mouth.lower] = _near_parabola(contour)
     height, width = frame.shape[:2]
     pad = 3  # room for the feathered edge
     outline = np.vstack([polygon, contour, mouth.seam])
@@ -354,7 +354,7 @@ def _paint_inner_mouth(
     beside = (mask < 128) & (ys <= bottom)
     # Where the contour dipped under the smooth edge, the lower lip is there: what the warp drew (the photo's own
     # opening, stretched) is filled in from the lip around it too.
-    contour_bottom = np.interp(xs, contour[mouth.lower, 0], contour[mouth.lower, 1])
+    contour_bottom = np.interp(xs, contour[:, 0], contour[:, 1])
     dipped = contour_bottom - bottom > 0.5
     given_back = dipped & (ys > bottom) & (ys < contour_bottom + _GIVEN_BACK_MARGIN_PX) & (mask < 128)
     holes = (stray & beside) | given_back
