@@ -43,8 +43,8 @@ REACTION_S = 0.6
 TURN_HOLD_S = 0.7
 # The camera sees the screen's colour a little after the page shows it (the paint, the camera's exposure); the server
 # looks for the reflection 0-0.7 s after the flash is revealed. With the recorder's start held it found these files'
-# reflection 0.16-0.24 s after the reveal with 0.25 here, 0.40-0.47 s with 0.35, on a quiet and a loaded machine:
-# this puts it near the window's middle.
+# reflection 0.16-0.24 s after the reveal with 0.25 here, 0.40-0.47 s with 0.35, and 0.29-0.47 s with this, on a quiet
+# and a loaded machine: near the window's middle.
 FLASH_SEEN_AFTER_S = 0.3
 TURN_RAMP_S = 0.15
 
