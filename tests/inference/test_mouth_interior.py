@@ -173,6 +173,18 @@ def lower_teeth_pixels(rig, jaw: float) -> tuple[np.ndarray, list[tuple[int, int
     return lab, runs
 
 
+def dips(profile: np.ndarray, depth: float = 0.0) -> list[int]:
+    """Indices of the profile's local minima (a flat stretch counts at its left end) that lie at least `depth` under
+    the highest value within 3 samples either side."""
+    return [
+        i
+        for i in range(1, len(profile) - 1)
+        if profile[i] < profile[i - 1]
+        and profile[i] <= profile[i + 1]
+        and max(profile[max(i - 3, 0) : i + 4]) - profile[i] >= depth
+    ]
+
+
 @pytest.mark.parametrize("name", ["beard_shadow", "closed"])
 def test_the_lower_teeth_are_lit_at_their_edge_and_shaded_towards_the_lip(name):
     lab, runs = lower_teeth_pixels(portrait_rig(photo(name)), 1.0)
@@ -190,8 +202,7 @@ def test_the_lower_teeth_show_gaps_between_incisors_narrower_than_the_upper(name
     row = int(np.median([top for _, top, _ in runs])) + 1  # near their edge, where every middle column shows teeth
     xs = np.array([x for x, top, bottom in runs if top <= row <= bottom])
     profile = lab[row, xs, 0]
-    dips = [i for i in range(1, len(xs) - 1) if profile[i] < profile[i - 1] and profile[i] <= profile[i + 1]]
-    deep = [i for i in dips if max(profile[max(i - 3, 0) : i + 4]) - profile[i] >= 4]
+    deep = dips(profile, depth=4)
     assert len(deep) >= 3, profile
     spacing = float(np.median(np.diff(xs[deep]))) / rig.mouth.width
     assert 0.07 <= spacing <= 0.11, spacing  # a lower incisor; the upper central ones are 0.17
@@ -203,7 +214,7 @@ def test_drawn_teeth_narrow_along_the_arch_as_seen_from_the_front():
     # it shows a smaller share of its width (at one width for all, evenly spaced gaps read as a grille).
     across = np.arange(-50.0, 51.0)
     shade = animation._tooth_separation(across, animation._UPPER_TEETH, animation._UPPER_ARCH, 100.0)
-    gaps = [across[i] for i in range(1, len(across) - 1) if shade[i] < shade[i - 1] and shade[i] <= shade[i + 1]]
+    gaps = [across[i] for i in dips(shade)]
     outward = [gap for gap in gaps if gap >= 0]
     assert outward[0] == 0 and len(outward) >= 4, gaps
     assert gaps == sorted(-gap for gap in gaps)  # the same on both sides
@@ -229,8 +240,7 @@ def test_drawn_central_incisors_are_a_sixth_of_the_mouth_wide():
         row = int(np.median([first + run / 2 for _, first, run in runs]))
         xs = np.array([x for x, first, run in runs if first <= row < first + run])
         profile = lab[row, xs, 0]
-        dips = [i for i in range(1, len(xs) - 1) if profile[i] < profile[i - 1] and profile[i] <= profile[i + 1]]
-        deep = [i for i in dips if max(profile[max(i - 3, 0) : i + 4]) - profile[i] >= 3]
+        deep = dips(profile, depth=3)
         middle = min(deep, key=lambda i: abs(xs[i] - np.median(xs)))
         for side in (-1, 1):
             width = abs(int(xs[deep[deep.index(middle) + side]]) - int(xs[middle]))
